@@ -1,0 +1,45 @@
+"""run_widgets: live, server-free views of machine-learning runs in Jupyter.
+
+The public surface re-creates the Azure ML SDK v1 names so that v1 notebooks port by
+changing imports::
+
+    from run_widgets import Workspace, Experiment, Run, RunDetails
+
+Everything is recorded in a local workspace folder (an embedded SQLite store plus files);
+nothing needs a server.
+"""
+
+from ._version import __version__
+from .exceptions import (
+    ActivityFailedException,
+    ExperimentExecutionException,
+    RunEnvironmentException,
+    RunNotFoundError,
+    RunWidgetsError,
+    SnapshotException,
+    UserErrorException,
+)
+from .experiment import Experiment
+from .run import Run, RunType
+from .store import RunStatus
+from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .workspace import Workspace
+
+__all__ = [
+    "ActivityFailedException",
+    "Environment",
+    "Experiment",
+    "ExperimentExecutionException",
+    "Run",
+    "RunConfiguration",
+    "RunEnvironmentException",
+    "RunNotFoundError",
+    "RunStatus",
+    "RunType",
+    "RunWidgetsError",
+    "ScriptRunConfig",
+    "SnapshotException",
+    "UserErrorException",
+    "Workspace",
+    "__version__",
+]

@@ -1,0 +1,162 @@
+"""In-memory buffer of metric points logged to one run and not yet written to the store.
+
+``Run.log`` must cost about a microsecond, so its fast path only appends to two lists
+under a lock (see ``Run.log``); every check runs once per metric name, on the first call.
+The background flusher calls :meth:`RunBuffer.drain` at least once a second and turns what
+accumulated into packed ``AppendPoints`` operations, one per metric.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .store.entities import AUTO_STEP, AppendPoints, MetricKind
+
+
+class Series:
+    """Pending points of one metric.
+
+    ``vtype`` is the Python type of the values so far when they all share one (the fast
+    path of ``Run.log`` requires it); ``None`` once types are mixed. ``steps`` stays
+    ``None`` while no explicit step was given since the last drain.
+    """
+
+    __slots__ = ("description", "kind", "name", "steps", "times", "values", "vtype")
+
+    def __init__(self, name: str, kind: MetricKind, description: str = "") -> None:
+        self.name = name
+        self.kind: MetricKind = kind
+        self.description = description
+        self.vtype: type | None = None
+        self.values: list[Any] = []
+        self.steps: list[int] | None = None
+        self.times: list[float] = []
+
+
+class RunBuffer:
+    """Pending points of one run, shared by every ``Run`` object of that run in a process.
+
+    Attributes:
+        lock: guards every list of every series; hold it for appends and for drains.
+        scalars: series logged with ``run.log``, by name (read by the fast path).
+        others: list/row/table series, by name.
+        kinds: the kind of every metric name this process knows about for the run.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.lock = threading.Lock()
+        self.scalars: dict[str, Series] = {}
+        self.others: dict[str, Series] = {}
+        self.kinds: dict[str, MetricKind] = {}
+
+    def append_scalar(self, series: Series, value: Any, step: int | None, now: float) -> None:
+        """Slow-path append of one ``run.log`` point (steps or a new value type)."""
+        with self.lock:
+            if not series.values:
+                series.vtype = type(value)  # each drained batch is typed on its own
+            elif type(value) is not series.vtype:
+                series.vtype = None
+            if step is not None and series.steps is None:
+                series.steps = [AUTO_STEP] * len(series.values)
+            series.values.append(value)
+            series.times.append(now)
+            if series.steps is not None:
+                series.steps.append(AUTO_STEP if step is None else step)
+
+    def append_block(self, series: Series, block: Any, now: float) -> None:
+        """Append a whole ``log_list`` array/list or a row/table column dict."""
+        with self.lock:
+            series.values.append(block)
+            series.times.append(now)
+
+    def has_pending(self) -> bool:
+        """True if a drain would produce anything."""
+        with self.lock:
+            return any(s.values for s in self.scalars.values()) or any(
+                s.values for s in self.others.values()
+            )
+
+    def drain(self) -> list[AppendPoints]:
+        """Take every pending point and return the operations that store them."""
+        taken: list[tuple[Series, list[Any], list[int] | None, list[float]]] = []
+        with self.lock:
+            for series in (*self.scalars.values(), *self.others.values()):
+                if series.values:
+                    taken.append((series, series.values, series.steps, series.times))
+                    series.values, series.steps, series.times = [], None, []
+        ops = []
+        for series, values, steps, times in taken:
+            ops.append(self._to_op(series, values, steps, times))
+        return ops
+
+    def _to_op(
+        self, series: Series, values: list[Any], steps: list[int] | None, times: list[float]
+    ) -> AppendPoints:
+        kind = series.kind
+        if kind in ("scalar", "image", "artifact"):
+            packed: Any = _pack_scalars(values, series.vtype)
+            time_array = np.asarray(times, dtype=np.float64)
+            step_array = None if steps is None else np.asarray(steps, dtype=np.int64)
+        elif kind == "list":
+            packed = _concat_blocks(values)
+            counts = [len(block) for block in values]
+            time_array = np.repeat(np.asarray(times, dtype=np.float64), counts)
+            step_array = None
+        else:
+            packed = _merge_tables(values)
+            counts = [len(next(iter(block.values()))) for block in values]
+            time_array = np.repeat(np.asarray(times, dtype=np.float64), counts)
+            step_array = None
+        return AppendPoints(
+            run_id=self.run_id,
+            name=series.name,
+            kind=kind,
+            values=packed,
+            times=time_array,
+            steps=step_array,
+            description=series.description,
+        )
+
+
+def _pack_scalars(values: list[Any], vtype: type | None) -> Any:
+    if vtype is float:
+        return np.asarray(values, dtype=np.float64)
+    if vtype is bool:
+        return np.asarray(values, dtype=bool)
+    if vtype is int:
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:
+            return values
+    return values
+
+
+def _concat_blocks(blocks: list[Any]) -> Any:
+    if all(isinstance(b, np.ndarray) and b.dtype.kind in "fiub" for b in blocks):
+        kinds = {b.dtype.kind for b in blocks}
+        if len(kinds) == 1 or kinds <= {"f", "i", "u"}:
+            return np.concatenate(blocks)
+    merged: list[Any] = []
+    for block in blocks:
+        merged.extend(block.tolist() if isinstance(block, np.ndarray) else block)
+    return merged
+
+
+def _merge_tables(blocks: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    if len(blocks) == 1:
+        return blocks[0]
+    columns: list[str] = []
+    for block in blocks:
+        for column in block:
+            if column not in columns:
+                columns.append(column)
+    merged: dict[str, list[Any]] = {column: [] for column in columns}
+    for block in blocks:
+        length = len(next(iter(block.values())))
+        for column in columns:
+            merged[column].extend(block.get(column, [None] * length))
+    return merged

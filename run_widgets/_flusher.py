@@ -1,0 +1,198 @@
+"""The process-wide background thread that makes logged points durable and sends heartbeats.
+
+One daemon thread per process ("run-widgets-flusher") writes every watched run buffer to
+its store at least every ``FLUSH_INTERVAL_S`` (so a point is durable about half a second
+after ``run.log``), and records a heartbeat for every store where this process owns runs,
+so readers can tell a live run from one whose process died.
+
+Flushes of all buffers are serialised by one lock: a ``flush()`` called by user code waits
+for an ongoing background flush, so points of one metric are always written in order.
+A failed write keeps its points and is retried on the next tick; an explicit ``flush()``
+raises the error.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import psutil
+
+from ._buffer import RunBuffer
+from .store import AppendPoints, RunStatus, TrackingStore
+from .store.sqlite import local_host
+
+FLUSH_INTERVAL_S = 0.5
+HEARTBEAT_INTERVAL_S = 5.0
+THREAD_NAME = "run-widgets-flusher"
+
+CancelHandler = Callable[[TrackingStore, list[str]], None]
+"""Called with runs owned by this process whose cancellation another process requested."""
+
+
+class Flusher:
+    """Registry of run buffers to flush, owner ids to heartbeat, and the thread doing both."""
+
+    def __init__(self) -> None:
+        self._registry_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._buffers: dict[int, tuple[TrackingStore, RunBuffer]] = {}
+        self._retry: dict[int, list[AppendPoints]] = {}
+        self._errors: dict[int, BaseException] = {}
+        self._owners: dict[int, tuple[TrackingStore, int]] = {}
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_heartbeat = 0.0
+        self._cancel_handlers: list[CancelHandler] = []
+
+    # ----------------------------------------------------------------- registration --
+    def watch(self, store: TrackingStore, buffer: RunBuffer) -> None:
+        """Flush ``buffer`` into ``store`` from now on."""
+        with self._registry_lock:
+            self._buffers[id(buffer)] = (store, buffer)
+        self._ensure_thread()
+
+    def unwatch(self, buffer: RunBuffer) -> None:
+        """Stop watching ``buffer`` (after a final :meth:`flush`)."""
+        with self._registry_lock:
+            self._buffers.pop(id(buffer), None)
+
+    def owner_id(self, store: TrackingStore) -> int:
+        """This process's owner id in ``store``, registered on first use."""
+        with self._registry_lock:
+            known = self._owners.get(id(store))
+            if known is not None:
+                return known[1]
+        started = psutil.Process(os.getpid()).create_time()
+        owner = store.register_owner(local_host(), os.getpid(), started)
+        with self._registry_lock:
+            self._owners.setdefault(id(store), (store, owner))
+            owner = self._owners[id(store)][1]
+        self._ensure_thread()
+        return owner
+
+    def add_cancel_handler(self, handler: CancelHandler) -> None:
+        """Call ``handler(store, run_ids)`` when runs this process owns get CancelRequested."""
+        with self._registry_lock:
+            if handler not in self._cancel_handlers:
+                self._cancel_handlers.append(handler)
+
+    def forget_store(self, store: TrackingStore) -> None:
+        """Flush and stop watching every buffer of ``store``; stop its heartbeats."""
+        with self._registry_lock:
+            entries = [(s, b) for s, b in self._buffers.values() if s is store]
+        self._flush_entries(entries)
+        with self._registry_lock:
+            for _, buffer in entries:
+                self._buffers.pop(id(buffer), None)
+                self._retry.pop(id(buffer), None)
+                self._errors.pop(id(buffer), None)
+            self._owners.pop(id(store), None)
+
+    def watched_count(self) -> int:
+        """Number of buffers being watched (for leak checks)."""
+        with self._registry_lock:
+            return len(self._buffers)
+
+    # ------------------------------------------------------------------------ flushing --
+    def flush(self, buffers: Iterable[RunBuffer] | None = None) -> None:
+        """Write pending points now (of ``buffers``, or of every watched buffer).
+
+        Raises:
+            StoreError: if some points could not be written; they stay queued for a retry.
+        """
+        with self._registry_lock:
+            if buffers is None:
+                entries = list(self._buffers.values())
+            else:
+                wanted = {id(b) for b in buffers}
+                entries = [e for k, e in self._buffers.items() if k in wanted]
+        errors = self._flush_entries(entries)
+        if errors:
+            raise errors[0]
+
+    def _flush_entries(self, entries: list[tuple[TrackingStore, RunBuffer]]) -> list[BaseException]:
+        errors: list[BaseException] = []
+        with self._flush_lock:
+            groups: dict[int, tuple[TrackingStore, list[RunBuffer]]] = {}
+            for store, buffer in entries:
+                groups.setdefault(id(store), (store, []))[1].append(buffer)
+            for store, buffers in groups.values():
+                ops: list[AppendPoints] = []
+                keys = []
+                for buffer in buffers:
+                    key = id(buffer)
+                    pending = self._retry.pop(key, []) + buffer.drain()
+                    if pending:
+                        ops.extend(pending)
+                        keys.append((key, pending))
+                if not ops:
+                    continue
+                try:
+                    store.write(ops)
+                    for key, _ in keys:
+                        self._errors.pop(key, None)
+                except BaseException as exc:
+                    for key, pending in keys:
+                        self._retry[key] = pending
+                        self._errors[key] = exc
+                    errors.append(exc)
+        return errors
+
+    # -------------------------------------------------------------------------- thread --
+    def _ensure_thread(self) -> None:
+        with self._registry_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL_S):
+            self.tick()
+
+    def tick(self) -> None:
+        """One round of background work: flush everything, heartbeat when due."""
+        with self._registry_lock:
+            entries = list(self._buffers.values())
+            owners = list(self._owners.values())
+        # _flush_entries keeps failed points for a retry and flush() reports the error.
+        self._flush_entries(entries)
+        now = time.monotonic()
+        if owners and now - self._last_heartbeat >= HEARTBEAT_INTERVAL_S:
+            self._last_heartbeat = now
+            for store, owner in owners:
+                try:
+                    store.heartbeat(owner)
+                    self._dispatch_cancel_requests(store, owner)
+                except Exception:  # noqa: S112 - a missed beat is retried
+                    continue
+
+    def _dispatch_cancel_requests(self, store: TrackingStore, owner: int) -> None:
+        requested = [
+            run.id
+            for run in store.find_runs(status=RunStatus.CANCEL_REQUESTED)
+            if run.owner_id == owner
+        ]
+        if requested:
+            for handler in list(self._cancel_handlers):
+                handler(store, requested)
+
+    def stop(self) -> None:
+        """Stop the thread (used at interpreter exit, after the final flush)."""
+        self._stop.set()
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: forget the parent's buffers, owners and thread."""
+        for _, buffer in self._buffers.values():
+            buffer.drain()  # the parent writes these points; the child must not
+        handlers = self._cancel_handlers
+        self.__init__()  # type: ignore[misc]
+        self._cancel_handlers = handlers
+
+
+FLUSHER = Flusher()
+os.register_at_fork(after_in_child=FLUSHER.reset_after_fork)

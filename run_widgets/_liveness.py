@@ -1,0 +1,103 @@
+"""Detecting runs whose process died without reporting (kill -9, out of memory, reboot).
+
+Every process that owns active runs has an owner row with a heartbeat refreshed every
+5 s by its flusher thread. A reader that sees an active run asks :func:`reap_lost` whether
+its owner is gone:
+
+* on this machine, the owner's pid is not running (or belongs to a newer process);
+* on another machine (a shared workspace folder), no heartbeat for ``heartbeat_timeout()``.
+
+Lost runs are marked Failed with a "process lost" error in a conditional update, so two
+readers racing, or a late final status from a live process, never conflict.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+
+import psutil
+
+from .store import RunRecord, RunStatus, TrackingStore, UpdateRun
+from .store.entities import OwnerRecord
+from .store.sqlite import local_host
+
+ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+ACTIVE = RunStatus.ALL - RunStatus.TERMINAL
+
+
+def heartbeat_timeout() -> float:
+    """Seconds without heartbeat after which a run on another machine counts as lost."""
+    return float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT_S))
+
+
+def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
+    """Whether the owner process is still running."""
+    if owner.host == local_host():
+        try:
+            process = psutil.Process(owner.pid)
+            same_process = abs(process.create_time() - owner.pid_started_at) < 1.0
+            return bool(same_process and process.status() != psutil.STATUS_ZOMBIE)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
+    now = time.time() if now is None else now
+    return now - owner.heartbeat_at < heartbeat_timeout()
+
+
+def lost_error(owner: OwnerRecord) -> dict[str, object]:
+    """The error recorded on a run whose process was lost."""
+    return {
+        "error": {
+            "code": "ProcessLost",
+            "message": (
+                f"process lost: the process running this run (pid {owner.pid} on "
+                f"{owner.host}) ended without reporting a final status (killed, out of "
+                "memory, or the machine restarted). Metrics and logs written before that "
+                "are kept."
+            ),
+        },
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def dead_owners(store: TrackingStore, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
+    """The owners among ``owner_ids`` whose process is gone."""
+    owners = store.get_owners(owner_ids)
+    now = time.time()
+    return {owner_id: owner for owner_id, owner in owners.items() if not owner_alive(owner, now)}
+
+
+def mark_lost(store: TrackingStore, run_id: str, owner: OwnerRecord) -> None:
+    """Mark one run Failed ("process lost") unless it ended or changed owner meanwhile."""
+    store.write(
+        [
+            UpdateRun(
+                run_id,
+                status=RunStatus.FAILED,
+                end_time=time.time(),
+                error=lost_error(owner),
+                only_if_status=frozenset(ACTIVE),
+                only_if_owner=owner.id,
+            )
+        ]
+    )
+
+
+def reap_lost(store: TrackingStore, runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """Mark runs whose owner died as Failed; return ``runs`` with fresh records for those."""
+    candidates = [r for r in runs if r.status in ACTIVE and r.owner_id is not None]
+    if not candidates:
+        return list(runs)
+    dead = dead_owners(store, {r.owner_id for r in candidates if r.owner_id is not None})
+    updated: dict[str, RunRecord] = {}
+    for run in candidates:
+        owner = dead.get(run.owner_id) if run.owner_id is not None else None
+        if owner is None:
+            continue
+        mark_lost(store, run.id, owner)
+        fresh = store.get_run(run.id)
+        if fresh is not None:
+            updated[run.id] = fresh
+    return [updated.get(r.id, r) for r in runs]

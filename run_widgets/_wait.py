@@ -1,0 +1,149 @@
+"""``run.wait_for_completion``: block until a run ends, optionally streaming its log.
+
+Output format of v1 (``show_output=True``)::
+
+    RunId: <id>
+    Web View: <report url>
+
+    Streaming logs/driver_log.txt
+    =============================
+
+    <only new lines, as the script prints them>
+
+    Execution Summary
+    =================
+    RunId: <id>
+    Web View: <report url>
+
+Deliberate fix: v1 returned at ``Finalizing`` (before outputs were uploaded) unless
+``wait_post_processing=True``; here it always waits for a terminal status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .exceptions import ActivityFailedException, ExperimentExecutionException
+
+if TYPE_CHECKING:
+    from .run import Run
+
+LOG_PRIORITY = ("logs/driver_log.txt", "logs/user_log.txt")
+CONTROL_LOG = "logs/control_log.txt"  # the supervisor's own log: selectable, not followed
+POLL_MIN_S = 0.25
+POLL_MAX_S = 2.0
+INTERRUPTED = (
+    "The output streaming for the run interrupted.\nBut the run is still executing. "
+    "\nCancel it with run.cancel() if you want it to stop."
+)
+NO_ERROR_RECORDED = "Detailed error not set on the Run. Please check the logs for details."
+
+
+def choose_log(names: list[str]) -> str | None:
+    """The log to follow: the driver log of a submitted run, else the newest in ``logs/``."""
+    for preferred in LOG_PRIORITY:
+        if preferred in names:
+            return preferred
+    logs = sorted(
+        n for n in names if n.startswith("logs/") and n.endswith(".txt") and n != CONTROL_LOG
+    )
+    return logs[-1] if logs else None
+
+
+class LogFollower:
+    """Reads a growing text file incrementally and yields complete new lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self._partial = b""
+
+    def read_lines(self, final: bool = False) -> list[str]:
+        """New complete lines since the last call (and the unfinished one if ``final``)."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        if final and self._partial:
+            lines.append(self._partial)
+            self._partial = b""
+        return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+
+def wait_for_completion(
+    run: Run,
+    *,
+    show_output: bool = False,
+    wait_post_processing: bool = False,
+    raise_on_error: bool = True,
+    out: TextIO | None = None,
+) -> dict[str, Any]:
+    """See ``Run.wait_for_completion``."""
+    stream = out or sys.stdout
+    try:
+        if show_output:
+            _stream(run, stream)
+        else:
+            _poll_until_done(run)
+    except KeyboardInterrupt:
+        raise ExperimentExecutionException(INTERRUPTED) from None
+    details = run.get_details()
+    if details["status"] == "Failed":
+        error = details.get("error")
+        message = json.dumps(error, indent=4) if error else NO_ERROR_RECORDED
+        if raise_on_error:
+            raise ActivityFailedException("Activity Failed:\n" + message, details)
+        if show_output:
+            print(f"\nError:\n{message}", file=stream, flush=True)
+    return details
+
+
+def _poll_until_done(run: Run) -> None:
+    delay = POLL_MIN_S
+    while not _terminal(run.get_status()):
+        time.sleep(delay)
+        delay = min(POLL_MAX_S, delay * 1.5)
+
+
+def _stream(run: Run, stream: TextIO) -> None:
+    url = run.get_portal_url()
+    print(f"RunId: {run.id}\nWeb View: {url}\n", file=stream, flush=True)
+    follower: LogFollower | None = None
+    current: str | None = None
+    delay = POLL_MIN_S
+    while True:
+        done = _terminal(run.get_status())
+        chosen = choose_log(run.get_file_names())
+        if chosen is not None and chosen != current:
+            current = chosen
+            follower = LogFollower(run.get_file_path(chosen))
+            header = f"Streaming {chosen}"
+            print(f"{header}\n{'=' * len(header)}\n", file=stream, flush=True)
+        if follower is not None:
+            lines = follower.read_lines(final=done)
+            if lines:
+                print("\n".join(lines), file=stream, flush=True)
+                delay = POLL_MIN_S
+        if done:
+            break
+        time.sleep(delay)
+        delay = min(POLL_MAX_S, delay * 1.5)
+    print(
+        f"\nExecution Summary\n=================\nRunId: {run.id}\nWeb View: {url}\n",
+        file=stream,
+        flush=True,
+    )
+
+
+def _terminal(status: str) -> bool:
+    return status in ("Completed", "Failed", "Canceled")

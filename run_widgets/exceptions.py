@@ -1,0 +1,80 @@
+"""Exceptions raised by run_widgets.
+
+The class names follow Azure ML SDK v1 so that ``except`` clauses in ported notebooks keep
+working, and every error about bad input also subclasses the built-in ``ValueError`` or
+``TypeError`` so generic handlers catch it too.
+"""
+
+from __future__ import annotations
+
+
+class RunWidgetsError(Exception):
+    """Base class of every exception raised by run_widgets."""
+
+
+class RunWidgetsWarning(UserWarning):
+    """Warning emitted by run_widgets (for example when a tag value is converted to ``str``)."""
+
+
+class UserErrorException(RunWidgetsError, ValueError):
+    """An argument has a value that cannot be accepted; the message names the argument."""
+
+
+class MetricTypeError(UserErrorException, TypeError):
+    """A metric value, or an argument, has a type the call does not support."""
+
+
+class RunNotFoundError(UserErrorException, LookupError):
+    """No run with the given id exists in the experiment or workspace."""
+
+
+class ExperimentNotFoundError(UserErrorException, LookupError):
+    """No experiment with the given name exists in the workspace."""
+
+
+class FileNotFoundInRunError(UserErrorException, FileNotFoundError):
+    """A file name asked for is not among the run's files; the message lists what is there."""
+
+
+class SnapshotException(UserErrorException):
+    """A snapshot could not be taken or restored (too large, too many files, already taken)."""
+
+
+class ExperimentExecutionException(RunWidgetsError):
+    """Submitting or following a script run failed, or output streaming was interrupted."""
+
+
+class ActivityFailedException(RunWidgetsError):
+    """Raised by ``wait_for_completion`` when the run ended ``Failed``.
+
+    Attributes:
+        run_details: the run's ``get_details()`` dictionary, error included.
+    """
+
+    def __init__(self, message: str, run_details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.run_details = run_details or {}
+
+
+class RunEnvironmentException(RunWidgetsError):
+    """``Run.get_context(allow_offline=False)`` was called outside a submitted run."""
+
+
+class RunStateError(UserErrorException):
+    """The run's status does not allow the operation (for example logging to a finished run)."""
+
+
+class StoreError(RunWidgetsError):
+    """The tracking store cannot be opened or used."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer run_widgets; it is refused and left untouched."""
+
+
+class StoreCorruptError(StoreError):
+    """The store file is damaged or is not a run_widgets store; it is left untouched."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The workspace directory or store file cannot be written."""

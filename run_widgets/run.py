@@ -1,0 +1,1096 @@
+"""``Run``: one execution of training code, with the Azure ML SDK v1 API.
+
+A ``Run`` object is a thin handle: the run itself lives in the workspace's tracking store
+and folder, so ``Run(experiment, run_id)`` reopens it from any process. Logging calls put
+points into an in-memory buffer that the process's flusher thread writes at least every
+half second; reads (``get_metrics``...) flush this process's pending points first, so
+what you logged is what you read.
+"""
+
+from __future__ import annotations
+
+import builtins
+import html
+import os
+import sys
+import threading
+import time
+import uuid
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import _artifact_metrics as artifacts
+from . import _details, _exit, _liveness, _metric_views, _snapshot, _values
+from ._buffer import RunBuffer, Series
+from ._files import RunFiles
+from ._flusher import FLUSHER
+from .exceptions import (
+    MetricTypeError,
+    RunEnvironmentException,
+    RunNotFoundError,
+    RunStateError,
+    RunWidgetsWarning,
+    SnapshotException,
+    UserErrorException,
+)
+from .store import (
+    AddProperties,
+    CreateRun,
+    RemoveTags,
+    RunRecord,
+    RunStatus,
+    SetTags,
+    TagFilter,
+    TrackingStore,
+    UpdateRun,
+)
+from .store.entities import AUTO_STEP, MetricKind, merge_metric_kinds
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+    from .workspace import Workspace
+
+_now = time.time
+
+ENV_RUN_ID = "RUN_WIDGETS_RUN_ID"
+ENV_WORKSPACE_DIR = "RUN_WIDGETS_RUN_WORKSPACE"
+ENV_EXPERIMENT = "RUN_WIDGETS_RUN_EXPERIMENT"
+ENV_OFFLINE = "RUN_WIDGETS_OFFLINE"
+SNAPSHOT_PROPERTY = "ContentSnapshotId"
+LOG_PREFIXES = ("logs/", "azureml-logs/", "user_logs/")
+_ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
+
+
+class RunType:
+    """Values of ``Run.type``."""
+
+    INTERACTIVE = "interactive"
+    SCRIPT = "scriptrun"
+    SWEEP = "hyperdrive"
+
+
+class _RunState:
+    """What one process knows about one run, shared by all ``Run`` objects of it."""
+
+    def __init__(self, store: TrackingStore, run_id: str) -> None:
+        self.store = store
+        self.buffer = RunBuffer(run_id)
+        self.owned = False
+        self.submitted_context = False
+        self.closed = False
+        self.outputs_dir: Path | None = None
+        self.kinds_loaded = False
+
+
+_states: weakref.WeakValueDictionary[tuple[int, str], _RunState] = weakref.WeakValueDictionary()
+_states_lock = threading.Lock()
+_owned: dict[tuple[int, str], Run] = {}
+"""Runs this process started and has not ended; closed at exit (see ``_exit``)."""
+
+
+def _state_for(store: TrackingStore, run_id: str) -> _RunState:
+    key = (id(store), run_id)
+    with _states_lock:
+        state = _states.get(key)
+        if state is None:
+            state = _RunState(store, run_id)
+            _states[key] = state
+        return state
+
+
+def new_run_id() -> str:
+    """A fresh run id (a uuid4, as v1 used for interactive runs)."""
+    return str(uuid.uuid4())
+
+
+class Run:
+    """A run of an experiment: metrics, tags, properties, files, children and status.
+
+    ``Run(experiment, run_id)`` reopens an existing run (from any process); new runs come
+    from ``experiment.start_logging()``, ``experiment.submit(config)``, ``run.child_run()``
+    or ``Run.get_context()`` inside a submitted script.
+
+    Raises:
+        RunNotFoundError: no run ``run_id`` in ``experiment``.
+    """
+
+    def __init__(
+        self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any
+    ) -> None:
+        if not isinstance(run_id, str) or not run_id:
+            raise UserErrorException(f"run_id must be a non-empty str, got {run_id!r}.")
+        record = experiment.workspace.store.get_run(run_id)
+        if record is None or record.experiment_name != experiment.name:
+            where = f"experiment {experiment.name!r}"
+            if record is not None:
+                where += f" (it belongs to experiment {record.experiment_name!r})"
+            raise RunNotFoundError(
+                f"No run with id {run_id!r} in {where} of workspace {experiment.workspace.location}."
+            )
+        self._setup(experiment, record)
+
+    # ----------------------------------------------------------------- construction --
+    def _setup(self, experiment: Experiment, record: RunRecord) -> None:
+        self._experiment = experiment
+        self._workspace = experiment.workspace
+        self._store = experiment.workspace.store
+        self._record = record
+        self._state = _state_for(self._store, record.id)
+        self._scalars = self._state.buffer.scalars
+        self._lock = self._state.buffer.lock
+        self._files = RunFiles(self._workspace.runs_dir / record.id)
+
+    @classmethod
+    def _attach(
+        cls,
+        experiment: Experiment,
+        record: RunRecord,
+        *,
+        owned: bool = False,
+        outputs_dir: Path | None = None,
+    ) -> Run:
+        run = cls.__new__(cls)
+        run._setup(experiment, record)
+        if owned:
+            run._take_ownership(outputs_dir)
+        return run
+
+    def _take_ownership(self, outputs_dir: Path | None) -> None:
+        state = self._state
+        state.owned = True
+        state.outputs_dir = outputs_dir
+        _owned[(id(self._store), self.id)] = self
+        _exit.register(_close_owned_runs)
+        FLUSHER.add_cancel_handler(_cancel_owned)
+
+    @staticmethod
+    def _create(
+        experiment: Experiment,
+        *,
+        run_id: str | None = None,
+        status: str = RunStatus.RUNNING,
+        run_type: str = RunType.INTERACTIVE,
+        parent: Run | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        definition: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str | None] | None = None,
+        properties: Mapping[str, str] | None = None,
+        owned: bool = True,
+        record_owner: bool | None = None,
+        outputs_dir: Path | None = None,
+    ) -> Run:
+        """Create a run in the store and return a handle to it.
+
+        Args:
+            owned: this process runs it: it is closed at exit and answers cancel requests.
+            record_owner: record this process as the owner in the store (default: ``owned``);
+                a launcher records itself until its supervisor takes the run over.
+        """
+        store = experiment.workspace.store
+        run_id = run_id or new_run_id()
+        owner = (
+            FLUSHER.owner_id(store) if (owned if record_owner is None else record_owner) else None
+        )
+        store.write(
+            [
+                CreateRun(
+                    run_id=run_id,
+                    experiment_name=experiment.name,
+                    run_type=run_type,
+                    status=status,
+                    parent_id=parent.id if parent is not None else None,
+                    display_name=display_name,
+                    description=description,
+                    definition=dict(definition or {}),
+                    tags=dict(tags or {}),
+                    properties=dict(properties or {}),
+                    owner_id=owner,
+                )
+            ]
+        )
+        record = store.get_run(run_id)
+        assert record is not None
+        return Run._attach(experiment, record, owned=owned, outputs_dir=outputs_dir)
+
+    # ----------------------------------------------------------------- static access --
+    @staticmethod
+    def get(workspace: Workspace, run_id: str) -> Run:
+        """Reopen a run by id, whatever its experiment."""
+        from .experiment import Experiment
+
+        record = workspace.store.get_run(run_id)
+        if record is None:
+            raise RunNotFoundError(f"No run with id {run_id!r} in workspace {workspace.location}.")
+        return Run._attach(Experiment(workspace, record.experiment_name), record)
+
+    @classmethod
+    def get_context(cls, allow_offline: bool = True, offline: bool = False, **kwargs: Any) -> Run:
+        """The run this code executes in.
+
+        Inside a script started by ``experiment.submit`` this is the submitted run (the
+        same object on every call). Elsewhere, so that no metric is thrown away, it is a run
+        recorded in the configured workspace, in an experiment named after the script; one
+        line on stderr says where. ``offline=True`` (or ``RUN_WIDGETS_OFFLINE=1``) gives an
+        offline run instead, which prints what it is given as v1 did.
+
+        Raises:
+            RunEnvironmentException: not in a submitted run and ``allow_offline=False``.
+        """
+        from . import _context
+
+        return _context.get_context(allow_offline=allow_offline, offline=offline)
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: TagFilter = None,
+        properties: TagFilter = None,
+        status: str | None = None,
+        include_children: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[Run]:
+        """Runs of an experiment, newest first (top-level only unless ``include_children``)."""
+        return experiment.get_runs(
+            type=type,
+            tags=tags,
+            properties=properties,
+            status=status,
+            include_children=include_children,
+        )
+
+    # -------------------------------------------------------------------- identity --
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self._record.id
+
+    @property
+    def number(self) -> int:
+        """The run's number in its experiment (1, 2, ...)."""
+        return self._record.number
+
+    @property
+    def experiment(self) -> Experiment:
+        """The experiment the run belongs to."""
+        return self._experiment
+
+    @property
+    def type(self) -> str:
+        """``interactive`` (start_logging, child_run), ``scriptrun`` or ``hyperdrive``."""
+        return self._record.run_type
+
+    @property
+    def name(self) -> str:
+        """Deprecated in v1: the display name, or the id."""
+        return self._record.display_name or self._record.id
+
+    @property
+    def display_name(self) -> str | None:
+        """A human name for the run; settable."""
+        return self._record.display_name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        if not isinstance(value, str) or len(value) > 256:
+            raise UserErrorException("display_name must be a str of at most 256 characters.")
+        self._write(UpdateRun(self.id, display_name=_values.check_text(value, "display_name")))
+
+    @property
+    def description(self) -> str | None:
+        """A free-text description; settable."""
+        return self._record.description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        if not isinstance(value, str) or len(value) > 5000:
+            raise UserErrorException("description must be a str of at most 5000 characters.")
+        self._write(UpdateRun(self.id, description=_values.check_text(value, "description")))
+
+    @property
+    def status(self) -> str:
+        """The status as last read (``get_status()`` reads it again)."""
+        return self._record.status
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        """The tags as last read (``get_tags()`` reads them again)."""
+        return dict(self._record.tags)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The properties as last read (``get_properties()`` reads them again)."""
+        return dict(self._record.properties)
+
+    @property
+    def parent(self) -> Run | None:
+        """The parent run, or ``None`` for a top-level run."""
+        if self._record.parent_id is None:
+            return None
+        record = self._store.get_run(self._record.parent_id)
+        return None if record is None else Run._attach(self._experiment, record)
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace holding the run."""
+        return self._workspace
+
+    @property
+    def files_dir(self) -> Path:
+        """The folder holding the run's files."""
+        return self._files.root
+
+    # ----------------------------------------------------------------- store access --
+    def _write(self, *ops: Any) -> None:
+        self._store.write(list(ops))
+        self._refresh(reap=False)
+
+    def _refresh(self, reap: bool = True) -> RunRecord:
+        record = self._store.get_run(self.id)
+        if record is None:
+            raise RunNotFoundError(f"The run {self.id} no longer exists.")
+        if reap and not record.is_terminal:
+            record = _liveness.reap_lost(self._store, [record])[0]
+        self._record = record
+        return record
+
+    def _check_open(self, call: str) -> None:
+        if self._state.closed or self._record.is_terminal:
+            raise RunStateError(
+                f"Run {self.id} is {self._record.status}; {call} needs an active run. "
+                "Start a new run (experiment.start_logging()) or a child run."
+            )
+
+    # ---------------------------------------------------------------------- logging --
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a number or string under ``name``; logging a name again builds a series.
+
+        Args:
+            name: metric name (1–255 printable characters).
+            value: int, float, bool, str, None or a numpy scalar; other objects are stored
+                as their ``repr`` (as v1 did) with a warning.
+            description: optional text shown with the metric.
+            step: optional integer x position; by default the previous step + 1.
+
+        Raises:
+            MetricTypeError: ``value`` is a list, range, array or generator (use log_list).
+            RunStateError: the run has ended.
+        """
+        series = self._scalars.get(name)
+        if series is not None and step is None and not description and type(value) is series.vtype:
+            with self._lock:  # the hot path: about a microsecond per call
+                series.values.append(value)
+                series.times.append(_now())
+                if series.steps is not None:
+                    series.steps.append(AUTO_STEP)
+            return
+        self._log_checked(name, value, description, step)
+
+    def _log_checked(self, name: Any, value: Any, description: Any, step: Any) -> None:
+        self._check_open("run.log")
+        name = _values.validate_name(name)
+        value = _values.scalar(value, call="run.log", name=name, strict=False)
+        series = self._series(name, "scalar", _values.validate_description(description))
+        self._state.buffer.append_scalar(series, value, _values.validate_step(step), _now())
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of values (numbers or strings) under ``name``.
+
+        Calling it again appends. A one-element list stays a list in ``get_metrics``.
+        """
+        self._check_open("run.log_list")
+        name = _values.validate_name(name)
+        block = _values.list_values(value, name=name)
+        series = self._series(name, "list", _values.validate_description(description))
+        self._state.buffer.append_block(series, block, _now())
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table metric; the keyword arguments are its columns.
+
+        Example:
+            >>> run.log_row("Y over X", x=1, y=0.4)  # doctest: +SKIP
+        """
+        self._check_open("run.log_row")
+        name = _values.validate_name(name)
+        columns = _values.row_values(kwargs, name=name)
+        series = self._series(name, "row", _values.validate_description(description))
+        self._state.buffer.append_block(series, columns, _now())
+
+    def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
+        """Log a table: a dict of equal-length columns, e.g. ``{"x": [1, 2], "y": [3, 4]}``."""
+        self._check_open("run.log_table")
+        name = _values.validate_name(name)
+        columns = _values.table_values(value, name=name)
+        series = self._series(name, "table", _values.validate_description(description))
+        self._state.buffer.append_block(series, columns, _now())
+
+    def log_image(
+        self, name: str, path: Any = None, plot: Any = None, description: str = ""
+    ) -> None:
+        """Log an image file (``path``) or a matplotlib plot (``plot``), not both."""
+        self._check_open("run.log_image")
+        name = _values.validate_name(name)
+        if path is not None and plot is not None:
+            raise UserErrorException(
+                "Invalid parameters, path and plot were both provided, only one at a time is "
+                "supported"
+            )
+        if path is None and plot is None:
+            raise UserErrorException(
+                "Invalid parameters, one of path and plot is required as input"
+            )
+        data, extension = (
+            artifacts.image_from_path(path) if path is not None else artifacts.image_from_plot(plot)
+        )
+        self._log_file_metric(name, "image", artifacts.IMAGE_PREFIX, data, extension, description)
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """Log a confusion matrix (dict or JSON string), stored as a JSON file of the run."""
+        self._log_json("log_confusion_matrix", name, value, description)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """Log an accuracy table (dict or JSON string), stored as a JSON file of the run."""
+        self._log_json("log_accuracy_table", name, value, description)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """Log residuals (dict or JSON string), stored as a JSON file of the run."""
+        self._log_json("log_residuals", name, value, description)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """Log predictions (dict or JSON string), stored as a JSON file of the run."""
+        self._log_json("log_predictions", name, value, description)
+
+    def _log_json(self, call: str, name: str, value: Any, description: str) -> None:
+        self._check_open(f"run.{call}")
+        name = _values.validate_name(name)
+        payload = artifacts.with_schema(call, _values.json_payload(value, call=f"run.{call}"))
+        import json
+
+        data = json.dumps(payload, allow_nan=True).encode("utf-8")
+        self._log_file_metric(name, "artifact", artifacts.JSON_PREFIX, data, ".json", description)
+
+    def _log_file_metric(
+        self,
+        name: str,
+        kind: MetricKind,
+        prefix: str,
+        data: bytes,
+        extension: str,
+        description: str,
+    ) -> None:
+        series = self._series(name, kind, _values.validate_description(description))
+        file_name = artifacts.artifact_name(prefix, name, _unique(), extension)
+        self._files.upload_bytes(file_name, data)
+        self._state.buffer.append_scalar(series, file_name, None, _now())
+
+    def _series(self, name: str, kind: MetricKind, description: str) -> Series:
+        buffer = self._state.buffer
+        table = buffer.scalars if kind == "scalar" else buffer.others
+        series = table.get(name)
+        if series is not None and series.kind == kind:
+            return series
+        if not self._state.kinds_loaded:
+            for info in self._store.metric_infos([self.id]):
+                buffer.kinds.setdefault(info.name, info.kind)
+            self._state.kinds_loaded = True
+        known = buffer.kinds.get(name)
+        merged = kind if known is None else merge_metric_kinds(known, kind, name)
+        with buffer.lock:
+            buffer.kinds[name] = merged
+            if series is None:
+                other = buffer.others.get(name)
+                if other is not None:  # a row series now also gets tables
+                    other.kind = merged
+                    series = other
+                else:
+                    series = Series(name, kind, description)
+                    table[name] = series
+            else:
+                series.kind = merged
+        FLUSHER.watch(self._store, buffer)
+        return series
+
+    # ------------------------------------------------------------ tags & properties --
+    def tag(self, key: str, value: Any = None) -> None:
+        """Set one tag (tags are mutable); ``value`` defaults to ``None``."""
+        key = _values.tag_key(key)
+        self._write(SetTags(self.id, {key: _values.tag_value(value, key)}))
+
+    def set_tags(self, tags: Mapping[str, Any] | Sequence[str] | str) -> None:
+        """Set several tags from a dict (a str or list of keys sets them to ``None``)."""
+        if isinstance(tags, str):
+            tags = {tags: None}
+        elif not isinstance(tags, Mapping):
+            if not isinstance(tags, Sequence):
+                raise MetricTypeError(f"tags must be a dict, not {type(tags).__name__}.")
+            tags = dict.fromkeys(tags)
+        clean = {_values.tag_key(k): _values.tag_value(v, str(k)) for k, v in tags.items()}
+        if clean:
+            self._write(SetTags(self.id, clean))
+
+    def get_tags(self) -> dict[str, str | None]:
+        """The run's tags, read from the store."""
+        return dict(self._refresh(reap=False).tags)
+
+    def remove_tags(self, tags: Sequence[str] | str) -> None:
+        """Remove tags by key; unknown keys are ignored."""
+        keys = (tags,) if isinstance(tags, str) else tuple(tags)
+        for key in keys:
+            _values.tag_key(key)
+        self._write(RemoveTags(self.id, keys))
+
+    def add_properties(self, properties: Mapping[str, Any]) -> None:
+        """Add write-once properties; changing an existing one raises ``UserErrorException``."""
+        if not isinstance(properties, Mapping):
+            raise MetricTypeError(f"properties must be a dict, not {type(properties).__name__}.")
+        clean: dict[str, str] = {}
+        for key, value in properties.items():
+            text = _values.tag_value(value, str(key), "property")
+            clean[_values.tag_key(key, "Property")] = "None" if text is None else text
+        if clean:
+            self._write(AddProperties(self.id, clean))
+
+    def get_properties(self) -> dict[str, str]:
+        """The run's properties, read from the store."""
+        return dict(self._refresh(reap=False).properties)
+
+    # ------------------------------------------------------------------------ files --
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: Any = None) -> str:
+        """Store a file (a path or an open file) in the run under ``name``.
+
+        Returns:
+            The stored name, e.g. ``"outputs/model.pkl"``.
+        """
+        return self._files.upload(name, path_or_stream)
+
+    def upload_files(
+        self,
+        names: Sequence[str],
+        paths: Sequence[Any],
+        return_artifacts: bool = False,
+        timeout_seconds: float | None = None,
+        datastore_name: Any = None,
+    ) -> builtins.list[str]:
+        """Store several files at once: all or nothing."""
+        if (
+            not isinstance(names, Sequence)
+            or not isinstance(paths, Sequence)
+            or (isinstance(names, str) or isinstance(paths, str) or len(names) != len(paths))
+        ):
+            raise MetricTypeError(
+                "names and paths must be lists of equal lengths. Names was of length "
+                f"{_length(names)} and paths of length {_length(paths)}."
+            )
+        return self._files.upload_many(names, paths)
+
+    def upload_folder(self, name: str, path: Any, datastore_name: Any = None) -> builtins.list[str]:
+        """Store every file of folder ``path`` under the prefix ``name``."""
+        names, sources = self._files.folder_listing(name, path)
+        return self._files.upload_many(names, sources)
+
+    def get_file_names(self) -> builtins.list[str]:
+        """Names of the run's files (outputs, logs, uploads), sorted."""
+        return self._files.names()
+
+    def get_file_path(self, name: str) -> Path:
+        """Local path of one of the run's files (read it; do not write to it)."""
+        return self._files.path_of(name)
+
+    def download_file(
+        self, name: str, output_file_path: Any = None, _validate_checksum: bool = False
+    ) -> str:
+        """Copy one file out; by default to its base name in the current directory."""
+        return str(self._files.download(name, output_file_path))
+
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: Any = None,
+        output_paths: Any = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        timeout_seconds: float | None = None,
+    ) -> builtins.list[str]:
+        """Copy every file whose name starts with ``prefix`` below ``output_directory``."""
+        return [str(p) for p in self._files.download_many(prefix, output_directory, append_prefix)]
+
+    # -------------------------------------------------------------------- snapshots --
+    def take_snapshot(self, file_or_folder_path: Any) -> str:
+        """Snapshot a folder into the run (once per run); return the snapshot id."""
+        if self.get_snapshot_id():
+            raise SnapshotException(f"Cannot take snapshot as the run already has one: {self.id}")
+        info = _snapshot.take(
+            Path(os.fspath(file_or_folder_path)),
+            self._workspace.snapshots_dir,
+            exclude=(self._workspace.location,),
+        )
+        self.add_properties({SNAPSHOT_PROPERTY: info.snapshot_id})
+        return info.snapshot_id
+
+    def get_snapshot_id(self) -> str | None:
+        """The id of the run's snapshot, or ``None``."""
+        return self._refresh(reap=False).properties.get(SNAPSHOT_PROPERTY)
+
+    def restore_snapshot(self, snapshot_id: str | None = None, path: Any = None) -> str:
+        """Give the snapshot back: a ``.zip`` path gets the zip, any other path a folder.
+
+        Returns:
+            The path written (default: ``./<run id>-snapshot`` folder).
+        """
+        snapshot_id = snapshot_id or self.get_snapshot_id()
+        if not snapshot_id:
+            raise SnapshotException(f"Run {self.id} has no snapshot.")
+        if not all(c in "0123456789abcdef" for c in snapshot_id):
+            raise SnapshotException(f"{snapshot_id!r} is not a snapshot id.")
+        zip_path = self._workspace.snapshots_dir / f"{snapshot_id}.zip"
+        target = Path(os.fspath(path)) if path is not None else Path.cwd() / f"{self.id}-snapshot"
+        if target.suffix == ".zip":
+            if not zip_path.is_file():
+                raise SnapshotException(
+                    f"The snapshot {snapshot_id} is missing from the workspace."
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zip_path.read_bytes())
+            return str(target)
+        return str(_snapshot.restore(zip_path, target))
+
+    # ---------------------------------------------------------------------- children --
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: Any = None
+    ) -> Run:
+        """Create and start a child run (Running) owned by this process."""
+        if name is not None and not isinstance(name, str):
+            raise MetricTypeError(f"name must be a str, not {type(name).__name__}.")
+        outputs_dir = _outputs_dir(outputs) if outputs is not None else None
+        return Run._create(
+            self._experiment,
+            run_id=run_id,
+            parent=self,
+            display_name=name,
+            run_type=RunType.INTERACTIVE,
+            outputs_dir=outputs_dir,
+        )
+
+    def create_children(
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Sequence[str] | None = None,
+    ) -> builtins.list[Run]:
+        """Create ``count`` children, or one per value of ``tag_values`` tagged ``tag_key``."""
+        if count is None and tag_key is None and tag_values is None:
+            raise UserErrorException("Either count or tag_key and tag_values must be set")
+        if tag_values is not None and tag_key is None:
+            raise UserErrorException("tag_key must not be null when tag_values is set")
+        if tag_key is not None and tag_values is None:
+            raise UserErrorException("tag_values must not be null when tag_key is set")
+        if count is not None and tag_key is not None:
+            raise UserErrorException("count can not be set when tag_key and tag_values are set")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise UserErrorException(f"count must be a positive int, got {count!r}.")
+            tags_list: builtins.list[dict[str, str | None]] = [
+                {"batch_child_number": str(i)} for i in range(count)
+            ]
+        else:
+            assert tag_key is not None and tag_values is not None
+            key = _values.tag_key(tag_key)
+            tags_list = [{key: _values.tag_value(v, key)} for v in tag_values]
+        if len(tags_list) > 100:
+            raise UserErrorException("create_children can not create more than 100 runs")
+        owner = FLUSHER.owner_id(self._store)
+        ids = [new_run_id() for _ in tags_list]
+        self._store.write(
+            [
+                CreateRun(
+                    run_id=run_id,
+                    experiment_name=self._experiment.name,
+                    run_type=RunType.INTERACTIVE,
+                    status=RunStatus.RUNNING,
+                    parent_id=self.id,
+                    tags=tags,
+                    owner_id=owner,
+                )
+                for run_id, tags in zip(ids, tags_list, strict=True)
+            ]
+        )
+        records = {r.id: r for r in self._store.find_runs(parent_id=self.id) if r.id in set(ids)}
+        return [Run._attach(self._experiment, records[i], owned=True) for i in ids]
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: TagFilter = None,
+        properties: TagFilter = None,
+        type: str | None = None,
+        status: str | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Run]:
+        """Child runs, newest first (the whole subtree with ``recursive=True``)."""
+        if recursive:
+            wanted = set(self._store.descendant_ids(self.id))
+            records = [
+                r
+                for r in self._store.find_runs(
+                    experiment_id=self._record.experiment_id,
+                    run_type=type,
+                    status=status,
+                    tags=tags,
+                    properties=properties,
+                )
+                if r.id in wanted
+            ]
+        else:
+            records = self._store.find_runs(
+                parent_id=self.id, run_type=type, status=status, tags=tags, properties=properties
+            )
+        records = _liveness.reap_lost(self._store, records)
+        return (Run._attach(self._experiment, r) for r in records)
+
+    def submit_child(
+        self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Run:
+        """Submit a script run (or a sweep) as a child of this run."""
+        return self._experiment.submit(config, tags=tags, _parent_run=self, **kwargs)
+
+    # ------------------------------------------------------------------------ reads --
+    def flush(self, timeout_seconds: float = 300) -> None:
+        """Write every point logged so far in this process to the store now."""
+        if self._state.buffer.has_pending():
+            FLUSHER.flush([self._state.buffer])
+
+    def _flush_for_read(self, recursive: bool = False) -> None:
+        FLUSHER.flush(None if recursive else [self._state.buffer])
+
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
+        """Metrics of the run, in the v1 shapes (see ``run_widgets._metric_views``).
+
+        Args:
+            name: only this metric: ``{name: value}`` or ``{}``.
+            recursive: ``{run_id: {...}}`` for this run and all descendants that have metrics.
+            run_type: with ``recursive``, only descendants of this type.
+            populate: give image bytes and parsed JSON instead of ``aml://`` references.
+        """
+        self._flush_for_read(recursive)
+        if not recursive:
+            return self._metrics_of(self.id, name, populate)
+        result: dict[str, Any] = {}
+        own = self._metrics_of(self.id, name, populate)
+        if own:
+            result[self.id] = own
+        descendants = set(self._store.descendant_ids(self.id))
+        for record in self._store.find_runs(
+            experiment_id=self._record.experiment_id, run_type=run_type
+        ):
+            if record.id in descendants:
+                metrics = self._metrics_of(record.id, name, populate)
+                if metrics:
+                    result[record.id] = metrics
+        return result
+
+    def _metrics_of(self, run_id: str, name: str | None, populate: bool) -> dict[str, Any]:
+        infos = self._store.metric_infos([run_id])
+        if name is not None:
+            infos = [i for i in infos if i.name == name]
+            if not infos:
+                return {}
+        grouped = _metric_views.group_chunks(
+            self._store.read_chunks(run_id, names=[i.name for i in infos] if name else None)
+        )
+        files = RunFiles(self._workspace.runs_dir / run_id)
+        result: dict[str, Any] = {}
+        for info in sorted(infos, key=lambda i: i.id):
+            chunks = grouped.get(info.name, [])
+            if populate and info.kind in ("image", "artifact"):
+                loaded = [
+                    _load_artifact(files, path) for path in _metric_views.native_values(chunks)
+                ]
+                result[info.name] = loaded[0] if len(loaded) == 1 else loaded
+            else:
+                result[info.name] = _metric_views.v1_value(info, chunks, run_id)
+        return result
+
+    def get_metric_history(self, name: str) -> _metric_views.MetricHistory:
+        """Every point of one metric as numpy arrays (steps, times, values)."""
+        self._flush_for_read()
+        infos = [i for i in self._store.metric_infos([self.id]) if i.name == name]
+        if not infos:
+            raise UserErrorException(
+                f"Run {self.id} has no metric {name!r}; it has "
+                f"{sorted(i.name for i in self._store.metric_infos([self.id]))}."
+            )
+        chunks = self._store.read_chunks(self.id, names=[name])
+        return _metric_views.history(name, infos[0].kind, chunks)
+
+    def get_metrics_dataframe(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """A long DataFrame of the run's points: run_id, name, step, value, time."""
+        self._flush_for_read()
+        infos = self._store.metric_infos([self.id])
+        chunks = self._store.read_chunks(self.id, names=names)
+        return _metric_views.metrics_frame(self.id, infos, chunks)
+
+    def get_status(self) -> str:
+        """The current status, read from the store (a lost process shows as Failed)."""
+        if self._record.is_terminal:
+            return self._record.status  # terminal statuses are sticky: no read needed
+        return self._refresh().status
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        """``{"status": ..., "details": ...}`` as in v1."""
+        record = self._refresh()
+        details = _details.error_message(record.error) if record.error else None
+        return {"status": record.status, "details": details}
+
+    def get_details(self) -> dict[str, Any]:
+        """Run details: ids, status, times, properties, tags, error, definition, log files."""
+        record = self._refresh()
+        logs = {
+            name: self._files.path_of(name).as_uri()
+            for name in self._files.names()
+            if name.startswith(LOG_PREFIXES)
+        }
+        return _details.details(record, logs, record.properties.get(SNAPSHOT_PROPERTY))
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """``get_details()`` with each log file's text instead of its location."""
+        details = self.get_details()
+        details["logFiles"] = {
+            name: self._files.path_of(name).read_text(encoding="utf-8", errors="replace")
+            for name in details["logFiles"]
+        }
+        return details
+
+    def get_all_logs(self, destination: Any = None) -> builtins.list[str]:
+        """Copy the log files to ``destination`` (default ``./logs``); return their paths."""
+        out = Path(os.fspath(destination)) if destination is not None else Path.cwd()
+        copied = []
+        for name in self._files.names():
+            if name.startswith(LOG_PREFIXES):
+                copied.append(str(self._files.download(name, _ensure_dir(out / Path(name).parent))))
+        return copied
+
+    def get_portal_url(self) -> str:
+        """A ``file://`` URL of a self-contained HTML report of the run, written now."""
+        from .report import write_report
+
+        return write_report(self).as_uri()
+
+    # -------------------------------------------------------------------- lifecycle --
+    def start(self) -> None:
+        """Mark a NotStarted run Running."""
+        self._write(
+            UpdateRun(
+                self.id,
+                status=RunStatus.RUNNING,
+                start_time=_now(),
+                only_if_status=frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED}),
+            )
+        )
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Flush, upload ``outputs/``, and mark the run Completed (no-op once ended)."""
+        self._finish(RunStatus.COMPLETED, None)
+
+    def fail(
+        self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
+    ) -> None:
+        """Mark the run Failed with an error (a message or an exception).
+
+        Raises:
+            TypeError: ``error_details`` is neither a str nor an exception.
+        """
+        self._finish(RunStatus.FAILED, _details.error_dict(error_details, error_code))
+
+    def cancel(self) -> None:
+        """Cancel the run.
+
+        A run this process runs is Canceled at once; a run owned by another live process
+        (a submitted script, a sweep, another notebook) gets CancelRequested, and its owner
+        stops it and marks it Canceled.
+        """
+        record = self._refresh()
+        if record.is_terminal:
+            return
+        if self._state.owned or record.owner_id is None:
+            self._finish(RunStatus.CANCELED, None)
+            return
+        self._write(
+            UpdateRun(
+                self.id,
+                status=RunStatus.CANCEL_REQUESTED,
+                only_if_status=frozenset(_ACTIVE - {RunStatus.CANCEL_REQUESTED}),
+            )
+        )
+
+    def _finish(self, status: str, error: dict[str, Any] | None) -> None:
+        state = self._state
+        self.flush()
+        if state.outputs_dir is not None and state.outputs_dir.is_dir():
+            prefix = state.outputs_dir.name
+            names, sources = self._files.folder_listing(prefix, state.outputs_dir)
+            self._files.upload_many(names, sources, overwrite=True)
+        self._write(
+            UpdateRun(
+                self.id,
+                status=status,
+                end_time=_now(),
+                error=error,
+                only_if_status=_ACTIVE,
+            )
+        )
+        self._close_locally()
+
+    def _close_locally(self) -> None:
+        state = self._state
+        state.closed = True
+        FLUSHER.unwatch(state.buffer)
+        with state.buffer.lock:
+            state.buffer.scalars.clear()
+        _owned.pop((id(self._store), self.id), None)
+
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+    ) -> dict[str, Any]:
+        """Wait until the run ends; with ``show_output`` stream its log as it grows.
+
+        Returns:
+            The ``get_details()`` dictionary.
+
+        Raises:
+            ActivityFailedException: the run Failed and ``raise_on_error`` is True.
+        """
+        from ._wait import wait_for_completion
+
+        return wait_for_completion(
+            self,
+            show_output=show_output,
+            wait_post_processing=wait_post_processing,
+            raise_on_error=raise_on_error,
+        )
+
+    # ---------------------------------------------------------------- context manager --
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind: Any, value: BaseException | None, traceback: Any) -> None:
+        if value is None or (isinstance(value, SystemExit) and not value.code):
+            self.complete()
+        else:
+            self.fail(value)
+
+    # ----------------------------------------------------------------------- display --
+    def __repr__(self) -> str:
+        record = self._record
+        return (
+            f"Run(Experiment: {record.experiment_name},\nId: {record.id},\n"
+            f"Type: {record.run_type},\nStatus: {record.status})"
+        )
+
+    def _repr_html_(self) -> str:
+        record = self._record
+        cells = [record.experiment_name, record.id, record.run_type, record.status]
+        row = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+        return (
+            "<table><tr><th>Experiment</th><th>Id</th><th>Type</th><th>Status</th></tr>"
+            f"<tr>{row}</tr></table>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id and other._store is self._store
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+# ------------------------------------------------------------------------- helpers --
+def _unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _length(value: Any) -> int | str:
+    try:
+        return len(value)
+    except TypeError:
+        return f"n/a ({type(value).__name__})"
+
+
+def _ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _outputs_dir(outputs: Any) -> Path | None:
+    """v1 ``outputs`` argument: None/True → ./outputs, False → none, str → that folder."""
+    if outputs is False:
+        return None
+    folder = Path("outputs") if outputs is None or outputs is True else Path(os.fspath(outputs))
+    folder = folder if folder.is_absolute() else Path.cwd() / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _load_artifact(files: RunFiles, name: str) -> Any:
+    path = files.path_of(name)
+    if path.suffix == ".json":
+        import json
+
+        return json.loads(path.read_text(encoding="utf-8"))
+    return path.read_bytes()
+
+
+def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
+    """Exit hook: end every run this process started and did not end."""
+    for run in list(_owned.values()):
+        try:
+            if reason == "exit":
+                run.complete()
+            elif reason == "exception":
+                run.fail(exc)
+            else:
+                run.fail(
+                    "The process received SIGTERM and stopped before the run completed; "
+                    "everything logged until then was saved.",
+                    error_code="ProcessTerminated",
+                )
+        except Exception as error:
+            print(f"run_widgets: could not close run {run.id}: {error!r}", file=sys.stderr)
+    try:
+        FLUSHER.flush()
+    except Exception as error:
+        print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
+
+
+def forget_store(store: TrackingStore) -> None:
+    """Stop tracking runs of ``store`` in this process (see ``Workspace.close``)."""
+    for key in [k for k in _owned if k[0] == id(store)]:
+        _owned.pop(key, None)
+
+
+def _cancel_owned(store: TrackingStore, run_ids: list[str]) -> None:
+    """Flusher hook: another process asked to cancel runs this process started."""
+    for run_id in run_ids:
+        run = _owned.get((id(store), run_id))
+        if run is not None:
+            run._finish(RunStatus.CANCELED, None)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RunWidgetsWarning, stacklevel=3)
+
+
+__all__ = ["Run", "RunEnvironmentException", "RunType", "new_run_id"]

@@ -1,0 +1,40 @@
+"""The embedded tracking store: a narrow interface, frozen records and a SQLite backend."""
+
+from .base import TagFilter, TrackingStore
+from .entities import (
+    AddProperties,
+    AppendPoints,
+    CreateRun,
+    ExperimentRecord,
+    MetricInfo,
+    OwnerRecord,
+    PointChunk,
+    RemoveTags,
+    RunRecord,
+    RunStatus,
+    SetTags,
+    UpdateRun,
+    WriteOp,
+)
+from .schema import SCHEMA_VERSION
+from .sqlite import SqliteStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AddProperties",
+    "AppendPoints",
+    "CreateRun",
+    "ExperimentRecord",
+    "MetricInfo",
+    "OwnerRecord",
+    "PointChunk",
+    "RemoveTags",
+    "RunRecord",
+    "RunStatus",
+    "SetTags",
+    "SqliteStore",
+    "TagFilter",
+    "TrackingStore",
+    "UpdateRun",
+    "WriteOp",
+]

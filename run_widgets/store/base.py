@@ -1,0 +1,117 @@
+"""The narrow interface every tracking-store backend implements.
+
+Layers above (workspace, experiment, run, widgets) only use these methods, so another
+backend (PostgreSQL for teams) can be added without touching them. All changes go through
+:meth:`TrackingStore.write`; everything else reads.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+
+from .entities import (
+    ExperimentRecord,
+    MetricInfo,
+    OwnerRecord,
+    PointChunk,
+    RunRecord,
+    WriteOp,
+)
+
+TagFilter = str | Mapping[str, str | None] | None
+"""``str``: the run has that tag; ``dict``: the run has each tag with that value."""
+
+
+class TrackingStore(abc.ABC):
+    """A place where experiments, runs, tags, properties and metric points live."""
+
+    #: Human-readable location (a file path for SQLite).
+    location: str
+
+    @abc.abstractmethod
+    def write(self, ops: Sequence[WriteOp]) -> int:
+        """Apply ``ops`` in one transaction: all of them or none. Return the new change seq."""
+
+    @abc.abstractmethod
+    def current_seq(self) -> int:
+        """The change sequence number of the last committed write."""
+
+    # -- experiments -------------------------------------------------------------------
+    @abc.abstractmethod
+    def ensure_experiment(self, name: str) -> ExperimentRecord:
+        """Return the experiment called ``name``, creating it if needed."""
+
+    @abc.abstractmethod
+    def get_experiment(self, name: str) -> ExperimentRecord | None:
+        """Return the experiment called ``name`` or ``None``."""
+
+    @abc.abstractmethod
+    def list_experiments(self) -> list[ExperimentRecord]:
+        """All experiments, oldest first."""
+
+    # -- runs ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """Return one run with its tags and properties, or ``None``."""
+
+    @abc.abstractmethod
+    def find_runs(
+        self,
+        *,
+        experiment_id: int | None = None,
+        parent_id: str | None = None,
+        top_level_only: bool = False,
+        run_type: str | None = None,
+        status: str | None = None,
+        tags: TagFilter = None,
+        properties: TagFilter = None,
+        changed_after: int | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first."""
+
+    @abc.abstractmethod
+    def descendant_ids(self, run_id: str) -> list[str]:
+        """Ids of every run below ``run_id`` (children, grandchildren, ...)."""
+
+    # -- metrics ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs."""
+
+    @abc.abstractmethod
+    def read_chunks(
+        self,
+        run_id: str,
+        *,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+    ) -> list[PointChunk]:
+        """Point chunks of one run with id greater than ``after_chunk_id``, in write order."""
+
+    # -- process ownership and heartbeats ----------------------------------------------
+    @abc.abstractmethod
+    def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
+        """Record a process that will own runs; return its owner id."""
+
+    @abc.abstractmethod
+    def heartbeat(self, owner_id: int) -> None:
+        """Record that the owner process is alive now."""
+
+    @abc.abstractmethod
+    def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
+        """Owner records by id."""
+
+    # -- resources ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def release_thread_connection(self) -> None:
+        """Close the calling thread's connection (background threads call this on exit)."""
+
+    @abc.abstractmethod
+    def open_connection_count(self) -> int:
+        """Number of open connections held by this process (for leak checks)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close every connection."""

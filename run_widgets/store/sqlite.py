@@ -1,0 +1,832 @@
+"""SQLite backend of the tracking store.
+
+Design notes:
+
+* WAL journal with ``synchronous=NORMAL``: readers never block writers and vice versa, and
+  a commit is one sequential WAL append. Every write is one short ``BEGIN IMMEDIATE``
+  transaction, so writers queue on SQLite's busy handler instead of failing with
+  "database is locked" when they try to upgrade a read lock.
+* One connection per thread (SQLite connections must not be shared across threads
+  without a lock); connections of threads that ended are closed on the next open.
+* Metric points are stored as packed chunks (one row per metric per flush), see
+  :mod:`run_widgets.store.codec`.
+* A store file is checked before anything is written to it: a newer schema version, a
+  file that is not a SQLite database, a truncated file or a foreign database is refused
+  with a clear error and left byte-for-byte untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import (
+    RunNotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreReadOnlyError,
+    StoreVersionError,
+    UserErrorException,
+)
+from . import codec
+from .base import TagFilter, TrackingStore
+from .entities import (
+    AUTO_STEP,
+    TABLE_KINDS,
+    AddProperties,
+    AppendPoints,
+    CreateRun,
+    ExperimentRecord,
+    MetricInfo,
+    OwnerRecord,
+    PointChunk,
+    RemoveTags,
+    RunRecord,
+    RunStatus,
+    SetTags,
+    UpdateRun,
+    WriteOp,
+    merge_metric_kinds,
+)
+from .schema import SCHEMA_VERSION, migrate, read_version
+
+BUSY_TIMEOUT_S = 60.0
+_RUN_COLUMNS = (
+    "r.id, r.experiment_id, e.name, r.parent_id, r.number, r.display_name, r.description, "
+    "r.run_type, r.status, r.created_at, r.start_time, r.end_time, r.error, r.definition, "
+    "r.owner_id, r.change_seq"
+)
+
+
+class SqliteStore(TrackingStore):
+    """A tracking store in one SQLite file.
+
+    Args:
+        path: the database file; its directory must exist and be writable.
+        busy_timeout: seconds a writer waits for another writer before giving up.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_S):
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._registry_lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._closed = False
+        self._check_location()
+        self._conn()  # opens, validates and migrates now, so errors surface at open time
+
+    # ------------------------------------------------------------------ connections --
+    def _check_location(self) -> None:
+        directory = self.path.parent
+        if not directory.is_dir():
+            raise StoreError(f"The workspace directory {directory} does not exist.")
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"The tracking store path {self.path} exists but is not a file.")
+        if not os.access(directory, os.W_OK) or (
+            self.path.exists() and not os.access(self.path, os.W_OK)
+        ):
+            raise StoreReadOnlyError(
+                f"The workspace at {directory} is read-only: run_widgets needs to write "
+                f"{self.path.name} and its journal files there. Choose a writable workspace "
+                "(Workspace(path=...) or the RUN_WIDGETS_WORKSPACE variable)."
+            )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError(f"The tracking store {self.location} has been closed.")
+        conn = self._open_connection()
+        self._local.conn = conn
+        with self._registry_lock:
+            self._prune_dead_threads()
+            self._connections.append((weakref.ref(threading.current_thread()), conn))
+        return conn
+
+    def _open_connection(self) -> sqlite3.Connection:
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        try:
+            if existed:
+                self._validate_existing(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if read_version(conn) < SCHEMA_VERSION:
+                migrate(conn)
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _translate(exc, self.path) from exc
+        return conn
+
+    def _validate_existing(self, conn: sqlite3.Connection) -> None:
+        """Refuse, without writing, a store this code must not touch."""
+        version = read_version(conn)  # raises "file is not a database" on garbage
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"The tracking store {self.path} has schema version {version}, written by a "
+                f"newer run_widgets; this version understands up to {SCHEMA_VERSION}. "
+                "Upgrade run_widgets to open it. The file was left untouched."
+            )
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if version == 0 and names and "runs" not in names:
+            raise StoreCorruptError(
+                f"{self.path} is a SQLite database but not a run_widgets tracking store "
+                f"(it has tables {sorted(names)[:5]}). It was left untouched."
+            )
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+        wal = Path(f"{self.path}-wal")
+        wal_empty = not wal.exists() or wal.stat().st_size == 0
+        if wal_empty and self.path.stat().st_size < page_size * page_count:
+            raise StoreCorruptError(
+                f"The tracking store {self.path} is truncated ({self.path.stat().st_size} "
+                f"bytes, its header says {page_size * page_count}). It was left untouched; "
+                "restore it from a backup or move it aside to start a new store."
+            )
+        if version > 0:
+            problem = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise StoreCorruptError(
+                    f"The tracking store {self.path} is damaged ({problem}). It was left "
+                    "untouched; restore it from a backup or move it aside."
+                )
+
+    def _prune_dead_threads(self) -> None:
+        alive = []
+        for ref, conn in self._connections:
+            thread = ref()
+            if thread is None or not thread.is_alive():
+                conn.close()
+            else:
+                alive.append((ref, conn))
+        self._connections = alive
+
+    def release_thread_connection(self) -> None:
+        """Close the calling thread's connection, if it has one."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        del self._local.conn
+        with self._registry_lock:
+            self._connections = [(r, c) for r, c in self._connections if c is not conn]
+        conn.close()
+
+    def open_connection_count(self) -> int:
+        """Number of open connections of this store in this process."""
+        with self._registry_lock:
+            self._prune_dead_threads()
+            return len(self._connections)
+
+    def close(self) -> None:
+        """Close every connection of this store."""
+        with self._registry_lock:
+            for _, conn in self._connections:
+                conn.close()
+            self._connections = []
+            self._closed = True
+        self._local = threading.local()
+
+    def reset_after_fork(self) -> None:
+        """Forget connections inherited from the parent process (never use them)."""
+        self._local = threading.local()
+        self._registry_lock = threading.Lock()
+        self._connections = []
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several SELECTs see one consistent state."""
+        with self._reading() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                # The busy handler already waited; retry only a spurious early BUSY.
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise _translate(exc, self.path) from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"The tracking store {self.path} stayed locked by another writer "
+                        f"for {self._busy_timeout:.0f} s."
+                    ) from exc
+                time.sleep(0.05)
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, self.path) from exc
+            raise
+
+    # ------------------------------------------------------------------------ writes --
+    def write(self, ops: Sequence[WriteOp]) -> int:
+        """Apply ``ops`` atomically and return the change sequence number they got."""
+        with self._writing() as conn:
+            seq = int(
+                conn.execute(
+                    "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+                ).fetchone()[0]
+            )
+            touched: set[str] = set()
+            statuses: dict[str, str] = {}
+            for op in ops:
+                if isinstance(op, CreateRun):
+                    self._create_run(conn, op, seq)
+                    statuses[op.run_id] = op.status
+                    continue
+                status = statuses.get(op.run_id)
+                if status is None:
+                    status = self._status_of(conn, op.run_id)
+                    statuses[op.run_id] = status
+                if isinstance(op, AppendPoints):
+                    self._append_points(conn, op)
+                elif isinstance(op, UpdateRun):
+                    new_status = self._update_run(conn, op, status)
+                    if new_status is not None:
+                        statuses[op.run_id] = new_status
+                elif isinstance(op, SetTags):
+                    conn.executemany(
+                        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+                        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                        [(op.run_id, k, v) for k, v in op.tags.items()],
+                    )
+                elif isinstance(op, RemoveTags):
+                    conn.executemany(
+                        "DELETE FROM tags WHERE run_id = ? AND key = ?",
+                        [(op.run_id, k) for k in op.keys],
+                    )
+                elif isinstance(op, AddProperties):
+                    self._add_properties(conn, op)
+                touched.add(op.run_id)
+            if touched:
+                conn.executemany(
+                    "UPDATE runs SET change_seq = ? WHERE id = ?",
+                    [(seq, run_id) for run_id in touched],
+                )
+            return seq
+
+    def _status_of(self, conn: sqlite3.Connection, run_id: str) -> str:
+        row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"No run with id {run_id!r} in {self.location}.")
+        return str(row[0])
+
+    def _experiment_id(self, conn: sqlite3.Connection, name: str) -> int:
+        conn.execute(
+            "INSERT INTO experiments (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, time.time()),
+        )
+        return int(conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0])
+
+    def _create_run(self, conn: sqlite3.Connection, op: CreateRun, seq: int) -> None:
+        if conn.execute("SELECT 1 FROM runs WHERE id = ?", (op.run_id,)).fetchone():
+            raise UserErrorException(f"A run with id {op.run_id!r} already exists.")
+        if op.parent_id is not None:
+            self._status_of(conn, op.parent_id)
+        experiment_id = self._experiment_id(conn, op.experiment_name)
+        number = conn.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE experiment_id = ?",
+            (experiment_id,),
+        ).fetchone()[0]
+        now = op.created_at if op.created_at is not None else time.time()
+        started = now if op.status == RunStatus.RUNNING else None
+        conn.execute(
+            "INSERT INTO runs (id, experiment_id, parent_id, number, display_name, description,"
+            " run_type, status, created_at, start_time, owner_id, definition, change_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                op.run_id,
+                experiment_id,
+                op.parent_id,
+                number,
+                op.display_name,
+                op.description,
+                op.run_type,
+                op.status,
+                now,
+                started,
+                op.owner_id,
+                codec.dumps_json(dict(op.definition)),
+                seq,
+            ),
+        )
+        if op.tags:
+            conn.executemany(
+                "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+                [(op.run_id, k, v) for k, v in op.tags.items()],
+            )
+        if op.properties:
+            conn.executemany(
+                "INSERT INTO properties (run_id, key, value) VALUES (?, ?, ?)",
+                [(op.run_id, k, v) for k, v in op.properties.items()],
+            )
+
+    def _update_run(self, conn: sqlite3.Connection, op: UpdateRun, status: str) -> str | None:
+        if op.only_if_status is not None and status not in op.only_if_status:
+            return None
+        if op.only_if_owner is not None:
+            owner = conn.execute("SELECT owner_id FROM runs WHERE id = ?", (op.run_id,)).fetchone()
+            if owner is None or owner[0] != op.only_if_owner:
+                return None
+        sets: dict[str, Any] = {}
+        lifecycle_locked = status in RunStatus.TERMINAL and not op.force_status
+        if not lifecycle_locked:
+            if op.status is not None:
+                sets["status"] = op.status
+            if op.start_time is not None:
+                sets["start_time"] = op.start_time
+            if op.end_time is not None:
+                sets["end_time"] = op.end_time
+            if op.error is not None:
+                sets["error"] = codec.dumps_json(dict(op.error))
+            if op.owner_id is not None:
+                sets["owner_id"] = op.owner_id
+        if op.display_name is not None:
+            sets["display_name"] = op.display_name
+        if op.description is not None:
+            sets["description"] = op.description
+        if op.definition is not None:
+            sets["definition"] = codec.dumps_json(dict(op.definition))
+        if not sets:
+            return None
+        assignments = ", ".join(f"{column} = ?" for column in sets)
+        conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*sets.values(), op.run_id))
+        return str(sets.get("status", status))
+
+    def _add_properties(self, conn: sqlite3.Connection, op: AddProperties) -> None:
+        existing = dict(
+            conn.execute(
+                "SELECT key, value FROM properties WHERE run_id = ?", (op.run_id,)
+            ).fetchall()
+        )
+        for key, value in op.properties.items():
+            if key in existing and existing[key] != value:
+                raise UserErrorException(
+                    f"Property {key!r} of run {op.run_id} is already set to "
+                    f"{existing[key]!r}; properties are write-once and cannot be changed "
+                    f"to {value!r}. Use a tag for values that change."
+                )
+        conn.executemany(
+            "INSERT OR IGNORE INTO properties (run_id, key, value) VALUES (?, ?, ?)",
+            [(op.run_id, k, v) for k, v in op.properties.items()],
+        )
+
+    def _append_points(self, conn: sqlite3.Connection, op: AppendPoints) -> None:
+        table = op.kind in TABLE_KINDS
+        n = _count(op.values, table)
+        if n == 0:
+            return
+        row = conn.execute(
+            "SELECT id, kind, n_points, last_step, min_value, max_value, columns, description"
+            " FROM metrics WHERE run_id = ? AND name = ?",
+            (op.run_id, op.name),
+        ).fetchone()
+        if row is None:
+            metric_id = int(
+                conn.execute(
+                    "INSERT INTO metrics (run_id, name, kind, description) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (op.run_id, op.name, op.kind, op.description),
+                ).fetchone()[0]
+            )
+            kind, n_points, last_step, lo, hi = op.kind, 0, None, None, None
+            columns: list[str] = []
+            description = op.description
+        else:
+            metric_id, kind, n_points, last_step, lo, hi = row[:6]
+            columns = codec.loads_json(row[6])
+            description = row[7] or op.description
+            kind = merge_metric_kinds(kind, op.kind, op.name)
+
+        if op.steps is None:
+            start = 0 if last_step is None else int(last_step) + 1
+            steps = np.arange(start, start + n, dtype=np.int64)
+        else:
+            steps = _resolve_steps(np.asarray(op.steps, dtype=np.int64), last_step)
+        if table:
+            for column in op.values:
+                if column not in columns:
+                    columns.append(column)
+        dtype, blob = codec.encode_values(op.values, table=table)
+        conn.execute(
+            "INSERT INTO chunks (run_id, metric_id, first_index, n, steps, times, dtype, vals)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                op.run_id,
+                metric_id,
+                n_points,
+                n,
+                codec.encode_steps(steps),
+                codec.encode_times(op.times),
+                dtype,
+                blob,
+            ),
+        )
+        chunk_lo, chunk_hi = _numeric_range(op.values, table)
+        if chunk_lo is not None:
+            lo = chunk_lo if lo is None else min(lo, chunk_lo)
+            hi = chunk_hi if hi is None else max(hi, chunk_hi)
+        first, last = _first_last(op.values, table)
+        conn.execute(
+            "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
+            " first_value = COALESCE(first_value, ?), min_value = ?, max_value = ?,"
+            " columns = ?, description = ? WHERE id = ?",
+            (
+                kind,
+                n_points + n,
+                int(steps[-1]),
+                codec.dumps_json(last),
+                codec.dumps_json(first),
+                lo,
+                hi,
+                codec.dumps_json(columns),
+                description,
+                metric_id,
+            ),
+        )
+
+    # ------------------------------------------------------------------------- reads --
+    def current_seq(self) -> int:
+        """The change sequence number of the last committed write."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+
+    def ensure_experiment(self, name: str) -> ExperimentRecord:
+        """Return the experiment ``name``, creating it in a short write if it is new."""
+        found = self.get_experiment(name)
+        if found is not None:
+            return found
+        with self._writing() as conn:
+            self._experiment_id(conn, name)
+        found = self.get_experiment(name)
+        assert found is not None
+        return found
+
+    def get_experiment(self, name: str) -> ExperimentRecord | None:
+        """The experiment called ``name``, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT id, name, created_at FROM experiments WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else ExperimentRecord(*row)
+
+    def list_experiments(self) -> list[ExperimentRecord]:
+        """All experiments, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, name, created_at FROM experiments ORDER BY id"
+            ).fetchall()
+        return [ExperimentRecord(*row) for row in rows]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run with its tags and properties, or ``None``."""
+        runs = self._select_runs("r.id = ?", [run_id], order="", limit=None)
+        return runs[0] if runs else None
+
+    def find_runs(
+        self,
+        *,
+        experiment_id: int | None = None,
+        parent_id: str | None = None,
+        top_level_only: bool = False,
+        run_type: str | None = None,
+        status: str | None = None,
+        tags: TagFilter = None,
+        properties: TagFilter = None,
+        changed_after: int | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if experiment_id is not None:
+            clauses.append("r.experiment_id = ?")
+            params.append(experiment_id)
+        if parent_id is not None:
+            clauses.append("r.parent_id = ?")
+            params.append(parent_id)
+        if top_level_only:
+            clauses.append("r.parent_id IS NULL")
+        if run_type is not None:
+            clauses.append("r.run_type = ?")
+            params.append(run_type)
+        if status is not None:
+            clauses.append("r.status = ?")
+            params.append(status)
+        if changed_after is not None:
+            clauses.append("r.change_seq > ?")
+            params.append(changed_after)
+        for table, wanted in (("tags", tags), ("properties", properties)):
+            if wanted is None:
+                continue
+            items: Iterable[tuple[str, str | None]]
+            if isinstance(wanted, str):
+                clauses.append(
+                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = ?)"
+                )
+                params.append(wanted)
+                continue
+            items = wanted.items()
+            for key, value in items:
+                clauses.append(
+                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = ?"
+                    " AND x.value IS ?)"
+                )
+                params.extend([key, value])
+        where = " AND ".join(clauses) or "1"
+        return self._select_runs(
+            where, params, order="ORDER BY r.created_at DESC, r.number DESC", limit=limit
+        )
+
+    def _select_runs(
+        self, where: str, params: Sequence[Any], order: str, limit: int | None
+    ) -> list[RunRecord]:
+        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+        with self._snapshot_read() as conn:
+            rows = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+                f" WHERE {where} {order}{limit_sql}",
+                params,
+            ).fetchall()
+            if not rows:
+                return []
+            ids = [row[0] for row in rows]
+            tags = self._key_values(conn, "tags", ids)
+            props = self._key_values(conn, "properties", ids)
+        return [
+            RunRecord(
+                id=row[0],
+                experiment_id=row[1],
+                experiment_name=row[2],
+                parent_id=row[3],
+                number=row[4],
+                display_name=row[5],
+                description=row[6],
+                run_type=row[7],
+                status=row[8],
+                created_at=row[9],
+                start_time=row[10],
+                end_time=row[11],
+                error=codec.loads_json(row[12]),
+                definition=codec.loads_json(row[13]) or {},
+                owner_id=row[14],
+                change_seq=row[15],
+                tags=tags.get(row[0], {}),
+                properties=props.get(row[0], {}),
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _key_values(
+        conn: sqlite3.Connection, table: str, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(run_ids), 500):
+            batch = run_ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for run_id, key, value in conn.execute(
+                f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})", batch
+            ):
+                result.setdefault(run_id, {})[key] = value
+        return result
+
+    def descendant_ids(self, run_id: str) -> list[str]:
+        """Ids of every run below ``run_id``, breadth first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "WITH RECURSIVE tree(id) AS ("
+                " SELECT id FROM runs WHERE parent_id = ?"
+                " UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)"
+                " SELECT id FROM tree",
+                (run_id,),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs, ordered by run then metric creation."""
+        ids = list(run_ids)
+        infos: list[MetricInfo] = []
+        with self._reading() as conn:
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for row in conn.execute(
+                    "SELECT id, run_id, name, kind, description, n_points, last_step,"
+                    " last_value, first_value, min_value, max_value, columns FROM metrics"
+                    f" WHERE run_id IN ({marks}) ORDER BY id",
+                    batch,
+                ):
+                    infos.append(
+                        MetricInfo(
+                            id=row[0],
+                            run_id=row[1],
+                            name=row[2],
+                            kind=row[3],
+                            description=row[4],
+                            n_points=row[5],
+                            last_step=row[6],
+                            last_value=codec.loads_json(row[7]),
+                            first_value=codec.loads_json(row[8]),
+                            min_value=row[9],
+                            max_value=row[10],
+                            columns=tuple(codec.loads_json(row[11])),
+                        )
+                    )
+        return infos
+
+    def read_chunks(
+        self,
+        run_id: str,
+        *,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+    ) -> list[PointChunk]:
+        """Chunks of one run newer than ``after_chunk_id``, optionally for some metrics."""
+        sql = (
+            "SELECT c.id, c.metric_id, m.name, m.kind, c.first_index, c.steps, c.times,"
+            " c.dtype, c.vals FROM chunks c JOIN metrics m ON m.id = c.metric_id"
+            " WHERE c.run_id = ? AND c.id > ?"
+        )
+        params: list[Any] = [run_id, after_chunk_id]
+        if names is not None:
+            wanted = list(names)
+            if not wanted:
+                return []
+            sql += f" AND m.name IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        sql += " ORDER BY c.id"
+        with self._reading() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [
+            PointChunk(
+                id=row[0],
+                run_id=run_id,
+                metric_id=row[1],
+                metric_name=row[2],
+                kind=row[3],
+                first_index=row[4],
+                steps=codec.decode_steps(row[5]),
+                times=codec.decode_times(row[6]),
+                values=codec.decode_values(row[7], row[8]),
+            )
+            for row in rows
+        ]
+
+    def last_chunk_id(self, run_id: str) -> int:
+        """Id of the newest chunk of a run (0 if it has none)."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT MAX(id) FROM chunks WHERE run_id = ?", (run_id,)).fetchone()
+        return int(row[0] or 0)
+
+    # ---------------------------------------------------------------------- owners --
+    def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
+        """Record a process that owns runs and return its id."""
+        now = time.time()
+        with self._writing() as conn:
+            return int(
+                conn.execute(
+                    "INSERT INTO owners (host, pid, pid_started_at, heartbeat_at)"
+                    " VALUES (?, ?, ?, ?) RETURNING id",
+                    (host, pid, pid_started_at, now),
+                ).fetchone()[0]
+            )
+
+    def heartbeat(self, owner_id: int) -> None:
+        """Record that the owner process is alive now."""
+        with self._writing() as conn:
+            conn.execute("UPDATE owners SET heartbeat_at = ? WHERE id = ?", (time.time(), owner_id))
+
+    def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
+        """Owner records by id."""
+        ids = sorted(set(owner_ids))
+        if not ids:
+            return {}
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, host, pid, pid_started_at, heartbeat_at FROM owners"
+                f" WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        return {row[0]: OwnerRecord(*row) for row in rows}
+
+
+def local_host() -> str:
+    """Name of this machine as recorded in owner rows."""
+    return socket.gethostname()
+
+
+def _resolve_steps(steps: np.ndarray, last_step: int | None) -> np.ndarray:
+    auto = steps == AUTO_STEP
+    if not auto.any():
+        return np.asarray(steps)
+    resolved: np.ndarray = np.array(steps, dtype=np.int64)
+    previous = -1 if last_step is None else int(last_step)
+    for index in range(len(resolved)):
+        if auto[index]:
+            resolved[index] = previous + 1
+        previous = int(resolved[index])
+    return resolved
+
+
+def _count(values: Any, table: bool) -> int:
+    if table:
+        columns = list(values.values())
+        return len(columns[0]) if columns else 0
+    return len(values)
+
+
+def _numeric_range(values: Any, table: bool) -> tuple[float | None, float | None]:
+    if table:
+        return None, None
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+        if finite.size == 0:
+            return None, None
+        return float(finite.min()), float(finite.max())
+    numbers = [
+        v
+        for v in values
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    ]
+    if not numbers:
+        return None, None
+    return float(min(numbers)), float(max(numbers))
+
+
+def _first_last(values: Any, table: bool) -> tuple[Any, Any]:
+    if table:
+        columns: Mapping[str, list[Any]] = values
+        first = {name: column[0] for name, column in columns.items()}
+        last = {name: column[-1] for name, column in columns.items()}
+        return first, last
+    first, last = values[0], values[-1]
+    if isinstance(first, np.generic):
+        first = first.item()
+    if isinstance(last, np.generic):
+        last = last.item()
+    return first, last
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    message = str(exc)
+    lowered = message.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreReadOnlyError(
+            f"The tracking store {path} cannot be written ({message}). Check the permissions "
+            "of the workspace directory and of the file."
+        )
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return StoreCorruptError(
+            f"The tracking store {path} is damaged or is not a run_widgets store ({message})."
+            " It was left untouched; restore it from a backup or move it aside."
+        )
+    if "disk is full" in lowered or "disk i/o" in lowered:
+        return StoreError(f"Writing the tracking store {path} failed: {message}.")
+    if "unable to open" in lowered:
+        return StoreError(f"The tracking store {path} cannot be opened ({message}).")
+    return StoreError(f"Tracking store {path}: {message}")

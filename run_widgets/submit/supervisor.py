@@ -1,0 +1,322 @@
+"""The supervisor of one submitted run: ``python -m run_widgets.submit.supervisor WS RUN_ID``.
+
+It owns the run's status from Queued to the end:
+
+1. takes the run over (owner row + heartbeat), Queued → Starting;
+2. starts the job in its own process group, cwd = the working copy of the snapshot,
+   stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
+3. watches for the job's exit, a cancel request (→ SIGTERM to the whole process tree,
+   SIGKILL after a grace period) and the run's time limit;
+4. → Finalizing, uploads ``outputs/`` (in every case), then Completed, Failed (with the
+   exception's type, message and traceback, or the exit code or signal) or Canceled.
+
+If the supervisor itself is killed, its heartbeat stops, readers mark the run Failed
+("process lost"), and the job gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .._details import error_dict, iso
+from .._files import RunFiles
+from .._flusher import FLUSHER
+from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR
+from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
+from ..workspace import ENV_WORKSPACE, Workspace
+from .launcher import BOOTSTRAP, DRIVER_LOG, workdir_of
+
+POLL_S = 0.2
+STATUS_CHECK_S = 0.5
+ENV_GRACE = "RUN_WIDGETS_CANCEL_GRACE_S"
+DEFAULT_GRACE_S = 10.0
+ENV_KEEP_WORKDIR = "RUN_WIDGETS_KEEP_WORKDIR"
+ERROR_FILE_VARIABLE = "RUN_WIDGETS_ERROR_FILE"
+
+
+def log(message: str) -> None:
+    """A line in the run's control log (this process's stdout)."""
+    print(f"{iso(time.time())} {message}", flush=True)
+
+
+class Supervisor:
+    """Runs one job and keeps its run's status true."""
+
+    def __init__(self, workspace: Workspace, run_id: str) -> None:
+        self.workspace = workspace
+        self.store: TrackingStore = workspace.store
+        self.run_id = run_id
+        self.files = RunFiles(workspace.runs_dir / run_id)
+        self.workdir = workdir_of(workspace.location, run_id)
+        self.error_file = self.workdir.parent / f"{run_id}.error.json"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.cancel_reason: str | None = None
+        self.terminated = False
+
+    def record(self) -> RunRecord:
+        """The run as stored now."""
+        record = self.store.get_run(self.run_id)
+        if record is None:
+            raise SystemExit(f"run {self.run_id} does not exist")
+        return record
+
+    def set_status(self, status: str, **fields: Any) -> None:
+        """Write a status change (ignored by the store once the run is terminal)."""
+        self.store.write([UpdateRun(self.run_id, status=status, **fields)])
+        log(f"status {status}")
+
+    # ------------------------------------------------------------------------ steps --
+    def adopt(self) -> bool:
+        """Take the run over; False if it was cancelled (or ended) before it started."""
+        owner = FLUSHER.owner_id(self.store)
+        self.store.write(
+            [
+                UpdateRun(
+                    self.run_id,
+                    status=RunStatus.STARTING,
+                    owner_id=owner,
+                    only_if_status=frozenset({RunStatus.QUEUED}),
+                )
+            ]
+        )
+        status = self.record().status
+        if status == RunStatus.STARTING:
+            return True
+        if status == RunStatus.CANCEL_REQUESTED:
+            self.store.write([UpdateRun(self.run_id, owner_id=owner)])
+            self.set_status(RunStatus.CANCELED, end_time=time.time())
+        log(f"not starting: the run is {status}")
+        return False
+
+    def start_job(self) -> None:
+        """Start the job in its own process group, output appended to the driver log."""
+        record = self.record()
+        definition = dict(record.definition)
+        interpreter = definition["environment"]["python"]["interpreterPath"]
+        if definition.get("script"):
+            argv = [interpreter, str(BOOTSTRAP), definition["script"], *definition["arguments"]]
+        else:
+            argv = [
+                interpreter if part in ("python", "python3") else part
+                for part in definition["command"]
+            ]
+        env = {
+            **os.environ,
+            **definition["environment"].get("environmentVariables", {}),
+            ENV_RUN_ID: self.run_id,
+            ENV_WORKSPACE_DIR: str(self.workspace.location),
+            ENV_EXPERIMENT: record.experiment_name,
+            ENV_WORKSPACE: str(self.workspace.location),
+            ERROR_FILE_VARIABLE: str(self.error_file),
+            "PYTHONUNBUFFERED": "1",
+        }
+        driver_log = self.files.root / DRIVER_LOG
+        driver_log.parent.mkdir(parents=True, exist_ok=True)
+        log(f"starting {argv!r} in {self.workdir}")
+        with open(driver_log, "ab", buffering=0) as output:
+            self.process = subprocess.Popen(
+                argv,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.set_status(RunStatus.RUNNING, start_time=time.time())
+
+    def watch(self) -> int:
+        """Wait for the job to end, acting on cancel requests and the time limit."""
+        assert self.process is not None
+        limit = float(self.record().definition.get("maxRunDurationSeconds") or 0) or None
+        started = time.monotonic()
+        last_check = 0.0
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                return code
+            now = time.monotonic()
+            if self.cancel_reason is None and now - last_check >= STATUS_CHECK_S:
+                last_check = now
+                if self.terminated:
+                    self.request_stop("the supervisor received SIGTERM")
+                elif self.record().status == RunStatus.CANCEL_REQUESTED:
+                    self.request_stop("cancel requested")
+                elif limit is not None and now - started > limit:
+                    self.request_stop(f"exceeded max_run_duration_seconds={limit:g}")
+            time.sleep(POLL_S)
+
+    def request_stop(self, reason: str) -> None:
+        """Stop the whole process tree: SIGTERM, then SIGKILL after the grace period."""
+        assert self.process is not None
+        self.cancel_reason = reason
+        grace = float(os.environ.get(ENV_GRACE, DEFAULT_GRACE_S))
+        log(f"stopping the job ({reason}); SIGKILL after {grace:g} s")
+        tree = _process_tree(self.process.pid)
+        _signal_group(self.process.pid, signal.SIGTERM)
+        for process in tree:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+        _, alive = psutil.wait_procs(tree, timeout=grace)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=max(0.0, grace))
+        if self.process.poll() is None or alive:
+            log("the job did not stop in time: SIGKILL")
+            _signal_group(self.process.pid, signal.SIGKILL)
+            for process in alive:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
+
+    def finalize(self, code: int) -> None:
+        """Upload outputs, then write the final status with the right error."""
+        self.set_status(RunStatus.FINALIZING)
+        outputs = self.workdir / "outputs"
+        if outputs.is_dir():
+            try:
+                names, sources = self.files.folder_listing("outputs", outputs)
+                self.files.upload_many(names, sources, overwrite=True)
+                log(f"uploaded {len(names)} output file(s)")
+            except Exception as error:
+                log(f"could not upload outputs: {error!r}")
+        end = time.time()
+        recorded = self.record().error
+        if self.cancel_reason == "cancel requested":
+            self.set_status(RunStatus.CANCELED, end_time=end)
+        elif self.cancel_reason is not None:
+            stopped = error_dict(f"The run was stopped: {self.cancel_reason}.", "RunStopped")
+            self.set_status(RunStatus.FAILED, end_time=end, error=stopped)
+        elif code == 0 and not recorded:
+            self.set_status(RunStatus.COMPLETED, end_time=end)
+        else:
+            failed = dict(recorded) if recorded else self.failure(code)
+            self.set_status(RunStatus.FAILED, end_time=end, error=failed)
+
+    def failure(self, code: int) -> dict[str, Any]:
+        """The error of a job that exited with ``code`` (negative: killed by a signal)."""
+        details = _read_error_file(self.error_file)
+        if details is not None and details["type"] != "SystemExit":
+            error = error_dict(f"{details['message']}", "UserError")
+            kind = details["type"]
+            error["error"]["message"] = f"User program failed with {kind}: {details['message']}"
+            error["error"]["debugInfo"] = {
+                "type": kind,
+                "message": details["message"],
+                "stackTrace": details["traceback"],
+            }
+            return error
+        if code < 0:
+            name = _signal_name(-code)
+            if -code == signal.SIGKILL:
+                return error_dict(
+                    f"process lost: the job was killed by {name} before it finished (killed "
+                    "from outside, or out of memory). Metrics flushed before that and the log "
+                    "are kept.",
+                    "ProcessLost",
+                )
+            return error_dict(f"The job was terminated by {name}.", "ProcessTerminated")
+        tail = _tail(self.files.root / DRIVER_LOG, 20)
+        return error_dict(
+            f"The job exited with code {code}."
+            + (f" Last lines of its log:\n{tail}" if tail else ""),
+            "ScriptExitCode",
+        )
+
+    def cleanup(self) -> None:
+        """Remove the working folder (outputs are uploaded, the snapshot is kept)."""
+        if os.environ.get(ENV_KEEP_WORKDIR, "") not in ("", "0"):
+            return
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.error_file.unlink()
+
+    def run(self) -> None:
+        """Do it all; any unexpected error ends the run Failed instead of leaving it."""
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            if not self.adopt():
+                return
+            self.start_job()
+            self.finalize(self.watch())
+        except BaseException as problem:
+            log(f"supervisor error: {problem!r}")
+            if self.process is not None and self.process.poll() is None:
+                self.request_stop("the supervisor failed")
+            self.set_status(
+                RunStatus.FAILED,
+                end_time=time.time(),
+                error=error_dict(f"The run's supervisor failed: {problem!r}", "SupervisorError"),
+            )
+            raise
+        finally:
+            FLUSHER.flush()
+            self.cleanup()
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        self.terminated = True
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _read_error_file(path: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or "type" not in data:
+        return None
+    return {k: str(data.get(k, "")) for k in ("type", "message", "traceback")}
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 8192))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``supervisor WORKSPACE RUN_ID``."""
+    if len(argv) != 2:
+        print("usage: python -m run_widgets.submit.supervisor WORKSPACE RUN_ID", file=sys.stderr)
+        return 2
+    workspace = Workspace(argv[0])
+    Supervisor(workspace, argv[1]).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

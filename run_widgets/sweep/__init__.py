@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps (HyperDrive names): parameter spaces, samplers and the sweep driver."""

@@ -1,0 +1,1 @@
+"""The RunDetails widget: live run views for Jupyter, with static fallbacks."""

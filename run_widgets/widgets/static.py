@@ -1,0 +1,271 @@
+"""Static renderings of a run: text, HTML tables and chart images.
+
+They serve the static fallback that travels with a displayed ``RunDetails`` (so a saved
+notebook shows the run without a kernel, on GitHub or through nbconvert) and the HTML
+report behind ``run.get_portal_url()``. Every user string goes through ``html.escape``;
+charts are PNG images (never inline SVG, whose text could carry markup).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .._details import duration_text, error_message
+from ..store import RunRecord, RunStatus
+from .mapping import STEP, property_text
+from .tracker import ChildRow, RunTracker
+
+STATUS_COLORS = {
+    RunStatus.COMPLETED: "#65B806",
+    RunStatus.FAILED: "#A80000",
+    RunStatus.CANCELED: "#A80000",
+    RunStatus.NOT_STARTED: "#323130",
+}
+ACTIVE_COLOR = "#015CDA"
+MAX_STATIC_CHARTS = 12
+MAX_STATIC_CHILDREN = 100
+
+
+def status_color(status: str) -> str:
+    """The v1 colour of a status: blue while active, green, red, grey."""
+    return STATUS_COLORS.get(status, ACTIVE_COLOR)
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def when(timestamp: float | None) -> str:
+    """A UTC timestamp as ``YYYY-MM-DD HH:MM:SS UTC``."""
+    if timestamp is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+def arguments_text(record: RunRecord) -> str:
+    """``runDefinition.arguments`` joined by spaces, or ``N/A`` (as v1)."""
+    arguments = record.definition.get("arguments") or []
+    return " ".join(str(a) for a in arguments) if arguments else "N/A"
+
+
+def charted(tracker: RunTracker) -> list[str]:
+    """Names of the metrics that get a chart, in display order."""
+    return [name for name, view in tracker.views().items() if view in ("line", "line2")]
+
+
+# ---------------------------------------------------------------------------- text --
+def snapshot_text(tracker: RunTracker) -> str:
+    """A deterministic plain-text summary (no times, so saved outputs compare stably)."""
+    record = tracker.record
+    lines = [
+        f"RunDetails: run {record.id} of experiment {record.experiment_name}",
+        f"Status: {record.status}",
+    ]
+    if record.display_name:
+        lines.append(f"Name: {record.display_name}")
+    properties = [
+        f"{info.name}={property_text(info)}"
+        for info in tracker.infos()
+        if tracker.views()[info.name] == "property"
+    ]
+    if properties:
+        lines.append("Values: " + ", ".join(properties))
+    charts = [f"{name} ({tracker.metrics[name].info.n_points} points)" for name in charted(tracker)]
+    if charts:
+        lines.append("Charts: " + ", ".join(charts))
+    if tracker.children:
+        counts: dict[str, int] = {}
+        for child in tracker.children.values():
+            counts[child.status] = counts.get(child.status, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        lines.append(f"Children: {len(tracker.children)} ({summary})")
+    message = error_message(record.error)
+    if message:
+        lines.append(f"Error: {message.splitlines()[0][:300]}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- html --
+def header_html(tracker: RunTracker, portal_url: str | None = None) -> str:
+    """The status bar: colour, status, name, id, experiment, link."""
+    record = tracker.record
+    link = (
+        f' <a href="{esc(portal_url)}" target="_blank" rel="noopener">View run details</a>'
+        if portal_url
+        else ""
+    )
+    name = esc(record.display_name or record.id)
+    return (
+        f'<div class="rw-header" style="background:{status_color(record.status)};color:#fff;'
+        f'padding:6px 10px;font-weight:600">Run {name} ({esc(record.status)}){link}</div>'
+    )
+
+
+def properties_rows(tracker: RunTracker) -> list[tuple[str, str]]:
+    """(label, text) rows of the Run Properties panel, as v1 plus tags and properties."""
+    record = tracker.record
+    rows = [
+        ("Status", record.status),
+        ("Experiment", record.experiment_name),
+        ("Run Id", record.id),
+        ("Run Number", str(record.number)),
+        ("Start Time", when(record.start_time or record.created_at)),
+        ("Duration", duration_text(tracker.duration())),
+        ("Arguments", arguments_text(record)),
+    ]
+    if record.end_time is not None:
+        rows.insert(5, ("End Time", when(record.end_time)))
+    rows += [(f"tag: {k}", "" if v is None else v) for k, v in sorted(record.tags.items())]
+    rows += [
+        (f"property: {k}", v)
+        for k, v in sorted(record.properties.items())
+        if k != "ContentSnapshotId"
+    ]
+    rows += [
+        (info.name, property_text(info))
+        for info in tracker.infos()
+        if tracker.views()[info.name] == "property"
+    ]
+    return rows
+
+
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], css: str = "rw-table") -> str:
+    """An escaped HTML table."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def child_columns(children: Sequence[ChildRow], limit: int = 6) -> tuple[list[str], list[str]]:
+    """Extra columns of the child table: the commonest params, then metrics."""
+    params: dict[str, int] = {}
+    metrics: dict[str, int] = {}
+    for child in children:
+        for key in (*child.tags, *child.properties):
+            params[key] = params.get(key, 0) + 1
+        for key in child.metrics:
+            metrics[key] = metrics.get(key, 0) + 1
+    top_params = sorted(params, key=lambda k: (-params[k], k))[: limit // 2]
+    top_metrics = sorted(metrics, key=lambda k: (-metrics[k], k))[: limit - len(top_params)]
+    return top_params, top_metrics
+
+
+def child_rows(
+    children: Sequence[ChildRow], now: float | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the child-run table (newest number last)."""
+    ordered = sorted(children, key=lambda c: c.number)
+    params, metrics = child_columns(ordered)
+    headers = ["Run Number", "Status", "Started", "Duration", "Run Id", *params, *metrics]
+    now = now or time.time()
+    rows = []
+    for child in ordered:
+        end = child.end_time if child.end_time is not None else now
+        values = {**child.tags, **child.properties}
+        rows.append(
+            [
+                child.number,
+                child.status,
+                when(child.start_time or child.created_at),
+                duration_text(end - child.created_at),
+                child.id,
+                *[values.get(p, "") for p in params],
+                *[_fmt(child.metrics.get(m, "")) for m in metrics],
+            ]
+        )
+    return headers, rows
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def snapshot_html(
+    tracker: RunTracker, chart_png: bytes | None, portal_url: str | None = None
+) -> str:
+    """The static fallback: header, properties, charts image, children, error."""
+    parts = [f'<div class="rw-static-snapshot" data-run-id="{esc(tracker.run_id)}">']
+    parts.append(header_html(tracker, portal_url))
+    message = error_message(tracker.record.error)
+    if message:
+        parts.append(f'<pre class="rw-error">Error occurred: {esc(message)}</pre>')
+    parts.append(table_html(["Run Properties", ""], properties_rows(tracker)))
+    if chart_png:
+        encoded = base64.b64encode(chart_png).decode("ascii")
+        parts.append(f'<img alt="metric charts" src="data:image/png;base64,{encoded}"/>')
+    if tracker.children:
+        headers, rows = child_rows(list(tracker.children.values()))
+        shown = rows[:MAX_STATIC_CHILDREN]
+        parts.append(table_html(headers, shown))
+        if len(rows) > len(shown):
+            parts.append(f"<p>... and {len(rows) - len(shown)} more child runs.</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# -------------------------------------------------------------------------- charts --
+def charts_png(
+    tracker: RunTracker,
+    names: Sequence[str] | None = None,
+    columns: int = 3,
+    x_choices: dict[str, str] | None = None,
+    dpi: int = 80,
+) -> bytes | None:
+    """All charts of a run drawn into one PNG grid (``None`` if there is none).
+
+    Uses matplotlib's object API with the Agg canvas: no pyplot state, safe from a thread.
+    """
+    names = list(names if names is not None else charted(tracker))[:MAX_STATIC_CHARTS]
+    if not names:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    columns = min(columns, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = Figure(figsize=(4.2 * columns, 2.8 * rows), dpi=dpi)
+    FigureCanvasAgg(figure)
+    for index, name in enumerate(names):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        draw_chart(axes, tracker, name, (x_choices or {}).get(name, STEP))
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def chart_png(tracker: RunTracker, name: str, dpi: int = 80) -> bytes | None:
+    """One chart as a PNG."""
+    return charts_png(tracker, [name], columns=1, dpi=dpi)
+
+
+def draw_chart(axes: Any, tracker: RunTracker, name: str, x_choice: str = STEP) -> None:
+    """Draw metric ``name`` on matplotlib ``axes``."""
+    info = tracker.metrics[name].info
+    axes.set_title(name, fontsize=10)
+    if info.kind in ("row", "table"):
+        columns = tracker.table_columns(name)
+        x_name = x_choice if x_choice in columns else (columns[0] if columns else STEP)
+        for column in columns:
+            if column == x_name:
+                continue
+            x, y = tracker.chart_xy(name, x_name, column)
+            axes.plot(x, y, label=column, linewidth=1)
+        if len(columns) > 2:
+            axes.legend(fontsize=7)
+        axes.set_xlabel(x_name, fontsize=8)
+    else:
+        x, y = tracker.chart_xy(name, x_choice)
+        axes.plot(x, y, linewidth=1, marker="o" if len(y) < 30 else None, markersize=3)
+        axes.set_xlabel(x_choice, fontsize=8)
+    axes.tick_params(labelsize=7)
+    axes.grid(alpha=0.3)

@@ -1,0 +1,346 @@
+"""An incremental reader of one run, for the live view, the static fallback and the report.
+
+Each :meth:`RunTracker.poll` reads only what changed since the previous one:
+
+* the run row (and, while it is active, whether its process is still alive);
+* metric points in chunks newer than the last chunk seen;
+* children whose change sequence is newer than the last one seen (their metric headers
+  come with them, since every metric flush bumps the child's sequence);
+* bytes appended to the selected log file.
+
+So the cost of a poll follows the new data, not the run's history. Nothing here touches
+widgets or a kernel; it is tested directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import _liveness
+from .._metric_views import MetricHistory
+from .._wait import LogFollower
+from ..store import MetricInfo, PointChunk, RunRecord, RunStatus, TrackingStore
+from .mapping import STEP, as_float, classify, is_number, numeric_columns
+from .sampler import SeriesSampler
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+LOG_TAIL_CHARS = 64_000
+SYSTEM_PROPERTIES = frozenset({"ContentSnapshotId"})
+
+
+@dataclass
+class ChildRow:
+    """What the child-run table shows of one child."""
+
+    id: str
+    number: int
+    display_name: str | None
+    status: str
+    created_at: float
+    start_time: float | None
+    end_time: float | None
+    run_type: str
+    tags: Mapping[str, str | None]
+    properties: Mapping[str, str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    best: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: RunRecord) -> ChildRow:
+        """A row for ``record`` (metrics are filled separately)."""
+        return cls(
+            id=record.id,
+            number=record.number,
+            display_name=record.display_name,
+            status=record.status,
+            created_at=record.created_at,
+            start_time=record.start_time,
+            end_time=record.end_time,
+            run_type=record.run_type,
+            tags=dict(record.tags),
+            properties={k: v for k, v in record.properties.items() if k not in SYSTEM_PROPERTIES},
+        )
+
+
+@dataclass
+class PollChanges:
+    """What one poll found new."""
+
+    run_changed: bool = False
+    metrics: set[str] = field(default_factory=set)
+    new_metrics: set[str] = field(default_factory=set)
+    children: set[str] = field(default_factory=set)
+    log_files_changed: bool = False
+    log_appended: bool = False
+
+    @property
+    def anything(self) -> bool:
+        """True if the poll found any change."""
+        return bool(
+            self.run_changed
+            or self.metrics
+            or self.children
+            or self.log_files_changed
+            or self.log_appended
+        )
+
+
+class _MetricData:
+    """Accumulated points of one metric: raw blocks plus bounded chart samplers."""
+
+    def __init__(self, info: MetricInfo) -> None:
+        self.info = info
+        self.chunks: list[PointChunk] = []
+        self.samplers: dict[tuple[str, str], SeriesSampler] = {}
+
+    def add(self, chunk: PointChunk) -> None:
+        self.chunks.append(chunk)
+        for (x_name, y_name), sampler in self.samplers.items():
+            x, y = self._xy(chunk, x_name, y_name)
+            sampler.extend(x, y)
+
+    @staticmethod
+    def _xy(chunk: PointChunk, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(chunk.values, dict):
+            y = as_float(chunk.values.get(y_name, [None] * chunk.n))
+            x = (
+                chunk.steps.astype(np.float64)
+                if x_name == STEP
+                else as_float(chunk.values.get(x_name, [None] * chunk.n))
+            )
+            return x, y
+        return chunk.steps.astype(np.float64), as_float(chunk.values)
+
+    def sampler(self, x_name: str, y_name: str) -> SeriesSampler:
+        """The sampler of column ``y_name`` against ``x_name`` (built on first use)."""
+        key = (x_name, y_name)
+        sampler = self.samplers.get(key)
+        if sampler is None:
+            sampler = SeriesSampler()
+            for chunk in self.chunks:
+                x, y = self._xy(chunk, x_name, y_name)
+                sampler.extend(x, y)
+            self.samplers[key] = sampler
+        return sampler
+
+    def history(self) -> MetricHistory:
+        from .._metric_views import history
+
+        return history(self.info.name, self.info.kind, self.chunks)
+
+
+class RunTracker:
+    """Reads one run incrementally (see the module docstring)."""
+
+    def __init__(self, run: Run, log_tail_chars: int = LOG_TAIL_CHARS) -> None:
+        self.run = run
+        self.store: TrackingStore = run.workspace.store
+        self.run_id = run.id
+        self.files_root: Path = run.files_dir
+        self.record: RunRecord = run._record
+        self.metrics: dict[str, _MetricData] = {}
+        self.children: dict[str, ChildRow] = {}
+        self.log_files: list[str] = []
+        self.selected_log: str | None = None
+        self.follow_active_log = True
+        self.log_text = ""
+        self._log_tail_chars = log_tail_chars
+        self._follower: LogFollower | None = None
+        self._chunk_cursor = 0
+        self._child_seq = 0
+        self._active_children: dict[str, int | None] = {}
+        self.polls = 0
+
+    # ------------------------------------------------------------------------ polls --
+    def poll(self) -> PollChanges:
+        """Read what changed since the previous poll."""
+        changes = PollChanges()
+        self._reap_lost_children()  # before reading the cursor, so this poll sees it
+        seq = self.store.current_seq()
+        self._poll_run(changes)
+        self._poll_metrics(changes)
+        self._poll_children(changes, seq)
+        self._poll_logs(changes)
+        self.polls += 1
+        return changes
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the run is Completed, Failed or Canceled."""
+        return self.record.status in RunStatus.TERMINAL
+
+    def _poll_run(self, changes: PollChanges) -> None:
+        record = self.store.get_run(self.run_id)
+        if record is None:
+            return
+        if not record.is_terminal:
+            record = _liveness.reap_lost(self.store, [record])[0]
+        if record.change_seq != self.record.change_seq or self.polls == 0:
+            changes.run_changed = True
+        self.record = record
+        self.run._record = record
+
+    def _poll_metrics(self, changes: PollChanges) -> None:
+        chunks = self.store.read_chunks(self.run_id, after_chunk_id=self._chunk_cursor)
+        if not chunks and self.polls:
+            return
+        infos = {info.name: info for info in self.store.metric_infos([self.run_id])}
+        for name, info in infos.items():
+            data = self.metrics.get(name)
+            if data is None:
+                self.metrics[name] = _MetricData(info)
+                changes.new_metrics.add(name)
+                changes.metrics.add(name)
+            elif data.info != info:
+                data.info = info
+                changes.metrics.add(name)
+        for chunk in chunks:
+            self.metrics[chunk.metric_name].add(chunk)
+            changes.metrics.add(chunk.metric_name)
+            self._chunk_cursor = max(self._chunk_cursor, chunk.id)
+
+    def _poll_children(self, changes: PollChanges, seq: int) -> None:
+        records = self.store.find_runs(parent_id=self.run_id, changed_after=self._child_seq)
+        self._child_seq = seq
+        if not records:
+            return
+        rows = {r.id: ChildRow.from_record(r) for r in records}
+        for info in self.store.metric_infos(rows):
+            row = rows[info.run_id]
+            if info.kind == "scalar" and info.n_points:
+                row.metrics[info.name] = info.last_value
+                row.best[info.name] = (info.min_value, info.max_value)
+        for record in records:
+            self.children[record.id] = rows[record.id]
+            changes.children.add(record.id)
+            if record.is_terminal:
+                self._active_children.pop(record.id, None)
+            else:
+                self._active_children[record.id] = record.owner_id
+
+    def _reap_lost_children(self) -> None:
+        """Active children whose process died are marked Failed (then re-read as changed).
+
+        This costs one owner lookup per distinct owner process, not per child.
+        """
+        owners = {owner for owner in self._active_children.values() if owner is not None}
+        if not owners:
+            return
+        dead = _liveness.dead_owners(self.store, owners)
+        for run_id, owner_id in list(self._active_children.items()):
+            if owner_id in dead:
+                _liveness.mark_lost(self.store, run_id, dead[owner_id])
+
+    def _poll_logs(self, changes: PollChanges) -> None:
+        logs_dir = self.files_root / "logs"
+        names = (
+            sorted(
+                f"logs/{p.relative_to(logs_dir).as_posix()}"
+                for p in logs_dir.rglob("*")
+                if p.is_file() and not p.name.startswith(".rw-tmp-")
+            )
+            if logs_dir.is_dir()
+            else []
+        )
+        if names != self.log_files:
+            self.log_files = names
+            changes.log_files_changed = True
+        active = choose_active_log(names)
+        if self.follow_active_log and active is not None and active != self.selected_log:
+            self.select_log(active)
+            changes.log_appended = True
+        if self._follower is not None:
+            lines = self._follower.read_lines(final=self.is_terminal)
+            if lines:
+                self._append_log("\n".join(lines) + "\n")
+                changes.log_appended = True
+
+    # -------------------------------------------------------------------------- logs --
+    def select_log(self, name: str | None) -> None:
+        """Show ``name`` (a file of ``log_files``) from its last part onwards."""
+        self.selected_log = name
+        self.log_text = ""
+        if name is None or name not in self.log_files:
+            self._follower = None
+            return
+        path = self.files_root / name
+        self._follower = LogFollower(path)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        # Start near the end: only the displayed tail is ever needed.
+        self._follower.offset = max(0, size - self._log_tail_chars * 2)
+        lines = self._follower.read_lines(final=self.is_terminal)
+        if self._follower.offset > len(lines) and size > self._log_tail_chars * 2 and lines:
+            lines = lines[1:]  # the first line was cut in the middle
+        self._append_log("\n".join(lines) + ("\n" if lines else ""))
+
+    def _append_log(self, text: str) -> None:
+        combined = self.log_text + text
+        if len(combined) > self._log_tail_chars:
+            combined = combined[-self._log_tail_chars :]
+            cut = combined.find("\n")
+            combined = combined[cut + 1 :] if 0 <= cut < 200 else combined
+        self.log_text = combined
+
+    # ------------------------------------------------------------------------ access --
+    def infos(self) -> list[MetricInfo]:
+        """Metric headers, sorted by lower-cased name (as v1 sorted them)."""
+        return sorted((d.info for d in self.metrics.values()), key=lambda i: i.name.lower())
+
+    def history(self, name: str) -> MetricHistory:
+        """All points of one metric read so far."""
+        return self.metrics[name].history()
+
+    def chart_xy(
+        self, name: str, x_name: str, y_name: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bounded chart arrays of metric ``name`` (column ``y_name`` for tables)."""
+        data = self.metrics[name]
+        if x_name != STEP and data.info.kind not in ("row", "table"):
+            partner = self.metrics.get(x_name)
+            if partner is None:
+                x_name = STEP
+            else:
+                y = as_float(data.history().values)
+                x = as_float(partner.history().values)
+                n = min(len(x), len(y))
+                sampler = SeriesSampler()
+                sampler.extend(x[:n], y[:n])
+                return sampler.arrays()
+        return data.sampler(x_name, y_name or name).arrays()
+
+    def table_columns(self, name: str) -> list[str]:
+        """Numeric columns of a row/table metric."""
+        return numeric_columns(self.metrics[name].info.last_value)
+
+    def views(self) -> dict[str, str]:
+        """The view of every metric (property, line, line2, table, image, artifact)."""
+        return {info.name: classify(info) for info in self.infos()}
+
+    def duration(self, now: float | None = None) -> float | None:
+        """Seconds from creation (queue time included, as v1) to end or now."""
+        record = self.record
+        end = record.end_time if record.end_time is not None else (now or time.time())
+        return max(0.0, end - record.created_at)
+
+
+def choose_active_log(names: list[str]) -> str | None:
+    """The log to follow: the driver log, else the last-named log file."""
+    from .._wait import choose_log
+
+    return choose_log(names)
+
+
+def numeric_value(value: Any) -> float | None:
+    """``value`` as a float if it is a number, else ``None``."""
+    return float(value) if is_number(value) else None

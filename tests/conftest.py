@@ -1,0 +1,44 @@
+"""Shared fixtures: every test gets its own workspace, home and working directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from run_widgets import Experiment, Workspace
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the real default workspace, and each runs in an empty directory."""
+    monkeypatch.setenv("RUN_WIDGETS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RUN_WIDGETS_WORKSPACE", raising=False)
+    monkeypatch.delenv("RUN_WIDGETS_RUN_ID", raising=False)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh workspace, closed after the test."""
+    workspace = Workspace(tmp_path / "ws")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def exp(ws: Workspace) -> Experiment:
+    """An experiment in the fresh workspace."""
+    return Experiment(ws, "test-exp")
+
+
+def python_env() -> dict[str, str]:
+    """Environment for child Python processes (they import run_widgets from this tree)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
