@@ -25,6 +25,23 @@ from .store import RunStatus
 from .submit import Environment, RunConfiguration, ScriptRunConfig
 from .workspace import Workspace
 
+_LAZY = {
+    "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the widget layer only when it is used (scripts never pay for it)."""
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'run_widgets' has no attribute {name!r}")
+
+
 __all__ = [
     "ActivityFailedException",
     "Environment",
@@ -32,6 +49,7 @@ __all__ = [
     "ExperimentExecutionException",
     "Run",
     "RunConfiguration",
+    "RunDetails",
     "RunEnvironmentException",
     "RunNotFoundError",
     "RunStatus",

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .store import MetricInfo, PointChunk
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ARTIFACT_URI = "aml://artifactId/ExperimentRun/dcid.{run_id}/{path}"
 _TABLE_KINDS = ("row", "table")
@@ -55,6 +57,8 @@ class MetricHistory:
 
     def to_frame(self) -> pd.DataFrame:
         """The points as a DataFrame with columns step, time, value (or one per column)."""
+        import pandas as pd
+
         frame: pd.DataFrame = pd.DataFrame(
             {"step": self.steps, "time": pd.to_datetime(self.times, unit="s")}
         )
@@ -159,6 +163,8 @@ def metrics_frame(
 
     Row/table metrics contribute one row per cell, named ``<metric>.<column>``.
     """
+    import pandas as pd
+
     kinds = {info.name: info.kind for info in infos}
     frames = []
     for name, group in group_chunks(chunks).items():

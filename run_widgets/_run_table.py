@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .store import RunRecord, TrackingStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASE_COLUMNS = [
     "run_id",
@@ -27,6 +28,8 @@ BASE_COLUMNS = [
 
 def runs_frame(store: TrackingStore, records: Sequence[RunRecord]) -> pd.DataFrame:
     """Runs as a DataFrame; scalar metrics appear as ``metric.<name>`` (last value)."""
+    import pandas as pd
+
     if not records:
         return pd.DataFrame(columns=BASE_COLUMNS)  # type: ignore[no-any-return]
     latest: dict[str, dict[str, Any]] = {}

@@ -163,6 +163,7 @@ class RunTracker:
     def poll(self) -> PollChanges:
         """Read what changed since the previous poll."""
         changes = PollChanges()
+        self.run.flush()  # points this process logged but has not written yet
         self._reap_lost_children()  # before reading the cursor, so this poll sees it
         seq = self.store.current_seq()
         self._poll_run(changes)

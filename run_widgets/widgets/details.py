@@ -1,0 +1,406 @@
+"""``RunDetails``: the live, non-blocking view of a run in a notebook.
+
+``RunDetails(run).show()`` (or just ending a cell with ``RunDetails(run)``) puts two
+outputs in the notebook and returns at once:
+
+1. the live view: a header (status colour, name, id, experiment, start, live duration,
+   report link, error bar), the Run Properties panel, one bqplot chart per metric, images
+   and tables, the output logs, and the child-run table (choosing a row opens that child's
+   view below it);
+2. a static snapshot (plain text, an HTML summary with a chart image) that stays readable
+   without a kernel: on GitHub, through nbconvert, or in a notebook reopened later. While
+   the live view is on screen the snapshot is hidden by CSS. It is rewritten once the run
+   reaches a terminal status.
+
+A named daemon thread then refreshes the view every ``refresh_interval`` seconds (12 by
+default; ``RUN_WIDGETS_REFRESH_S`` changes the default), reading only what is new, until
+the run ends (one final refresh), the widget is closed, or the same run is shown again.
+Outside a kernel (plain Python, terminal IPython) ``show()`` prints a text summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from typing import Any
+
+import ipywidgets
+import traitlets
+
+from ..report import report_path, write_report
+from ..run import Run
+from . import static, view_state
+from .charts import MetricChart, chart_grid
+from .mapping import STEP, classify, lockstep_partners
+from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
+from .poller import DEFAULT_INTERVAL_S, Poller
+from .tracker import PollChanges, RunTracker
+
+ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+CHART_VIEWS = ("line", "line2")
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, nbclient)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def default_interval(refresh_interval: float | None, settings: dict[str, Any] | None) -> float:
+    """The refresh interval from the argument, the settings, the environment, or 12 s."""
+    if refresh_interval is None and settings:
+        refresh_interval = settings.get("refresh_interval")
+    if refresh_interval is None:
+        refresh_interval = float(os.environ.get(ENV_REFRESH, DEFAULT_INTERVAL_S))
+    interval = float(refresh_interval)
+    if not interval > 0:
+        raise ValueError(f"refresh_interval must be a positive number of seconds, got {interval}.")
+    return interval
+
+
+class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
+    """The live view of a run (see the module docstring).
+
+    Args:
+        run_instance: the run to show (any run: interactive, submitted, child, sweep,
+            or reopened with ``Run(experiment, run_id)``).
+        refresh_interval: seconds between refreshes (default 12).
+        widget_settings: v1-style settings; ``{"refresh_interval": s}`` is honoured.
+    """
+
+    def __init__(
+        self,
+        run_instance: Run,
+        refresh_interval: float | None = None,
+        widget_settings: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(run_instance, Run):
+            raise TypeError(
+                f"RunDetails needs a run_widgets Run, not {type(run_instance).__name__}."
+            )
+        self.run = run_instance
+        self.refresh_interval = default_interval(refresh_interval, widget_settings)
+        self._lock = threading.RLock()
+        self.tracker = RunTracker(run_instance)
+        self.header = HeaderPanel()
+        self.properties = PropertiesPanel(layout=ipywidgets.Layout(width="34%", min_width="260px"))
+        self.charts = chart_grid()
+        self.gallery = GalleryPanel()
+        self.logs = LogPanel()
+        self.children_table = ChildTable()
+        self.detail = ipywidgets.VBox()
+        self._charts: dict[str, MetricChart] = {}
+        self._thumbnails: dict[str, str] = {}
+        self._child_view: RunDetails | None = None
+        self._poller: Poller | None = None
+        self._static_handle: Any = None
+        self._finalized = False
+        self.extensions: list[Any] = []
+        body = ipywidgets.HBox(
+            [self.properties, ipywidgets.Box([self.charts], layout=ipywidgets.Layout(flex="1"))],
+            layout=ipywidgets.Layout(flex_flow="row wrap", width="100%"),
+        )
+        super().__init__(
+            [self.header, body, self.gallery, self.logs, self.children_table, self.detail],
+            layout=ipywidgets.Layout(width="100%"),
+        )
+        self.add_class("rw-run-details")
+        self.header.on_msg(self._on_header_message)
+        self.logs.observe(self._on_log_choice, names=["selected", "follow"])
+        self.children_table.observe(self._on_child_selected, names="selected_id")
+        self.children_table.on_msg(self._on_table_message)
+        if run_instance.type == "hyperdrive":
+            from ..sweep.view import SweepView  # type: ignore[import-untyped, unused-ignore]
+
+            self.extensions.append(SweepView(self))
+            self.children = (
+                self.header,
+                *self.extensions,
+                body,
+                self.gallery,
+                self.logs,
+                self.children_table,
+                self.detail,
+            )
+        self.refresh()
+
+    # --------------------------------------------------------------------- refresh --
+    @property
+    def portal_url(self) -> str:
+        """Where ``run.get_portal_url()`` writes the run's report."""
+        return report_path(self.run).as_uri()
+
+    def refresh(self) -> PollChanges:
+        """Read what is new now and update the view (also called by the poller)."""
+        with self._lock:
+            changes = self.tracker.poll()
+            self._apply(changes)
+            return changes
+
+    def _apply(self, changes: PollChanges) -> None:
+        tracker = self.tracker
+        self.header.header = view_state.header_state(tracker, self.portal_url)
+        self.properties.rows = view_state.properties_state(tracker)  # the duration moves
+        if changes.metrics:
+            self._update_charts(changes.metrics)
+            views = tracker.views()
+            if any(views.get(name) in ("image", "table") for name in changes.metrics):
+                state = view_state.gallery_state(tracker, self._read_file, self._thumbnails)
+                self.gallery.images = state["images"]
+                self.gallery.tables = state["tables"]
+        if changes.log_files_changed or changes.log_appended or changes.run_changed:
+            logs = view_state.log_state(tracker)
+            with self.logs.hold_trait_notifications():
+                self.logs.files = logs["files"]
+                self.logs.selected = logs["selected"]
+                self.logs.follow = logs["follow"]
+                self.logs.text = logs["text"]
+            self.logs.layout.display = "" if logs["visible"] else "none"
+        if changes.children:
+            self._update_children()
+        for extension in self.extensions:
+            extension.update(changes)
+
+    def _read_file(self, name: str) -> bytes:
+        return self.run.get_file_path(name).read_bytes()
+
+    # ---------------------------------------------------------------------- charts --
+    def _update_charts(self, names: set[str]) -> None:
+        views = self.tracker.views()
+        added = False
+        for name in names:
+            if views.get(name) not in CHART_VIEWS:
+                continue
+            chart = self._charts.get(name)
+            if chart is None:
+                chart = MetricChart(name, on_x_change=self._on_x_change)
+                self._charts[name] = chart
+                added = True
+            self._draw_chart(chart)
+        if added:
+            self.charts.children = tuple(
+                self._charts[n] for n in sorted(self._charts, key=str.lower)
+            )
+        # Partners of a changed metric may now have new x options.
+        for name, chart in self._charts.items():
+            if name not in names and views.get(name) == "line":
+                chart.set_x_options([STEP, *lockstep_partners(self.tracker.infos(), name)])
+
+    def _draw_chart(self, chart: MetricChart) -> None:
+        tracker = self.tracker
+        name = chart.name
+        info = tracker.metrics[name].info
+        if classify(info) == "line":
+            chart.set_x_options([STEP, *lockstep_partners(tracker.infos(), name)])
+            x_name = chart.x_choice
+            x, y = tracker.chart_xy(name, x_name)
+            chart.set_series(x_name, [(name, x, y)])
+        else:
+            columns = tracker.table_columns(name)
+            chart.set_x_options(columns)
+            x_name = chart.x_choice if chart.x_choice in columns else columns[0]
+            chart.set_series(
+                x_name,
+                [(c, *tracker.chart_xy(name, x_name, c)) for c in columns if c != x_name],
+            )
+
+    def _on_x_change(self, chart: MetricChart, x_name: str) -> None:
+        with self._lock:
+            self._draw_chart(chart)
+
+    # -------------------------------------------------------------------- children --
+    def _update_children(self) -> None:
+        extension_columns = [e for e in self.extensions if hasattr(e, "child_table_state")]
+        state = (
+            extension_columns[0].child_table_state()
+            if extension_columns
+            else view_state.child_table_state(self.tracker)
+        )
+        with self.children_table.hold_trait_notifications():
+            self.children_table.columns = state["columns"]
+            self.children_table.rows = state["rows"]
+            for key in ("sort_key", "sort_desc", "best_id", "footnote", "cancellable", "title"):
+                if key in state:
+                    setattr(self.children_table, key, state[key])
+
+    def _on_child_selected(self, change: dict[str, Any]) -> None:
+        if self._child_view is not None:
+            self._child_view.close()
+            self._child_view = None
+        run_id = change["new"]
+        if not run_id:
+            self.detail.children = ()
+            return
+        child = Run.get(self.run.workspace, run_id)
+        view = RunDetails(child, refresh_interval=self.refresh_interval)
+        self._child_view = view
+        close = ipywidgets.Button(description="Close", layout=ipywidgets.Layout(width="80px"))
+        close.on_click(lambda _: setattr(self.children_table, "selected_id", ""))
+        title = ipywidgets.Label(f"Child run {run_id}")
+        self.detail.children = (ipywidgets.HBox([title, close]), view)
+        if not view.tracker.is_terminal and in_kernel():
+            view.start_polling()
+
+    def _on_table_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "cancel":
+            run_id = str(content.get("run_id", ""))
+            if run_id in self.tracker.children or run_id == self.run.id:
+                Run.get(self.run.workspace, run_id).cancel()
+                self.refresh()
+
+    # -------------------------------------------------------------------- intents --
+    def _on_header_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "open_report":
+            path = write_report(self.run)
+            self.header.send({"report_html": path.read_text(encoding="utf-8")})
+
+    def _on_log_choice(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            tracker = self.tracker
+            tracker.follow_active_log = bool(self.logs.follow)
+            if change["name"] == "selected" and change["new"] != tracker.selected_log:
+                tracker.select_log(change["new"] or None)
+            self.logs.text = view_state.log_state(tracker)["text"]
+
+    # -------------------------------------------------------------------- polling --
+    def start_polling(self) -> Poller:
+        """Start (or restart) the background refresh of this run."""
+        self.stop_polling()
+        key = (str(self.run.workspace.location), self.run.id)
+        self._poller = Poller(
+            key,
+            self._tick,
+            self.refresh_interval,
+            on_error=self._on_poll_error,
+            name=self.run.id,
+            immediate=self.tracker.is_terminal,
+            on_stop=self.run.workspace.store.release_thread_connection,
+        ).start()
+        return self._poller
+
+    def stop_polling(self) -> None:
+        """Stop the background refresh (the view keeps what it shows)."""
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+
+    @property
+    def poller(self) -> Poller | None:
+        """The poller refreshing this view, if any."""
+        return self._poller
+
+    def _tick(self) -> bool:
+        self.refresh()
+        if self.tracker.is_terminal:
+            self._finalize()
+            return True
+        return False
+
+    def _on_poll_error(self, error: BaseException | None, failures: int, delay: float) -> None:
+        if error is None:
+            self.header.error = ""
+            return
+        self.header.error = (
+            f"Refreshing the view failed {failures} time(s) in a row "
+            f"({type(error).__name__}: {error}); next try in {delay:.0f} s."
+        )
+
+    def _finalize(self) -> None:
+        """At a terminal status: rewrite the static snapshot with the final charts."""
+        if self._finalized or self._static_handle is None:
+            return
+        self._finalized = True
+        # Sent with the kernel's current parent (ipykernel routes thread output to the
+        # cell executing now), which is what front-ends and nbclient accept for updates.
+        self._static_handle.update(self.static_bundle(with_charts=True), raw=True)
+
+    # -------------------------------------------------------------------- display --
+    def static_bundle(self, with_charts: bool = True) -> dict[str, str]:
+        """The static snapshot: ``text/plain``, ``text/html`` and (if any) ``image/png``."""
+        with self._lock:
+            png = (
+                static.charts_png(self.tracker, x_choices=self._x_choices())
+                if with_charts
+                else None
+            )
+            bundle = {
+                "text/plain": static.snapshot_text(self.tracker),
+                "text/html": static.snapshot_html(self.tracker, png, self.portal_url),
+            }
+        if png:
+            bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        return bundle
+
+    def _x_choices(self) -> dict[str, str]:
+        return {name: chart.x_choice for name, chart in self._charts.items()}
+
+    def live_bundle(self) -> dict[str, Any]:
+        """The live widget output: the widget view plus a deterministic text repr."""
+        return {
+            WIDGET_MIME: {"version_major": 2, "version_minor": 0, "model_id": self.model_id},
+            "text/plain": repr(self),
+        }
+
+    def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
+        """Display the live view and its static snapshot, start refreshing, return at once.
+
+        Outside a Jupyter kernel it prints a text summary instead and returns.
+        """
+        if widget_settings:
+            self.refresh_interval = default_interval(None, widget_settings)
+        if not in_kernel():
+            print(self.text_summary())
+            return
+        from IPython.display import display
+
+        display(self.live_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        self._finalized = False
+        self._static_handle = display(  # type: ignore[no-untyped-call]
+            self.static_bundle(with_charts=False), raw=True, display_id=True
+        )
+        self.start_polling()  # a finished run gets one immediate, final refresh
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return {**self.static_bundle(with_charts=False), **self.live_bundle()}
+
+    def text_summary(self) -> str:
+        """What ``show()`` prints outside a kernel: the summary and the report's location."""
+        return f"{static.snapshot_text(self.tracker)}\nReport: {self.run.get_portal_url()}"
+
+    def get_widget_data(self, widget_settings: Any = None) -> dict[str, Any]:
+        """Everything the view shows, as a JSON-able dict (v1 name)."""
+        return view_state.widget_data(self.tracker, self.portal_url)
+
+    def __repr__(self) -> str:
+        record = self.tracker.record
+        return f"RunDetails(run_id={record.id!r}, status={record.status!r})"
+
+    # ---------------------------------------------------------------------- close --
+    @traitlets.observe("comm")
+    def _on_comm(self, change: dict[str, Any]) -> None:
+        if change["new"] is None:
+            self.stop_polling()
+
+    def close(self) -> None:
+        """Stop refreshing and close every part of the view."""
+        self.stop_polling()
+        if self._child_view is not None:
+            self._child_view.close()
+            self._child_view = None
+        for chart in self._charts.values():
+            chart.close()
+        for part in (self.header, self.properties, self.gallery, self.logs, self.children_table):
+            part.close()
+        for extension in self.extensions:
+            extension.close()
+        super().close()

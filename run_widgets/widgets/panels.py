@@ -1,0 +1,80 @@
+"""The custom panels of RunDetails: anywidget models whose views are the ES modules in js/.
+
+Each panel is only traits: Python sets what to show, the JS renders it and reports the
+user's intents (a selected row, a chosen log file, a cancel click) back through traits or
+messages. No business logic lives in the JS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ._assets import asset, css
+
+
+class HeaderPanel(anywidget.AnyWidget):
+    """Status bar, name, id, experiment, start, live duration, report link, error bar."""
+
+    _esm = asset("header.js")
+    _css = css("header.css")
+    header = traitlets.Dict().tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+
+class PropertiesPanel(anywidget.AnyWidget):
+    """The "Run Properties" table: ``rows`` of ``[label, text]``."""
+
+    _esm = asset("properties.js")
+    _css = css("properties.css")
+    rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+
+class ChildTable(anywidget.AnyWidget):
+    """Sortable, paginated child-run table; ``selected_id`` is set by a click on a row."""
+
+    _esm = asset("children.js")
+    _css = css("children.css")
+    title = traitlets.Unicode("Child runs").tag(sync=True)
+    columns: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    page_size = traitlets.Int(20).tag(sync=True)
+    sort_key = traitlets.Unicode("number").tag(sync=True)
+    sort_desc = traitlets.Bool(False).tag(sync=True)
+    best_id = traitlets.Unicode("").tag(sync=True)
+    selected_id = traitlets.Unicode("").tag(sync=True)
+    cancellable = traitlets.Bool(False).tag(sync=True)
+    footnote = traitlets.Unicode("").tag(sync=True)
+    show_empty = traitlets.Bool(False).tag(sync=True)
+
+
+class LogPanel(anywidget.AnyWidget):
+    """The Output Logs panel: log files, the selected one, "Show Active log", its text."""
+
+    _esm = asset("logs.js")
+    _css = css("logs.css")
+    files: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    follow = traitlets.Bool(True).tag(sync=True)
+    text = traitlets.Unicode("").tag(sync=True)
+
+
+class GalleryPanel(anywidget.AnyWidget):
+    """Thumbnails of logged images and tables of string/table metrics."""
+
+    _esm = asset("gallery.js")
+    _css = css("gallery.css")
+    images: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    tables: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+
+def panel_state(panel: Any) -> dict[str, Any]:
+    """The synced state of a panel without its (large, constant) ES module and CSS."""
+    state: dict[str, Any] = panel.get_state()
+    for key in ("_esm", "_css", "_anywidget_id", "_dom_classes", "layout", "tabbable", "tooltip"):
+        state.pop(key, None)
+    return {
+        k: v for k, v in state.items() if not k.startswith("_model") and not k.startswith("_view")
+    }

@@ -1,0 +1,201 @@
+"""Pure functions from a :class:`RunTracker` to the values of the panels' traits.
+
+Kept apart from the widgets so the whole view can be checked without a kernel: the tests
+call these and compare plain dicts and lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+from .._details import error_message
+from ..store import RunStatus
+from . import static
+from .mapping import is_number
+from .tracker import ChildRow, RunTracker
+
+WAITING_FOR_LOGS = "Your job is submitted and we are monitoring to get logs..."
+NO_LOGS = "Log is empty or no log files found."
+MAX_TABLE_ROWS = 20
+MAX_IMAGES_PER_METRIC = 6
+THUMBNAIL_PX = 240
+
+KIND_LABELS = {"hyperdrive": "Sweep", "scriptrun": "Script run"}
+
+
+def header_state(tracker: RunTracker, portal_url: str = "") -> dict[str, Any]:
+    """The header panel's ``header`` trait."""
+    record = tracker.record
+    return {
+        "status": record.status,
+        "display_name": record.display_name or "",
+        "run_id": record.id,
+        "experiment": record.experiment_name,
+        "number": record.number,
+        "created": record.created_at,
+        "start": record.start_time if record.start_time is not None else record.created_at,
+        "end": record.end_time,
+        "portal_url": portal_url,
+        "run_type": record.run_type,
+        "kind_label": KIND_LABELS.get(record.run_type, "Run"),
+    }
+
+
+def properties_state(tracker: RunTracker) -> list[list[str]]:
+    """The properties panel's ``rows``."""
+    return [[label, text] for label, text in static.properties_rows(tracker)]
+
+
+def log_state(tracker: RunTracker) -> dict[str, Any]:
+    """The log panel's traits, with v1's closing lines ("Run is completed." ...)."""
+    record = tracker.record
+    text = tracker.log_text
+    if text and not text.endswith("\n"):
+        text += "\n"
+    message = error_message(record.error)
+    if message:
+        text += f"\nError occurred: {message}\n"
+    elif record.status in (RunStatus.COMPLETED, RunStatus.CANCELED) and text:
+        text += f"\nRun is {record.status.lower()}."
+    if not text.strip():
+        text = NO_LOGS if tracker.is_terminal else WAITING_FOR_LOGS
+    return {
+        "files": list(tracker.log_files),
+        "selected": tracker.selected_log or "",
+        "follow": tracker.follow_active_log,
+        "text": text,
+        "visible": bool(tracker.log_files or message),
+    }
+
+
+def child_table_state(
+    tracker: RunTracker,
+    param_names: list[str] | None = None,
+    metric_names: list[str] | None = None,
+) -> dict[str, Any]:
+    """The child table's ``columns`` and ``rows``."""
+    children = list(tracker.children.values())
+    params, metrics = static.child_columns(children)
+    params = param_names if param_names is not None else params
+    metrics = metric_names if metric_names is not None else metrics
+    columns = [
+        {"key": "number", "title": "Run Number"},
+        {"key": "status", "title": "Status"},
+        {"key": "started", "title": "Started"},
+        {"key": "duration", "title": "Duration", "tooltip": "Duration in hh:mm:ss"},
+        {"key": "id", "title": "Run Id"},
+        *({"key": f"p:{name}", "title": name} for name in params),
+        *({"key": f"m:{name}", "title": name} for name in metrics),
+    ]
+    return {"columns": columns, "rows": [child_row(c, params, metrics) for c in children]}
+
+
+def child_row(child: ChildRow, params: list[str], metrics: list[str]) -> dict[str, Any]:
+    """One row of the child table (times in epoch seconds; the JS formats them)."""
+    known = {**child.tags, **child.properties}
+    values: dict[str, Any] = {f"p:{name}": _number_or_text(known.get(name)) for name in params}
+    values.update({f"m:{name}": _json_number(child.metrics.get(name)) for name in metrics})
+    return {
+        "id": child.id,
+        "number": child.number,
+        "status": child.status,
+        "display_name": child.display_name or "",
+        "created": child.created_at,
+        "start": child.start_time if child.start_time is not None else child.created_at,
+        "started": child.start_time if child.start_time is not None else child.created_at,
+        "end": child.end_time,
+        "values": values,
+    }
+
+
+def _number_or_text(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if number == number and abs(number) != float("inf") else str(value)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)  # JSON has no NaN/inf
+    return value
+
+
+def gallery_state(
+    tracker: RunTracker, read_file: Callable[[str], bytes], cache: dict[str, str]
+) -> dict[str, Any]:
+    """The gallery's ``images`` (thumbnails as data URLs, cached by file) and ``tables``."""
+    images = []
+    tables = []
+    for info in tracker.infos():
+        view = tracker.views()[info.name]
+        if view == "image":
+            for file_name in tracker.history(info.name).values.tolist()[-MAX_IMAGES_PER_METRIC:]:
+                if file_name not in cache:
+                    try:
+                        cache[file_name] = thumbnail_url(read_file(file_name), file_name)
+                    except (OSError, ValueError):
+                        continue
+                images.append({"name": info.name, "title": file_name, "src": cache[file_name]})
+        elif view == "table":
+            tables.append(table_state(tracker, info.name))
+    return {"images": images, "tables": tables}
+
+
+def table_state(tracker: RunTracker, name: str) -> dict[str, Any]:
+    """The last rows of a string series or a non-chartable table."""
+    history = tracker.history(name)
+    if isinstance(history.values, dict):
+        columns = list(history.values)
+        cells = [history.values[c].tolist() for c in columns]
+        rows = [list(row) for row in zip(*cells, strict=True)]
+    else:
+        columns = ["step", "value"]
+        rows = [
+            list(row) for row in zip(history.steps.tolist(), history.values.tolist(), strict=True)
+        ]
+    rows = rows[-MAX_TABLE_ROWS:]
+    return {"name": name, "columns": columns, "rows": [[_cell(c) for c in r] for r in rows]}
+
+
+def _cell(value: Any) -> Any:
+    if is_number(value):
+        return float(value) if isinstance(value, float) else value
+    return None if value is None else str(value)
+
+
+def thumbnail_url(data: bytes, file_name: str) -> str:
+    """A small PNG data URL of an image (SVG is passed through as an image, not markup)."""
+    if file_name.endswith(".svg"):
+        return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+        buffer = io.BytesIO()
+        image.convert("RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def widget_data(tracker: RunTracker, portal_url: str = "") -> dict[str, Any]:
+    """Everything the view shows, as one JSON-able dict (v1 ``get_widget_data``)."""
+    table = child_table_state(tracker)
+    return {
+        "status": tracker.record.status,
+        "run_id": tracker.record.id,
+        "workbench_run_details_uri": portal_url,
+        "run_properties": header_state(tracker, portal_url),
+        "properties": properties_state(tracker),
+        "run_metrics": [
+            {"name": info.name, "view": tracker.views()[info.name], "points": info.n_points}
+            for info in tracker.infos()
+        ],
+        "child_runs": table["rows"],
+        "run_logs": log_state(tracker)["text"],
+    }

@@ -1,0 +1,171 @@
+"""Real JupyterLab / Notebook 7 servers on loopback, driven by Playwright in Debian chromium.
+
+Follows the recipe in shared/reference/widget-engineering.md §5: no browser download
+(``executable_path=/usr/bin/chromium``), network-quiet flags, a fresh profile, a settings
+directory that turns off the news/update checks, and ``expose_app_in_browser`` so tests
+can drive the app through ``window.jupyterapp``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running Jupyter server."""
+
+    url: str
+    token: str
+    root: Path
+    process: subprocess.Popen[bytes]
+    app: str
+
+    def page_url(self, notebook: str) -> str:
+        prefix = "lab/tree" if self.app == "lab" else "notebooks"
+        return f"{self.url}/{prefix}/{notebook}?token={self.token}"
+
+
+@contextmanager
+def jupyter_server(
+    root: Path, app: str = "lab", env: dict[str, str] | None = None, theme: str | None = None
+) -> Iterator[Server]:
+    """Start ``jupyter lab`` (or ``notebook``) serving ``root``; stop it afterwards."""
+    port = free_port()
+    token = secrets.token_hex(16)
+    settings = Path(tempfile.mkdtemp(prefix="rw-lab-settings-"))
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    if theme:
+        (notification / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
+    runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
+    command = [
+        sys.executable, "-m", "jupyter", app, "--no-browser",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.expose_app_in_browser=True" if app == "lab" else "--JupyterNotebookApp.expose_app_in_browser=True",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    process_env = {
+        **os.environ,
+        **(env or {}),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+    }
+    log = open(root / f".jupyter-{app}-{port}.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, env=process_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.time() + 90
+    try:
+        while True:
+            try:
+                with opener.open(f"{url}/api/status?token={token}", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"jupyter {app} did not start; see {log.name}")
+            time.sleep(0.3)
+        yield Server(url, token, root, process, app)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(settings, ignore_errors=True)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@contextmanager
+def browser_page(viewport: tuple[int, int] = (1400, 1000), color_scheme: str = "light") -> Iterator[Any]:
+    """A Playwright page in headless Debian chromium with a fresh profile."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="rw-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": viewport[0], "height": viewport[1]},
+            color_scheme=color_scheme,
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.dialogs = dialogs  # type: ignore[attr-defined]
+            yield page
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_notebook(page: Any, server: Server, notebook: str, timeout: float = 90_000) -> None:
+    """Open a notebook and wait until its kernel is idle (accepting the kernel dialog)."""
+    page.goto(server.page_url(notebook))
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        if page.evaluate(KERNEL_IDLE):
+            return
+        select = page.locator(".jp-Dialog button.jp-mod-accept")
+        if select.count():
+            select.first.click()
+        time.sleep(0.5)
+    raise TimeoutError(f"the kernel of {notebook} did not become idle")
+
+
+def run_all(page: Any) -> None:
+    """Run every cell of the open notebook."""
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def save(page: Any) -> None:
+    """Save the open notebook."""
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
