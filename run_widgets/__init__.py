@@ -23,6 +23,22 @@ from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
 from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .sweep import (
+    BanditPolicy,
+    GridParameterSampling,
+    HyperDriveConfig,
+    HyperDriveRun,
+    MedianStoppingPolicy,
+    NoTerminationPolicy,
+    PrimaryMetricGoal,
+    RandomParameterSampling,
+    choice,
+    loguniform,
+    normal,
+    quniform,
+    randint,
+    uniform,
+)
 from .workspace import Workspace
 
 _LAZY = {
@@ -44,9 +60,17 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActivityFailedException",
+    "BanditPolicy",
     "Environment",
     "Experiment",
     "ExperimentExecutionException",
+    "GridParameterSampling",
+    "HyperDriveConfig",
+    "HyperDriveRun",
+    "MedianStoppingPolicy",
+    "NoTerminationPolicy",
+    "PrimaryMetricGoal",
+    "RandomParameterSampling",
     "Run",
     "RunConfiguration",
     "RunDetails",
@@ -60,4 +84,10 @@ __all__ = [
     "UserErrorException",
     "Workspace",
     "__version__",
+    "choice",
+    "loguniform",
+    "normal",
+    "quniform",
+    "randint",
+    "uniform",
 ]

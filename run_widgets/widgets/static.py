@@ -29,6 +29,19 @@ STATUS_COLORS = {
 }
 ACTIVE_COLOR = "#015CDA"
 MAX_STATIC_CHARTS = 12
+# Bookkeeping the sweep summary already shows; kept out of the properties panel.
+HIDDEN_KEYS = frozenset(
+    {
+        "ContentSnapshotId",
+        "best_child_run_id",
+        "best_metric",
+        "max_concurrent_jobs",
+        "max_total_jobs",
+        "primary_metric_config",
+        "generator_config",
+        "policy_config",
+    }
+)
 MAX_STATIC_CHILDREN = 100
 
 
@@ -122,11 +135,13 @@ def properties_rows(tracker: RunTracker) -> list[tuple[str, str]]:
     ]
     if record.end_time is not None:
         rows.insert(5, ("End Time", when(record.end_time)))
-    rows += [(f"tag: {k}", "" if v is None else v) for k, v in sorted(record.tags.items())]
     rows += [
-        (f"property: {k}", v)
-        for k, v in sorted(record.properties.items())
-        if k != "ContentSnapshotId"
+        (f"tag: {k}", "" if v is None else v)
+        for k, v in sorted(record.tags.items())
+        if k not in HIDDEN_KEYS
+    ]
+    rows += [
+        (f"property: {k}", v) for k, v in sorted(record.properties.items()) if k not in HIDDEN_KEYS
     ]
     rows += [
         (info.name, property_text(info))

@@ -1,0 +1,232 @@
+"""The sweep driver: ``python -m run_widgets.sweep.driver WORKSPACE PARENT_RUN_ID``.
+
+It owns the sweep's parent run, in its own process so the notebook kernel can restart:
+
+1. takes the parent over (Queued → Running);
+2. keeps up to ``max_concurrent_runs`` children running, drawing parameters from the
+   sampler until ``max_total_runs`` children were started;
+3. asks the early-termination policy about every running child that reported new values
+   of the primary metric, and stops the ones it condemns (tag ``early_terminated``);
+4. on a cancel request (or ``max_duration_minutes``) stops launching and cancels every
+   running child;
+5. ends the parent: Canceled if cancelled, Failed if every child failed, else Completed,
+   with the best child recorded in the tags ``best_child_run_id`` / ``best_metric``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from .._flusher import FLUSHER
+from ..experiment import Experiment
+from ..run import Run
+from ..store import RunRecord, RunStatus, SetTags, UpdateRun
+from ..workspace import Workspace
+from .executor import FunctionExecutor, ScriptExecutor, TrialExecutor
+from .policy import policy_from_json
+from .results import best_value, primary_metric_config
+from .space import sampling_from_json
+
+POLL_S = 0.5
+FUNCTION_FILE = "sweep/function.pkl"
+
+
+def log(message: str) -> None:
+    """A line in the sweep's control log (this process's stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+class SweepDriver:
+    """Runs one sweep to its end (see the module docstring)."""
+
+    def __init__(self, workspace: Workspace, parent_id: str) -> None:
+        self.workspace = workspace
+        self.store = workspace.store
+        record = self.store.get_run(parent_id)
+        if record is None:
+            raise SystemExit(f"sweep run {parent_id} does not exist")
+        self.experiment = Experiment(workspace, record.experiment_name)
+        self.parent = Run._attach(self.experiment, record)
+        self.settings: dict[str, Any] = dict(record.definition["sweep"])
+        self.metric, self.goal = primary_metric_config(record)
+        self.policy = policy_from_json(self.settings.get("policy"))
+        self.histories: dict[str, list[float]] = {}
+        self._chunk_cursors: dict[str, int] = {}
+        self.cancel_reason: str | None = None
+
+    def executor(self) -> TrialExecutor:
+        """The executor for this sweep's kind."""
+        workers = int(self.settings["max_concurrent_runs"])
+        record = self.parent._record
+        if self.settings["kind"] == "function":
+            return FunctionExecutor(self.experiment, self.parent.files_dir / FUNCTION_FILE, workers)
+        return ScriptExecutor(
+            self.experiment,
+            record.definition["script"],
+            record.properties["ContentSnapshotId"],
+            workers,
+        )
+
+    def adopt(self) -> bool:
+        """Take the parent over; False if it was cancelled before it started."""
+        owner = FLUSHER.owner_id(self.store)
+        self.store.write(
+            [
+                UpdateRun(
+                    self.parent.id,
+                    status=RunStatus.RUNNING,
+                    start_time=time.time(),
+                    owner_id=owner,
+                    only_if_status=frozenset({RunStatus.QUEUED}),
+                )
+            ]
+        )
+        record = self.store.get_run(self.parent.id)
+        if record is not None and record.status == RunStatus.RUNNING:
+            return True
+        if record is not None and record.status == RunStatus.CANCEL_REQUESTED:
+            self.store.write([UpdateRun(self.parent.id, owner_id=owner)])
+            self.store.write(
+                [UpdateRun(self.parent.id, status=RunStatus.CANCELED, end_time=time.time())]
+            )
+        return False
+
+    # ------------------------------------------------------------------------ loop --
+    def run(self) -> None:
+        """Drive the sweep to its end."""
+        if not self.adopt():
+            log("not starting: the sweep was cancelled")
+            return
+        executor = self.executor()
+        sampling = sampling_from_json(self.settings["sampling"])
+        samples = enumerate(sampling.samples(int(self.settings["max_total_runs"])))
+        deadline = time.monotonic() + 60 * float(self.settings["max_duration_minutes"])
+        exhausted = False
+        try:
+            while True:
+                parent = self.store.get_run(self.parent.id)
+                if self.cancel_reason is None and parent is not None:
+                    if parent.status == RunStatus.CANCEL_REQUESTED:
+                        self.cancel_reason = "cancel requested"
+                    elif time.monotonic() > deadline:
+                        self.cancel_reason = "max_duration_minutes reached"
+                children = self.store.find_runs(parent_id=self.parent.id)
+                running = [c for c in children if not c.is_terminal]
+                if self.cancel_reason is not None:
+                    for child in running:
+                        if child.status != RunStatus.CANCEL_REQUESTED:
+                            executor.cancel(self.experiment, child.id)
+                    if not running:
+                        break
+                else:
+                    self.apply_policy(executor, running)
+                    while not exhausted and len(running) < executor.max_workers:
+                        item = next(samples, None)
+                        if item is None:
+                            exhausted = True
+                            break
+                        index, params = item
+                        run_id = executor.launch(self.parent, params, index)
+                        log(f"started child {run_id} with {params}")
+                        running.append(self.store.get_run(run_id))  # type: ignore[arg-type]
+                    if exhausted and not running:
+                        break
+                time.sleep(POLL_S)
+        finally:
+            executor.close()
+        self.finish()
+
+    def apply_policy(self, executor: TrialExecutor, running: list[RunRecord]) -> None:
+        """Stop the running children the early-termination policy condemns."""
+        if self.policy.name in ("NoTermination", "Default"):
+            return
+        updated = []
+        for child in running:
+            chunks = self.store.read_chunks(
+                child.id, after_chunk_id=self._chunk_cursors.get(child.id, 0), names=[self.metric]
+            )
+            for chunk in chunks:
+                values = chunk.values.tolist() if hasattr(chunk.values, "tolist") else chunk.values
+                self.histories.setdefault(child.id, []).extend(
+                    float(v) if isinstance(v, (int, float)) else math.nan for v in values
+                )
+                self._chunk_cursors[child.id] = chunk.id
+            if chunks:
+                updated.append(child)
+        for child in updated:
+            if child.status != RunStatus.RUNNING:
+                continue
+            if self.policy.should_terminate(self.goal, self.histories, child.id):
+                log(f"early termination of {child.id} ({self.policy.name})")
+                self.store.write([SetTags(child.id, {"early_terminated": "True"})])
+                executor.cancel(self.experiment, child.id)
+
+    def finish(self) -> None:
+        """Write the parent's final status and its best child."""
+        children = self.store.find_runs(parent_id=self.parent.id)
+        best = best_value(self.store, children, self.metric, self.goal)
+        tags = {}
+        if best is not None:
+            tags = {"best_child_run_id": best[0], "best_metric": repr(best[1])}
+            self.store.write([SetTags(self.parent.id, tags)])
+        failed = [c for c in children if c.status == RunStatus.FAILED]
+        end = time.time()
+        if self.cancel_reason == "cancel requested":
+            self.store.write([UpdateRun(self.parent.id, status=RunStatus.CANCELED, end_time=end)])
+        elif self.cancel_reason is not None:
+            error = {
+                "error": {
+                    "code": "SweepStopped",
+                    "message": f"The sweep stopped: {self.cancel_reason}.",
+                }
+            }
+            self.store.write(
+                [UpdateRun(self.parent.id, status=RunStatus.FAILED, end_time=end, error=error)]
+            )
+        elif children and len(failed) == len(children):
+            error = {
+                "error": {
+                    "code": "AllChildrenFailed",
+                    "message": f"All {len(children)} child runs failed; see their logs.",
+                }
+            }
+            self.store.write(
+                [UpdateRun(self.parent.id, status=RunStatus.FAILED, end_time=end, error=error)]
+            )
+        else:
+            self.store.write([UpdateRun(self.parent.id, status=RunStatus.COMPLETED, end_time=end)])
+        log(f"sweep ended: {len(children)} children, {len(failed)} failed, best {tags}")
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``driver WORKSPACE PARENT_RUN_ID``."""
+    if len(argv) != 2:
+        print("usage: python -m run_widgets.sweep.driver WORKSPACE RUN_ID", file=sys.stderr)
+        return 2
+    workspace = Workspace(argv[0])
+    driver = SweepDriver(workspace, argv[1])
+    try:
+        driver.run()
+    except BaseException as problem:
+        log(f"driver error: {problem!r}")
+        driver.store.write(
+            [
+                UpdateRun(
+                    driver.parent.id,
+                    status=RunStatus.FAILED,
+                    end_time=time.time(),
+                    error={"error": {"code": "SweepDriverError", "message": repr(problem)}},
+                )
+            ]
+        )
+        raise
+    finally:
+        FLUSHER.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

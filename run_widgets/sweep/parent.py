@@ -1,0 +1,168 @@
+"""``HyperDriveRun``: the parent run of a sweep, and ``experiment.submit(HyperDriveConfig)``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .. import _snapshot
+from ..exceptions import UserErrorException
+from ..run import SNAPSHOT_PROPERTY, Run, RunType
+from ..store import RunStatus
+from ..submit.launcher import definition_of, hand_over, start_supervisor
+from .config import HyperDriveConfig
+from .driver import FUNCTION_FILE
+from .results import best_values, hyperparameters, primary_metric_config, ranked
+
+if TYPE_CHECKING:
+    from ..experiment import Experiment
+
+MAX_FUNCTION_BYTES = 512 * 1024 * 1024
+
+
+class HyperDriveRun(Run):
+    """The parent run of a sweep: its children are the trials."""
+
+    @property
+    def primary_metric(self) -> tuple[str, str]:
+        """(name, goal) of the primary metric."""
+        return primary_metric_config(self._record)
+
+    def _children_records(self) -> list[Any]:
+        return self._store.find_runs(parent_id=self.id)
+
+    def get_children_sorted_by_primary_metric(
+        self, top: int = 0, reverse: bool = False, discard_no_metric: bool = False
+    ) -> list[dict[str, Any]]:
+        """Children best first (worst first with ``reverse``), as v1 dicts.
+
+        Each item: ``{"run_id", "hyperparameters", "best_primary_metric", "status"}``;
+        children without the metric come last (or are left out with ``discard_no_metric``).
+        ``top`` > 0 keeps that many.
+        """
+        self.flush()
+        metric, goal = self.primary_metric
+        children = {c.id: c for c in self._children_records()}
+        values = best_values(self._store, list(children.values()), metric, goal)
+        order = ranked(values, goal)
+        if reverse:
+            order.reverse()
+        if not discard_no_metric:
+            order += sorted(
+                (i for i in children if i not in values), key=lambda i: children[i].number
+            )
+        items = [
+            {
+                "run_id": run_id,
+                "hyperparameters": json.dumps(hyperparameters(children[run_id])),
+                "best_primary_metric": values.get(run_id),
+                "status": children[run_id].status,
+            }
+            for run_id in order
+        ]
+        return items[:top] if top > 0 else items
+
+    def get_best_run_by_primary_metric(
+        self, include_failed: bool = True, include_canceled: bool = True, **kwargs: Any
+    ) -> Run | None:
+        """The child with the best primary-metric value (``None`` if none logged it)."""
+        for item in self.get_children_sorted_by_primary_metric(discard_no_metric=True):
+            status = item["status"]
+            if status == RunStatus.FAILED and not include_failed:
+                continue
+            if status == RunStatus.CANCELED and not include_canceled:
+                continue
+            return Run(self._experiment, item["run_id"])
+        return None
+
+    def get_hyperparameters(self) -> dict[str, str]:
+        """``{child run id: its hyperparameters as JSON}``."""
+        return {c.id: json.dumps(hyperparameters(c)) for c in self._children_records()}
+
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
+        """``{child run id: metrics}`` for every child (v1 HyperDriveRun behaviour)."""
+        result = super().get_metrics(name, recursive=True, run_type=run_type, populate=populate)
+        result.pop(self.id, None)
+        return result
+
+    def cancel(self) -> None:
+        """Cancel the sweep: no new children, and every running or queued child stops."""
+        super().cancel()
+        for child in self._children_records():
+            if not child.is_terminal and child.status != RunStatus.CANCEL_REQUESTED:
+                Run._attach(self._experiment, child).cancel()
+
+
+def submit_sweep(
+    experiment: Experiment, config: HyperDriveConfig, parent: Run | None = None
+) -> Run:
+    """Create the sweep's parent run (Queued) and start its driver; return it at once."""
+    workspace = experiment.workspace
+    settings = config.sweep_settings()
+    definition: dict[str, Any] = {"target": "local", "sweep": settings}
+    properties: dict[str, str] = {
+        "generator_config": json.dumps(settings["sampling"]),
+        "policy_config": json.dumps(settings["policy"]),
+    }
+    function_bytes = None
+    if config.run_config is not None:
+        source, _ = config.run_config.validate()
+        interpreter = config.run_config.environment.python.resolved_interpreter()
+        snapshot = _snapshot.take(
+            source,
+            workspace.snapshots_dir,
+            exclude=(workspace.location,),
+            hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
+        )
+        definition["script"] = definition_of(config.run_config, source, interpreter)
+        properties[SNAPSHOT_PROPERTY] = snapshot.snapshot_id
+    else:
+        import cloudpickle
+
+        try:
+            function_bytes = cloudpickle.dumps(config.function)
+        except Exception as error:
+            raise UserErrorException(
+                f"The sweep function cannot be sent to worker processes: {error}"
+            ) from error
+        if len(function_bytes) > MAX_FUNCTION_BYTES:
+            raise UserErrorException(
+                f"The sweep function with what it refers to is {len(function_bytes) / 1e6:.0f} MB"
+                " once pickled; load large data inside the function instead."
+            )
+    metric_config = {"name": config.primary_metric_name, "goal": config.primary_metric_goal.value}
+    run = Run._create(
+        experiment,
+        run_id=f"HD_{uuid.uuid4()}",
+        status=RunStatus.QUEUED,
+        run_type=RunType.SWEEP,
+        parent=parent,
+        display_name=f"sweep of {config.primary_metric_name}",
+        definition=definition,
+        tags={
+            "max_concurrent_jobs": str(config.max_concurrent_runs),
+            "max_total_jobs": str(config.max_total_runs),
+            "primary_metric_config": json.dumps(metric_config),
+        },
+        properties=properties,
+        owned=False,
+        record_owner=True,
+    )
+    if function_bytes is not None:
+        run._files.upload_bytes(FUNCTION_FILE, function_bytes)
+    pid = start_supervisor(
+        workspace.location,
+        run.id,
+        run.files_dir,
+        workspace.location,
+        module="run_widgets.sweep.driver",
+    )
+    hand_over(workspace.store, run.id, pid)
+    return HyperDriveRun._attach(experiment, run._refresh(reap=False))
