@@ -78,11 +78,13 @@ def jupyter_server(
     if theme:
         (notification / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
     runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
+    workspaces = Path(tempfile.mkdtemp(prefix="rw-lab-workspaces-"))  # no restored tabs
     command = [
         sys.executable, "-m", "jupyter", app, "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.disable_check_xsrf=True",
+        f"--LabApp.workspaces_dir={workspaces}",
         "--LabApp.expose_app_in_browser=True" if app == "lab" else "--JupyterNotebookApp.expose_app_in_browser=True",
     ]
     if os.geteuid() == 0:
@@ -119,6 +121,7 @@ def jupyter_server(
         log.close()
         shutil.rmtree(settings, ignore_errors=True)
         shutil.rmtree(runtime, ignore_errors=True)
+        shutil.rmtree(workspaces, ignore_errors=True)
 
 
 @contextmanager
@@ -162,8 +165,12 @@ def open_notebook(page: Any, server: Server, notebook: str, timeout: float = 90_
 
 
 def run_all(page: Any) -> None:
-    """Run every cell of the open notebook."""
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    """Start running every cell of the open notebook and return at once.
+
+    (``commands.execute`` returns a promise that settles when the last cell finished;
+    returning nothing from the function keeps Playwright from waiting for it.)
+    """
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
 def save(page: Any) -> None:
