@@ -15,6 +15,13 @@ Output format of v1 (``show_output=True``)::
     RunId: <id>
     Web View: <report url>
 
+    Error:                  (a Failed run with raise_on_error=False)
+    <error JSON>
+
+A Failed run raises ``ActivityFailedException`` ("Activity Failed:" and the error JSON) after
+the summary (without the closing blank line); Ctrl-C stops the streaming (raising
+``ExperimentExecutionException``), never the run.
+
 Deliberate fix: v1 returned at ``Finalizing`` (before outputs were uploaded) unless
 ``wait_post_processing=True``; here it always waits for a terminal status.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,6 +49,7 @@ INTERRUPTED = (
     "\nCancel it with run.cancel() if you want it to stop."
 )
 NO_ERROR_RECORDED = "Detailed error not set on the Run. Please check the logs for details."
+_sleep = time.sleep  # the one place this module waits (tests simulate Ctrl-C here)
 
 
 def choose_log(names: list[str]) -> str | None:
@@ -80,6 +89,11 @@ class LogFollower:
         return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
 
 
+FINISHED_HOOKS: list[Callable[[str, str], None]] = []
+"""Called with (workspace location, run id) when a wait ends; the widget layer adds one
+that gives live views of the run their final refresh at once."""
+
+
 def wait_for_completion(
     run: Run,
     *,
@@ -97,6 +111,8 @@ def wait_for_completion(
             _poll_until_done(run)
     except KeyboardInterrupt:
         raise ExperimentExecutionException(INTERRUPTED) from None
+    for hook in FINISHED_HOOKS:
+        hook(str(run.workspace.location), run.id)
     details = run.get_details()
     if details["status"] == "Failed":
         error = details.get("error")
@@ -104,20 +120,26 @@ def wait_for_completion(
         if raise_on_error:
             raise ActivityFailedException("Activity Failed:\n" + message, details)
         if show_output:
-            print(f"\nError:\n{message}", file=stream, flush=True)
+            print(f"\nError:\n{message}", file=stream)
+    if show_output:
+        print(file=stream, flush=True)
     return details
 
 
 def _poll_until_done(run: Run) -> None:
     delay = POLL_MIN_S
     while not _terminal(run.get_status()):
-        time.sleep(delay)
+        _sleep(delay)
         delay = min(POLL_MAX_S, delay * 1.5)
 
 
 def _stream(run: Run, stream: TextIO) -> None:
+    """Print the header, new log lines until the run ends, and the summary (v1 layout).
+
+    The blank line that closes the output is printed by the caller, after an error.
+    """
     url = run.get_portal_url()
-    print(f"RunId: {run.id}\nWeb View: {url}\n", file=stream, flush=True)
+    print(f"RunId: {run.id}\nWeb View: {url}", file=stream, flush=True)
     follower: LogFollower | None = None
     current: str | None = None
     delay = POLL_MIN_S
@@ -128,7 +150,7 @@ def _stream(run: Run, stream: TextIO) -> None:
             current = chosen
             follower = LogFollower(run.get_file_path(chosen))
             header = f"Streaming {chosen}"
-            print(f"{header}\n{'=' * len(header)}\n", file=stream, flush=True)
+            print(f"\n{header}\n{'=' * len(header)}\n", file=stream, flush=True)
         if follower is not None:
             lines = follower.read_lines(final=done)
             if lines:
@@ -136,10 +158,10 @@ def _stream(run: Run, stream: TextIO) -> None:
                 delay = POLL_MIN_S
         if done:
             break
-        time.sleep(delay)
+        _sleep(delay)
         delay = min(POLL_MAX_S, delay * 1.5)
     print(
-        f"\nExecution Summary\n=================\nRunId: {run.id}\nWeb View: {url}\n",
+        f"\nExecution Summary\n=================\nRunId: {run.id}\nWeb View: {url}",
         file=stream,
         flush=True,
     )

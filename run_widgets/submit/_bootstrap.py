@@ -3,8 +3,8 @@
 This file is executed by the job's interpreter (which may be another Python than the
 notebook's), so it only uses the standard library and is started by path, not imported:
 ``<python> _bootstrap.py <script> [args...]``. The exception's type, message and
-traceback go to the JSON file named by ``RUN_WIDGETS_ERROR_FILE``; Python then prints the
-traceback to stderr (the run's log) and exits with status 1 as usual.
+traceback go to the JSON file named by ``RUN_WIDGETS_ERROR_FILE``; the traceback is then
+printed to stderr (the run's log) as Python would, and the process exits with status 1.
 """
 
 from __future__ import annotations
@@ -12,28 +12,52 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import sys
+import threading
+import time
 import traceback
 import types
 
 ERROR_FILE_VARIABLE = "RUN_WIDGETS_ERROR_FILE"
+SUPERVISOR_PID_VARIABLE = "RUN_WIDGETS_SUPERVISOR_PID"
+GRACE_VARIABLE = "RUN_WIDGETS_CANCEL_GRACE_S"
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when the supervisor dies (so no orphan job)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
+    """End this job when its supervisor dies, so that no orphan job runs on.
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-        if os.getppid() == 1:  # the supervisor died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    On Linux the kernel sends SIGTERM at once (``PR_SET_PDEATHSIG``). A watchdog thread
+    also notices the new parent and, should the script ignore SIGTERM, kills the job after
+    the cancel grace period, as a cancel would.
+    """
+    supervisor = int(os.environ.get(SUPERVISOR_PID_VARIABLE) or os.getppid())
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != supervisor:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(
+        target=_watch_parent, args=(supervisor,), name="run-widgets-orphan-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(supervisor: int) -> None:
+    while os.getppid() == supervisor:
+        time.sleep(0.5)
+    try:
+        grace = float(os.environ.get(GRACE_VARIABLE, "10"))
+    except ValueError:
+        grace = 10.0
+    os.kill(os.getpid(), signal.SIGTERM)  # in case PR_SET_PDEATHSIG is not available
+    time.sleep(grace)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _record(kind: str, message: str, trace: str) -> None:
@@ -61,13 +85,22 @@ def main() -> None:
         user_frames = _skip_own_frames(error.__traceback__)
         trace = "".join(traceback.format_exception(type(error), error, user_frames))
         _record(type(error).__name__, str(error), trace)
-        raise error.with_traceback(user_frames) from error.__cause__
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        # As if uncaught in the script: the traceback (from the script's own frames, not
+        # this file's) goes to stderr through sys.excepthook, then exit status 1.
+        sys.excepthook(type(error), error.with_traceback(user_frames), user_frames)
+        sys.exit(1)
 
 
 def _skip_own_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """The traceback from the user's script on (without this file and runpy)."""
+    """The traceback from the user's script on (without this file and runpy).
+
+    ``None`` when no frame is the user's (a syntax error in the script): Python then shows
+    just the offending line, as ``python script.py`` would.
+    """
     own = (os.path.abspath(__file__), "<frozen runpy>", runpy.__file__)
-    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename in own:
+    while tb is not None and tb.tb_frame.f_code.co_filename in own:
         tb = tb.tb_next
     return tb
 

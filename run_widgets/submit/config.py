@@ -6,17 +6,20 @@ Only local, user-managed environments exist here: the script runs with
 
 from __future__ import annotations
 
+import numbers
 import os
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ExperimentExecutionException, UserErrorException
+from ..exceptions import ExperimentExecutionException, MetricTypeError, UserErrorException
 
 DEFAULT_MAX_RUN_DURATION_S = 2_592_000  # 30 days, as in v1
+PYTHON_NAMES = ("python", "python3")
 
 
 @dataclass
@@ -38,6 +41,10 @@ class PythonSection:
         if not Path(path).is_file():
             raise ExperimentExecutionException(
                 f"The interpreter {path} does not exist (environment.python.interpreter_path)."
+            )
+        if not os.access(path, os.X_OK):
+            raise ExperimentExecutionException(
+                f"The interpreter {path} is not executable (environment.python.interpreter_path)."
             )
         return path
 
@@ -137,6 +144,7 @@ class ScriptRunConfig:
                 raise ExperimentExecutionException(
                     "ScriptRunConfig needs a script or a command to run."
                 )
+            _check_program(self.command[0], source)
             return source, None
         script = (source / self.script).resolve()
         if not script.is_file() or source not in script.parents:
@@ -151,7 +159,7 @@ class ScriptRunConfig:
         if self.script is not None:
             return [interpreter, bootstrap, self.script, *self.arguments]
         assert self.command is not None
-        return [interpreter if part in ("python", "python3") else part for part in self.command]
+        return command_argv(self.command, interpreter)
 
     def __repr__(self) -> str:
         what = f"script={self.script!r}" if self.script else f"command={self.command!r}"
@@ -161,11 +169,32 @@ class ScriptRunConfig:
         )
 
 
+def command_argv(command: Sequence[str], interpreter: str) -> list[str]:
+    """A command's argv, with ``python``/``python3`` as the program meaning ``interpreter``."""
+    program, *rest = command
+    return [interpreter if program in PYTHON_NAMES else program, *rest]
+
+
+def _check_program(program: str, source: Path) -> None:
+    """The command's program must exist: a path inside the folder, or found on PATH."""
+    if program in PYTHON_NAMES:
+        return
+    if os.sep in program or (os.altsep and os.altsep in program):
+        found = (source / program).is_file()
+    else:
+        found = shutil.which(program) is not None
+    if not found:
+        raise ExperimentExecutionException(
+            f"The command's program {program!r} was not found (neither in the source "
+            f"directory {source} nor on PATH)."
+        )
+
+
 def _argument(value: Any) -> str:
-    if isinstance(value, (str, int, float)):
+    if isinstance(value, (str, numbers.Number)):  # numpy scalars too (np.int64, np.float32)
         return str(value)
     if isinstance(value, os.PathLike):
         return str(os.fspath(value))
-    raise UserErrorException(
+    raise MetricTypeError(
         f"Script arguments must be str or numbers, got {type(value).__name__}: {value!r:.60}"
     )

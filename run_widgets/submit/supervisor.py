@@ -11,7 +11,8 @@ It owns the run's status from Queued to the end:
    exception's type, message and traceback, or the exit code or signal) or Canceled.
 
 If the supervisor itself is killed, its heartbeat stops, readers mark the run Failed
-("process lost"), and the job gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``).
+("process lost"), and the job gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``) and,
+should it ignore that, SIGKILL from its own watchdog after the grace period.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .._flusher import FLUSHER
 from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR
 from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from ..workspace import ENV_WORKSPACE, Workspace
+from .config import command_argv
 from .launcher import BOOTSTRAP, DRIVER_LOG, workdir_of
 
 POLL_S = 0.2
@@ -43,11 +45,25 @@ ENV_GRACE = "RUN_WIDGETS_CANCEL_GRACE_S"
 DEFAULT_GRACE_S = 10.0
 ENV_KEEP_WORKDIR = "RUN_WIDGETS_KEEP_WORKDIR"
 ERROR_FILE_VARIABLE = "RUN_WIDGETS_ERROR_FILE"
+SUPERVISOR_PID_VARIABLE = "RUN_WIDGETS_SUPERVISOR_PID"
+
+
+def cancel_grace() -> float:
+    """Seconds between SIGTERM and SIGKILL when stopping a job (``RUN_WIDGETS_CANCEL_GRACE_S``)."""
+    try:
+        grace = float(os.environ.get(ENV_GRACE, DEFAULT_GRACE_S))
+    except ValueError:
+        return DEFAULT_GRACE_S
+    return grace if grace >= 0 else DEFAULT_GRACE_S
 
 
 def log(message: str) -> None:
     """A line in the run's control log (this process's stdout)."""
     print(f"{iso(time.time())} {message}", flush=True)
+
+
+class JobStartError(Exception):
+    """The job's process could not be started (missing or non-executable program)."""
 
 
 class Supervisor:
@@ -92,6 +108,7 @@ class Supervisor:
         )
         status = self.record().status
         if status == RunStatus.STARTING:
+            log(f"status {status}")
             return True
         if status == RunStatus.CANCEL_REQUESTED:
             self.store.write([UpdateRun(self.run_id, owner_id=owner)])
@@ -107,10 +124,7 @@ class Supervisor:
         if definition.get("script"):
             argv = [interpreter, str(BOOTSTRAP), definition["script"], *definition["arguments"]]
         else:
-            argv = [
-                interpreter if part in ("python", "python3") else part
-                for part in definition["command"]
-            ]
+            argv = command_argv(definition["command"], interpreter)
         env = {
             **os.environ,
             **definition["environment"].get("environmentVariables", {}),
@@ -119,22 +133,40 @@ class Supervisor:
             ENV_EXPERIMENT: record.experiment_name,
             ENV_WORKSPACE: str(self.workspace.location),
             ERROR_FILE_VARIABLE: str(self.error_file),
+            SUPERVISOR_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
         }
+        env.setdefault("PYTHONIOENCODING", "utf-8")  # the log is read as UTF-8
         driver_log = self.files.root / DRIVER_LOG
         driver_log.parent.mkdir(parents=True, exist_ok=True)
         log(f"starting {argv!r} in {self.workdir}")
         with open(driver_log, "ab", buffering=0) as output:
-            self.process = subprocess.Popen(
-                argv,
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.set_status(RunStatus.RUNNING, start_time=time.time())
+            try:
+                self.process = subprocess.Popen(
+                    argv,
+                    cwd=self.workdir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                output.write(f"Could not start {argv[0]}: {error}\n".encode())
+                raise JobStartError(f"The job could not be started: {error}") from error
+        # Conditional: a cancel request that came in while starting must not be overwritten
+        # (watch() acts on it at its first check).
+        self.store.write(
+            [
+                UpdateRun(self.run_id, start_time=time.time()),
+                UpdateRun(
+                    self.run_id,
+                    status=RunStatus.RUNNING,
+                    only_if_status=frozenset({RunStatus.STARTING}),
+                ),
+            ]
+        )
+        log(f"status {self.record().status}")
 
     def watch(self) -> int:
         """Wait for the job to end, acting on cancel requests and the time limit."""
@@ -161,7 +193,7 @@ class Supervisor:
         """Stop the whole process tree: SIGTERM, then SIGKILL after the grace period."""
         assert self.process is not None
         self.cancel_reason = reason
-        grace = float(os.environ.get(ENV_GRACE, DEFAULT_GRACE_S))
+        grace = cancel_grace()
         log(f"stopping the job ({reason}); SIGKILL after {grace:g} s")
         tree = _process_tree(self.process.pid)
         _signal_group(self.process.pid, signal.SIGTERM)
@@ -248,6 +280,13 @@ class Supervisor:
                 return
             self.start_job()
             self.finalize(self.watch())
+        except JobStartError as problem:
+            log(str(problem))
+            self.set_status(
+                RunStatus.FAILED,
+                end_time=time.time(),
+                error=error_dict(str(problem), "JobStartFailed"),
+            )
         except BaseException as problem:
             log(f"supervisor error: {problem!r}")
             if self.process is not None and self.process.poll() is None:
