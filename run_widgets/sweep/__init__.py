@@ -16,14 +16,24 @@ from ..experiment import register_submit_function
 from .config import HyperDriveConfig, PrimaryMetricGoal
 from .executor import FunctionExecutor, ScriptExecutor, TrialExecutor
 from .parent import HyperDriveRun, submit_sweep
-from .policy import BanditPolicy, EarlyTerminationPolicy, MedianStoppingPolicy, NoTerminationPolicy
+from .policy import (
+    BanditPolicy,
+    EarlyTerminationPolicy,
+    MedianStoppingPolicy,
+    NoTerminationPolicy,
+    TruncationSelectionPolicy,
+)
 from .space import (
     GridParameterSampling,
     ParameterSampling,
     RandomParameterSampling,
     choice,
+    lognormal,
     loguniform,
     normal,
+    qlognormal,
+    qloguniform,
+    qnormal,
     quniform,
     randint,
     uniform,
@@ -45,9 +55,14 @@ __all__ = [
     "RandomParameterSampling",
     "ScriptExecutor",
     "TrialExecutor",
+    "TruncationSelectionPolicy",
     "choice",
+    "lognormal",
     "loguniform",
     "normal",
+    "qlognormal",
+    "qloguniform",
+    "qnormal",
     "quniform",
     "randint",
     "submit_sweep",

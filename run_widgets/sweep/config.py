@@ -55,7 +55,14 @@ class HyperDriveConfig:
         max_concurrent_runs: children running at once (default: min(4, max_total_runs)).
         max_duration_minutes: the sweep is cancelled after this long.
         policy: an early-termination policy (default: none).
-        function: instead of ``run_config``, a function ``f(params, run)``.
+        estimator, pipeline, resume_from, resume_child_runs: v1 arguments for remote
+            training; not supported here (a clear error when given).
+        debug_flag: accepted and ignored (v1 compatibility).
+        custom_run_id: the id of the sweep's parent run (default ``HD_<uuid>``).
+        function: instead of ``run_config``, a function ``f(params, run)``: ``params`` maps
+            each parameter name without its dashes to the child's value
+            (``{"alpha": 0.35}``), ``run`` is the child run to log to. It runs in worker
+            processes, in the directory ``submit`` was called from.
     """
 
     def __init__(
@@ -70,9 +77,28 @@ class HyperDriveConfig:
         policy: EarlyTerminationPolicy | None = None,
         estimator: Any = None,
         pipeline: Any = None,
+        resume_from: Any = None,
+        resume_child_runs: Any = None,
+        debug_flag: Any = None,
+        custom_run_id: str | None = None,
         function: Callable[..., Any] | None = None,
-        **kwargs: Any,
     ) -> None:
+        for what, value in (
+            ("estimator", estimator),
+            ("pipeline", pipeline),
+            ("resume_from", resume_from),
+            ("resume_child_runs", resume_child_runs),
+        ):
+            if value is not None:
+                raise UserErrorException(
+                    f"HyperDriveConfig({what}=...) is not supported: sweep a ScriptRunConfig "
+                    "(run_config=...) or a Python function (function=...)."
+                )
+        if custom_run_id is not None and (not isinstance(custom_run_id, str) or not custom_run_id):
+            raise UserErrorException(
+                f"custom_run_id must be a non-empty str, got {custom_run_id!r}."
+            )
+        self.custom_run_id = custom_run_id
         if (run_config is None) == (function is None):
             raise UserErrorException(
                 "HyperDriveConfig needs exactly one of run_config (a ScriptRunConfig) or "
@@ -101,11 +127,20 @@ class HyperDriveConfig:
                 raise UserErrorException("max_total_runs is required for random sampling.")
             max_total_runs = hyperparameter_sampling.size
         self.max_total_runs = _positive_int(max_total_runs, "max_total_runs")
+        if isinstance(hyperparameter_sampling, GridParameterSampling):
+            # A grid runs each combination once: never more children than combinations.
+            self.max_total_runs = min(self.max_total_runs, hyperparameter_sampling.size)
         if max_concurrent_runs is None:
             max_concurrent_runs = min(4, self.max_total_runs, os.cpu_count() or 4)
         self.max_concurrent_runs = _positive_int(max_concurrent_runs, "max_concurrent_runs")
-        if not isinstance(max_duration_minutes, (int, float)) or max_duration_minutes <= 0:
-            raise UserErrorException("max_duration_minutes must be a positive number.")
+        if (
+            isinstance(max_duration_minutes, bool)
+            or not isinstance(max_duration_minutes, (int, float))
+            or not max_duration_minutes > 0
+        ):
+            raise UserErrorException(
+                f"max_duration_minutes must be a positive number, got {max_duration_minutes!r}."
+            )
         self.max_duration_minutes = float(max_duration_minutes)
         if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
             raise UserErrorException(

@@ -4,11 +4,13 @@ It owns the sweep's parent run, in its own process so the notebook kernel can re
 
 1. takes the parent over (Queued → Running);
 2. keeps up to ``max_concurrent_runs`` children running, drawing parameters from the
-   sampler until ``max_total_runs`` children were started;
-3. asks the early-termination policy about every running child that reported new values
-   of the primary metric, and stops the ones it condemns (tag ``early_terminated``);
+   sampler until ``max_total_runs`` children were started; a child that cannot start,
+   whose process died, or whose trial was lost ends Failed and the sweep goes on;
+3. whenever children report new values of the primary metric, asks the early-termination
+   policy about every running child, and stops the ones it condemns (tag
+   ``early_terminated``);
 4. on a cancel request (or ``max_duration_minutes``) stops launching and cancels every
-   running child;
+   running child; on SIGTERM it cancels them too, then ends the parent Failed;
 5. ends the parent: Canceled if cancelled, Failed if every child failed, else Completed,
    with the best child recorded in the tags ``best_child_run_id`` / ``best_metric``.
 """
@@ -20,18 +22,19 @@ import sys
 import time
 from typing import Any
 
+from .. import _exit, _liveness
 from .._flusher import FLUSHER
 from ..experiment import Experiment
 from ..run import Run
 from ..store import RunRecord, RunStatus, SetTags, UpdateRun
 from ..workspace import Workspace
-from .executor import FunctionExecutor, ScriptExecutor, TrialExecutor
+from .executor import FUNCTION_FILE, FunctionExecutor, ScriptExecutor, TrialExecutor
 from .policy import policy_from_json
 from .results import best_value, primary_metric_config
 from .space import sampling_from_json
 
-POLL_S = 0.5
-FUNCTION_FILE = "sweep/function.pkl"
+POLL_S = 0.25
+TERMINATE_WAIT_S = 3.0
 
 
 def log(message: str) -> None:
@@ -55,6 +58,8 @@ class SweepDriver:
         self.policy = policy_from_json(self.settings.get("policy"))
         self.histories: dict[str, list[float]] = {}
         self._chunk_cursors: dict[str, int] = {}
+        self._fully_read: set[str] = set()
+        self._terminated: set[str] = set()
         self.cancel_reason: str | None = None
 
     def executor(self) -> TrialExecutor:
@@ -62,7 +67,12 @@ class SweepDriver:
         workers = int(self.settings["max_concurrent_runs"])
         record = self.parent._record
         if self.settings["kind"] == "function":
-            return FunctionExecutor(self.experiment, self.parent.files_dir / FUNCTION_FILE, workers)
+            return FunctionExecutor(
+                self.experiment,
+                self.parent.files_dir / FUNCTION_FILE,
+                workers,
+                cwd=record.definition.get("function_cwd"),
+            )
         return ScriptExecutor(
             self.experiment,
             record.definition["script"],
@@ -113,7 +123,8 @@ class SweepDriver:
                         self.cancel_reason = "cancel requested"
                     elif time.monotonic() > deadline:
                         self.cancel_reason = "max_duration_minutes reached"
-                children = self.store.find_runs(parent_id=self.parent.id)
+                executor.check()
+                children = self.children()
                 running = [c for c in children if not c.is_terminal]
                 if self.cancel_reason is not None:
                     for child in running:
@@ -122,29 +133,82 @@ class SweepDriver:
                     if not running:
                         break
                 else:
-                    self.apply_policy(executor, running)
+                    self.apply_policy(executor, children)
                     while not exhausted and len(running) < executor.max_workers:
+                        if self.cancel_requested():
+                            break  # checked again just before each launch
                         item = next(samples, None)
                         if item is None:
                             exhausted = True
                             break
                         index, params = item
-                        run_id = executor.launch(self.parent, params, index)
-                        log(f"started child {run_id} with {params}")
-                        running.append(self.store.get_run(run_id))  # type: ignore[arg-type]
+                        started = self.launch(executor, index, params)
+                        if started is not None and not started.is_terminal:
+                            running.append(started)
                     if exhausted and not running:
                         break
                 time.sleep(POLL_S)
+        except _exit.Terminated:
+            # Stopped from outside (SIGTERM): the children must not outlive the sweep.
+            log("SIGTERM: cancelling the running children")
+            for child in self.children():
+                if not child.is_terminal:
+                    executor.cancel(self.experiment, child.id)
+            deadline = time.monotonic() + TERMINATE_WAIT_S  # let them end Canceled
+            while time.monotonic() < deadline and any(not c.is_terminal for c in self.children()):
+                time.sleep(0.1)
+            raise
         finally:
             executor.close()
         self.finish()
 
-    def apply_policy(self, executor: TrialExecutor, running: list[RunRecord]) -> None:
-        """Stop the running children the early-termination policy condemns."""
-        if self.policy.name in ("NoTermination", "Default"):
-            return
-        updated = []
-        for child in running:
+    def children(self) -> list[RunRecord]:
+        """The sweep's children; those whose process died are marked Failed first."""
+        return _liveness.reap_lost(self.store, self.store.find_runs(parent_id=self.parent.id))
+
+    def launch(
+        self, executor: TrialExecutor, index: int, params: dict[str, Any]
+    ) -> RunRecord | None:
+        """Start one child; a child that cannot start ends Failed and the sweep goes on."""
+        known = {c.id for c in self.store.find_runs(parent_id=self.parent.id)}
+        try:
+            run_id = executor.launch(self.parent, params, index)
+        except Exception as error:
+            log(f"could not start child {index} with {params}: {error!r}")
+            failure = {
+                "error": {"code": "TrialStartFailed", "message": f"could not start: {error}"}
+            }
+            for child in self.store.find_runs(parent_id=self.parent.id):
+                if child.id not in known and not child.is_terminal:
+                    self.store.write(
+                        [
+                            UpdateRun(
+                                child.id,
+                                status=RunStatus.FAILED,
+                                end_time=time.time(),
+                                error=failure,
+                                only_if_status=_liveness.ACTIVE,
+                            )
+                        ]
+                    )
+            return None
+        log(f"started child {run_id} with {params}")
+        return self.store.get_run(run_id)
+
+    def cancel_requested(self) -> bool:
+        """Whether the parent got a cancel request (read from the store now)."""
+        record = self.store.get_run(self.parent.id)
+        return record is not None and record.status == RunStatus.CANCEL_REQUESTED
+
+    def read_histories(self, children: list[RunRecord]) -> set[str]:
+        """Read the new primary-metric values of every child; the ids that got some.
+
+        A child that ended is read once more after its end, then never again.
+        """
+        updated = set()
+        for child in children:
+            if child.id in self._fully_read:
+                continue
             chunks = self.store.read_chunks(
                 child.id, after_chunk_id=self._chunk_cursors.get(child.id, 0), names=[self.metric]
             )
@@ -155,18 +219,36 @@ class SweepDriver:
                 )
                 self._chunk_cursors[child.id] = chunk.id
             if chunks:
-                updated.append(child)
-        for child in updated:
-            if child.status != RunStatus.RUNNING:
+                updated.add(child.id)
+            if child.is_terminal:
+                self._fully_read.add(child.id)
+        return updated
+
+    def apply_policy(self, executor: TrialExecutor, children: list[RunRecord]) -> None:
+        """Stop the running children the early-termination policy condemns.
+
+        Whenever new values arrived, every running child is judged (at the latest
+        evaluation point it reached that others reached too: see ``policy``) against the
+        histories of every child, finished ones included.
+        """
+        if self.policy.name in ("NoTermination", "Default"):
+            return
+        if not self.read_histories(children):
+            return
+        finished = {c.id for c in children if c.is_terminal}
+        for child in children:
+            if child.status != RunStatus.RUNNING or child.id in self._terminated:
                 continue
-            if self.policy.should_terminate(self.goal, self.histories, child.id):
-                log(f"early termination of {child.id} ({self.policy.name})")
+            if self.policy.should_terminate(self.goal, self.histories, child.id, finished=finished):
+                reported = len(self.histories.get(child.id, ()))
+                log(f"early termination of {child.id} after {reported} values ({self.policy.name})")
+                self._terminated.add(child.id)
                 self.store.write([SetTags(child.id, {"early_terminated": "True"})])
                 executor.cancel(self.experiment, child.id)
 
     def finish(self) -> None:
         """Write the parent's final status and its best child."""
-        children = self.store.find_runs(parent_id=self.parent.id)
+        children = self.children()
         best = best_value(self.store, children, self.metric, self.goal)
         tags = {}
         if best is not None:
@@ -212,13 +294,17 @@ def main(argv: list[str]) -> int:
         driver.run()
     except BaseException as problem:
         log(f"driver error: {problem!r}")
+        message = repr(problem)
+        if isinstance(problem, _exit.Terminated):
+            message = "The sweep driver was stopped (SIGTERM); its running children were cancelled."
         driver.store.write(
             [
                 UpdateRun(
                     driver.parent.id,
                     status=RunStatus.FAILED,
                     end_time=time.time(),
-                    error={"error": {"code": "SweepDriverError", "message": repr(problem)}},
+                    error={"error": {"code": "SweepDriverError", "message": message}},
+                    only_if_status=_liveness.ACTIVE,
                 )
             ]
         )

@@ -10,6 +10,7 @@ a third implementation; nothing in the driver changes.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _snapshot
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus
+from ..store import RunStatus, UpdateRun
 from ..submit.launcher import hand_over, start_supervisor, workdir_of
 from .space import argument_name, display_name, hyperparameters_json
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from ..experiment import Experiment
 
 HYPERPARAMETERS = "hyperparameters"
+FUNCTION_FILE = "sweep/function.pkl"
+ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
 
 
 def child_run_id(parent_id: str, index: int) -> str:
@@ -41,17 +44,21 @@ def child_labels(params: Mapping[str, Any]) -> tuple[dict[str, str | None], dict
 def merged_arguments(base: list[str], params: Mapping[str, Any]) -> list[str]:
     """The script's arguments with each parameter set, e.g. ``--alpha 0.35``.
 
-    A value the base arguments gave a parameter is replaced.
+    A value the base arguments gave a parameter (``--alpha 1`` or ``--alpha=1``) is
+    replaced.
     """
     flags = {argument_name(name) for name in params}
     result: list[str] = []
     skip = False
-    for argument in base:
+    for item in base:
+        argument = str(item)
         if skip:
             skip = False
             continue
         if argument in flags:
             skip = True
+            continue
+        if argument.split("=", 1)[0] in flags and "=" in argument:
             continue
         result.append(argument)
     for name, value in params.items():
@@ -71,6 +78,13 @@ class TrialExecutor(abc.ABC):
     def cancel(self, experiment: Experiment, run_id: str) -> None:
         """Ask a child to stop (its owner stops it and marks it Canceled)."""
         Run(experiment, run_id).cancel()
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Called on every driver round: end children whose trial was lost without a word.
+
+        (A child whose owning process died is found by the driver itself; this is for
+        trials an executor knows failed before any process took the child over.)
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the executor's resources once every child has ended."""
@@ -132,17 +146,29 @@ class FunctionExecutor(TrialExecutor):
     """Each child calls ``function(params, run)`` in a loky worker process.
 
     The function travels as cloudpickle bytes, so functions defined in a notebook (and
-    the data they close over) work without a script file.
+    the data they close over) work without a script file. Trials run in ``cwd`` (the
+    submitting notebook's directory), which is also put on ``sys.path`` so functions
+    importing modules that sit next to the notebook work.
     """
 
-    def __init__(self, experiment: Experiment, function_file: Path, max_workers: int) -> None:
-        import loky
-
+    def __init__(
+        self,
+        experiment: Experiment,
+        function_file: Path,
+        max_workers: int,
+        cwd: str | None = None,
+    ) -> None:
         self.experiment = experiment
         self.function_bytes = function_file.read_bytes()
         self.max_workers = max_workers
-        self._pool = loky.ProcessPoolExecutor(max_workers=max_workers)
+        self.cwd = cwd
+        self._pool = self._new_pool()
         self.futures: dict[str, Future[Any]] = {}
+
+    def _new_pool(self) -> Any:
+        import loky
+
+        return loky.ProcessPoolExecutor(max_workers=self.max_workers)
 
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
         """Create the child (Queued) and hand the call to a worker."""
@@ -163,15 +189,56 @@ class FunctionExecutor(TrialExecutor):
             record_owner=True,
         )
         call_params = {display_name(k): v for k, v in params.items()}
-        self.futures[run.id] = self._pool.submit(
+        call = (
             run_trial,
             str(self.experiment.workspace.location),
             run.id,
             call_params,
             self.function_bytes,
+            self.cwd,
         )
+        try:
+            future = self._pool.submit(*call)
+        except RuntimeError:
+            # A worker died (segfault, os._exit, out of memory): loky broke the whole pool.
+            # That trial failed; the sweep goes on with a fresh pool.
+            self._pool.shutdown(wait=False)
+            self._pool = self._new_pool()
+            future = self._pool.submit(*call)
+        self.futures[run.id] = future
         return run.id
 
+    def check(self) -> None:
+        """Children whose call failed in loky itself (its worker died) end Failed."""
+        store = self.experiment.workspace.store
+        for run_id, future in list(self.futures.items()):
+            if not future.done():
+                continue
+            del self.futures[run_id]
+            error = future.exception()
+            if error is None:
+                continue
+            store.write(
+                [
+                    UpdateRun(
+                        run_id,
+                        status=RunStatus.FAILED,
+                        end_time=time.time(),
+                        error={
+                            "error": {
+                                "code": "TrialLost",
+                                "message": f"The worker process running this trial ended: {error}",
+                            }
+                        },
+                        only_if_status=ACTIVE,
+                    )
+                ]
+            )
+
     def close(self) -> None:
-        """Wait for the workers to finish and stop them."""
-        self._pool.shutdown(wait=True)
+        """Stop the workers.
+
+        Every child has ended by now; a worker still busy runs a cancelled trial whose
+        function does not return (it never logs again), so it is killed, not awaited.
+        """
+        self._pool.shutdown(wait=False, kill_workers=True)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import _snapshot
+from .. import _snapshot, _values
 from ..exceptions import UserErrorException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus
 from ..submit.launcher import definition_of, hand_over, start_supervisor
 from .config import HyperDriveConfig
-from .driver import FUNCTION_FILE
+from .executor import FUNCTION_FILE
 from .results import best_values, hyperparameters, primary_metric_config, ranked
 
 if TYPE_CHECKING:
@@ -105,6 +106,12 @@ def submit_sweep(
 ) -> Run:
     """Create the sweep's parent run (Queued) and start its driver; return it at once."""
     workspace = experiment.workspace
+    if config.custom_run_id is not None:
+        _values.validate_run_id(config.custom_run_id)
+        if workspace.store.get_run(config.custom_run_id) is not None:
+            raise UserErrorException(
+                f"custom_run_id {config.custom_run_id!r} is already the id of a run."
+            )
     settings = config.sweep_settings()
     definition: dict[str, Any] = {"target": "local", "sweep": settings}
     properties: dict[str, str] = {
@@ -126,6 +133,9 @@ def submit_sweep(
     else:
         import cloudpickle
 
+        # The trials run in this directory, as the notebook cell would: relative paths
+        # and modules next to the notebook work in the workers too.
+        definition["function_cwd"] = os.getcwd()
         try:
             function_bytes = cloudpickle.dumps(config.function)
         except Exception as error:
@@ -140,7 +150,7 @@ def submit_sweep(
     metric_config = {"name": config.primary_metric_name, "goal": config.primary_metric_goal.value}
     run = Run._create(
         experiment,
-        run_id=f"HD_{uuid.uuid4()}",
+        run_id=config.custom_run_id or f"HD_{uuid.uuid4()}",
         status=RunStatus.QUEUED,
         run_type=RunType.SWEEP,
         parent=parent,

@@ -10,6 +10,10 @@ expression             draws
 ``quniform(lo, hi, q)`` ``round(uniform(lo, hi) / q) * q``
 ``randint(n)``         an integer in [0, n)
 ``normal(mu, sigma)``  a float from a normal distribution
+``qloguniform(lo, hi, q)`` ``round(exp(uniform(lo, hi)) / q) * q``
+``lognormal(mu, sigma)`` ``exp(normal(mu, sigma))``
+``qnormal(mu, sigma, q)`` ``round(normal(mu, sigma) / q) * q``
+``qlognormal(mu, sigma, q)`` ``round(exp(normal(mu, sigma)) / q) * q``
 =====================  =========================================================
 
 Keys of a parameter space are the script's argument names (``"--alpha"``); a key without
@@ -29,6 +33,13 @@ from typing import Any
 from ..exceptions import UserErrorException
 
 MAX_GRID = 100_000
+LOG_KINDS = frozenset({"loguniform", "qloguniform", "lognormal", "qlognormal"})
+KINDS = frozenset({"choice", "uniform", "quniform", "randint", "normal", "qnormal"} | LOG_KINDS)
+
+
+def _quantize(value: float, q: float) -> float:
+    """``round(value / q) * q``, without the float noise of the product (0.30000000000000004)."""
+    return round(round(value / q) * q, 12)
 
 
 @dataclass(frozen=True)
@@ -48,17 +59,28 @@ class Expression:
             return math.exp(rng.uniform(*self.args))
         if self.kind == "quniform":
             low, high, q = self.args
-            return round(round(rng.uniform(low, high) / q) * q, 12)
+            return _quantize(rng.uniform(low, high), q)
+        if self.kind == "qloguniform":
+            low, high, q = self.args
+            return _quantize(math.exp(rng.uniform(low, high)), q)
         if self.kind == "randint":
             return rng.randrange(self.args[0])
         if self.kind == "normal":
             return rng.gauss(*self.args)
+        if self.kind == "lognormal":
+            return math.exp(rng.gauss(*self.args))
+        if self.kind == "qnormal":
+            mu, sigma, q = self.args
+            return _quantize(rng.gauss(mu, sigma), q)
+        if self.kind == "qlognormal":
+            mu, sigma, q = self.args
+            return _quantize(math.exp(rng.gauss(mu, sigma)), q)
         raise UserErrorException(f"Unknown parameter expression {self.kind!r}.")
 
     @property
     def log_scale(self) -> bool:
         """True for distributions best shown on a logarithmic axis."""
-        return self.kind == "loguniform"
+        return self.kind in LOG_KINDS
 
     def to_json(self) -> list[Any]:
         """v1's JSON form: ``["choice", [[0.1, 0.2]]]``, ``["uniform", [0, 1]]``..."""
@@ -70,12 +92,15 @@ class Expression:
     def from_json(cls, data: Any) -> Expression:
         """Inverse of :meth:`to_json`."""
         kind, args = data
+        if kind not in KINDS:
+            raise UserErrorException(f"Unknown parameter expression {kind!r}.")
         if kind == "choice":
             return cls("choice", tuple(args[0]))
         return cls(kind, tuple(args))
 
 
 def _number(value: Any, what: str) -> float:
+    value = _plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UserErrorException(f"{what} must be a finite number, got {value!r}.")
     return float(value)
@@ -88,10 +113,26 @@ def _bounds(kind: str, low: Any, high: Any) -> tuple[float, float]:
     return low_f, high_f
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (``np.float64(0.1)`` → ``0.1``)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def choice(*options: Any) -> Expression:
-    """One of ``options``: ``choice(1, 2, 3)``, ``choice([1, 2, 3])`` or ``choice(range(3))``."""
-    if len(options) == 1 and isinstance(options[0], (list, tuple, range)):
-        options = tuple(options[0])
+    """One of ``options``: ``choice(1, 2, 3)``, ``choice([1, 2, 3])``, ``choice(range(3))``.
+
+    A single list, tuple, range or numpy array holds the options
+    (``choice(np.arange(0.0, 1.0, 0.05))``); numpy numbers become Python numbers.
+    """
+    if len(options) == 1 and not isinstance(options[0], (str, bytes)):
+        single = options[0]
+        if isinstance(single, (list, tuple, range)) or (
+            type(single).__module__.startswith(("numpy", "pandas")) and hasattr(single, "__len__")
+        ):
+            options = tuple(single)
+    options = tuple(_plain(option) for option in options)
     if not options:
         raise UserErrorException("choice needs at least one option.")
     for option in options:
@@ -117,26 +158,58 @@ def loguniform(min_value: float, max_value: float) -> Expression:
 def quniform(min_value: float, max_value: float, q: float) -> Expression:
     """``round(uniform(min_value, max_value) / q) * q``."""
     low, high = _bounds("quniform", min_value, max_value)
-    step = _number(q, "quniform: q")
-    if step <= 0:
-        raise UserErrorException(f"quniform: q must be positive, got {q}.")
-    return Expression("quniform", (low, high, step))
+    return Expression("quniform", (low, high, _step("quniform", q)))
 
 
 def randint(upper: int) -> Expression:
     """An integer in ``[0, upper)``."""
+    upper = _plain(upper)
     if isinstance(upper, bool) or not isinstance(upper, int) or upper < 1:
         raise UserErrorException(f"randint: upper must be a positive int, got {upper!r}.")
     return Expression("randint", (upper,))
 
 
+def _normal_args(kind: str, mu: Any, sigma: Any) -> tuple[float, float]:
+    mean = _number(mu, f"{kind}: mu")
+    deviation = _number(sigma, f"{kind}: sigma")
+    if deviation <= 0:
+        raise UserErrorException(f"{kind}: sigma must be positive, got {sigma}.")
+    return mean, deviation
+
+
+def _step(kind: str, q: Any) -> float:
+    step = _number(q, f"{kind}: q")
+    if step <= 0:
+        raise UserErrorException(f"{kind}: q must be positive, got {q}.")
+    return step
+
+
 def normal(mu: float, sigma: float) -> Expression:
     """A float from a normal distribution."""
-    mean = _number(mu, "normal: mu")
-    deviation = _number(sigma, "normal: sigma")
-    if deviation <= 0:
-        raise UserErrorException(f"normal: sigma must be positive, got {sigma}.")
-    return Expression("normal", (mean, deviation))
+    return Expression("normal", _normal_args("normal", mu, sigma))
+
+
+def qloguniform(min_value: float, max_value: float, q: float) -> Expression:
+    """``round(exp(uniform(min_value, max_value)) / q) * q`` (bounds are logarithms, as v1)."""
+    low, high = _bounds("qloguniform", min_value, max_value)
+    return Expression("qloguniform", (low, high, _step("qloguniform", q)))
+
+
+def lognormal(mu: float, sigma: float) -> Expression:
+    """``exp(normal(mu, sigma))``."""
+    return Expression("lognormal", _normal_args("lognormal", mu, sigma))
+
+
+def qnormal(mu: float, sigma: float, q: float) -> Expression:
+    """``round(normal(mu, sigma) / q) * q``."""
+    return Expression("qnormal", (*_normal_args("qnormal", mu, sigma), _step("qnormal", q)))
+
+
+def qlognormal(mu: float, sigma: float, q: float) -> Expression:
+    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    return Expression(
+        "qlognormal", (*_normal_args("qlognormal", mu, sigma), _step("qlognormal", q))
+    )
 
 
 def _space(parameter_space: Any, sampler: str) -> dict[str, Expression]:
@@ -224,10 +297,17 @@ class RandomParameterSampling(ParameterSampling):
         seed: int | None = None,
     ) -> None:
         super().__init__(parameter_space)
+        if properties is not None and not isinstance(properties, Mapping):
+            raise UserErrorException(
+                f"properties must be a dict such as {{'rndseed': 42}}, got {properties!r}."
+            )
         if seed is None and properties and "rndseed" in properties:
             seed = properties["rndseed"]
+        seed = _plain(seed)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise UserErrorException(f"seed must be an int, got {seed!r}.")
+            raise UserErrorException(
+                f"seed (or properties['rndseed']) must be an int, got {seed!r}."
+            )
         self.seed = seed
 
     def samples(self, max_total: int) -> Iterator[dict[str, Any]]:

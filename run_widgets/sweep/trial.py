@@ -3,13 +3,17 @@
 The worker takes the child run over (it becomes its owner, so a dead worker shows as
 "process lost"), sends the trial's prints to the child's ``logs/driver_log.txt``, calls
 ``function(params, run)`` and ends the run: Completed, Failed with the exception, or left
-Canceled when the sweep (or an early-termination policy) stopped it — cancellation reaches
-the function as a ``RunStateError`` from its next ``run.log``.
+Canceled when the sweep (or an early-termination policy) stopped it. A watcher thread
+notices a cancel request within ``CANCEL_CHECK_S`` and ends the run Canceled at once;
+the function learns it as a ``RunStateError`` from its next ``run.log``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+import threading
 import time
 from typing import Any
 
@@ -18,13 +22,46 @@ from ..exceptions import RunStateError
 from ..store import RunStatus, UpdateRun
 
 DRIVER_LOG = "logs/driver_log.txt"
+CANCEL_CHECK_S = 0.25
+
+
+def _watch_cancel(run: Any, done: threading.Event) -> None:
+    """Until ``done``: end ``run`` Canceled as soon as someone requests its cancellation."""
+    store = run.workspace.store
+    try:
+        while not done.wait(CANCEL_CHECK_S):
+            record = store.get_run(run.id)
+            if record is None or record.is_terminal:
+                return
+            if record.status == RunStatus.CANCEL_REQUESTED:
+                run.cancel()  # the worker owns the run: Canceled now
+                return
+    except Exception:  # noqa: S110 - the flusher's heartbeat still delivers the request
+        pass
+    finally:
+        store.release_thread_connection()
+
+
+def _enter(cwd: str | None) -> None:
+    """Work in the submitting notebook's directory, with it importable."""
+    if not cwd or not os.path.isdir(cwd):
+        return
+    os.chdir(cwd)
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 def run_trial(
-    workspace_location: str, run_id: str, params: dict[str, Any], function_bytes: bytes
+    workspace_location: str,
+    run_id: str,
+    params: dict[str, Any],
+    function_bytes: bytes,
+    cwd: str | None = None,
 ) -> str:
-    """Run one trial; return the child's final status."""
+    """Run one trial (in ``cwd`` if given); return the child's final status."""
     import cloudpickle
+
+    _enter(cwd)
 
     from ..experiment import Experiment
     from ..run import Run
@@ -52,21 +89,32 @@ def run_trial(
             store.write([UpdateRun(run_id, status=RunStatus.CANCELED, end_time=time.time())])
         return record.status
     run = Run._attach(experiment, record, owned=True)
-    function = cloudpickle.loads(function_bytes)
     log_path = run.files_dir / DRIVER_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_cancel, args=(run, done), name=f"run-widgets-cancel-{run_id}", daemon=True
+    )
+    watcher.start()
     with open(log_path, "a", buffering=1, encoding="utf-8") as log:
         try:
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                function = cloudpickle.loads(function_bytes)  # may import the notebook's modules
                 function(params, run)
-        except RunStateError:
-            if run.get_status() not in RunStatus.TERMINAL:
-                raise
         except BaseException as error:
-            import traceback
+            if not (isinstance(error, RunStateError) and run.get_status() in RunStatus.TERMINAL):
+                import traceback
 
-            log.write(traceback.format_exc())
-            run.fail(error)
+                log.write(traceback.format_exc())
+                run.fail(error)
+            # else: cancelled, the run ended under the function (its next log raised)
         else:
-            run.complete()
+            current = store.get_run(run_id)
+            if current is not None and current.status == RunStatus.CANCEL_REQUESTED:
+                run.cancel()  # stopped (e.g. early termination) just as it finished
+            else:
+                run.complete()
+        finally:
+            done.set()
+    watcher.join()
     return run.get_status()

@@ -103,7 +103,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         self.primary_figure = _figure(
             f"Primary metric: {self.settings.metric}",
             [],
-            [self.primary_axis_x, bqplot.Axis(scale=self._py, orientation="vertical")],
+            [self.primary_axis_x, bqplot.Axis(scale=self._py, side="left")],
         )
         # Metric against a hyperparameter.
         self._linear_x = bqplot.LinearScale()
@@ -128,7 +128,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         self.param_figure = _figure(
             f"{self.settings.metric} by hyperparameter",
             [self._param_points, self._param_best],
-            [self.param_axis_x, bqplot.Axis(scale=self._qy, orientation="vertical")],
+            [self.param_axis_x, bqplot.Axis(scale=self._qy, side="left")],
         )
         self.param_select = ipywidgets.Dropdown(
             options=[],
@@ -241,7 +241,15 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             if mark.scales["x"] is not scale:
                 mark.scales = {"x": scale, "y": self._qy}
         self.param_axis_x.scale = scale
-        self.param_axis_x.label = parameter + (" (log)" if data["log"] else "")
+        label = parameter + (" (log)" if data["log"] else "")
+        categories = data["categories"]
+        if categories:  # text values: x is the category's index, named in the label
+            label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(categories[:8]))
+            label += ", ...)" if len(categories) > 8 else ")"
+            self.param_axis_x.tick_values = np.arange(len(categories), dtype=np.float64)
+        else:
+            self.param_axis_x.tick_values = None
+        self.param_axis_x.label = label
         index = data["best_index"]
         with self._param_points.hold_sync():
             self._param_points.x, self._param_points.y = data["x"], data["y"]

@@ -135,7 +135,12 @@ def table_state(children: Sequence[ChildRow], settings: SweepSettings) -> dict[s
         *({"key": f"param:{name}", "title": name} for name in params),
     ]
     rows = []
-    for child in children:
+    # Best first for the goal (children without the metric last, by run number), as the
+    # JS table sorts them too: the order is right even before any sorting in the browser.
+    ordered = sorted(
+        children, key=lambda c: (_rank_key(best_metric(c, settings), settings), c.number)
+    )
+    for child in ordered:
         row = child_row(child, [], [])
         values = child_params(child)
         row["best"] = best_metric(child, settings)
