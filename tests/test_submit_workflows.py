@@ -17,7 +17,8 @@ from submit_helpers import (  # noqa: F401 - fixtures
 
 from run_widgets import Environment, Experiment, Run, ScriptRunConfig
 
-RIDGE = Path(__file__).parent / "data" / "ridge"
+# The seed's train.py + mylib.py, as the train-on-local notebook submits them.
+RIDGE = Path(__file__).resolve().parents[1] / "notebooks" / "scripts"
 
 
 def _direct_ridge_sweep() -> tuple[list[float], list[float]]:

@@ -35,7 +35,8 @@ from run_widgets.sweep import (
     choice,
 )
 
-SWEEP_DATA = Path(__file__).parent / "data" / "sweep"
+# train_alpha.py: one alpha per run, as the sweep-alphas notebook sweeps it.
+SWEEP_DATA = Path(__file__).resolve().parents[1] / "notebooks" / "scripts"
 ACTIVE = ("Queued", "Starting", "Running", "Finalizing", "CancelRequested")
 
 
@@ -55,7 +56,7 @@ def test_grid_of_20_alphas_4_at_a_time(exp: Experiment) -> None:
     alphas = np.arange(0.0, 1.0, 0.05)
     expected = direct_ridge_loop(alphas.tolist())
     best_alpha = min(expected, key=expected.__getitem__)
-    src = ScriptRunConfig(source_directory=SWEEP_DATA, script="train.py")
+    src = ScriptRunConfig(source_directory=SWEEP_DATA, script="train_alpha.py")
     config = HyperDriveConfig(
         run_config=src,
         hyperparameter_sampling=GridParameterSampling({"--alpha": choice(alphas)}),
