@@ -9,6 +9,7 @@ server and no network, so it opens offline and can be mailed around.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from ._details import error_message
 from .widgets import static
 from .widgets.tracker import RunTracker
+from .widgets.view_state import artifact_table
 
 if TYPE_CHECKING:
     from .run import Run
@@ -36,6 +38,14 @@ pre.rw-error{background:#fde7e9;border-color:#A80000;color:#A80000;white-space:p
 .rw-table th{background:#333}.rw-table th,.rw-table td{border-color:#444}pre{background:#2a2a2a;border-color:#444}}
 """
 MAX_IMAGES = 24
+IMAGE_MIMES = {
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+}
 
 
 def report_path(run: Run) -> Path:
@@ -88,6 +98,16 @@ def build_report(run: Run) -> str:
                         ],
                     )
                 )
+    for name, view in views.items():
+        if view == "artifact":
+            file_name = str(tracker.metrics[name].info.last_value)
+            try:
+                payload = json.loads(run.get_file_path(file_name).read_bytes())
+            except (OSError, ValueError):
+                continue
+            table = artifact_table(name, payload)
+            parts.append(f"<h2>{esc(name)}</h2>")
+            parts.append(static.table_html(table["columns"], table["rows"]))
     images = [name for name, view in views.items() if view == "image"]
     if images:
         parts.append('<h2>Images</h2><div class="rw-images">')
@@ -97,9 +117,7 @@ def build_report(run: Run) -> str:
                     data = run.get_file_path(file_name).read_bytes()
                 except (OSError, ValueError):
                     continue
-                mime = "image/svg+xml" if file_name.endswith(".svg") else "image/png"
-                if file_name.endswith((".jpg", ".jpeg")):
-                    mime = "image/jpeg"
+                mime = IMAGE_MIMES.get(Path(file_name).suffix.lower(), "image/png")
                 encoded = base64.b64encode(data).decode("ascii")
                 parts.append(f'<img title="{esc(name)}" src="data:{mime};base64,{encoded}"/>')
         parts.append("</div>")

@@ -43,7 +43,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.y_linear = bqplot.LinearScale()
         self.y_log = bqplot.LogScale()
         self.x_axis = bqplot.Axis(scale=self.x_scale, label=STEP, grid_lines="dashed")
-        self.y_axis = bqplot.Axis(scale=self.y_linear, orientation="vertical", grid_lines="dashed")
+        self.y_axis = bqplot.Axis(scale=self.y_linear, side="left", grid_lines="dashed")
         self.lines: list[bqplot.Lines] = []
         self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.figure = bqplot.Figure(
@@ -86,11 +86,15 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         """The x axis currently chosen."""
         return str(self.x_select.value)
 
-    def set_x_options(self, options: Sequence[str]) -> None:
-        """Offer these x axes (keeping the current choice if still possible)."""
+    def set_x_options(self, options: Sequence[str]) -> bool:
+        """Offer these x axes (keeping the current choice if still possible).
+
+        Returns:
+            True if the current choice had to change (the caller redraws).
+        """
         options = list(options) or [STEP]
+        current = self.x_select.value
         if list(self.x_select.options) != options:
-            current = self.x_select.value
             self._quiet = True  # a programmatic change is not the user's choice
             try:
                 self.x_select.options = options
@@ -98,6 +102,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             finally:
                 self._quiet = False
         self.x_select.layout.display = "" if len(options) > 1 else "none"
+        return bool(self.x_select.value != current)
 
     def set_series(
         self, x_label: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]]

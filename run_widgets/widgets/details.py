@@ -9,8 +9,9 @@ outputs in the notebook and returns at once:
    view below it);
 2. a static snapshot (plain text, an HTML summary with a chart image) that stays readable
    without a kernel: on GitHub, through nbconvert, or in a notebook reopened later. While
-   the live view is on screen the snapshot is hidden by CSS. It is rewritten once the run
-   reaches a terminal status.
+   the live view is on screen the snapshot is hidden by CSS. It is rewritten, charts
+   included, once the run reaches a terminal status or when the view is closed (a finished
+   run's snapshot is final at once).
 
 A named daemon thread then refreshes the view every ``refresh_interval`` seconds (12 by
 default; ``RUN_WIDGETS_REFRESH_S`` changes the default), reading only what is new, until
@@ -21,11 +22,16 @@ Outside a kernel (plain Python, terminal IPython) ``show()`` prints a text summa
 from __future__ import annotations
 
 import base64
+import contextlib
+import math
+import numbers
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets
+import numpy as np
 import traitlets
 
 from ..report import report_path, write_report
@@ -40,6 +46,9 @@ from .tracker import PollChanges, RunTracker
 ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHART_VIEWS = ("line", "line2")
+GALLERY_VIEWS = ("image", "table", "artifact")
+MIN_INTERVAL_S = 0.1
+CLOSE_JOIN_S = 5.0  # how long close() waits for a poller in the middle of a refresh
 
 
 def in_kernel() -> bool:
@@ -52,15 +61,45 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def default_interval(refresh_interval: float | None, settings: dict[str, Any] | None) -> float:
-    """The refresh interval from the argument, the settings, the environment, or 12 s."""
-    if refresh_interval is None and settings:
-        refresh_interval = settings.get("refresh_interval")
+def default_interval(refresh_interval: Any, settings: Any) -> float:
+    """The refresh interval from the argument, else the settings, the environment, or 12 s.
+
+    Raises:
+        TypeError: ``refresh_interval`` is not a number, or ``settings`` is not a dict.
+        ValueError: the interval is not a finite number of at least ``MIN_INTERVAL_S``.
+    """
+    source = "refresh_interval"
+    if refresh_interval is None and settings is not None:
+        if not isinstance(settings, Mapping):
+            raise TypeError(f"widget_settings must be a dict, not {type(settings).__name__}.")
+        if settings.get("refresh_interval") is not None:
+            refresh_interval = settings["refresh_interval"]
+            source = "widget_settings['refresh_interval']"
     if refresh_interval is None:
-        refresh_interval = float(os.environ.get(ENV_REFRESH, DEFAULT_INTERVAL_S))
-    interval = float(refresh_interval)
-    if not interval > 0:
-        raise ValueError(f"refresh_interval must be a positive number of seconds, got {interval}.")
+        text = os.environ.get(ENV_REFRESH, "").strip()
+        if not text:
+            return DEFAULT_INTERVAL_S
+        try:
+            refresh_interval = float(text)
+        except ValueError:
+            raise ValueError(
+                f"The environment variable {ENV_REFRESH} must be a number of seconds, got {text!r}."
+            ) from None
+        source = f"the environment variable {ENV_REFRESH}"
+    return _checked_interval(refresh_interval, source)
+
+
+def _checked_interval(value: Any, source: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{source} must be a number of seconds, not {type(value).__name__} ({value!r})."
+        )
+    interval = float(value)
+    if not (math.isfinite(interval) and interval >= MIN_INTERVAL_S):
+        raise ValueError(
+            f"{source} must be a finite number of seconds, at least {MIN_INTERVAL_S}; "
+            f"got {value!r}."
+        )
     return interval
 
 
@@ -87,7 +126,9 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             )
         self.run = run_instance
         self.refresh_interval = default_interval(refresh_interval, widget_settings)
+        self.widget_settings = dict(widget_settings or {})
         self._lock = threading.RLock()
+        self._closed = False
         self.tracker = RunTracker(run_instance)
         self.header = HeaderPanel()
         self.properties = PropertiesPanel(layout=ipywidgets.Layout(width="34%", min_width="260px"))
@@ -98,6 +139,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.detail = ipywidgets.VBox()
         self._charts: dict[str, MetricChart] = {}
         self._thumbnails: dict[str, str] = {}
+        self._artifacts: dict[str, dict[str, Any]] = {}
         self._child_view: RunDetails | None = None
         self._poller: Poller | None = None
         self._static_handle: Any = None
@@ -138,10 +180,14 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         return report_path(self.run).as_uri()
 
     def refresh(self) -> PollChanges:
-        """Read what is new now and update the view (also called by the poller)."""
+        """Read what is new now and update the view (also called by the poller).
+
+        After :meth:`close` it only reads: a closed view creates no new widgets.
+        """
         with self._lock:
             changes = self.tracker.poll()
-            self._apply(changes)
+            if not self._closed:
+                self._apply(changes)
             return changes
 
     def _apply(self, changes: PollChanges) -> None:
@@ -151,16 +197,18 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         if changes.metrics:
             self._update_charts(changes.metrics)
             views = tracker.views()
-            if any(views.get(name) in ("image", "table") for name in changes.metrics):
-                state = view_state.gallery_state(tracker, self._read_file, self._thumbnails)
+            if any(views.get(name) in GALLERY_VIEWS for name in changes.metrics):
+                state = view_state.gallery_state(
+                    tracker, self._read_file, self._thumbnails, self._artifacts
+                )
                 self.gallery.images = state["images"]
                 self.gallery.tables = state["tables"]
         if changes.log_files_changed or changes.log_appended or changes.run_changed:
             logs = view_state.log_state(tracker)
+            # ``follow`` is the user's control (one writer per trait): never written here.
             with self.logs.hold_trait_notifications():
                 self.logs.files = logs["files"]
                 self.logs.selected = logs["selected"]
-                self.logs.follow = logs["follow"]
                 self.logs.text = logs["text"]
             self.logs.layout.display = "" if logs["visible"] else "none"
         if changes.children:
@@ -188,17 +236,34 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             self.charts.children = tuple(
                 self._charts[n] for n in sorted(self._charts, key=str.lower)
             )
-        # Partners of a changed metric may now have new x options.
+        # Partners of a changed metric may now have new x options; a chart whose chosen x
+        # went away is redrawn over its steps.
         for name, chart in self._charts.items():
-            if name not in names and views.get(name) == "line":
-                chart.set_x_options([STEP, *lockstep_partners(self.tracker.infos(), name)])
+            if (
+                name not in names
+                and views.get(name) == "line"
+                and chart.set_x_options(self._line_x_options(name, chart.x_choice))
+            ):
+                self._draw_chart(chart)
+
+    def _line_x_options(self, name: str, current: str) -> list[str]:
+        """Step, the metrics logged in lockstep with ``name``, and the current choice.
+
+        The current choice stays offered while it is still a numeric series: two metrics
+        logged in lockstep (mse and alpha) are briefly one point apart when a flush falls
+        between their two ``log`` calls, and the user's choice must survive that.
+        """
+        options = [STEP, *lockstep_partners(self.tracker.infos(), name)]
+        if current not in options and self.tracker.views().get(current) == "line":
+            options.append(current)
+        return options
 
     def _draw_chart(self, chart: MetricChart) -> None:
         tracker = self.tracker
         name = chart.name
         info = tracker.metrics[name].info
         if classify(info) == "line":
-            chart.set_x_options([STEP, *lockstep_partners(tracker.infos(), name)])
+            chart.set_x_options(self._line_x_options(name, chart.x_choice))
             x_name = chart.x_choice
             x, y = tracker.chart_xy(name, x_name)
             chart.set_series(x_name, [(name, x, y)])
@@ -285,10 +350,14 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         ).start()
         return self._poller
 
-    def stop_polling(self) -> None:
-        """Stop the background refresh (the view keeps what it shows)."""
+    def stop_polling(self, wait: float | None = None) -> None:
+        """Stop the background refresh (the view keeps what it shows).
+
+        Args:
+            wait: seconds to wait for a refresh in progress to end (default: don't wait).
+        """
         if self._poller is not None:
-            self._poller.stop()
+            self._poller.stop(wait)
             self._poller = None
 
     @property
@@ -297,6 +366,8 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         return self._poller
 
     def _tick(self) -> bool:
+        if self._closed:
+            return True
         self.refresh()
         if self.tracker.is_terminal:
             self._finalize()
@@ -309,17 +380,21 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             return
         self.header.error = (
             f"Refreshing the view failed {failures} time(s) in a row "
-            f"({type(error).__name__}: {error}); next try in {delay:.0f} s."
+            f"({type(error).__name__}: {error}); next try in {delay:g} s."
         )
 
     def _finalize(self) -> None:
-        """At a terminal status: rewrite the static snapshot with the final charts."""
+        """At a terminal status (or on close): rewrite the static snapshot, charts included."""
         if self._finalized or self._static_handle is None:
             return
-        self._finalized = True
+        try:
+            bundle = self.static_bundle(with_charts=True)
+        except Exception:  # a chart that cannot be drawn must not keep the stale snapshot
+            bundle = self.static_bundle(with_charts=False)
         # Sent with the kernel's current parent (ipykernel routes thread output to the
         # cell executing now), which is what front-ends and nbclient accept for updates.
-        self._static_handle.update(self.static_bundle(with_charts=True), raw=True)
+        self._static_handle.update(bundle, raw=True)
+        self._finalized = True
 
     # -------------------------------------------------------------------- display --
     def static_bundle(self, with_charts: bool = True) -> dict[str, str]:
@@ -352,20 +427,41 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         """Display the live view and its static snapshot, start refreshing, return at once.
 
         Outside a Jupyter kernel it prints a text summary instead and returns.
+
+        Args:
+            render_lib: accepted for v1 compatibility and ignored.
+            widget_settings: v1-style settings; ``{"refresh_interval": s}`` is honoured.
+
+        Raises:
+            TypeError, ValueError: invalid ``widget_settings`` (see ``RunDetails``).
+            RuntimeError: the view was closed (a closed widget cannot be shown again).
         """
-        if widget_settings:
-            self.refresh_interval = default_interval(None, widget_settings)
+        if widget_settings is not None:
+            interval = default_interval(None, widget_settings)  # validates the settings
+            if widget_settings.get("refresh_interval") is not None:
+                self.refresh_interval = interval
+            self.widget_settings.update(widget_settings)
         if not in_kernel():
             print(self.text_summary())
             return
+        if self._closed:
+            raise RuntimeError(
+                "This RunDetails was closed; show the run again with RunDetails(run).show()."
+            )
         from IPython.display import display
 
         display(self.live_bundle(), raw=True)  # type: ignore[no-untyped-call]
-        self._finalized = False
+        finished = self.tracker.is_terminal
+        # A finished run's snapshot is final now (charts included); an active run's gets
+        # its charts when it ends (by the poller, or at once by wait_for_completion).
+        self._finalized = finished
         self._static_handle = display(  # type: ignore[no-untyped-call]
-            self.static_bundle(with_charts=False), raw=True, display_id=True
+            self.static_bundle(with_charts=finished), raw=True, display_id=True
         )
-        self.start_polling()  # a finished run gets one immediate, final refresh
+        if finished:
+            self.stop_polling()  # the refresh at construction was the final one
+        else:
+            self.start_polling()
 
     def _ipython_display_(self) -> None:
         self.show()
@@ -375,11 +471,14 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
 
     def text_summary(self) -> str:
         """What ``show()`` prints outside a kernel: the summary and the report's location."""
-        return f"{static.snapshot_text(self.tracker)}\nReport: {self.run.get_portal_url()}"
+        with self._lock:  # the poller thread may be changing the tracker
+            summary = static.snapshot_text(self.tracker)
+        return f"{summary}\nReport: {self.run.get_portal_url()}"
 
     def get_widget_data(self, widget_settings: Any = None) -> dict[str, Any]:
         """Everything the view shows, as a JSON-able dict (v1 name)."""
-        return view_state.widget_data(self.tracker, self.portal_url)
+        with self._lock:  # the poller thread may be changing the tracker
+            return view_state.widget_data(self.tracker, self.portal_url)
 
     def __repr__(self) -> str:
         record = self.tracker.record
@@ -392,8 +491,22 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             self.stop_polling()
 
     def close(self) -> None:
-        """Stop refreshing and close every part of the view."""
-        self.stop_polling()
+        """Stop refreshing and close every part of the view.
+
+        Waits (a few seconds at most) for a refresh in progress, so that no poller thread
+        and no store connection outlives the view. A displayed view's static snapshot is
+        rewritten with what the view last showed.
+        """
+        self._closed = True
+        if "_static_handle" not in self.__dict__:  # __init__ failed early: nothing to stop
+            super().close()
+            return
+        self.stop_polling(wait=CLOSE_JOIN_S)
+        if self._static_handle is not None and not self._finalized:
+            # What a saved notebook shows: freeze the snapshot at the last state seen,
+            # charts included (the live view it stood behind is gone).
+            with contextlib.suppress(Exception):
+                self._finalize()
         if self._child_view is not None:
             self._child_view.close()
             self._child_view = None

@@ -1,8 +1,10 @@
 """Reduce a long series to at most ``MAX_POINTS`` points, keeping its minima and maxima.
 
-MinMaxLTTB (``tsdownsample``) keeps the visual shape and, unlike plain LTTB, every spike:
-a loss spike in a million-point history still shows in a 2,000-point chart. The result is
-deterministic, so a chart does not change between refreshes unless the data does.
+MinMaxLTTB (``tsdownsample``) keeps the visual shape and, unlike plain LTTB, nearly every
+spike; the global minimum and maximum are added explicitly (LTTB keeps one point per
+bucket, so a spike up next to a spike down would lose one), so a loss spike in a
+million-point history always shows in a 2,000-point chart. The result is deterministic,
+so a chart does not change between refreshes unless the data does.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ def downsample(
     if len(y) <= max_points:
         return x, y
     sorted_x = bool(np.all(x[1:] >= x[:-1]))
+    n_out = max(4, max_points - 2)  # room for the global extremes, added below
     if sorted_x:
-        index = _downsampler.downsample(x, y, n_out=max_points)
+        index = _downsampler.downsample(x, y, n_out=n_out)
     else:  # e.g. mse against alpha: choose points by position, not by x
-        index = _downsampler.downsample(y, n_out=max_points)
+        index = _downsampler.downsample(y, n_out=n_out)
+    # LTTB keeps one point per bucket: a bucket holding both a spike up and a spike down
+    # keeps only one of them. The global minimum and maximum are always kept.
+    index = np.union1d(np.asarray(index, dtype=np.int64), [int(np.argmin(y)), int(np.argmax(y))])
     return x[index], y[index]

@@ -122,12 +122,16 @@ class ChartSpec:
 
 def as_float(values: Any) -> np.ndarray:
     """Values as float64, non-numbers (strings, None, bools) as NaN."""
-    array = np.asarray(values)
-    if array.dtype.kind in "fiu":
-        return array.astype(np.float64, copy=False)
-    return np.array(
-        [float(v) if is_number(v) else np.nan for v in array.tolist()], dtype=np.float64
-    )
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "fiu":
+            return values.astype(np.float64, copy=False)
+        items = values.tolist()
+    else:
+        # Not np.asarray first: it turns [1.0, "a", 3.0] into three strings.
+        items = list(values)
+        if all(is_number(v) for v in items):
+            return np.asarray(items, dtype=np.float64).reshape(-1)
+    return np.array([float(v) if is_number(v) else np.nan for v in items], dtype=np.float64)
 
 
 def line_chart(history: MetricHistory, x: MetricHistory | None = None) -> ChartSpec:

@@ -7,7 +7,8 @@
 * It never prints (under ipykernel 7 a thread's output lands in whichever cell runs);
   errors go to ``on_error`` (the widget's error bar) and the interval backs off, doubling
   up to ``MAX_BACKOFF_S``; the next success restores it.
-* ``wait`` and ``clock`` are injectable, so the lifecycle is tested without real time.
+* ``wait`` is injectable (``wait(stop_event, seconds) -> stopped``), so the lifecycle is
+  tested with a fake clock instead of real time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ THREAD_PREFIX = "run-widgets-poll-"
 
 Tick = Callable[[], bool]
 ErrorHandler = Callable[[BaseException | None, int, float], None]
+Wait = Callable[[threading.Event, float], bool]
+"""``wait(stop, seconds)``: block up to ``seconds`` or until ``stop`` is set; True if set."""
+
+
+def event_wait(stop: threading.Event, seconds: float) -> bool:
+    """The real wait: ``stop.wait(seconds)`` (``stop()`` wakes it at once)."""
+    return stop.wait(seconds)
 
 
 class Poller:
@@ -36,6 +44,8 @@ class Poller:
             and with (None, 0, interval) after the first success that follows failures.
         name: thread name suffix (the run id).
         immediate: do the first tick right away instead of after one interval.
+        on_stop: called on the poller thread when it ends (e.g. to close its connection).
+        wait: how the thread waits between ticks (see :data:`Wait`); tests pass a fake clock.
     """
 
     _registry: ClassVar[dict[tuple[str, str], Poller]] = {}
@@ -50,9 +60,10 @@ class Poller:
         name: str = "",
         immediate: bool = False,
         on_stop: Callable[[], None] | None = None,
+        wait: Wait = event_wait,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"The refresh interval must be positive, got {interval}.")
+        if not 0 < interval < float("inf"):
+            raise ValueError(f"The refresh interval must be positive and finite, got {interval}.")
         self.key = key
         self.interval = float(interval)
         self._tick = tick
@@ -60,6 +71,7 @@ class Poller:
         self._on_stop = on_stop
         self._name = THREAD_PREFIX + (name or key[1])
         self._immediate = immediate
+        self._wait = wait
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0
@@ -104,10 +116,15 @@ class Poller:
 
     # ------------------------------------------------------------------------ loop --
     def next_delay(self) -> float:
-        """Seconds until the next tick: the interval, doubled per failure in a row."""
+        """Seconds until the next tick: the interval, doubled per failure in a row.
+
+        The doubling stops at ``MAX_BACKOFF_S``, or at the interval itself if that is longer
+        (backing off never makes refreshes more frequent).
+        """
         if not self.failures:
             return self.interval
-        return float(min(MAX_BACKOFF_S, self.interval * 2.0**self.failures))
+        doubled = self.interval * 2.0 ** min(self.failures, 32)
+        return float(max(self.interval, min(MAX_BACKOFF_S, doubled)))
 
     def run_once(self) -> bool:
         """One tick with error handling; True when polling should end."""
@@ -116,21 +133,25 @@ class Poller:
             done = self._tick()
         except Exception as error:
             self.failures += 1
-            if self._on_error is not None:
-                self._on_error(error, self.failures, self.next_delay())
+            self._report(error, self.failures, self.next_delay())
             return False
         if self.failures:
             self.failures = 0
-            if self._on_error is not None:
-                self._on_error(None, 0, self.interval)
+            self._report(None, 0, self.interval)
         return bool(done)
+
+    def _report(self, error: BaseException | None, failures: int, delay: float) -> None:
+        if self._on_error is not None:
+            # A failing error handler must not kill the thread (whose death would print).
+            with contextlib.suppress(Exception):
+                self._on_error(error, failures, delay)
 
     def _loop(self) -> None:
         try:
             if self._immediate and not self._stop.is_set() and self.run_once():
                 self.finished = True
                 return
-            while not self._stop.wait(self.next_delay()):
+            while not self._wait(self._stop, self.next_delay()):
                 if self.run_once():
                     self.finished = True
                     return
@@ -143,6 +164,30 @@ class Poller:
                     self._on_stop()
 
 
+def finish_run(workspace_location: str, run_id: str) -> None:
+    """Do the final refresh of a run's pollers now, in the calling thread, and stop them.
+
+    ``wait_for_completion`` calls this when the run it waited for ends, so the view and its
+    static snapshot show the final state while the waiting cell still runs (output sent
+    from there reaches the notebook for sure; a poller thread's might come too late).
+    """
+    poller = Poller.active().get((workspace_location, run_id))
+    if poller is not None:
+        if poller.run_once():
+            poller.finished = True
+        poller.stop()
+
+
 def poll_threads() -> list[threading.Thread]:
     """Live poller threads of this process (for leak checks)."""
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
+
+
+def _register_hook() -> None:
+    from .._wait import FINISHED_HOOKS
+
+    if finish_run not in FINISHED_HOOKS:
+        FINISHED_HOOKS.append(finish_run)
+
+
+_register_hook()

@@ -266,21 +266,27 @@ def chart_png(tracker: RunTracker, name: str, dpi: int = 80) -> bytes | None:
 def draw_chart(axes: Any, tracker: RunTracker, name: str, x_choice: str = STEP) -> None:
     """Draw metric ``name`` on matplotlib ``axes``."""
     info = tracker.metrics[name].info
-    axes.set_title(name, fontsize=10)
+    # User strings are plain text: no mathtext ("$x^$" would not even parse), and a label
+    # starting with "_" gets a zero-width space (matplotlib would drop it with a warning).
+    axes.set_title(name, fontsize=10, parse_math=False)
     if info.kind in ("row", "table"):
         columns = tracker.table_columns(name)
         x_name = x_choice if x_choice in columns else (columns[0] if columns else STEP)
+        handles, labels = [], []
         for column in columns:
             if column == x_name:
                 continue
             x, y = tracker.chart_xy(name, x_name, column)
-            axes.plot(x, y, label=column, linewidth=1)
+            handles += axes.plot(x, y, linewidth=1)
+            labels.append("\u200b" + column if column.startswith("_") else column)
         if len(columns) > 2:
-            axes.legend(fontsize=7)
-        axes.set_xlabel(x_name, fontsize=8)
+            legend = axes.legend(handles, labels, fontsize=7)
+            for text in legend.get_texts():
+                text.set_parse_math(False)
+        axes.set_xlabel(x_name, fontsize=8, parse_math=False)
     else:
         x, y = tracker.chart_xy(name, x_choice)
         axes.plot(x, y, linewidth=1, marker="o" if len(y) < 30 else None, markersize=3)
-        axes.set_xlabel(x_choice, fontsize=8)
+        axes.set_xlabel(x_choice, fontsize=8, parse_math=False)
     axes.tick_params(labelsize=7)
     axes.grid(alpha=0.3)

@@ -14,10 +14,12 @@ widgets or a kernel; it is tested directly.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from ..run import Run
 
 LOG_TAIL_CHARS = 64_000
+LOG_FOLDERS = ("logs", "azureml-logs", "user_logs")  # where a run's log files live
 SYSTEM_PROPERTIES = frozenset({"ContentSnapshotId"})
 
 
@@ -100,9 +103,13 @@ class _MetricData:
         self.info = info
         self.chunks: list[PointChunk] = []
         self.samplers: dict[tuple[str, str], SeriesSampler] = {}
+        # Against another metric (mse over alpha): the sampler and how many pairs it holds.
+        self.pairs: dict[str, tuple[SeriesSampler, int]] = {}
+        self.count = 0
 
     def add(self, chunk: PointChunk) -> None:
         self.chunks.append(chunk)
+        self.count += chunk.n
         for (x_name, y_name), sampler in self.samplers.items():
             x, y = self._xy(chunk, x_name, y_name)
             sampler.extend(x, y)
@@ -131,6 +138,30 @@ class _MetricData:
             self.samplers[key] = sampler
         return sampler
 
+    def values_from(self, start: int) -> np.ndarray:
+        """Values (as float) of the points from index ``start`` on (only the chunks needed)."""
+        parts = []
+        for chunk in reversed(self.chunks):
+            if chunk.first_index + chunk.n <= start:
+                break
+            parts.append(as_float(chunk.values)[max(0, start - chunk.first_index) :])
+        parts.reverse()
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def against(self, partner: _MetricData) -> SeriesSampler:
+        """The sampler of this metric over ``partner``'s values, paired by index.
+
+        It grows with the new pairs only, so a refresh costs the new points, not the history.
+        """
+        sampler, done = self.pairs.get(partner.info.name, (SeriesSampler(), 0))
+        n = min(self.count, partner.count)
+        if n > done:
+            sampler.extend(
+                partner.values_from(done)[: n - done], self.values_from(done)[: n - done]
+            )
+        self.pairs[partner.info.name] = (sampler, n)
+        return sampler
+
     def history(self) -> MetricHistory:
         from .._metric_views import history
 
@@ -157,6 +188,8 @@ class RunTracker:
         self._chunk_cursor = 0
         self._child_seq = 0
         self._active_children: dict[str, int | None] = {}
+        self._views: dict[str, str] | None = None  # cached until the metric headers change
+        self._infos: list[MetricInfo] | None = None
         self.polls = 0
 
     # ------------------------------------------------------------------------ polls --
@@ -194,6 +227,7 @@ class RunTracker:
         if not chunks and self.polls:
             return
         infos = {info.name: info for info in self.store.metric_infos([self.run_id])}
+        self._views = self._infos = None
         for name, info in infos.items():
             data = self.metrics.get(name)
             if data is None:
@@ -213,6 +247,9 @@ class RunTracker:
         self._child_seq = seq
         if not records:
             return
+        # A newly seen active child whose process already died is marked Failed now, not
+        # one poll later (one owner lookup per distinct owner process).
+        records = _liveness.reap_lost(self.store, records)
         rows = {r.id: ChildRow.from_record(r) for r in records}
         for info in self.store.metric_infos(rows):
             row = rows[info.run_id]
@@ -241,24 +278,21 @@ class RunTracker:
                 _liveness.mark_lost(self.store, run_id, dead[owner_id])
 
     def _poll_logs(self, changes: PollChanges) -> None:
-        logs_dir = self.files_root / "logs"
-        names = (
-            sorted(
-                f"logs/{p.relative_to(logs_dir).as_posix()}"
-                for p in logs_dir.rglob("*")
-                if p.is_file() and not p.name.startswith(".rw-tmp-")
-            )
-            if logs_dir.is_dir()
-            else []
+        names = sorted(
+            f"{folder}/{path.relative_to(self.files_root / folder).as_posix()}"
+            for folder in LOG_FOLDERS
+            if (self.files_root / folder).is_dir()
+            for path in (self.files_root / folder).rglob("*")
+            if path.is_file() and not path.name.startswith(".rw-tmp-")
         )
         if names != self.log_files:
             self.log_files = names
             changes.log_files_changed = True
         active = choose_active_log(names)
         if self.follow_active_log and active is not None and active != self.selected_log:
-            self.select_log(active)
+            self.select_log(active)  # reads the file's last part: nothing more to read now
             changes.log_appended = True
-        if self._follower is not None:
+        elif self._follower is not None:
             lines = self._follower.read_lines(final=self.is_terminal)
             if lines:
                 self._append_log("\n".join(lines) + "\n")
@@ -286,6 +320,8 @@ class RunTracker:
         self._append_log("\n".join(lines) + ("\n" if lines else ""))
 
     def _append_log(self, text: str) -> None:
+        if "\r" in text:  # progress bars (tqdm): keep what a terminal would show
+            text = "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
         combined = self.log_text + text
         if len(combined) > self._log_tail_chars:
             combined = combined[-self._log_tail_chars :]
@@ -295,8 +331,15 @@ class RunTracker:
 
     # ------------------------------------------------------------------------ access --
     def infos(self) -> list[MetricInfo]:
-        """Metric headers, sorted by lower-cased name (as v1 sorted them)."""
-        return sorted((d.info for d in self.metrics.values()), key=lambda i: i.name.lower())
+        """Metric headers, sorted by lower-cased name (as v1 sorted them).
+
+        Cached until a poll changes a header: callers must not modify the list.
+        """
+        if self._infos is None:
+            self._infos = sorted(
+                (d.info for d in self.metrics.values()), key=lambda i: i.name.lower()
+            )
+        return self._infos
 
     def history(self, name: str) -> MetricHistory:
         """All points of one metric read so far."""
@@ -309,24 +352,24 @@ class RunTracker:
         data = self.metrics[name]
         if x_name != STEP and data.info.kind not in ("row", "table"):
             partner = self.metrics.get(x_name)
-            if partner is None:
+            if partner is None or partner.info.kind in ("row", "table"):
                 x_name = STEP
             else:
-                y = as_float(data.history().values)
-                x = as_float(partner.history().values)
-                n = min(len(x), len(y))
-                sampler = SeriesSampler()
-                sampler.extend(x[:n], y[:n])
-                return sampler.arrays()
+                return data.against(partner).arrays()
         return data.sampler(x_name, y_name or name).arrays()
 
     def table_columns(self, name: str) -> list[str]:
         """Numeric columns of a row/table metric."""
         return numeric_columns(self.metrics[name].info.last_value)
 
-    def views(self) -> dict[str, str]:
-        """The view of every metric (property, line, line2, table, image, artifact)."""
-        return {info.name: classify(info) for info in self.infos()}
+    def views(self) -> Mapping[str, str]:
+        """The view of every metric (property, line, line2, table, image, artifact).
+
+        Cached until a poll changes a metric header (a read-only mapping).
+        """
+        if self._views is None:
+            self._views = {info.name: classify(info) for info in self.infos()}
+        return MappingProxyType(self._views)
 
     def duration(self, now: float | None = None) -> float | None:
         """Seconds from creation (queue time included, as v1) to end or now."""
@@ -336,10 +379,25 @@ class RunTracker:
 
 
 def choose_active_log(names: list[str]) -> str | None:
-    """The log to follow: the driver log, else the last-named log file."""
+    """The log to follow: the driver log, else the last-named ``logs/*.txt`` file.
+
+    Logs uploaded under v1's folders (``azureml-logs/70_driver_log.txt``, ``user_logs/``)
+    follow v1's rule: the first file of the highest-numbered group (files are grouped by
+    the first number in their path; a path without a number comes first).
+    """
     from .._wait import choose_log
 
-    return choose_log(names)
+    chosen = choose_log(names)
+    if chosen is not None or not names:
+        return chosen
+    texts = [n for n in names if n.endswith((".txt", ".log"))] or names
+
+    def group(name: str) -> int:
+        match = re.search(r"\d+", name.rsplit("/", 1)[-1])
+        return int(match.group()) if match else -1
+
+    top = max(group(n) for n in texts)
+    return min(n for n in texts if group(n) == top)
 
 
 def numeric_value(value: Any) -> float | None:

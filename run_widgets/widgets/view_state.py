@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._details import error_message
@@ -76,8 +77,8 @@ def child_table_state(
     param_names: list[str] | None = None,
     metric_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The child table's ``columns`` and ``rows``."""
-    children = list(tracker.children.values())
+    """The child table's ``columns`` and ``rows`` (rows by run number; the JS sorts)."""
+    children = sorted(tracker.children.values(), key=lambda c: c.number)
     params, metrics = static.child_columns(children)
     params = param_names if param_names is not None else params
     metrics = metric_names if metric_names is not None else metrics
@@ -128,13 +129,23 @@ def _json_number(value: Any) -> Any:
 
 
 def gallery_state(
-    tracker: RunTracker, read_file: Callable[[str], bytes], cache: dict[str, str]
+    tracker: RunTracker,
+    read_file: Callable[[str], bytes],
+    cache: dict[str, str],
+    artifact_cache: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The gallery's ``images`` (thumbnails as data URLs, cached by file) and ``tables``."""
+    """The gallery's ``images`` (thumbnails as data URLs) and ``tables``.
+
+    Tables are string series, tables without two numeric columns, and the latest payload of
+    each JSON artifact (confusion matrix, accuracy table...). Thumbnails and artifact tables
+    are cached by file name: a file is read once.
+    """
     images = []
     tables = []
+    artifact_cache = {} if artifact_cache is None else artifact_cache
+    views = tracker.views()
     for info in tracker.infos():
-        view = tracker.views()[info.name]
+        view = views[info.name]
         if view == "image":
             for file_name in tracker.history(info.name).values.tolist()[-MAX_IMAGES_PER_METRIC:]:
                 if file_name not in cache:
@@ -145,7 +156,40 @@ def gallery_state(
                 images.append({"name": info.name, "title": file_name, "src": cache[file_name]})
         elif view == "table":
             tables.append(table_state(tracker, info.name))
+        elif view == "artifact":
+            file_name = str(info.last_value)
+            if file_name not in artifact_cache:
+                try:
+                    payload = json.loads(read_file(file_name))
+                except (OSError, ValueError):
+                    continue
+                artifact_cache[file_name] = artifact_table(info.name, payload)
+            tables.append(artifact_cache[file_name])
     return {"images": images, "tables": tables}
+
+
+def artifact_table(name: str, payload: Any) -> dict[str, Any]:
+    """A JSON artifact as a table: a labelled matrix, or one row per entry of its data."""
+    data = payload.get("data", payload) if isinstance(payload, Mapping) else payload
+    if isinstance(data, Mapping):
+        labels = data.get("class_labels")
+        matrix = data.get("matrix")
+        if isinstance(labels, list) and isinstance(matrix, list):
+            names = [str(label) for label in labels]
+            rows = [
+                [names[i] if i < len(names) else "", *[_cell(v) for v in row]]
+                for i, row in enumerate(matrix[:MAX_TABLE_ROWS])
+                if isinstance(row, list)
+            ]
+            return {"name": name, "columns": ["true \\ predicted", *names], "rows": rows}
+        rows = [[str(key), _json_text(value)] for key, value in data.items()]
+        return {"name": name, "columns": ["key", "value"], "rows": rows[:MAX_TABLE_ROWS]}
+    return {"name": name, "columns": ["value"], "rows": [[_json_text(data)]]}
+
+
+def _json_text(value: Any, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def table_state(tracker: RunTracker, name: str) -> dict[str, Any]:
@@ -186,6 +230,7 @@ def thumbnail_url(data: bytes, file_name: str) -> str:
 def widget_data(tracker: RunTracker, portal_url: str = "") -> dict[str, Any]:
     """Everything the view shows, as one JSON-able dict (v1 ``get_widget_data``)."""
     table = child_table_state(tracker)
+    views = tracker.views()
     return {
         "status": tracker.record.status,
         "run_id": tracker.record.id,
@@ -193,7 +238,7 @@ def widget_data(tracker: RunTracker, portal_url: str = "") -> dict[str, Any]:
         "run_properties": header_state(tracker, portal_url),
         "properties": properties_state(tracker),
         "run_metrics": [
-            {"name": info.name, "view": tracker.views()[info.name], "points": info.n_points}
+            {"name": info.name, "view": views[info.name], "points": info.n_points}
             for info in tracker.infos()
         ],
         "child_runs": table["rows"],
