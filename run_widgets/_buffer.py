@@ -90,6 +90,14 @@ class RunBuffer:
                     series.values, series.steps, series.times = [], None, []
         ops = []
         for series, values, steps, times in taken:
+            # An append interrupted between its list appends (an exception raised by a
+            # signal handler) can leave the lists one apart: drop that half-added point.
+            n = min(len(values), len(times), len(values) if steps is None else len(steps))
+            if n == 0:
+                continue
+            if n < len(values) or n < len(times) or (steps is not None and n < len(steps)):
+                values, times = values[:n], times[:n]
+                steps = None if steps is None else steps[:n]
             ops.append(self._to_op(series, values, steps, times))
         return ops
 
@@ -136,10 +144,14 @@ def _pack_scalars(values: list[Any], vtype: type | None) -> Any:
 
 
 def _concat_blocks(blocks: list[Any]) -> Any:
-    if all(isinstance(b, np.ndarray) and b.dtype.kind in "fiub" for b in blocks):
-        kinds = {b.dtype.kind for b in blocks}
-        if len(kinds) == 1 or kinds <= {"f", "i", "u"}:
-            return np.concatenate(blocks)
+    # Only same-kind blocks are joined as one array: joining an int block with a float
+    # block would turn the ints into floats, so the types read back would depend on
+    # whether two log_list calls happened to share a flush.
+    if (
+        all(isinstance(b, np.ndarray) and b.dtype.kind in "fiub" for b in blocks)
+        and len({b.dtype.kind for b in blocks}) == 1
+    ):
+        return np.concatenate(blocks)
     merged: list[Any] = []
     for block in blocks:
         merged.extend(block.tolist() if isinstance(block, np.ndarray) else block)

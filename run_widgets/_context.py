@@ -175,6 +175,43 @@ class OfflineRun(Run):
         print(f"Attempted to log image metric {name}:\n{path if path is not None else plot}")
         super().log_image(name, path, plot, description)
 
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """Print, then keep the confusion matrix."""
+        print(f"Attempted to log confusion_matrix metric {name}:\n{value}")
+        super().log_confusion_matrix(name, value, description)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """Print, then keep the accuracy table."""
+        print(f"Attempted to log accuracy_table metric {name}:\n{value}")
+        super().log_accuracy_table(name, value, description)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """Print, then keep the residuals."""
+        print(f"Attempted to log residuals metric {name}:\n{value}")
+        super().log_residuals(name, value, description)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """Print, then keep the predictions."""
+        print(f"Attempted to log predictions metric {name}:\n{value}")
+        super().log_predictions(name, value, description)
+
+    def upload_files(
+        self,
+        names: Any,
+        paths: Any,
+        return_artifacts: bool = False,
+        timeout_seconds: float | None = None,
+        datastore_name: Any = None,
+    ) -> list[str]:
+        """Print, then store the files."""
+        print(f"Attempted to track files {names} at {paths} with timeout {timeout_seconds}s")
+        return super().upload_files(names, paths, return_artifacts, timeout_seconds)
+
+    def upload_folder(self, name: str, path: Any, datastore_name: Any = None) -> list[str]:
+        """Print, then store the folder."""
+        print(f"Attempted to track folder {name} at {path}")
+        return super().upload_folder(name, path)
+
     def tag(self, key: str, value: Any = None) -> None:
         """Print, then set the tag."""
         print(f"Attempted to add tag {key} with value {value}")

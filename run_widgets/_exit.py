@@ -5,13 +5,19 @@ Run code registers one callback, ``on_exit(reason, exc)``; this module calls it 
 ending because of an uncaught exception, passed as ``exc``) or ``"sigterm"``. Whatever the
 reason, everything logged is flushed before the process goes.
 
-The SIGTERM handler is installed only from the main thread and chains to the previous
-handler; with the default handler it re-raises the signal so the exit status stays 143.
+The SIGTERM handler is installed only from the main thread and chains to a previous
+Python handler. With the default disposition it does not close runs inside the handler
+(the main thread may be anywhere, e.g. holding a buffer lock or inside a store write, and
+closing runs there deadlocks); it raises :class:`Terminated` (a ``SystemExit``) instead, so
+the program unwinds (locks are released, ``finally`` blocks and ``with run:`` run), then
+the exit hook closes the runs with reason ``"sigterm"`` and re-raises the signal, so the
+process still ends "killed by SIGTERM" (exit status 143 in a shell).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -24,10 +30,23 @@ ExitCallback = Callable[[str, BaseException | None], None]
 _callbacks: list[ExitCallback] = []
 _lock = threading.Lock()
 _done = False
+_terminated = False
 _uncaught: BaseException | None = None
 _installed = False
 _previous_excepthook = sys.excepthook
 _previous_sigterm: Callable[[int, FrameType | None], object] | int | None = None
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread when SIGTERM arrives (exit code 143).
+
+    Catching it and carrying on is allowed; a later SIGTERM raises it again.
+    """
+
+
+def terminated() -> bool:
+    """True once SIGTERM was received (and not handled by another handler that returned)."""
+    return _terminated
 
 
 def register(callback: ExitCallback) -> None:
@@ -70,7 +89,16 @@ def _run_callbacks(reason: str, exc: BaseException | None) -> None:
 
 
 def _at_exit() -> None:
-    if _uncaught is not None:
+    if _terminated:
+        _run_callbacks("sigterm", None)
+        if not callable(_previous_sigterm):
+            # End as the default disposition would have: killed by SIGTERM.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+    elif _uncaught is not None:
         _run_callbacks("exception", _uncaught)
     else:
         _run_callbacks("exit", None)
@@ -85,24 +113,28 @@ def _excepthook(
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    _run_callbacks("sigterm", None)
+    global _terminated
     previous = _previous_sigterm
     if callable(previous):
+        # Another handler decides; if it ends the process, runs close with "sigterm".
+        _terminated = True
         previous(signum, frame)
+        _terminated = False  # it returned: the program goes on
         return
-    if previous == signal.SIG_IGN:
-        return
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    if previous == signal.SIG_IGN or _done:
+        return  # ignored, or the runs are being closed already
+    _terminated = True
+    raise Terminated(128 + signum)
 
 
 def reset_after_fork() -> None:
     """A forked child starts with no callbacks; its own runs register again."""
-    global _done, _uncaught
+    global _done, _uncaught, _terminated
     with _lock:
         _callbacks.clear()
     _done = False
     _uncaught = None
+    _terminated = False
 
 
 os.register_at_fork(after_in_child=reset_after_fork)

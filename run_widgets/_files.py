@@ -104,6 +104,16 @@ class RunFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def _target(self, name: str) -> Path:
+        """``safe_target`` below the run's folder, which must not itself be a link."""
+        for folder in (self.root, self.root.parent):
+            if folder.is_symlink():
+                raise UserErrorException(
+                    f"The run folder {folder} is a symbolic link; run files cannot be written "
+                    "or read through links."
+                )
+        return safe_target(self.root, name)
+
     # ----------------------------------------------------------------------- listing --
     def names(self, prefix: str | None = None) -> list[str]:
         """Sorted names of every file (symlinks and temporary files are not files here)."""
@@ -126,14 +136,14 @@ class RunFiles:
     def path_of(self, name: Any) -> Path:
         """Local path of an existing file, or a clear error listing what is available."""
         clean = normalize_name(name)
-        target = safe_target(self.root, clean)
+        target = self._target(clean)
         if not target.is_file():
             raise FileNotFoundInRunError(self._missing_message(clean))
         return target
 
     def exists(self, name: str) -> bool:
         """True if the run has a file called ``name``."""
-        return safe_target(self.root, normalize_name(name)).is_file()
+        return self._target(normalize_name(name)).is_file()
 
     def _missing_message(self, name: str) -> str:
         available = self.names()
@@ -146,7 +156,8 @@ class RunFiles:
         """Store one file from a path or a binary/text stream; return its clean name."""
         clean = normalize_name(name)
         stream = _open_source(source)
-        target = safe_target(self.root, clean)
+        target = self._target(clean)
+        self._check_free(clean, target)
         if not overwrite and target.exists():
             raise UserErrorException(
                 f"Resource Conflict: the run already has a file named {clean!r}; run files are "
@@ -159,6 +170,23 @@ class RunFiles:
         else:
             write_atomically(target, stream)
         return clean
+
+    def _check_free(self, name: str, target: Path) -> None:
+        """Refuse a name that is a folder of the run, or lies below one of its files."""
+        if target.is_dir():
+            raise UserErrorException(
+                f"Resource Conflict: {name!r} is a folder of the run (it holds other files); "
+                "choose another name."
+            )
+        parent = target.parent
+        while parent != self.root and parent != parent.parent:
+            if parent.exists() and not parent.is_dir():
+                folder = parent.relative_to(self.root).as_posix()
+                raise UserErrorException(
+                    f"Resource Conflict: cannot store {name!r} because {folder!r} is a file of "
+                    "the run, not a folder."
+                )
+            parent = parent.parent
 
     def upload_bytes(self, name: str, data: bytes, *, overwrite: bool = False) -> str:
         """Store ``data`` under ``name``."""
@@ -173,8 +201,15 @@ class RunFiles:
         duplicates = {n for n in clean if clean.count(n) > 1}
         if duplicates:
             raise UserErrorException(f"The names {sorted(duplicates)} are given more than once.")
+        folders = {str(PurePosixPath(n).parents[i]) for n in clean for i in range(n.count("/"))}
+        clashes = sorted(folders.intersection(clean))
+        if clashes:
+            raise UserErrorException(
+                f"{clashes[0]!r} is given both as a file name and as a folder of other names."
+            )
         for name in clean:
-            target = safe_target(self.root, name)
+            target = self._target(name)
+            self._check_free(name, target)
             if not overwrite and target.exists():
                 raise UserErrorException(
                     f"Resource Conflict: the run already has a file named {name!r}."
@@ -185,7 +220,7 @@ class RunFiles:
         written: list[Path] = []
         try:
             for name, source in zip(clean, sources, strict=True):
-                target = safe_target(self.root, name)
+                target = self._target(name)
                 write_atomically(target, source)
                 written.append(target)
         except BaseException:

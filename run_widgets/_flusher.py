@@ -14,13 +14,16 @@ raises the error.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 
 import psutil
 
+from . import _exit
 from ._buffer import RunBuffer
+from .exceptions import StoreError
 from .store import AppendPoints, RunStatus, TrackingStore
 from .store.sqlite import local_host
 
@@ -134,12 +137,40 @@ class Flusher:
                     store.write(ops)
                     for key, _ in keys:
                         self._errors.pop(key, None)
-                except BaseException as exc:
+                except StoreError as exc:  # transient (locked, disk full...): retry later
+                    for key, pending in keys:
+                        self._retry[key] = pending
+                        self._errors[key] = exc
+                    errors.append(exc)
+                except Exception as exc:
+                    # A data error (a metric another process logged with another kind, a
+                    # value that cannot be stored): retrying the batch would block every
+                    # later point for good. Write op by op and drop only the failing ones.
+                    errors.append(exc)
+                    for key, pending in keys:
+                        self._isolate(store, key, pending)
+                except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): keep all
                     for key, pending in keys:
                         self._retry[key] = pending
                         self._errors[key] = exc
                     errors.append(exc)
         return errors
+
+    def _isolate(self, store: TrackingStore, key: int, pending: list[AppendPoints]) -> None:
+        for index, op in enumerate(pending):
+            try:
+                store.write([op])
+            except StoreError as exc:
+                self._retry[key] = pending[index:]  # keep this and later ops, in order
+                self._errors[key] = exc
+                return
+            except Exception as exc:
+                self._errors[key] = exc
+                print(
+                    f"run_widgets: dropped {len(op.times)} point(s) of metric {op.name!r} of "
+                    f"run {op.run_id}: {exc}",
+                    file=sys.stderr,
+                )
 
     # -------------------------------------------------------------------------- thread --
     def _ensure_thread(self) -> None:
@@ -149,6 +180,9 @@ class Flusher:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
             self._thread.start()
+        # The thread is a daemon: whatever is still buffered when the process ends (even
+        # for runs this process only reopened and does not own) is written by this hook.
+        _exit.register(_flush_at_exit)
 
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL_S):
@@ -192,6 +226,14 @@ class Flusher:
         handlers = self._cancel_handlers
         self.__init__()  # type: ignore[misc]
         self._cancel_handlers = handlers
+
+
+def _flush_at_exit(reason: str, exc: BaseException | None) -> None:
+    """Exit hook: write every pending point before the process goes."""
+    try:
+        FLUSHER.flush()
+    except Exception as error:
+        print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
 
 
 FLUSHER = Flusher()

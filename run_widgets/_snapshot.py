@@ -98,7 +98,8 @@ def _ignore_spec(source: Path) -> pathspec.PathSpec[Any]:
         if ignore_file.is_file():
             lines.extend(ignore_file.read_text(encoding="utf-8", errors="replace").splitlines())
             break
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    # GitIgnoreSpec: gitignore semantics (and no deprecated "gitwildmatch" factory).
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def take(

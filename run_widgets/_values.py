@@ -28,6 +28,7 @@ MAX_TABLE_COLUMNS = 256
 _INT64 = (-(2**63), 2**63 - 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXPERIMENT_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$", re.ASCII)
+_RUN_ID = re.compile(r"^[A-Za-z0-9_][\w.\-]{0,255}$", re.ASCII)
 
 SCALAR_TYPES_TEXT = "int, float, bool, str and None (numpy scalars are accepted)"
 
@@ -75,6 +76,22 @@ def validate_experiment_name(name: Any) -> str:
     return name
 
 
+def validate_run_id(run_id: Any) -> str:
+    """An explicit run id: 1–256 ASCII letters, digits, ``_``, ``-`` or ``.``.
+
+    The id names the run's folder, so anything that could leave it (``/``, ``..``) or
+    that some file systems refuse is rejected.
+    """
+    if not isinstance(run_id, str):
+        raise MetricTypeError(f"run_id must be a str, not {type(run_id).__name__}.")
+    if not _RUN_ID.match(run_id):
+        raise UserErrorException(
+            f"run_id {run_id!r:.80} is not valid: use 1–256 ASCII letters, digits, '_', '-' "
+            "or '.', starting with a letter, a digit or '_'."
+        )
+    return run_id
+
+
 def validate_description(description: Any) -> str:
     """A metric description: ``None`` or a str."""
     if description is None:
@@ -109,16 +126,24 @@ def scalar(value: Any, *, call: str, name: str, strict: bool) -> Any:
     kind = type(value)
     if kind is float or kind is int or kind is bool or kind is str or value is None:
         return _checked_builtin(value, call=call, name=name)
-    if isinstance(value, np.generic) or (
-        getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None))
-    ):
-        return _checked_builtin(value.item(), call=call, name=name)
+    if _is_zero_dim(value):
+        item = value.item()
+        if not _is_zero_dim(item):
+            # numpy bytes_, complex, datetime64... give non-scalar Python objects: check
+            # them like any other value instead of storing what cannot be stored.
+            return scalar(item, call=call, name=name, strict=strict)
+        value = item
     if isinstance(value, (bool, int, float, str)):  # subclasses (IntEnum, str subclasses...)
         for base in (bool, int, float, str):
             if isinstance(value, base):
                 return _checked_builtin(base(value), call=call, name=name)
     if isinstance(value, numbers.Real):  # Decimal is not Real; Fraction is
-        return float(value)
+        try:
+            return float(value)
+        except (OverflowError, ValueError, TypeError):
+            raise UserErrorException(
+                f"{call}: the number logged as {name!r} cannot be converted to a float."
+            ) from None
     if _is_sequence_like(value):
         if not strict:
             raise MetricTypeError(
@@ -142,6 +167,13 @@ def scalar(value: Any, *, call: str, name: str, strict: bool) -> Any:
         stacklevel=4,
     )
     return _checked_builtin(text, call=call, name=name)
+
+
+def _is_zero_dim(value: Any) -> bool:
+    """A numpy scalar, or a 0-d array or tensor with ``.item()``."""
+    return isinstance(value, np.generic) or (
+        getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None))
+    )
 
 
 def _is_sequence_like(value: Any) -> bool:

@@ -6,15 +6,16 @@ import html
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import _liveness, _snapshot, _values
 from .exceptions import ExperimentExecutionException, ExperimentNotFoundError
-from .run import SNAPSHOT_PROPERTY, Run, _outputs_dir
+from .run import SNAPSHOT_PROPERTY, Run, _outputs_dir, run_class
 from .store import TagFilter
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Submitter = Callable[..., Run]
 _submitters: dict[type, Submitter] = {}
@@ -175,15 +176,17 @@ class Experiment:
             properties=properties,
         )
         records = _liveness.reap_lost(self._workspace.store, records)
-        return (Run._attach(self, record) for record in records)
+        return (run_class(record.run_type)._attach(self, record) for record in records)
 
     def get_runs_dataframe(self, include_children: bool = False) -> pd.DataFrame:
         """One row per run: id, number, status, times, tags, properties, metrics.
 
         Scalar metrics appear as ``metric.<name>`` columns holding their last value.
         """
+        from ._flusher import FLUSHER
         from ._run_table import runs_frame
 
+        FLUSHER.flush()  # what this process logged is what it reads
         runs = list(self.get_runs(include_children=include_children))
         return runs_frame(self._workspace.store, [r._record for r in runs])
 

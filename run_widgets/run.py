@@ -22,8 +22,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from . import _artifact_metrics as artifacts
 from . import _details, _exit, _liveness, _metric_views, _snapshot, _values
 from ._buffer import RunBuffer, Series
@@ -36,6 +34,7 @@ from .exceptions import (
     RunStateError,
     RunWidgetsWarning,
     SnapshotException,
+    StoreError,
     UserErrorException,
 )
 from .store import (
@@ -52,6 +51,8 @@ from .store import (
 from .store.entities import AUTO_STEP, MetricKind, merge_metric_kinds
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .experiment import Experiment
     from .workspace import Workspace
 
@@ -64,6 +65,10 @@ ENV_OFFLINE = "RUN_WIDGETS_OFFLINE"
 SNAPSHOT_PROPERTY = "ContentSnapshotId"
 LOG_PREFIXES = ("logs/", "azureml-logs/", "user_logs/")
 _ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
+SIGTERM_MESSAGE = (
+    "The process received SIGTERM and stopped before the run completed; everything logged "
+    "until then was saved."
+)
 
 
 class RunType:
@@ -101,6 +106,23 @@ def _state_for(store: TrackingStore, run_id: str) -> _RunState:
             state = _RunState(store, run_id)
             _states[key] = state
         return state
+
+
+_RUN_CLASSES = {RunType.SWEEP: ("run_widgets.sweep.parent", "HyperDriveRun")}
+
+
+def run_class(run_type: str) -> type[Run]:
+    """The class for runs of ``run_type``: a sweep parent is a ``HyperDriveRun``.
+
+    This is v1's rehydration; the class is imported on first use.
+    """
+    location = _RUN_CLASSES.get(run_type)
+    if location is None:
+        return Run
+    import importlib
+
+    cls: type[Run] = getattr(importlib.import_module(location[0]), location[1])
+    return cls
 
 
 def new_run_id() -> str:
@@ -193,7 +215,7 @@ class Run:
                 a launcher records itself until its supervisor takes the run over.
         """
         store = experiment.workspace.store
-        run_id = run_id or new_run_id()
+        run_id = new_run_id() if run_id is None else _values.validate_run_id(run_id)
         owner = (
             FLUSHER.owner_id(store) if (owned if record_owner is None else record_owner) else None
         )
@@ -227,7 +249,9 @@ class Run:
         record = workspace.store.get_run(run_id)
         if record is None:
             raise RunNotFoundError(f"No run with id {run_id!r} in workspace {workspace.location}.")
-        return Run._attach(Experiment(workspace, record.experiment_name), record)
+        return run_class(record.run_type)._attach(
+            Experiment(workspace, record.experiment_name), record
+        )
 
     @classmethod
     def get_context(cls, allow_offline: bool = True, offline: bool = False, **kwargs: Any) -> Run:
@@ -383,8 +407,22 @@ class Run:
             RunStateError: the run has ended.
         """
         series = self._scalars.get(name)
-        if series is not None and step is None and not description and type(value) is series.vtype:
-            with self._lock:  # the hot path: about a microsecond per call
+        vtype = None if series is None else series.vtype
+        kind = type(value)
+        if (
+            kind is vtype
+            and (
+                kind is float
+                or kind is bool
+                or (kind is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF)
+            )
+            and step is None
+            and not description
+        ):
+            # The hot path, about a microsecond per call: only for types that need no check
+            # beyond their type (str values go the slow way for the length and text checks).
+            assert series is not None
+            with self._lock:
                 series.values.append(value)
                 series.times.append(_now())
                 if series.steps is not None:
@@ -485,9 +523,20 @@ class Run:
         description: str,
     ) -> None:
         series = self._series(name, kind, _values.validate_description(description))
-        file_name = artifacts.artifact_name(prefix, name, _unique(), extension)
+        file_name = self._next_artifact_name(prefix, name, extension)
         self._files.upload_bytes(file_name, data)
         self._state.buffer.append_scalar(series, file_name, None, _now())
+
+    def _next_artifact_name(self, prefix: str, name: str, extension: str) -> str:
+        """``<prefix>/<slug>_<n><ext>`` with ``n`` the first index not used yet."""
+        stem = artifacts.artifact_name(prefix, name, "", "")
+        folder = self._files.root / prefix
+        index = len(list(folder.glob(f"{Path(stem).name}*"))) if folder.is_dir() else 0
+        while True:
+            candidate = artifacts.artifact_name(prefix, name, str(index), extension)
+            if not self._files.exists(candidate):
+                return candidate
+            index += 1
 
     def _series(self, name: str, kind: MetricKind, description: str) -> Series:
         buffer = self._state.buffer
@@ -696,7 +745,7 @@ class Run:
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise UserErrorException(f"count must be a positive int, got {count!r}.")
             tags_list: builtins.list[dict[str, str | None]] = [
-                {"batch_child_number": str(i)} for i in range(count)
+                {"azureml.batch_child_number": str(i)} for i in range(count)
             ]
         else:
             assert tag_key is not None and tag_values is not None
@@ -936,11 +985,21 @@ class Run:
 
     def _finish(self, status: str, error: dict[str, Any] | None) -> None:
         state = self._state
-        self.flush()
+        try:
+            self.flush()
+        except StoreError:
+            raise  # transient: the points are kept; the run stays open for another try
+        except Exception as exc:  # points the store refused were dropped (and reported)
+            _warn(f"Run {self.id}: some metric points could not be saved: {exc}")
         if state.outputs_dir is not None and state.outputs_dir.is_dir():
             prefix = state.outputs_dir.name
-            names, sources = self._files.folder_listing(prefix, state.outputs_dir)
-            self._files.upload_many(names, sources, overwrite=True)
+            try:
+                names, sources = self._files.folder_listing(prefix, state.outputs_dir)
+                self._files.upload_many(names, sources, overwrite=True)
+            except (ValueError, TypeError, OSError) as exc:
+                _warn(
+                    f"Run {self.id}: the outputs folder {state.outputs_dir} was not uploaded: {exc}"
+                )
         self._write(
             UpdateRun(
                 self.id,
@@ -988,7 +1047,9 @@ class Run:
         return self
 
     def __exit__(self, kind: Any, value: BaseException | None, traceback: Any) -> None:
-        if value is None or (isinstance(value, SystemExit) and not value.code):
+        if isinstance(value, _exit.Terminated):
+            self.fail(SIGTERM_MESSAGE, error_code="ProcessTerminated")
+        elif value is None or (isinstance(value, SystemExit) and not value.code):
             self.complete()
         else:
             self.fail(value)
@@ -1018,8 +1079,6 @@ class Run:
 
 
 # ------------------------------------------------------------------------- helpers --
-def _unique() -> str:
-    return uuid.uuid4().hex[:8]
 
 
 def _length(value: Any) -> int | str:
@@ -1062,11 +1121,7 @@ def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
             elif reason == "exception":
                 run.fail(exc)
             else:
-                run.fail(
-                    "The process received SIGTERM and stopped before the run completed; "
-                    "everything logged until then was saved.",
-                    error_code="ProcessTerminated",
-                )
+                run.fail(SIGTERM_MESSAGE, error_code="ProcessTerminated")
         except Exception as error:
             print(f"run_widgets: could not close run {run.id}: {error!r}", file=sys.stderr)
     try:

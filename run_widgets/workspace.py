@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import UserErrorException
+from .exceptions import MetricTypeError, UserErrorException
 from .store import SqliteStore, TrackingStore
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Workspace:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, name: str | None = None):
         if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise UserErrorException(
+            raise MetricTypeError(
                 f"Workspace path must be a str or path, not {type(path).__name__}. "
                 "(Azure subscription/resource-group arguments do not apply here; use "
                 "Workspace.from_config() or Workspace(path=...).)"

@@ -118,6 +118,15 @@ def _initial(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
 SCHEMA_VERSION = len(MIGRATIONS)
+APPLICATION_ID = 0x52574442
+"""``PRAGMA application_id`` of a run_widgets store ("RWDB"): tells our files from others."""
+CORE_TABLES = frozenset({"meta", "migrations", "experiments", "runs", "metrics", "chunks"})
+"""Tables every run_widgets store has; identifies stores written before APPLICATION_ID."""
+
+
+def read_application_id(conn: sqlite3.Connection) -> int:
+    """Return the store's ``PRAGMA application_id`` without writing anything."""
+    return int(conn.execute("PRAGMA application_id").fetchone()[0])
 
 
 def read_version(conn: sqlite3.Connection) -> int:
@@ -149,6 +158,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             )
             applied.append(migration.name)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -58,7 +58,14 @@ from .entities import (
     WriteOp,
     merge_metric_kinds,
 )
-from .schema import SCHEMA_VERSION, migrate, read_version
+from .schema import (
+    APPLICATION_ID,
+    CORE_TABLES,
+    SCHEMA_VERSION,
+    migrate,
+    read_application_id,
+    read_version,
+)
 
 BUSY_TIMEOUT_S = 60.0
 _RUN_COLUMNS = (
@@ -130,10 +137,12 @@ class SqliteStore(TrackingStore):
         try:
             if existed:
                 self._validate_existing(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             if read_version(conn) < SCHEMA_VERSION:
                 migrate(conn)
+            elif read_application_id(conn) == 0:  # ours (validated), from before the stamp
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
         except StoreError:
             conn.close()
             raise
@@ -142,20 +151,49 @@ class SqliteStore(TrackingStore):
             raise _translate(exc, self.path) from exc
         return conn
 
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL, waiting out other processes that open it at the same time.
+
+        Changing the journal mode needs an exclusive lock, and SQLite reports a competing
+        opener as "database is locked" at once instead of calling the busy handler, so
+        several processes opening a new workspace together must retry here.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                message = str(exc).lower()
+                if ("locked" not in message and "busy" not in message) or (
+                    time.monotonic() > deadline
+                ):
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
     def _validate_existing(self, conn: sqlite3.Connection) -> None:
         """Refuse, without writing, a store this code must not touch."""
         version = read_version(conn)  # raises "file is not a database" on garbage
+        application_id = read_application_id(conn)
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        # Ours: stamped with our application id, or (stores written before the stamp)
+        # unstamped with our core tables. Empty and unversioned: a new store.
+        ours = application_id == APPLICATION_ID or (
+            application_id == 0 and names >= CORE_TABLES and version > 0
+        )
+        if not ours and (names or version != 0 or application_id != 0):
+            raise StoreCorruptError(
+                f"{self.path} is a SQLite database but not a run_widgets tracking store "
+                f"(application id {application_id:#x}, schema version {version}, tables "
+                f"{sorted(names)[:5]}). It was left untouched; point the workspace elsewhere."
+            )
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"The tracking store {self.path} has schema version {version}, written by a "
                 f"newer run_widgets; this version understands up to {SCHEMA_VERSION}. "
                 "Upgrade run_widgets to open it. The file was left untouched."
-            )
-        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        if version == 0 and names and "runs" not in names:
-            raise StoreCorruptError(
-                f"{self.path} is a SQLite database but not a run_widgets tracking store "
-                f"(it has tables {sorted(names)[:5]}). It was left untouched."
             )
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
@@ -176,10 +214,13 @@ class SqliteStore(TrackingStore):
                 )
 
     def _prune_dead_threads(self) -> None:
+        # The main thread counts as alive: during interpreter shutdown (atexit hooks, which
+        # still write) ``is_alive()`` is already False for it.
+        keep = (threading.main_thread(), threading.current_thread())
         alive = []
         for ref, conn in self._connections:
             thread = ref()
-            if thread is None or not thread.is_alive():
+            if thread is None or (thread not in keep and not thread.is_alive()):
                 conn.close()
             else:
                 alive.append((ref, conn))
@@ -228,15 +269,19 @@ class SqliteStore(TrackingStore):
     def _snapshot_read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: several SELECTs see one consistent state."""
         with self._reading() as conn:
+            self._end_stale_transaction(conn)
             conn.execute("BEGIN")
             try:
+                self._local.in_transaction = True
                 yield conn
             finally:
+                self._local.in_transaction = False
                 conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
+        self._end_stale_transaction(conn)
         deadline = time.monotonic() + self._busy_timeout
         while True:
             try:
@@ -253,6 +298,7 @@ class SqliteStore(TrackingStore):
                     ) from exc
                 time.sleep(0.05)
         try:
+            self._local.in_transaction = True
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
@@ -261,6 +307,21 @@ class SqliteStore(TrackingStore):
             if isinstance(exc, sqlite3.Error):
                 raise _translate(exc, self.path) from exc
             raise
+        finally:
+            self._local.in_transaction = False
+
+    def _end_stale_transaction(self, conn: sqlite3.Connection) -> None:
+        """Roll back a transaction left open by an interrupted call (e.g. by a signal handler).
+
+        Every transaction of this class ends in the call that began it, so one still open
+        when a new one starts, outside any of our calls, was abandoned between ``BEGIN``
+        and its ``try`` block; keeping it would hold the lock forever and make every later
+        write of this thread fail. Inside one of our transactions nothing is rolled back
+        (a nested ``BEGIN`` then fails loudly, as it should).
+        """
+        if conn.in_transaction and not getattr(self._local, "in_transaction", False):
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
 
     # ------------------------------------------------------------------------ writes --
     def write(self, ops: Sequence[WriteOp]) -> int:
