@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +33,3 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 def exp(ws: Workspace) -> Experiment:
     """An experiment in the fresh workspace."""
     return Experiment(ws, "test-exp")
-
-
-def python_env() -> dict[str, str]:
-    """Environment for child Python processes (they import run_widgets from this tree)."""
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from conftest import python_env
+from support import python_env
 
 from run_widgets import Run
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import python_env
+from support import python_env
 
 from run_widgets import Experiment, Run, Workspace
 

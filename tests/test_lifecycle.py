@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import python_env
 from foundation_helpers import run_python
+from support import python_env
 
 from run_widgets import Experiment, Run, RunNotFoundError, Workspace
 from run_widgets.exceptions import MetricTypeError, RunStateError

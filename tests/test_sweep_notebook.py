@@ -11,12 +11,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import python_env
 from nbclient import NotebookClient
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import train_test_split
+from support import python_env
 from sweep_helpers import no_leftover_sweeps  # noqa: F401 - fixture
 
 from run_widgets import Run, Workspace
