@@ -29,6 +29,7 @@ from .store.sqlite import local_host
 
 FLUSH_INTERVAL_S = 0.5
 HEARTBEAT_INTERVAL_S = 5.0
+COMPACT_INTERVAL_S = 60.0  # merge the small chunks of long-running runs this often
 THREAD_NAME = "run-widgets-flusher"
 
 CancelHandler = Callable[[TrackingStore, list[str]], None]
@@ -48,6 +49,7 @@ class Flusher:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
+        self._last_compaction = time.monotonic()
         self._cancel_handlers: list[CancelHandler] = []
 
     # ----------------------------------------------------------------- registration --
@@ -196,6 +198,13 @@ class Flusher:
         # _flush_entries keeps failed points for a retry and flush() reports the error.
         self._flush_entries(entries)
         now = time.monotonic()
+        if entries and now - self._last_compaction >= COMPACT_INTERVAL_S:
+            self._last_compaction = now
+            for store, buffer in entries:
+                try:
+                    store.compact_run(buffer.run_id)
+                except Exception:  # noqa: S112 - an optimisation; retried next time
+                    continue
         if owners and now - self._last_heartbeat >= HEARTBEAT_INTERVAL_S:
             self._last_heartbeat = now
             for store, owner in owners:

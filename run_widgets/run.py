@@ -10,6 +10,7 @@ what you logged is what you read.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import html
 import os
 import sys
@@ -1011,6 +1012,7 @@ class Run:
                 only_if_status=_ACTIVE,
             )
         )
+        compact_quietly(self._store, self.id)
         self._close_locally()
 
     def _close_locally(self) -> None:
@@ -1130,6 +1132,12 @@ def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
         FLUSHER.flush()
     except Exception as error:
         print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
+
+
+def compact_quietly(store: TrackingStore, run_id: str) -> None:
+    """Merge a run's small point chunks (an optimisation: a failure changes nothing)."""
+    with contextlib.suppress(Exception):
+        store.compact_run(run_id)
 
 
 def forget_store(store: TrackingStore) -> None:

@@ -90,6 +90,15 @@ class TrackingStore(abc.ABC):
     ) -> list[PointChunk]:
         """Point chunks of one run with id greater than ``after_chunk_id``, in write order."""
 
+    @abc.abstractmethod
+    def compact_run(self, run_id: str) -> int:
+        """Merge runs of small consecutive chunks of each metric into big ones.
+
+        The points do not change; reads of long histories get faster. Returns the number
+        of chunks removed. Incremental readers must tolerate a merged chunk that repeats
+        points they hold (see ``PointChunk.since``).
+        """
+
     # -- process ownership and heartbeats ----------------------------------------------
     @abc.abstractmethod
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:

@@ -9,7 +9,7 @@ transaction or not at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -188,6 +188,31 @@ class PointChunk:
     def n(self) -> int:
         """Number of points in the chunk."""
         return len(self.steps)
+
+    def since(self, index: int) -> PointChunk | None:
+        """The part of the chunk from point ``index`` of the metric on (``None`` if empty).
+
+        Incremental readers call it with the number of points they already hold: after
+        :meth:`TrackingStore.compact_run` merged chunks, a merged chunk can repeat points
+        a reader has, and this drops them.
+        """
+        skip = index - self.first_index
+        if skip <= 0:
+            return self
+        if skip >= self.n:
+            return None
+        values = self.values
+        if isinstance(values, dict):
+            values = {column: cells[skip:] for column, cells in values.items()}
+        else:
+            values = values[skip:]
+        return replace(
+            self,
+            first_index=index,
+            steps=self.steps[skip:],
+            times=self.times[skip:],
+            values=values,
+        )
 
 
 @dataclass(frozen=True)

@@ -778,6 +778,71 @@ class SqliteStore(TrackingStore):
             for row in rows
         ]
 
+    def compact_run(self, run_id: str) -> int:
+        """Merge runs of small consecutive chunks of each metric into big ones.
+
+        A training loop flushing every half second writes many small chunks; each costs a
+        row to fetch and arrays to decode on every full read. Consecutive chunks smaller
+        than ``SMALL_CHUNK`` points (with the same value encoding) are merged, in one
+        transaction, into chunks of up to ``MERGED_CHUNK`` points. A merged chunk keeps
+        the largest id of the chunks it replaces, so chunk order is unchanged and a reader
+        whose cursor is past them never reads them again. Returns the chunks removed.
+        """
+        removed = 0
+        with self._writing() as conn:
+            metric_ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT metric_id FROM chunks WHERE run_id = ? AND n < ?"
+                    " GROUP BY metric_id HAVING COUNT(*) >= ?",
+                    (run_id, SMALL_CHUNK, MIN_CHUNKS_TO_COMPACT),
+                )
+            ]
+            for metric_id in metric_ids:
+                rows = conn.execute(
+                    "SELECT id, n, dtype FROM chunks WHERE metric_id = ? ORDER BY first_index",
+                    (metric_id,),
+                ).fetchall()
+                for group in _mergeable_groups(rows):
+                    self._merge_chunks(conn, group)
+                    removed += len(group) - 1
+        return removed
+
+    @staticmethod
+    def _merge_chunks(conn: sqlite3.Connection, ids: list[int]) -> None:
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            "SELECT run_id, metric_id, first_index, n, steps, times, dtype, vals FROM chunks"
+            f" WHERE id IN ({marks}) ORDER BY first_index",
+            ids,
+        ).fetchall()
+        dtype = rows[0][6]
+        blocks = [codec.decode_values(row[6], row[7]) for row in rows]
+        steps = np.concatenate([codec.decode_steps(row[4]) for row in rows])
+        times = np.concatenate([codec.decode_times(row[5]) for row in rows])
+        if dtype in codec.NUMERIC_DTYPES:
+            merged_dtype, blob = dtype, np.concatenate(blocks).tobytes()
+        elif isinstance(blocks[0], dict):
+            merged_dtype, blob = codec.encode_values(_merge_columns(blocks, rows), table=True)
+        else:
+            merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
+        conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
+        conn.execute(
+            "INSERT INTO chunks (id, run_id, metric_id, first_index, n, steps, times, dtype, vals)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                max(ids),
+                rows[0][0],
+                rows[0][1],
+                rows[0][2],
+                sum(row[3] for row in rows),
+                codec.encode_steps(steps),
+                codec.encode_times(times),
+                merged_dtype,
+                blob,
+            ),
+        )
+
     def last_chunk_id(self, run_id: str) -> int:
         """Id of the newest chunk of a run (0 if it has none)."""
         with self._reading() as conn:
@@ -819,6 +884,41 @@ class SqliteStore(TrackingStore):
 def local_host() -> str:
     """Name of this machine as recorded in owner rows."""
     return socket.gethostname()
+
+
+SMALL_CHUNK = 4096
+MERGED_CHUNK = 1 << 18
+MIN_CHUNKS_TO_COMPACT = 16
+
+
+def _mergeable_groups(rows: Sequence[tuple[int, int, str]]) -> list[list[int]]:
+    """Ids of consecutive small chunks with one encoding, grouped up to MERGED_CHUNK points."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size, encoding = 0, None
+    for chunk_id, n, dtype in rows:
+        if n >= SMALL_CHUNK or dtype != encoding or size + n > MERGED_CHUNK:
+            if len(current) > 1:
+                groups.append(current)
+            current, size, encoding = [], 0, dtype
+            if n >= SMALL_CHUNK:
+                continue
+        current.append(chunk_id)
+        size += n
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def _merge_columns(blocks: list[dict[str, list[Any]]], rows: Sequence[Any]) -> dict[str, list[Any]]:
+    columns: list[str] = []
+    for block in blocks:
+        columns += [c for c in block if c not in columns]
+    merged: dict[str, list[Any]] = {c: [] for c in columns}
+    for block, row in zip(blocks, rows, strict=True):
+        for column in columns:
+            merged[column].extend(block.get(column, [None] * row[3]))
+    return merged
 
 
 def _resolve_steps(steps: np.ndarray, last_step: int | None) -> np.ndarray:

@@ -33,7 +33,7 @@ import psutil
 from .._details import error_dict, iso
 from .._files import RunFiles
 from .._flusher import FLUSHER
-from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR
+from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR, compact_quietly
 from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from ..workspace import ENV_WORKSPACE, Workspace
 from .config import command_argv
@@ -221,6 +221,7 @@ class Supervisor:
                 log(f"uploaded {len(names)} output file(s)")
             except Exception as error:
                 log(f"could not upload outputs: {error!r}")
+        compact_quietly(self.store, self.run_id)  # the job is gone: no more points come
         end = time.time()
         recorded = self.record().error
         if self.cancel_reason == "cancel requested":

@@ -212,12 +212,16 @@ class SweepDriver:
             chunks = self.store.read_chunks(
                 child.id, after_chunk_id=self._chunk_cursors.get(child.id, 0), names=[self.metric]
             )
+            history = self.histories.setdefault(child.id, [])
             for chunk in chunks:
-                values = chunk.values.tolist() if hasattr(chunk.values, "tolist") else chunk.values
-                self.histories.setdefault(child.id, []).extend(
+                self._chunk_cursors[child.id] = chunk.id
+                fresh = chunk.since(len(history))  # a compacted chunk may repeat points
+                if fresh is None:
+                    continue
+                values = fresh.values.tolist() if hasattr(fresh.values, "tolist") else fresh.values
+                history.extend(
                     float(v) if isinstance(v, (int, float)) else math.nan for v in values
                 )
-                self._chunk_cursors[child.id] = chunk.id
             if chunks:
                 updated.add(child.id)
             if child.is_terminal:

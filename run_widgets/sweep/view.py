@@ -190,11 +190,14 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
     def _read_histories(self, child_ids: set[str]) -> None:
         metric = self.settings.metric
         for run_id in child_ids:
+            history = self.histories.setdefault(run_id, [])
             for chunk in self.store.read_chunks(
                 run_id, after_chunk_id=self._cursors.get(run_id, 0), names=[metric]
             ):
-                self.histories.setdefault(run_id, []).extend(as_float(chunk.values).tolist())
                 self._cursors[run_id] = chunk.id
+                fresh = chunk.since(len(history))  # a compacted chunk may repeat points
+                if fresh is not None:
+                    history.extend(as_float(fresh.values).tolist())
 
     def _draw_primary_chart(self) -> None:
         data = view_state.primary_series(self.children_rows, self.histories, self.settings)

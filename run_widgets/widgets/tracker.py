@@ -108,6 +108,10 @@ class _MetricData:
         self.count = 0
 
     def add(self, chunk: PointChunk) -> None:
+        fresh = chunk.since(self.count)  # a compacted chunk may repeat points held
+        if fresh is None:
+            return
+        chunk = fresh
         self.chunks.append(chunk)
         self.count += chunk.n
         for (x_name, y_name), sampler in self.samplers.items():
