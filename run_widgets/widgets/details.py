@@ -138,6 +138,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.children_table = ChildTable()
         self.detail = ipywidgets.VBox()
         self._charts: dict[str, MetricChart] = {}
+        self._child_table = view_state.ChildTableModel()
         self._thumbnails: dict[str, str] = {}
         self._artifacts: dict[str, dict[str, Any]] = {}
         self._child_view: RunDetails | None = None
@@ -212,7 +213,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
                 self.logs.text = logs["text"]
             self.logs.layout.display = "" if logs["visible"] else "none"
         if changes.children:
-            self._update_children()
+            self._update_children(changes.children)
         for extension in self.extensions:
             extension.update(changes)
 
@@ -281,12 +282,12 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             self._draw_chart(chart)
 
     # -------------------------------------------------------------------- children --
-    def _update_children(self) -> None:
+    def _update_children(self, changed: set[str]) -> None:
         extension_columns = [e for e in self.extensions if hasattr(e, "child_table_state")]
         state = (
             extension_columns[0].child_table_state()
             if extension_columns
-            else view_state.child_table_state(self.tracker)
+            else self._child_table.update(self.tracker.children, changed)
         )
         with self.children_table.hold_trait_notifications():
             self.children_table.columns = state["columns"]

@@ -13,6 +13,7 @@ import html
 import io
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -160,16 +161,22 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], css: str =
 
 def child_columns(children: Sequence[ChildRow], limit: int = 6) -> tuple[list[str], list[str]]:
     """Extra columns of the child table: the commonest params, then metrics."""
-    params: dict[str, int] = {}
-    metrics: dict[str, int] = {}
+    params: Counter[str] = Counter()
+    metrics: Counter[str] = Counter()
     for child in children:
-        for key in (*child.tags, *child.properties):
-            params[key] = params.get(key, 0) + 1
-        for key in child.metrics:
-            metrics[key] = metrics.get(key, 0) + 1
-    top_params = sorted(params, key=lambda k: (-params[k], k))[: limit // 2]
-    top_metrics = sorted(metrics, key=lambda k: (-metrics[k], k))[: limit - len(top_params)]
-    return top_params, top_metrics
+        params.update({*child.tags, *child.properties})
+        metrics.update(child.metrics)
+    return choose_columns(params, metrics, limit)
+
+
+def choose_columns(
+    params: Counter[str], metrics: Counter[str], limit: int = 6
+) -> tuple[list[str], list[str]]:
+    """The ``limit`` commonest keys: up to half params, the rest metrics."""
+    top_params = sorted((k for k in params if params[k] > 0), key=lambda k: (-params[k], k))
+    top_params = top_params[: limit // 2]
+    top_metrics = sorted((k for k in metrics if metrics[k] > 0), key=lambda k: (-metrics[k], k))
+    return top_params, top_metrics[: limit - len(top_params)]
 
 
 def child_rows(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._details import error_message
@@ -82,7 +83,13 @@ def child_table_state(
     params, metrics = static.child_columns(children)
     params = param_names if param_names is not None else params
     metrics = metric_names if metric_names is not None else metrics
-    columns = [
+    columns = child_column_specs(params, metrics)
+    return {"columns": columns, "rows": [child_row(c, params, metrics) for c in children]}
+
+
+def child_column_specs(params: list[str], metrics: list[str]) -> list[dict[str, str]]:
+    """Column descriptions of the generic child table."""
+    return [
         {"key": "number", "title": "Run Number"},
         {"key": "status", "title": "Status"},
         {"key": "started", "title": "Started"},
@@ -91,7 +98,48 @@ def child_table_state(
         *({"key": f"p:{name}", "title": name} for name in params),
         *({"key": f"m:{name}", "title": name} for name in metrics),
     ]
-    return {"columns": columns, "rows": [child_row(c, params, metrics) for c in children]}
+
+
+class ChildTableModel:
+    """The generic child table, kept up to date from the children that changed.
+
+    Choosing columns needs key counts over all children: they are kept as counters updated
+    per changed child, and rows are rebuilt only for changed children (all of them only
+    when the columns change), so a refresh of a run with a thousand children costs its
+    changes, not the table.
+    """
+
+    def __init__(self) -> None:
+        self._params: Counter[str] = Counter()
+        self._metrics: Counter[str] = Counter()
+        self._keys: dict[str, tuple[set[str], set[str]]] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._columns: tuple[list[str], list[str]] = ([], [])
+
+    def update(self, children: Mapping[str, ChildRow], changed: Iterable[str]) -> dict[str, Any]:
+        """The table's ``columns`` and ``rows`` (by run number) after ``changed`` children."""
+        changed = [run_id for run_id in changed if run_id in children]
+        for run_id in changed:
+            child = children[run_id]
+            old = self._keys.get(run_id)
+            if old is not None:
+                self._params.subtract(old[0])
+                self._metrics.subtract(old[1])
+            keys = ({*child.tags, *child.properties}, set(child.metrics))
+            self._params.update(keys[0])
+            self._metrics.update(keys[1])
+            self._keys[run_id] = keys
+        columns = static.choose_columns(self._params, self._metrics)
+        dirty: Iterable[str] = changed
+        if columns != self._columns:
+            self._columns = columns
+            dirty = children
+        new = any(run_id not in self._rows for run_id in changed)
+        for run_id in dirty:
+            self._rows[run_id] = child_row(children[run_id], *columns)
+        if new:
+            self._rows = dict(sorted(self._rows.items(), key=lambda item: item[1]["number"]))
+        return {"columns": child_column_specs(*columns), "rows": list(self._rows.values())}
 
 
 def child_row(child: ChildRow, params: list[str], metrics: list[str]) -> dict[str, Any]:
