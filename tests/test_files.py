@@ -130,6 +130,7 @@ def test_upload_folder_not_a_directory_v1_message(run: Run, source: Path, tmp_pa
     assert run.get_file_names() == []
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("link_kind", ["file", "dir"])
 def test_upload_folder_symlink_outside_is_rejected(
     run: Run, tmp_path: Path, link_kind: str
@@ -165,6 +166,7 @@ TRAVERSAL_NAMES = [
 ]
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("name", TRAVERSAL_NAMES)
 def test_path_traversal_is_refused(run: Run, source: Path, tmp_path: Path, name: str) -> None:
     before = all_files(tmp_path)
@@ -181,6 +183,7 @@ def test_path_traversal_is_refused(run: Run, source: Path, tmp_path: Path, name:
     assert not Path("/tmp/abs.txt").exists()
 
 
+@pytest.mark.fault
 def test_names_through_a_planted_symlink_are_refused(
     run: Run, source: Path, tmp_path: Path
 ) -> None:
@@ -207,6 +210,7 @@ def test_names_through_a_planted_symlink_are_refused(
     assert run.get_file_names() == ["keep.txt"]
 
 
+@pytest.mark.fault
 def test_run_folder_itself_replaced_by_symlink(run: Run, source: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()

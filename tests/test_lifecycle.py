@@ -254,6 +254,7 @@ def _script_header(ws: Workspace) -> str:
     """
 
 
+@pytest.mark.fault
 def test_normal_exit_without_complete_completes(ws: Workspace, exp: Experiment) -> None:
     code = (
         _script_header(ws)
@@ -313,6 +314,7 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 30) 
     raise AssertionError(f"never saw {text!r}; got {lines}")
 
 
+@pytest.mark.fault
 def test_sigterm_fails_the_run_and_keeps_points(ws: Workspace, exp: Experiment) -> None:
     code = (
         _script_header(ws)
@@ -339,6 +341,7 @@ def test_sigterm_fails_the_run_and_keeps_points(ws: Workspace, exp: Experiment) 
     assert run.get_metrics() == {"x": list(range(1000))}
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("delay", [0.2, 0.35, 0.5])
 def test_sigterm_while_logging_in_a_tight_loop(
     ws: Workspace, exp: Experiment, delay: float
@@ -374,6 +377,7 @@ def test_sigterm_while_logging_in_a_tight_loop(
     assert list(values) == [float(i) for i in range(len(values))]
 
 
+@pytest.mark.fault
 def test_sigterm_unwinds_with_run_and_finally(ws: Workspace, exp: Experiment) -> None:
     code = f"""
         import os, sys, time
@@ -427,6 +431,7 @@ def test_sigterm_exit_status_in_a_shell(ws: Workspace) -> None:
     assert "status=143" in result.stdout
 
 
+@pytest.mark.fault
 def test_kill_9_is_detected_by_a_reader(ws: Workspace, exp: Experiment) -> None:
     code = (
         _script_header(ws)

@@ -85,6 +85,7 @@ def test_reopening_applies_no_migration(tmp_path: Path) -> None:
     assert before == after
 
 
+@pytest.mark.fault
 def test_newer_schema_version_is_refused_untouched(tmp_path: Path) -> None:
     store = _new_store(tmp_path)
     store.write([CreateRun("r1", "e", "interactive", "Running")])
@@ -100,6 +101,7 @@ def test_newer_schema_version_is_refused_untouched(tmp_path: Path) -> None:
     assert _digest(store.path) == before
 
 
+@pytest.mark.fault
 def test_random_bytes_file_is_refused_untouched(tmp_path: Path) -> None:
     folder = tmp_path / "w"
     folder.mkdir()
@@ -122,6 +124,7 @@ def test_workspace_on_a_garbage_store_is_refused(tmp_path: Path) -> None:
     assert _digest(folder / "tracking.db") == before
 
 
+@pytest.mark.fault
 def test_truncated_store_is_refused_untouched(tmp_path: Path) -> None:
     store = _new_store(tmp_path)
     store.write(
@@ -162,6 +165,7 @@ def _foreign_db(path: Path, user_version: int, tables: list[str]) -> None:
     ],
     ids=["plain", "versioned", "mlflow-like", "runs-v1", "newer-runs"],
 )
+@pytest.mark.fault
 def test_foreign_sqlite_db_is_refused_untouched(
     tmp_path: Path, user_version: int, tables: list[str]
 ) -> None:
@@ -228,6 +232,7 @@ def world_readable_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
 def test_read_only_workspace_directory(world_readable_dir: Path, existing: bool) -> None:
     folder = world_readable_dir / "ro"

@@ -254,6 +254,7 @@ def test_close_leaves_no_thread_and_no_connection(exp: Experiment) -> None:
     assert view.poller is None
 
 
+@pytest.mark.fault
 def test_a_view_closed_and_shown_again_fifty_times_leaks_nothing(
     exp: Experiment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,6 +274,7 @@ def test_a_view_closed_and_shown_again_fifty_times_leaks_nothing(
     assert Poller.active() == {}
 
 
+@pytest.mark.fault
 def test_two_views_of_the_same_run_share_one_poller(
     exp: Experiment, monkeypatch: pytest.MonkeyPatch
 ) -> None:

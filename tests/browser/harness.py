@@ -80,12 +80,20 @@ def jupyter_server(
     runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
     workspaces = Path(tempfile.mkdtemp(prefix="rw-lab-workspaces-"))  # no restored tabs
     command = [
-        sys.executable, "-m", "jupyter", app, "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        app,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
         "--ServerApp.disable_check_xsrf=True",
         f"--LabApp.workspaces_dir={workspaces}",
-        "--LabApp.expose_app_in_browser=True" if app == "lab" else "--JupyterNotebookApp.expose_app_in_browser=True",
+        "--LabApp.expose_app_in_browser=True"
+        if app == "lab"
+        else "--JupyterNotebookApp.expose_app_in_browser=True",
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
@@ -125,7 +133,9 @@ def jupyter_server(
 
 
 @contextmanager
-def browser_page(viewport: tuple[int, int] = (1400, 1000), color_scheme: str = "light") -> Iterator[Any]:
+def browser_page(
+    viewport: tuple[int, int] = (1400, 1000), color_scheme: str = "light"
+) -> Iterator[Any]:
     """A Playwright page in headless Debian chromium with a fresh profile."""
     from playwright.sync_api import sync_playwright
 

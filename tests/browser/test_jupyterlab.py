@@ -125,7 +125,9 @@ def test_user_strings_are_shown_as_text(lab_root: Path, artifacts: Path) -> None
         assert page.dialogs == []  # type: ignore[attr-defined]
 
 
-def test_saved_notebook_reopened_without_kernel_shows_the_run(lab_root: Path, artifacts: Path) -> None:
+def test_saved_notebook_reopened_without_kernel_shows_the_run(
+    lab_root: Path, artifacts: Path
+) -> None:
     write_notebook(
         lab_root / "reopen.ipynb",
         [
@@ -142,7 +144,10 @@ def test_saved_notebook_reopened_without_kernel_shows_the_run(lab_root: Path, ar
         run_all(page)
         page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
         page.wait_for_selector(".rw-static-snapshot img", state="attached", timeout=60_000)
-        wait_until(page, "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
+        wait_until(
+            page,
+            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        )
         save(page)
         wait_until(
             page,

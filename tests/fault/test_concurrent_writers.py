@@ -51,7 +51,9 @@ READER = """
             for run in store.find_runs():
                 for chunk in store.read_chunks(run.id, after_chunk_id=cursors.get(run.id, 0)):
                     cursors[run.id] = chunk.id
-                    points[run.id] = points.get(run.id, 0) + chunk.n
+                    held = points.get(run.id, 0)
+                    fresh = chunk.since(held)  # a compacted chunk repeats points held
+                    points[run.id] = held + (fresh.n if fresh is not None else 0)
             polls += 1
         except Exception as exc:
             errors.append(repr(exc))
@@ -111,6 +113,12 @@ def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> No
     assert polled["polls"] >= 0.3 * (writers_done - 2.0) / 0.1
     assert polled["points"] == {r["run_id"]: N_POINTS for r in results}
     assert writers_done < 60
+    logging = max(r["logged_s"] for r in results)
+    print(
+        f"\n8 writers x {N_POINTS:,} points: {N_WRITERS * N_POINTS / logging:,.0f} points/s "
+        f"logged in total, all durable {writers_done - 2.0:.2f} s after the start; 0 lost, "
+        f"0 lock errors; reader: {polled['polls']} polls, slowest {polled['slowest'] * 1e3:.0f} ms"
+    )
 
 
 def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:

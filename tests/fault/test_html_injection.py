@@ -17,7 +17,7 @@ from run_widgets.widgets import panels, static
 from run_widgets.widgets._assets import STATIC
 from run_widgets.widgets.panels import panel_state
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+JS_DIR = Path(__file__).resolve().parents[2] / "js"
 UNSAFE_JS = re.compile(
     r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment"
     r"|DOMParser|srcdoc|\beval\s*\(|new\s+Function\b"

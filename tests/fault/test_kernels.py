@@ -1,0 +1,211 @@
+"""Real notebook kernels: a killed kernel does not take its submitted run along, and kernels
+showing the same run leak no poller threads or store connections."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.manager import KernelManager
+from support import python_env
+
+from run_widgets import Experiment, Run, Workspace
+
+TRAIN = """
+import time
+from run_widgets import Run
+run = Run.get_context()
+for i in range({points}):
+    run.log("x", float(i))
+    print("step", i, flush=True)
+    time.sleep({delay})
+"""
+
+
+@contextmanager
+def kernel(cwd: Path, env: dict[str, str]) -> Iterator[tuple[KernelManager, Any]]:
+    """A python3 kernel started in ``cwd`` with ``env``; shut down afterwards."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(cwd), env=env)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=90)
+        yield manager, client
+    finally:
+        client.stop_channels()
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)
+
+
+def execute(client: Any, code: str, timeout: float = 120) -> str:
+    """Run ``code`` in the kernel; return its stdout, raising on an error."""
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(message: dict[str, Any]) -> None:
+        kind = message["header"]["msg_type"]
+        if kind == "stream" and message["content"]["name"] == "stdout":
+            out.append(message["content"]["text"])
+        elif kind == "error":
+            errors.append("\n".join(message["content"]["traceback"]))
+
+    client.execute_interactive(textwrap.dedent(code), output_hook=hook, timeout=timeout)
+    if errors:
+        raise AssertionError(errors[0])
+    return "".join(out)
+
+
+def last_json(text: str) -> Any:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path) -> dict[str, str]:
+    env = python_env()
+    env["RUN_WIDGETS_WORKSPACE"] = str(tmp_path / "ws")
+    env.pop("RUN_WIDGETS_HOME", None)
+    return env
+
+
+def _write_script(folder: Path, points: int, delay: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.py").write_text(TRAIN.format(points=points, delay=delay))
+
+
+def test_kernel_killed_while_a_submitted_run_continues(
+    tmp_path: Path, kernel_env: dict[str, str]
+) -> None:
+    _write_script(tmp_path / "scripts", points=12, delay=0.4)
+    with kernel(tmp_path, kernel_env) as (manager, client):
+        output = execute(
+            client,
+            """
+            import json
+            from run_widgets import Experiment, RunDetails, ScriptRunConfig, Workspace
+            ws = Workspace.from_config()
+            run = Experiment(ws, "kernel-killed").submit(
+                ScriptRunConfig(source_directory="scripts", script="train.py"))
+            RunDetails(run, refresh_interval=1).show()
+            print(json.dumps(run.id))
+            """,
+        )
+        run_id = last_json(output)
+        # SIGKILL to the kernel's whole process group, as when it crashes or is killed.
+        pid = manager.provisioner.process.pid  # type: ignore[union-attr]
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+        deadline = time.time() + 10
+        while manager.is_alive() and time.time() < deadline:
+            time.sleep(0.1)
+        assert not manager.is_alive()
+    ws = Workspace(tmp_path / "ws")
+    try:
+        run = Run(Experiment(ws, "kernel-killed"), run_id)
+        deadline = time.time() + 60
+        while (
+            run.get_status() not in ("Completed", "Failed", "Canceled") and time.time() < deadline
+        ):
+            time.sleep(0.3)
+        assert run.get_status() == "Completed"
+        assert run.get_metrics()["x"] == [float(i) for i in range(12)]
+    finally:
+        ws.close()
+    # A new kernel reattaches with Run(exp, id) and RunDetails shows the finished run.
+    with kernel(tmp_path, kernel_env) as (_, client):
+        output = execute(
+            client,
+            f"""
+            import json
+            from run_widgets import Experiment, Run, RunDetails, Workspace
+            run = Run(Experiment(Workspace.from_config(), "kernel-killed"), {run_id!r})
+            view = RunDetails(run)
+            view.show()
+            data = view.get_widget_data()
+            print(json.dumps([data["status"], [m["points"] for m in data["run_metrics"]],
+                              "step 11" in data["run_logs"]]))
+            """,
+        )
+        assert last_json(output) == ["Completed", [12], True]
+
+
+LEAK_CHECK = """
+import json, threading, time
+from run_widgets import Experiment, Run, RunDetails, Workspace
+from run_widgets.widgets.poller import Poller, poll_threads
+ws = Workspace.from_config()
+run = Run(Experiment(ws, "two-kernels"), {run_id!r})
+for _ in range(50):  # shown and closed, many times
+    again = RunDetails(run, refresh_interval=0.5)
+    again.show()
+    again.close()
+view = RunDetails(run, refresh_interval=0.5)  # then left live until the run ends
+view.show()
+deadline = time.time() + 60
+while run.get_status() != "Completed" and time.time() < deadline:
+    time.sleep(0.2)
+deadline = time.time() + 10
+while (poll_threads() or Poller.active()) and time.time() < deadline:
+    time.sleep(0.1)
+print(json.dumps({{
+    "status": view.tracker.record.status,
+    "points": view.tracker.metrics["x"].count,
+    "pollers": len(poll_threads()),
+    "registered": len(Poller.active()),
+    "connections": ws.store.open_connection_count(),
+    "threads": sorted(t.name for t in threading.enumerate() if t.name.startswith("run-widgets")),
+}}))
+"""
+
+
+def test_two_kernels_showing_the_same_run_leak_nothing(
+    tmp_path: Path, kernel_env: dict[str, str]
+) -> None:
+    _write_script(tmp_path / "scripts", points=15, delay=0.3)
+    with kernel(tmp_path, kernel_env) as (_, first), kernel(tmp_path, kernel_env) as (_, second):
+        run_id = last_json(
+            execute(
+                first,
+                """
+                import json
+                from run_widgets import Experiment, ScriptRunConfig, Workspace
+                run = Experiment(Workspace.from_config(), "two-kernels").submit(
+                    ScriptRunConfig(source_directory="scripts", script="train.py"))
+                print(json.dumps(run.id))
+                """,
+            )
+        )
+        first.execute(textwrap.dedent(LEAK_CHECK.format(run_id=run_id)))
+        second_result = last_json(execute(second, LEAK_CHECK.format(run_id=run_id)))
+        first_reply = _collect_stdout(first, timeout=90)
+        first_result = last_json(first_reply)
+    for result in (first_result, second_result):
+        assert result["status"] == "Completed"
+        assert result["points"] == 15
+        assert result["pollers"] == 0 and result["registered"] == 0
+        # the flusher is the only background thread left; one connection per live thread
+        assert result["threads"] in ([], ["run-widgets-flusher"])
+        assert result["connections"] <= 2
+
+
+def _collect_stdout(client: Any, timeout: float) -> str:
+    """Stdout of the cell already running in ``client`` until the kernel goes idle."""
+    out: list[str] = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        message = client.get_iopub_msg(timeout=timeout)
+        kind = message["header"]["msg_type"]
+        if kind == "stream" and message["content"]["name"] == "stdout":
+            out.append(message["content"]["text"])
+        elif kind == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+        elif kind == "status" and message["content"]["execution_state"] == "idle" and out:
+            break
+    return "".join(out)
