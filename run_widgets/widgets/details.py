@@ -468,7 +468,9 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.show()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return {**self.static_bundle(with_charts=False), **self.live_bundle()}
+        # One output only (contexts that do not call _ipython_display_): the widget view
+        # with the snapshot's text, HTML and chart as its fallbacks.
+        return {**self.live_bundle(), **self.static_bundle(with_charts=self.tracker.is_terminal)}
 
     def text_summary(self) -> str:
         """What ``show()`` prints outside a kernel: the summary and the report's location."""
@@ -482,8 +484,9 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             return view_state.widget_data(self.tracker, self.portal_url)
 
     def __repr__(self) -> str:
-        record = self.tracker.record
-        return f"RunDetails(run_id={record.id!r}, status={record.status!r})"
+        # No status here: this text is saved with the live output and would go stale (the
+        # static snapshot beside it carries the status and is rewritten at the end).
+        return f"RunDetails(run_id={self.tracker.record.id!r})"
 
     # ---------------------------------------------------------------------- close --
     @traitlets.observe("comm")
