@@ -387,6 +387,12 @@ def test_static_fallback_of_a_finished_sweep(exp: Experiment, shown: list[RunDet
     html = bundle["text/html"]
     assert all(f"HD_text_{i}" in html for i in range(5))
     assert "<th>alpha</th>" in html
+    # Sorted as the live table: best primary metric first, with the summary above it.
+    best_index = min(range(len(MSES)), key=lambda i: MSES[i])
+    positions = sorted(range(len(MSES)), key=lambda i: html.index(f"HD_text_{i}<"))
+    assert positions[0] == best_index
+    assert f"mse = {MSES[best_index]:.6g}" in html
+    assert "Best Metric*" in html
 
 
 def test_live_updates_as_children_log(exp: Experiment, shown: list[RunDetails]) -> None:

@@ -11,6 +11,7 @@ by the best metric. Everything updates on each poll from the children that chang
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -19,7 +20,9 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from .._details import duration_text
 from ..run import Run
+from ..widgets import static
 from ..widgets._assets import asset, css
 from ..widgets.mapping import as_float
 from ..widgets.tracker import PollChanges
@@ -48,6 +51,18 @@ class ParallelCoordinates(anywidget.AnyWidget):
     _css = css("parcoords.css")
     dimensions: traitlets.List[Any] = traitlets.List().tag(sync=True)
     lines: traitlets.List[Any] = traitlets.List().tag(sync=True)
+
+
+def _static_cell(row: dict[str, Any], key: str) -> Any:
+    if key == "started":
+        return static.when(row.get("start"))
+    if key == "duration":
+        end = row.get("end") or time.time()
+        return duration_text(end - row["created"]) if row.get("created") else ""
+    if key == "best":
+        value = row.get("best")
+        return "" if value is None else f"{value:.6g}"
+    return row.get(key, row.get("values", {}).get(key, ""))
 
 
 def _figure(title: str, marks: list[Any], axes: list[Any]) -> bqplot.Figure:
@@ -265,6 +280,34 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         state = view_state.table_state(self.children_rows, self.settings)
         state["cancellable"] = not self.details.tracker.is_terminal
         return state
+
+    def static_children_html(self) -> str:
+        """The sweep's summary and child table for the static snapshot (best child first)."""
+        summary = view_state.summary_state(
+            self.details.tracker.record, self.children_rows, self.settings
+        )
+        table = view_state.table_state(self.children_rows, self.settings)
+        keys = [c["key"] for c in table["columns"]]
+        rows = [
+            [_static_cell(row, key) for key in keys]
+            for row in table["rows"][: static.MAX_STATIC_CHILDREN]
+        ]
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["counts"].items()))
+        best = summary["best"]
+        lines = [
+            f"Primary metric: {self.settings.metric} ({self.settings.goal.lower()}); "
+            f"children: {counts or 'none yet'}"
+        ]
+        if best is not None:
+            lines.append(
+                f"Best: run {best['number']}, {self.settings.metric} = {best['value']:.6g}"
+            )
+        text = "".join(f"<p>{static.esc(line)}</p>" for line in lines)
+        return (
+            text
+            + static.table_html([c["title"] for c in table["columns"]], rows)
+            + (f"<p>{static.esc(view_state.FOOTNOTE)}</p>")
+        )
 
     def _on_summary_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "cancel_sweep":

@@ -406,9 +406,16 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
                 if with_charts
                 else None
             )
+            children = [
+                e.static_children_html()
+                for e in self.extensions
+                if hasattr(e, "static_children_html")
+            ]
             bundle = {
                 "text/plain": static.snapshot_text(self.tracker),
-                "text/html": static.snapshot_html(self.tracker, png, self.portal_url),
+                "text/html": static.snapshot_html(
+                    self.tracker, png, self.portal_url, children[0] if children else None
+                ),
             }
         if png:
             bundle["image/png"] = base64.b64encode(png).decode("ascii")

@@ -212,9 +212,15 @@ def _fmt(value: Any) -> str:
 
 
 def snapshot_html(
-    tracker: RunTracker, chart_png: bytes | None, portal_url: str | None = None
+    tracker: RunTracker,
+    chart_png: bytes | None,
+    portal_url: str | None = None,
+    children_html: str | None = None,
 ) -> str:
-    """The static fallback: header, properties, charts image, children, error."""
+    """The static fallback: header, properties, charts image, children, error.
+
+    ``children_html`` replaces the generic child table (a sweep shows its own).
+    """
     parts = [f'<div class="rw-static-snapshot" data-run-id="{esc(tracker.run_id)}">']
     parts.append(header_html(tracker, portal_url))
     message = error_message(tracker.record.error)
@@ -224,7 +230,9 @@ def snapshot_html(
     if chart_png:
         encoded = base64.b64encode(chart_png).decode("ascii")
         parts.append(f'<img alt="metric charts" src="data:image/png;base64,{encoded}"/>')
-    if tracker.children:
+    if children_html is not None:
+        parts.append(children_html)
+    elif tracker.children:
         headers, rows = child_rows(list(tracker.children.values()))
         shown = rows[:MAX_STATIC_CHILDREN]
         parts.append(table_html(headers, shown))
