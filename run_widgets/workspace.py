@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,11 +42,27 @@ _stores: dict[str, SqliteStore] = {}
 _stores_lock = threading.Lock()
 
 
+def home_folder() -> Path:
+    """``$RUN_WIDGETS_HOME``, or ``~/.run_widgets``: where named workspaces live."""
+    home = os.environ.get(ENV_HOME)
+    return Path(home).expanduser() if home else Path.home() / ".run_widgets"
+
+
 def default_location() -> Path:
     """The folder of the default workspace."""
-    home = os.environ.get(ENV_HOME)
-    base = Path(home).expanduser() if home else Path.home() / ".run_widgets"
-    return base / "default"
+    return home_folder() / "default"
+
+
+def named_location(workspace_name: str) -> Path:
+    """The folder of the local workspace called ``workspace_name`` (v1 workspace names)."""
+    if not isinstance(workspace_name, str) or not re.fullmatch(
+        r"[A-Za-z0-9][\w.-]{0,99}", workspace_name
+    ):
+        raise UserErrorException(
+            f"Workspace name {workspace_name!r} must be 1-100 letters, digits, '_', '-' or '.',"
+            " starting with a letter or digit."
+        )
+    return home_folder() / workspace_name
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -93,7 +110,21 @@ class Workspace:
         >>> ws = Workspace(path="./tracking")     # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, name: str | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        *,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        **_v1_arguments: Any,
+    ):
+        if workspace_name is not None and path is None:
+            # v1: Workspace(subscription_id=..., resource_group=..., workspace_name=...).
+            # There is no cloud here: the name picks a local workspace under the home folder.
+            path = named_location(workspace_name)
+            name = name or workspace_name
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise MetricTypeError(
                 f"Workspace path must be a str or path, not {type(path).__name__}. "
@@ -104,6 +135,17 @@ class Workspace:
         self._location = location.resolve()
         self._name = name or self._location.name
         self._store = _store_for(self._location)
+
+    @classmethod
+    def get(
+        cls,
+        name: str,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        **kwargs: Any,
+    ) -> Workspace:
+        """The local workspace called ``name`` (v1 ``Workspace.get``), created if needed."""
+        return cls(workspace_name=name)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str] | None = None, **_: Any) -> Workspace:

@@ -143,3 +143,15 @@ def test_experiments_and_get_run(ws: Workspace) -> None:
 def test_two_workspace_objects_share_one_store(ws: Workspace) -> None:
     other = Workspace(ws.location)
     assert other.store is ws.store
+
+
+def test_v1_workspace_arguments_pick_a_named_local_workspace(tmp_path: Path) -> None:
+    ws = Workspace(subscription_id="sub", resource_group="rg", workspace_name="team-ws")
+    try:
+        assert ws.location == (tmp_path / "home" / "team-ws").resolve()
+        assert ws.name == "team-ws"
+        assert Workspace.get("team-ws") == ws
+    finally:
+        ws.close()
+    with pytest.raises(UserErrorException, match="Workspace name"):
+        Workspace(workspace_name="../escape")
