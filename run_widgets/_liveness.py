@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import psutil
 
+from ._details import error_dict
 from .store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from .store.entities import OwnerRecord
 from .store.sqlite import local_host
@@ -48,18 +49,12 @@ def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
 
 def lost_error(owner: OwnerRecord) -> dict[str, object]:
     """The error recorded on a run whose process was lost."""
-    return {
-        "error": {
-            "code": "ProcessLost",
-            "message": (
-                f"process lost: the process running this run (pid {owner.pid} on "
-                f"{owner.host}) ended without reporting a final status (killed, out of "
-                "memory, or the machine restarted). Metrics and logs written before that "
-                "are kept."
-            ),
-        },
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    return error_dict(
+        f"process lost: the process running this run (pid {owner.pid} on {owner.host}) ended "
+        "without reporting a final status (killed, out of memory, or the machine restarted). "
+        "Metrics and logs written before that are kept.",
+        "ProcessLost",
+    )
 
 
 def dead_owners(store: TrackingStore, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from .. import _exit, _liveness
+from .._details import error_dict
 from .._flusher import FLUSHER
 from ..experiment import Experiment
 from ..run import Run
@@ -175,9 +176,7 @@ class SweepDriver:
             run_id = executor.launch(self.parent, params, index)
         except Exception as error:
             log(f"could not start child {index} with {params}: {error!r}")
-            failure = {
-                "error": {"code": "TrialStartFailed", "message": f"could not start: {error}"}
-            }
+            failure = error_dict(f"could not start: {error}", "TrialStartFailed")
             for child in self.store.find_runs(parent_id=self.parent.id):
                 if child.id not in known and not child.is_terminal:
                     self.store.write(
@@ -260,30 +259,19 @@ class SweepDriver:
             self.store.write([SetTags(self.parent.id, tags)])
         failed = [c for c in children if c.status == RunStatus.FAILED]
         end = time.time()
+        error: dict[str, Any] | None = None
+        status = RunStatus.COMPLETED
         if self.cancel_reason == "cancel requested":
-            self.store.write([UpdateRun(self.parent.id, status=RunStatus.CANCELED, end_time=end)])
+            status = RunStatus.CANCELED
         elif self.cancel_reason is not None:
-            error = {
-                "error": {
-                    "code": "SweepStopped",
-                    "message": f"The sweep stopped: {self.cancel_reason}.",
-                }
-            }
-            self.store.write(
-                [UpdateRun(self.parent.id, status=RunStatus.FAILED, end_time=end, error=error)]
-            )
+            status = RunStatus.FAILED
+            error = error_dict(f"The sweep stopped: {self.cancel_reason}.", "SweepStopped")
         elif children and len(failed) == len(children):
-            error = {
-                "error": {
-                    "code": "AllChildrenFailed",
-                    "message": f"All {len(children)} child runs failed; see their logs.",
-                }
-            }
-            self.store.write(
-                [UpdateRun(self.parent.id, status=RunStatus.FAILED, end_time=end, error=error)]
+            status = RunStatus.FAILED
+            error = error_dict(
+                f"All {len(children)} child runs failed; see their logs.", "AllChildrenFailed"
             )
-        else:
-            self.store.write([UpdateRun(self.parent.id, status=RunStatus.COMPLETED, end_time=end)])
+        self.store.write([UpdateRun(self.parent.id, status=status, end_time=end, error=error)])
         log(f"sweep ended: {len(children)} children, {len(failed)} failed, best {tags}")
 
 
@@ -307,7 +295,7 @@ def main(argv: list[str]) -> int:
                     driver.parent.id,
                     status=RunStatus.FAILED,
                     end_time=time.time(),
-                    error={"error": {"code": "SweepDriverError", "message": message}},
+                    error=error_dict(message, "SweepDriverError"),
                     only_if_status=_liveness.ACTIVE,
                 )
             ]

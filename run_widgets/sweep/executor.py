@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _snapshot
+from .._details import error_dict
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus, UpdateRun
 from ..submit.launcher import hand_over, start_supervisor, workdir_of
@@ -224,12 +225,9 @@ class FunctionExecutor(TrialExecutor):
                         run_id,
                         status=RunStatus.FAILED,
                         end_time=time.time(),
-                        error={
-                            "error": {
-                                "code": "TrialLost",
-                                "message": f"The worker process running this trial ended: {error}",
-                            }
-                        },
+                        error=error_dict(
+                            f"The worker process running this trial ended: {error}", "TrialLost"
+                        ),
                         only_if_status=ACTIVE,
                     )
                 ]
