@@ -32,7 +32,6 @@ from ._files import RunFiles
 from ._flusher import FLUSHER
 from .exceptions import (
     MetricTypeError,
-    RunEnvironmentException,
     RunNotFoundError,
     RunStateError,
     RunWidgetsWarning,
@@ -1158,4 +1157,4 @@ def _warn(message: str) -> None:
     warnings.warn(message, RunWidgetsWarning, stacklevel=3)
 
 
-__all__ = ["Run", "RunEnvironmentException", "RunType", "new_run_id"]
+__all__ = ["Run", "RunType", "new_run_id"]
