@@ -1123,6 +1123,8 @@ def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
                 run.complete()
             elif reason == "exception":
                 run.fail(exc)
+            elif _parent_cancelled(run):
+                run._finish(RunStatus.CANCELED, None)  # stopped because its parent was
             else:
                 run.fail(SIGTERM_MESSAGE, error_code="ProcessTerminated")
         except Exception as error:
@@ -1131,6 +1133,16 @@ def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
         FLUSHER.flush()
     except Exception as error:
         print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
+
+
+def _parent_cancelled(run: Run) -> bool:
+    """True if ``run``'s parent was cancelled (so SIGTERM is its cancellation reaching us)."""
+    parent_id = run._record.parent_id
+    parent = run._store.get_run(parent_id) if parent_id else None
+    return parent is not None and parent.status in (
+        RunStatus.CANCEL_REQUESTED,
+        RunStatus.CANCELED,
+    )
 
 
 def compact_quietly(store: TrackingStore, run_id: str) -> None:

@@ -258,3 +258,32 @@ def test_a_supervisor_that_died_before_taking_the_run_over_fails_it(exp: Experim
     hand_over(exp.workspace.store, queued.id, finished.pid)
     assert queued.get_status() == "Failed"
     assert "supervisor exited before starting" in queued.get_details()["error"]["error"]["message"]
+
+
+def test_children_of_a_cancelled_job_end_canceled(exp: Experiment, tmp_path: Path) -> None:
+    script = """
+import time
+from run_widgets import Run
+run = Run.get_context()
+child = run.child_run("inner")
+child.log("m", 1.0)
+child.flush()
+print("ready", flush=True)
+time.sleep(60)
+"""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "job.py").write_text(script)
+    from run_widgets import ScriptRunConfig
+
+    run = exp.submit(ScriptRunConfig(source_directory=str(folder), script="job.py"))
+    deadline = time.time() + 60
+    while not list(run.get_children()) and time.time() < deadline:
+        time.sleep(0.2)
+    (child,) = list(run.get_children())
+    run.cancel()
+    while run.get_status() != "Canceled" and time.time() < deadline:
+        time.sleep(0.2)
+    assert run.get_status() == "Canceled"
+    assert Run(exp, child.id).get_status() == "Canceled"
+    assert Run(exp, child.id).get_metrics() == {"m": 1.0}
