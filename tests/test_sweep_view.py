@@ -393,6 +393,7 @@ def test_static_fallback_of_a_finished_sweep(exp: Experiment, shown: list[RunDet
     assert positions[0] == best_index
     assert f"mse = {MSES[best_index]:.6g}" in html
     assert "Best Metric*" in html
+    assert bundle["image/png"]  # the sweep's own chart: metric per child and by alpha
 
 
 def test_live_updates_as_children_log(exp: Experiment, shown: list[RunDetails]) -> None:

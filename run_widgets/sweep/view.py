@@ -11,6 +11,7 @@ by the best metric. Everything updates on each poll from the children that chang
 
 from __future__ import annotations
 
+import io
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -280,6 +281,43 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         state = view_state.table_state(self.children_rows, self.settings)
         state["cancellable"] = not self.details.tracker.is_terminal
         return state
+
+    def static_chart_png(self) -> bytes | None:
+        """The primary metric per child and against the first hyperparameter, as a PNG."""
+        children = self.children_rows
+        points = view_state.primary_series(children, self.histories, self.settings)
+        params = view_state.parameter_names(children)
+        if points["mode"] != "points" or not len(points["x"]):
+            return None
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(9, 3), dpi=80)
+        FigureCanvasAgg(figure)
+        left = figure.add_subplot(1, 2, 1)
+        left.scatter(points["x"], points["y"], s=14, color=OTHER_COLOR)
+        left.step(points["x"], points["best_so_far"], where="post", color="#2ca02c")
+        best = points["best_index"]
+        left.scatter(points["x"][best], points["y"][best], s=60, color=BEST_COLOR, marker="D")
+        left.set_title(f"{self.settings.metric} per child", fontsize=10)
+        left.set_xlabel("run number", fontsize=8)
+        if params:
+            data = view_state.parameter_points(children, self.settings, params[0])
+            right = figure.add_subplot(1, 2, 2)
+            right.scatter(data["x"], data["y"], s=14, color=OTHER_COLOR)
+            index = data["best_index"]
+            right.scatter(data["x"][index], data["y"][index], s=60, color=BEST_COLOR, marker="D")
+            if data["log"]:
+                right.set_xscale("log")
+            right.set_title(f"{self.settings.metric} by {params[0]}", fontsize=10)
+            right.set_xlabel(params[0], fontsize=8)
+        for axes in figure.axes:
+            axes.tick_params(labelsize=7)
+            axes.grid(alpha=0.3)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
 
     def static_children_html(self) -> str:
         """The sweep's summary and child table for the static snapshot (best child first)."""

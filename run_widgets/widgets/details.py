@@ -406,6 +406,9 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
                 if with_charts
                 else None
             )
+            for extension in self.extensions:  # a sweep draws its own chart
+                if with_charts and png is None and hasattr(extension, "static_chart_png"):
+                    png = extension.static_chart_png()
             children = [
                 e.static_children_html()
                 for e in self.extensions
