@@ -49,6 +49,7 @@ class Flusher:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
+        self._release: list[TrackingStore] = []
         self._last_compaction = time.monotonic()
         self._cancel_handlers: list[CancelHandler] = []
 
@@ -95,6 +96,7 @@ class Flusher:
                 self._retry.pop(id(buffer), None)
                 self._errors.pop(id(buffer), None)
             self._owners.pop(id(store), None)
+            self._release.append(store)  # the thread closes its connection to it itself
 
     def watched_count(self) -> int:
         """Number of buffers being watched (for leak checks)."""
@@ -192,6 +194,10 @@ class Flusher:
 
     def tick(self) -> None:
         """One round of background work: flush everything, heartbeat when due."""
+        with self._registry_lock:
+            released, self._release = self._release, []
+        for store in released:
+            store.release_thread_connection()
         with self._registry_lock:
             entries = list(self._buffers.values())
             owners = list(self._owners.values())

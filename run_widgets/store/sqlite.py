@@ -112,9 +112,10 @@ class SqliteStore(TrackingStore):
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and not self._closed:
             return conn
         if self._closed:
+            self.release_thread_connection()  # a thread closes only its own connection
             raise StoreError(f"The tracking store {self.location} has been closed.")
         conn = self._open_connection()
         self._local.conn = conn
@@ -243,13 +244,25 @@ class SqliteStore(TrackingStore):
             return len(self._connections)
 
     def close(self) -> None:
-        """Close every connection of this store."""
+        """Close the store: the calling thread's connection (and dead threads') now.
+
+        A connection of another live thread may be in use right now, and closing it under
+        that thread would crash SQLite; it is closed by its own thread on its next use
+        (which then raises ``StoreError``), or when the thread ends.
+        """
+        me = threading.current_thread()
         with self._registry_lock:
-            for _, conn in self._connections:
-                conn.close()
-            self._connections = []
             self._closed = True
-        self._local = threading.local()
+            others = []
+            for ref, conn in self._connections:
+                thread = ref()
+                if thread is None or thread is me or not thread.is_alive():
+                    conn.close()
+                else:
+                    others.append((ref, conn))
+            self._connections = others
+        if getattr(self._local, "conn", None) is not None:
+            del self._local.conn
 
     def reset_after_fork(self) -> None:
         """Forget connections inherited from the parent process (never use them)."""

@@ -232,3 +232,51 @@ def test_notebook7_renders_the_demo(lab_root: Path, artifacts: Path) -> None:
 @pytest.fixture(autouse=True)
 def _slow_marker(request: pytest.FixtureRequest) -> None:
     request.node.add_marker(pytest.mark.slow)
+
+
+def test_sweep_view_renders_and_fills_in_live(lab_root: Path, artifacts: Path) -> None:
+    write_notebook(
+        lab_root / "sweep.ipynb",
+        [
+            "import time\n"
+            "from run_widgets import *\n"
+            "def train(params, run):\n"
+            "    for step in range(3):\n"
+            "        run.log('mse', (params['alpha'] - 0.4) ** 2 + 0.1 / (step + 1))\n"
+            "        time.sleep(0.6)\n"
+            "config = HyperDriveConfig(function=train,\n"
+            "    hyperparameter_sampling=GridParameterSampling({'alpha': choice(0.1, 0.3, 0.5, 0.7, 0.9, 1.1)}),\n"
+            "    primary_metric_name='mse', primary_metric_goal=PrimaryMetricGoal.MINIMIZE,\n"
+            "    max_total_runs=6, max_concurrent_runs=2)\n"
+            "sweep = Experiment(Workspace.from_config(), 'browser-sweep').submit(config)",
+            "RunDetails(sweep, refresh_interval=1)",
+        ],
+    )
+    with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1400)) as page:
+        open_notebook(page, server, "sweep.ipynb")
+        run_all(page)
+        page.wait_for_selector(".rw-sweep .rw-status-part", timeout=120_000)
+        # While children run, the status bar shows running work; later all six complete.
+        wait_until(
+            page,
+            "() => [...document.querySelectorAll('.rw-status-part')]"
+            ".some(e => e.dataset.status !== 'Completed')",
+        )
+        wait_until(
+            page,
+            "() => [...document.querySelectorAll('.rw-status-part')]"
+            ".map(e => e.title).join() === 'Completed: 6'",
+            timeout=180_000,
+        )
+        wait_until(page, "() => document.querySelectorAll('.rw-children tr.rw-row').length === 6")
+        best = page.locator(".rw-children tr.rw-best")
+        assert best.count() == 1
+        assert "0.3" in best.inner_text() or "0.5" in best.inner_text()  # alpha next to 0.4
+        assert "Best so far: mse" in page.locator(".rw-sweep-best").inner_text()
+        marks = page.evaluate(
+            "() => [...document.querySelectorAll('.rw-sweep-view .bqplot.figure')]"
+            ".map(f => f.querySelectorAll('path.line, path.dot, .dot').length)"
+        )
+        assert len(marks) == 2 and all(n > 0 for n in marks)
+        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "sweep.png"))
+        assert page.dialogs == []  # type: ignore[attr-defined]
