@@ -43,6 +43,8 @@ from .workspace import Workspace
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+    "ExperimentDetails": ("run_widgets.widgets.experiment", "ExperimentDetails"),
+    "compare": ("run_widgets.views.compare_frame", "compare"),
 }
 
 
@@ -63,6 +65,7 @@ __all__ = [
     "BanditPolicy",
     "Environment",
     "Experiment",
+    "ExperimentDetails",
     "ExperimentExecutionException",
     "GridParameterSampling",
     "HyperDriveConfig",
@@ -85,6 +88,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "compare",
     "loguniform",
     "normal",
     "quniform",
