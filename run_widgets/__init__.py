@@ -44,6 +44,8 @@ from .workspace import Workspace
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+    "ExperimentDetails": ("run_widgets.widgets.experiment", "ExperimentDetails"),
+    "compare": ("run_widgets.views.compare_frame", "compare"),
 }
 
 
@@ -67,6 +69,7 @@ __all__ = [
     "ComputeTargetException",
     "Environment",
     "Experiment",
+    "ExperimentDetails",
     "ExperimentExecutionException",
     "GridParameterSampling",
     "HyperDriveConfig",
@@ -89,6 +92,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "compare",
     "loguniform",
     "normal",
     "quniform",
