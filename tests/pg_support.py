@@ -11,13 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from run_widgets.store.postgres import PostgresStore
-from run_widgets.store.postgres.local_server import LocalPostgres
+if TYPE_CHECKING:  # psycopg is imported only by tests that use PostgreSQL
+    from run_widgets.store.postgres.local_server import LocalPostgres
 
 TEMPLATE = "rw_template"
 _names = itertools.count(1)
@@ -26,6 +25,9 @@ _names = itertools.count(1)
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[LocalPostgres]:
     """The session's PostgreSQL server (durability off: tests never pull the plug)."""
+    from run_widgets.store.postgres import PostgresStore
+    from run_widgets.store.postgres.local_server import LocalPostgres
+
     server = LocalPostgres(fsync=False)
     try:
         server.start()
@@ -43,6 +45,9 @@ def new_database(server: LocalPostgres, *, empty: bool = False) -> str:
 
 def drop_database(server: LocalPostgres, uri: str) -> None:
     """Drop the database of ``uri``, disconnecting whoever still uses it."""
+    import psycopg
+    from psycopg import sql
+
     name = uri.rsplit("/", 1)[1]
     with psycopg.connect(server.uri(), autocommit=True) as conn:
         conn.execute(
