@@ -12,6 +12,7 @@ nothing needs a server.
 from ._version import __version__
 from .exceptions import (
     ActivityFailedException,
+    ComputeTargetException,
     ExperimentExecutionException,
     RunEnvironmentException,
     RunNotFoundError,
@@ -22,7 +23,7 @@ from .exceptions import (
 from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .submit import AmlCompute, ComputeTarget, Environment, RunConfiguration, ScriptRunConfig
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -62,7 +63,10 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActivityFailedException",
+    "AmlCompute",
     "BanditPolicy",
+    "ComputeTarget",
+    "ComputeTargetException",
     "Environment",
     "Experiment",
     "ExperimentDetails",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .run_query import RunColumns, RunQuery, ids_json
+from ..run_query import RunColumns, RunQuery, ids_json
 
 NEVER_EMPTY = frozenset({"number", "status", "start", "duration"})
 _SUBQUERY = "(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ?)"
