@@ -22,7 +22,7 @@ from .exceptions import (
 from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .submit import CondaDependencies, Environment, RunConfiguration, ScriptRunConfig
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -39,7 +39,11 @@ from .sweep import (
     randint,
     uniform,
 )
+from .tensorboard import export_to_tensorboard
 from .workspace import Workspace
+
+VERSION = __version__
+"""The package version, under v1's name (``azureml.core.VERSION``)."""
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
@@ -59,8 +63,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "VERSION",
     "ActivityFailedException",
     "BanditPolicy",
+    "CondaDependencies",
     "Environment",
     "Experiment",
     "ExperimentExecutionException",
@@ -85,6 +91,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "export_to_tensorboard",
     "loguniform",
     "normal",
     "quniform",
