@@ -12,7 +12,9 @@ nothing needs a server.
 from ._version import __version__
 from .exceptions import (
     ActivityFailedException,
+    ComputeTargetException,
     ExperimentExecutionException,
+    ModelNotFoundException,
     RunEnvironmentException,
     RunNotFoundError,
     RunWidgetsError,
@@ -20,9 +22,17 @@ from .exceptions import (
     UserErrorException,
 )
 from .experiment import Experiment
+from .registry import Model
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import CondaDependencies, Environment, RunConfiguration, ScriptRunConfig
+from .submit import (
+    AmlCompute,
+    ComputeTarget,
+    CondaDependencies,
+    Environment,
+    RunConfiguration,
+    ScriptRunConfig,
+)
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -47,6 +57,8 @@ VERSION = __version__
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+    "ExperimentDetails": ("run_widgets.widgets.experiment", "ExperimentDetails"),
+    "compare": ("run_widgets.views.compare_frame", "compare"),
 }
 
 
@@ -65,15 +77,21 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "VERSION",
     "ActivityFailedException",
+    "AmlCompute",
     "BanditPolicy",
+    "ComputeTarget",
+    "ComputeTargetException",
     "CondaDependencies",
     "Environment",
     "Experiment",
+    "ExperimentDetails",
     "ExperimentExecutionException",
     "GridParameterSampling",
     "HyperDriveConfig",
     "HyperDriveRun",
     "MedianStoppingPolicy",
+    "Model",
+    "ModelNotFoundException",
     "NoTerminationPolicy",
     "PrimaryMetricGoal",
     "RandomParameterSampling",
@@ -91,6 +109,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "compare",
     "export_to_tensorboard",
     "loguniform",
     "normal",

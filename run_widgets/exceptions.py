@@ -36,6 +36,10 @@ class FileNotFoundInRunError(UserErrorException, FileNotFoundError):
     """A file name asked for is not among the run's files; the message lists what is there."""
 
 
+class ModelNotFoundException(UserErrorException, LookupError):
+    """No registered model matches the name, version or filters asked for."""
+
+
 class SnapshotException(UserErrorException):
     """A snapshot could not be taken or restored (too large, too many files, already taken)."""
 
@@ -68,6 +72,10 @@ class StoreError(RunWidgetsError):
     """The tracking store cannot be opened or used."""
 
 
+class RegistryUnavailableError(StoreError):
+    """The store's backend has no model and environment registry."""
+
+
 class StoreVersionError(StoreError):
     """The store was written by a newer run_widgets; it is refused and left untouched."""
 
@@ -78,3 +86,11 @@ class StoreCorruptError(StoreError):
 
 class StoreReadOnlyError(StoreError):
     """The workspace directory or store file cannot be written."""
+
+
+class ComputeTargetException(UserErrorException):
+    """A compute target is missing, badly configured or unreachable (v1 name).
+
+    v1 notebooks catch it around ``ComputeTarget(workspace=ws, name=...)`` to create the
+    target when it does not exist yet.
+    """

@@ -139,6 +139,14 @@ def register_environment_reader(reader: Callable[[Mapping[str, Any]], Any]) -> N
     _ENVIRONMENT_READERS[:] = [reader]
 
 
+_MODEL_REGISTRARS: list[Callable[..., Any]] = []
+
+
+def register_model_registrar(registrar: Callable[..., Any]) -> None:
+    """Let the registry layer implement ``run.register_model`` (it imports this module)."""
+    _MODEL_REGISTRARS[:] = [registrar]
+
+
 def new_run_id() -> str:
     """A fresh run id (a uuid4, as v1 used for interactive runs)."""
     return str(uuid.uuid4())
@@ -693,6 +701,40 @@ class Run:
         )
         self.add_properties({SNAPSHOT_PROPERTY: info.snapshot_id})
         return info.snapshot_id
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        **_v1: Any,
+    ) -> Any:
+        """Register one of the run's files or folders as a model version (v1).
+
+        Args:
+            model_name: the model's name; each registration adds version 1, 2, …
+            model_path: the file or folder among the run's files (``get_file_names()``),
+                e.g. ``"outputs/model.pkl"`` or ``"outputs"``; default: ``model_name``.
+            tags, properties, description: stored with the model version.
+            model_framework, model_framework_version: kept as the properties
+                ``modelFramework`` and ``modelFrameworkVersion``.
+
+        Returns:
+            The ``Model``, whose ``run_id`` is this run's id.
+        """
+        if not _MODEL_REGISTRARS:
+            raise UserErrorException("The model registry is not loaded (import run_widgets).")
+        labels = dict(properties or {})
+        if model_framework is not None:
+            labels["modelFramework"] = str(model_framework)
+        if model_framework_version is not None:
+            labels["modelFrameworkVersion"] = str(model_framework_version)
+        self.flush()
+        return _MODEL_REGISTRARS[0](self, model_name, model_path, tags, labels, description)
 
     def get_environment(self) -> Any:
         """The ``Environment`` the run was submitted with (v1 ``run.get_environment()``).

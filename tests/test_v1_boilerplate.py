@@ -106,3 +106,14 @@ def test_restore_snapshot_into_a_folder_and_unpacked_when_asked(
     folder = Path(run.restore_snapshot(path=tmp_path / "src", extract=True))
     assert (folder / "train.py").read_text(encoding="utf-8") == "print('hi')\n"
     run.complete()
+
+
+def test_compute_targets_by_name(ws: Workspace) -> None:
+    from run_widgets import AmlCompute, ComputeTarget
+
+    config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=2)
+    ComputeTarget.create(ws, "cpu-cluster", config).wait_for_completion()
+    targets = ws.compute_targets
+    assert list(targets) == ["cpu-cluster"]
+    assert isinstance(targets["cpu-cluster"], AmlCompute)
+    assert targets["cpu-cluster"].max_nodes == 2

@@ -16,6 +16,7 @@ from .entities import (
     UpdateRun,
     WriteOp,
 )
+from .run_query import RunColumns, RunPage, RunQuery
 from .schema import SCHEMA_VERSION
 from .sqlite import SqliteStore
 
@@ -29,6 +30,9 @@ __all__ = [
     "OwnerRecord",
     "PointChunk",
     "RemoveTags",
+    "RunColumns",
+    "RunPage",
+    "RunQuery",
     "RunRecord",
     "RunStatus",
     "SetTags",

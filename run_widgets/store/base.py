@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+from ..exceptions import RegistryUnavailableError
+from .assets import EnvironmentRecord, ModelRecord, NewModel
 from .entities import (
     ExperimentRecord,
     MetricInfo,
@@ -18,6 +21,7 @@ from .entities import (
     RunRecord,
     WriteOp,
 )
+from .run_query import RunColumns, RunPage, RunQuery, query_runs_generic, run_columns_generic
 
 TagFilter = str | Mapping[str, str | None] | None
 """``str``: the run has that tag; ``dict``: the run has each tag with that value."""
@@ -71,6 +75,21 @@ class TrackingStore(abc.ABC):
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first."""
 
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted, with their last scalar metric values.
+
+        The default reads the whole scope through :meth:`find_runs` and
+        :meth:`metric_infos`; backends override it with one query (see ``run_query``).
+        """
+        return query_runs_generic(self, query)
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names used by the runs of ``query``'s scope.
+
+        Only the scope (experiment, ids, children) counts, not the filters or window.
+        """
+        return run_columns_generic(self, query)
+
     @abc.abstractmethod
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id`` (children, grandchildren, ...)."""
@@ -98,6 +117,54 @@ class TrackingStore(abc.ABC):
         of chunks removed. Incremental readers must tolerate a merged chunk that repeats
         points they hold (see ``PointChunk.since``).
         """
+
+    # -- model and environment registries (records in store/assets.py) -----------------
+    # Not abstract: a backend without them raises a clear StoreError until it has them.
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (1, 2, …) in one transaction.
+
+        Call it only once the model's files are complete in ``model.storage``.
+        """
+        raise self._no_registry()
+
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        raise self._no_registry()
+
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        raise self._no_registry()
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags, add properties (write-once) in one transaction."""
+        raise self._no_registry()
+
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name`` (1, 2, …) in one transaction."""
+        raise self._no_registry()
+
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        raise self._no_registry()
+
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment, by name then version."""
+        raise self._no_registry()
+
+    def _no_registry(self) -> RegistryUnavailableError:
+        return RegistryUnavailableError(
+            f"The {type(self).__name__} backend has no model and environment registry yet; "
+            "use a SQLite workspace for Model and Environment.register."
+        )
 
     # -- process ownership and heartbeats ----------------------------------------------
     @abc.abstractmethod

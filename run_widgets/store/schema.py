@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .sqlite_assets import MIGRATION_SQL as REGISTRY_TABLES
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -116,7 +118,14 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+def _registries(conn: sqlite3.Connection) -> None:
+    execute_script(conn, REGISTRY_TABLES)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_model_and_environment_registries", _registries),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
 """``PRAGMA application_id`` of a run_widgets store ("RWDB"): tells our files from others."""

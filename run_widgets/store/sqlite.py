@@ -38,7 +38,8 @@ from ..exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from . import codec
+from . import codec, sqlite_assets, sqlite_run_query
+from .assets import EnvironmentRecord, ModelRecord, NewModel
 from .base import TagFilter, TrackingStore
 from .entities import (
     AUTO_STEP,
@@ -58,6 +59,7 @@ from .entities import (
     WriteOp,
     merge_metric_kinds,
 )
+from .run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -709,6 +711,26 @@ class SqliteStore(TrackingStore):
                 result.setdefault(run_id, {})[key] = value
         return result
 
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``sqlite_run_query``)."""
+        with self._snapshot_read() as conn:
+            ids, total = sqlite_run_query.page_ids(conn, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {
+            r.id: r
+            for r in self._select_runs(
+                "r.id IN (SELECT value FROM json_each(?))", [ids_json(ids)], order="", limit=None
+            )
+        }
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return sqlite_run_query.run_columns(conn, query)
+
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
         with self._reading() as conn:
@@ -863,6 +885,53 @@ class SqliteStore(TrackingStore):
         return int(row[0] or 0)
 
     # ---------------------------------------------------------------------- owners --
+    # -------------------------------------------------------------- registries --
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (see ``sqlite_assets``)."""
+        with self._writing() as conn:
+            return sqlite_assets.add_model(conn, model)
+
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sqlite_assets.get_model(conn, name, version)
+
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        with self._reading() as conn:
+            return sqlite_assets.list_models(conn, name, run_id)
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags and add properties, in one transaction."""
+        with self._writing() as conn:
+            return sqlite_assets.update_model(
+                conn, name, version, set_tags, remove_tags, add_properties
+            )
+
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name``."""
+        with self._writing() as conn:
+            return sqlite_assets.add_environment(conn, name, definition, created_at)
+
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sqlite_assets.get_environment(conn, name, version)
+
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment."""
+        with self._reading() as conn:
+            return sqlite_assets.list_environments(conn)
+
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
         now = time.time()

@@ -7,11 +7,13 @@ environment from its ``conda_dependencies`` (see ``envbuild``).
 
 from __future__ import annotations
 
+import builtins
 import numbers
 import os
 import shlex
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +26,9 @@ from ..exceptions import (
     RunWidgetsWarning,
     UserErrorException,
 )
+from ..store.assets import EnvironmentRecord
+from ..workspace import Workspace
+from .compute import check_target_argument
 from .conda import CondaDependencies
 from .envbuild import validate_requirements
 
@@ -181,27 +186,68 @@ class Environment:
         environment.python.user_managed_dependencies = False
         return environment
 
+    def register(self, workspace: Workspace) -> Environment:
+        """Store this environment in the workspace as the next version of its name.
+
+        Returns:
+            The registered environment, with its ``version`` ("1", "2", …).
+        """
+        if is_curated(self.name):
+            raise UserErrorException(
+                f"Environment names starting with 'AzureML' are reserved for curated "
+                f"environments: {self.name!r} cannot be registered."
+            )
+        self.pip_requirements()  # refuse what could never be built, before storing it
+        described = self.to_dict()
+        described["version"] = None
+        record = workspace.store.add_environment(self.name, described, time.time())
+        return _from_record(record)
+
     @staticmethod
     def get(
-        workspace: Any, name: str, version: str | None = None, label: str | None = None
+        workspace: Workspace,
+        name: str,
+        version: str | int | None = None,
+        label: str | None = None,
     ) -> Environment:
-        """The environment called ``name`` (v1 ``Environment.get``).
+        """A registered environment (the latest version unless ``version`` is given).
 
         Curated Azure environments (``AzureML-*``, ``azureml-sklearn-1.5`` …) cannot exist
-        locally: they resolve to this interpreter, with one warning per name.
+        locally: unless one was registered under that name, they resolve to this
+        interpreter, with one warning per name.
 
         Raises:
-            UserErrorException: no such environment.
+            UserErrorException: no environment of that name, or no such version (the
+                message lists what exists).
         """
         if not isinstance(name, str) or not name:
             raise UserErrorException("Environment name must be a non-empty str.")
+        number = _version_number(version)
+        record = workspace.store.get_environment(name, number)
+        if record is not None:
+            return _from_record(record)
+        versions = sorted(r.version for r in workspace.store.list_environments() if r.name == name)
+        if versions:
+            raise UserErrorException(
+                f"Environment {name!r} has no version {version}; its versions are {versions}."
+            )
         if is_curated(name):
             return curated(name)
+        known = sorted({r.name for r in workspace.store.list_environments()})
         raise UserErrorException(
-            f"No environment named {name!r} is registered in workspace {workspace.name!r}."
+            f"No environment named {name!r} is registered in workspace {workspace.name!r}"
+            + (f"; registered: {known}." if known else " (none is registered).")
         )
 
-    def pip_requirements(self) -> list[str]:
+    @staticmethod
+    def list(workspace: Workspace) -> dict[str, Environment]:
+        """The registered environments by name, each at its latest version (v1)."""
+        latest: dict[str, Environment] = {}
+        for record in workspace.store.list_environments():
+            latest[record.name] = _from_record(record)  # listed by version: the last wins
+        return latest
+
+    def pip_requirements(self) -> builtins.list[str]:
         """The pip requirements of a built environment (conda packages mapped to pip).
 
         Raises:
@@ -252,6 +298,22 @@ class Environment:
         return environment
 
 
+def _from_record(record: EnvironmentRecord) -> Environment:
+    environment = Environment.from_dict(record.definition)
+    environment.version = str(record.version)
+    return environment
+
+
+def _version_number(version: str | int | None) -> int | None:
+    if version is None:
+        return None
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    if isinstance(version, str) and version.isdigit():
+        return int(version)
+    raise UserErrorException(f"Environment version must be a number like '1', not {version!r}.")
+
+
 CURATED_PREFIX = "azureml-"
 _CURATED_WARNED: set[str] = set()
 
@@ -278,10 +340,10 @@ def curated(name: str) -> Environment:
 
 @dataclass
 class RunConfiguration:
-    """v1 ``run_config``: holds the environment and the (always local) target."""
+    """v1 ``run_config``: holds the environment and the compute target (name or object)."""
 
     environment: Environment = field(default_factory=Environment)
-    target: str = "local"
+    target: Any = "local"
 
 
 class ScriptRunConfig:
@@ -291,7 +353,8 @@ class ScriptRunConfig:
         source_directory: the folder snapshotted and used (as a copy) as the working folder.
         script: the script to run, relative to ``source_directory``.
         arguments: command-line arguments (numbers are converted to str).
-        run_config: a ``RunConfiguration`` (its ``environment`` is used).
+        run_config: a ``RunConfiguration`` (its ``environment`` and ``target`` are used).
+        compute_target: where to run: a ``ComputeTarget``, a target's name, or ``"local"``.
         environment: an ``Environment``; wins over ``run_config.environment``.
         command: instead of ``script``, a command (list or string) run in the folder.
         max_run_duration_seconds: the run is stopped and Failed after this long.
@@ -314,14 +377,14 @@ class ScriptRunConfig:
     ) -> None:
         if script is not None and command is not None:
             raise UserErrorException("Give either script or command, not both.")
-        if compute_target not in (None, "local"):
-            raise UserErrorException(
-                f"Only local runs are supported; compute_target={compute_target!r} cannot be used."
-            )
+        check_target_argument(compute_target)
+        if run_config is not None and compute_target is None:
+            compute_target = run_config.target
         self.source_directory = os.fspath(source_directory)
         self.script = script
         self.arguments = [_argument(a) for a in (arguments or [])]
         self.run_config = run_config or RunConfiguration()
+        self.compute_target = compute_target
         if environment is not None:
             self.run_config.environment = environment
         if isinstance(command, str):

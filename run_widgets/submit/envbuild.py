@@ -41,6 +41,7 @@ READY = "run_widgets_environment.json"
 OVERLAY = "run_widgets_overlay"
 OVERLAY_PTH = "_run_widgets_overlay.pth"
 SIGNATURE = ".signature"
+QUICK_SIGNATURE = ".quick-signature"
 FORMAT = 1  # bump when the layout of a built environment changes
 SDK_PREFIX = "azureml-"
 
@@ -287,10 +288,14 @@ def _refresh_overlay(target: Path, log: IO[str]) -> None:
 
     Rebuilt only when the submitting interpreter's packages changed since the last time.
     """
+    overlay = target / OVERLAY
+    quick = _quick_signature()
+    if _read(overlay / QUICK_SIGNATURE) == quick:
+        return  # nothing was installed or removed where this interpreter looks
     links = _overlay_links()
     signature = json.dumps(sorted((k, str(v)) for k, v in links.items()))
-    overlay = target / OVERLAY
-    if (overlay / SIGNATURE).is_file() and (overlay / SIGNATURE).read_text() == signature:
+    if _read(overlay / SIGNATURE) == signature:
+        (overlay / QUICK_SIGNATURE).write_text(quick, encoding="utf-8")
         return
     fresh = target / f"{OVERLAY}.new"
     shutil.rmtree(fresh, ignore_errors=True)
@@ -298,6 +303,7 @@ def _refresh_overlay(target: Path, log: IO[str]) -> None:
     for name, source in links.items():
         (fresh / name).symlink_to(source)
     (fresh / SIGNATURE).write_text(signature, encoding="utf-8")
+    (fresh / QUICK_SIGNATURE).write_text(quick, encoding="utf-8")
     old = target / f"{OVERLAY}.old"
     shutil.rmtree(old, ignore_errors=True)
     if overlay.exists():
@@ -308,6 +314,31 @@ def _refresh_overlay(target: Path, log: IO[str]) -> None:
     relative = os.path.relpath(overlay, site)
     (site / OVERLAY_PTH).write_text(relative + "\n", encoding="utf-8")
     _say(log, f"Linked run_widgets and {len(links) - 1} entries it needs into the environment.")
+
+
+def _quick_signature() -> str:
+    """A cheap stamp of this interpreter's site-packages (the folders' mtimes).
+
+    It changes whenever a distribution is installed or removed, so the full closure is
+    recomputed only then.
+    """
+    import sysconfig
+
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    stamps = []
+    for folder in sorted(folders):
+        try:
+            stamps.append(f"{folder}:{os.stat(folder).st_mtime_ns}")
+        except OSError:
+            stamps.append(f"{folder}:missing")
+    return json.dumps([sys.prefix, str(Path(__file__).resolve().parent.parent), *stamps])
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _site_packages(target: Path) -> Path:

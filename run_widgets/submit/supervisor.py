@@ -2,8 +2,9 @@
 
 It owns the run's status from Queued to the end:
 
-1. takes the run over (owner row + heartbeat), Queued → Starting; if the environment is
-   not user-managed, → Preparing while it is built (or reused), output in
+1. on a target with ``max_nodes`` (``AmlCompute``), waits Queued for a free node;
+   then takes the run over (owner row + heartbeat), Queued → Starting; if the environment
+   is not user-managed, → Preparing while it is built (or reused), output in
    ``logs/image_build_log.txt``, → Starting;
 2. starts the job in its own process group, cwd = the working copy of the snapshot,
    stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
@@ -41,6 +42,7 @@ from ..workspace import ENV_WORKSPACE, Workspace
 from .config import command_argv
 from .envbuild import EnvironmentBuildError, EnvironmentSpec, ensure_environment
 from .launcher import BOOTSTRAP, BUILD_LOG, DRIVER_LOG, workdir_of
+from .slots import Slot, wait_for_node
 
 POLL_S = 0.2
 STATUS_CHECK_S = 0.5
@@ -87,6 +89,7 @@ class Supervisor:
         self.cancel_reason: str | None = None
         self.terminated = False
         self.built_environment: Path | None = None
+        self.slot: Slot | None = None
 
     def record(self) -> RunRecord:
         """The run as stored now."""
@@ -101,6 +104,24 @@ class Supervisor:
         log(f"status {status}")
 
     # ------------------------------------------------------------------------ steps --
+    def wait_for_node(self) -> None:
+        """On a target with ``max_nodes``, stay Queued until one of its nodes is free.
+
+        Gives up as soon as the run is no longer Queued (a cancel request: ``adopt`` then
+        ends it Canceled) or this process gets SIGTERM (the run ends Failed).
+        """
+        compute = self.record().definition.get("compute")
+        name = (compute or {}).get("name")
+
+        def keep_waiting() -> bool:
+            return not self.terminated and self.record().status == RunStatus.QUEUED
+
+        _, self.slot = wait_for_node(self.workspace.folder, compute, keep_waiting)
+        if self.slot is not None:
+            log(f"running on node {self.slot.index} of compute target {name!r}")
+        if self.terminated:
+            raise JobStartError("The run's supervisor was stopped (SIGTERM) while queued.")
+
     def adopt(self) -> bool:
         """Take the run over; False if it was cancelled (or ended) before it started."""
         owner = FLUSHER.owner_id(self.store)
@@ -338,6 +359,7 @@ class Supervisor:
         """Do it all; any unexpected error ends the run Failed instead of leaving it."""
         signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
+            self.wait_for_node()
             if not self.adopt():
                 return
             interpreter = self.prepare_environment()
