@@ -24,10 +24,10 @@ import psutil
 
 from .. import _snapshot
 from .._details import error_dict
+from .._host import local_host
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus, TrackingStore, UpdateRun
-from ..store.sqlite import local_host
 from . import compute as compute_targets
 from .conda import CURRENT_PYTHON
 from .config import Environment, ScriptRunConfig

@@ -1,4 +1,4 @@
-"""SQL of the model and environment registries on SQLite (tables from migration 0002).
+"""SQL of the model and environment registries on SQLite (tables from migration 0003).
 
 Each function runs inside the caller's transaction: ``SqliteStore`` opens a write
 (``BEGIN IMMEDIATE``) or read transaction and passes its connection. A server backend
@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..exceptions import UserErrorException
-from .assets import EnvironmentRecord, ModelRecord, NewModel
+from ...exceptions import UserErrorException
+from ..assets import EnvironmentRecord, ModelRecord, NewModel
 
 MIGRATION_SQL = """
 CREATE TABLE IF NOT EXISTS models (

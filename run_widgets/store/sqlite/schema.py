@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .sqlite_assets import MIGRATION_SQL as REGISTRY_TABLES
+from .assets import MIGRATION_SQL as REGISTRY_TABLES
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,26 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _run_pages(conn: sqlite3.Connection) -> None:
+    # Pages of an experiment's runs (``query_runs``): top-level runs by number, and the
+    # active ones by status, read from the index instead of scanning the experiment.
+    execute_script(
+        conn,
+        """
+        CREATE INDEX IF NOT EXISTS runs_by_page ON runs (experiment_id, parent_id, number);
+        CREATE INDEX IF NOT EXISTS runs_by_experiment_status ON runs (experiment_id, status);
+        """,
+    )
+
+
 def _registries(conn: sqlite3.Connection) -> None:
     execute_script(conn, REGISTRY_TABLES)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
-    Migration("0002_model_and_environment_registries", _registries),
+    Migration("0002_run_pages", _run_pages),
+    Migration("0003_model_and_environment_registries", _registries),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
