@@ -12,6 +12,7 @@ nothing needs a server.
 from ._version import __version__
 from .exceptions import (
     ActivityFailedException,
+    ComputeTargetException,
     ExperimentExecutionException,
     RunEnvironmentException,
     RunNotFoundError,
@@ -22,7 +23,7 @@ from .exceptions import (
 from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .submit import AmlCompute, ComputeTarget, Environment, RunConfiguration, ScriptRunConfig
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -43,6 +44,8 @@ from .workspace import Workspace
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+    "ExperimentDetails": ("run_widgets.widgets.experiment", "ExperimentDetails"),
+    "compare": ("run_widgets.views.compare_frame", "compare"),
 }
 
 
@@ -60,9 +63,13 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActivityFailedException",
+    "AmlCompute",
     "BanditPolicy",
+    "ComputeTarget",
+    "ComputeTargetException",
     "Environment",
     "Experiment",
+    "ExperimentDetails",
     "ExperimentExecutionException",
     "GridParameterSampling",
     "HyperDriveConfig",
@@ -85,6 +92,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "compare",
     "loguniform",
     "normal",
     "quniform",

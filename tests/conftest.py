@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_support import pg_server, pg_uri  # noqa: F401  (fixtures of the PostgreSQL tests)
 
 from run_widgets import Experiment, Workspace
 

@@ -23,11 +23,13 @@ import psutil
 
 from .. import _snapshot
 from .._details import error_dict
+from .._host import local_host
 from ..exceptions import ExperimentExecutionException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus, TrackingStore, UpdateRun
-from ..store.sqlite import local_host
+from . import compute as compute_targets
 from .config import ScriptRunConfig
+from .executors import SCRIPT_MODULE, RunExecutor, executor_for, register_executor
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
@@ -48,10 +50,16 @@ def workdir_of(workspace_location: Path, run_id: str) -> Path:
     return workspace_location / WORKDIRS / run_id
 
 
-def definition_of(config: ScriptRunConfig, source: Path, interpreter: str) -> dict[str, Any]:
-    """What is stored as the run's ``runDefinition``."""
+def definition_of(
+    config: ScriptRunConfig,
+    source: Path,
+    interpreter: str,
+    compute: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What is stored as the run's ``runDefinition`` (``compute``: the target's definition)."""
     return {
-        "target": "local",
+        "target": str(compute["name"]) if compute else compute_targets.LOCAL,
+        "compute": dict(compute) if compute else None,
         "script": config.script,
         "command": config.command,
         "arguments": list(config.arguments),
@@ -87,6 +95,7 @@ def submit_script(
     source, _ = config.validate()
     interpreter = config.environment.python.resolved_interpreter()
     workspace = experiment.workspace
+    compute = compute_targets.resolve(workspace, config.compute_target)
     snapshot = _snapshot.take(
         source,
         workspace.snapshots_dir,
@@ -111,7 +120,7 @@ def submit_script(
             run_type=run_type,
             parent=parent,
             display_name=display_name or config.script or "command",
-            definition=definition_of(config, source, interpreter),
+            definition=definition_of(config, source, interpreter, compute),
             tags=tags,
             properties={SNAPSHOT_PROPERTY: snapshot.snapshot_id, **dict(properties or {})},
             owned=False,
@@ -121,16 +130,55 @@ def submit_script(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     try:
-        pid = start_supervisor(workspace.location, run.id, run.files_dir, workdir)
+        start_run(executor_for(workspace, compute), run.id, workdir)
     except OSError as error:
         shutil.rmtree(workdir, ignore_errors=True)
         run.fail(f"The run's supervisor could not be started: {error}", "SupervisorError")
         raise ExperimentExecutionException(
             f"Could not start the supervisor of run {run.id}: {error}"
         ) from error
-    hand_over(workspace.store, run.id, pid)
     run._refresh(reap=False)
     return run
+
+
+def start_run(executor: RunExecutor, run_id: str, cwd: Path) -> None:
+    """Start a Queued script run on its target from a process that may exit at once.
+
+    A detached executor starts the run's supervisor itself; any other is driven by a
+    local process of its own (``run_widgets.submit.remote``) that owns the run while it
+    waits for the target, so a notebook kernel can restart meanwhile.
+    """
+    if executor.detached:
+        executor.start(run_id)
+        return
+    workspace = executor.workspace
+    files_dir = workspace.runs_dir / run_id
+    pid = start_supervisor(workspace.location, run_id, files_dir, cwd, module=REMOTE_MODULE)
+    hand_over(workspace.store, run_id, pid)
+
+
+class LocalProcessExecutor(RunExecutor):
+    """Runs each job in a supervisor process on this machine (plain local and AmlCompute).
+
+    ``AmlCompute``'s ``max_nodes`` is enforced by the supervisors themselves (node slots,
+    see ``slots``), so it holds across every process that submits to the target.
+    """
+
+    detached = True
+
+    def start(self, run_id: str, module: str = SCRIPT_MODULE) -> None:
+        """Start the run's supervisor (``python -m module``) and hand the run to it."""
+        workspace = self.workspace
+        workdir = workdir_of(workspace.location, run_id)
+        cwd = workdir if workdir.is_dir() else workspace.location
+        files_dir = workspace.runs_dir / run_id
+        pid = start_supervisor(workspace.location, run_id, files_dir, cwd, module=module)
+        hand_over(workspace.store, run_id, pid)
+
+
+REMOTE_MODULE = "run_widgets.submit.remote"
+register_executor("local", LocalProcessExecutor)
+register_executor(compute_targets.AmlCompute.compute_type, LocalProcessExecutor)
 
 
 def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:

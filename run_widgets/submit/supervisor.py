@@ -2,7 +2,8 @@
 
 It owns the run's status from Queued to the end:
 
-1. takes the run over (owner row + heartbeat), Queued → Starting;
+1. on a target with ``max_nodes`` (``AmlCompute``), waits Queued for a free node;
+   then takes the run over (owner row + heartbeat), Queued → Starting;
 2. starts the job in its own process group, cwd = the working copy of the snapshot,
    stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
 3. watches for the job's exit, a cancel request (→ SIGTERM to the whole process tree,
@@ -38,6 +39,7 @@ from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from ..workspace import ENV_WORKSPACE, Workspace
 from .config import command_argv
 from .launcher import BOOTSTRAP, DRIVER_LOG, workdir_of
+from .slots import Slot, wait_for_node
 
 POLL_S = 0.2
 STATUS_CHECK_S = 0.5
@@ -79,6 +81,7 @@ class Supervisor:
         self.process: subprocess.Popen[bytes] | None = None
         self.cancel_reason: str | None = None
         self.terminated = False
+        self.slot: Slot | None = None
 
     def record(self) -> RunRecord:
         """The run as stored now."""
@@ -93,6 +96,24 @@ class Supervisor:
         log(f"status {status}")
 
     # ------------------------------------------------------------------------ steps --
+    def wait_for_node(self) -> None:
+        """On a target with ``max_nodes``, stay Queued until one of its nodes is free.
+
+        Gives up as soon as the run is no longer Queued (a cancel request: ``adopt`` then
+        ends it Canceled) or this process gets SIGTERM (the run ends Failed).
+        """
+        compute = self.record().definition.get("compute")
+        name = (compute or {}).get("name")
+
+        def keep_waiting() -> bool:
+            return not self.terminated and self.record().status == RunStatus.QUEUED
+
+        _, self.slot = wait_for_node(self.workspace.location, compute, keep_waiting)
+        if self.slot is not None:
+            log(f"running on node {self.slot.index} of compute target {name!r}")
+        if self.terminated:
+            raise JobStartError("The run's supervisor was stopped (SIGTERM) while queued.")
+
     def adopt(self) -> bool:
         """Take the run over; False if it was cancelled (or ended) before it started."""
         owner = FLUSHER.owner_id(self.store)
@@ -277,6 +298,7 @@ class Supervisor:
         """Do it all; any unexpected error ends the run Failed instead of leaving it."""
         signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
+            self.wait_for_node()
             if not self.adopt():
                 return
             self.start_job()

@@ -28,11 +28,13 @@ from .._flusher import FLUSHER
 from ..experiment import Experiment
 from ..run import Run
 from ..store import RunRecord, RunStatus, SetTags, UpdateRun
+from ..submit.executors import executor_for
 from ..workspace import Workspace
-from .executor import FUNCTION_FILE, FunctionExecutor, ScriptExecutor, TrialExecutor
+from .executor import FunctionExecutor, ModuleFunctionExecutor, ScriptExecutor, TrialExecutor
 from .policy import policy_from_json
 from .results import best_value, primary_metric_config
 from .space import sampling_from_json
+from .trial import FUNCTION_FILE
 
 POLL_S = 0.25
 TERMINATE_WAIT_S = 3.0
@@ -64,21 +66,27 @@ class SweepDriver:
         self.cancel_reason: str | None = None
 
     def executor(self) -> TrialExecutor:
-        """The executor for this sweep's kind."""
+        """The executor for this sweep's kind, on its compute target."""
         workers = int(self.settings["max_concurrent_runs"])
         record = self.parent._record
+        runner = executor_for(self.workspace, record.definition.get("compute"))
         if self.settings["kind"] == "function":
+            cwd = record.definition.get("function_cwd")
+            if not runner.detached:  # a cluster: one process per trial, on its workers
+                return ModuleFunctionExecutor(self.experiment, workers, runner, cwd=cwd)
             return FunctionExecutor(
                 self.experiment,
                 self.parent.files_dir / FUNCTION_FILE,
                 workers,
-                cwd=record.definition.get("function_cwd"),
+                cwd=cwd,
+                compute=record.definition.get("compute"),
             )
         return ScriptExecutor(
             self.experiment,
             record.definition["script"],
             record.properties["ContentSnapshotId"],
             workers,
+            runner,
         )
 
     def adopt(self) -> bool:
@@ -124,7 +132,10 @@ class SweepDriver:
                         self.cancel_reason = "cancel requested"
                     elif time.monotonic() > deadline:
                         self.cancel_reason = "max_duration_minutes reached"
-                executor.check()
+                lost = executor.check()
+                if lost is not None and self.cancel_reason is None:
+                    log(f"stopping: {lost}")
+                    self.cancel_reason = lost
                 children = self.children()
                 running = [c for c in children if not c.is_terminal]
                 if self.cancel_reason is not None:

@@ -11,10 +11,11 @@ from .. import _snapshot, _values
 from ..exceptions import UserErrorException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus
+from ..submit import compute as compute_targets
 from ..submit.launcher import definition_of, hand_over, start_supervisor
 from .config import HyperDriveConfig
-from .executor import FUNCTION_FILE
 from .results import best_values, hyperparameters, primary_metric_config, ranked
+from .trial import FUNCTION_FILE
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
@@ -113,7 +114,12 @@ def submit_sweep(
                 f"custom_run_id {config.custom_run_id!r} is already the id of a run."
             )
     settings = config.sweep_settings()
-    definition: dict[str, Any] = {"target": "local", "sweep": settings}
+    compute = compute_targets.resolve(workspace, config.compute_target)
+    definition: dict[str, Any] = {
+        "target": str(compute["name"]) if compute else compute_targets.LOCAL,
+        "compute": compute,
+        "sweep": settings,
+    }
     properties: dict[str, str] = {
         "generator_config": json.dumps(settings["sampling"]),
         "policy_config": json.dumps(settings["policy"]),
@@ -128,7 +134,7 @@ def submit_sweep(
             exclude=(workspace.location,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
-        definition["script"] = definition_of(config.run_config, source, interpreter)
+        definition["script"] = definition_of(config.run_config, source, interpreter, compute)
         properties[SNAPSHOT_PROPERTY] = snapshot.snapshot_id
     else:
         import cloudpickle

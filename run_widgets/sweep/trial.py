@@ -1,11 +1,14 @@
-"""One trial of a function sweep, executed inside a loky worker process.
+"""One trial of a function sweep, in a loky worker process or as a process of its own.
+
+On a cluster each trial is ``python -m run_widgets.sweep.trial WORKSPACE CHILD_RUN_ID``.
 
 The worker takes the child run over (it becomes its owner, so a dead worker shows as
 "process lost"), sends the trial's prints to the child's ``logs/driver_log.txt``, calls
 ``function(params, run)`` and ends the run: Completed, Failed with the exception, or left
 Canceled when the sweep (or an early-termination policy) stopped it. A watcher thread
 notices a cancel request within ``CANCEL_CHECK_S`` and ends the run Canceled at once;
-the function learns it as a ``RunStateError`` from its next ``run.log``.
+the function learns it as a ``RunStateError`` from its next ``run.log``. On a target with
+``max_nodes`` (``AmlCompute``) the trial stays Queued until one of its nodes is free.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from typing import Any
 from .._flusher import FLUSHER
 from ..exceptions import RunStateError
 from ..store import RunStatus, UpdateRun
+from ..submit.slots import Slot, wait_for_node
+from .space import display_name
 
 DRIVER_LOG = "logs/driver_log.txt"
+FUNCTION_FILE = "sweep/function.pkl"
 CANCEL_CHECK_S = 0.25
 
 
@@ -39,7 +45,7 @@ def _watch_cancel(run: Any, done: threading.Event) -> None:
     except Exception:  # noqa: S110 - the flusher's heartbeat still delivers the request
         pass
     finally:
-        store.release_thread_connection()
+        store.release_thread_resources()
 
 
 def _enter(cwd: str | None) -> None:
@@ -59,15 +65,40 @@ def run_trial(
     cwd: str | None = None,
 ) -> str:
     """Run one trial (in ``cwd`` if given); return the child's final status."""
-    import cloudpickle
-
     _enter(cwd)
 
-    from ..experiment import Experiment
-    from ..run import Run
     from ..workspace import Workspace
 
     workspace = Workspace(workspace_location)
+    slot = _wait_for_node(workspace, run_id)
+    try:
+        return _run_trial(workspace, run_id, params, function_bytes)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _wait_for_node(workspace: Any, run_id: str) -> Slot | None:
+    """The node slot of a limited target, held while the trial runs (None: no limit)."""
+    store = workspace.store
+    record = store.get_run(run_id)
+    if record is None:
+        return None
+
+    def keep_waiting() -> bool:
+        current = store.get_run(run_id)
+        return current is not None and current.status == RunStatus.QUEUED
+
+    _, slot = wait_for_node(workspace.location, record.definition.get("compute"), keep_waiting)
+    return slot
+
+
+def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_bytes: bytes) -> str:
+    import cloudpickle
+
+    from ..experiment import Experiment
+    from ..run import Run
+
     store = workspace.store
     store.write(
         [
@@ -87,7 +118,7 @@ def run_trial(
     if record.status != RunStatus.RUNNING:  # cancelled before it started
         if record.status == RunStatus.CANCEL_REQUESTED:
             store.write([UpdateRun(run_id, status=RunStatus.CANCELED, end_time=time.time())])
-        return record.status
+        return str(record.status)
     run = Run._attach(experiment, record, owned=True)
     log_path = run.files_dir / DRIVER_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,3 +149,32 @@ def run_trial(
             done.set()
     watcher.join()
     return run.get_status()
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``trial WORKSPACE CHILD_RUN_ID`` (parameters and function from the store)."""
+    if len(argv) != 2:
+        print("usage: python -m run_widgets.sweep.trial WORKSPACE RUN_ID", file=sys.stderr)
+        return 2
+    from ..workspace import Workspace
+
+    workspace = Workspace(argv[0])
+    record = workspace.store.get_run(argv[1])
+    if record is None or record.parent_id is None:
+        print(f"run {argv[1]} is not a sweep trial", file=sys.stderr)
+        return 2
+    definition = record.definition
+    params = {display_name(k): v for k, v in dict(definition.get("parameters") or {}).items()}
+    function_bytes = (workspace.runs_dir / record.parent_id / FUNCTION_FILE).read_bytes()
+    try:
+        status = run_trial(
+            str(workspace.location), record.id, params, function_bytes, definition.get("cwd")
+        )
+        print(f"trial {record.id}: {status}", flush=True)
+    finally:
+        FLUSHER.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

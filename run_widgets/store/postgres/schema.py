@@ -1,0 +1,176 @@
+"""Schema of the PostgreSQL tracking store, as an ordered list of named migrations.
+
+The schema version is the single row of ``schema_version``; ``migrations`` records each
+migration's name and when it ran. A client migrates inside one transaction that holds an
+advisory lock, so several clients connecting to a new database at once apply each step
+exactly once. A database whose version is higher than ``SCHEMA_VERSION`` was written by a
+newer run_widgets and is refused before anything is written to it; a database that has
+tables but no ``schema_version`` is not ours and is refused too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+MIGRATION_LOCK = 0x52574442  # pg_advisory_xact_lock key while migrating ("RWDB")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One named schema step."""
+
+    name: str
+    apply: Callable[[psycopg.Connection], None]
+
+
+_INITIAL = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('seq', 0);
+
+CREATE TABLE experiments (
+    id         BIGSERIAL PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at DOUBLE PRECISION NOT NULL,
+    run_count  BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE owners (
+    id             BIGSERIAL PRIMARY KEY,
+    host           TEXT NOT NULL,
+    pid            BIGINT NOT NULL,
+    pid_started_at DOUBLE PRECISION NOT NULL,
+    heartbeat_at   DOUBLE PRECISION NOT NULL
+);
+
+CREATE TABLE runs (
+    id            TEXT PRIMARY KEY,
+    experiment_id BIGINT NOT NULL REFERENCES experiments(id),
+    parent_id     TEXT REFERENCES runs(id),
+    number        BIGINT NOT NULL,
+    display_name  TEXT,
+    description   TEXT,
+    run_type      TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    created_at    DOUBLE PRECISION NOT NULL,
+    start_time    DOUBLE PRECISION,
+    end_time      DOUBLE PRECISION,
+    owner_id      BIGINT REFERENCES owners(id),
+    error         TEXT,
+    definition    TEXT,
+    change_seq    BIGINT NOT NULL
+);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, created_at);
+CREATE INDEX runs_by_parent ON runs (parent_id, change_seq);
+CREATE INDEX runs_by_status ON runs (status);
+CREATE INDEX runs_by_change ON runs (change_seq);
+
+CREATE TABLE tags (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key    TEXT NOT NULL,
+    value  TEXT,
+    PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE properties (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE metrics (
+    id          BIGSERIAL PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    n_points    BIGINT NOT NULL DEFAULT 0,
+    last_step   BIGINT,
+    first_value TEXT,
+    last_value  TEXT,
+    min_value   DOUBLE PRECISION,
+    max_value   DOUBLE PRECISION,
+    columns     TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (run_id, name)
+);
+
+CREATE SEQUENCE chunk_ids;
+CREATE TABLE chunks (
+    id          BIGINT PRIMARY KEY,
+    run_id      TEXT NOT NULL,
+    metric_id   BIGINT NOT NULL REFERENCES metrics(id),
+    first_index BIGINT NOT NULL,
+    n           BIGINT NOT NULL,
+    steps       BYTEA NOT NULL,
+    times       BYTEA NOT NULL,
+    dtype       TEXT NOT NULL,
+    vals        BYTEA NOT NULL
+);
+CREATE INDEX chunks_by_run ON chunks (run_id, id);
+CREATE INDEX chunks_by_metric ON chunks (metric_id, first_index);
+ALTER TABLE chunks ALTER COLUMN steps SET STORAGE EXTERNAL;
+ALTER TABLE chunks ALTER COLUMN times SET STORAGE EXTERNAL;
+ALTER TABLE chunks ALTER COLUMN vals SET STORAGE EXTERNAL;
+"""
+
+
+def _initial(conn: psycopg.Connection) -> None:
+    conn.execute(_INITIAL)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def read_version(conn: psycopg.Connection) -> int | None:
+    """The database's schema version: ``None`` if it has no ``schema_version`` table."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def user_tables(conn: psycopg.Connection) -> list[str]:
+    """Names of the tables in the current schema (to tell an empty database from a foreign one)."""
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Bring the database up to ``SCHEMA_VERSION``; return the names of migrations applied.
+
+    The caller has checked that the database is ours (or empty) and not newer than this
+    code. Runs in one transaction under an advisory lock; a concurrent client waits, then
+    finds the work done.
+    """
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION)"
+        )
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        current = int(row[0]) if row else 0
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        for migration in MIGRATIONS[current:]:
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (%s, %s)",
+                (migration.name, time.time()),
+            )
+            applied.append(migration.name)
+        if current < SCHEMA_VERSION:
+            conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+    return applied
