@@ -27,10 +27,11 @@ def free_port() -> int:
 
 
 def mlflow_env() -> dict[str, str]:
-    """Environment for MLflow processes: no telemetry."""
+    """Environment for MLflow processes: no telemetry, no job runner."""
     env = dict(os.environ)
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["DO_NOT_TRACK"] = "true"
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no background job runner process
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,22 @@ def _run_of(client: MlflowClient, report: TransferReport, source_id: str) -> Any
     return client.get_run(report.created.get(source_id) or report.skipped[source_id])
 
 
-def test_export_tree_reads_back_with_mlflow_client(mlflow_server: Any, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def exported(
+    mlflow_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Run, TransferReport, Path]]:
+    """A run_widgets run with children, exported once to the server (shared: it is slow)."""
+    tmp_path = tmp_path_factory.mktemp("exported")
     ws = Workspace(tmp_path / "ws")
-    run = _logged_tree(ws, "exp-read", tmp_path)
-    report = export_runs(run, tracking_uri=mlflow_server.url)
+    run = _logged_tree(ws, "exp-tree", tmp_path)
+    yield run, export_runs(Experiment(ws, "exp-tree"), tracking_uri=mlflow_server.url), tmp_path
+    ws.close()
+
+
+def test_export_tree_reads_back_with_mlflow_client(
+    mlflow_server: Any, exported: tuple[Run, TransferReport, Path]
+) -> None:
+    run, report, _ = exported
     children = sorted(run.get_children(), key=lambda r: r.number)
     assert set(report.created) == {run.id, *(c.id for c in children)}
     client = MlflowClient(mlflow_server.url)
@@ -102,7 +115,6 @@ def test_export_tree_reads_back_with_mlflow_client(mlflow_server: Any, tmp_path:
     child0 = _run_of(client, report, children[0].id)
     assert child0.data.params["alpha"] == "0.1"
     assert [m.value for m in client.get_metric_history(child0.info.run_id, "score")] == [0.0, 0.5]
-    ws.close()
 
 
 def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
@@ -115,26 +127,24 @@ def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) 
     return found
 
 
-def test_export_again_does_not_duplicate(mlflow_server: Any, tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "ws")
-    run = _logged_tree(ws, "exp-idem", tmp_path)
-    first = export_runs(Experiment(ws, "exp-idem"), tracking_uri=mlflow_server.url)
-    second = export_runs(Experiment(ws, "exp-idem"), tracking_uri=mlflow_server.url)
+def test_export_again_does_not_duplicate(
+    mlflow_server: Any, exported: tuple[Run, TransferReport, Path]
+) -> None:
+    run, first, _ = exported
+    second = export_runs(run.experiment, tracking_uri=mlflow_server.url)
     assert len(first.created) == 3 and not second.created
     assert second.skipped == first.created
     client = MlflowClient(mlflow_server.url)
-    experiment = client.get_experiment_by_name("exp-idem")
+    experiment = client.get_experiment_by_name("exp-tree")
     assert len(client.search_runs([experiment.experiment_id])) == 3
-    assert run.id in second.skipped
-    ws.close()
 
 
-def test_import_round_trip_restores_the_runs(mlflow_server: Any, tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "ws")
-    run = _logged_tree(ws, "exp-round", tmp_path)
-    export_runs(run, tracking_uri=mlflow_server.url)
+def test_import_round_trip_restores_the_runs(
+    mlflow_server: Any, exported: tuple[Run, TransferReport, Path], tmp_path: Path
+) -> None:
+    run = exported[0]
     target = Workspace(tmp_path / "target")
-    report = import_runs(target, "exp-round", tracking_uri=mlflow_server.url)
+    report = import_runs(target, "exp-tree", tracking_uri=mlflow_server.url)
     assert len(report.created) == 3 and not report.unmapped
     back = target.get_run(run.id)  # an exported run comes back under its own id
     assert back.get_status() == "Completed"
@@ -155,9 +165,8 @@ def test_import_round_trip_restores_the_runs(mlflow_server: Any, tmp_path: Path)
     kids = {c.id: c for c in back.get_children()}
     assert set(kids) == {c.id for c in run.get_children()}
     assert sorted(c.get_status() for c in kids.values()) == ["Completed", "Failed"]
-    again = import_runs(target, "exp-round", tracking_uri=mlflow_server.url)
+    again = import_runs(target, "exp-tree", tracking_uri=mlflow_server.url)
     assert not again.created and len(again.skipped) == 3
-    ws.close()
     target.close()
 
 
