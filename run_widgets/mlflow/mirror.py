@@ -51,6 +51,8 @@ class MlflowMirror:
         self._chunks: dict[str, list[PointChunk]] = {}
         self._read_latest: dict[str, Mapping[str, tuple[float, int, int]]] = {}
         self._followed: set[str] = set()
+        self._files: dict[str, dict[str, int | None]] = {}
+        self._file_cache: dict[tuple[str, str], tuple[int | None, bytes]] = {}
         self._final: set[str] = set()  # ended runs whose metrics were all read after the end
         self._next_chunk = 0
         self._metric_ids: dict[tuple[str, str], int] = {}
@@ -63,16 +65,65 @@ class MlflowMirror:
             self._update(runs)
             self._sync_histories()
 
-    def sync_runs(self, run_ids: Iterable[str], children_of: Iterable[str] = ()) -> None:
-        """Read the given runs and the children of ``children_of``, then new points."""
+    def sync_runs(
+        self, run_ids: Iterable[str], children_of: Iterable[str] = (), files: bool = False
+    ) -> None:
+        """Read the given runs and the children of ``children_of``, then new points.
+
+        With ``files``, also list the given runs' artifacts (one request per folder).
+        """
+        run_ids = list(run_ids)
         runs = [self.api.get_run(run_id) for run_id in run_ids]
         for parent in children_of:
             runs += self.api.all_runs(
                 [self.experiment_id], f"tags.`{mapping.PARENT_TAG}` = '{_quote(parent)}'"
             )
+        listings = {run_id: self._list_files(run_id) for run_id in run_ids} if files else {}
         with self._lock:
             self._update(runs)
             self._sync_histories()
+            for run_id, listing in listings.items():
+                if listing != self._files.get(run_id):
+                    self._files[run_id] = listing
+                    self._seq += 1
+
+    def _list_files(self, run_id: str, limit: int = 10_000) -> dict[str, int | None]:
+        found: dict[str, int | None] = {}
+        folders: list[str | None] = [None]
+        while folders and len(found) < limit:
+            for entry in self.api.list_artifacts(run_id, folders.pop()):
+                if entry.is_dir:
+                    folders.append(entry.path)
+                else:
+                    found[entry.path] = entry.size
+        return dict(sorted(found.items()))
+
+    # ----------------------------------------------------------------------- files --
+    def file_names(self, run_id: str, prefix: str | None = None) -> list[str]:
+        """Artifact paths of a run (as last listed) under ``prefix``."""
+        names = self._files.get(run_id, {})
+        if not prefix:
+            return list(names)
+        folder = prefix.rstrip("/") + "/"
+        return [n for n in names if n.startswith(folder) or n == prefix]
+
+    def file_size(self, run_id: str, name: str) -> int | None:
+        """Size of one artifact as last listed, ``None`` if unknown or missing."""
+        return self._files.get(run_id, {}).get(name)
+
+    def read_file(self, run_id: str, name: str, offset: int = 0, limit: int | None = None) -> bytes:
+        """Bytes of one artifact from ``offset``.
+
+        MLflow serves whole files only: the file is downloaded again only when its listed
+        size changed, and the slice is cut here.
+        """
+        size = self.file_size(run_id, name)
+        cached = self._file_cache.get((run_id, name))
+        if cached is None or cached[0] != size or size is None:
+            cached = (size, self.api.read_artifact(run_id, name))
+            self._file_cache[(run_id, name)] = cached
+        data = cached[1]
+        return data[offset:] if limit is None else data[offset : offset + limit]
 
     def follow(self, run_id: str) -> None:
         """Read ``run_id``'s metric points from now on (all of them on the next sync)."""

@@ -10,7 +10,7 @@ view shows it and retries with its poller's backoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from ..store import MetricInfo, PointChunk, RunColumns, RunPage, RunQuery, RunRecord
@@ -91,6 +91,75 @@ class MlflowExperimentReader:
         """Nothing is held per thread."""
 
 
+class MlflowRunReader:
+    """A reader of one MLflow run for the run view, over an :class:`MlflowMirror`.
+
+    It follows the ``RunReader`` protocol of ``run_widgets.views.reader``.
+    :meth:`flush`, the first call of each poll, syncs the run, its nested runs, its new
+    metric points and its artifact listing; the other calls answer from memory.
+    """
+
+    def __init__(self, mirror: MlflowMirror, run_id: str) -> None:
+        self.mirror = mirror
+        self.run_id = run_id
+        self.location = mirror.location
+        mirror.follow(run_id)
+
+    def flush(self) -> None:
+        """Sync with MLflow (raises ``TrackingServerUnreachable`` when it does not answer)."""
+        self.mirror.sync_runs([self.run_id], children_of=[self.run_id], files=True)
+
+    def current_seq(self) -> int:
+        """The mirror's change cursor."""
+        return self.mirror.current_seq()
+
+    def run(self) -> RunRecord | None:
+        """The run as last synced."""
+        return self.mirror.get_run(self.run_id)
+
+    def changed_children(self, after_seq: int) -> list[RunRecord]:
+        """Nested runs changed after ``after_seq``."""
+        return self.mirror.find_runs(parent_id=self.run_id, changed_after=after_seq)
+
+    def reap_lost(self, active: Mapping[str, int | None]) -> None:
+        """MLflow records no process liveness: nothing to reap."""
+
+    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
+        """Metric headers of the run (or of ``run_ids``)."""
+        return self.mirror.metric_infos([self.run_id] if run_ids is None else run_ids)
+
+    def read_chunks(
+        self,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> list[PointChunk]:
+        """New point chunks of the run (or of one of its nested runs)."""
+        return self.mirror.read_chunks(
+            run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
+        )
+
+    def file_names(self, prefix: str | None = None) -> list[str]:
+        """Artifact paths under ``prefix``."""
+        return self.mirror.file_names(self.run_id, prefix)
+
+    def file_size(self, name: str) -> int | None:
+        """Size of one artifact."""
+        return self.mirror.file_size(self.run_id, name)
+
+    def read_file(self, name: str, offset: int = 0, limit: int | None = None) -> bytes:
+        """Bytes of one artifact from ``offset``."""
+        return self.mirror.read_file(self.run_id, name, offset, limit)
+
+    def file_url(self, name: str) -> str | None:
+        """No local URL: artifacts live in MLflow."""
+        return None
+
+    def release(self) -> None:
+        """Nothing is held per thread."""
+
+
 class MlflowExperiment:
     """An MLflow experiment, for ``ExperimentDetails`` (see :func:`open_experiment`)."""
 
@@ -127,6 +196,10 @@ class MlflowRunSource:
             title=f"MLflow run {self.id}",
             key=f"mlflow-run:{self.id}",
         )
+
+    def run_reader(self) -> MlflowRunReader:
+        """The reader of the run view."""
+        return MlflowRunReader(self.mirror, self.id)
 
     @property
     def record(self) -> RunRecord | None:
