@@ -214,10 +214,10 @@ def test_cli_exports_and_imports_with_a_sqlite_store(tmp_path: Path) -> None:
         return done.stdout
 
     assert "1 run(s) written" in cli(
-        "export", "--workspace", str(ws.location), "--experiment", "cli"
+        "export", "--workspace", str(ws.folder), "--experiment", "cli"
     )
     assert "0 run(s) written, 1 already there" in cli(
-        "export", "--workspace", str(ws.location), "--experiment", "cli"
+        "export", "--workspace", str(ws.folder), "--experiment", "cli"
     )
     out = cli("import", "--workspace", str(tmp_path / "back"), "--mlflow-experiment", "cli")
     assert "1 run(s) written" in out

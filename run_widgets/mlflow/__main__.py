@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             where = f"MLflow at {safe_uri(uri)}"
         else:
             report = import_runs(workspace, args.mlflow_experiment, uri)
-            where = f"workspace {workspace.location}"
+            where = f"workspace {workspace.folder}"
     except (ValueError, TypeError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
