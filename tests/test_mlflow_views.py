@@ -91,7 +91,8 @@ def test_open_run_maps_an_active_mlflow_run(mlflow_server: Any, tmp_path: Path) 
     assert reader.run() is not None and reader.run().id == ids["parent"]  # type: ignore[union-attr]
     assert {c.id for c in reader.changed_children(0)} == set(ids["children"])
     assert not reader.changed_children(reader.current_seq())
-    assert {i.name for i in reader.metric_infos()} == {"loss", "acc"}
+    kinds = {i.name: i.kind for i in reader.metric_infos()}
+    assert kinds == {"loss": "scalar", "acc": "scalar", "images/plot.png": "image"}
     assert {i.name for i in reader.metric_infos(ids["children"])} == {"score"}
     assert reader.file_names() == ["images/plot.png", "logs/train.log"]
     assert reader.file_names("logs") == ["logs/train.log"]
