@@ -25,6 +25,7 @@ from .._details import duration_text
 from ..run import Run
 from ..widgets import static
 from ..widgets._assets import asset, css
+from ..widgets.charts import round_ticks
 from ..widgets.mapping import as_float
 from ..widgets.tracker import PollChanges
 from . import view_state
@@ -116,10 +117,11 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             marker="diamond",
         )
         self.primary_axis_x = bqplot.Axis(scale=self._px, label="run number")
+        self.primary_axis_y = bqplot.Axis(scale=self._py, side="left")
         self.primary_figure = _figure(
             f"Primary metric: {self.settings.metric}",
             [],
-            [self.primary_axis_x, bqplot.Axis(scale=self._py, side="left")],
+            [self.primary_axis_x, self.primary_axis_y],
         )
         # Metric against a hyperparameter.
         self._linear_x = bqplot.LinearScale()
@@ -141,10 +143,11 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             marker="diamond",
         )
         self.param_axis_x = bqplot.Axis(scale=self._linear_x, label="")
+        self.param_axis_y = bqplot.Axis(scale=self._qy, side="left")
         self.param_figure = _figure(
             f"{self.settings.metric} by hyperparameter",
             [self._param_points, self._param_best],
-            [self.param_axis_x, bqplot.Axis(scale=self._qy, side="left")],
+            [self.param_axis_x, self.param_axis_y],
         )
         self.param_select = ipywidgets.Dropdown(
             options=[],
@@ -249,6 +252,9 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             self.primary_axis_x.label = "run number"
         if list(self.primary_figure.marks) != marks:
             self.primary_figure.marks = marks
+        # Steps and run numbers are whole: no 0.2, 0.4 … ticks; a few round y labels.
+        round_ticks(self.primary_axis_x, [m.x for m in marks], integer=True)
+        round_ticks(self.primary_axis_y, [m.y for m in marks])
 
     def _draw_parameter_chart(self) -> None:
         parameter = self.param_select.value
@@ -266,8 +272,11 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(categories[:8]))
             label += ", ...)" if len(categories) > 8 else ")"
             self.param_axis_x.tick_values = np.arange(len(categories), dtype=np.float64)
-        else:
+        elif data["log"]:
             self.param_axis_x.tick_values = None
+        else:
+            round_ticks(self.param_axis_x, [np.asarray(data["x"])])
+        round_ticks(self.param_axis_y, [np.asarray(data["y"])])
         self.param_axis_x.label = label
         index = data["best_index"]
         with self._param_points.hold_sync():

@@ -267,6 +267,22 @@ def _set_domain(scale: bqplot.Scale, low: float, high: float) -> None:
         scale.max = high
 
 
+def round_ticks(axis: bqplot.Axis, arrays: Sequence[np.ndarray], integer: bool = False) -> None:
+    """Give a linear ``axis`` a few round ticks over the finite values of ``arrays``.
+
+    For charts built outside :class:`MetricChart` (the sweep view): whole numbers for steps
+    and run numbers, at most ``MAX_TICKS`` intervals.
+    """
+    values = [a[np.isfinite(a)] for a in (np.asarray(x, dtype=np.float64) for x in arrays)]
+    values = [v for v in values if len(v)]
+    if not values:
+        return
+    lo = min(float(v.min()) for v in values)
+    hi = max(float(v.max()) for v in values)
+    ticks = linear_ticks(*nice_domain(lo, hi, integer=integer), MAX_TICKS, integer=integer)
+    _set_axis_ticks(axis, ticks, tick_format(ticks, integer))
+
+
 def _set_axis_ticks(axis: bqplot.Axis, ticks: np.ndarray, fmt: str) -> None:
     if axis.tick_values is None or not np.array_equal(axis.tick_values, ticks):
         axis.tick_values = ticks

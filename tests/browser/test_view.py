@@ -256,7 +256,11 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
     wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
     close_all(page)
     saved = json.loads((server.root / "reopen-state.ipynb").read_text())
-    assert saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    state = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    assert state["state"]
+    size = len(json.dumps(state))
+    (artifacts / "saved-widget-state-bytes.txt").write_text(f"{size}\n")
+    assert size < 400_000  # the cost of saving state (README: reopening, the decision)
     # The same notebook without its widget state: what a front-end without saved state gets.
     stateless = dict(saved, metadata={k: v for k, v in saved["metadata"].items() if k != "widgets"})
     (server.root / "reopen-nostate.ipynb").write_text(json.dumps(stateless))
@@ -381,8 +385,11 @@ def test_layout_flows_and_stays_put_with_30_metrics(lab: Any, artifacts: Path) -
     close_all(page)
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str) -> None:
+@pytest.mark.parametrize(
+    ("theme", "ending"),
+    [("JupyterLab Light", "run.complete()"), ("JupyterLab Dark", "run.fail('loss diverged')")],
+)
+def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str, ending: str) -> None:
     _server, page = lab
     page.evaluate(
         f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: {theme!r}}})"
@@ -399,8 +406,7 @@ def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str) -> None:
             "for i in range(20): run.log('loss', 1 / (i + 1))\n"
             "for k, end in enumerate(['complete', 'fail', None]):\n"
             "    c = run.child_run(f'child {k}'); c.log('m', float(k))\n"
-            "    end and getattr(c, end)()\n"
-            "run.complete()",
+            "    end and getattr(c, end)()\n" + ending,
             "RunDetails(run)",
         ],
         "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
