@@ -125,8 +125,9 @@ def test_user_managed_environment_ignores_packages_as_v1(exp: Experiment, tmp_pa
 
 
 def test_sweep_trials_share_one_environment_build(exp: Experiment, tmp_path: Path) -> None:
-    from run_widgets import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
     from sweep_helpers import child_records, wait_sweep
+
+    from run_widgets import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
 
     folder = source_dir(
         tmp_path,
