@@ -23,7 +23,14 @@ from .exceptions import (
 from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import AmlCompute, ComputeTarget, Environment, RunConfiguration, ScriptRunConfig
+from .submit import (
+    AmlCompute,
+    ComputeTarget,
+    DaskCompute,
+    Environment,
+    RunConfiguration,
+    ScriptRunConfig,
+)
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -67,6 +74,7 @@ __all__ = [
     "BanditPolicy",
     "ComputeTarget",
     "ComputeTargetException",
+    "DaskCompute",
     "Environment",
     "Experiment",
     "ExperimentDetails",

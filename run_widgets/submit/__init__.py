@@ -11,6 +11,7 @@ from .compute import (
     ComputeTargetProvisioningConfiguration,
 )
 from .config import Environment, PythonSection, RunConfiguration, ScriptRunConfig
+from .dask import DaskCompute
 from .launcher import submit_script
 
 register_submit_function(
@@ -23,6 +24,7 @@ __all__ = [
     "ComputeTarget",
     "ComputeTargetAttachConfiguration",
     "ComputeTargetProvisioningConfiguration",
+    "DaskCompute",
     "Environment",
     "PythonSection",
     "RunConfiguration",
