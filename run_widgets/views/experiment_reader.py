@@ -127,4 +127,4 @@ class StoreExperimentReader:
 
     def release(self) -> None:
         """Close the calling thread's store connection."""
-        self.store.release_thread_connection()
+        self.store.release_thread_resources()

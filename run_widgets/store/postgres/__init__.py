@@ -3,7 +3,11 @@
 Needs the ``postgres`` extra (``pip install run_widgets[postgres]``, i.e. psycopg 3).
 """
 
+from ..registry import register_store
 from .store import PostgresStore, StoreUnavailableError
-from .uri import PostgresTarget, parse
+from .uri import SCHEMES, PostgresTarget, parse
+
+for _scheme in SCHEMES:
+    register_store(_scheme, PostgresStore)
 
 __all__ = ["PostgresStore", "PostgresTarget", "StoreUnavailableError", "parse"]
