@@ -325,3 +325,73 @@ def test_cancel_a_child_and_the_sweep(
     assert wait_sweep(sweep, 30) == "Canceled"
     children = child_records(sweep)
     assert all(c.status == "Canceled" for c in children), [(c.id, c.status) for c in children]
+
+
+def test_scheduler_going_away_fails_the_sweep_clearly(
+    ws: Workspace, exp: Experiment, tmp_path: Path, release: Path
+) -> None:
+    with dask_processes(tmp_path / "flaky", workers=1) as own:
+        config = DaskCompute.attach_configuration(address=own.address)
+        target = ComputeTarget.attach(ws, "flaky", config)
+        sweep = exp.submit(
+            HyperDriveConfig(
+                run_config=blocking_config(tmp_path, release, target),
+                hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3)}),
+                primary_metric_name="mse",
+                primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+                max_concurrent_runs=2,
+            )
+        )
+        wait_until(
+            lambda: sorted(c.status for c in child_records(sweep)) == ["Queued", "Running"],
+            90,
+            what="one running and one queued child",
+        )
+        running = next(c for c in child_records(sweep) if c.status == "Running")
+        wait_until(lambda: "progress" in Run(exp, running.id).get_metrics(), 30)
+        own.scheduler.send_signal(signal.SIGKILL)
+        assert wait_sweep(sweep, 60) == "Failed"
+        message = sweep.get_details()["error"]["error"]["message"]
+        assert "Dask scheduler" in message and own.address in message
+        children = {c.id: c for c in child_records(sweep)}
+        assert all(c.is_terminal for c in children.values())
+        queued = [c for c in children.values() if c.id != running.id]
+        assert [c.status for c in queued] == ["Failed"], [
+            (c.id, c.status, c.error) for c in children.values()
+        ]
+        assert "went away" in (queued[0].error or {}).get("error", {}).get("message", "")
+        assert Run(exp, running.id).get_metrics()["progress"] == 0.0  # nothing logged lost
+
+
+def trivial(params: dict[str, Any], run: Run) -> None:
+    run.log("mse", params["alpha"])
+
+
+def test_local_cluster_started_owned_and_stopped_when_idle(ws: Workspace, exp: Experiment) -> None:
+    from run_widgets.submit.dask.local_cluster import read_state
+
+    config = DaskCompute.provisioning_configuration(
+        n_workers=1, threads_per_worker=2, idle_seconds_before_scaledown=2
+    )
+    target = ComputeTarget.create(ws, "laptop", config)
+    assert isinstance(target, DaskCompute) and target.is_local_cluster
+    try:
+        sweep = exp.submit(
+            HyperDriveConfig(
+                function=trivial,
+                hyperparameter_sampling=GridParameterSampling({"alpha": choice(1.0, 2.0)}),
+                primary_metric_name="mse",
+                primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+                compute_target="laptop",
+            )
+        )
+        assert wait_sweep(sweep, 120) == "Completed"
+        assert all(c.properties.get("dask_worker") for c in child_records(sweep))
+        state = read_state(ws.location, "laptop")
+        assert state is not None and state["address"].startswith("tcp://127.0.0.1:")
+        # No task and no client for idle_seconds_before_scaledown: the cluster stops.
+        wait_until(lambda: read_state(ws.location, "laptop") is None, 60, what="idle stop")
+    finally:
+        state = read_state(ws.location, "laptop")
+        if state is not None:
+            os.kill(int(state["pid"]), signal.SIGKILL)

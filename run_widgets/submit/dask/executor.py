@@ -121,6 +121,8 @@ class DaskExecutor(RunExecutor):
             return self.gone
         if not self._connected():
             return self.gone
+        if self.client.status != "running":
+            return None  # reconnecting: futures look cancelled meanwhile; judge them later
         store = self.workspace.store
         for run_id, future in list(self.futures.items()):
             record = store.get_run(run_id)
@@ -129,8 +131,9 @@ class DaskExecutor(RunExecutor):
             if future.status == "finished":
                 del self.futures[run_id]
             elif future.status in ("error", "cancelled"):
+                # A run a worker took over is judged by its own process's liveness.
                 del self.futures[run_id]
-                self._fail_unfinished(run_id, self._task_error(future))
+                self._fail_queued(run_id, self._task_error(future))
         now = time.monotonic()
         if self.futures and now - self._last_worker_check >= WORKER_CHECK_S:
             self._last_worker_check = now
@@ -161,8 +164,8 @@ class DaskExecutor(RunExecutor):
         except Exception as problem:
             error = problem
         if future.status == "cancelled":
-            return f"The Dask scheduler cancelled this run's task: {error}"
-        return f"process lost: the Dask task running this run failed: {error!r}"
+            return f"The Dask scheduler cancelled this run's task before it started: {error}"
+        return f"The Dask task of this run failed before the run started: {error!r}"
 
     def _fail_queued(self, run_id: str, message: str) -> None:
         self.workspace.store.write(
