@@ -14,6 +14,7 @@ from .exceptions import (
     ActivityFailedException,
     ComputeTargetException,
     ExperimentExecutionException,
+    ModelNotFoundException,
     RunEnvironmentException,
     RunNotFoundError,
     RunWidgetsError,
@@ -21,11 +22,13 @@ from .exceptions import (
     UserErrorException,
 )
 from .experiment import Experiment
+from .registry import Model
 from .run import Run, RunType
 from .store import RunStatus
 from .submit import (
     AmlCompute,
     ComputeTarget,
+    CondaDependencies,
     DaskCompute,
     Environment,
     RunConfiguration,
@@ -47,7 +50,11 @@ from .sweep import (
     randint,
     uniform,
 )
+from .tensorboard import export_to_tensorboard
 from .workspace import Workspace
+
+VERSION = __version__
+"""The package version, under v1's name (``azureml.core.VERSION``)."""
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
@@ -69,11 +76,13 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "VERSION",
     "ActivityFailedException",
     "AmlCompute",
     "BanditPolicy",
     "ComputeTarget",
     "ComputeTargetException",
+    "CondaDependencies",
     "DaskCompute",
     "Environment",
     "Experiment",
@@ -83,6 +92,8 @@ __all__ = [
     "HyperDriveConfig",
     "HyperDriveRun",
     "MedianStoppingPolicy",
+    "Model",
+    "ModelNotFoundException",
     "NoTerminationPolicy",
     "PrimaryMetricGoal",
     "RandomParameterSampling",
@@ -101,6 +112,7 @@ __all__ = [
     "__version__",
     "choice",
     "compare",
+    "export_to_tensorboard",
     "loguniform",
     "normal",
     "quniform",

@@ -387,11 +387,11 @@ def test_local_cluster_started_owned_and_stopped_when_idle(ws: Workspace, exp: E
         )
         assert wait_sweep(sweep, 120) == "Completed"
         assert all(c.properties.get("dask_worker") for c in child_records(sweep))
-        state = read_state(ws.location, "laptop")
+        state = read_state(ws.folder, "laptop")
         assert state is not None and state["address"].startswith("tcp://127.0.0.1:")
         # No task and no client for idle_seconds_before_scaledown: the cluster stops.
-        wait_until(lambda: read_state(ws.location, "laptop") is None, 60, what="idle stop")
+        wait_until(lambda: read_state(ws.folder, "laptop") is None, 60, what="idle stop")
     finally:
-        state = read_state(ws.location, "laptop")
+        state = read_state(ws.folder, "laptop")
         if state is not None:
             os.kill(int(state["pid"]), signal.SIGKILL)

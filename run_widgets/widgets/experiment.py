@@ -103,7 +103,7 @@ def _scope_of(source: Any, include_children: bool) -> tuple[Any, RunQuery, str, 
     if not runs:
         raise ValueError("ExperimentDetails got no runs to compare (an empty list).")
     workspace = runs[0].workspace
-    if any(r.workspace.location != workspace.location for r in runs):
+    if any(r.workspace.folder != workspace.folder for r in runs):
         raise ValueError(
             "ExperimentDetails compares runs of one workspace; these come from several."
         )
@@ -147,7 +147,7 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.title = title
         self.refresh_interval = default_interval(refresh_interval, widget_settings)
         self.widget_settings = dict(widget_settings or {})
-        self._key = (str(workspace.location), key)
+        self._key = (str(workspace.folder), key)
         self._fixed_runs = scope.run_ids is not None
         self.reader = StoreExperimentReader(workspace.store)
         self.model = ExperimentModel(

@@ -48,7 +48,7 @@ def connect(
     properties = compute.get("properties", {})
     name = compute.get("name")
     if "localCluster" in properties:
-        address = ensure_local_cluster(workspace.location, compute, timeout_s=max(timeout_s, 60))
+        address = ensure_local_cluster(workspace.folder, compute, timeout_s=max(timeout_s, 60))
     else:
         address = str(properties.get("address"))
     try:
@@ -86,7 +86,7 @@ class DaskExecutor(RunExecutor):
         self.queued_owner[run_id] = record.owner_id if record is not None else None
         self.futures[run_id] = self.client.submit(
             run_on_worker,
-            str(self.workspace.location),
+            str(self.workspace.folder),
             run_id,
             module,
             key=f"run-widgets-{run_id}",

@@ -77,9 +77,9 @@ def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str
 
 def _working_folder(workspace: Workspace, run_id: str, snapshot_id: str | None) -> Path:
     """The run's working copy of its snapshot (unpacked here if this host lacks it)."""
-    workdir = workdir_of(workspace.location, run_id)
+    workdir = workdir_of(workspace.folder, run_id)
     if snapshot_id and not workdir.is_dir():
         zip_path = workspace.snapshots_dir / f"{snapshot_id}.zip"
         if zip_path.is_file():
             _snapshot.restore(zip_path, workdir)
-    return workdir if workdir.is_dir() else workspace.location
+    return workdir if workdir.is_dir() else workspace.folder
