@@ -227,7 +227,9 @@ def test_script_sweep_on_a_target_respects_max_nodes(
     target = create_cluster(ws, max_nodes=2)
     folder = source_dir(tmp_path, {"train.py": BLOCKING})
     config = HyperDriveConfig(
-        run_config=ScriptRunConfig(source_directory=folder, script="train.py", compute_target=target),
+        run_config=ScriptRunConfig(
+            source_directory=folder, script="train.py", compute_target=target
+        ),
         hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3, 4)}),
         primary_metric_name="mse",
         primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
