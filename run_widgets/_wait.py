@@ -112,7 +112,7 @@ def wait_for_completion(
     except KeyboardInterrupt:
         raise ExperimentExecutionException(INTERRUPTED) from None
     for hook in FINISHED_HOOKS:
-        hook(str(run.workspace.location), run.id)
+        hook(str(run.workspace.folder), run.id)
     details = run.get_details()
     if details["status"] == "Failed":
         error = details.get("error")

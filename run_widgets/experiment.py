@@ -79,7 +79,7 @@ class Experiment:
         """An existing experiment; unlike the constructor, never creates one."""
         if workspace.store.get_experiment(name) is None:
             raise ExperimentNotFoundError(
-                f"No experiment {name!r} in workspace {workspace.location}; it has "
+                f"No experiment {name!r} in workspace {workspace.folder}; it has "
                 f"{[r.name for r in workspace.store.list_experiments()]}."
             )
         return Experiment(workspace, name)
@@ -115,7 +115,7 @@ class Experiment:
             snapshot = _snapshot.take(
                 Path(os.fspath(snapshot_directory)),
                 self._workspace.snapshots_dir,
-                exclude=(self._workspace.location,),
+                exclude=(self._workspace.folder,),
                 hint=" Pass snapshot_directory=None to start_logging to skip taking a snapshot "
                 "of the given directory.",
             )
@@ -192,7 +192,7 @@ class Experiment:
 
     def get_portal_url(self) -> str:
         """``file://`` URL of the experiment's folder in the workspace."""
-        return self._workspace.location.as_uri()
+        return self._workspace.folder.as_uri()
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -202,7 +202,7 @@ class Experiment:
         )
 
     def __hash__(self) -> int:
-        return hash((self._name, self._workspace.location))
+        return hash((self._name, self._workspace.folder))
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self._name},\nWorkspace: {self._workspace.name})"

@@ -127,7 +127,7 @@ class ScriptExecutor(TrialExecutor):
         workspace = self.experiment.workspace
         run_id = child_run_id(parent.id, index)
         zip_path = workspace.snapshots_dir / f"{self.snapshot_id}.zip"
-        workdir = workdir_of(workspace.location, run_id)
+        workdir = workdir_of(workspace.folder, run_id)
         _snapshot.restore(zip_path, workdir)
         tags, properties = child_labels(params)
         definition = {
@@ -213,7 +213,7 @@ class FunctionExecutor(TrialExecutor):
         call_params = {display_name(k): v for k, v in params.items()}
         call = (
             run_trial,
-            str(self.experiment.workspace.location),
+            str(self.experiment.workspace.folder),
             run.id,
             call_params,
             self.function_bytes,

@@ -131,7 +131,7 @@ def submit_sweep(
         snapshot = _snapshot.take(
             source,
             workspace.snapshots_dir,
-            exclude=(workspace.location,),
+            exclude=(workspace.folder,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
         definition["script"] = definition_of(config.run_config, source, interpreter, compute)
@@ -174,10 +174,10 @@ def submit_sweep(
     if function_bytes is not None:
         run._files.upload_bytes(FUNCTION_FILE, function_bytes)
     pid = start_supervisor(
-        workspace.location,
+        workspace.folder,
         run.id,
         run.files_dir,
-        workspace.location,
+        workspace.folder,
         module="run_widgets.sweep.driver",
     )
     hand_over(workspace.store, run.id, pid)

@@ -89,7 +89,7 @@ def _wait_for_node(workspace: Any, run_id: str) -> Slot | None:
         current = store.get_run(run_id)
         return current is not None and current.status == RunStatus.QUEUED
 
-    _, slot = wait_for_node(workspace.location, record.definition.get("compute"), keep_waiting)
+    _, slot = wait_for_node(workspace.folder, record.definition.get("compute"), keep_waiting)
     return slot
 
 
@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
     function_bytes = (workspace.runs_dir / record.parent_id / FUNCTION_FILE).read_bytes()
     try:
         status = run_trial(
-            str(workspace.location), record.id, params, function_bytes, definition.get("cwd")
+            str(workspace.folder), record.id, params, function_bytes, definition.get("cwd")
         )
         print(f"trial {record.id}: {status}", flush=True)
     finally:

@@ -339,7 +339,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     def start_polling(self) -> Poller:
         """Start (or restart) the background refresh of this run."""
         self.stop_polling()
-        key = (str(self.run.workspace.location), self.run.id)
+        key = (str(self.run.workspace.folder), self.run.id)
         self._poller = Poller(
             key,
             self._tick,

@@ -27,6 +27,7 @@ import numpy as np
 from .. import _liveness
 from .._metric_views import MetricHistory
 from .._wait import LogFollower
+from ..exceptions import RegistryUnavailableError
 from ..store import MetricInfo, PointChunk, RunRecord, RunStatus, TrackingStore
 from .mapping import STEP, as_float, classify, is_number, numeric_columns
 from .sampler import SeriesSampler
@@ -334,6 +335,14 @@ class RunTracker:
         self.log_text = combined
 
     # ------------------------------------------------------------------------ access --
+    def registered_models(self) -> list[str]:
+        """Ids (``name:version``) of the models registered from this run: its lineage."""
+        try:
+            models = self.store.list_models(run_id=self.run_id)
+        except RegistryUnavailableError:
+            return []
+        return sorted(m.model_id for m in models)
+
     def infos(self) -> list[MetricInfo]:
         """Metric headers, sorted by lower-cased name (as v1 sorted them).
 
