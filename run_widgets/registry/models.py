@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import re
 import shutil
 import time
@@ -21,8 +22,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import MetricTypeError, ModelNotFoundException, UserErrorException
-from ..run import ENV_RUN_ID, ENV_WORKSPACE_DIR, Run
+from ..exceptions import (
+    MetricTypeError,
+    ModelNotFoundException,
+    RunEnvironmentException,
+    UserErrorException,
+)
+from ..run import ENV_RUN_ID, Run
 from ..store.assets import ModelRecord, NewModel
 from ..workspace import Workspace
 
@@ -113,8 +119,9 @@ class Model:
         description: str | None,
     ) -> Model:
         """``run.register_model``: ``model_path`` is a file or folder among the run's files."""
-        wanted = (model_path if model_path is not None else model_name).strip("/")
-        if not wanted or ".." in Path(wanted).parts:
+        given = model_path if model_path is not None else model_name
+        wanted = posixpath.normpath(str(given).replace(os.sep, "/")).strip("/")
+        if not wanted or wanted == "." or ".." in Path(wanted).parts:
             raise UserErrorException(f"model_path {model_path!r} is not a path inside the run.")
         exact = [n for n in file_names if n == wanted]
         inside = [n for n in file_names if n.startswith(wanted + "/")]
@@ -457,6 +464,14 @@ def register_from_run(
 
 
 def _context_workspace() -> Workspace | None:
-    """The workspace of the submitted run this process belongs to, if any."""
-    folder = os.environ.get(ENV_WORKSPACE_DIR)
-    return Workspace(folder) if folder and os.environ.get(ENV_RUN_ID) else None
+    """The workspace of the submitted run this process belongs to, if any.
+
+    Found through the run context, as v1 did, so it is the run's own store whatever its
+    backend.
+    """
+    if not os.environ.get(ENV_RUN_ID):
+        return None
+    try:
+        return Run.get_context(allow_offline=False).experiment.workspace
+    except RunEnvironmentException:
+        return None

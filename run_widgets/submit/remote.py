@@ -15,6 +15,7 @@ import time
 from .. import _liveness
 from .._details import error_dict, iso
 from .._flusher import FLUSHER
+from ..exceptions import ComputeTargetException
 from ..store import RunStatus, UpdateRun
 from ..workspace import Workspace
 from .executors import executor_for
@@ -33,7 +34,22 @@ def drive(workspace: Workspace, run_id: str) -> None:
     record = store.get_run(run_id)
     if record is None:
         raise SystemExit(f"run {run_id} does not exist")
-    executor = executor_for(workspace, record.definition.get("compute"))
+    try:
+        executor = executor_for(workspace, record.definition.get("compute"))
+    except ComputeTargetException as problem:  # e.g. the scheduler cannot be reached
+        log(str(problem))
+        store.write(
+            [
+                UpdateRun(
+                    run_id,
+                    status=RunStatus.FAILED,
+                    end_time=time.time(),
+                    error=error_dict(str(problem), "ComputeTargetUnavailable"),
+                    only_if_status=_liveness.ACTIVE,
+                )
+            ]
+        )
+        return
     try:
         log(f"submitting to compute target {executor.target!r}")
         executor.start(run_id)

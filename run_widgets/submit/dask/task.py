@@ -1,0 +1,92 @@
+"""The task a Dask worker executes for one run.
+
+A script run is supervised right in the worker's thread (the worker process owns the run;
+the supervisor starts the script in a process of its own, as locally); any other run
+module (a sweep's function trial) runs as ``python -m <module> WORKSPACE RUN_ID``. Either
+way the user's code gets its own process, working folder, ``sys.path`` and log, so two runs
+on one worker never share state, and that process is tied to the worker: if the worker
+dies (``kill -9``) the kernel kills it too (``PR_SET_PDEATHSIG``), the run's owner is gone,
+and the run becomes Failed ("process lost").
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ... import _snapshot
+from ...run import SNAPSHOT_PROPERTY
+from ...store import AddProperties, RunStatus
+from ...workspace import Workspace
+from ..executors import SCRIPT_MODULE
+from ..launcher import CONTROL_LOG, workdir_of
+from ..supervisor import Supervisor
+
+WORKER_PROPERTY = "dask_worker"
+HOST_PROPERTY = "dask_host"
+
+# Runs before the run's module: die with the worker thread that started us, then exec.
+_TIED = (
+    "import ctypes, os, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit('the Dask worker ended before the run started')\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
+)
+
+
+def _worker_address() -> str:
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # not inside a worker (called directly)
+        return f"pid {os.getpid()}"
+
+
+def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str, Any]:
+    """Execute one Queued run on this worker; what happened, for the submitting side."""
+    workspace = Workspace(workspace_location)
+    store = workspace.store
+    record = store.get_run(run_id)
+    if record is None or record.status != RunStatus.QUEUED:
+        # Cancelled meanwhile, or a rerun after the first worker died: nothing to do.
+        return {"run_id": run_id, "skipped": record.status if record else "missing"}
+    worker, host = _worker_address(), socket.gethostname()
+    try:
+        store.write([AddProperties(run_id, {WORKER_PROPERTY: worker, HOST_PROPERTY: host})])
+    except Exception as error:  # another worker already claimed it
+        return {"run_id": run_id, "skipped": f"claimed elsewhere: {error}"}
+    cwd = _working_folder(workspace, run_id, record.properties.get(SNAPSHOT_PROPERTY))
+    if module == SCRIPT_MODULE:  # no interpreter to start: the worker supervises the run
+        Supervisor(workspace, run_id).run()
+        return {"run_id": run_id, "worker": worker, "host": host}
+    files = workspace.runs_dir / run_id
+    (files / "logs").mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, workspace_location, run_id]
+    with open(files / CONTROL_LOG, "ab") as control_log:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=control_log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        code = process.wait()
+    return {"run_id": run_id, "worker": worker, "host": host, "returncode": code}
+
+
+def _working_folder(workspace: Workspace, run_id: str, snapshot_id: str | None) -> Path:
+    """The run's working copy of its snapshot (unpacked here if this host lacks it)."""
+    workdir = workdir_of(workspace.folder, run_id)
+    if snapshot_id and not workdir.is_dir():
+        zip_path = workspace.snapshots_dir / f"{snapshot_id}.zip"
+        if zip_path.is_file():
+            _snapshot.restore(zip_path, workdir)
+    return workdir if workdir.is_dir() else workspace.folder
