@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 import time
 
-from .. import _liveness
-from .._details import error_dict, iso
-from .._flusher import FLUSHER
-from ..store import RunStatus, UpdateRun
+from .. import _liveness, lifecycle
+from .._details import iso
+from .._runtime import RUNTIME
+from ..store import RunStatus
 from ..workspace import Workspace
 from .executors import executor_for
 
@@ -50,21 +50,11 @@ def drive(workspace: Workspace, run_id: str) -> None:
             lost = executor.check()
             if lost is not None:
                 log(lost)
-                store.write(
-                    [
-                        UpdateRun(
-                            run_id,
-                            status=RunStatus.FAILED,
-                            end_time=time.time(),
-                            error=error_dict(lost, "ComputeTargetLost"),
-                            only_if_status=_liveness.ACTIVE,
-                        )
-                    ]
-                )
+                lifecycle.mark_failed(store, run_id, lost, "ComputeTargetLost")
             time.sleep(POLL_S)
     finally:
         executor.close()
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
 
 
 def main(argv: list[str]) -> int:
@@ -72,7 +62,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.submit.remote WORKSPACE RUN_ID", file=sys.stderr)
         return 2
-    drive(Workspace(argv[0]), argv[1])
+    drive(Workspace.for_child_process(argv[0]), argv[1])
     return 0
 
 

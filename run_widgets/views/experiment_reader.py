@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from .. import _liveness
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..store import (
     MetricInfo,
     PointChunk,
@@ -123,7 +123,7 @@ class StoreExperimentReader:
 
     def flush(self) -> None:
         """Write this process's buffered points."""
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
 
     def release(self) -> None:
         """Close the calling thread's store connection."""
