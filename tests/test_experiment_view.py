@@ -49,7 +49,7 @@ def test_model_first_poll_reads_page_columns_and_newest_selection(exp: Experimen
     assert model.metric_columns == ["mse", "r2"] and model.tag_columns == ["alpha"]
     assert model.selected == [r.id for r in reversed(runs)][:5]  # the 5 newest
     assert len(set(model.colors.values())) == 5
-    assert model.chart_names() == ["mse", "r2"]
+    assert model.chart_names() == ["mse"]  # r2 was logged once per run: a value, not a curve
     lines = model.chart_lines("mse")
     assert [len(line.x) for line in lines] == [12] * 5
     assert model.poll().anything is False  # nothing new: nothing changes
@@ -246,7 +246,7 @@ def test_widget_state_table_charts_and_across(exp: Experiment) -> None:
         ]
         assert table["rows"][0]["values"]["tag:alpha"] == "100.0"
         assert len(table["selected"]) == 5 and table["best_id"] == runs[2].id
-        assert sorted(view.charts) == ["mse", "r2"]
+        assert sorted(view.charts) == ["mse"]
         chart = view.charts["mse"]
         assert chart.points_shown() == [12] * 5
         colors = [line.colors[0] for line in chart.lines[:5]]
@@ -363,3 +363,28 @@ def test_show_outside_a_kernel_prints_a_summary(exp: Experiment, capsys: Any) ->
     assert out.startswith("ExperimentDetails: Experiment test-exp\nRuns: 2")
     assert view.poller is None and not [t for t in threading.enumerate() if "experiment" in t.name]
     view.close()
+
+
+def test_best_run_follows_changes_and_across_rows_load_on_demand(exp: Experiment) -> None:
+    runs = _ridge_runs(exp, ALPHAS[:3])
+    model = ExperimentModel(
+        StoreExperimentReader(exp.workspace.store),
+        RunQuery(experiment_id=exp.id),
+        metric="mse",
+        across_views=False,
+    )
+    model.poll()
+    assert model.best is not None and model.best.run_id == runs[2].id
+    assert model.across_rows == {}
+    live = new_run(exp)
+    live.log("mse", 0.0001)
+    model.poll()
+    assert model.best.run_id == live.id and model.table_state()["best_id"] == live.id
+    live.log("mse", 1e6)  # the best run got worse: the store is asked again
+    model.poll()
+    assert model.best.run_id == runs[2].id
+    model.choose_default("best", "mse", "maximize")
+    assert model.best.run_id == live.id and model.selected[0] == live.id
+    model.enable_across()
+    assert len(model.across_rows) == 4
+    live.complete()

@@ -6,7 +6,11 @@
   page, and the current page as the store answered it;
 * the selection (default: the newest runs, or the best by a metric) with a colour per
   run, and a :class:`RunSeries` per selected run;
-* the across-run rows (up to ``MAX_ACROSS_RUNS`` runs of the filtered, sorted table).
+* the best run for the chosen metric and goal (one store query, then kept up to date
+  from the runs that change);
+* the across-run rows (up to ``MAX_ACROSS_RUNS`` runs of the filtered, sorted table),
+  read only while the across-run views are on (by default for scopes of at most
+  ``AUTO_ACROSS_RUNS`` runs; a big experiment's view turns them on when they are opened).
 
 :meth:`ExperimentModel.poll` asks the reader which runs changed since the last poll (a
 metric flush changes a run) and re-reads only those: the page query, the changed
@@ -28,6 +32,7 @@ from .overlay import RunSeries
 from .run_table import TableSettings
 
 SELECTIONS = ("newest", "best")
+AUTO_ACROSS_RUNS = 300
 
 
 @dataclass
@@ -59,6 +64,8 @@ class ExperimentModel:
         metric: the metric the best runs are chosen by and the across views show.
         goal: ``"minimize"`` or ``"maximize"``.
         default_runs: how many runs the default selection takes (at most 10).
+        across_views: read the across-run rows (``None``: when the scope has at most
+            ``AUTO_ACROSS_RUNS`` runs).
     """
 
     def __init__(
@@ -69,6 +76,7 @@ class ExperimentModel:
         metric: str | None = None,
         goal: str = across.MINIMIZE,
         default_runs: int = overlay.DEFAULT_RUNS,
+        across_views: bool | None = None,
     ) -> None:
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be 'newest' or 'best', got {selection!r}.")
@@ -94,7 +102,9 @@ class ExperimentModel:
         self.colors: dict[str, str] = {}
         self.series: dict[str, RunSeries] = {}
         self.across_rows: dict[str, AcrossRow] = {}
-        self.across_enabled = True
+        self.across_enabled = across_views
+        self.best: AcrossRow | None = None
+        self._max_number = 0
         self.across_total = 0
         self._seq = 0
         self.polls = 0
@@ -127,8 +137,13 @@ class ExperimentModel:
         if not self.metric and self.metric_columns:
             self.metric = self.metric_columns[0]
         self._query_page()
+        self._max_number = max((r.number for r in self.page.records), default=0)
+        if self.across_enabled is None:
+            self.across_enabled = self.page.total <= AUTO_ACROSS_RUNS
         self._default_selection(changes)
-        self._load_across()
+        self._query_best()
+        if self.across_enabled:
+            self._load_across()
         changes.table = changes.columns = changes.selection = changes.across = True
 
     def _apply_changed(self, changed: list[RunRecord], changes: ModelChanges) -> None:
@@ -150,8 +165,9 @@ class ExperimentModel:
         if new_names:
             self._set_columns(self.reader.run_columns(self.scope))
             changes.columns = True
-        known = {r.id for r in self.page.records} | set(self.across_rows)
-        new_runs = [run_id for run_id in by_id if run_id not in known]
+        new_runs = [r.id for r in changed if r.number > self._max_number]
+        self._max_number = max([self._max_number, *(r.number for r in changed)])
+        self._update_best(changed, metrics)
         self._query_page()
         changes.table = True
         if new_runs and not self.user_selected:
@@ -224,11 +240,10 @@ class ExperimentModel:
         state = run_table.table_state(
             self.page, self.tag_columns, self.metric_columns, self.settings
         )
-        best = across.best_run(list(self.across_rows.values()), self.metric, self.goal)
         state.update(
             selected=list(self.selected),
             colors=dict(self.colors),
-            best_id=best.run_id if best else "",
+            best_id=self.best.run_id if self.best else "",
             sort_key=self.settings.sort,
             sort_desc=self.settings.descending,
         )
@@ -267,6 +282,7 @@ class ExperimentModel:
         self.user_selected = False
         changes = ModelChanges(selection=True, table=True, across=True)
         self._default_selection(changes)
+        self._query_best()
         return changes
 
     def select(self, run_ids: Sequence[str]) -> ModelChanges:
@@ -315,7 +331,56 @@ class ExperimentModel:
         """The lines of one overlay chart."""
         return overlay.chart_lines(self.series, self.selected, self.colors, name, mode, smoothing)
 
+    # -------------------------------------------------------------------------- best --
+    def _better(self, value: float, than: float) -> bool:
+        return value < than if self.goal == across.MINIMIZE else value > than
+
+    def _query_best(self) -> None:
+        """The best run of the scope by ``metric`` and ``goal`` (one store query)."""
+        self.best = None
+        if not self.metric:
+            return
+        query = replace(
+            self.scope,
+            sort=f"metric:{self.metric}",
+            descending=self.goal == across.MAXIMIZE,
+            limit=1,
+        )
+        page = self.reader.query_runs(query)
+        for record in page.records:
+            metrics = page.metrics.get(record.id, {})
+            if metrics.get(self.metric) is not None:
+                self.best = across.across_row(record, metrics)
+
+    def _update_best(
+        self, changed: Sequence[RunRecord], metrics: dict[str, dict[str, float | None]]
+    ) -> None:
+        """Keep the best run right from the runs that changed (no scan of the scope)."""
+        best = self.best
+        for record in changed:
+            value = metrics.get(record.id, {}).get(self.metric)
+            if best is not None and record.id == best.run_id:
+                old = best.metrics.get(self.metric)
+                if value is None or (old is not None and self._better(old, value)):
+                    self._query_best()  # the best run got worse: another may lead now
+                    return
+                best = across.across_row(record, metrics[record.id])
+            elif value is not None:
+                lead = None if best is None else best.metrics.get(self.metric)
+                if lead is None or self._better(value, lead):
+                    best = across.across_row(record, metrics[record.id])
+        self.best = best
+
     # ------------------------------------------------------------------------ across --
+    def enable_across(self, on: bool = True) -> ModelChanges:
+        """Turn the across-run views' rows on (read now) or off."""
+        self.across_enabled = bool(on)
+        if on:
+            self._load_across()
+        else:
+            self.across_rows = {}
+        return ModelChanges(across=True)
+
     def _load_across(self) -> None:
         query = replace(self.settings.query(self.scope), offset=0, limit=across.MAX_ACROSS_RUNS)
         page = self.reader.query_runs(query)

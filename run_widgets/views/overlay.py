@@ -223,6 +223,16 @@ def chart_lines(
 
 
 def chart_names(series: Mapping[str, RunSeries], selected: Sequence[str]) -> list[str]:
-    """The metrics charted: every scalar metric any selected run has, by name."""
-    names = {n for run_id in selected if run_id in series for n in series[run_id].metrics}
+    """The metrics charted: those a selected run logged more than once, by name.
+
+    A metric logged once per run (a hyperparameter, a final score) is a value, not a
+    curve: it is a column of the table and an axis of the across-run views.
+    """
+    names = {
+        name
+        for run_id in selected
+        if run_id in series
+        for name, metric in series[run_id].metrics.items()
+        if metric.count > 1
+    }
     return sorted(names, key=str.lower)

@@ -203,8 +203,17 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.goal = ipywidgets.Dropdown(
             options=list(across.GOALS), value=goal, layout=ipywidgets.Layout(width="110px")
         )
+        self.best_label = ipywidgets.HTML("")
         controls = ipywidgets.HBox(
-            [self.selection, self.metric, self.goal, self.x_mode, self.log_y, self.smooth],
+            [
+                self.selection,
+                self.metric,
+                self.goal,
+                self.best_label,
+                self.x_mode,
+                self.log_y,
+                self.smooth,
+            ],
             layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.chart_grid = ipywidgets.GridBox(
@@ -229,6 +238,9 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             control.observe(self._on_selection_option, names="value")
         self.param.observe(lambda _: self._draw_across(), names="value")
         self.refresh()
+        if self.model.across_enabled:
+            self.across_box.selected_index = 0
+        self.across_box.observe(self._on_across_open, names="selected_index")
 
     def _build_across(self) -> None:
         self._ax_linear = bqplot.LinearScale()
@@ -271,29 +283,38 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             layout=ipywidgets.Layout(width="260px"),
             style={"description_width": "52px"},
         )
-        self.best_label = ipywidgets.HTML("")
         self.parcoords = ParallelCoordinates()
-        self.across_box = ipywidgets.VBox(
+        body = ipywidgets.VBox(
             [
-                ipywidgets.HTML("<b>Across runs</b>"),
-                ipywidgets.HBox([self.param, self.best_label]),
+                self.param,
                 ipywidgets.GridBox(
                     [self.across_figure, self.parcoords],
                     layout=ipywidgets.Layout(
                         grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))", width="100%"
                     ),
                 ),
-            ],
+            ]
         )
+        self.across_box = ipywidgets.Accordion([body], selected_index=None)
+        self.across_box.set_title(0, "Across runs: final metric by parameter, parallel coordinates")
         self.across_box.add_class("rw-across")
 
     # --------------------------------------------------------------------- refresh --
     def refresh(self) -> ModelChanges:
-        """Read what is new now and update the view (also called by the poller)."""
+        """Read what is new now and update the view (also called by the poller).
+
+        When the last active run has ended, a displayed view's static snapshot is
+        rewritten with its charts (what a saved notebook shows).
+        """
         with self._lock:
             changes = self.model.poll()
             if not self._closed:
                 self._apply(changes)
+            if changes.anything or self._active < 0:
+                active = self.active_runs()
+                if active == 0 and self._active != 0:
+                    self._finalize()  # only a displayed view has a snapshot to rewrite
+                self._active = active
             return changes
 
     def _apply(self, changes: ModelChanges) -> None:
@@ -306,7 +327,9 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             self._redraw_charts(None)
         elif changes.grown:
             self._redraw_charts({n for names in changes.grown.values() for n in names})
-        if changes.across or changes.selection:
+        if changes.table or changes.selection:
+            self._draw_best()
+        if (changes.across or changes.selection) and model.across_enabled:
             self._draw_across()
 
     def _set_options(self, dropdown: ipywidgets.Dropdown, options: list[str], value: str) -> None:
@@ -385,19 +408,28 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             with self._best.hold_sync():
                 self._best.x = data["x"][index : index + 1] if index >= 0 else np.empty(0)
                 self._best.y = data["y"][index : index + 1] if index >= 0 else np.empty(0)
-        best = across.best_run(rows, metric, model.goal)
-        self.best_label.value = (
-            f"best ({experiment_static.esc(model.goal)} {experiment_static.esc(metric)}): "
-            f"<b>run {experiment_static.esc(best.label)}</b> = {best.metrics[metric]:.6g}"
-            if best is not None
-            else ""
-        )
         state = across.parcoords_state(rows, metric, model.goal, model.metric_columns)
         with self.parcoords.hold_trait_notifications():
             self.parcoords.dimensions = state["dimensions"]
             self.parcoords.lines = state["lines"]
 
+    def _draw_best(self) -> None:
+        best, metric, esc = self.model.best, self.model.metric, experiment_static.esc
+        value = best.metrics.get(metric) if best is not None else None
+        self.best_label.value = (
+            f"best ({esc(self.model.goal)} {esc(metric)}): <b>run {esc(best.label)}</b> = "
+            f"{value:.6g}"
+            if best is not None and value is not None
+            else ""
+        )
+
     # --------------------------------------------------------------------- intents --
+    def _on_across_open(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            on = change["new"] == 0
+            if on != bool(self.model.across_enabled):
+                self._apply(self.model.enable_across(on))
+
     _quiet = False
 
     def _on_chart_option(self, change: dict[str, Any]) -> None:
@@ -511,21 +543,13 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         if self._closed:
             return True
         changes = self.refresh()
-        active = self.active_runs() if changes.anything or self._active < 0 else self._active
-        if self._active != 0 and active == 0:
-            self._finalize()
-        self._active = active
         if self._poller is not None:  # a quiet experiment is looked at less often
-            quiet = active == 0 and not changes.anything
+            quiet = self._active == 0 and not changes.anything
+            idle = min(MAX_IDLE_INTERVAL_S, self.refresh_interval * IDLE_FACTOR)
             self._poller.interval = (
-                min(
-                    MAX_IDLE_INTERVAL_S,
-                    max(self.refresh_interval, self.refresh_interval * IDLE_FACTOR),
-                )
-                if quiet
-                else self.refresh_interval
+                max(self.refresh_interval, idle) if quiet else self.refresh_interval
             )
-        return self._fixed_runs and active == 0
+        return self._fixed_runs and self._active == 0
 
     def _on_poll_error(self, error: BaseException | None, failures: int, delay: float) -> None:
         self.table.error = (

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..run_query import RunColumns, RunQuery, ids_json
 
+NEVER_EMPTY = frozenset({"number", "status", "start", "duration"})
 _SUBQUERY = "(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ?)"
 _METRIC = (
     "(SELECT CASE WHEN m.kind = 'scalar' AND json_type(m.last_value) IN ('integer', 'real')"
@@ -104,9 +105,12 @@ def page_ids(conn: sqlite3.Connection, query: RunQuery) -> tuple[list[str], int]
         return [], total
     expression, sort_params = sort_expression(query)
     direction = "DESC" if query.descending else "ASC"
+    # Never-empty columns need no "empties last" term, so ORDER BY number can walk the
+    # runs_by_page index and stop after the page.
+    nulls = "" if query.sort in NEVER_EMPTY else "(v IS NULL), "
     rows = conn.execute(
         f"SELECT r.id, {expression} AS v FROM runs r WHERE {where}"
-        f" ORDER BY (v IS NULL), v {direction}, r.number {direction} LIMIT ? OFFSET ?",
+        f" ORDER BY {nulls}v {direction}, r.number {direction} LIMIT ? OFFSET ?",
         [*sort_params, *params, query.limit, query.offset],
     ).fetchall()
     return [row[0] for row in rows], total
