@@ -901,7 +901,7 @@ class Run:
 
     def get_portal_url(self) -> str:
         """A ``file://`` URL of a self-contained HTML report of the run, written now."""
-        from .report import write_report
+        from .views.report import write_report
 
         return write_report(self).as_uri()
 

@@ -120,11 +120,15 @@ class RunFiles:
 
     # ----------------------------------------------------------------------- listing --
     def names(self, prefix: str | None = None) -> list[str]:
-        """Sorted names of every file (symlinks and temporary files are not files here)."""
-        if not self.root.is_dir():
+        """Sorted names of every file (symlinks and temporary files are not files here).
+
+        With a ``prefix`` holding a folder (``logs/``), only that folder is walked.
+        """
+        start = self._walk_start(prefix)
+        if start is None or not start.is_dir():
             return []
         found: list[str] = []
-        for directory, subdirs, files in os.walk(self.root):
+        for directory, subdirs, files in os.walk(start):
             base = Path(directory)
             subdirs[:] = sorted(d for d in subdirs if not (base / d).is_symlink())
             for file_name in files:
@@ -136,6 +140,21 @@ class RunFiles:
         if prefix:
             found = [n for n in found if n.startswith(prefix)]
         return found
+
+    def _walk_start(self, prefix: str | None) -> Path | None:
+        """The folder to list for ``prefix``: its folder part if clean and link-free."""
+        if not prefix or "/" not in prefix:
+            return self.root
+        try:
+            folder = normalize_name(prefix.rsplit("/", 1)[0])
+        except (ValueError, TypeError):
+            return self.root  # not a clean folder: filter the full listing instead
+        start = self.root
+        for part in folder.split("/"):
+            start = start / part
+            if start.is_symlink():
+                return None
+        return start
 
     def path_of(self, name: Any) -> Path:
         """Local path of an existing file, or a clear error listing what is available."""
