@@ -28,7 +28,7 @@ from . import _details, _exit, _extensions, _liveness, _metric_views, _values, l
 from ._buffer import RunBuffer, Series
 from ._runtime import RUNTIME
 from .exceptions import (
-    MetricTypeError,
+    ArgumentTypeError,
     RunNotFoundError,
     RunStateError,
     RunWidgetsWarning,
@@ -547,7 +547,7 @@ class Run:
             tags = {tags: None}
         elif not isinstance(tags, Mapping):
             if not isinstance(tags, Sequence):
-                raise MetricTypeError(f"tags must be a dict, not {type(tags).__name__}.")
+                raise ArgumentTypeError(f"tags must be a dict, not {type(tags).__name__}.")
             tags = dict.fromkeys(tags)
         clean = {_values.tag_key(k): _values.tag_value(v, str(k)) for k, v in tags.items()}
         if clean:
@@ -567,7 +567,7 @@ class Run:
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         """Add write-once properties; changing an existing one raises ``UserErrorException``."""
         if not isinstance(properties, Mapping):
-            raise MetricTypeError(f"properties must be a dict, not {type(properties).__name__}.")
+            raise ArgumentTypeError(f"properties must be a dict, not {type(properties).__name__}.")
         clean: dict[str, str] = {}
         for key, value in properties.items():
             text = _values.tag_value(value, str(key), "property")
@@ -602,7 +602,7 @@ class Run:
             or not isinstance(paths, Sequence)
             or (isinstance(names, str) or isinstance(paths, str) or len(names) != len(paths))
         ):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 "names and paths must be lists of equal lengths. Names was of length "
                 f"{_length(names)} and paths of length {_length(paths)}."
             )
@@ -684,7 +684,7 @@ class Run:
     ) -> Run:
         """Create and start a child run (Running) owned by this process."""
         if name is not None and not isinstance(name, str):
-            raise MetricTypeError(f"name must be a str, not {type(name).__name__}.")
+            raise ArgumentTypeError(f"name must be a str, not {type(name).__name__}.")
         outputs_dir = _outputs_dir(outputs) if outputs is not None else None
         return Run._create(
             self._experiment,

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _extensions
 from ._runtime import RUNTIME
-from .exceptions import MetricTypeError, UserErrorException
+from .exceptions import ArgumentTypeError, UserErrorException
 from .store import TrackingStore, normalize_uri, redact
 from .store.artifacts import ArtifactStore, LocalArtifactStore
 from .store.description import (
@@ -152,14 +152,14 @@ class Workspace:
             path = named_location(workspace_name)
             name = name or workspace_name
         if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 f"Workspace path must be a str or path, not {type(path).__name__}. "
                 "(Azure subscription/resource-group arguments do not apply here; use "
                 "Workspace.from_config() or Workspace(path=...).)"
             )
         for argument, value in (("store", store), ("artifacts", artifacts)):
             if value is not None and not isinstance(value, (str, os.PathLike)):
-                raise MetricTypeError(
+                raise ArgumentTypeError(
                     f"Workspace {argument} must be a str or path, not {type(value).__name__}."
                 )
         self._location = _artifacts_folder(path, store, artifacts).resolve()

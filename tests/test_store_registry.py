@@ -162,3 +162,21 @@ def test_config_file_with_store_and_artifacts(
 def _text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_workspace_on_a_postgresql_store_by_uri(pg_uri: str, tmp_path: Path) -> None:
+    files = tmp_path / "shared"
+    ws = Workspace(store=pg_uri, artifacts=files, name="team")
+    try:
+        assert type(ws.store).__name__ == "PostgresStore"
+        password = pg_uri.split("@")[0].rsplit(":", 1)[-1]
+        assert password not in repr(ws) and "***" in repr(ws)
+        run = Experiment(ws, "e").start_logging(snapshot_directory=None)
+        run.log("x", 2.0)
+        run.complete()
+        again = Workspace.from_description(ws.description())
+        assert again.store is ws.store  # one open store per URI in a process
+        assert again.get_run(run.id).get_metrics() == {"x": 2.0}
+        assert ws.artifacts.list_files(run.id) == []
+    finally:
+        ws.close()

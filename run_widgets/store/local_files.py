@@ -18,7 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from ..exceptions import FileNotFoundInRunError, MetricTypeError, UserErrorException
+from ..exceptions import (
+    ArgumentTypeError,
+    FileNotFoundInRunError,
+    UserErrorException,
+)
 
 MAX_NAME_LENGTH = 1024
 _TMP_PREFIX = ".rw-tmp-"
@@ -36,7 +40,7 @@ def normalize_name(name: Any, what: str = "name") -> str:
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
     if not isinstance(name, str):
-        raise MetricTypeError(f"The file {what} must be a str, not {type(name).__name__}.")
+        raise ArgumentTypeError(f"The file {what} must be a str, not {type(name).__name__}.")
     if len(name) > MAX_NAME_LENGTH:
         raise UserErrorException(f"The file {what} is longer than {MAX_NAME_LENGTH} characters.")
     if _CONTROL.search(name):
@@ -333,7 +337,7 @@ def _open_source(source: Any) -> IO[bytes] | Path:
         return io.BytesIO(source.read().encode("utf-8"))
     if isinstance(source, (io.IOBase, IO)) or hasattr(source, "read"):
         return source  # type: ignore[no-any-return]
-    raise MetricTypeError(
+    raise ArgumentTypeError(
         f"UnsupportedType: type {type(source)} is invalid, supported input types: file path or file"
     )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ExperimentExecutionException, MetricTypeError, UserErrorException
+from ..exceptions import ArgumentTypeError, ExperimentExecutionException, UserErrorException
 from .compute import check_target_argument
 
 DEFAULT_MAX_RUN_DURATION_S = 2_592_000  # 30 days, as in v1
@@ -197,6 +197,6 @@ def _argument(value: Any) -> str:
         return str(value)
     if isinstance(value, os.PathLike):
         return str(os.fspath(value))
-    raise MetricTypeError(
+    raise ArgumentTypeError(
         f"Script arguments must be str or numbers, got {type(value).__name__}: {value!r:.60}"
     )
