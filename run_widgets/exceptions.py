@@ -44,6 +44,10 @@ class FileNotFoundInRunError(UserErrorException, FileNotFoundError):
     """A file name asked for is not among the run's files; the message lists what is there."""
 
 
+class ModelNotFoundException(UserErrorException, LookupError):
+    """No registered model matches the name, version or filters asked for."""
+
+
 class SnapshotException(UserErrorException):
     """A snapshot could not be taken or restored (too large, too many files, already taken)."""
 
@@ -74,6 +78,10 @@ class RunStateError(UserErrorException):
 
 class StoreError(RunWidgetsError):
     """The tracking store cannot be opened or used."""
+
+
+class RegistryUnavailableError(StoreError):
+    """The store's backend has no model and environment registry."""
 
 
 class StoreVersionError(StoreError):

@@ -173,8 +173,7 @@ def test_invalid_unicode_is_refused_also_on_fast_path(run: Run) -> None:
     ("name", "kind", "match"),
     [
         ("", UserErrorException, "must not be empty"),
-        ("trailing ", UserErrorException, "leading or trailing whitespace"),
-        (" leading", UserErrorException, "leading or trailing whitespace"),
+        ("   ", UserErrorException, "only spaces"),
         ("tab\tin", UserErrorException, "control characters"),
         ("nl\n", UserErrorException, "whitespace|control"),
         ("nul\x00", UserErrorException, "control characters"),
@@ -186,8 +185,7 @@ def test_invalid_unicode_is_refused_also_on_fast_path(run: Run) -> None:
     ],
     ids=[
         "empty",
-        "trailing",
-        "leading",
+        "blank",
         "tab",
         "newline",
         "nul",
@@ -368,7 +366,7 @@ def test_log_row_bad_values(
 
 def test_log_row_bad_column_name(run: Run) -> None:
     _assert_rejected(
-        run, lambda: run.log_row("r", **{"bad ": 1}), UserErrorException, "Column name"
+        run, lambda: run.log_row("r", **{"bad\n": 1}), UserErrorException, "Column name"
     )
 
 
@@ -612,7 +610,7 @@ def test_conflict_found_at_flush_drops_only_that_metric(
     from run_widgets.store import AppendPoints, SqliteStore
 
     run.log("other", 1)  # this process now knows the run's metric kinds
-    outside = SqliteStore(run.workspace.location / "tracking.db")  # "another process"
+    outside = SqliteStore(run.workspace.folder / "tracking.db")  # "another process"
     outside.write(
         [AppendPoints(run.id, "m", "list", np.array([7, 8]), np.full(2, time.time()), None, "")]
     )

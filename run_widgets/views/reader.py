@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import _liveness
 from .._runtime import RUNTIME
-from ..exceptions import FileNotFoundInRunError
+from ..exceptions import FileNotFoundInRunError, RegistryUnavailableError
 from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
 from ..store.artifacts import ArtifactStore
 
@@ -90,6 +90,9 @@ class RunReader(Protocol):
 
     def file_url(self, name: str) -> str | None:
         """A URL a browser on this machine can open for the file, if there is one."""
+
+    def registered_models(self) -> list[str]:
+        """Ids (``name:version``) of the models registered from this run (its lineage)."""
 
     def release(self) -> None:
         """Free what the calling thread holds (a poller thread calls it as it ends)."""
@@ -168,6 +171,14 @@ class WorkspaceRunReader:
     def file_url(self, name: str) -> str | None:
         """``file://`` URL of the file in the run's local folder."""
         return (self.artifacts.run_folder(self.run_id) / name).as_uri()
+
+    def registered_models(self) -> list[str]:
+        """Models registered from this run; none where the store has no registry."""
+        try:
+            models = self.store.list_models(run_id=self.run_id)
+        except RegistryUnavailableError:
+            return []
+        return sorted(m.model_id for m in models)
 
     def release(self) -> None:
         """Close the calling thread's store connection."""

@@ -309,6 +309,10 @@ class RunTracker:
         self.log_text = combined
 
     # ------------------------------------------------------------------------ access --
+    def registered_models(self) -> list[str]:
+        """Ids (``name:version``) of the models registered from this run: its lineage."""
+        return self.reader.registered_models()
+
     def infos(self) -> list[MetricInfo]:
         """Metric headers, sorted by lower-cased name (as v1 sorted them).
 
