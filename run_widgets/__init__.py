@@ -9,6 +9,7 @@ Everything is recorded in a local workspace folder (an embedded SQLite store plu
 nothing needs a server.
 """
 
+from . import _context  # noqa: F401  (registers Run.get_context)
 from ._version import __version__
 from .exceptions import (
     ActivityFailedException,

@@ -40,7 +40,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from .exceptions import ActivityFailedException, ExperimentExecutionException
+from .exceptions import (
+    ActivityFailedException,
+    ExperimentExecutionException,
+    FileNotFoundInRunError,
+)
 
 if TYPE_CHECKING:
     from .run import Run
@@ -69,19 +73,30 @@ def choose_log(names: list[str]) -> str | None:
 
 
 class LogFollower:
-    """Reads a growing text file incrementally and yields complete new lines."""
+    """Reads a growing text file incrementally and yields complete new lines.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    The source is a local path, or a function returning the bytes from an offset on
+    (e.g. a ``RunReader``'s ``read_file``; it raises ``FileNotFoundError`` or
+    ``FileNotFoundInRunError`` while the file does not exist).
+    """
+
+    def __init__(self, source: Path | Callable[[int], bytes]) -> None:
+        self.source = source
         self.offset = 0
         self._partial = b""
+
+    def _read(self, offset: int) -> bytes:
+        if callable(self.source):
+            return self.source(offset)
+        with open(self.source, "rb") as handle:
+            handle.seek(offset)
+            return handle.read()
 
     def skip_to_end(self) -> int:
         """Start after the complete lines written so far; returns how many were skipped."""
         try:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
+            data = self._read(0)
+        except (FileNotFoundError, FileNotFoundInRunError):
             return 0
         end = data.rfind(b"\n") + 1
         self.offset = end
@@ -90,10 +105,8 @@ class LogFollower:
     def read_lines(self, final: bool = False) -> list[str]:
         """New complete lines since the last call (and the unfinished one if ``final``)."""
         try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read()
-        except FileNotFoundError:
+            data = self._read(self.offset)
+        except (FileNotFoundError, FileNotFoundInRunError):
             return []
         self.offset += len(data)
         data = self._partial + data
@@ -106,17 +119,17 @@ class LogFollower:
 
 
 FINISHED_HOOKS: list[Callable[[str, str], None]] = []
-"""Called with (workspace location, run id) when a wait ends; the widget layer adds one
+"""Called with (store location, run id) when a wait ends; the widget layer adds one
 that gives live views of the run their final refresh at once."""
 
 LOG_SHOWN_HOOKS: list[Callable[[str, str], bool]] = []
-"""Called with (workspace location, run id): True if a live view already shows the run's
+"""Called with (store location, run id): True if a live view already shows the run's
 log (the widget layer adds one), so streaming starts at the log's end instead of its top."""
 
 
 def log_shown_elsewhere(run: Run) -> bool:
     """True if a registered hook says a live view shows this run's log."""
-    location = str(run.workspace.location)
+    location = run.workspace.store.location
     return any(hook(location, run.id) for hook in LOG_SHOWN_HOOKS)
 
 
@@ -138,7 +151,7 @@ def wait_for_completion(
     except KeyboardInterrupt:
         raise ExperimentExecutionException(INTERRUPTED) from None
     for hook in FINISHED_HOOKS:
-        hook(str(run.workspace.folder), run.id)
+        hook(run.workspace.store.location, run.id)
     details = run.get_details()
     if details["status"] == "Failed":
         error = details.get("error")

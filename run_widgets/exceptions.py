@@ -21,7 +21,15 @@ class UserErrorException(RunWidgetsError, ValueError):
 
 
 class MetricTypeError(UserErrorException, TypeError):
-    """A metric value, or an argument, has a type the call does not support."""
+    """A metric value, name or step given to a ``log*`` call has an unsupported type."""
+
+
+class ArgumentTypeError(UserErrorException, TypeError):
+    """A non-metric argument has a type the call does not support.
+
+    Tags, properties, file names and upload sources, run ids, script arguments, workspace
+    locations, error details.
+    """
 
 
 class RunNotFoundError(UserErrorException, LookupError):

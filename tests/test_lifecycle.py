@@ -17,7 +17,7 @@ from foundation_helpers import run_python
 from support import python_env
 
 from run_widgets import Experiment, Run, RunNotFoundError, Workspace
-from run_widgets.exceptions import MetricTypeError, RunStateError
+from run_widgets.exceptions import ArgumentTypeError, RunStateError
 
 
 def _start(exp: Experiment) -> Run:
@@ -71,7 +71,7 @@ def test_fail_with_bad_type(exp: Experiment, bad: object) -> None:
     with pytest.raises(TypeError) as info:
         run.fail(bad)
     assert str(info.value) == "error_details must be instance of string or BaseException."
-    assert isinstance(info.value, MetricTypeError)
+    assert isinstance(info.value, ArgumentTypeError)
     assert run.get_status() == "Running"  # nothing changed
     run.complete()
 

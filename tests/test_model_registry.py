@@ -231,15 +231,16 @@ def test_environment_register_get_list(ws: Workspace) -> None:
 
 
 def test_lineage_shows_in_the_run_view_and_report(exp: Experiment) -> None:
-    from run_widgets.report import build_report
-    from run_widgets.widgets.static import properties_rows
-    from run_widgets.widgets.tracker import RunTracker
+    from run_widgets.views.reader import run_reader
+    from run_widgets.views.report import build_report
+    from run_widgets.views.static import properties_rows
+    from run_widgets.views.tracker import RunTracker
 
     run = _run_with_outputs(exp, {"model.pkl": b"x"})
     run.register_model("ridge", "outputs/model.pkl")
     run.register_model("ridge", "outputs/model.pkl")
-    tracker = RunTracker(Run(exp, run.id))
+    tracker = RunTracker(run_reader(Run(exp, run.id)))
     tracker.poll()
     assert ("Registered models", "ridge:1, ridge:2") in properties_rows(tracker)
-    report = build_report(Run(exp, run.id))
+    report = build_report(run_reader(Run(exp, run.id)))
     assert "<td>Registered models</td><td>ridge:1, ridge:2</td>" in report

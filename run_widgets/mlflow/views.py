@@ -156,6 +156,10 @@ class MlflowRunReader:
         """No local URL: artifacts live in MLflow."""
         return None
 
+    def registered_models(self) -> list[str]:
+        """MLflow's model registry is not mirrored: no lineage is shown."""
+        return []
+
     def release(self) -> None:
         """Nothing is held per thread."""
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .._files import write_atomically
 from ..exceptions import ComputeTargetException
+from ..store.local_files import write_atomically
 from ..workspace import Workspace, find_config
 
 COMPUTE_FOLDER = "compute"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import (
+    ArgumentTypeError,
     ExperimentExecutionException,
-    MetricTypeError,
     RegistryUnavailableError,
     RunWidgetsWarning,
     UserErrorException,
@@ -74,7 +74,7 @@ class PythonSection:
     @user_managed_dependencies.setter
     def user_managed_dependencies(self, value: bool) -> None:
         if not isinstance(value, bool):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 f"user_managed_dependencies must be True or False, not {value!r:.40}."
             )
         self._user_managed = value
@@ -87,7 +87,7 @@ class PythonSection:
     @conda_dependencies.setter
     def conda_dependencies(self, value: CondaDependencies | None) -> None:
         if value is not None and not isinstance(value, CondaDependencies):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 f"conda_dependencies must be a CondaDependencies, not {type(value).__name__}."
             )
         self._conda_dependencies = value
@@ -474,6 +474,6 @@ def _argument(value: Any) -> str:
         return str(value)
     if isinstance(value, os.PathLike):
         return str(os.fspath(value))
-    raise MetricTypeError(
+    raise ArgumentTypeError(
         f"Script arguments must be str or numbers, got {type(value).__name__}: {value!r:.60}"
     )

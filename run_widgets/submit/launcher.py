@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from .. import _snapshot
-from .._details import error_dict
+from .. import lifecycle
 from .._host import local_host
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus, TrackingStore, UpdateRun
+from ..store import RunStatus, TrackingStore
 from . import compute as compute_targets
 from .conda import CURRENT_PYTHON
 from .config import Environment, ScriptRunConfig
@@ -35,6 +34,7 @@ from .executors import SCRIPT_MODULE, RunExecutor, executor_for, is_detached, re
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
+    from ..store.description import WorkspaceDescription
     from ..workspace import Workspace
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
@@ -135,16 +135,15 @@ def submit_script(
     interpreter = config.environment.python.resolved_interpreter()
     workspace = experiment.workspace
     compute = compute_targets.resolve(workspace, config.compute_target)
-    snapshot = _snapshot.take(
+    snapshot = workspace.artifacts.take_snapshot(
         source,
-        workspace.snapshots_dir,
         exclude=(workspace.folder,),
         hint=" Submitted runs always snapshot their source_directory.",
     )
     run_id = script_run_id(experiment.name)
     workdir = workdir_of(workspace.folder, run_id)
     try:
-        _snapshot.restore(snapshot.zip_path, workdir)
+        workspace.artifacts.restore_snapshot(snapshot.snapshot_id, workdir)
         if config.script is not None and not (workdir / config.script).is_file():
             raise ExperimentExecutionException(
                 f"The script {config.script} is left out of the snapshot of {source} by an "
@@ -192,8 +191,8 @@ def start_run(
     if is_detached(compute):
         executor_for(workspace, compute).start(run_id)
         return
-    files_dir = workspace.runs_dir / run_id
-    pid = start_supervisor(workspace.folder, run_id, files_dir, cwd, module=REMOTE_MODULE)
+    files_dir = workspace.artifacts.run_folder(run_id)
+    pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=REMOTE_MODULE)
     hand_over(workspace.store, run_id, pid)
 
 
@@ -211,8 +210,8 @@ class LocalProcessExecutor(RunExecutor):
         workspace = self.workspace
         workdir = workdir_of(workspace.folder, run_id)
         cwd = workdir if workdir.is_dir() else workspace.folder
-        files_dir = workspace.runs_dir / run_id
-        pid = start_supervisor(workspace.folder, run_id, files_dir, cwd, module=module)
+        files_dir = workspace.artifacts.run_folder(run_id)
+        pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=module)
         hand_over(workspace.store, run_id, pid)
 
 
@@ -232,40 +231,23 @@ def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:
     try:
         started = psutil.Process(supervisor_pid).create_time()
     except psutil.Error:  # gone already: if it never took the run over, nothing will
-        store.write(
-            [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(
-                        "The run's supervisor exited before starting the run; see "
-                        "logs/control_log.txt.",
-                        "SupervisorError",
-                    ),
-                    only_if_status=frozenset({RunStatus.QUEUED}),
-                )
-            ]
+        lifecycle.mark_failed(
+            store,
+            run_id,
+            "The run's supervisor exited before starting the run; see logs/control_log.txt.",
+            "SupervisorError",
+            from_statuses=lifecycle.QUEUED,
         )
         return
     record = store.get_run(run_id)
     if record is None or record.owner_id is None:
         return
     owner = store.register_owner(local_host(), supervisor_pid, started)
-    store.write(
-        [
-            UpdateRun(
-                run_id,
-                owner_id=owner,
-                only_if_status=frozenset({RunStatus.QUEUED}),
-                only_if_owner=record.owner_id,
-            )
-        ]
-    )
+    store.write([lifecycle.hand_over_op(run_id, owner, from_owner=record.owner_id)])
 
 
 def start_supervisor(
-    workspace_location: Path,
+    workspace: WorkspaceDescription,
     run_id: str,
     files_dir: Path,
     cwd: Path,
@@ -283,7 +265,7 @@ def start_supervisor(
                 sys.executable,
                 "-m",
                 module,
-                str(workspace_location),
+                workspace.artifacts,
                 run_id,
             ],
             cwd=cwd,
@@ -292,7 +274,7 @@ def start_supervisor(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **workspace.environ(), "PYTHONUNBUFFERED": "1"},
         )
     # Wait for it in the background so it never lingers as a zombie of this process.
     threading.Thread(target=process.wait, name=f"run-widgets-reaper-{run_id}", daemon=True).start()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 import time
 
-from .. import _liveness
-from .._details import error_dict, iso
-from .._flusher import FLUSHER
+from .. import _liveness, lifecycle
+from .._details import iso
+from .._runtime import RUNTIME
 from ..exceptions import ComputeTargetException
-from ..store import RunStatus, UpdateRun
+from ..store import RunStatus
 from ..workspace import Workspace
 from .executors import executor_for
 
@@ -38,17 +38,7 @@ def drive(workspace: Workspace, run_id: str) -> None:
         executor = executor_for(workspace, record.definition.get("compute"))
     except ComputeTargetException as problem:  # e.g. the scheduler cannot be reached
         log(str(problem))
-        store.write(
-            [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(str(problem), "ComputeTargetUnavailable"),
-                    only_if_status=_liveness.ACTIVE,
-                )
-            ]
-        )
+        lifecycle.mark_failed(store, run_id, str(problem), "ComputeTargetUnavailable")
         return
     try:
         log(f"submitting to compute target {executor.target!r}")
@@ -66,21 +56,11 @@ def drive(workspace: Workspace, run_id: str) -> None:
             lost = executor.check()
             if lost is not None:
                 log(lost)
-                store.write(
-                    [
-                        UpdateRun(
-                            run_id,
-                            status=RunStatus.FAILED,
-                            end_time=time.time(),
-                            error=error_dict(lost, "ComputeTargetLost"),
-                            only_if_status=_liveness.ACTIVE,
-                        )
-                    ]
-                )
+                lifecycle.mark_failed(store, run_id, lost, "ComputeTargetLost")
             time.sleep(POLL_S)
     finally:
         executor.close()
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
 
 
 def main(argv: list[str]) -> int:
@@ -88,7 +68,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.submit.remote WORKSPACE RUN_ID", file=sys.stderr)
         return 2
-    drive(Workspace(argv[0]), argv[1])
+    drive(Workspace.for_child_process(argv[0]), argv[1])
     return 0
 
 

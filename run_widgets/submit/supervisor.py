@@ -29,17 +29,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from .. import lifecycle
 from .._details import error_dict, iso
-from .._files import RunFiles
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR, compact_quietly
 from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
-from ..workspace import ENV_WORKSPACE, Workspace
+from ..workspace import Workspace
 from .config import command_argv
 from .envbuild import EnvironmentBuildError, EnvironmentSpec, ensure_environment
 from .launcher import BOOTSTRAP, BUILD_LOG, DRIVER_LOG, workdir_of
@@ -83,7 +84,7 @@ class Supervisor:
         self.workspace = workspace
         self.store: TrackingStore = workspace.store
         self.run_id = run_id
-        self.files = RunFiles(workspace.runs_dir / run_id)
+        self.files = workspace.artifacts.files(run_id)
         self.workdir = workdir_of(workspace.folder, run_id)
         self.error_file = self.workdir.parent / f"{run_id}.error.json"
         self.process: subprocess.Popen[bytes] | None = None
@@ -99,9 +100,16 @@ class Supervisor:
             raise SystemExit(f"run {self.run_id} does not exist")
         return record
 
-    def set_status(self, status: str, **fields: Any) -> None:
-        """Write a status change (ignored by the store once the run is terminal)."""
-        self.store.write([UpdateRun(self.run_id, status=status, **fields)])
+    def set_status(self, status: str) -> None:
+        """Write a non-terminal status change (ignored by the store once the run ended)."""
+        self.store.write([UpdateRun(self.run_id, status=status)])
+        log(f"status {status}")
+
+    def end(
+        self, status: str, error: Mapping[str, Any] | None = None, at: float | None = None
+    ) -> None:
+        """Write the final status (ignored by the store once the run ended)."""
+        lifecycle.mark_ended(self.store, self.run_id, status, error, from_statuses=None, at=at)
         log(f"status {status}")
 
     # ------------------------------------------------------------------------ steps --
@@ -125,24 +133,15 @@ class Supervisor:
 
     def adopt(self) -> bool:
         """Take the run over; False if it was cancelled (or ended) before it started."""
-        owner = FLUSHER.owner_id(self.store)
-        self.store.write(
-            [
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.STARTING,
-                    owner_id=owner,
-                    only_if_status=frozenset({RunStatus.QUEUED}),
-                )
-            ]
-        )
+        owner = RUNTIME.flusher.owner_id(self.store)
+        self.store.write([lifecycle.adopt_op(self.run_id, owner)])
         status = self.record().status
         if status == RunStatus.STARTING:
             log(f"status {status}")
             return True
         if status == RunStatus.CANCEL_REQUESTED:
-            self.store.write([UpdateRun(self.run_id, owner_id=owner)])
-            self.set_status(RunStatus.CANCELED, end_time=time.time())
+            lifecycle.cancel_unstarted(self.store, self.run_id, owner)
+            log(f"status {RunStatus.CANCELED}")
         log(f"not starting: the run is {status}")
         return False
 
@@ -156,15 +155,7 @@ class Supervisor:
         environment = self.record().definition["environment"]
         if environment["python"].get("userManagedDependencies", True):
             return str(environment["python"]["interpreterPath"])
-        self.store.write(
-            [
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.PREPARING,
-                    only_if_status=frozenset({RunStatus.STARTING}),
-                )
-            ]
-        )
+        self.store.write([lifecycle.preparing_op(self.run_id)])
         log(f"status {self.record().status}: building environment {environment['name']!r}")
         spec = EnvironmentSpec(
             name=str(environment["name"]),
@@ -180,17 +171,9 @@ class Supervisor:
                 raise EnvironmentPreparationError(str(problem)) from problem
         self.built_environment = interpreter.parent.parent
         if self.record().status == RunStatus.CANCEL_REQUESTED:
-            self.set_status(RunStatus.CANCELED, end_time=time.time())
+            self.end(RunStatus.CANCELED)
             return None
-        self.store.write(
-            [
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.STARTING,
-                    only_if_status=frozenset({RunStatus.PREPARING}),
-                )
-            ]
-        )
+        self.store.write([lifecycle.prepared_op(self.run_id)])
         return str(interpreter)
 
     def start_job(self, interpreter: str) -> None:
@@ -205,9 +188,9 @@ class Supervisor:
             **os.environ,
             **definition["environment"].get("environmentVariables", {}),
             ENV_RUN_ID: self.run_id,
+            **self.workspace.description().environ(),
             ENV_WORKSPACE_DIR: str(self.workspace.folder),
             ENV_EXPERIMENT: record.experiment_name,
-            ENV_WORKSPACE: str(self.workspace.folder),
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
@@ -239,16 +222,7 @@ class Supervisor:
                 raise JobStartError(f"The job could not be started: {error}") from error
         # Conditional: a cancel request that came in while starting must not be overwritten
         # (watch() acts on it at its first check).
-        self.store.write(
-            [
-                UpdateRun(self.run_id, start_time=time.time()),
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.RUNNING,
-                    only_if_status=frozenset({RunStatus.STARTING}),
-                ),
-            ]
-        )
+        self.store.write(lifecycle.running_ops(self.run_id))
         log(f"status {self.record().status}")
 
     def watch(self) -> int:
@@ -308,15 +282,15 @@ class Supervisor:
         end = time.time()
         recorded = self.record().error
         if self.cancel_reason == "cancel requested":
-            self.set_status(RunStatus.CANCELED, end_time=end)
+            self.end(RunStatus.CANCELED, at=end)
         elif self.cancel_reason is not None:
             stopped = error_dict(f"The run was stopped: {self.cancel_reason}.", "RunStopped")
-            self.set_status(RunStatus.FAILED, end_time=end, error=stopped)
+            self.end(RunStatus.FAILED, stopped, at=end)
         elif code == 0 and not recorded:
-            self.set_status(RunStatus.COMPLETED, end_time=end)
+            self.end(RunStatus.COMPLETED, at=end)
         else:
             failed = dict(recorded) if recorded else self.failure(code)
-            self.set_status(RunStatus.FAILED, end_time=end, error=failed)
+            self.end(RunStatus.FAILED, failed, at=end)
 
     def failure(self, code: int) -> dict[str, Any]:
         """The error of a job that exited with ``code`` (negative: killed by a signal)."""
@@ -375,32 +349,24 @@ class Supervisor:
             self.finalize(self.watch())
         except EnvironmentPreparationError as problem:
             log(str(problem))
-            self.set_status(
+            self.end(
                 RunStatus.FAILED,
-                end_time=time.time(),
-                error=error_dict(
-                    f"{problem} The build log is in {BUILD_LOG}.", "EnvironmentBuildFailed"
-                ),
+                error_dict(f"{problem} The build log is in {BUILD_LOG}.", "EnvironmentBuildFailed"),
             )
         except JobStartError as problem:
             log(str(problem))
-            self.set_status(
-                RunStatus.FAILED,
-                end_time=time.time(),
-                error=error_dict(str(problem), "JobStartFailed"),
-            )
+            self.end(RunStatus.FAILED, error_dict(str(problem), "JobStartFailed"))
         except BaseException as problem:
             log(f"supervisor error: {problem!r}")
             if self.process is not None and self.process.poll() is None:
                 self.request_stop("the supervisor failed")
-            self.set_status(
+            self.end(
                 RunStatus.FAILED,
-                end_time=time.time(),
-                error=error_dict(f"The run's supervisor failed: {problem!r}", "SupervisorError"),
+                error_dict(f"The run's supervisor failed: {problem!r}", "SupervisorError"),
             )
             raise
         finally:
-            FLUSHER.flush()
+            RUNTIME.flusher.flush()
             self.cleanup()
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
@@ -454,7 +420,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.submit.supervisor WORKSPACE RUN_ID", file=sys.stderr)
         return 2
-    workspace = Workspace(argv[0])
+    workspace = Workspace.for_child_process(argv[0])
     Supervisor(workspace, argv[1]).run()
     return 0
 

@@ -12,16 +12,14 @@ nothing in the driver depends on it.
 from __future__ import annotations
 
 import abc
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _snapshot
-from .._details import error_dict
+from .. import lifecycle
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus, UpdateRun
+from ..store import RunStatus
 from ..submit.executors import RunExecutor
 from ..submit.launcher import workdir_of
 from .space import argument_name, display_name, hyperparameters_json
@@ -126,9 +124,8 @@ class ScriptExecutor(TrialExecutor):
         """Create the child (Queued), unpack its working folder and start it on the target."""
         workspace = self.experiment.workspace
         run_id = child_run_id(parent.id, index)
-        zip_path = workspace.snapshots_dir / f"{self.snapshot_id}.zip"
         workdir = workdir_of(workspace.folder, run_id)
-        _snapshot.restore(zip_path, workdir)
+        workspace.artifacts.restore_snapshot(self.snapshot_id, workdir)
         tags, properties = child_labels(params)
         definition = {
             **self.definition,
@@ -213,7 +210,7 @@ class FunctionExecutor(TrialExecutor):
         call_params = {display_name(k): v for k, v in params.items()}
         call = (
             run_trial,
-            str(self.experiment.workspace.folder),
+            self.experiment.workspace.description(),
             run.id,
             call_params,
             self.function_bytes,
@@ -240,18 +237,8 @@ class FunctionExecutor(TrialExecutor):
             error = future.exception()
             if error is None:
                 continue
-            store.write(
-                [
-                    UpdateRun(
-                        run_id,
-                        status=RunStatus.FAILED,
-                        end_time=time.time(),
-                        error=error_dict(
-                            f"The worker process running this trial ended: {error}", "TrialLost"
-                        ),
-                        only_if_status=ACTIVE,
-                    )
-                ]
+            lifecycle.mark_failed(
+                store, run_id, f"The worker process running this trial ended: {error}", "TrialLost"
             )
         return None
 

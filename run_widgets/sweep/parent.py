@@ -7,7 +7,8 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import _snapshot, _values
+from .. import _values
+from .._extensions import register_run_type
 from ..exceptions import UserErrorException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus
@@ -128,9 +129,8 @@ def submit_sweep(
     if config.run_config is not None:
         source, _ = config.run_config.validate()
         interpreter = config.run_config.environment.python.resolved_interpreter()
-        snapshot = _snapshot.take(
+        snapshot = workspace.artifacts.take_snapshot(
             source,
-            workspace.snapshots_dir,
             exclude=(workspace.folder,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
@@ -174,7 +174,7 @@ def submit_sweep(
     if function_bytes is not None:
         run._files.upload_bytes(FUNCTION_FILE, function_bytes)
     pid = start_supervisor(
-        workspace.folder,
+        workspace.description(),
         run.id,
         run.files_dir,
         workspace.folder,
@@ -182,3 +182,6 @@ def submit_sweep(
     )
     hand_over(workspace.store, run.id, pid)
     return HyperDriveRun._attach(experiment, run._refresh(reap=False))
+
+
+register_run_type(RunType.SWEEP, HyperDriveRun)

@@ -17,12 +17,13 @@ import contextlib
 import os
 import sys
 import threading
-import time
 from typing import Any
 
-from .._flusher import FLUSHER
+from .. import lifecycle
+from .._runtime import RUNTIME
 from ..exceptions import RunStateError
-from ..store import RunStatus, UpdateRun
+from ..store import RunStatus
+from ..store.description import WorkspaceDescription
 from ..submit.slots import Slot, wait_for_node
 from .space import display_name
 
@@ -58,7 +59,7 @@ def _enter(cwd: str | None) -> None:
 
 
 def run_trial(
-    workspace_location: str,
+    workspace_description: WorkspaceDescription,
     run_id: str,
     params: dict[str, Any],
     function_bytes: bytes,
@@ -69,7 +70,7 @@ def run_trial(
 
     from ..workspace import Workspace
 
-    workspace = Workspace(workspace_location)
+    workspace = Workspace.from_description(workspace_description)
     slot = _wait_for_node(workspace, run_id)
     try:
         return _run_trial(workspace, run_id, params, function_bytes)
@@ -102,12 +103,8 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
     store = workspace.store
     store.write(
         [
-            UpdateRun(
-                run_id,
-                status=RunStatus.RUNNING,
-                start_time=time.time(),
-                owner_id=FLUSHER.owner_id(store),
-                only_if_status=frozenset({RunStatus.QUEUED}),
+            lifecycle.start_op(
+                run_id, owner_id=RUNTIME.flusher.owner_id(store), from_statuses=lifecycle.QUEUED
             )
         ]
     )
@@ -117,7 +114,7 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
     experiment = Experiment(workspace, record.experiment_name)
     if record.status != RunStatus.RUNNING:  # cancelled before it started
         if record.status == RunStatus.CANCEL_REQUESTED:
-            store.write([UpdateRun(run_id, status=RunStatus.CANCELED, end_time=time.time())])
+            lifecycle.mark_ended(store, run_id, RunStatus.CANCELED, from_statuses=None)
         return str(record.status)
     run = Run._attach(experiment, record, owned=True)
     log_path = run.files_dir / DRIVER_LOG
@@ -158,21 +155,21 @@ def main(argv: list[str]) -> int:
         return 2
     from ..workspace import Workspace
 
-    workspace = Workspace(argv[0])
+    workspace = Workspace.for_child_process(argv[0])
     record = workspace.store.get_run(argv[1])
     if record is None or record.parent_id is None:
         print(f"run {argv[1]} is not a sweep trial", file=sys.stderr)
         return 2
     definition = record.definition
     params = {display_name(k): v for k, v in dict(definition.get("parameters") or {}).items()}
-    function_bytes = (workspace.runs_dir / record.parent_id / FUNCTION_FILE).read_bytes()
+    function_bytes = workspace.artifacts.read_bytes(record.parent_id, FUNCTION_FILE)
     try:
         status = run_trial(
-            str(workspace.folder), record.id, params, function_bytes, definition.get("cwd")
+            workspace.description(), record.id, params, function_bytes, definition.get("cwd")
         )
         print(f"trial {record.id}: {status}", flush=True)
     finally:
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
     return 0
 
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..exceptions import UserErrorException
 from ..experiment import Experiment
 from ..run import Run
-from ..widgets.mapping import as_float
+from .mapping import as_float
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,7 +65,7 @@ def compare(runs: Any, metric: str) -> pd.DataFrame:
         raise TypeError(f"metric must be a metric name (str), not {type(metric).__name__}.")
     if not metric:
         raise UserErrorException("metric must not be empty.")
-    FLUSHER.flush()  # what this process logged is what it reads
+    RUNTIME.flusher.flush()  # what this process logged is what it reads
     frames = []
     for run in _runs(runs):
         record = run.workspace.store.get_run(run.id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .. import _liveness
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..store import (
     MetricInfo,
     PointChunk,
@@ -145,7 +145,7 @@ class StoreExperimentReader:
 
     def flush(self) -> None:
         """Write this process's buffered points."""
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
 
     def release(self) -> None:
         """Close the calling thread's store connection."""

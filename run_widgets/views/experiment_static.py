@@ -17,9 +17,9 @@ import math
 import time
 from typing import Any
 
-from ..widgets.static import ACTIVE_COLOR, HIDE_DEAD_VIEW_CSS
 from .experiment_model import ExperimentModel
 from .overlay import X_LABELS
+from .static import ACTIVE_COLOR, HIDE_DEAD_VIEW_CSS
 
 MAX_STATIC_CHARTS = 9
 STYLE = """

@@ -17,7 +17,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .mapping import STEP
+from ..views.mapping import STEP
 from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
 # Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).

@@ -37,14 +37,15 @@ import numpy as np
 import traitlets
 
 from .._wait import LOG_SHOWN_HOOKS
-from ..report import report_path, write_report
 from ..run import Run
-from . import static, view_state
+from ..views import static, view_state
+from ..views.mapping import STEP, classify, lockstep_partners
+from ..views.reader import run_reader
+from ..views.report import report_path, write_report
+from ..views.tracker import PollChanges, RunTracker
 from .charts import CARD_HEIGHT, PAGE_SIZE, ChartGrid, MetricChart
-from .mapping import STEP, classify, lockstep_partners
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
 from .poller import DEFAULT_INTERVAL_S, Poller
-from .tracker import PollChanges, RunTracker
 
 ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -148,7 +149,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.widget_settings = dict(widget_settings or {})
         self._lock = threading.RLock()
         self._closed = False
-        self.tracker = RunTracker(run_instance)
+        self.tracker = RunTracker(run_reader(run_instance))
         self.header = HeaderPanel()
         self.properties = PropertiesPanel(
             layout=ipywidgets.Layout(max_height=CARD_HEIGHT, overflow="auto")
@@ -240,7 +241,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             extension.update(changes)
 
     def _read_file(self, name: str) -> bytes:
-        return self.run.get_file_path(name).read_bytes()
+        return self.tracker.reader.read_file(name)
 
     # ---------------------------------------------------------------------- charts --
     def _update_charts(self, names: set[str]) -> None:
@@ -359,7 +360,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     def start_polling(self) -> Poller:
         """Start (or restart) the background refresh of this run."""
         self.stop_polling()
-        key = (str(self.run.workspace.folder), self.run.id)
+        key = (self.tracker.reader.location, self.run.id)
         self._poller = Poller(
             key,
             self._tick,
@@ -367,7 +368,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             on_error=self._on_poll_error,
             name=self.run.id,
             immediate=self.tracker.is_terminal,
-            on_stop=self.run.workspace.store.release_thread_resources,
+            on_stop=self.tracker.reader.release,
         ).start()
         return self._poller
 
@@ -558,12 +559,12 @@ _SHOWN: weakref.WeakSet[RunDetails] = weakref.WeakSet()
 """Views displayed in this kernel (closed ones are skipped)."""
 
 
-def log_shown(workspace_location: str, run_id: str) -> bool:
+def log_shown(source_location: str, run_id: str) -> bool:
     """True if an open view displayed in this kernel shows this run (and so its log)."""
     return any(
         not view._closed
         and view.tracker.record.id == run_id
-        and str(view.run.workspace.location) == workspace_location
+        and view.tracker.reader.location == source_location
         for view in list(_SHOWN)
     )
 

@@ -22,10 +22,9 @@ from typing import Any
 
 from distributed import Client, Future
 
-from ..._details import error_dict
-from ..._liveness import ACTIVE
+from ... import lifecycle
 from ...exceptions import ComputeTargetException
-from ...store import RunStatus, UpdateRun
+from ...store import RunStatus
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE, RunExecutor
 from .local_cluster import ensure_local_cluster
@@ -86,7 +85,7 @@ class DaskExecutor(RunExecutor):
         self.queued_owner[run_id] = record.owner_id if record is not None else None
         self.futures[run_id] = self.client.submit(
             run_on_worker,
-            str(self.workspace.folder),
+            self.workspace.description(),
             run_id,
             module,
             key=f"run-widgets-{run_id}",
@@ -101,12 +100,8 @@ class DaskExecutor(RunExecutor):
         owner = self.queued_owner.get(run_id)
         self.workspace.store.write(
             [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.CANCELED,
-                    end_time=time.time(),
-                    only_if_status=NOT_STARTED,
-                    only_if_owner=owner,
+                lifecycle.end_op(
+                    run_id, RunStatus.CANCELED, from_statuses=NOT_STARTED, only_if_owner=owner
                 )
             ]
         )
@@ -168,31 +163,17 @@ class DaskExecutor(RunExecutor):
         return f"The Dask task of this run failed before the run started: {error!r}"
 
     def _fail_queued(self, run_id: str, message: str) -> None:
-        self.workspace.store.write(
-            [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(message, "ComputeTargetLost"),
-                    only_if_status=NOT_STARTED,
-                    only_if_owner=self.queued_owner.get(run_id),
-                )
-            ]
+        lifecycle.mark_failed(
+            self.workspace.store,
+            run_id,
+            message,
+            "ComputeTargetLost",
+            from_statuses=NOT_STARTED,
+            only_if_owner=self.queued_owner.get(run_id),
         )
 
     def _fail_unfinished(self, run_id: str, message: str) -> None:
-        self.workspace.store.write(
-            [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(message, "ProcessLost"),
-                    only_if_status=frozenset(ACTIVE),
-                )
-            ]
-        )
+        lifecycle.mark_failed(self.workspace.store, run_id, message, "ProcessLost")
 
     def _reap_departed_workers(self) -> None:
         """Runs whose worker left the cluster (another machine's death is seen here)."""

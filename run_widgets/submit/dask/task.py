@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ... import _snapshot
 from ...run import SNAPSHOT_PROPERTY
 from ...store import AddProperties, RunStatus
+from ...store.description import WorkspaceDescription
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE
 from ..launcher import CONTROL_LOG, workdir_of
@@ -49,9 +49,9 @@ def _worker_address() -> str:
         return f"pid {os.getpid()}"
 
 
-def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str, Any]:
+def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -> dict[str, Any]:
     """Execute one Queued run on this worker; what happened, for the submitting side."""
-    workspace = Workspace(workspace_location)
+    workspace = Workspace.from_description(description)
     store = workspace.store
     record = store.get_run(run_id)
     if record is None or record.status != RunStatus.QUEUED:
@@ -66,9 +66,10 @@ def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str
     if module == SCRIPT_MODULE:  # no interpreter to start: the worker supervises the run
         Supervisor(workspace, run_id).run()
         return {"run_id": run_id, "worker": worker, "host": host}
-    files = workspace.runs_dir / run_id
+    files = workspace.artifacts.run_folder(run_id)
     (files / "logs").mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, workspace_location, run_id]
+    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, description.artifacts]
+    argv.append(run_id)
     with open(files / CONTROL_LOG, "ab") as control_log:
         process = subprocess.Popen(
             argv,
@@ -76,7 +77,7 @@ def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str
             stdin=subprocess.DEVNULL,
             stdout=control_log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"},
         )
         code = process.wait()
     return {"run_id": run_id, "worker": worker, "host": host, "returncode": code}
@@ -85,8 +86,10 @@ def run_on_worker(workspace_location: str, run_id: str, module: str) -> dict[str
 def _working_folder(workspace: Workspace, run_id: str, snapshot_id: str | None) -> Path:
     """The run's working copy of its snapshot (unpacked here if this host lacks it)."""
     workdir = workdir_of(workspace.folder, run_id)
-    if snapshot_id and not workdir.is_dir():
-        zip_path = workspace.snapshots_dir / f"{snapshot_id}.zip"
-        if zip_path.is_file():
-            _snapshot.restore(zip_path, workdir)
+    if (
+        snapshot_id
+        and not workdir.is_dir()
+        and workspace.artifacts.snapshot_path(snapshot_id).is_file()
+    ):
+        workspace.artifacts.restore_snapshot(snapshot_id, workdir)
     return workdir if workdir.is_dir() else workspace.folder
