@@ -23,9 +23,9 @@ import psutil
 
 from . import _exit
 from ._buffer import RunBuffer
+from ._host import local_host
 from .exceptions import StoreError
 from .store import AppendPoints, RunStatus, TrackingStore
-from .store.sqlite import local_host
 
 FLUSH_INTERVAL_S = 0.5
 HEARTBEAT_INTERVAL_S = 5.0
@@ -197,7 +197,7 @@ class Flusher:
         with self._registry_lock:
             released, self._release = self._release, []
         for store in released:
-            store.release_thread_connection()
+            store.release_thread_resources()
         with self._registry_lock:
             entries = list(self._buffers.values())
             owners = list(self._owners.values())

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Sequence
 import psutil
 
 from ._details import error_dict
+from ._host import local_host
 from .store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from .store.entities import OwnerRecord
-from .store.sqlite import local_host
 
 ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0

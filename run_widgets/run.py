@@ -50,7 +50,8 @@ from .store import (
     TrackingStore,
     UpdateRun,
 )
-from .store.entities import AUTO_STEP, MetricKind, merge_metric_kinds
+from .store.entities import AUTO_STEP, MetricKind
+from .store.rules import merge_metric_kinds
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import MetricTypeError, UserErrorException
-from .store import SqliteStore, TrackingStore
+from .store import TrackingStore, normalize_uri, open_store
 
 if TYPE_CHECKING:
     from .experiment import Experiment
@@ -36,9 +36,7 @@ if TYPE_CHECKING:
 ENV_WORKSPACE = "RUN_WIDGETS_WORKSPACE"
 ENV_HOME = "RUN_WIDGETS_HOME"
 CONFIG_NAMES = ("run_widgets.json", os.path.join(".run_widgets", "config.json"))
-STORE_FILE = "tracking.db"
-
-_stores: dict[str, SqliteStore] = {}
+_stores: dict[str, TrackingStore] = {}
 _stores_lock = threading.Lock()
 
 
@@ -76,14 +74,13 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def _store_for(location: Path) -> SqliteStore:
-    key = str(location)
+def _store_for(uri: str) -> TrackingStore:
+    """The process's one open store for ``uri`` (a canonical store URI)."""
     with _stores_lock:
-        store = _stores.get(key)
+        store = _stores.get(uri)
         if store is None:
-            location.mkdir(parents=True, exist_ok=True)
-            store = SqliteStore(location / STORE_FILE)
-            _stores[key] = store
+            store = open_store(uri)
+            _stores[uri] = store
         return store
 
 
@@ -134,7 +131,9 @@ class Workspace:
         location = Path(path).expanduser() if path is not None else default_location()
         self._location = location.resolve()
         self._name = name or self._location.name
-        self._store = _store_for(self._location)
+        self._location.mkdir(parents=True, exist_ok=True)
+        self._store_uri = normalize_uri(self._location)
+        self._store = _store_for(self._store_uri)
 
     @classmethod
     def get(
@@ -245,7 +244,7 @@ class Workspace:
         FLUSHER.forget_store(store)
         run_module.forget_store(store)
         with _stores_lock:
-            _stores.pop(str(self._location), None)
+            _stores.pop(self._store_uri, None)
         store.close()
 
     def __eq__(self, other: object) -> bool:

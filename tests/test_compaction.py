@@ -8,7 +8,7 @@ import numpy as np
 
 from run_widgets import Experiment
 from run_widgets.store import AppendPoints
-from run_widgets.store.sqlite import MIN_CHUNKS_TO_COMPACT
+from run_widgets.store.rules import MIN_CHUNKS_TO_COMPACT
 from run_widgets.widgets.tracker import RunTracker
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from run_widgets.store import SCHEMA_VERSION, CreateRun, SqliteStore, schema
-from run_widgets.store.schema import (
+from run_widgets.store import SCHEMA_VERSION, CreateRun, SqliteStore
+from run_widgets.store.sqlite import schema
+from run_widgets.store.sqlite.schema import (
     APPLICATION_ID,
     MIGRATIONS,
     execute_script,

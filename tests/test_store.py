@@ -37,7 +37,7 @@ from run_widgets.store import (
     SqliteStore,
     UpdateRun,
 )
-from run_widgets.store.schema import MIGRATIONS
+from run_widgets.store.sqlite.schema import MIGRATIONS
 
 
 def _digest(path: Path) -> str:

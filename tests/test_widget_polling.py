@@ -15,8 +15,8 @@ from widget_helpers import append_points, new_run
 
 from run_widgets import Experiment, Run, RunDetails
 from run_widgets import _wait as wait_module
+from run_widgets._host import local_host
 from run_widgets.store import CreateRun, RunStatus
-from run_widgets.store.sqlite import local_host
 from run_widgets.widgets import tracker as tracker_module
 from run_widgets.widgets.tracker import RunTracker
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from run_widgets import Experiment, UserErrorException, Workspace
-from run_widgets.workspace import STORE_FILE
+from run_widgets.store.registry import STORE_FILE
 
 
 def _close(ws: Workspace) -> Path:

@@ -1,4 +1,9 @@
-"""The embedded tracking store: a narrow interface, frozen records and a SQLite backend."""
+"""The tracking store: a backend-neutral interface, frozen records, rules and backends.
+
+Layout: ``base`` (the contract), ``entities`` (records and write ops), ``rules`` (pure
+backend-independent rules), ``registry`` (URI scheme → backend), ``artifacts`` (run files),
+``sqlite/`` (the embedded backend). Open a store with :func:`open_store`.
+"""
 
 from .base import TagFilter, TrackingStore
 from .entities import (
@@ -16,8 +21,8 @@ from .entities import (
     UpdateRun,
     WriteOp,
 )
-from .schema import SCHEMA_VERSION
-from .sqlite import SqliteStore
+from .registry import normalize_uri, open_store, redact, register_store
+from .sqlite import SCHEMA_VERSION, SqliteStore
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -37,4 +42,8 @@ __all__ = [
     "TrackingStore",
     "UpdateRun",
     "WriteOp",
+    "normalize_uri",
+    "open_store",
+    "redact",
+    "register_store",
 ]

@@ -1,8 +1,41 @@
-"""The narrow interface every tracking-store backend implements.
+"""The narrow, backend-neutral interface every tracking-store backend implements.
 
-Layers above (workspace, experiment, run, widgets) only use these methods, so another
-backend (PostgreSQL for teams) can be added without touching them. All changes go through
+Layers above (workspace, experiment, run, views) only use these methods, so another
+backend (PostgreSQL for teams) is added without touching them: implement this class, apply
+the rules of :mod:`run_widgets.store.rules` inside :meth:`TrackingStore.write`, and register
+a URI scheme with :func:`run_widgets.store.registry.register_store`. All changes go through
 :meth:`TrackingStore.write`; everything else reads.
+
+Ordering contract of incremental reads
+--------------------------------------
+Views poll with cursors: ``find_runs(changed_after=seq)`` for runs and
+``read_chunks(run_id, after_chunk_id=id)`` for metric points. A reader keeps the largest
+seq / chunk id it has seen and asks only for what lies after it, so every backend must
+guarantee, for each cursor:
+
+1. **Commit order.** If write A committed before write B began, every seq and chunk id
+   that B assigns is greater than every one A assigned. (Concurrent writes may interleave
+   in any order, but never "late commit with a lower id".)
+2. **No gaps visible to a reader.** When a reader sees seq ``s`` (or chunk id ``c``), every
+   write holding a smaller seq (chunk id) has already committed or will never commit. A
+   reader must never skip a chunk that commits late with a lower id than one it has seen.
+3. **Stable ids.** An id, once visible, keeps meaning the same run change / points
+   (compaction may merge chunks: the merged chunk keeps the *largest* id of the chunks it
+   replaces and repeats points a reader holds; readers drop them with ``PointChunk.since``).
+
+SQLite gives 1-2 for free: writers are serialized (``BEGIN IMMEDIATE``) and ids come from
+the same transaction. A server backend with concurrent writers must serialize the
+assignment of seq/chunk ids with the commit (e.g. take the ``meta.seq`` row lock first in
+every write transaction and number chunks from it), or else return only ids below the
+oldest still-open writer's (a "visible horizon"); sequences alone (which hand out ids at
+insert time, not commit time) do not satisfy 2.
+
+Resources
+---------
+Backends may hold per-thread resources (SQLite: one connection per thread). Background
+threads call :meth:`TrackingStore.release_thread_resources` before they end;
+:meth:`TrackingStore.reset_after_fork` drops what a forked child inherited;
+:meth:`TrackingStore.close` releases the store.
 """
 
 from __future__ import annotations
@@ -26,12 +59,23 @@ TagFilter = str | Mapping[str, str | None] | None
 class TrackingStore(abc.ABC):
     """A place where experiments, runs, tags, properties and metric points live."""
 
-    #: Human-readable location (a file path for SQLite).
+    #: Human-readable location (a file path for SQLite); never contains a password.
     location: str
+
+    #: The URI this store was opened with (``sqlite:///...``; never contains a password
+    #: for display, see :func:`run_widgets.store.registry.redact`).
+    uri: str
 
     @abc.abstractmethod
     def write(self, ops: Sequence[WriteOp]) -> int:
-        """Apply ``ops`` in one transaction: all of them or none. Return the new change seq."""
+        """Apply ``ops`` in one transaction: all of them or none. Return the new change seq.
+
+        Every run an op touches gets the new seq as its ``change_seq``. ``UpdateRun`` with
+        ``only_if_status``/``only_if_owner`` is skipped silently when the condition fails;
+        the rules of :mod:`run_widgets.store.rules` (sticky terminal statuses, write-once
+        properties, metric kinds, steps, summaries) apply. Raises ``RunNotFoundError`` for
+        an unknown run and ``UserErrorException`` for a rule violation, writing nothing.
+        """
 
     @abc.abstractmethod
     def current_seq(self) -> int:
@@ -69,7 +113,11 @@ class TrackingStore(abc.ABC):
         changed_after: int | None = None,
         limit: int | None = None,
     ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
+        """Runs matching every given filter, newest first.
+
+        ``changed_after=seq`` returns runs whose ``change_seq`` is greater than ``seq``,
+        under the ordering contract of the module docstring.
+        """
 
     @abc.abstractmethod
     def descendant_ids(self, run_id: str) -> list[str]:
@@ -88,7 +136,11 @@ class TrackingStore(abc.ABC):
         after_chunk_id: int = 0,
         names: Iterable[str] | None = None,
     ) -> list[PointChunk]:
-        """Point chunks of one run with id greater than ``after_chunk_id``, in write order."""
+        """Point chunks of one run with id greater than ``after_chunk_id``, in id order.
+
+        Ids follow the ordering contract of the module docstring, so a reader that keeps
+        the largest id it has seen never misses a chunk.
+        """
 
     @abc.abstractmethod
     def compact_run(self, run_id: str) -> int:
@@ -112,15 +164,17 @@ class TrackingStore(abc.ABC):
     def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
         """Owner records by id."""
 
-    # -- resources ---------------------------------------------------------------------
     @abc.abstractmethod
-    def release_thread_connection(self) -> None:
-        """Close the calling thread's connection (background threads call this on exit)."""
+    def last_chunk_id(self, run_id: str) -> int:
+        """Id of the newest chunk of a run (0 if it has none)."""
 
-    @abc.abstractmethod
-    def open_connection_count(self) -> int:
-        """Number of open connections held by this process (for leak checks)."""
+    # -- lifecycle of the store object ---------------------------------------------------
+    def release_thread_resources(self) -> None:  # noqa: B027 (optional hook)
+        """Free what the calling thread holds; background threads call this before ending."""
+
+    def reset_after_fork(self) -> None:  # noqa: B027 (optional hook)
+        """Forget resources inherited from the parent process (called in a forked child)."""
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Close every connection."""
+        """Release the store: later calls raise ``StoreError``."""

@@ -68,27 +68,6 @@ CALL_OF_KIND = {
 }
 
 
-def merge_metric_kinds(stored: str, new: str, name: str) -> MetricKind:
-    """The kind a metric has after logging ``new`` points to a ``stored`` one.
-
-    Rows and tables mix (the result is a table); any other change is refused, because the
-    shape ``get_metrics`` returns would silently change.
-
-    Raises:
-        UserErrorException: the two kinds cannot share one metric name.
-    """
-    from ..exceptions import UserErrorException
-
-    if stored == new:
-        return new  # type: ignore[return-value]
-    if stored in TABLE_KINDS and new in TABLE_KINDS:
-        return "table"
-    raise UserErrorException(
-        f"Metric {name!r} was logged with {CALL_OF_KIND[stored]}; it cannot also be logged "
-        f"with {CALL_OF_KIND[new]}. Use another metric name."
-    )
-
-
 EMPTY_MAP: Mapping[str, Any] = MappingProxyType({})
 
 AUTO_STEP = int(np.iinfo(np.int64).min)

@@ -23,10 +23,10 @@ import psutil
 
 from .. import _snapshot
 from .._details import error_dict
+from .._host import local_host
 from ..exceptions import ExperimentExecutionException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus, TrackingStore, UpdateRun
-from ..store.sqlite import local_host
 from .config import ScriptRunConfig
 
 if TYPE_CHECKING:

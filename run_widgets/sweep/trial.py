@@ -39,7 +39,7 @@ def _watch_cancel(run: Any, done: threading.Event) -> None:
     except Exception:  # noqa: S110 - the flusher's heartbeat still delivers the request
         pass
     finally:
-        store.release_thread_connection()
+        store.release_thread_resources()
 
 
 def _enter(cwd: str | None) -> None:

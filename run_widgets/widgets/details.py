@@ -347,7 +347,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             on_error=self._on_poll_error,
             name=self.run.id,
             immediate=self.tracker.is_terminal,
-            on_stop=self.run.workspace.store.release_thread_connection,
+            on_stop=self.run.workspace.store.release_thread_resources,
         ).start()
         return self._poller
 

@@ -25,7 +25,7 @@ def _hammer(store: TrackingStore, run_id: str, outcome: list[str]) -> None:
     except StoreError:
         outcome.append("closed")
     finally:
-        store.release_thread_connection()
+        store.release_thread_resources()
 
 
 def test_closing_a_store_under_a_busy_thread(tmp_path: Path) -> None:

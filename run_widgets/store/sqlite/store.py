@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import (
+from ...exceptions import (
     RunNotFoundError,
     StoreCorruptError,
     StoreError,
@@ -38,10 +37,9 @@ from ..exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from . import codec
-from .base import TagFilter, TrackingStore
-from .entities import (
-    AUTO_STEP,
+from .. import codec, rules
+from ..base import TagFilter, TrackingStore
+from ..entities import (
     TABLE_KINDS,
     AddProperties,
     AppendPoints,
@@ -52,12 +50,11 @@ from .entities import (
     PointChunk,
     RemoveTags,
     RunRecord,
-    RunStatus,
     SetTags,
     UpdateRun,
     WriteOp,
-    merge_metric_kinds,
 )
+from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -86,6 +83,7 @@ class SqliteStore(TrackingStore):
     def __init__(self, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path)
         self.location = str(self.path)
+        self.uri = f"sqlite://{self.path.resolve()}"
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._registry_lock = threading.Lock()
@@ -115,7 +113,7 @@ class SqliteStore(TrackingStore):
         if conn is not None and not self._closed:
             return conn
         if self._closed:
-            self.release_thread_connection()  # a thread closes only its own connection
+            self.release_thread_resources()  # a thread closes only its own connection
             raise StoreError(f"The tracking store {self.location} has been closed.")
         conn = self._open_connection()
         self._local.conn = conn
@@ -227,7 +225,7 @@ class SqliteStore(TrackingStore):
                 alive.append((ref, conn))
         self._connections = alive
 
-    def release_thread_connection(self) -> None:
+    def release_thread_resources(self) -> None:
         """Close the calling thread's connection, if it has one."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -402,12 +400,13 @@ class SqliteStore(TrackingStore):
         if op.parent_id is not None:
             self._status_of(conn, op.parent_id)
         experiment_id = self._experiment_id(conn, op.experiment_name)
-        number = conn.execute(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE experiment_id = ?",
-            (experiment_id,),
-        ).fetchone()[0]
+        number = rules.next_run_number(
+            conn.execute(
+                "SELECT MAX(number) FROM runs WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()[0]
+        )
         now = op.created_at if op.created_at is not None else time.time()
-        started = now if op.status == RunStatus.RUNNING else None
+        started = rules.start_time_for(op.status, now)
         conn.execute(
             "INSERT INTO runs (id, experiment_id, parent_id, number, display_name, description,"
             " run_type, status, created_at, start_time, owner_id, definition, change_seq)"
@@ -440,36 +439,22 @@ class SqliteStore(TrackingStore):
             )
 
     def _update_run(self, conn: sqlite3.Connection, op: UpdateRun, status: str) -> str | None:
-        if op.only_if_status is not None and status not in op.only_if_status:
+        if not rules.status_allows(op, status):
             return None
         if op.only_if_owner is not None:
             owner = conn.execute("SELECT owner_id FROM runs WHERE id = ?", (op.run_id,)).fetchone()
             if owner is None or owner[0] != op.only_if_owner:
                 return None
-        sets: dict[str, Any] = {}
-        lifecycle_locked = status in RunStatus.TERMINAL and not op.force_status
-        if not lifecycle_locked:
-            if op.status is not None:
-                sets["status"] = op.status
-            if op.start_time is not None:
-                sets["start_time"] = op.start_time
-            if op.end_time is not None:
-                sets["end_time"] = op.end_time
-            if op.error is not None:
-                sets["error"] = codec.dumps_json(dict(op.error))
-            if op.owner_id is not None:
-                sets["owner_id"] = op.owner_id
-        if op.display_name is not None:
-            sets["display_name"] = op.display_name
-        if op.description is not None:
-            sets["description"] = op.description
-        if op.definition is not None:
-            sets["definition"] = codec.dumps_json(dict(op.definition))
-        if not sets:
+        fields = rules.run_update_fields(op, status)
+        if not fields:
             return None
+        sets = {
+            column: codec.dumps_json(value) if column in ("error", "definition") else value
+            for column, value in fields.items()
+        }
         assignments = ", ".join(f"{column} = ?" for column in sets)
         conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*sets.values(), op.run_id))
-        return str(sets.get("status", status))
+        return str(fields.get("status", status))
 
     def _add_properties(self, conn: sqlite3.Connection, op: AddProperties) -> None:
         existing = dict(
@@ -477,28 +462,35 @@ class SqliteStore(TrackingStore):
                 "SELECT key, value FROM properties WHERE run_id = ?", (op.run_id,)
             ).fetchall()
         )
-        for key, value in op.properties.items():
-            if key in existing and existing[key] != value:
-                raise UserErrorException(
-                    f"Property {key!r} of run {op.run_id} is already set to "
-                    f"{existing[key]!r}; properties are write-once and cannot be changed "
-                    f"to {value!r}. Use a tag for values that change."
-                )
+        added = rules.new_properties(op.run_id, existing, op.properties)
         conn.executemany(
-            "INSERT OR IGNORE INTO properties (run_id, key, value) VALUES (?, ?, ?)",
-            [(op.run_id, k, v) for k, v in op.properties.items()],
+            "INSERT INTO properties (run_id, key, value) VALUES (?, ?, ?)",
+            [(op.run_id, k, v) for k, v in added.items()],
         )
 
     def _append_points(self, conn: sqlite3.Connection, op: AppendPoints) -> None:
-        table = op.kind in TABLE_KINDS
-        n = _count(op.values, table)
-        if n == 0:
-            return
         row = conn.execute(
-            "SELECT id, kind, n_points, last_step, min_value, max_value, columns, description"
-            " FROM metrics WHERE run_id = ? AND name = ?",
+            "SELECT id, kind, n_points, last_step, first_value, last_value, min_value,"
+            " max_value, columns, description FROM metrics WHERE run_id = ? AND name = ?",
             (op.run_id, op.name),
         ).fetchone()
+        previous = None
+        if row is not None:
+            previous = rules.MetricSummary(
+                kind=row[1],
+                n_points=row[2],
+                last_step=row[3],
+                first_value=codec.loads_json(row[4]),
+                last_value=codec.loads_json(row[5]),
+                min_value=row[6],
+                max_value=row[7],
+                columns=tuple(codec.loads_json(row[8])),
+                description=row[9],
+            )
+        appended = rules.summarize_append(previous, op)
+        if appended is None:
+            return
+        summary, steps = appended
         if row is None:
             metric_id = int(
                 conn.execute(
@@ -507,58 +499,38 @@ class SqliteStore(TrackingStore):
                     (op.run_id, op.name, op.kind, op.description),
                 ).fetchone()[0]
             )
-            kind, n_points, last_step, lo, hi = op.kind, 0, None, None, None
-            columns: list[str] = []
-            description = op.description
+            first_index = 0
         else:
-            metric_id, kind, n_points, last_step, lo, hi = row[:6]
-            columns = codec.loads_json(row[6])
-            description = row[7] or op.description
-            kind = merge_metric_kinds(kind, op.kind, op.name)
-
-        if op.steps is None:
-            start = 0 if last_step is None else int(last_step) + 1
-            steps = np.arange(start, start + n, dtype=np.int64)
-        else:
-            steps = _resolve_steps(np.asarray(op.steps, dtype=np.int64), last_step)
-        if table:
-            for column in op.values:
-                if column not in columns:
-                    columns.append(column)
-        dtype, blob = codec.encode_values(op.values, table=table)
+            metric_id, first_index = row[0], row[2]
+        dtype, blob = codec.encode_values(op.values, table=op.kind in TABLE_KINDS)
         conn.execute(
             "INSERT INTO chunks (run_id, metric_id, first_index, n, steps, times, dtype, vals)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 op.run_id,
                 metric_id,
-                n_points,
-                n,
+                first_index,
+                summary.n_points - first_index,
                 codec.encode_steps(steps),
                 codec.encode_times(op.times),
                 dtype,
                 blob,
             ),
         )
-        chunk_lo, chunk_hi = _numeric_range(op.values, table)
-        if chunk_lo is not None:
-            lo = chunk_lo if lo is None else min(lo, chunk_lo)
-            hi = chunk_hi if hi is None else max(hi, chunk_hi)
-        first, last = _first_last(op.values, table)
         conn.execute(
             "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
-            " first_value = COALESCE(first_value, ?), min_value = ?, max_value = ?,"
-            " columns = ?, description = ? WHERE id = ?",
+            " first_value = ?, min_value = ?, max_value = ?, columns = ?, description = ?"
+            " WHERE id = ?",
             (
-                kind,
-                n_points + n,
-                int(steps[-1]),
-                codec.dumps_json(last),
-                codec.dumps_json(first),
-                lo,
-                hi,
-                codec.dumps_json(columns),
-                description,
+                summary.kind,
+                summary.n_points,
+                summary.last_step,
+                codec.dumps_json(summary.last_value),
+                codec.dumps_json(summary.first_value),
+                summary.min_value,
+                summary.max_value,
+                codec.dumps_json(list(summary.columns)),
+                summary.description,
                 metric_id,
             ),
         )
@@ -816,7 +788,7 @@ class SqliteStore(TrackingStore):
                     "SELECT id, n, dtype FROM chunks WHERE metric_id = ? ORDER BY first_index",
                     (metric_id,),
                 ).fetchall()
-                for group in _mergeable_groups(rows):
+                for group in rules.mergeable_groups(rows):
                     self._merge_chunks(conn, group)
                     removed += len(group) - 1
         return removed
@@ -836,7 +808,8 @@ class SqliteStore(TrackingStore):
         if dtype in codec.NUMERIC_DTYPES:
             merged_dtype, blob = dtype, np.concatenate(blocks).tobytes()
         elif isinstance(blocks[0], dict):
-            merged_dtype, blob = codec.encode_values(_merge_columns(blocks, rows), table=True)
+            merged = rules.merge_columns(blocks, [row[3] for row in rows])
+            merged_dtype, blob = codec.encode_values(merged, table=True)
         else:
             merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
         conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
@@ -892,98 +865,6 @@ class SqliteStore(TrackingStore):
                 ids,
             ).fetchall()
         return {row[0]: OwnerRecord(*row) for row in rows}
-
-
-def local_host() -> str:
-    """Name of this machine as recorded in owner rows."""
-    return socket.gethostname()
-
-
-SMALL_CHUNK = 4096
-MERGED_CHUNK = 1 << 18
-MIN_CHUNKS_TO_COMPACT = 16
-
-
-def _mergeable_groups(rows: Sequence[tuple[int, int, str]]) -> list[list[int]]:
-    """Ids of consecutive small chunks with one encoding, grouped up to MERGED_CHUNK points."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    size, encoding = 0, None
-    for chunk_id, n, dtype in rows:
-        if n >= SMALL_CHUNK or dtype != encoding or size + n > MERGED_CHUNK:
-            if len(current) > 1:
-                groups.append(current)
-            current, size, encoding = [], 0, dtype
-            if n >= SMALL_CHUNK:
-                continue
-        current.append(chunk_id)
-        size += n
-    if len(current) > 1:
-        groups.append(current)
-    return groups
-
-
-def _merge_columns(blocks: list[dict[str, list[Any]]], rows: Sequence[Any]) -> dict[str, list[Any]]:
-    columns: list[str] = []
-    for block in blocks:
-        columns += [c for c in block if c not in columns]
-    merged: dict[str, list[Any]] = {c: [] for c in columns}
-    for block, row in zip(blocks, rows, strict=True):
-        for column in columns:
-            merged[column].extend(block.get(column, [None] * row[3]))
-    return merged
-
-
-def _resolve_steps(steps: np.ndarray, last_step: int | None) -> np.ndarray:
-    auto = steps == AUTO_STEP
-    if not auto.any():
-        return np.asarray(steps)
-    resolved: np.ndarray = np.array(steps, dtype=np.int64)
-    previous = -1 if last_step is None else int(last_step)
-    for index in range(len(resolved)):
-        if auto[index]:
-            resolved[index] = previous + 1
-        previous = int(resolved[index])
-    return resolved
-
-
-def _count(values: Any, table: bool) -> int:
-    if table:
-        columns = list(values.values())
-        return len(columns[0]) if columns else 0
-    return len(values)
-
-
-def _numeric_range(values: Any, table: bool) -> tuple[float | None, float | None]:
-    if table:
-        return None, None
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
-        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-        if finite.size == 0:
-            return None, None
-        return float(finite.min()), float(finite.max())
-    numbers = [
-        v
-        for v in values
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-    ]
-    if not numbers:
-        return None, None
-    return float(min(numbers)), float(max(numbers))
-
-
-def _first_last(values: Any, table: bool) -> tuple[Any, Any]:
-    if table:
-        columns: Mapping[str, list[Any]] = values
-        first = {name: column[0] for name, column in columns.items()}
-        last = {name: column[-1] for name, column in columns.items()}
-        return first, last
-    first, last = values[0], values[-1]
-    if isinstance(first, np.generic):
-        first = first.item()
-    if isinstance(last, np.generic):
-        last = last.item()
-    return first, last
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StoreError:

@@ -1,0 +1,307 @@
+"""Backend-independent rules of the tracking store, as pure functions.
+
+Every backend (SQLite, PostgreSQL, ...) applies the same rules when it executes a write;
+keeping them here, free of SQL and connections, means a second backend cannot drift from
+the first:
+
+* metric kinds: rows and tables mix, other kinds never share a name
+  (:func:`merge_metric_kinds`);
+* step resolution: ``steps=None`` continues from the stored last step, ``AUTO_STEP``
+  entries inside an explicit array mean "previous step + 1" (:func:`resolve_steps`);
+* sticky terminal statuses: once Completed/Failed/Canceled, only ``force_status`` changes
+  the lifecycle columns (:func:`run_update_fields`);
+* write-once properties (:func:`new_properties`);
+* run numbering: per experiment, 1 + the largest number so far (:func:`next_run_number`);
+* metric summaries kept beside the points: count, last step, first/last value, numeric
+  min/max, table columns (:func:`summarize_append`);
+* compaction grouping of small consecutive chunks (:func:`mergeable_groups`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import UserErrorException
+from .entities import (
+    AUTO_STEP,
+    CALL_OF_KIND,
+    TABLE_KINDS,
+    AppendPoints,
+    MetricKind,
+    RunStatus,
+    UpdateRun,
+)
+
+__all__ = [
+    "MERGED_CHUNK",
+    "MIN_CHUNKS_TO_COMPACT",
+    "SMALL_CHUNK",
+    "MetricSummary",
+    "merge_columns",
+    "merge_metric_kinds",
+    "mergeable_groups",
+    "new_properties",
+    "next_run_number",
+    "point_count",
+    "resolve_steps",
+    "run_update_fields",
+    "start_time_for",
+    "status_allows",
+    "summarize_append",
+]
+
+SMALL_CHUNK = 4096
+"""Chunks with fewer points than this are merged by compaction."""
+MERGED_CHUNK = 1 << 18
+"""Largest number of points compaction puts into one merged chunk."""
+MIN_CHUNKS_TO_COMPACT = 16
+"""A metric is compacted once it has at least this many small chunks."""
+
+
+def merge_metric_kinds(stored: str, new: str, name: str) -> MetricKind:
+    """The kind a metric has after logging ``new`` points to a ``stored`` one.
+
+    Rows and tables mix (the result is a table); any other change is refused, because the
+    shape ``get_metrics`` returns would silently change.
+
+    Raises:
+        UserErrorException: the two kinds cannot share one metric name.
+    """
+    if stored == new:
+        return new  # type: ignore[return-value]
+    if stored in TABLE_KINDS and new in TABLE_KINDS:
+        return "table"
+    raise UserErrorException(
+        f"Metric {name!r} was logged with {CALL_OF_KIND[stored]}; it cannot also be logged "
+        f"with {CALL_OF_KIND[new]}. Use another metric name."
+    )
+
+
+# -- runs ---------------------------------------------------------------------------------
+def next_run_number(largest_so_far: int | None) -> int:
+    """The number of a new run in an experiment whose largest run number is given."""
+    return 1 if largest_so_far is None else int(largest_so_far) + 1
+
+
+def start_time_for(status: str, now: float) -> float | None:
+    """A new run's start time: ``now`` if it is created Running, else not started yet."""
+    return now if status == RunStatus.RUNNING else None
+
+
+def run_update_fields(op: UpdateRun, current_status: str) -> dict[str, Any]:
+    """The run fields ``op`` changes, given the run's current status.
+
+    Lifecycle fields (status, times, error, owner) of a run in a terminal status stay as
+    they are unless ``op.force_status``: a late "Completed" from a process that was already
+    marked Failed by a reader must not win. ``error`` and ``definition`` are returned as
+    plain dicts; the backend encodes them. The conditions ``only_if_status`` and
+    ``only_if_owner`` are checked by the caller (the owner lives in the backend).
+    """
+    fields: dict[str, Any] = {}
+    if current_status not in RunStatus.TERMINAL or op.force_status:
+        if op.status is not None:
+            fields["status"] = op.status
+        if op.start_time is not None:
+            fields["start_time"] = op.start_time
+        if op.end_time is not None:
+            fields["end_time"] = op.end_time
+        if op.error is not None:
+            fields["error"] = dict(op.error)
+        if op.owner_id is not None:
+            fields["owner_id"] = op.owner_id
+    if op.display_name is not None:
+        fields["display_name"] = op.display_name
+    if op.description is not None:
+        fields["description"] = op.description
+    if op.definition is not None:
+        fields["definition"] = dict(op.definition)
+    return fields
+
+
+def status_allows(op: UpdateRun, current_status: str) -> bool:
+    """Whether ``op``'s ``only_if_status`` condition holds for a run in ``current_status``."""
+    return op.only_if_status is None or current_status in op.only_if_status
+
+
+def new_properties(
+    run_id: str, existing: Mapping[str, Any], wanted: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The properties of ``wanted`` that are not stored yet (properties are write-once).
+
+    Raises:
+        UserErrorException: a key is already set to a different value.
+    """
+    for key, value in wanted.items():
+        if key in existing and existing[key] != value:
+            raise UserErrorException(
+                f"Property {key!r} of run {run_id} is already set to "
+                f"{existing[key]!r}; properties are write-once and cannot be changed "
+                f"to {value!r}. Use a tag for values that change."
+            )
+    return {k: v for k, v in wanted.items() if k not in existing}
+
+
+# -- metric points ------------------------------------------------------------------------
+def point_count(values: Any, table: bool) -> int:
+    """Number of points in the values of one ``AppendPoints``."""
+    if table:
+        columns = list(values.values())
+        return len(columns[0]) if columns else 0
+    return len(values)
+
+
+def resolve_steps(
+    steps: Sequence[int] | np.ndarray | None, n: int, last_step: int | None
+) -> np.ndarray:
+    """Explicit step of each of ``n`` new points of a metric whose last stored step is given.
+
+    ``None`` numbers the points on from the last step (from 0 for a new metric); inside an
+    explicit array, ``AUTO_STEP`` means "the previous point's step + 1".
+    """
+    if steps is None:
+        start = 0 if last_step is None else int(last_step) + 1
+        return np.arange(start, start + n, dtype=np.int64)
+    given = np.asarray(steps, dtype=np.int64)
+    auto = given == AUTO_STEP
+    if not auto.any():
+        return given
+    resolved: np.ndarray = np.array(given, dtype=np.int64)
+    previous = -1 if last_step is None else int(last_step)
+    for index in range(len(resolved)):
+        if auto[index]:
+            resolved[index] = previous + 1
+        previous = int(resolved[index])
+    return resolved
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """The header a backend keeps beside a metric's points (see ``MetricInfo``)."""
+
+    kind: str
+    n_points: int = 0
+    last_step: int | None = None
+    first_value: Any = None
+    last_value: Any = None
+    min_value: float | None = None
+    max_value: float | None = None
+    columns: tuple[str, ...] = ()
+    description: str | None = None
+
+
+def summarize_append(
+    previous: MetricSummary | None, op: AppendPoints
+) -> tuple[MetricSummary, np.ndarray] | None:
+    """The metric header after appending ``op``'s points, and the resolved steps.
+
+    ``previous`` is the stored header (``None`` for a new metric). Returns ``None`` when
+    ``op`` holds no points (nothing is written).
+
+    Raises:
+        UserErrorException: ``op.kind`` cannot share the metric name with the stored kind.
+    """
+    table = op.kind in TABLE_KINDS
+    n = point_count(op.values, table)
+    if n == 0:
+        return None
+    if previous is None:
+        kind: str = op.kind
+        base = MetricSummary(kind=op.kind, description=op.description)
+    else:
+        kind = merge_metric_kinds(previous.kind, op.kind, op.name)
+        base = previous
+    steps = resolve_steps(op.steps, n, base.last_step)
+    columns = list(base.columns)
+    if table:
+        columns += [c for c in op.values if c not in columns]
+    lo, hi = base.min_value, base.max_value
+    chunk_lo, chunk_hi = _numeric_range(op.values, table)
+    if chunk_lo is not None and chunk_hi is not None:
+        lo = chunk_lo if lo is None else min(lo, chunk_lo)
+        hi = chunk_hi if hi is None else max(hi, chunk_hi)
+    first, last = _first_last(op.values, table)
+    summary = MetricSummary(
+        kind=kind,
+        n_points=base.n_points + n,
+        last_step=int(steps[-1]),
+        first_value=first if previous is None else previous.first_value,
+        last_value=last,
+        min_value=lo,
+        max_value=hi,
+        columns=tuple(columns),
+        description=base.description or op.description,
+    )
+    return summary, steps
+
+
+def _numeric_range(values: Any, table: bool) -> tuple[float | None, float | None]:
+    if table:
+        return None, None
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+        if finite.size == 0:
+            return None, None
+        return float(finite.min()), float(finite.max())
+    numbers = [
+        v
+        for v in values
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    ]
+    if not numbers:
+        return None, None
+    return float(min(numbers)), float(max(numbers))
+
+
+def _first_last(values: Any, table: bool) -> tuple[Any, Any]:
+    if table:
+        columns: Mapping[str, list[Any]] = values
+        first = {name: column[0] for name, column in columns.items()}
+        last = {name: column[-1] for name, column in columns.items()}
+        return first, last
+    first, last = values[0], values[-1]
+    if isinstance(first, np.generic):
+        first = first.item()
+    if isinstance(last, np.generic):
+        last = last.item()
+    return first, last
+
+
+# -- compaction ---------------------------------------------------------------------------
+def mergeable_groups(rows: Sequence[tuple[int, int, str]]) -> list[list[int]]:
+    """Ids of consecutive small chunks with one encoding, grouped up to ``MERGED_CHUNK`` points.
+
+    ``rows`` are ``(chunk id, point count, value encoding)`` of one metric in point order.
+    """
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size, encoding = 0, None
+    for chunk_id, n, dtype in rows:
+        if n >= SMALL_CHUNK or dtype != encoding or size + n > MERGED_CHUNK:
+            if len(current) > 1:
+                groups.append(current)
+            current, size, encoding = [], 0, dtype
+            if n >= SMALL_CHUNK:
+                continue
+        current.append(chunk_id)
+        size += n
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def merge_columns(
+    blocks: list[dict[str, list[Any]]], counts: Sequence[int]
+) -> dict[str, list[Any]]:
+    """Table blocks (column → values) joined into one, missing columns filled with ``None``."""
+    columns: list[str] = []
+    for block in blocks:
+        columns += [c for c in block if c not in columns]
+    merged: dict[str, list[Any]] = {c: [] for c in columns}
+    for block, n in zip(blocks, counts, strict=True):
+        for column in columns:
+            merged[column].extend(block.get(column, [None] * n))
+    return merged
