@@ -31,7 +31,7 @@ import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +46,9 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec
+from .. import codec, rules
 from ..base import TagFilter, TrackingStore
 from ..entities import (
-    AUTO_STEP,
     TABLE_KINDS,
     AddProperties,
     AppendPoints,
@@ -60,20 +59,15 @@ from ..entities import (
     PointChunk,
     RemoveTags,
     RunRecord,
-    RunStatus,
     SetTags,
     UpdateRun,
     WriteOp,
-    merge_metric_kinds,
 )
 from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
 from .uri import PostgresTarget, parse
 
 CONNECT_TIMEOUT_S = 10
 DEADLOCK_RETRIES = 5
-SMALL_CHUNK = 4096
-MERGED_CHUNK = 1 << 18
-MIN_CHUNKS_TO_COMPACT = 16
 _RUN_COLUMNS = (
     "r.id, r.experiment_id, e.name, r.parent_id, r.number, r.display_name, r.description, "
     "r.run_type, r.status, r.created_at, r.start_time, r.end_time, r.error, r.definition, "
@@ -113,6 +107,7 @@ class PostgresStore(TrackingStore):
     def __init__(self, uri: str) -> None:
         self.target: PostgresTarget = parse(uri)
         self.location = self.target.safe
+        self.uri = uri
         self._local = threading.local()
         self._registry_lock = threading.Lock()
         self._connections: list[tuple[weakref.ref[threading.Thread], psycopg.Connection]] = []
@@ -126,7 +121,7 @@ class PostgresStore(TrackingStore):
     def _connect(self) -> psycopg.Connection:
         try:
             return psycopg.connect(
-                self.target.uri,
+                self.target.conninfo,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
                 application_name="run_widgets",
@@ -184,13 +179,13 @@ class PostgresStore(TrackingStore):
 
     def _conn(self) -> psycopg.Connection:
         if self._closed:
-            self.release_thread_connection()
+            self.release_thread_resources()
             raise StoreError(f"The tracking store {self.location} has been closed.")
         conn: psycopg.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed and not conn.broken:
             return conn
         if conn is not None:
-            self.release_thread_connection()
+            self.release_thread_resources()
         conn = self._open_connection()
         self._local.conn = conn
         with self._registry_lock:
@@ -209,7 +204,7 @@ class PostgresStore(TrackingStore):
                 alive.append((ref, conn))
         self._connections = alive
 
-    def release_thread_connection(self) -> None:
+    def release_thread_resources(self) -> None:
         """Close the calling thread's connection, if it has one."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -261,7 +256,7 @@ class PostgresStore(TrackingStore):
             else:
                 yield conn
         except psycopg.OperationalError as exc:
-            self.release_thread_connection()
+            self.release_thread_resources()
             raise self._unavailable(exc) from None
         except psycopg.Error as exc:
             raise StoreError(
@@ -275,7 +270,7 @@ class PostgresStore(TrackingStore):
             with conn.transaction():
                 yield conn
         except psycopg.OperationalError as exc:
-            self.release_thread_connection()
+            self.release_thread_resources()
             raise self._unavailable(exc) from None
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
             raise
@@ -411,13 +406,13 @@ class PostgresStore(TrackingStore):
             raise RunNotFoundError(f"No run with id {op.parent_id!r} in {self.location}.")
         experiment_id = self._experiment_id(conn, op.experiment_name)
         # The experiment row's lock serialises numbering of concurrent creations.
-        numbered = conn.execute(
-            "UPDATE experiments SET run_count = run_count + 1 WHERE id = %s RETURNING run_count",
-            (experiment_id,),
+        conn.execute("SELECT 1 FROM experiments WHERE id = %s FOR UPDATE", (experiment_id,))
+        largest = conn.execute(
+            "SELECT MAX(number) FROM runs WHERE experiment_id = %s", (experiment_id,)
         ).fetchone()
-        assert numbered is not None
+        number = rules.next_run_number(None if largest is None else largest[0])
         now = op.created_at if op.created_at is not None else time.time()
-        started = now if op.status == RunStatus.RUNNING else None
+        started = rules.start_time_for(op.status, now)
         try:
             conn.execute(
                 "INSERT INTO runs (id, experiment_id, parent_id, number, display_name,"
@@ -427,7 +422,7 @@ class PostgresStore(TrackingStore):
                     op.run_id,
                     experiment_id,
                     op.parent_id,
-                    int(numbered[0]),
+                    number,
                     op.display_name,
                     op.description,
                     op.run_type,
@@ -452,68 +447,60 @@ class PostgresStore(TrackingStore):
         )
 
     def _update_run(self, conn: psycopg.Connection, op: UpdateRun, status: str) -> str | None:
-        if op.only_if_status is not None and status not in op.only_if_status:
+        if not rules.status_allows(op, status):
             return None
         if op.only_if_owner is not None:
             owner = conn.execute("SELECT owner_id FROM runs WHERE id = %s", (op.run_id,)).fetchone()
             if owner is None or owner[0] != op.only_if_owner:
                 return None
-        sets: dict[str, Any] = {}
-        lifecycle_locked = status in RunStatus.TERMINAL and not op.force_status
-        if not lifecycle_locked:
-            if op.status is not None:
-                sets["status"] = op.status
-            if op.start_time is not None:
-                sets["start_time"] = op.start_time
-            if op.end_time is not None:
-                sets["end_time"] = op.end_time
-            if op.error is not None:
-                sets["error"] = codec.dumps_json(dict(op.error))
-            if op.owner_id is not None:
-                sets["owner_id"] = op.owner_id
-        if op.display_name is not None:
-            sets["display_name"] = op.display_name
-        if op.description is not None:
-            sets["description"] = op.description
-        if op.definition is not None:
-            sets["definition"] = codec.dumps_json(dict(op.definition))
-        if not sets:
+        fields = rules.run_update_fields(op, status)
+        if not fields:
             return None
+        sets = {
+            column: codec.dumps_json(value) if column in ("error", "definition") else value
+            for column, value in fields.items()
+        }
         assignments = ", ".join(f"{column} = %s" for column in sets)
         conn.execute(f"UPDATE runs SET {assignments} WHERE id = %s", (*sets.values(), op.run_id))
-        return str(sets.get("status", status))
+        return str(fields.get("status", status))
 
     def _add_properties(self, conn: psycopg.Connection, op: AddProperties) -> None:
         existing = {
-            str(k): str(v)
+            str(k): v
             for k, v in conn.execute(
                 "SELECT key, value FROM properties WHERE run_id = %s", (op.run_id,)
             ).fetchall()
         }
-        for key, value in op.properties.items():
-            if key in existing and existing[key] != value:
-                raise UserErrorException(
-                    f"Property {key!r} of run {op.run_id} is already set to "
-                    f"{existing[key]!r}; properties are write-once and cannot be changed "
-                    f"to {value!r}. Use a tag for values that change."
-                )
+        added = rules.new_properties(op.run_id, existing, op.properties)
         self._executemany(
             conn,
-            "INSERT INTO properties (run_id, key, value) VALUES (%s, %s, %s)"
-            " ON CONFLICT (run_id, key) DO NOTHING",
-            [(op.run_id, k, v) for k, v in op.properties.items()],
+            "INSERT INTO properties (run_id, key, value) VALUES (%s, %s, %s)",
+            [(op.run_id, k, v) for k, v in added.items()],
         )
 
     def _append_points(self, conn: psycopg.Connection, op: AppendPoints) -> _PendingChunk | None:
-        table = op.kind in TABLE_KINDS
-        n = _count(op.values, table)
-        if n == 0:
-            return None
         row = conn.execute(
-            "SELECT id, kind, n_points, last_step, min_value, max_value, columns, description"
-            " FROM metrics WHERE run_id = %s AND name = %s",
+            "SELECT id, kind, n_points, last_step, first_value, last_value, min_value,"
+            " max_value, columns, description FROM metrics WHERE run_id = %s AND name = %s",
             (op.run_id, op.name),
         ).fetchone()
+        previous = None
+        if row is not None:
+            previous = rules.MetricSummary(
+                kind=row[1],
+                n_points=int(row[2]),
+                last_step=None if row[3] is None else int(row[3]),
+                first_value=codec.loads_json(row[4]),
+                last_value=codec.loads_json(row[5]),
+                min_value=row[6],
+                max_value=row[7],
+                columns=tuple(codec.loads_json(row[8])),
+                description=row[9],
+            )
+        appended = rules.summarize_append(previous, op)
+        if appended is None:
+            return None
+        summary, steps = appended
         if row is None:
             created = conn.execute(
                 "INSERT INTO metrics (run_id, name, kind, description) VALUES (%s, %s, %s, %s)"
@@ -521,59 +508,32 @@ class PostgresStore(TrackingStore):
                 (op.run_id, op.name, op.kind, op.description),
             ).fetchone()
             assert created is not None
-            metric_id, kind, n_points, last_step, lo, hi = (
-                int(created[0]),
-                op.kind,
-                0,
-                None,
-                None,
-                None,
-            )
-            columns: list[str] = []
-            description = op.description
+            metric_id, first_index = int(created[0]), 0
         else:
-            metric_id, kind, n_points, last_step, lo, hi = row[:6]
-            columns = codec.loads_json(row[6])
-            description = row[7] or op.description
-            kind = merge_metric_kinds(kind, op.kind, op.name)
-
-        if op.steps is None:
-            start = 0 if last_step is None else int(last_step) + 1
-            steps = np.arange(start, start + n, dtype=np.int64)
-        else:
-            steps = _resolve_steps(np.asarray(op.steps, dtype=np.int64), last_step)
-        if table:
-            for column in op.values:
-                if column not in columns:
-                    columns.append(column)
-        dtype, blob = codec.encode_values(op.values, table=table)
-        chunk_lo, chunk_hi = _numeric_range(op.values, table)
-        if chunk_lo is not None:
-            lo = chunk_lo if lo is None else min(lo, chunk_lo)
-            hi = chunk_hi if hi is None else max(hi, chunk_hi)
-        first, last = _first_last(op.values, table)
+            metric_id, first_index = int(row[0]), int(row[2])
+        dtype, blob = codec.encode_values(op.values, table=op.kind in TABLE_KINDS)
         conn.execute(
             "UPDATE metrics SET kind = %s, n_points = %s, last_step = %s, last_value = %s,"
-            " first_value = COALESCE(first_value, %s), min_value = %s, max_value = %s,"
-            " columns = %s, description = %s WHERE id = %s",
+            " first_value = %s, min_value = %s, max_value = %s, columns = %s, description = %s"
+            " WHERE id = %s",
             (
-                kind,
-                n_points + n,
-                int(steps[-1]),
-                codec.dumps_json(last),
-                codec.dumps_json(first),
-                lo,
-                hi,
-                codec.dumps_json(columns),
-                description,
+                summary.kind,
+                summary.n_points,
+                summary.last_step,
+                codec.dumps_json(summary.last_value),
+                codec.dumps_json(summary.first_value),
+                summary.min_value,
+                summary.max_value,
+                codec.dumps_json(list(summary.columns)),
+                summary.description or "",
                 metric_id,
             ),
         )
         return _PendingChunk(
             run_id=op.run_id,
-            metric_id=int(metric_id),
-            first_index=int(n_points),
-            n=n,
+            metric_id=metric_id,
+            first_index=first_index,
+            n=summary.n_points - first_index,
             steps=codec.encode_steps(steps),
             times=codec.encode_times(op.times),
             dtype=dtype,
@@ -821,7 +781,7 @@ class PostgresStore(TrackingStore):
                 for row in conn.execute(
                     "SELECT metric_id FROM chunks WHERE run_id = %s AND n < %s"
                     " GROUP BY metric_id HAVING COUNT(*) >= %s",
-                    (run_id, SMALL_CHUNK, MIN_CHUNKS_TO_COMPACT),
+                    (run_id, rules.SMALL_CHUNK, rules.MIN_CHUNKS_TO_COMPACT),
                 ).fetchall()
             ]
             for metric_id in metric_ids:
@@ -829,7 +789,7 @@ class PostgresStore(TrackingStore):
                     "SELECT id, n, dtype FROM chunks WHERE metric_id = %s ORDER BY first_index",
                     (metric_id,),
                 ).fetchall()
-                for group in _mergeable_groups([(int(a), int(b), str(c)) for a, b, c in rows]):
+                for group in rules.mergeable_groups([(int(a), int(b), str(c)) for a, b, c in rows]):
                     self._merge_chunks(conn, group)
                     removed += len(group) - 1
         return removed
@@ -849,7 +809,8 @@ class PostgresStore(TrackingStore):
         if dtype in codec.NUMERIC_DTYPES:
             merged_dtype, blob = dtype, np.concatenate(blocks).tobytes()
         elif isinstance(blocks[0], dict):
-            merged_dtype, blob = codec.encode_values(_merge_columns(blocks, rows), table=True)
+            merged = rules.merge_columns(blocks, [int(row[3]) for row in rows])
+            merged_dtype, blob = codec.encode_values(merged, table=True)
         else:
             merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
         conn.execute("DELETE FROM chunks WHERE id = ANY(%s)", (ids,))
@@ -902,86 +863,3 @@ class PostgresStore(TrackingStore):
             int(r[0]): OwnerRecord(int(r[0]), str(r[1]), int(r[2]), float(r[3]), float(r[4]))
             for r in rows
         }
-
-
-# ----------------------------------------------------------------- pure helpers --
-def _mergeable_groups(rows: Sequence[tuple[int, int, str]]) -> list[list[int]]:
-    """Ids of consecutive small chunks with one encoding, grouped up to MERGED_CHUNK points."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    size, encoding = 0, None
-    for chunk_id, n, dtype in rows:
-        if n >= SMALL_CHUNK or dtype != encoding or size + n > MERGED_CHUNK:
-            if len(current) > 1:
-                groups.append(current)
-            current, size, encoding = [], 0, dtype
-            if n >= SMALL_CHUNK:
-                continue
-        current.append(chunk_id)
-        size += n
-    if len(current) > 1:
-        groups.append(current)
-    return groups
-
-
-def _merge_columns(blocks: list[dict[str, list[Any]]], rows: Sequence[Any]) -> dict[str, list[Any]]:
-    columns: list[str] = []
-    for block in blocks:
-        columns += [c for c in block if c not in columns]
-    merged: dict[str, list[Any]] = {c: [] for c in columns}
-    for block, row in zip(blocks, rows, strict=True):
-        for column in columns:
-            merged[column].extend(block.get(column, [None] * int(row[3])))
-    return merged
-
-
-def _resolve_steps(steps: np.ndarray, last_step: int | None) -> np.ndarray:
-    auto = steps == AUTO_STEP
-    if not auto.any():
-        return np.asarray(steps)
-    resolved: np.ndarray = np.array(steps, dtype=np.int64)
-    previous = -1 if last_step is None else int(last_step)
-    for index in range(len(resolved)):
-        if auto[index]:
-            resolved[index] = previous + 1
-        previous = int(resolved[index])
-    return resolved
-
-
-def _count(values: Any, table: bool) -> int:
-    if table:
-        columns = list(values.values())
-        return len(columns[0]) if columns else 0
-    return len(values)
-
-
-def _numeric_range(values: Any, table: bool) -> tuple[float | None, float | None]:
-    if table:
-        return None, None
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
-        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-        if finite.size == 0:
-            return None, None
-        return float(finite.min()), float(finite.max())
-    numbers = [
-        v
-        for v in values
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-    ]
-    if not numbers:
-        return None, None
-    return float(min(numbers)), float(max(numbers))
-
-
-def _first_last(values: Any, table: bool) -> tuple[Any, Any]:
-    if table:
-        columns: Mapping[str, list[Any]] = values
-        first = {name: column[0] for name, column in columns.items()}
-        last = {name: column[-1] for name, column in columns.items()}
-        return first, last
-    first, last = values[0], values[-1]
-    if isinstance(first, np.generic):
-        first = first.item()
-    if isinstance(last, np.generic):
-        last = last.item()
-    return first, last
