@@ -38,7 +38,12 @@ from _common import (
     want_mlflow,
 )
 
-SCRIPTS = ("bench_logging.py", "bench_concurrency.py", "bench_widget_poll.py")
+SCRIPTS = (
+    "bench_logging.py",
+    "bench_concurrency.py",
+    "bench_widget_poll.py",
+    "bench_experiment_view.py",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

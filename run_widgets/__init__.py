@@ -9,9 +9,11 @@ Everything is recorded in a local workspace folder (an embedded SQLite store plu
 nothing needs a server.
 """
 
+from . import _context  # noqa: F401  (registers Run.get_context)
 from ._version import __version__
 from .exceptions import (
     ActivityFailedException,
+    ComputeTargetException,
     ExperimentExecutionException,
     RunEnvironmentException,
     RunNotFoundError,
@@ -22,7 +24,7 @@ from .exceptions import (
 from .experiment import Experiment
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import Environment, RunConfiguration, ScriptRunConfig
+from .submit import AmlCompute, ComputeTarget, Environment, RunConfiguration, ScriptRunConfig
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -43,6 +45,8 @@ from .workspace import Workspace
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
+    "ExperimentDetails": ("run_widgets.widgets.experiment", "ExperimentDetails"),
+    "compare": ("run_widgets.views.compare_frame", "compare"),
 }
 
 
@@ -60,9 +64,13 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ActivityFailedException",
+    "AmlCompute",
     "BanditPolicy",
+    "ComputeTarget",
+    "ComputeTargetException",
     "Environment",
     "Experiment",
+    "ExperimentDetails",
     "ExperimentExecutionException",
     "GridParameterSampling",
     "HyperDriveConfig",
@@ -85,6 +93,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "choice",
+    "compare",
     "loguniform",
     "normal",
     "quniform",

@@ -24,10 +24,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._flusher import FLUSHER
+from . import lifecycle
+from ._extensions import register_context_provider
+from ._runtime import RUNTIME
 from .exceptions import RunEnvironmentException, RunWidgetsWarning
 from .run import ENV_EXPERIMENT, ENV_OFFLINE, ENV_RUN_ID, ENV_WORKSPACE_DIR, Run, RunType
-from .store import UpdateRun
 
 _lock = threading.Lock()
 _context: Run | None = None
@@ -59,7 +60,7 @@ def _submitted_run() -> Run:
     from .experiment import Experiment
     from .workspace import Workspace
 
-    workspace = Workspace(os.environ[ENV_WORKSPACE_DIR])
+    workspace = Workspace.for_child_process(os.environ[ENV_WORKSPACE_DIR])
     experiment = Experiment(workspace, os.environ[ENV_EXPERIMENT])
     record = workspace.store.get_run(os.environ[ENV_RUN_ID])
     if record is None:
@@ -74,7 +75,7 @@ def _submitted_run() -> Run:
 
 def _flush_quietly() -> None:
     try:
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
     except Exception as error:
         print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
 
@@ -117,7 +118,7 @@ class SubmittedRun(Run):
 
         error = error_dict(error_details, error_code)
         self.flush()
-        self._write(UpdateRun(self.id, error=error))
+        self._write(lifecycle.record_error_op(self.id, error))
 
     def cancel(self) -> None:
         """Cancelling from inside the script is not supported (as in v1)."""
@@ -260,3 +261,4 @@ def reset() -> None:
 
 
 os.register_at_fork(after_in_child=reset)
+register_context_provider(get_context)

@@ -186,7 +186,7 @@ class Flusher:
             self._thread.start()
         # The thread is a daemon: whatever is still buffered when the process ends (even
         # for runs this process only reopened and does not own) is written by this hook.
-        _exit.register(_flush_at_exit)
+        _exit.register(self.flush_at_exit)
 
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL_S):
@@ -234,6 +234,13 @@ class Flusher:
         """Stop the thread (used at interpreter exit, after the final flush)."""
         self._stop.set()
 
+    def flush_at_exit(self, reason: str, exc: BaseException | None) -> None:
+        """Exit hook: write every pending point before the process goes."""
+        try:
+            self.flush()
+        except Exception as error:
+            print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
+
     def reset_after_fork(self) -> None:
         """In a forked child: forget the parent's buffers, owners and thread."""
         for _, buffer in self._buffers.values():
@@ -241,15 +248,3 @@ class Flusher:
         handlers = self._cancel_handlers
         self.__init__()  # type: ignore[misc]
         self._cancel_handlers = handlers
-
-
-def _flush_at_exit(reason: str, exc: BaseException | None) -> None:
-    """Exit hook: write every pending point before the process goes."""
-    try:
-        FLUSHER.flush()
-    except Exception as error:
-        print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
-
-
-FLUSHER = Flusher()
-os.register_at_fork(after_in_child=FLUSHER.reset_after_fork)

@@ -19,14 +19,15 @@ from collections.abc import Iterable, Sequence
 
 import psutil
 
+from . import lifecycle
 from ._details import error_dict
 from ._host import local_host
-from .store import RunRecord, RunStatus, TrackingStore, UpdateRun
+from .store import RunRecord, RunStatus, TrackingStore
 from .store.entities import OwnerRecord
 
 ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
-ACTIVE = RunStatus.ALL - RunStatus.TERMINAL
+ACTIVE = lifecycle.ACTIVE
 
 
 def heartbeat_timeout() -> float:
@@ -67,16 +68,7 @@ def dead_owners(store: TrackingStore, owner_ids: Iterable[int]) -> dict[int, Own
 def mark_lost(store: TrackingStore, run_id: str, owner: OwnerRecord) -> None:
     """Mark one run Failed ("process lost") unless it ended or changed owner meanwhile."""
     store.write(
-        [
-            UpdateRun(
-                run_id,
-                status=RunStatus.FAILED,
-                end_time=time.time(),
-                error=lost_error(owner),
-                only_if_status=frozenset(ACTIVE),
-                only_if_owner=owner.id,
-            )
-        ]
+        [lifecycle.end_op(run_id, RunStatus.FAILED, lost_error(owner), only_if_owner=owner.id)]
     )
 
 

@@ -78,3 +78,11 @@ class StoreCorruptError(StoreError):
 
 class StoreReadOnlyError(StoreError):
     """The workspace directory or store file cannot be written."""
+
+
+class ComputeTargetException(UserErrorException):
+    """A compute target is missing, badly configured or unreachable (v1 name).
+
+    v1 notebooks catch it around ``ComputeTarget(workspace=ws, name=...)`` to create the
+    target when it does not exist yet.
+    """

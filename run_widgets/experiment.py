@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _liveness, _snapshot, _values
+from . import _liveness, _values
+from ._extensions import register_experiment_class, run_class
 from .exceptions import ExperimentExecutionException, ExperimentNotFoundError
-from .run import SNAPSHOT_PROPERTY, Run, _outputs_dir, run_class
+from .run import SNAPSHOT_PROPERTY, Run, _outputs_dir
 from .store import TagFilter
 from .workspace import Workspace
 
@@ -112,9 +113,8 @@ class Experiment:
         """
         snapshot = None
         if snapshot_directory is not None:
-            snapshot = _snapshot.take(
+            snapshot = self._workspace.artifacts.take_snapshot(
                 Path(os.fspath(snapshot_directory)),
-                self._workspace.snapshots_dir,
                 exclude=(self._workspace.location,),
                 hint=" Pass snapshot_directory=None to start_logging to skip taking a snapshot "
                 "of the given directory.",
@@ -138,7 +138,6 @@ class Experiment:
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` or ``HyperDriveConfig``; return its run at once."""
-        _load_submitters()
         for config_type, submit in _submitters.items():
             if isinstance(config, config_type):
                 run = submit(self, config, parent=kwargs.get("_parent_run"))
@@ -183,10 +182,10 @@ class Experiment:
 
         Scalar metrics appear as ``metric.<name>`` columns holding their last value.
         """
-        from ._flusher import FLUSHER
         from ._run_table import runs_frame
+        from ._runtime import RUNTIME
 
-        FLUSHER.flush()  # what this process logged is what it reads
+        RUNTIME.flusher.flush()  # what this process logged is what it reads
         runs = list(self.get_runs(include_children=include_children))
         return runs_frame(self._workspace.store, [r._record for r in runs])
 
@@ -215,9 +214,4 @@ class Experiment:
         )
 
 
-def _load_submitters() -> None:
-    """Import the modules that register submit functions (kept out of import time)."""
-    from . import (
-        submit,  # noqa: F401
-        sweep,  # noqa: F401
-    )
+register_experiment_class(Experiment)

@@ -50,7 +50,7 @@ IMAGE_MIMES = {
 
 def report_path(run: Run) -> Path:
     """Where the report of ``run`` is written."""
-    return run.workspace.reports_dir / f"{run.id}.html"
+    return run.workspace.artifacts.report_path(run.id)
 
 
 def build_report(run: Run) -> str:

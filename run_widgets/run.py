@@ -14,11 +14,9 @@ import contextlib
 import html
 import os
 import sys
-import threading
 import time
 import uuid
 import warnings
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _artifact_metrics as artifacts
-from . import _details, _exit, _liveness, _metric_views, _snapshot, _values
+from . import _details, _exit, _extensions, _liveness, _metric_views, _values, lifecycle
 from ._buffer import RunBuffer, Series
-from ._files import RunFiles
-from ._flusher import FLUSHER
+from ._runtime import RUNTIME
 from .exceptions import (
     MetricTypeError,
     RunNotFoundError,
@@ -51,6 +48,7 @@ from .store import (
     UpdateRun,
 )
 from .store.entities import AUTO_STEP, MetricKind
+from .store.local_files import RunFiles
 from .store.rules import merge_metric_kinds
 
 if TYPE_CHECKING:
@@ -97,37 +95,9 @@ class _RunState:
         self.kinds_loaded = False
 
 
-_states: weakref.WeakValueDictionary[tuple[int, str], _RunState] = weakref.WeakValueDictionary()
-_states_lock = threading.Lock()
-_owned: dict[tuple[int, str], Run] = {}
-"""Runs this process started and has not ended; closed at exit (see ``_exit``)."""
-
-
 def _state_for(store: TrackingStore, run_id: str) -> _RunState:
-    key = (id(store), run_id)
-    with _states_lock:
-        state = _states.get(key)
-        if state is None:
-            state = _RunState(store, run_id)
-            _states[key] = state
-        return state
-
-
-_RUN_CLASSES = {RunType.SWEEP: ("run_widgets.sweep.parent", "HyperDriveRun")}
-
-
-def run_class(run_type: str) -> type[Run]:
-    """The class for runs of ``run_type``: a sweep parent is a ``HyperDriveRun``.
-
-    This is v1's rehydration; the class is imported on first use.
-    """
-    location = _RUN_CLASSES.get(run_type)
-    if location is None:
-        return Run
-    import importlib
-
-    cls: type[Run] = getattr(importlib.import_module(location[0]), location[1])
-    return cls
+    state: _RunState = RUNTIME.runs.state_for(store, run_id, lambda: _RunState(store, run_id))
+    return state
 
 
 def new_run_id() -> str:
@@ -170,7 +140,7 @@ class Run:
         self._state = _state_for(self._store, record.id)
         self._scalars = self._state.buffer.scalars
         self._lock = self._state.buffer.lock
-        self._files = RunFiles(self._workspace.runs_dir / record.id)
+        self._files = self._workspace.artifacts.files(record.id)
 
     @classmethod
     def _attach(
@@ -191,9 +161,9 @@ class Run:
         state = self._state
         state.owned = True
         state.outputs_dir = outputs_dir
-        _owned[(id(self._store), self.id)] = self
+        RUNTIME.runs.own(self._store, self.id, self)
         _exit.register(_close_owned_runs)
-        FLUSHER.add_cancel_handler(_cancel_owned)
+        RUNTIME.flusher.add_cancel_handler(_cancel_owned)
 
     @staticmethod
     def _create(
@@ -222,7 +192,9 @@ class Run:
         store = experiment.workspace.store
         run_id = new_run_id() if run_id is None else _values.validate_run_id(run_id)
         owner = (
-            FLUSHER.owner_id(store) if (owned if record_owner is None else record_owner) else None
+            RUNTIME.flusher.owner_id(store)
+            if (owned if record_owner is None else record_owner)
+            else None
         )
         store.write(
             [
@@ -249,14 +221,11 @@ class Run:
     @staticmethod
     def get(workspace: Workspace, run_id: str) -> Run:
         """Reopen a run by id, whatever its experiment."""
-        from .experiment import Experiment
-
         record = workspace.store.get_run(run_id)
         if record is None:
             raise RunNotFoundError(f"No run with id {run_id!r} in workspace {workspace.location}.")
-        return run_class(record.run_type)._attach(
-            Experiment(workspace, record.experiment_name), record
-        )
+        experiment = _extensions.experiment_class()(workspace, record.experiment_name)
+        return _extensions.run_class(record.run_type)._attach(experiment, record)
 
     @classmethod
     def get_context(cls, allow_offline: bool = True, offline: bool = False, **kwargs: Any) -> Run:
@@ -271,9 +240,7 @@ class Run:
         Raises:
             RunEnvironmentException: not in a submitted run and ``allow_offline=False``.
         """
-        from . import _context
-
-        return _context.get_context(allow_offline=allow_offline, offline=offline)
+        return _extensions.get_context(allow_offline=allow_offline, offline=offline)
 
     @staticmethod
     def list(
@@ -565,7 +532,7 @@ class Run:
                     table[name] = series
             else:
                 series.kind = merged
-        FLUSHER.watch(self._store, buffer)
+        RUNTIME.flusher.watch(self._store, buffer)
         return series
 
     # ------------------------------------------------------------ tags & properties --
@@ -677,9 +644,8 @@ class Run:
         """Snapshot a folder into the run (once per run); return the snapshot id."""
         if self.get_snapshot_id():
             raise SnapshotException(f"Cannot take snapshot as the run already has one: {self.id}")
-        info = _snapshot.take(
+        info = self._workspace.artifacts.take_snapshot(
             Path(os.fspath(file_or_folder_path)),
-            self._workspace.snapshots_dir,
             exclude=(self._workspace.location,),
         )
         self.add_properties({SNAPSHOT_PROPERTY: info.snapshot_id})
@@ -700,7 +666,7 @@ class Run:
             raise SnapshotException(f"Run {self.id} has no snapshot.")
         if not all(c in "0123456789abcdef" for c in snapshot_id):
             raise SnapshotException(f"{snapshot_id!r} is not a snapshot id.")
-        zip_path = self._workspace.snapshots_dir / f"{snapshot_id}.zip"
+        zip_path = self._workspace.artifacts.snapshot_path(snapshot_id)
         target = Path(os.fspath(path)) if path is not None else Path.cwd() / f"{self.id}-snapshot"
         if target.suffix == ".zip":
             if not zip_path.is_file():
@@ -710,7 +676,7 @@ class Run:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(zip_path.read_bytes())
             return str(target)
-        return str(_snapshot.restore(zip_path, target))
+        return str(self._workspace.artifacts.restore_snapshot(snapshot_id, target))
 
     # ---------------------------------------------------------------------- children --
     def child_run(
@@ -756,7 +722,7 @@ class Run:
             tags_list = [{key: _values.tag_value(v, key)} for v in tag_values]
         if len(tags_list) > 100:
             raise UserErrorException("create_children can not create more than 100 runs")
-        owner = FLUSHER.owner_id(self._store)
+        owner = RUNTIME.flusher.owner_id(self._store)
         ids = [new_run_id() for _ in tags_list]
         self._store.write(
             [
@@ -815,10 +781,10 @@ class Run:
     def flush(self, timeout_seconds: float = 300) -> None:
         """Write every point logged so far in this process to the store now."""
         if self._state.buffer.has_pending():
-            FLUSHER.flush([self._state.buffer])
+            RUNTIME.flusher.flush([self._state.buffer])
 
     def _flush_for_read(self, recursive: bool = False) -> None:
-        FLUSHER.flush(None if recursive else [self._state.buffer])
+        RUNTIME.flusher.flush(None if recursive else [self._state.buffer])
 
     def get_metrics(
         self,
@@ -861,7 +827,7 @@ class Run:
         grouped = _metric_views.group_chunks(
             self._store.read_chunks(run_id, names=[i.name for i in infos] if name else None)
         )
-        files = RunFiles(self._workspace.runs_dir / run_id)
+        files = self._workspace.artifacts.files(run_id)
         result: dict[str, Any] = {}
         for info in sorted(infos, key=lambda i: i.id):
             chunks = grouped.get(info.name, [])
@@ -942,14 +908,7 @@ class Run:
     # -------------------------------------------------------------------- lifecycle --
     def start(self) -> None:
         """Mark a NotStarted run Running."""
-        self._write(
-            UpdateRun(
-                self.id,
-                status=RunStatus.RUNNING,
-                start_time=_now(),
-                only_if_status=frozenset({RunStatus.NOT_STARTED, RunStatus.QUEUED}),
-            )
-        )
+        self._write(lifecycle.start_op(self.id, at=_now()))
 
     def complete(self, _set_status: bool = True) -> None:
         """Flush, upload ``outputs/``, and mark the run Completed (no-op once ended)."""
@@ -978,13 +937,7 @@ class Run:
         if self._state.owned or record.owner_id is None:
             self._finish(RunStatus.CANCELED, None)
             return
-        self._write(
-            UpdateRun(
-                self.id,
-                status=RunStatus.CANCEL_REQUESTED,
-                only_if_status=frozenset(_ACTIVE - {RunStatus.CANCEL_REQUESTED}),
-            )
-        )
+        self._write(lifecycle.request_cancel_op(self.id))
 
     def _finish(self, status: str, error: dict[str, Any] | None) -> None:
         state = self._state
@@ -1003,25 +956,17 @@ class Run:
                 _warn(
                     f"Run {self.id}: the outputs folder {state.outputs_dir} was not uploaded: {exc}"
                 )
-        self._write(
-            UpdateRun(
-                self.id,
-                status=status,
-                end_time=_now(),
-                error=error,
-                only_if_status=_ACTIVE,
-            )
-        )
+        self._write(lifecycle.end_op(self.id, status, error, at=_now()))
         compact_quietly(self._store, self.id)
         self._close_locally()
 
     def _close_locally(self) -> None:
         state = self._state
         state.closed = True
-        FLUSHER.unwatch(state.buffer)
+        RUNTIME.flusher.unwatch(state.buffer)
         with state.buffer.lock:
             state.buffer.scalars.clear()
-        _owned.pop((id(self._store), self.id), None)
+        RUNTIME.runs.disown(self._store, self.id)
 
     def wait_for_completion(
         self,
@@ -1118,7 +1063,7 @@ def _load_artifact(files: RunFiles, name: str) -> Any:
 
 def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
     """Exit hook: end every run this process started and did not end."""
-    for run in list(_owned.values()):
+    for run in RUNTIME.runs.all_owned():
         try:
             if reason == "exit":
                 run.complete()
@@ -1131,7 +1076,7 @@ def _close_owned_runs(reason: str, exc: BaseException | None) -> None:
         except Exception as error:
             print(f"run_widgets: could not close run {run.id}: {error!r}", file=sys.stderr)
     try:
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
     except Exception as error:
         print(f"run_widgets: could not save the last metrics: {error!r}", file=sys.stderr)
 
@@ -1152,16 +1097,10 @@ def compact_quietly(store: TrackingStore, run_id: str) -> None:
         store.compact_run(run_id)
 
 
-def forget_store(store: TrackingStore) -> None:
-    """Stop tracking runs of ``store`` in this process (see ``Workspace.close``)."""
-    for key in [k for k in _owned if k[0] == id(store)]:
-        _owned.pop(key, None)
-
-
 def _cancel_owned(store: TrackingStore, run_ids: list[str]) -> None:
     """Flusher hook: another process asked to cancel runs this process started."""
     for run_id in run_ids:
-        run = _owned.get((id(store), run_id))
+        run = RUNTIME.runs.owned(store, run_id)
         if run is not None:
             run._finish(RunStatus.CANCELED, None)
 
@@ -1169,5 +1108,7 @@ def _cancel_owned(store: TrackingStore, run_ids: list[str]) -> None:
 def _warn(message: str) -> None:
     warnings.warn(message, RunWidgetsWarning, stacklevel=3)
 
+
+_extensions.register_run_type(None, Run)
 
 __all__ = ["Run", "RunType", "new_run_id"]

@@ -1,12 +1,23 @@
-"""Workspace: the local folder that holds the tracking store and every run's files.
+"""Workspace: a tracking store (records, metrics) plus an artifact store (run files).
+
+``Workspace(path)`` is one local folder holding both (the SQLite store ``tracking.db`` and
+the run files). ``Workspace(store=URI, artifacts=FOLDER)`` pairs any registered store
+(``sqlite:///abs/path.db``, ``postgresql://...``; see :mod:`run_widgets.store.registry`)
+with a folder for the files.
 
 Where ``Workspace.from_config()`` looks, first match wins:
 
-1. the ``RUN_WIDGETS_WORKSPACE`` environment variable (a folder path);
+1. the ``RUN_WIDGETS_STORE`` / ``RUN_WIDGETS_ARTIFACTS`` environment variables, then
+   ``RUN_WIDGETS_WORKSPACE`` (a folder path);
 2. a ``run_widgets.json`` file (or ``.run_widgets/config.json``) in the current directory
-   or any parent, e.g. ``{"workspace": "./tracking", "name": "team"}`` (a relative path
-   is relative to the file);
+   or any parent, e.g. ``{"workspace": "./tracking", "name": "team"}`` or
+   ``{"store": "postgresql://...", "artifacts": "/shared/runs"}`` (a relative path is
+   relative to the file);
 3. the default workspace ``~/.run_widgets/default`` (``$RUN_WIDGETS_HOME/default`` if set).
+
+Other processes (supervisors, sweep trials, submitted scripts) reach the same workspace
+through :meth:`Workspace.description` (a picklable :class:`WorkspaceDescription`, also
+passed as environment variables), never through a folder path alone.
 
 Layout of a workspace folder::
 
@@ -22,22 +33,29 @@ import html
 import json
 import os
 import re
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _extensions
+from ._runtime import RUNTIME
 from .exceptions import MetricTypeError, UserErrorException
-from .store import TrackingStore, normalize_uri, open_store
+from .store import TrackingStore, normalize_uri, redact
+from .store.artifacts import ArtifactStore, LocalArtifactStore
+from .store.description import (
+    ENV_ARTIFACTS,
+    ENV_NAME,
+    ENV_STORE,
+    ENV_WORKSPACE,
+    WorkspaceDescription,
+)
+from .store.registry import scheme_of, sqlite_path
 
 if TYPE_CHECKING:
     from .experiment import Experiment
     from .run import Run
 
-ENV_WORKSPACE = "RUN_WIDGETS_WORKSPACE"
 ENV_HOME = "RUN_WIDGETS_HOME"
 CONFIG_NAMES = ("run_widgets.json", os.path.join(".run_widgets", "config.json"))
-_stores: dict[str, TrackingStore] = {}
-_stores_lock = threading.Lock()
 
 
 def home_folder() -> Path:
@@ -74,37 +92,46 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def _store_for(uri: str) -> TrackingStore:
-    """The process's one open store for ``uri`` (a canonical store URI)."""
-    with _stores_lock:
-        store = _stores.get(uri)
-        if store is None:
-            store = open_store(uri)
-            _stores[uri] = store
-        return store
-
-
-def _reset_after_fork() -> None:
-    global _stores_lock
-    _stores_lock = threading.Lock()
-    for store in _stores.values():
-        store.reset_after_fork()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
+def _artifacts_folder(
+    path: str | os.PathLike[str] | None,
+    store: str | os.PathLike[str] | None,
+    artifacts: str | os.PathLike[str] | None,
+) -> Path:
+    """The folder of run files for the given ``Workspace`` arguments."""
+    if artifacts is not None:
+        return Path(artifacts).expanduser()
+    if path is not None:
+        return Path(path).expanduser()
+    if store is None:
+        return default_location()
+    text = os.fspath(store)
+    scheme = scheme_of(text)
+    if scheme is None:
+        return Path(text).expanduser()
+    if scheme == "sqlite":
+        return sqlite_path(text).parent
+    raise UserErrorException(
+        f"Workspace(store={redact(text)!r}) needs artifacts=<folder> for the run files "
+        "(a folder every machine using this store can reach)."
+    )
 
 
 class Workspace:
-    """A local workspace folder holding a tracking store, run files and snapshots.
+    """A tracking store plus the folder of run files, snapshots and reports.
 
     Args:
-        path: the workspace folder; created if missing. ``None`` means the default
-            workspace (see the module docstring).
+        path: the workspace folder (store and files together); created if missing.
+            ``None`` means the default workspace (see the module docstring).
         name: a display name (defaults to the folder name).
+        store: a store URI (``sqlite:///abs/path.db``, ``postgresql://...``) or folder;
+            default: the SQLite store inside the artifacts folder.
+        artifacts: the folder of run files; default: ``path``, else the folder of a
+            ``sqlite:///`` store file. A server store needs it.
 
     Example:
         >>> ws = Workspace.from_config()          # doctest: +SKIP
         >>> ws = Workspace(path="./tracking")     # doctest: +SKIP
+        >>> ws = Workspace(store="postgresql://me@db/tracking", artifacts="/shared/runs")  # doctest: +SKIP
     """
 
     def __init__(
@@ -112,6 +139,8 @@ class Workspace:
         path: str | os.PathLike[str] | None = None,
         name: str | None = None,
         *,
+        store: str | os.PathLike[str] | None = None,
+        artifacts: str | os.PathLike[str] | None = None,
         subscription_id: str | None = None,
         resource_group: str | None = None,
         workspace_name: str | None = None,
@@ -128,12 +157,31 @@ class Workspace:
                 "(Azure subscription/resource-group arguments do not apply here; use "
                 "Workspace.from_config() or Workspace(path=...).)"
             )
-        location = Path(path).expanduser() if path is not None else default_location()
-        self._location = location.resolve()
+        for argument, value in (("store", store), ("artifacts", artifacts)):
+            if value is not None and not isinstance(value, (str, os.PathLike)):
+                raise MetricTypeError(
+                    f"Workspace {argument} must be a str or path, not {type(value).__name__}."
+                )
+        self._location = _artifacts_folder(path, store, artifacts).resolve()
         self._name = name or self._location.name
         self._location.mkdir(parents=True, exist_ok=True)
-        self._store_uri = normalize_uri(self._location)
-        self._store = _store_for(self._store_uri)
+        self._store_uri = normalize_uri(store if store is not None else self._location)
+        self._store = RUNTIME.stores.get(self._store_uri)
+        self._artifacts: ArtifactStore = LocalArtifactStore(self._location)
+
+    def description(self) -> WorkspaceDescription:
+        """How another process opens this workspace (see :class:`WorkspaceDescription`)."""
+        return WorkspaceDescription(self._store_uri, str(self._location), self._name)
+
+    @classmethod
+    def from_description(cls, description: WorkspaceDescription) -> Workspace:
+        """The workspace a :meth:`description` describes (in another process)."""
+        return cls(store=description.store, artifacts=description.artifacts, name=description.name)
+
+    @classmethod
+    def for_child_process(cls, artifacts: str) -> Workspace:
+        """The workspace of a child process started with ``artifacts`` on its command line."""
+        return cls.from_description(WorkspaceDescription.from_environ(artifacts))
 
     @classmethod
     def get(
@@ -154,6 +202,13 @@ class Workspace:
             path: a config file, or a folder to search upward from, instead of the cwd.
         """
         if path is None:
+            env_store, env_artifacts = os.environ.get(ENV_STORE), os.environ.get(ENV_ARTIFACTS)
+            if env_store or env_artifacts:
+                return cls(
+                    store=env_store or None,
+                    artifacts=env_artifacts or None,
+                    name=os.environ.get(ENV_NAME) or None,
+                )
             env = os.environ.get(ENV_WORKSPACE)
             if env:
                 return cls(env)
@@ -175,16 +230,27 @@ class Workspace:
             raise UserErrorException(f"Cannot read workspace config {config}: {exc}") from None
         if not isinstance(data, dict):
             raise UserErrorException(f"Workspace config {config} must hold a JSON object.")
-        folder = data.get("workspace") or data.get("path")
-        if folder is None:
+        base = config.parent.parent if config.parent.name == ".run_widgets" else config.parent
+
+        def relative(key: str, value: Any) -> Path | None:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise UserErrorException(f"{key!r} in {config} must be a path string.")
+            location = Path(value).expanduser()
+            return location if location.is_absolute() else base / location
+
+        store = data.get("store")
+        if store is not None:
+            if not isinstance(store, str):
+                raise UserErrorException(f"'store' in {config} must be a URI or path string.")
+            if scheme_of(store) is None:
+                store = str(relative("store", store))
+        folder = relative("workspace", data.get("workspace") or data.get("path"))
+        artifacts = relative("artifacts", data.get("artifacts"))
+        if folder is None and store is None and artifacts is None:
             return cls(None, name=data.get("name"))
-        if not isinstance(folder, str):
-            raise UserErrorException(f"'workspace' in {config} must be a path string.")
-        location = Path(folder).expanduser()
-        if not location.is_absolute():
-            base = config.parent.parent if config.parent.name == ".run_widgets" else config.parent
-            location = base / location
-        return cls(location, name=data.get("name"))
+        return cls(folder, name=data.get("name"), store=store, artifacts=artifacts)
 
     # ------------------------------------------------------------------- properties --
     @property
@@ -199,8 +265,18 @@ class Workspace:
 
     @property
     def store(self) -> TrackingStore:
-        """The tracking store (shared by every ``Workspace`` object of this folder)."""
+        """The tracking store (shared by every ``Workspace`` object of the same URI)."""
         return self._store
+
+    @property
+    def store_uri(self) -> str:
+        """The canonical URI of the tracking store (may hold a password: see ``repr``)."""
+        return self._store_uri
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store: run files, snapshots and reports."""
+        return self._artifacts
 
     @property
     def runs_dir(self) -> Path:
@@ -220,15 +296,11 @@ class Workspace:
     @property
     def experiments(self) -> dict[str, Experiment]:
         """Every experiment of the workspace, by name (as in v1)."""
-        from .experiment import Experiment
-
-        return {e.name: e for e in Experiment.list(self)}
+        return {e.name: e for e in _extensions.experiment_class().list(self)}
 
     def get_run(self, run_id: str) -> Run:
         """Reopen a run by id, whatever its experiment (v1 ``Run.get(workspace, run_id)``)."""
-        from .run import Run
-
-        return Run.get(self, run_id)
+        return _extensions.run_class().get(self, run_id)
 
     def close(self) -> None:
         """Release this process's hold on the workspace: flush, then close connections.
@@ -237,24 +309,24 @@ class Workspace:
         stays; a later reader marks them Failed if this process exits). Use it in
         long-lived processes that touch many workspaces, and in tests.
         """
-        from . import run as run_module
-        from ._flusher import FLUSHER
-
-        store = self._store
-        FLUSHER.forget_store(store)
-        run_module.forget_store(store)
-        with _stores_lock:
-            _stores.pop(self._store_uri, None)
-        store.close()
+        RUNTIME.release_store(self._store_uri, self._store)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Workspace) and other._location == self._location
+        return (
+            isinstance(other, Workspace)
+            and other._location == self._location
+            and other._store_uri == self._store_uri
+        )
 
     def __hash__(self) -> int:
-        return hash(self._location)
+        return hash((self._location, self._store_uri))
+
+    def _own_store(self) -> bool:
+        return self._store_uri == normalize_uri(self._location)
 
     def __repr__(self) -> str:
-        return f"Workspace(name={self._name!r}, location={str(self._location)!r})"
+        store = "" if self._own_store() else f", store={redact(self._store_uri)!r}"
+        return f"Workspace(name={self._name!r}, location={str(self._location)!r}{store})"
 
     def _repr_html_(self) -> str:
         return (

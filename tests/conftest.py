@@ -15,7 +15,13 @@ from run_widgets import Experiment, Workspace
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the real default workspace, and each runs in an empty directory."""
     monkeypatch.setenv("RUN_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RUN_WIDGETS_WORKSPACE", raising=False)
+    for variable in (
+        "RUN_WIDGETS_WORKSPACE",
+        "RUN_WIDGETS_STORE",
+        "RUN_WIDGETS_ARTIFACTS",
+        "RUN_WIDGETS_WORKSPACE_NAME",
+    ):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("RUN_WIDGETS_RUN_ID", raising=False)
     work = tmp_path / "cwd"
     work.mkdir()

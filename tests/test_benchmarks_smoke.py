@@ -38,6 +38,9 @@ EXPECTED_KEYS = {
     "details.poll_growth",
     "details.open_finished",
     "details.open_finished_fine",
+    "experiment_first_render",
+    "experiment_poll",
+    "experiment_payload",
 }
 
 

@@ -163,7 +163,7 @@ def test_unknown_config_type_is_a_clear_error(exp: Experiment) -> None:
 
 def test_bad_config_arguments_are_rejected_early(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="compute_target"):
-        ScriptRunConfig(tmp_path, "train.py", compute_target="gpu-cluster")
+        ScriptRunConfig(tmp_path, "train.py", compute_target=3)
     with pytest.raises(ValueError, match="not both"):
         ScriptRunConfig(tmp_path, "train.py", command=["python", "x.py"])
     with pytest.raises(ValueError, match="max_run_duration_seconds"):

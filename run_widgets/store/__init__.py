@@ -22,6 +22,7 @@ from .entities import (
     WriteOp,
 )
 from .registry import normalize_uri, open_store, redact, register_store
+from .run_query import RunColumns, RunPage, RunQuery
 from .sqlite import SCHEMA_VERSION, SqliteStore
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "OwnerRecord",
     "PointChunk",
     "RemoveTags",
+    "RunColumns",
+    "RunPage",
+    "RunQuery",
     "RunRecord",
     "RunStatus",
     "SetTags",

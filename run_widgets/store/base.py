@@ -51,6 +51,7 @@ from .entities import (
     RunRecord,
     WriteOp,
 )
+from .run_query import RunColumns, RunPage, RunQuery, query_runs_generic, run_columns_generic
 
 TagFilter = str | Mapping[str, str | None] | None
 """``str``: the run has that tag; ``dict``: the run has each tag with that value."""
@@ -118,6 +119,21 @@ class TrackingStore(abc.ABC):
         ``changed_after=seq`` returns runs whose ``change_seq`` is greater than ``seq``,
         under the ordering contract of the module docstring.
         """
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted, with their last scalar metric values.
+
+        The default reads the whole scope through :meth:`find_runs` and
+        :meth:`metric_infos`; backends override it with one query (see ``run_query``).
+        """
+        return query_runs_generic(self, query)
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names used by the runs of ``query``'s scope.
+
+        Only the scope (experiment, ids, children) counts, not the filters or window.
+        """
+        return run_columns_generic(self, query)
 
     @abc.abstractmethod
     def descendant_ids(self, run_id: str) -> list[str]:

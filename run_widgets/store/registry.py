@@ -7,8 +7,7 @@ Built in:
 * a plain folder path (``/data/tracking`` or ``~/tracking``), today's behaviour: the SQLite
   store ``<folder>/tracking.db``, the folder created if missing.
 
-Another backend registers its scheme (and variants, e.g. ``postgresql+psycopg``) once,
-where it is defined::
+Another backend registers its scheme(s) once, where it is defined::
 
     register_store("postgresql", PostgresStore.from_uri)
 
@@ -40,7 +39,6 @@ _BUILDERS: dict[str, StoreBuilder] = {}
 
 LAZY_SCHEMES: dict[str, str] = {
     "postgresql": "run_widgets.store.postgres",
-    "postgresql+psycopg": "run_widgets.store.postgres",
     "postgres": "run_widgets.store.postgres",
 }
 """Scheme → module that calls :func:`register_store` for it when imported."""

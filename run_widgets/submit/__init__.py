@@ -4,6 +4,12 @@ A script runs locally in its own process, its output captured, its status kept h
 """
 
 from ..experiment import register_submit_function
+from .compute import (
+    AmlCompute,
+    ComputeTarget,
+    ComputeTargetAttachConfiguration,
+    ComputeTargetProvisioningConfiguration,
+)
 from .config import Environment, PythonSection, RunConfiguration, ScriptRunConfig
 from .launcher import submit_script
 
@@ -12,4 +18,14 @@ register_submit_function(
     lambda experiment, config, parent=None: submit_script(experiment, config, parent),
 )
 
-__all__ = ["Environment", "PythonSection", "RunConfiguration", "ScriptRunConfig", "submit_script"]
+__all__ = [
+    "AmlCompute",
+    "ComputeTarget",
+    "ComputeTargetAttachConfiguration",
+    "ComputeTargetProvisioningConfiguration",
+    "Environment",
+    "PythonSection",
+    "RunConfiguration",
+    "ScriptRunConfig",
+    "submit_script",
+]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import ExperimentExecutionException, MetricTypeError, UserErrorException
+from .compute import check_target_argument
 
 DEFAULT_MAX_RUN_DURATION_S = 2_592_000  # 30 days, as in v1
 PYTHON_NAMES = ("python", "python3")
@@ -68,10 +69,10 @@ class Environment:
 
 @dataclass
 class RunConfiguration:
-    """v1 ``run_config``: holds the environment and the (always local) target."""
+    """v1 ``run_config``: holds the environment and the compute target (name or object)."""
 
     environment: Environment = field(default_factory=Environment)
-    target: str = "local"
+    target: Any = "local"
 
 
 class ScriptRunConfig:
@@ -81,7 +82,8 @@ class ScriptRunConfig:
         source_directory: the folder snapshotted and used (as a copy) as the working folder.
         script: the script to run, relative to ``source_directory``.
         arguments: command-line arguments (numbers are converted to str).
-        run_config: a ``RunConfiguration`` (its ``environment`` is used).
+        run_config: a ``RunConfiguration`` (its ``environment`` and ``target`` are used).
+        compute_target: where to run: a ``ComputeTarget``, a target's name, or ``"local"``.
         environment: an ``Environment``; wins over ``run_config.environment``.
         command: instead of ``script``, a command (list or string) run in the folder.
         max_run_duration_seconds: the run is stopped and Failed after this long.
@@ -104,14 +106,14 @@ class ScriptRunConfig:
     ) -> None:
         if script is not None and command is not None:
             raise UserErrorException("Give either script or command, not both.")
-        if compute_target not in (None, "local"):
-            raise UserErrorException(
-                f"Only local runs are supported; compute_target={compute_target!r} cannot be used."
-            )
+        check_target_argument(compute_target)
+        if run_config is not None and compute_target is None:
+            compute_target = run_config.target
         self.source_directory = os.fspath(source_directory)
         self.script = script
         self.arguments = [_argument(a) for a in (arguments or [])]
         self.run_config = run_config or RunConfiguration()
+        self.compute_target = compute_target
         if environment is not None:
             self.run_config.environment = environment
         if isinstance(command, str):

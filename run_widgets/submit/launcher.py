@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from .. import _snapshot
-from .._details import error_dict
+from .. import lifecycle
 from .._host import local_host
 from ..exceptions import ExperimentExecutionException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus, TrackingStore, UpdateRun
+from ..store import RunStatus, TrackingStore
+from . import compute as compute_targets
 from .config import ScriptRunConfig
+from .executors import SCRIPT_MODULE, RunExecutor, executor_for, register_executor
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
+    from ..store.description import WorkspaceDescription
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 WORKDIRS = "workdirs"
@@ -48,10 +50,16 @@ def workdir_of(workspace_location: Path, run_id: str) -> Path:
     return workspace_location / WORKDIRS / run_id
 
 
-def definition_of(config: ScriptRunConfig, source: Path, interpreter: str) -> dict[str, Any]:
-    """What is stored as the run's ``runDefinition``."""
+def definition_of(
+    config: ScriptRunConfig,
+    source: Path,
+    interpreter: str,
+    compute: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What is stored as the run's ``runDefinition`` (``compute``: the target's definition)."""
     return {
-        "target": "local",
+        "target": str(compute["name"]) if compute else compute_targets.LOCAL,
+        "compute": dict(compute) if compute else None,
         "script": config.script,
         "command": config.command,
         "arguments": list(config.arguments),
@@ -87,16 +95,16 @@ def submit_script(
     source, _ = config.validate()
     interpreter = config.environment.python.resolved_interpreter()
     workspace = experiment.workspace
-    snapshot = _snapshot.take(
+    compute = compute_targets.resolve(workspace, config.compute_target)
+    snapshot = workspace.artifacts.take_snapshot(
         source,
-        workspace.snapshots_dir,
         exclude=(workspace.location,),
         hint=" Submitted runs always snapshot their source_directory.",
     )
     run_id = script_run_id(experiment.name)
     workdir = workdir_of(workspace.location, run_id)
     try:
-        _snapshot.restore(snapshot.zip_path, workdir)
+        workspace.artifacts.restore_snapshot(snapshot.snapshot_id, workdir)
         if config.script is not None and not (workdir / config.script).is_file():
             raise ExperimentExecutionException(
                 f"The script {config.script} is left out of the snapshot of {source} by an "
@@ -111,7 +119,7 @@ def submit_script(
             run_type=run_type,
             parent=parent,
             display_name=display_name or config.script or "command",
-            definition=definition_of(config, source, interpreter),
+            definition=definition_of(config, source, interpreter, compute),
             tags=tags,
             properties={SNAPSHOT_PROPERTY: snapshot.snapshot_id, **dict(properties or {})},
             owned=False,
@@ -121,16 +129,55 @@ def submit_script(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     try:
-        pid = start_supervisor(workspace.location, run.id, run.files_dir, workdir)
+        start_run(executor_for(workspace, compute), run.id, workdir)
     except OSError as error:
         shutil.rmtree(workdir, ignore_errors=True)
         run.fail(f"The run's supervisor could not be started: {error}", "SupervisorError")
         raise ExperimentExecutionException(
             f"Could not start the supervisor of run {run.id}: {error}"
         ) from error
-    hand_over(workspace.store, run.id, pid)
     run._refresh(reap=False)
     return run
+
+
+def start_run(executor: RunExecutor, run_id: str, cwd: Path) -> None:
+    """Start a Queued script run on its target from a process that may exit at once.
+
+    A detached executor starts the run's supervisor itself; any other is driven by a
+    local process of its own (``run_widgets.submit.remote``) that owns the run while it
+    waits for the target, so a notebook kernel can restart meanwhile.
+    """
+    if executor.detached:
+        executor.start(run_id)
+        return
+    workspace = executor.workspace
+    files_dir = workspace.artifacts.run_folder(run_id)
+    pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=REMOTE_MODULE)
+    hand_over(workspace.store, run_id, pid)
+
+
+class LocalProcessExecutor(RunExecutor):
+    """Runs each job in a supervisor process on this machine (plain local and AmlCompute).
+
+    ``AmlCompute``'s ``max_nodes`` is enforced by the supervisors themselves (node slots,
+    see ``slots``), so it holds across every process that submits to the target.
+    """
+
+    detached = True
+
+    def start(self, run_id: str, module: str = SCRIPT_MODULE) -> None:
+        """Start the run's supervisor (``python -m module``) and hand the run to it."""
+        workspace = self.workspace
+        workdir = workdir_of(workspace.location, run_id)
+        cwd = workdir if workdir.is_dir() else workspace.location
+        files_dir = workspace.artifacts.run_folder(run_id)
+        pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=module)
+        hand_over(workspace.store, run_id, pid)
+
+
+REMOTE_MODULE = "run_widgets.submit.remote"
+register_executor("local", LocalProcessExecutor)
+register_executor(compute_targets.AmlCompute.compute_type, LocalProcessExecutor)
 
 
 def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:
@@ -144,40 +191,23 @@ def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:
     try:
         started = psutil.Process(supervisor_pid).create_time()
     except psutil.Error:  # gone already: if it never took the run over, nothing will
-        store.write(
-            [
-                UpdateRun(
-                    run_id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(
-                        "The run's supervisor exited before starting the run; see "
-                        "logs/control_log.txt.",
-                        "SupervisorError",
-                    ),
-                    only_if_status=frozenset({RunStatus.QUEUED}),
-                )
-            ]
+        lifecycle.mark_failed(
+            store,
+            run_id,
+            "The run's supervisor exited before starting the run; see logs/control_log.txt.",
+            "SupervisorError",
+            from_statuses=lifecycle.QUEUED,
         )
         return
     record = store.get_run(run_id)
     if record is None or record.owner_id is None:
         return
     owner = store.register_owner(local_host(), supervisor_pid, started)
-    store.write(
-        [
-            UpdateRun(
-                run_id,
-                owner_id=owner,
-                only_if_status=frozenset({RunStatus.QUEUED}),
-                only_if_owner=record.owner_id,
-            )
-        ]
-    )
+    store.write([lifecycle.hand_over_op(run_id, owner, from_owner=record.owner_id)])
 
 
 def start_supervisor(
-    workspace_location: Path,
+    workspace: WorkspaceDescription,
     run_id: str,
     files_dir: Path,
     cwd: Path,
@@ -195,7 +225,7 @@ def start_supervisor(
                 sys.executable,
                 "-m",
                 module,
-                str(workspace_location),
+                workspace.artifacts,
                 run_id,
             ],
             cwd=cwd,
@@ -204,7 +234,7 @@ def start_supervisor(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **workspace.environ(), "PYTHONUNBUFFERED": "1"},
         )
     # Wait for it in the background so it never lingers as a zombie of this process.
     threading.Thread(target=process.wait, name=f"run-widgets-reaper-{run_id}", daemon=True).start()

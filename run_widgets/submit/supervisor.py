@@ -2,7 +2,8 @@
 
 It owns the run's status from Queued to the end:
 
-1. takes the run over (owner row + heartbeat), Queued → Starting;
+1. on a target with ``max_nodes`` (``AmlCompute``), waits Queued for a free node;
+   then takes the run over (owner row + heartbeat), Queued → Starting;
 2. starts the job in its own process group, cwd = the working copy of the snapshot,
    stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
 3. watches for the job's exit, a cancel request (→ SIGTERM to the whole process tree,
@@ -25,19 +26,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from .. import lifecycle
 from .._details import error_dict, iso
-from .._files import RunFiles
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR, compact_quietly
 from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
-from ..workspace import ENV_WORKSPACE, Workspace
+from ..workspace import Workspace
 from .config import command_argv
 from .launcher import BOOTSTRAP, DRIVER_LOG, workdir_of
+from .slots import Slot, wait_for_node
 
 POLL_S = 0.2
 STATUS_CHECK_S = 0.5
@@ -73,12 +76,13 @@ class Supervisor:
         self.workspace = workspace
         self.store: TrackingStore = workspace.store
         self.run_id = run_id
-        self.files = RunFiles(workspace.runs_dir / run_id)
+        self.files = workspace.artifacts.files(run_id)
         self.workdir = workdir_of(workspace.location, run_id)
         self.error_file = self.workdir.parent / f"{run_id}.error.json"
         self.process: subprocess.Popen[bytes] | None = None
         self.cancel_reason: str | None = None
         self.terminated = False
+        self.slot: Slot | None = None
 
     def record(self) -> RunRecord:
         """The run as stored now."""
@@ -87,32 +91,48 @@ class Supervisor:
             raise SystemExit(f"run {self.run_id} does not exist")
         return record
 
-    def set_status(self, status: str, **fields: Any) -> None:
-        """Write a status change (ignored by the store once the run is terminal)."""
-        self.store.write([UpdateRun(self.run_id, status=status, **fields)])
+    def set_status(self, status: str) -> None:
+        """Write a non-terminal status change (ignored by the store once the run ended)."""
+        self.store.write([UpdateRun(self.run_id, status=status)])
+        log(f"status {status}")
+
+    def end(
+        self, status: str, error: Mapping[str, Any] | None = None, at: float | None = None
+    ) -> None:
+        """Write the final status (ignored by the store once the run ended)."""
+        lifecycle.mark_ended(self.store, self.run_id, status, error, from_statuses=None, at=at)
         log(f"status {status}")
 
     # ------------------------------------------------------------------------ steps --
+    def wait_for_node(self) -> None:
+        """On a target with ``max_nodes``, stay Queued until one of its nodes is free.
+
+        Gives up as soon as the run is no longer Queued (a cancel request: ``adopt`` then
+        ends it Canceled) or this process gets SIGTERM (the run ends Failed).
+        """
+        compute = self.record().definition.get("compute")
+        name = (compute or {}).get("name")
+
+        def keep_waiting() -> bool:
+            return not self.terminated and self.record().status == RunStatus.QUEUED
+
+        _, self.slot = wait_for_node(self.workspace.location, compute, keep_waiting)
+        if self.slot is not None:
+            log(f"running on node {self.slot.index} of compute target {name!r}")
+        if self.terminated:
+            raise JobStartError("The run's supervisor was stopped (SIGTERM) while queued.")
+
     def adopt(self) -> bool:
         """Take the run over; False if it was cancelled (or ended) before it started."""
-        owner = FLUSHER.owner_id(self.store)
-        self.store.write(
-            [
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.STARTING,
-                    owner_id=owner,
-                    only_if_status=frozenset({RunStatus.QUEUED}),
-                )
-            ]
-        )
+        owner = RUNTIME.flusher.owner_id(self.store)
+        self.store.write([lifecycle.adopt_op(self.run_id, owner)])
         status = self.record().status
         if status == RunStatus.STARTING:
             log(f"status {status}")
             return True
         if status == RunStatus.CANCEL_REQUESTED:
-            self.store.write([UpdateRun(self.run_id, owner_id=owner)])
-            self.set_status(RunStatus.CANCELED, end_time=time.time())
+            lifecycle.cancel_unstarted(self.store, self.run_id, owner)
+            log(f"status {RunStatus.CANCELED}")
         log(f"not starting: the run is {status}")
         return False
 
@@ -129,9 +149,9 @@ class Supervisor:
             **os.environ,
             **definition["environment"].get("environmentVariables", {}),
             ENV_RUN_ID: self.run_id,
+            **self.workspace.description().environ(),
             ENV_WORKSPACE_DIR: str(self.workspace.location),
             ENV_EXPERIMENT: record.experiment_name,
-            ENV_WORKSPACE: str(self.workspace.location),
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
@@ -156,16 +176,7 @@ class Supervisor:
                 raise JobStartError(f"The job could not be started: {error}") from error
         # Conditional: a cancel request that came in while starting must not be overwritten
         # (watch() acts on it at its first check).
-        self.store.write(
-            [
-                UpdateRun(self.run_id, start_time=time.time()),
-                UpdateRun(
-                    self.run_id,
-                    status=RunStatus.RUNNING,
-                    only_if_status=frozenset({RunStatus.STARTING}),
-                ),
-            ]
-        )
+        self.store.write(lifecycle.running_ops(self.run_id))
         log(f"status {self.record().status}")
 
     def watch(self) -> int:
@@ -225,15 +236,15 @@ class Supervisor:
         end = time.time()
         recorded = self.record().error
         if self.cancel_reason == "cancel requested":
-            self.set_status(RunStatus.CANCELED, end_time=end)
+            self.end(RunStatus.CANCELED, at=end)
         elif self.cancel_reason is not None:
             stopped = error_dict(f"The run was stopped: {self.cancel_reason}.", "RunStopped")
-            self.set_status(RunStatus.FAILED, end_time=end, error=stopped)
+            self.end(RunStatus.FAILED, stopped, at=end)
         elif code == 0 and not recorded:
-            self.set_status(RunStatus.COMPLETED, end_time=end)
+            self.end(RunStatus.COMPLETED, at=end)
         else:
             failed = dict(recorded) if recorded else self.failure(code)
-            self.set_status(RunStatus.FAILED, end_time=end, error=failed)
+            self.end(RunStatus.FAILED, failed, at=end)
 
     def failure(self, code: int) -> dict[str, Any]:
         """The error of a job that exited with ``code`` (negative: killed by a signal)."""
@@ -277,29 +288,25 @@ class Supervisor:
         """Do it all; any unexpected error ends the run Failed instead of leaving it."""
         signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
+            self.wait_for_node()
             if not self.adopt():
                 return
             self.start_job()
             self.finalize(self.watch())
         except JobStartError as problem:
             log(str(problem))
-            self.set_status(
-                RunStatus.FAILED,
-                end_time=time.time(),
-                error=error_dict(str(problem), "JobStartFailed"),
-            )
+            self.end(RunStatus.FAILED, error_dict(str(problem), "JobStartFailed"))
         except BaseException as problem:
             log(f"supervisor error: {problem!r}")
             if self.process is not None and self.process.poll() is None:
                 self.request_stop("the supervisor failed")
-            self.set_status(
+            self.end(
                 RunStatus.FAILED,
-                end_time=time.time(),
-                error=error_dict(f"The run's supervisor failed: {problem!r}", "SupervisorError"),
+                error_dict(f"The run's supervisor failed: {problem!r}", "SupervisorError"),
             )
             raise
         finally:
-            FLUSHER.flush()
+            RUNTIME.flusher.flush()
             self.cleanup()
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
@@ -353,7 +360,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.submit.supervisor WORKSPACE RUN_ID", file=sys.stderr)
         return 2
-    workspace = Workspace(argv[0])
+    workspace = Workspace.for_child_process(argv[0])
     Supervisor(workspace, argv[1]).run()
     return 0
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import UserErrorException
+from ..submit.compute import check_target_argument
 from ..submit.config import ScriptRunConfig
 from .policy import EarlyTerminationPolicy, NoTerminationPolicy
 from .space import GridParameterSampling, ParameterSampling
@@ -63,6 +64,9 @@ class HyperDriveConfig:
             each parameter name without its dashes to the child's value
             (``{"alpha": 0.35}``), ``run`` is the child run to log to. It runs in worker
             processes, in the directory ``submit`` was called from.
+        compute_target: where a function sweep's trials run (a ``ComputeTarget`` or its
+            name; default local worker processes). A script sweep runs where its
+            ``run_config`` says (``ScriptRunConfig(compute_target=...)``).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class HyperDriveConfig:
         debug_flag: Any = None,
         custom_run_id: str | None = None,
         function: Callable[..., Any] | None = None,
+        compute_target: Any = None,
     ) -> None:
         for what, value in (
             ("estimator", estimator),
@@ -117,8 +122,12 @@ class HyperDriveConfig:
             )
         if not isinstance(primary_metric_name, str) or not primary_metric_name:
             raise UserErrorException("primary_metric_name must name the metric children log.")
+        check_target_argument(compute_target)
+        if compute_target is None and run_config is not None:
+            compute_target = run_config.compute_target
         self.run_config = run_config
         self.function = function
+        self.compute_target = compute_target
         self.hyperparameter_sampling = hyperparameter_sampling
         self.primary_metric_name = primary_metric_name
         self.primary_metric_goal = PrimaryMetricGoal.parse(primary_metric_goal)

@@ -22,17 +22,19 @@ import sys
 import time
 from typing import Any
 
-from .. import _exit, _liveness
+from .. import _exit, _liveness, lifecycle
 from .._details import error_dict
-from .._flusher import FLUSHER
+from .._runtime import RUNTIME
 from ..experiment import Experiment
 from ..run import Run
-from ..store import RunRecord, RunStatus, SetTags, UpdateRun
+from ..store import RunRecord, RunStatus, SetTags
+from ..submit.executors import executor_for
 from ..workspace import Workspace
-from .executor import FUNCTION_FILE, FunctionExecutor, ScriptExecutor, TrialExecutor
+from .executor import FunctionExecutor, ModuleFunctionExecutor, ScriptExecutor, TrialExecutor
 from .policy import policy_from_json
 from .results import best_value, primary_metric_config
 from .space import sampling_from_json
+from .trial import FUNCTION_FILE
 
 POLL_S = 0.25
 TERMINATE_WAIT_S = 3.0
@@ -64,45 +66,40 @@ class SweepDriver:
         self.cancel_reason: str | None = None
 
     def executor(self) -> TrialExecutor:
-        """The executor for this sweep's kind."""
+        """The executor for this sweep's kind, on its compute target."""
         workers = int(self.settings["max_concurrent_runs"])
         record = self.parent._record
+        runner = executor_for(self.workspace, record.definition.get("compute"))
         if self.settings["kind"] == "function":
+            cwd = record.definition.get("function_cwd")
+            if not runner.detached:  # a cluster: one process per trial, on its workers
+                return ModuleFunctionExecutor(self.experiment, workers, runner, cwd=cwd)
             return FunctionExecutor(
                 self.experiment,
                 self.parent.files_dir / FUNCTION_FILE,
                 workers,
-                cwd=record.definition.get("function_cwd"),
+                cwd=cwd,
+                compute=record.definition.get("compute"),
             )
         return ScriptExecutor(
             self.experiment,
             record.definition["script"],
             record.properties["ContentSnapshotId"],
             workers,
+            runner,
         )
 
     def adopt(self) -> bool:
         """Take the parent over; False if it was cancelled before it started."""
-        owner = FLUSHER.owner_id(self.store)
+        owner = RUNTIME.flusher.owner_id(self.store)
         self.store.write(
-            [
-                UpdateRun(
-                    self.parent.id,
-                    status=RunStatus.RUNNING,
-                    start_time=time.time(),
-                    owner_id=owner,
-                    only_if_status=frozenset({RunStatus.QUEUED}),
-                )
-            ]
+            [lifecycle.start_op(self.parent.id, owner_id=owner, from_statuses=lifecycle.QUEUED)]
         )
         record = self.store.get_run(self.parent.id)
         if record is not None and record.status == RunStatus.RUNNING:
             return True
         if record is not None and record.status == RunStatus.CANCEL_REQUESTED:
-            self.store.write([UpdateRun(self.parent.id, owner_id=owner)])
-            self.store.write(
-                [UpdateRun(self.parent.id, status=RunStatus.CANCELED, end_time=time.time())]
-            )
+            lifecycle.cancel_unstarted(self.store, self.parent.id, owner)
         return False
 
     # ------------------------------------------------------------------------ loop --
@@ -124,7 +121,10 @@ class SweepDriver:
                         self.cancel_reason = "cancel requested"
                     elif time.monotonic() > deadline:
                         self.cancel_reason = "max_duration_minutes reached"
-                executor.check()
+                lost = executor.check()
+                if lost is not None and self.cancel_reason is None:
+                    log(f"stopping: {lost}")
+                    self.cancel_reason = lost
                 children = self.children()
                 running = [c for c in children if not c.is_terminal]
                 if self.cancel_reason is not None:
@@ -176,19 +176,10 @@ class SweepDriver:
             run_id = executor.launch(self.parent, params, index)
         except Exception as error:
             log(f"could not start child {index} with {params}: {error!r}")
-            failure = error_dict(f"could not start: {error}", "TrialStartFailed")
             for child in self.store.find_runs(parent_id=self.parent.id):
                 if child.id not in known and not child.is_terminal:
-                    self.store.write(
-                        [
-                            UpdateRun(
-                                child.id,
-                                status=RunStatus.FAILED,
-                                end_time=time.time(),
-                                error=failure,
-                                only_if_status=_liveness.ACTIVE,
-                            )
-                        ]
+                    lifecycle.mark_failed(
+                        self.store, child.id, f"could not start: {error}", "TrialStartFailed"
                     )
             return None
         log(f"started child {run_id} with {params}")
@@ -258,7 +249,6 @@ class SweepDriver:
             tags = {"best_child_run_id": best[0], "best_metric": repr(best[1])}
             self.store.write([SetTags(self.parent.id, tags)])
         failed = [c for c in children if c.status == RunStatus.FAILED]
-        end = time.time()
         error: dict[str, Any] | None = None
         status = RunStatus.COMPLETED
         if self.cancel_reason == "cancel requested":
@@ -271,7 +261,7 @@ class SweepDriver:
             error = error_dict(
                 f"All {len(children)} child runs failed; see their logs.", "AllChildrenFailed"
             )
-        self.store.write([UpdateRun(self.parent.id, status=status, end_time=end, error=error)])
+        lifecycle.mark_ended(self.store, self.parent.id, status, error, from_statuses=None)
         log(f"sweep ended: {len(children)} children, {len(failed)} failed, best {tags}")
 
 
@@ -280,7 +270,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.sweep.driver WORKSPACE RUN_ID", file=sys.stderr)
         return 2
-    workspace = Workspace(argv[0])
+    workspace = Workspace.for_child_process(argv[0])
     driver = SweepDriver(workspace, argv[1])
     try:
         driver.run()
@@ -289,20 +279,10 @@ def main(argv: list[str]) -> int:
         message = repr(problem)
         if isinstance(problem, _exit.Terminated):
             message = "The sweep driver was stopped (SIGTERM); its running children were cancelled."
-        driver.store.write(
-            [
-                UpdateRun(
-                    driver.parent.id,
-                    status=RunStatus.FAILED,
-                    end_time=time.time(),
-                    error=error_dict(message, "SweepDriverError"),
-                    only_if_status=_liveness.ACTIVE,
-                )
-            ]
-        )
+        lifecycle.mark_failed(driver.store, driver.parent.id, message, "SweepDriverError")
         raise
     finally:
-        FLUSHER.flush()
+        RUNTIME.flusher.flush()
     return 0
 
 

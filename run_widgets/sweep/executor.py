@@ -3,31 +3,33 @@
 The sweep driver only decides *which* parameters to try and *when* to stop a child; a
 :class:`TrialExecutor` turns that into processes. ``ScriptExecutor`` submits the sweep's
 script once per child (each with its own supervisor), ``FunctionExecutor`` calls a
-notebook-defined function in a pool of loky worker processes. A distributed engine would be
-a third implementation; nothing in the driver changes.
+notebook-defined function in a pool of loky worker processes, and ``ModuleFunctionExecutor``
+runs each function trial as its own process on a compute target's executor (a Dask
+cluster). Where scripts run is the compute target's ``RunExecutor`` (``submit.executors``);
+nothing in the driver depends on it.
 """
 
 from __future__ import annotations
 
 import abc
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _snapshot
-from .._details import error_dict
+from .. import lifecycle
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus, UpdateRun
-from ..submit.launcher import hand_over, start_supervisor, workdir_of
+from ..store import RunStatus
+from ..submit.executors import RunExecutor
+from ..submit.launcher import workdir_of
 from .space import argument_name, display_name, hyperparameters_json
+from .trial import run_trial
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
 
 HYPERPARAMETERS = "hyperparameters"
-FUNCTION_FILE = "sweep/function.pkl"
+TRIAL_MODULE = "run_widgets.sweep.trial"
 ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
 
 
@@ -80,12 +82,14 @@ class TrialExecutor(abc.ABC):
         """Ask a child to stop (its owner stops it and marks it Canceled)."""
         Run(experiment, run_id).cancel()
 
-    def check(self) -> None:  # noqa: B027 - optional hook
+    def check(self) -> str | None:
         """Called on every driver round: end children whose trial was lost without a word.
 
         (A child whose owning process died is found by the driver itself; this is for
-        trials an executor knows failed before any process took the child over.)
+        trials an executor knows failed before any process took the child over.) Returns
+        why the sweep cannot go on (its compute target went away), else ``None``.
         """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the executor's resources once every child has ended."""
@@ -99,6 +103,7 @@ class ScriptExecutor(TrialExecutor):
         definition: the sweep's script definition (``runDefinition`` of a script run).
         snapshot_id: the sweep's snapshot, shared by every child.
         max_workers: children running at once.
+        runner: the compute target's executor that runs each child.
     """
 
     def __init__(
@@ -107,19 +112,20 @@ class ScriptExecutor(TrialExecutor):
         definition: Mapping[str, Any],
         snapshot_id: str,
         max_workers: int,
+        runner: RunExecutor,
     ) -> None:
         self.experiment = experiment
         self.definition = dict(definition)
         self.snapshot_id = snapshot_id
         self.max_workers = max_workers
+        self.runner = runner
 
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
-        """Create the child (Queued), unpack its working folder and start its supervisor."""
+        """Create the child (Queued), unpack its working folder and start it on the target."""
         workspace = self.experiment.workspace
         run_id = child_run_id(parent.id, index)
-        zip_path = workspace.snapshots_dir / f"{self.snapshot_id}.zip"
         workdir = workdir_of(workspace.location, run_id)
-        _snapshot.restore(zip_path, workdir)
+        workspace.artifacts.restore_snapshot(self.snapshot_id, workdir)
         tags, properties = child_labels(params)
         definition = {
             **self.definition,
@@ -138,9 +144,21 @@ class ScriptExecutor(TrialExecutor):
             owned=False,
             record_owner=True,
         )
-        pid = start_supervisor(workspace.location, run.id, run.files_dir, workdir)
-        hand_over(workspace.store, run.id, pid)
+        self.runner.start(run.id)
         return run.id
+
+    def cancel(self, experiment: Experiment, run_id: str) -> None:
+        """Ask the child to stop; withdraw it from the target if it has not started."""
+        super().cancel(experiment, run_id)
+        self.runner.cancel(run_id)
+
+    def check(self) -> str | None:
+        """Whatever the target lost (see ``RunExecutor.check``)."""
+        return self.runner.check()
+
+    def close(self) -> None:
+        """Release the target's executor."""
+        self.runner.close()
 
 
 class FunctionExecutor(TrialExecutor):
@@ -158,8 +176,10 @@ class FunctionExecutor(TrialExecutor):
         function_file: Path,
         max_workers: int,
         cwd: str | None = None,
+        compute: Mapping[str, Any] | None = None,
     ) -> None:
         self.experiment = experiment
+        self.compute = dict(compute) if compute else None
         self.function_bytes = function_file.read_bytes()
         self.max_workers = max_workers
         self.cwd = cwd
@@ -173,8 +193,6 @@ class FunctionExecutor(TrialExecutor):
 
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
         """Create the child (Queued) and hand the call to a worker."""
-        from .trial import run_trial
-
         tags, properties = child_labels(params)
         run = Run._create(
             self.experiment,
@@ -183,7 +201,7 @@ class FunctionExecutor(TrialExecutor):
             run_type=RunType.INTERACTIVE,
             parent=parent,
             display_name=f"trial #{index}",
-            definition={"target": "local", "function": True, "parameters": dict(params)},
+            definition=function_definition(self.compute, params, self.cwd),
             tags=tags,
             properties=properties,
             owned=False,
@@ -192,7 +210,7 @@ class FunctionExecutor(TrialExecutor):
         call_params = {display_name(k): v for k, v in params.items()}
         call = (
             run_trial,
-            str(self.experiment.workspace.location),
+            self.experiment.workspace.description(),
             run.id,
             call_params,
             self.function_bytes,
@@ -209,7 +227,7 @@ class FunctionExecutor(TrialExecutor):
         self.futures[run.id] = future
         return run.id
 
-    def check(self) -> None:
+    def check(self) -> str | None:
         """Children whose call failed in loky itself (its worker died) end Failed."""
         store = self.experiment.workspace.store
         for run_id, future in list(self.futures.items()):
@@ -219,19 +237,10 @@ class FunctionExecutor(TrialExecutor):
             error = future.exception()
             if error is None:
                 continue
-            store.write(
-                [
-                    UpdateRun(
-                        run_id,
-                        status=RunStatus.FAILED,
-                        end_time=time.time(),
-                        error=error_dict(
-                            f"The worker process running this trial ended: {error}", "TrialLost"
-                        ),
-                        only_if_status=ACTIVE,
-                    )
-                ]
+            lifecycle.mark_failed(
+                store, run_id, f"The worker process running this trial ended: {error}", "TrialLost"
             )
+        return None
 
     def close(self) -> None:
         """Stop the workers.
@@ -240,3 +249,68 @@ class FunctionExecutor(TrialExecutor):
         function does not return (it never logs again), so it is killed, not awaited.
         """
         self._pool.shutdown(wait=False, kill_workers=True)
+
+
+def function_definition(
+    compute: Mapping[str, Any] | None, params: Mapping[str, Any], cwd: str | None
+) -> dict[str, Any]:
+    """The ``runDefinition`` of a function trial."""
+    return {
+        "target": str(compute["name"]) if compute else "local",
+        "compute": dict(compute) if compute else None,
+        "function": True,
+        "parameters": dict(params),
+        "cwd": cwd,
+    }
+
+
+class ModuleFunctionExecutor(TrialExecutor):
+    """Each function trial is its own process (``python -m run_widgets.sweep.trial``).
+
+    The compute target's executor decides where that process runs (a Dask worker); the
+    trial reads its parameters from its run and the function from the sweep's files.
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        max_workers: int,
+        runner: RunExecutor,
+        cwd: str | None = None,
+    ) -> None:
+        self.experiment = experiment
+        self.max_workers = max_workers
+        self.runner = runner
+        self.cwd = cwd
+
+    def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
+        """Create the child (Queued) and start its trial process on the target."""
+        tags, properties = child_labels(params)
+        run = Run._create(
+            self.experiment,
+            run_id=child_run_id(parent.id, index),
+            status=RunStatus.QUEUED,
+            run_type=RunType.INTERACTIVE,
+            parent=parent,
+            display_name=f"trial #{index}",
+            definition=function_definition(self.runner.compute, params, self.cwd),
+            tags=tags,
+            properties=properties,
+            owned=False,
+            record_owner=True,
+        )
+        self.runner.start(run.id, TRIAL_MODULE)
+        return run.id
+
+    def cancel(self, experiment: Experiment, run_id: str) -> None:
+        """Ask the child to stop; withdraw it from the target if it has not started."""
+        super().cancel(experiment, run_id)
+        self.runner.cancel(run_id)
+
+    def check(self) -> str | None:
+        """Whatever the target lost (see ``RunExecutor.check``)."""
+        return self.runner.check()
+
+    def close(self) -> None:
+        """Release the target's executor."""
+        self.runner.close()

@@ -7,14 +7,16 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import _snapshot, _values
+from .. import _values
+from .._extensions import register_run_type
 from ..exceptions import UserErrorException
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus
+from ..submit import compute as compute_targets
 from ..submit.launcher import definition_of, hand_over, start_supervisor
 from .config import HyperDriveConfig
-from .executor import FUNCTION_FILE
 from .results import best_values, hyperparameters, primary_metric_config, ranked
+from .trial import FUNCTION_FILE
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
@@ -113,7 +115,12 @@ def submit_sweep(
                 f"custom_run_id {config.custom_run_id!r} is already the id of a run."
             )
     settings = config.sweep_settings()
-    definition: dict[str, Any] = {"target": "local", "sweep": settings}
+    compute = compute_targets.resolve(workspace, config.compute_target)
+    definition: dict[str, Any] = {
+        "target": str(compute["name"]) if compute else compute_targets.LOCAL,
+        "compute": compute,
+        "sweep": settings,
+    }
     properties: dict[str, str] = {
         "generator_config": json.dumps(settings["sampling"]),
         "policy_config": json.dumps(settings["policy"]),
@@ -122,13 +129,12 @@ def submit_sweep(
     if config.run_config is not None:
         source, _ = config.run_config.validate()
         interpreter = config.run_config.environment.python.resolved_interpreter()
-        snapshot = _snapshot.take(
+        snapshot = workspace.artifacts.take_snapshot(
             source,
-            workspace.snapshots_dir,
             exclude=(workspace.location,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
-        definition["script"] = definition_of(config.run_config, source, interpreter)
+        definition["script"] = definition_of(config.run_config, source, interpreter, compute)
         properties[SNAPSHOT_PROPERTY] = snapshot.snapshot_id
     else:
         import cloudpickle
@@ -168,7 +174,7 @@ def submit_sweep(
     if function_bytes is not None:
         run._files.upload_bytes(FUNCTION_FILE, function_bytes)
     pid = start_supervisor(
-        workspace.location,
+        workspace.description(),
         run.id,
         run.files_dir,
         workspace.location,
@@ -176,3 +182,6 @@ def submit_sweep(
     )
     hand_over(workspace.store, run.id, pid)
     return HyperDriveRun._attach(experiment, run._refresh(reap=False))
+
+
+register_run_type(RunType.SWEEP, HyperDriveRun)

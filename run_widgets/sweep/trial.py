@@ -1,11 +1,14 @@
-"""One trial of a function sweep, executed inside a loky worker process.
+"""One trial of a function sweep, in a loky worker process or as a process of its own.
+
+On a cluster each trial is ``python -m run_widgets.sweep.trial WORKSPACE CHILD_RUN_ID``.
 
 The worker takes the child run over (it becomes its owner, so a dead worker shows as
 "process lost"), sends the trial's prints to the child's ``logs/driver_log.txt``, calls
 ``function(params, run)`` and ends the run: Completed, Failed with the exception, or left
 Canceled when the sweep (or an early-termination policy) stopped it. A watcher thread
 notices a cancel request within ``CANCEL_CHECK_S`` and ends the run Canceled at once;
-the function learns it as a ``RunStateError`` from its next ``run.log``.
+the function learns it as a ``RunStateError`` from its next ``run.log``. On a target with
+``max_nodes`` (``AmlCompute``) the trial stays Queued until one of its nodes is free.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ import contextlib
 import os
 import sys
 import threading
-import time
 from typing import Any
 
-from .._flusher import FLUSHER
+from .. import lifecycle
+from .._runtime import RUNTIME
 from ..exceptions import RunStateError
-from ..store import RunStatus, UpdateRun
+from ..store import RunStatus
+from ..store.description import WorkspaceDescription
+from ..submit.slots import Slot, wait_for_node
+from .space import display_name
 
 DRIVER_LOG = "logs/driver_log.txt"
+FUNCTION_FILE = "sweep/function.pkl"
 CANCEL_CHECK_S = 0.25
 
 
@@ -52,31 +59,52 @@ def _enter(cwd: str | None) -> None:
 
 
 def run_trial(
-    workspace_location: str,
+    workspace_description: WorkspaceDescription,
     run_id: str,
     params: dict[str, Any],
     function_bytes: bytes,
     cwd: str | None = None,
 ) -> str:
     """Run one trial (in ``cwd`` if given); return the child's final status."""
-    import cloudpickle
-
     _enter(cwd)
+
+    from ..workspace import Workspace
+
+    workspace = Workspace.from_description(workspace_description)
+    slot = _wait_for_node(workspace, run_id)
+    try:
+        return _run_trial(workspace, run_id, params, function_bytes)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _wait_for_node(workspace: Any, run_id: str) -> Slot | None:
+    """The node slot of a limited target, held while the trial runs (None: no limit)."""
+    store = workspace.store
+    record = store.get_run(run_id)
+    if record is None:
+        return None
+
+    def keep_waiting() -> bool:
+        current = store.get_run(run_id)
+        return current is not None and current.status == RunStatus.QUEUED
+
+    _, slot = wait_for_node(workspace.location, record.definition.get("compute"), keep_waiting)
+    return slot
+
+
+def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_bytes: bytes) -> str:
+    import cloudpickle
 
     from ..experiment import Experiment
     from ..run import Run
-    from ..workspace import Workspace
 
-    workspace = Workspace(workspace_location)
     store = workspace.store
     store.write(
         [
-            UpdateRun(
-                run_id,
-                status=RunStatus.RUNNING,
-                start_time=time.time(),
-                owner_id=FLUSHER.owner_id(store),
-                only_if_status=frozenset({RunStatus.QUEUED}),
+            lifecycle.start_op(
+                run_id, owner_id=RUNTIME.flusher.owner_id(store), from_statuses=lifecycle.QUEUED
             )
         ]
     )
@@ -86,8 +114,8 @@ def run_trial(
     experiment = Experiment(workspace, record.experiment_name)
     if record.status != RunStatus.RUNNING:  # cancelled before it started
         if record.status == RunStatus.CANCEL_REQUESTED:
-            store.write([UpdateRun(run_id, status=RunStatus.CANCELED, end_time=time.time())])
-        return record.status
+            lifecycle.mark_ended(store, run_id, RunStatus.CANCELED, from_statuses=None)
+        return str(record.status)
     run = Run._attach(experiment, record, owned=True)
     log_path = run.files_dir / DRIVER_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,3 +146,32 @@ def run_trial(
             done.set()
     watcher.join()
     return run.get_status()
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``trial WORKSPACE CHILD_RUN_ID`` (parameters and function from the store)."""
+    if len(argv) != 2:
+        print("usage: python -m run_widgets.sweep.trial WORKSPACE RUN_ID", file=sys.stderr)
+        return 2
+    from ..workspace import Workspace
+
+    workspace = Workspace.for_child_process(argv[0])
+    record = workspace.store.get_run(argv[1])
+    if record is None or record.parent_id is None:
+        print(f"run {argv[1]} is not a sweep trial", file=sys.stderr)
+        return 2
+    definition = record.definition
+    params = {display_name(k): v for k, v in dict(definition.get("parameters") or {}).items()}
+    function_bytes = workspace.artifacts.read_bytes(record.parent_id, FUNCTION_FILE)
+    try:
+        status = run_trial(
+            workspace.description(), record.id, params, function_bytes, definition.get("cwd")
+        )
+        print(f"trial {record.id}: {status}", flush=True)
+    finally:
+        RUNTIME.flusher.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

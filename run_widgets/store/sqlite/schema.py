@@ -116,7 +116,22 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+def _run_pages(conn: sqlite3.Connection) -> None:
+    # Pages of an experiment's runs (``query_runs``): top-level runs by number, and the
+    # active ones by status, read from the index instead of scanning the experiment.
+    execute_script(
+        conn,
+        """
+        CREATE INDEX IF NOT EXISTS runs_by_page ON runs (experiment_id, parent_id, number);
+        CREATE INDEX IF NOT EXISTS runs_by_experiment_status ON runs (experiment_id, status);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_run_pages", _run_pages),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
 """``PRAGMA application_id`` of a run_widgets store ("RWDB"): tells our files from others."""

@@ -55,6 +55,8 @@ from ..entities import (
     WriteOp,
 )
 from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
+from ..run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
+from . import run_query as sqlite_run_query
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -680,6 +682,26 @@ class SqliteStore(TrackingStore):
             ):
                 result.setdefault(run_id, {})[key] = value
         return result
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``sqlite_run_query``)."""
+        with self._snapshot_read() as conn:
+            ids, total = sqlite_run_query.page_ids(conn, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {
+            r.id: r
+            for r in self._select_runs(
+                "r.id IN (SELECT value FROM json_each(?))", [ids_json(ids)], order="", limit=None
+            )
+        }
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return sqlite_run_query.run_columns(conn, query)
 
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""

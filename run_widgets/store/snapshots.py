@@ -23,7 +23,7 @@ from typing import Any
 
 import pathspec
 
-from .exceptions import SnapshotException
+from ..exceptions import SnapshotException
 
 IGNORE_FILES = (".runignore", ".amlignore", ".gitignore")
 DEFAULT_IGNORES = (

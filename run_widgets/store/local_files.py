@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from .exceptions import FileNotFoundInRunError, MetricTypeError, UserErrorException
+from ..exceptions import FileNotFoundInRunError, MetricTypeError, UserErrorException
 
 MAX_NAME_LENGTH = 1024
 _TMP_PREFIX = ".rw-tmp-"
@@ -113,6 +113,10 @@ class RunFiles:
                     "or read through links."
                 )
         return safe_target(self.root, name)
+
+    def target_of(self, name: Any) -> Path:
+        """The checked path a file called ``name`` has (or would have) in the run's folder."""
+        return self._target(normalize_name(name))
 
     # ----------------------------------------------------------------------- listing --
     def names(self, prefix: str | None = None) -> list[str]:

@@ -1,0 +1,394 @@
+"""The experiment view's state, without widgets: table page, selection, series, across-run rows.
+
+:class:`ExperimentModel` reads through an :class:`ExperimentReader` and keeps:
+
+* the table: column choice (commonest tags, scalar metrics), the user's filters, sort and
+  page, and the current page as the store answered it;
+* the selection (default: the newest runs, or the best by a metric) with a colour per
+  run, and a :class:`RunSeries` per selected run;
+* the best run for the chosen metric and goal (one store query, then kept up to date
+  from the runs that change);
+* the across-run rows (up to ``MAX_ACROSS_RUNS`` runs of the filtered, sorted table),
+  read only while the across-run views are on (by default for scopes of at most
+  ``AUTO_ACROSS_RUNS`` runs; a big experiment's view turns them on when they are opened).
+
+:meth:`ExperimentModel.poll` asks the reader which runs changed since the last poll (a
+metric flush changes a run) and re-reads only those: the page query, the changed
+selected runs' new chunks, the changed runs' metric headers. With nothing changed a poll
+is two small queries. Widgets render :class:`ModelChanges`; tests read the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..store import RunColumns, RunPage, RunQuery, RunRecord
+from . import across, overlay, run_table
+from .across import AcrossRow
+from .experiment_reader import ExperimentReader
+from .overlay import RunSeries
+from .run_table import TableSettings
+
+SELECTIONS = ("newest", "best")
+AUTO_ACROSS_RUNS = 300
+
+
+@dataclass
+class ModelChanges:
+    """What one poll (or a user action) changed."""
+
+    table: bool = False
+    columns: bool = False
+    selection: bool = False
+    grown: dict[str, set[str]] = field(default_factory=dict)  # run id -> metrics that grew
+    runs: set[str] = field(default_factory=set)  # runs whose record changed
+    across: bool = False
+
+    @property
+    def anything(self) -> bool:
+        """True if anything changed."""
+        return bool(
+            self.table or self.columns or self.selection or self.grown or self.runs or self.across
+        )
+
+
+class ExperimentModel:
+    """The experiment view's state (see the module docstring).
+
+    Args:
+        reader: where runs are read.
+        scope: which runs (experiment, ids, children); its filters and window are ignored.
+        selection: ``"newest"`` or ``"best"`` (by ``metric`` and ``goal``).
+        metric: the metric the best runs are chosen by and the across views show.
+        goal: ``"minimize"`` or ``"maximize"``.
+        default_runs: how many runs the default selection takes (at most 10).
+        across_views: read the across-run rows (``None``: when the scope has at most
+            ``AUTO_ACROSS_RUNS`` runs).
+    """
+
+    def __init__(
+        self,
+        reader: ExperimentReader,
+        scope: RunQuery,
+        selection: str = "newest",
+        metric: str | None = None,
+        goal: str = across.MINIMIZE,
+        default_runs: int = overlay.DEFAULT_RUNS,
+        across_views: bool | None = None,
+    ) -> None:
+        if selection not in SELECTIONS:
+            raise ValueError(f"selection must be 'newest' or 'best', got {selection!r}.")
+        if goal not in across.GOALS:
+            raise ValueError(f"goal must be 'minimize' or 'maximize', got {goal!r}.")
+        if not 1 <= default_runs <= overlay.MAX_OVERLAY_RUNS:
+            raise ValueError(
+                f"default_runs must be between 1 and {overlay.MAX_OVERLAY_RUNS}, got {default_runs}."
+            )
+        self.reader = reader
+        self.scope = replace(scope, offset=0, limit=run_table.PAGE_SIZE)
+        self.settings = TableSettings()
+        self.selection_mode = selection
+        self.metric = metric or ""
+        self.goal = goal
+        self.default_runs = default_runs
+        self.columns = RunColumns(tags={}, metrics={})
+        self.tag_columns: list[str] = []
+        self.metric_columns: list[str] = []
+        self.page = RunPage(records=(), total=0)
+        self.selected: list[str] = []
+        self.user_selected = False  # the user chose runs: new runs no longer change it
+        self.colors: dict[str, str] = {}
+        self.series: dict[str, RunSeries] = {}
+        self.across_rows: dict[str, AcrossRow] = {}
+        self.across_enabled = across_views
+        self.best: AcrossRow | None = None
+        self._max_number = 0
+        self.across_total = 0
+        self._seq = 0
+        self.polls = 0
+
+    # ------------------------------------------------------------------------- polls --
+    def poll(self) -> ModelChanges:
+        """Read what changed since the previous poll (everything on the first)."""
+        changes = ModelChanges()
+        self.reader.flush()
+        self._check_liveness()
+        seq = self.reader.current_seq()
+        if self.polls == 0:
+            self._load_all(changes)
+        else:
+            changed = self.reader.changed_runs(self.scope, self._seq)
+            if changed:
+                self._apply_changed(changed, changes)
+        self._seq = seq
+        self.polls += 1
+        return changes
+
+    def _check_liveness(self) -> None:
+        active = [r for r in self.page.records if not r.is_terminal]
+        active += [s.record for s in self.series.values() if not s.record.is_terminal]
+        if active:
+            self.reader.check_liveness(active)  # a run marked Failed shows as changed
+
+    def _load_all(self, changes: ModelChanges) -> None:
+        self._set_columns(self.reader.run_columns(self.scope))
+        if not self.metric and self.metric_columns:
+            self.metric = self.metric_columns[0]
+        self._query_page()
+        self._max_number = max((r.number for r in self.page.records), default=0)
+        if self.across_enabled is None:
+            self.across_enabled = self.page.total <= AUTO_ACROSS_RUNS
+        self._default_selection(changes)
+        self._query_best()
+        if self.across_enabled:
+            self._load_across()
+        changes.table = changes.columns = changes.selection = changes.across = True
+
+    def _apply_changed(self, changed: list[RunRecord], changes: ModelChanges) -> None:
+        by_id = {r.id: r for r in changed}
+        changes.runs = set(by_id)
+        infos = self.reader.metric_infos(by_id)
+        metrics: dict[str, dict[str, float | None]] = {run_id: {} for run_id in by_id}
+        new_names = False
+        for info in infos:
+            if info.kind == "scalar":
+                value = info.last_value
+                metrics[info.run_id][info.name] = (
+                    float(value)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool)
+                    else None
+                )
+                new_names |= info.name not in self.columns.metrics
+        new_names |= any(k not in self.columns.tags for r in changed for k in r.tags)
+        if new_names:
+            self._set_columns(self.reader.run_columns(self.scope))
+            changes.columns = True
+        new_runs = [r.id for r in changed if r.number > self._max_number]
+        self._max_number = max([self._max_number, *(r.number for r in changed)])
+        self._update_best(changed, metrics)
+        self._query_page()
+        changes.table = True
+        if new_runs and not self.user_selected:
+            before = list(self.selected)
+            self._default_selection(changes)
+            changes.selection = before != self.selected
+        for run_id in self.selected:
+            if run_id in by_id and run_id in self.series:
+                series = self.series[run_id]
+                series.record = by_id[run_id]
+                grown = series.add(self.reader.read_chunks(run_id, series.cursor))
+                if grown:
+                    changes.grown[run_id] = grown
+        if new_runs and self.across_enabled:
+            self._load_across()
+            changes.across = True
+        else:
+            for run_id, record in by_id.items():
+                if run_id in self.across_rows:
+                    self.across_rows[run_id] = across.across_row(record, metrics[run_id])
+                    changes.across = True
+
+    # ------------------------------------------------------------------------- table --
+    def _set_columns(self, columns: RunColumns) -> None:
+        self.columns = columns
+        self.tag_columns, self.metric_columns = run_table.choose_columns(columns)
+
+    def _query_page(self) -> None:
+        self.page = self.reader.query_runs(self.settings.query(self.scope))
+
+    def set_table(self, **settings: Any) -> ModelChanges:
+        """Change filters, sort or page, and re-query the page.
+
+        Settings: ``status``, ``tag``, ``text``, ``sort``, ``descending``, ``page``,
+        ``page_size``.
+
+        A filter or sort change goes back to the first page.
+
+        Raises:
+            ValueError: an unknown setting, sort key or status.
+        """
+        unknown = set(settings) - set(TableSettings.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"Unknown table setting(s): {sorted(unknown)}.")
+        if "page" not in settings and set(settings) & {
+            "status",
+            "tag",
+            "text",
+            "sort",
+            "descending",
+            "page_size",
+        }:
+            settings["page"] = 0
+        candidate = replace(self.settings, **settings)
+        page = self.reader.query_runs(candidate.query(self.scope))  # the query validates
+        if candidate.page > 0 and not page.records:  # past the end: the last page
+            last = max(0, -(-page.total // candidate.page_size) - 1)
+            candidate = replace(candidate, page=last)
+            page = self.reader.query_runs(candidate.query(self.scope))
+        self.settings = candidate
+        self.page = page
+        changes = ModelChanges(table=True)
+        if set(settings) & {"status", "tag", "text", "sort", "descending"} and self.across_enabled:
+            self._load_across()
+            changes.across = True
+        return changes
+
+    def table_state(self) -> dict[str, Any]:
+        """The table panel's traits."""
+        state = run_table.table_state(
+            self.page, self.tag_columns, self.metric_columns, self.settings
+        )
+        state.update(
+            selected=list(self.selected),
+            colors=dict(self.colors),
+            best_id=self.best.run_id if self.best else "",
+            sort_key=self.settings.sort,
+            sort_desc=self.settings.descending,
+        )
+        return state
+
+    # --------------------------------------------------------------------- selection --
+    def _default_selection(self, changes: ModelChanges) -> None:
+        if self.selection_mode == "best" and self.metric:
+            query = replace(
+                self.scope,
+                sort=f"metric:{self.metric}",
+                descending=self.goal == across.MAXIMIZE,
+                limit=self.default_runs,
+            )
+        else:
+            query = replace(self.scope, sort="number", descending=True, limit=self.default_runs)
+        page = self.reader.query_runs(query)
+        records = list(page.records)
+        if self.selection_mode == "best" and self.metric:  # only runs with the metric count
+            records = [
+                r for r in records if page.metrics.get(r.id, {}).get(self.metric) is not None
+            ]
+        self._select([r.id for r in records], records, changes)
+
+    def choose_default(
+        self, selection: str, metric: str | None = None, goal: str | None = None
+    ) -> ModelChanges:
+        """Select the newest runs or the best ones by ``metric`` and ``goal`` again."""
+        if selection not in SELECTIONS:
+            raise ValueError(f"selection must be 'newest' or 'best', got {selection!r}.")
+        if goal is not None and goal not in across.GOALS:
+            raise ValueError(f"goal must be 'minimize' or 'maximize', got {goal!r}.")
+        self.selection_mode = selection
+        self.metric = metric if metric is not None else self.metric
+        self.goal = goal or self.goal
+        self.user_selected = False
+        changes = ModelChanges(selection=True, table=True, across=True)
+        self._default_selection(changes)
+        self._query_best()
+        return changes
+
+    def select(self, run_ids: Sequence[str]) -> ModelChanges:
+        """Select these runs for the overlay (at most ``MAX_OVERLAY_RUNS``; extra ignored)."""
+        wanted = list(dict.fromkeys(str(r) for r in run_ids))[: overlay.MAX_OVERLAY_RUNS]
+        records = {r.id: r for r in self.page.records}
+        missing = [r for r in wanted if r not in records and r not in self.series]
+        for run_id in missing:
+            record = self.reader.get_run(run_id)
+            if record is not None:
+                records[run_id] = record
+        wanted = [r for r in wanted if r in records or r in self.series]
+        self.user_selected = True
+        changes = ModelChanges(selection=True, table=True)
+        self._select(
+            wanted,
+            [records.get(r) or self.series[r].record for r in wanted],
+            changes,
+        )
+        return changes
+
+    def _select(
+        self, run_ids: list[str], records: Sequence[RunRecord], changes: ModelChanges
+    ) -> None:
+        self.selected = run_ids
+        self.colors = overlay.assign_colors(run_ids, self.colors)
+        for run_id in list(self.series):
+            if run_id not in run_ids:
+                del self.series[run_id]
+        for record in records:
+            if record.id not in self.series:
+                series = RunSeries(record)
+                grown = series.add(self.reader.read_chunks(record.id))
+                self.series[record.id] = series
+                if grown:
+                    changes.grown[record.id] = grown
+        changes.selection = True
+
+    def chart_names(self) -> list[str]:
+        """The metrics with an overlay chart."""
+        return overlay.chart_names(self.series, self.selected)
+
+    def chart_lines(
+        self, name: str, mode: str = "step", smoothing: float = 0.0
+    ) -> list[overlay.Line]:
+        """The lines of one overlay chart."""
+        return overlay.chart_lines(self.series, self.selected, self.colors, name, mode, smoothing)
+
+    # -------------------------------------------------------------------------- best --
+    def _better(self, value: float, than: float) -> bool:
+        return value < than if self.goal == across.MINIMIZE else value > than
+
+    def _query_best(self) -> None:
+        """The best run of the scope by ``metric`` and ``goal`` (one store query)."""
+        self.best = None
+        if not self.metric:
+            return
+        query = replace(
+            self.scope,
+            sort=f"metric:{self.metric}",
+            descending=self.goal == across.MAXIMIZE,
+            limit=1,
+        )
+        page = self.reader.query_runs(query)
+        for record in page.records:
+            metrics = page.metrics.get(record.id, {})
+            if metrics.get(self.metric) is not None:
+                self.best = across.across_row(record, metrics)
+
+    def _update_best(
+        self, changed: Sequence[RunRecord], metrics: dict[str, dict[str, float | None]]
+    ) -> None:
+        """Keep the best run right from the runs that changed (no scan of the scope)."""
+        best = self.best
+        for record in changed:
+            value = metrics.get(record.id, {}).get(self.metric)
+            if best is not None and record.id == best.run_id:
+                old = best.metrics.get(self.metric)
+                if value is None or (old is not None and self._better(old, value)):
+                    self._query_best()  # the best run got worse: another may lead now
+                    return
+                best = across.across_row(record, metrics[record.id])
+            elif value is not None:
+                lead = None if best is None else best.metrics.get(self.metric)
+                if lead is None or self._better(value, lead):
+                    best = across.across_row(record, metrics[record.id])
+        self.best = best
+
+    # ------------------------------------------------------------------------ across --
+    def enable_across(self, on: bool = True) -> ModelChanges:
+        """Turn the across-run views' rows on (read now) or off."""
+        self.across_enabled = bool(on)
+        if on:
+            self._load_across()
+        else:
+            self.across_rows = {}
+        return ModelChanges(across=True)
+
+    def _load_across(self) -> None:
+        query = replace(self.settings.query(self.scope), offset=0, limit=across.MAX_ACROSS_RUNS)
+        page = self.reader.query_runs(query)
+        self.across_rows = {
+            r.id: across.across_row(r, page.metrics.get(r.id, {})) for r in page.records
+        }
+        self.across_total = page.total
+
+    def across_list(self) -> list[AcrossRow]:
+        """The across-run rows, by run number."""
+        return sorted(self.across_rows.values(), key=lambda row: row.number)

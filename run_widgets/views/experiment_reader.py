@@ -1,0 +1,130 @@
+"""The narrow reader the experiment view reads through.
+
+``ExperimentDetails`` never touches a store or a run's private record: it asks an
+:class:`ExperimentReader` for pages of runs, changed runs, metric headers and point
+chunks. :class:`StoreExperimentReader` answers from a workspace's tracking store (any
+backend); another source of runs (the MLflow bridge) provides its own reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from .. import _liveness
+from .._runtime import RUNTIME
+from ..store import (
+    MetricInfo,
+    PointChunk,
+    RunColumns,
+    RunPage,
+    RunQuery,
+    RunRecord,
+    TrackingStore,
+)
+
+
+class ExperimentReader(Protocol):
+    """What the experiment view needs from a source of runs."""
+
+    location: str
+    """Identifies the source (the poller registry key)."""
+
+    def current_seq(self) -> int:
+        """A change cursor: runs changed after it are returned by :meth:`changed_runs`."""
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted, with their last scalar metric values."""
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names used by the query's scope."""
+
+    def changed_runs(self, query: RunQuery, after_seq: int) -> list[RunRecord]:
+        """Runs of the query's scope (filters ignored) changed after ``after_seq``."""
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run, or ``None``."""
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs."""
+
+    def read_chunks(
+        self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
+    ) -> list[PointChunk]:
+        """Point chunks of one run written after ``after_chunk_id``."""
+
+    def check_liveness(self, active: Sequence[RunRecord]) -> bool:
+        """Mark active runs whose process died as Failed; True if any was marked."""
+
+    def flush(self) -> None:
+        """Make what this process logged visible to reads."""
+
+    def release(self) -> None:
+        """Free what the calling thread holds (its connection); called as a poller ends."""
+
+
+class StoreExperimentReader:
+    """An :class:`ExperimentReader` over a tracking store."""
+
+    def __init__(self, store: TrackingStore) -> None:
+        self.store = store
+        self.location = store.location
+
+    def current_seq(self) -> int:
+        """The store's change sequence."""
+        return self.store.current_seq()
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """A page of runs (the backend's query)."""
+        return self.store.query_runs(query)
+
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the scope."""
+        return self.store.run_columns(query)
+
+    def changed_runs(self, query: RunQuery, after_seq: int) -> list[RunRecord]:
+        """Runs of the scope changed after ``after_seq`` (a metric flush counts)."""
+        records = self.store.find_runs(
+            experiment_id=query.experiment_id,
+            top_level_only=not query.include_children,
+            changed_after=after_seq,
+        )
+        if query.run_ids is not None:
+            wanted = set(query.run_ids)
+            records = [r for r in records if r.id in wanted]
+        return records
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run."""
+        return self.store.get_run(run_id)
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers."""
+        return self.store.metric_infos(run_ids)
+
+    def read_chunks(
+        self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
+    ) -> list[PointChunk]:
+        """New point chunks of one run."""
+        return self.store.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
+
+    def check_liveness(self, active: Sequence[RunRecord]) -> bool:
+        """One owner lookup per distinct owner process of the given active runs."""
+        owners = {r.owner_id for r in active if r.owner_id is not None and not r.is_terminal}
+        if not owners:
+            return False
+        dead = _liveness.dead_owners(self.store, owners)
+        marked = False
+        for record in active:
+            if record.owner_id in dead:
+                _liveness.mark_lost(self.store, record.id, dead[record.owner_id])
+                marked = True
+        return marked
+
+    def flush(self) -> None:
+        """Write this process's buffered points."""
+        RUNTIME.flusher.flush()
+
+    def release(self) -> None:
+        """Close the calling thread's store connection."""
+        self.store.release_thread_resources()

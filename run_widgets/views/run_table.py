@@ -1,0 +1,130 @@
+"""The experiment view's run table: columns, one page of rows, and the user's settings.
+
+Everything here is pure: the store answers a :class:`~run_widgets.store.RunQuery` built
+from :class:`TableSettings`, and :func:`table_state` turns the page into the table
+panel's traits. Only the page travels to the browser; paging, sorting and filtering are
+new queries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..store import RunColumns, RunPage, RunQuery, RunRecord
+from ..store.run_query import arguments_of
+
+PAGE_SIZE = 20
+MAX_TAG_COLUMNS = 4
+MAX_METRIC_COLUMNS = 8
+STATUS_CHOICES = ("", "active", "Completed", "Failed", "Canceled")
+"""The status filter's choices ("" = every status, "active" = every non-terminal one)."""
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    """What the user chose: filters, sort, page."""
+
+    status: str = ""
+    tag: str = ""
+    text: str = ""
+    sort: str = "number"
+    descending: bool = True
+    page: int = 0
+    page_size: int = PAGE_SIZE
+
+    def query(self, scope: RunQuery, now: float | None = None) -> RunQuery:
+        """The store query of the current page within ``scope``."""
+        return replace(
+            scope,
+            statuses=(self.status,) if self.status else (),
+            tag=self.tag,
+            text=self.text,
+            sort=self.sort,
+            descending=self.descending,
+            offset=self.page * self.page_size,
+            limit=self.page_size,
+            now=now,
+        )
+
+
+def choose_columns(columns: RunColumns) -> tuple[list[str], list[str]]:
+    """Tag keys and metric names shown as columns: the commonest, then by name."""
+
+    def top(counts: Mapping[str, int], limit: int) -> list[str]:
+        return sorted(counts, key=lambda k: (-counts[k], k.lower()))[:limit]
+
+    return top(columns.tags, MAX_TAG_COLUMNS), sorted(
+        top(columns.metrics, MAX_METRIC_COLUMNS), key=str.lower
+    )
+
+
+def column_specs(tags: list[str], metrics: list[str]) -> list[dict[str, str]]:
+    """The table's columns: key (also the store's sort key), title, kind."""
+    return [
+        {"key": "number", "title": "#", "kind": "number"},
+        {"key": "display_name", "title": "Name", "kind": "text"},
+        {"key": "status", "title": "Status", "kind": "status"},
+        {"key": "start", "title": "Started", "kind": "time"},
+        {"key": "duration", "title": "Duration", "kind": "duration"},
+        *({"key": f"tag:{k}", "title": k, "kind": "tag"} for k in tags),
+        {"key": "arguments", "title": "Arguments", "kind": "text"},
+        *({"key": f"metric:{m}", "title": m, "kind": "metric"} for m in metrics),
+    ]
+
+
+def hyperparameters_text(record: RunRecord) -> str:
+    """Script arguments, else a sweep child's hyperparameters (``k=v`` pairs)."""
+    text = arguments_of(record)
+    if text:
+        return text
+    try:
+        values = json.loads(record.properties.get("hyperparameters") or "{}")
+    except ValueError:
+        return ""
+    if not isinstance(values, dict):
+        return ""
+    return " ".join(f"{k}={v}" for k, v in values.items())
+
+
+def json_number(value: Any) -> Any:
+    """A number JSON can carry (NaN and infinities as text)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def row_state(
+    record: RunRecord, metrics: Mapping[str, float | None], tags: list[str], names: list[str]
+) -> dict[str, Any]:
+    """One table row (times in epoch seconds: the browser formats them, live)."""
+    values: dict[str, Any] = {f"tag:{k}": record.tags.get(k) for k in tags}
+    values["arguments"] = hyperparameters_text(record)
+    values.update({f"metric:{m}": json_number(metrics.get(m)) for m in names})
+    return {
+        "id": record.id,
+        "number": record.number,
+        "display_name": record.display_name or "",
+        "status": record.status,
+        "created": record.created_at,
+        "start": record.start_time if record.start_time is not None else record.created_at,
+        "end": record.end_time,
+        "values": values,
+    }
+
+
+def table_state(
+    page: RunPage, tags: list[str], metrics: list[str], settings: TableSettings
+) -> dict[str, Any]:
+    """The table panel's traits for one page."""
+    pages = max(1, math.ceil(page.total / settings.page_size))
+    return {
+        "columns": column_specs(tags, metrics),
+        "rows": [row_state(r, page.metrics.get(r.id, {}), tags, metrics) for r in page.records],
+        "total": page.total,
+        "page": settings.page,
+        "pages": pages,
+    }
