@@ -215,7 +215,7 @@ def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Work
     code = f"""
         import json
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace({str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         print(json.dumps({{"m": run.get_metrics(), "status": run.get_status()}}))
     """
@@ -232,7 +232,7 @@ def test_reopen_and_complete_from_another_process(exp: Experiment, ws: Workspace
     run.flush()
     code = f"""
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace({str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         run.log("theirs", 2)
         run.tag("from", "child")
@@ -250,7 +250,7 @@ def _script_header(ws: Workspace) -> str:
     return f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace({str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
         run = Experiment(ws, "test-exp").start_logging(snapshot_directory=None, outputs=False)
         print(run.id, flush=True)
     """
@@ -385,7 +385,7 @@ def test_sigterm_unwinds_with_run_and_finally(ws: Workspace, exp: Experiment) ->
     code = f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace({str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
         exp = Experiment(ws, "test-exp")
         try:
             with exp.start_logging(snapshot_directory=None, outputs=False) as run:
