@@ -52,7 +52,7 @@ def _count(target: str, where: str = "", args: tuple[Any, ...] = ()) -> int:
     if target.startswith("postgresql"):
         import psycopg2
 
-        with psycopg2.connect(target) as conn, conn.cursor() as cur:
+        with psycopg2.connect(target.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM metrics " + where.replace("?", "%s"), args)
             return int(cur.fetchone()[0])
     conn = sqlite3.connect(target, timeout=30)

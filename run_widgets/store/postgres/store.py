@@ -28,12 +28,13 @@ Design notes:
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import psycopg
@@ -77,6 +78,33 @@ _RUN_COLUMNS = (
 
 class StoreUnavailableError(StoreError):
     """The PostgreSQL server cannot be reached right now (down, restarting, network)."""
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reconnecting(
+    method: Callable[Concatenate[PostgresStore, _P], _T],
+) -> Callable[Concatenate[PostgresStore, _P], _T]:
+    """Run ``method`` again on a new connection if the thread's old one turned out dead.
+
+    A server restart kills every connection, and a client learns it only on next use: that
+    first call is retried once on a fresh connection. (A call that fails on a fresh
+    connection means the server is away: the error goes to the caller.)
+    """
+
+    @functools.wraps(method)
+    def wrapper(store: PostgresStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        reused = getattr(store._local, "conn", None) is not None
+        try:
+            return method(store, *args, **kwargs)
+        except StoreUnavailableError:
+            if not reused:
+                raise
+            return method(store, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -280,6 +308,7 @@ class PostgresStore(TrackingStore):
             ) from None
 
     # ------------------------------------------------------------------------ writes --
+    @_reconnecting
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` atomically and return the change sequence number they got."""
         for attempt in range(DEADLOCK_RETRIES):
@@ -541,6 +570,7 @@ class PostgresStore(TrackingStore):
         )
 
     # ------------------------------------------------------------------------- reads --
+    @_reconnecting
     def current_seq(self) -> int:
         """The change sequence number of the last committed write."""
         with self._reading() as conn:
@@ -548,6 +578,7 @@ class PostgresStore(TrackingStore):
         assert row is not None
         return int(row[0])
 
+    @_reconnecting
     def ensure_experiment(self, name: str) -> ExperimentRecord:
         """Return the experiment ``name``, creating it in a short write if it is new."""
         found = self.get_experiment(name)
@@ -559,6 +590,7 @@ class PostgresStore(TrackingStore):
         assert found is not None
         return found
 
+    @_reconnecting
     def get_experiment(self, name: str) -> ExperimentRecord | None:
         """The experiment called ``name``, or ``None``."""
         with self._reading() as conn:
@@ -567,6 +599,7 @@ class PostgresStore(TrackingStore):
             ).fetchone()
         return None if row is None else ExperimentRecord(int(row[0]), str(row[1]), float(row[2]))
 
+    @_reconnecting
     def list_experiments(self) -> list[ExperimentRecord]:
         """All experiments, oldest first."""
         with self._reading() as conn:
@@ -630,6 +663,7 @@ class PostgresStore(TrackingStore):
             where, params, order="ORDER BY r.created_at DESC, r.number DESC", limit=limit
         )
 
+    @_reconnecting
     def _select_runs(
         self, where: str, params: Sequence[Any], order: str, limit: int | None
     ) -> list[RunRecord]:
@@ -680,6 +714,7 @@ class PostgresStore(TrackingStore):
             result.setdefault(run_id, {})[key] = value
         return result
 
+    @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
         with self._reading() as conn:
@@ -692,6 +727,7 @@ class PostgresStore(TrackingStore):
             ).fetchall()
         return [str(row[0]) for row in rows]
 
+    @_reconnecting
     def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
         """Metric headers of the given runs, ordered by run then metric creation."""
         ids = list(run_ids)
@@ -722,6 +758,7 @@ class PostgresStore(TrackingStore):
             for row in rows
         ]
 
+    @_reconnecting
     def read_chunks(
         self,
         run_id: str,
@@ -760,12 +797,14 @@ class PostgresStore(TrackingStore):
             for row in rows
         ]
 
+    @_reconnecting
     def last_chunk_id(self, run_id: str) -> int:
         """Id of the newest chunk of a run (0 if it has none)."""
         with self._reading() as conn:
             row = conn.execute("SELECT MAX(id) FROM chunks WHERE run_id = %s", (run_id,)).fetchone()
         return int(row[0] or 0) if row else 0
 
+    @_reconnecting
     def compact_run(self, run_id: str) -> int:
         """Merge runs of small consecutive chunks of each metric into big ones.
 
@@ -831,6 +870,7 @@ class PostgresStore(TrackingStore):
         )
 
     # ---------------------------------------------------------------------- owners --
+    @_reconnecting
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
         with self._writing() as conn:
@@ -842,6 +882,7 @@ class PostgresStore(TrackingStore):
         assert row is not None
         return int(row[0])
 
+    @_reconnecting
     def heartbeat(self, owner_id: int) -> None:
         """Record that the owner process is alive now."""
         with self._writing() as conn:
@@ -849,6 +890,7 @@ class PostgresStore(TrackingStore):
                 "UPDATE owners SET heartbeat_at = %s WHERE id = %s", (time.time(), owner_id)
             )
 
+    @_reconnecting
     def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
         """Owner records by id."""
         ids = sorted(set(owner_ids))
