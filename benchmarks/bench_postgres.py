@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -93,27 +95,34 @@ else:
 
 
 # ------------------------------------------------------------------------ our side --
-def _workspace(uri: str, folder: str) -> Any:
+def _password(uri: str) -> str:
+    return urlsplit(uri).password or ""
+
+
+def _workspace(uri: str | None, folder: str) -> Any:
+    """The PostgreSQL workspace (``uri``), or with ``None`` a SQLite one (control rows)."""
     from run_widgets import Workspace
 
-    return Workspace(store=uri, artifacts=folder)
+    return Workspace(folder) if uri is None else Workspace(store=uri, artifacts=folder)
 
 
-def log_loop_once(uri: str, folder: str, n: int) -> dict[str, Any]:
+def log_loop_once(uri: str | None, folder: str, n: int) -> dict[str, Any]:
     """``run.log`` n times; rate, time until another process sees every point, history read."""
     from run_widgets import Experiment
 
     ws = _workspace(uri, folder)
     run = Experiment(ws, "bench-pg-log").start_logging(snapshot_directory=None, outputs=False)
-    probe = subprocess.Popen(
-        [sys.executable, "-c", _PROBE, uri, run.id, str(n)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert probe.stdout is not None and probe.stdin is not None
-    if probe.stdout.readline().strip() != "ready":
-        raise RuntimeError("visibility probe did not start")
+    probe = None
+    if uri is not None:
+        probe = subprocess.Popen(
+            [sys.executable, "-c", _PROBE, uri.replace(f":{_password(uri)}@", "@"), run.id, str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert probe.stdout is not None and probe.stdin is not None
+        if probe.stdout.readline().strip() != "ready":
+            raise RuntimeError("visibility probe did not start")
     values = (np.arange(n) * 1e-3).tolist()
     log = run.log
     start = time.perf_counter()
@@ -121,11 +130,15 @@ def log_loop_once(uri: str, folder: str, n: int) -> dict[str, Any]:
         log(METRIC, value)
     elapsed = time.perf_counter() - start
     t_last = time.monotonic()
-    probe.stdin.write("go\n")
-    probe.stdin.flush()
-    line = probe.stdout.readline().strip()
-    probe.wait(timeout=60)
-    durable_ms = (float(line.split()[1]) - t_last) * 1000 if line.startswith("seen") else None
+    durable_ms = None
+    if probe is not None:
+        assert probe.stdout is not None and probe.stdin is not None
+        probe.stdin.write("go\n")
+        probe.stdin.flush()
+        line = probe.stdout.readline().strip()
+        probe.wait(timeout=60)
+        if line.startswith("seen"):
+            durable_ms = (float(line.split()[1]) - t_last) * 1000
     run.complete()
     start = time.perf_counter()
     history = run.get_metric_history(METRIC)
@@ -140,33 +153,30 @@ def log_loop_once(uri: str, folder: str, n: int) -> dict[str, Any]:
     }
 
 
-def poll_once(uri: str, folder: str, run_id: str, repeats: int) -> list[float]:
-    """Time ``RunTracker.poll()`` of a big run after 1,000 new points, ``repeats`` times."""
-    from run_widgets import Experiment, Run
+def poll_once(uri: str | None, folder: str, repeats: int) -> list[float]:
+    """One widget poll (``RunTracker.poll()``) of a live 1M-point run after 1,000 new points."""
+    from run_widgets import Experiment
     from run_widgets.widgets.tracker import RunTracker
 
     ws = _workspace(uri, folder)
-    exp = Experiment(ws, "bench-pg-log")
-    big = Run(exp, run_id)
-    writer = exp.start_logging(snapshot_directory=None, outputs=False)
-    # The finished 1M-point run is the history; new points go to a live run's tracker too.
-    tracker = RunTracker(big)
+    run = Experiment(ws, "bench-pg-poll").start_logging(snapshot_directory=None, outputs=False)
+    for k in range(4):  # the 1M-point history, in four flushes
+        run.log_list(METRIC, np.arange(k * 250_000, (k + 1) * 250_000, dtype=float))
+        run.flush()
+    tracker = RunTracker(run)
     tracker.poll()
-    live = RunTracker(writer)
-    live.poll()
     times = []
-    step = 0
+    step = 1_000_000
     for _ in range(repeats + 1):
-        writer.log_list(METRIC, (np.arange(1000) + step).astype(float))
+        run.log_list(METRIC, np.arange(step, step + 1000, dtype=float))
         step += 1000
-        writer.flush()
+        run.flush()
         start = time.perf_counter()
-        changes = live.poll()
-        tracker.poll()
+        changes = tracker.poll()
         times.append((time.perf_counter() - start) * 1000)
         if not changes.metrics:
             raise RuntimeError("the poll did not see the new points")
-    writer.complete()
+    run.complete()
     ws.close()
     return times[1:]  # the first poll after opening pays first-use costs
 
@@ -253,7 +263,14 @@ def main(argv: list[str] | None = None) -> None:
             return server.create_database(f"bench{next(names)}")
 
         def mlflow_database() -> str:  # SQLAlchemy's psycopg2 dialect, as MLflow documents
-            return database().replace("postgresql://", "postgresql+psycopg2://", 1)
+            name = database().rsplit("/", 1)[1]
+            return server.uri(name, password=False).replace(
+                "postgresql://", "postgresql+psycopg2://", 1
+            )
+
+        # Subprocesses (the probe, MLflow) get the password from the environment, never
+        # on their command line.
+        os.environ["PGPASSWORD"] = server.password
 
         progress(f"PostgreSQL at 127.0.0.1:{server.port} (fsync on)")
         logs = []
@@ -261,10 +278,14 @@ def main(argv: list[str] | None = None) -> None:
             progress(f"run.log loop, {params['log_n']:,} points ({k + 1}/{params['repeats']})")
             uri = database()
             logs.append(log_loop_once(uri, str(Path(tmp) / f"log{k}"), params["log_n"]))
-        progress("widget poll of the 1M-point run")
-        polls = poll_once(
-            uri, str(Path(tmp) / f"log{k}"), logs[-1]["run_id"], params["poll_repeats"]
-        )
+        progress("same run.log loop on SQLite (the machine's load, for comparison)")
+        sqlite_logs = [
+            log_loop_once(None, str(Path(tmp) / f"sqlite{k}"), params["log_n"])
+            for k in range(params["repeats"])
+        ]
+        progress("widget poll of a live 1M-point run")
+        polls = poll_once(database(), str(Path(tmp) / "poll"), params["poll_repeats"])
+        sqlite_polls = poll_once(None, str(Path(tmp) / "poll-sqlite"), params["poll_repeats"])
         writer_runs = []
         for k in range(params["repeats"]):
             progress(f"{params['writers']} writer processes ({k + 1}/{params['repeats']})")
@@ -298,6 +319,8 @@ def main(argv: list[str] | None = None) -> None:
             )
 
     rates = [r["rate"] for r in logs]
+    sqlite_rates = [r["rate"] for r in sqlite_logs]
+    sqlite_reads = [r["read_rate"] for r in sqlite_logs]
     durable = [r["durable_ms"] for r in logs if r["durable_ms"] is not None]
     reads = [r["read_rate"] for r in logs]
     writer_rates = [r["rate"] for r in writer_runs]
@@ -314,7 +337,10 @@ def main(argv: list[str] | None = None) -> None:
             median(ml_log["rates"]) if ml_log else None,
             target=500_000,
             target_text="≥ 500k points/s",
-            ours_detail=f"{params['log_n']:,} points; {spread(rates, fmt_rate)}",
+            ours_detail=(
+                f"{params['log_n']:,} points; {spread(rates, fmt_rate)}; same loop on SQLite"
+                f" in this run: {fmt_rate(median(sqlite_rates))}"
+            ),
             mlflow_detail=f"{ml_log.get('n', 0)} points, synchronous log_metric" if ml_log else "",
             samples={"ours": rates, "mlflow": ml_log.get("rates", [])},
         ),
@@ -338,7 +364,10 @@ def main(argv: list[str] | None = None) -> None:
             median(ml_hist["rates"]) if ml_hist else None,
             target=5_000_000,
             target_text="≥ 5M points/s",
-            ours_detail=f"{params['log_n']:,} points; {spread(reads, fmt_rate)}",
+            ours_detail=(
+                f"{params['log_n']:,} points; {spread(reads, fmt_rate)}; from SQLite in this"
+                f" run: {fmt_rate(median(sqlite_reads))}"
+            ),
             mlflow_detail=f"{ml_hist.get('n', 0):,} points" if ml_hist else "",
             samples={"ours": reads, "mlflow": ml_hist.get("rates", [])},
         ),
@@ -364,14 +393,17 @@ def main(argv: list[str] | None = None) -> None:
         ),
         Result(
             "pg_poll",
-            "PostgreSQL: widget poll of a 1M-point run (+1,000 new points)",
+            "PostgreSQL: one widget poll of a live 1M-point run (+1,000 new points)",
             "ms",
             median(polls),
             None,
             target=30,
             target_text="≤ 30 ms",
             higher_is_better=False,
-            ours_detail=spread(polls, fmt_ms),
+            ours_detail=(
+                f"{spread(polls, fmt_ms)}; the same poll on SQLite in this run:"
+                f" {fmt_ms(median(sqlite_polls))}"
+            ),
             mlflow_cell="no live view",
             samples={"ours": polls},
         ),

@@ -271,18 +271,10 @@ class PostgresStore(TrackingStore):
         self._connections = []
 
     @contextlib.contextmanager
-    def _reading(self, *, snapshot: bool = False) -> Iterator[psycopg.Connection]:
+    def _reading(self) -> Iterator[psycopg.Connection]:
         conn = self._conn()
         try:
-            if snapshot:
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                try:
-                    yield conn
-                finally:
-                    if not conn.broken:
-                        conn.execute("COMMIT")
-            else:
-                yield conn
+            yield conn
         except psycopg.OperationalError as exc:
             self.release_thread_resources()
             raise self._unavailable(exc) from None
@@ -668,17 +660,17 @@ class PostgresStore(TrackingStore):
         self, where: str, params: Sequence[Any], order: str, limit: int | None
     ) -> list[RunRecord]:
         limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
-        with self._reading(snapshot=True) as conn:
+        # One statement (one snapshot, one round trip): tags and properties as JSON objects.
+        with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+                f"SELECT {_RUN_COLUMNS},"
+                " (SELECT json_object_agg(t.key, t.value) FROM tags t WHERE t.run_id = r.id),"
+                " (SELECT json_object_agg(p.key, p.value) FROM properties p"
+                " WHERE p.run_id = r.id)"
+                f" FROM runs r JOIN experiments e ON e.id = r.experiment_id"
                 f" WHERE {where} {order}{limit_sql}",
                 params,
             ).fetchall()
-            if not rows:
-                return []
-            ids = [row[0] for row in rows]
-            tags = self._key_values(conn, "tags", ids)
-            props = self._key_values(conn, "properties", ids)
         return [
             RunRecord(
                 id=row[0],
@@ -697,22 +689,11 @@ class PostgresStore(TrackingStore):
                 definition=codec.loads_json(row[13]) or {},
                 owner_id=None if row[14] is None else int(row[14]),
                 change_seq=int(row[15]),
-                tags=tags.get(row[0], {}),
-                properties=props.get(row[0], {}),
+                tags=row[16] or {},
+                properties=row[17] or {},
             )
             for row in rows
         ]
-
-    @staticmethod
-    def _key_values(
-        conn: psycopg.Connection, table: str, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = {}
-        for run_id, key, value in conn.execute(
-            f"SELECT run_id, key, value FROM {table} WHERE run_id = ANY(%s)", (list(run_ids),)
-        ):
-            result.setdefault(run_id, {})[key] = value
-        return result
 
     @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:
