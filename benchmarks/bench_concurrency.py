@@ -144,20 +144,21 @@ def reader_main(
 ) -> None:
     """The polling reader: the parent's tracker plus one incremental tracker per child."""
     from run_widgets import Experiment, Run, Workspace
-    from run_widgets.widgets.tracker import RunTracker
+    from run_widgets.views.reader import run_reader
+    from run_widgets.views.tracker import RunTracker
 
     result: dict[str, Any] = {"latencies_ms": [], "errors": [], "lock_errors": 0, "seen": 0}
     try:
         ws = Workspace(workspace)
         exp = Experiment(ws, "bench-concurrency")
-        tracker = RunTracker(Run(exp, parent_id))
+        tracker = RunTracker(run_reader(Run(exp, parent_id)))
         children: dict[str, RunTracker] = {}
 
         def poll_all() -> None:
             tracker.poll()
             for child_id in tracker.children:
                 if child_id not in children:
-                    children[child_id] = RunTracker(Run(exp, child_id))
+                    children[child_id] = RunTracker(run_reader(Run(exp, child_id)))
                 children[child_id].poll()
 
         start.wait()

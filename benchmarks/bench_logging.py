@@ -147,7 +147,7 @@ def ours_log_loop(n: int, repeats: int) -> tuple[list[float], list[float]]:
         ws, exp = _workspace(tmp)
         for _ in range(repeats):
             run = exp.start_logging(snapshot_directory=None, outputs=False)
-            probe = DurabilityProbe(ws.location, run.id, "loss", n)
+            probe = DurabilityProbe(ws.folder, run.id, "loss", n)
             log = run.log
             start = time.perf_counter()
             for value in values:

@@ -156,7 +156,7 @@ def log_loop_once(uri: str | None, folder: str, n: int) -> dict[str, Any]:
 def poll_once(uri: str | None, folder: str, repeats: int) -> list[float]:
     """One widget poll (``RunTracker.poll()``) of a live 1M-point run after 1,000 new points."""
     from run_widgets import Experiment
-    from run_widgets.widgets.tracker import RunTracker
+    from run_widgets.views.tracker import RunTracker
 
     ws = _workspace(uri, folder)
     run = Experiment(ws, "bench-pg-poll").start_logging(snapshot_directory=None, outputs=False)

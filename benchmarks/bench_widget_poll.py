@@ -92,7 +92,7 @@ class Target(Protocol):
 
 def draw_all_charts(tracker: Any) -> int:
     """``chart_xy`` for every charted metric, as the live view and static fallback do."""
-    from run_widgets.widgets.mapping import STEP
+    from run_widgets.views.mapping import STEP
 
     drawn = 0
     for name, view in tracker.views().items():
@@ -113,9 +113,10 @@ class TrackerTarget:
     name = "tracker"
 
     def open(self, run: Any) -> Any:
-        from run_widgets.widgets.tracker import RunTracker
+        from run_widgets.views.reader import run_reader
+        from run_widgets.views.tracker import RunTracker
 
-        tracker = RunTracker(run)
+        tracker = RunTracker(run_reader(run))
         tracker.poll()
         draw_all_charts(tracker)
         return tracker
@@ -134,7 +135,7 @@ class TrackerChartsTarget(TrackerTarget):
     name = "tracker+charts"
 
     def refresh(self, state: Any) -> None:
-        from run_widgets.widgets.mapping import STEP
+        from run_widgets.views.mapping import STEP
 
         changes = state.poll()
         views = state.views()

@@ -15,6 +15,7 @@ from .exceptions import (
     ActivityFailedException,
     ComputeTargetException,
     ExperimentExecutionException,
+    ModelNotFoundException,
     RunEnvironmentException,
     RunNotFoundError,
     RunWidgetsError,
@@ -22,9 +23,17 @@ from .exceptions import (
     UserErrorException,
 )
 from .experiment import Experiment
+from .registry import Model
 from .run import Run, RunType
 from .store import RunStatus
-from .submit import AmlCompute, ComputeTarget, Environment, RunConfiguration, ScriptRunConfig
+from .submit import (
+    AmlCompute,
+    ComputeTarget,
+    CondaDependencies,
+    Environment,
+    RunConfiguration,
+    ScriptRunConfig,
+)
 from .sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -41,7 +50,11 @@ from .sweep import (
     randint,
     uniform,
 )
+from .tensorboard import export_to_tensorboard
 from .workspace import Workspace
+
+VERSION = __version__
+"""The package version, under v1's name (``azureml.core.VERSION``)."""
 
 _LAZY = {
     "RunDetails": ("run_widgets.widgets.details", "RunDetails"),
@@ -63,11 +76,13 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "VERSION",
     "ActivityFailedException",
     "AmlCompute",
     "BanditPolicy",
     "ComputeTarget",
     "ComputeTargetException",
+    "CondaDependencies",
     "Environment",
     "Experiment",
     "ExperimentDetails",
@@ -76,6 +91,8 @@ __all__ = [
     "HyperDriveConfig",
     "HyperDriveRun",
     "MedianStoppingPolicy",
+    "Model",
+    "ModelNotFoundException",
     "NoTerminationPolicy",
     "PrimaryMetricGoal",
     "RandomParameterSampling",
@@ -94,6 +111,7 @@ __all__ = [
     "__version__",
     "choice",
     "compare",
+    "export_to_tensorboard",
     "loguniform",
     "normal",
     "quniform",

@@ -65,7 +65,7 @@ def _submitted_run() -> Run:
     record = workspace.store.get_run(os.environ[ENV_RUN_ID])
     if record is None:
         raise RunEnvironmentException(
-            f"The submitted run {os.environ[ENV_RUN_ID]} is not in {workspace.location}."
+            f"The submitted run {os.environ[ENV_RUN_ID]} is not in {workspace.folder}."
         )
     run = SubmittedRun._attach(experiment, record)
     run._state.submitted_context = True
@@ -89,7 +89,7 @@ def _local_run() -> Run:
     run = experiment.start_logging(snapshot_directory=None, outputs=False)
     print(
         f"run_widgets: not inside a submitted run; logging to run {run.id} of experiment "
-        f"{experiment.name!r} in workspace {workspace.location}",
+        f"{experiment.name!r} in workspace {workspace.folder}",
         file=sys.stderr,
     )
     return run

@@ -11,7 +11,7 @@ import getpass
 import traceback
 from typing import Any
 
-from .exceptions import MetricTypeError
+from .exceptions import ArgumentTypeError
 from .store import RunRecord
 
 TROUBLESHOOTING = "Check the run's logs (get_details_with_logs()) for details."
@@ -59,7 +59,7 @@ def error_dict(
             ),
         }
     else:
-        raise MetricTypeError("error_details must be instance of string or BaseException.")
+        raise ArgumentTypeError("error_details must be instance of string or BaseException.")
     inner: dict[str, Any] = {
         "code": error_code or "UserError",
         "message": message[:MAX_MESSAGE],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import MetricTypeError, RunWidgetsWarning, UserErrorException
+from .exceptions import ArgumentTypeError, MetricTypeError, RunWidgetsWarning, UserErrorException
 
 MAX_NAME_LENGTH = 255
 MAX_KEY_LENGTH = 255
@@ -44,22 +44,25 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
-def validate_name(name: Any, what: str = "Metric name") -> str:
+def validate_name(
+    name: Any, what: str = "Metric name", error: type[TypeError] = MetricTypeError
+) -> str:
     """Check a metric or column name: a non-empty str of printable characters, ≤255 long.
 
-    Leading or trailing whitespace is refused: in v1 a trailing space made ``get_metrics``
-    fail later with "Malformed metric value"; here the mistake is caught when it is made.
+    Leading or trailing spaces are kept as given, as v1 accepted them (Microsoft's own
+    samples log ``"Hello from child run "``); unlike v1, ``get_metrics`` then works. A name
+    of spaces only is refused.
     """
     if not isinstance(name, str):
-        raise MetricTypeError(f"{what} must be a str, not {type(name).__name__}: {name!r:.80}")
+        raise error(f"{what} must be a str, not {type(name).__name__}: {name!r:.80}")
     if not name:
         raise UserErrorException(f"{what} must not be empty.")
     if len(name) > MAX_NAME_LENGTH:
         raise UserErrorException(
             f"{what} is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: {name[:40]!r}..."
         )
-    if name != name.strip():
-        raise UserErrorException(f"{what} {name!r} has leading or trailing whitespace.")
+    if not name.strip():
+        raise UserErrorException(f"{what} {name!r} is made of only spaces.")
     if _CONTROL.search(name):
         raise UserErrorException(f"{what} {name!r} contains control characters.")
     return check_text(name, what)
@@ -83,7 +86,7 @@ def validate_run_id(run_id: Any) -> str:
     that some file systems refuse is rejected.
     """
     if not isinstance(run_id, str):
-        raise MetricTypeError(f"run_id must be a str, not {type(run_id).__name__}.")
+        raise ArgumentTypeError(f"run_id must be a str, not {type(run_id).__name__}.")
     if not _RUN_ID.match(run_id):
         raise UserErrorException(
             f"run_id {run_id!r:.80} is not valid: use 1–256 ASCII letters, digits, '_', '-' "
@@ -348,8 +351,15 @@ def tag_value(value: Any, key: str, what: str = "tag") -> str | None:
 
 
 def tag_key(key: Any, what: str = "Tag") -> str:
-    """Validate a tag or property key."""
-    return validate_name(key, f"{what} key")
+    """Validate a tag or property key.
+
+    Unlike metric names, keys may not have surrounding spaces: ``get_runs(tags=...)``
+    matches them exactly.
+    """
+    name = validate_name(key, f"{what} key", ArgumentTypeError)
+    if name != name.strip():
+        raise UserErrorException(f"{what} key {name!r} has leading or trailing whitespace.")
+    return name
 
 
 def is_finite_number(value: Any) -> bool:

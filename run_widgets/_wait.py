@@ -35,7 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .exceptions import ActivityFailedException, ExperimentExecutionException
+from .exceptions import (
+    ActivityFailedException,
+    ExperimentExecutionException,
+    FileNotFoundInRunError,
+)
 
 if TYPE_CHECKING:
     from .run import Run
@@ -64,20 +68,30 @@ def choose_log(names: list[str]) -> str | None:
 
 
 class LogFollower:
-    """Reads a growing text file incrementally and yields complete new lines."""
+    """Reads a growing text file incrementally and yields complete new lines.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    The source is a local path, or a function returning the bytes from an offset on
+    (e.g. a ``RunReader``'s ``read_file``; it raises ``FileNotFoundError`` or
+    ``FileNotFoundInRunError`` while the file does not exist).
+    """
+
+    def __init__(self, source: Path | Callable[[int], bytes]) -> None:
+        self.source = source
         self.offset = 0
         self._partial = b""
+
+    def _read(self) -> bytes:
+        if callable(self.source):
+            return self.source(self.offset)
+        with open(self.source, "rb") as handle:
+            handle.seek(self.offset)
+            return handle.read()
 
     def read_lines(self, final: bool = False) -> list[str]:
         """New complete lines since the last call (and the unfinished one if ``final``)."""
         try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read()
-        except FileNotFoundError:
+            data = self._read()
+        except (FileNotFoundError, FileNotFoundInRunError):
             return []
         self.offset += len(data)
         data = self._partial + data
@@ -90,7 +104,7 @@ class LogFollower:
 
 
 FINISHED_HOOKS: list[Callable[[str, str], None]] = []
-"""Called with (workspace location, run id) when a wait ends; the widget layer adds one
+"""Called with (store location, run id) when a wait ends; the widget layer adds one
 that gives live views of the run their final refresh at once."""
 
 
@@ -112,7 +126,7 @@ def wait_for_completion(
     except KeyboardInterrupt:
         raise ExperimentExecutionException(INTERRUPTED) from None
     for hook in FINISHED_HOOKS:
-        hook(str(run.workspace.location), run.id)
+        hook(run.workspace.store.location, run.id)
     details = run.get_details()
     if details["status"] == "Failed":
         error = details.get("error")

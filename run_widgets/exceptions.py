@@ -21,7 +21,15 @@ class UserErrorException(RunWidgetsError, ValueError):
 
 
 class MetricTypeError(UserErrorException, TypeError):
-    """A metric value, or an argument, has a type the call does not support."""
+    """A metric value, name or step given to a ``log*`` call has an unsupported type."""
+
+
+class ArgumentTypeError(UserErrorException, TypeError):
+    """A non-metric argument has a type the call does not support.
+
+    Tags, properties, file names and upload sources, run ids, script arguments, workspace
+    locations, error details.
+    """
 
 
 class RunNotFoundError(UserErrorException, LookupError):
@@ -34,6 +42,10 @@ class ExperimentNotFoundError(UserErrorException, LookupError):
 
 class FileNotFoundInRunError(UserErrorException, FileNotFoundError):
     """A file name asked for is not among the run's files; the message lists what is there."""
+
+
+class ModelNotFoundException(UserErrorException, LookupError):
+    """No registered model matches the name, version or filters asked for."""
 
 
 class SnapshotException(UserErrorException):
@@ -66,6 +78,10 @@ class RunStateError(UserErrorException):
 
 class StoreError(RunWidgetsError):
     """The tracking store cannot be opened or used."""
+
+
+class RegistryUnavailableError(StoreError):
+    """The store's backend has no model and environment registry."""
 
 
 class StoreVersionError(StoreError):

@@ -80,7 +80,7 @@ class Experiment:
         """An existing experiment; unlike the constructor, never creates one."""
         if workspace.store.get_experiment(name) is None:
             raise ExperimentNotFoundError(
-                f"No experiment {name!r} in workspace {workspace.location}; it has "
+                f"No experiment {name!r} in workspace {workspace.folder}; it has "
                 f"{[r.name for r in workspace.store.list_experiments()]}."
             )
         return Experiment(workspace, name)
@@ -115,7 +115,7 @@ class Experiment:
         if snapshot_directory is not None:
             snapshot = self._workspace.artifacts.take_snapshot(
                 Path(os.fspath(snapshot_directory)),
-                exclude=(self._workspace.location,),
+                exclude=(self._workspace.folder,),
                 hint=" Pass snapshot_directory=None to start_logging to skip taking a snapshot "
                 "of the given directory.",
             )
@@ -191,7 +191,7 @@ class Experiment:
 
     def get_portal_url(self) -> str:
         """``file://`` URL of the experiment's folder in the workspace."""
-        return self._workspace.location.as_uri()
+        return self._workspace.folder.as_uri()
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -201,7 +201,7 @@ class Experiment:
         )
 
     def __hash__(self) -> int:
-        return hash((self._name, self._workspace.location))
+        return hash((self._name, self._workspace.folder))
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self._name},\nWorkspace: {self._workspace.name})"

@@ -15,7 +15,7 @@ Two kinds of names:
 Transitions::
 
     NotStarted/Queued ──start──▶ Running ──end──▶ Completed | Failed | Canceled
-    Queued ──adopt──▶ Starting ──running──▶ Running
+    Queued ──adopt──▶ Starting (──preparing──▶ Preparing ──prepared──▶ Starting) ──running──▶ Running
     active ──request_cancel──▶ CancelRequested ──(owner)──▶ Canceled
     active ──fail (lost process, lost worker, start error)──▶ Failed
 """
@@ -61,6 +61,20 @@ def start_op(
 def adopt_op(run_id: str, owner_id: int) -> UpdateRun:
     """A supervisor takes a Queued run over: Starting, owned by it."""
     return UpdateRun(run_id, status=RunStatus.STARTING, owner_id=owner_id, only_if_status=QUEUED)
+
+
+def preparing_op(run_id: str) -> UpdateRun:
+    """Starting → Preparing: the run's environment is being built."""
+    return UpdateRun(
+        run_id, status=RunStatus.PREPARING, only_if_status=frozenset({RunStatus.STARTING})
+    )
+
+
+def prepared_op(run_id: str) -> UpdateRun:
+    """Preparing → Starting: the environment is ready (a cancel request meanwhile stays)."""
+    return UpdateRun(
+        run_id, status=RunStatus.STARTING, only_if_status=frozenset({RunStatus.PREPARING})
+    )
 
 
 def running_ops(run_id: str, *, at: float | None = None) -> list[UpdateRun]:

@@ -13,11 +13,13 @@ import builtins
 import contextlib
 import html
 import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +30,7 @@ from . import _details, _exit, _extensions, _liveness, _metric_views, _values, l
 from ._buffer import RunBuffer, Series
 from ._runtime import RUNTIME
 from .exceptions import (
-    MetricTypeError,
+    ArgumentTypeError,
     RunNotFoundError,
     RunStateError,
     RunWidgetsWarning,
@@ -100,6 +102,22 @@ def _state_for(store: TrackingStore, run_id: str) -> _RunState:
     return state
 
 
+_ENVIRONMENT_READERS: list[Callable[[Mapping[str, Any]], Any]] = []
+
+
+def register_environment_reader(reader: Callable[[Mapping[str, Any]], Any]) -> None:
+    """Let the submit layer turn a run definition's environment into an ``Environment``."""
+    _ENVIRONMENT_READERS[:] = [reader]
+
+
+_MODEL_REGISTRARS: list[Callable[..., Any]] = []
+
+
+def register_model_registrar(registrar: Callable[..., Any]) -> None:
+    """Let the registry layer implement ``run.register_model`` (it imports this module)."""
+    _MODEL_REGISTRARS[:] = [registrar]
+
+
 def new_run_id() -> str:
     """A fresh run id (a uuid4, as v1 used for interactive runs)."""
     return str(uuid.uuid4())
@@ -127,7 +145,7 @@ class Run:
             if record is not None:
                 where += f" (it belongs to experiment {record.experiment_name!r})"
             raise RunNotFoundError(
-                f"No run with id {run_id!r} in {where} of workspace {experiment.workspace.location}."
+                f"No run with id {run_id!r} in {where} of workspace {experiment.workspace.folder}."
             )
         self._setup(experiment, record)
 
@@ -223,7 +241,7 @@ class Run:
         """Reopen a run by id, whatever its experiment."""
         record = workspace.store.get_run(run_id)
         if record is None:
-            raise RunNotFoundError(f"No run with id {run_id!r} in workspace {workspace.location}.")
+            raise RunNotFoundError(f"No run with id {run_id!r} in workspace {workspace.folder}.")
         experiment = _extensions.experiment_class()(workspace, record.experiment_name)
         return _extensions.run_class(record.run_type)._attach(experiment, record)
 
@@ -547,7 +565,7 @@ class Run:
             tags = {tags: None}
         elif not isinstance(tags, Mapping):
             if not isinstance(tags, Sequence):
-                raise MetricTypeError(f"tags must be a dict, not {type(tags).__name__}.")
+                raise ArgumentTypeError(f"tags must be a dict, not {type(tags).__name__}.")
             tags = dict.fromkeys(tags)
         clean = {_values.tag_key(k): _values.tag_value(v, str(k)) for k, v in tags.items()}
         if clean:
@@ -567,7 +585,7 @@ class Run:
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         """Add write-once properties; changing an existing one raises ``UserErrorException``."""
         if not isinstance(properties, Mapping):
-            raise MetricTypeError(f"properties must be a dict, not {type(properties).__name__}.")
+            raise ArgumentTypeError(f"properties must be a dict, not {type(properties).__name__}.")
         clean: dict[str, str] = {}
         for key, value in properties.items():
             text = _values.tag_value(value, str(key), "property")
@@ -602,7 +620,7 @@ class Run:
             or not isinstance(paths, Sequence)
             or (isinstance(names, str) or isinstance(paths, str) or len(names) != len(paths))
         ):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 "names and paths must be lists of equal lengths. Names was of length "
                 f"{_length(names)} and paths of length {_length(paths)}."
             )
@@ -646,20 +664,77 @@ class Run:
             raise SnapshotException(f"Cannot take snapshot as the run already has one: {self.id}")
         info = self._workspace.artifacts.take_snapshot(
             Path(os.fspath(file_or_folder_path)),
-            exclude=(self._workspace.location,),
+            exclude=(self._workspace.folder,),
         )
         self.add_properties({SNAPSHOT_PROPERTY: info.snapshot_id})
         return info.snapshot_id
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        **_v1: Any,
+    ) -> Any:
+        """Register one of the run's files or folders as a model version (v1).
+
+        Args:
+            model_name: the model's name; each registration adds version 1, 2, …
+            model_path: the file or folder among the run's files (``get_file_names()``),
+                e.g. ``"outputs/model.pkl"`` or ``"outputs"``; default: ``model_name``.
+            tags, properties, description: stored with the model version.
+            model_framework, model_framework_version: kept as the properties
+                ``modelFramework`` and ``modelFrameworkVersion``.
+
+        Returns:
+            The ``Model``, whose ``run_id`` is this run's id.
+        """
+        if not _MODEL_REGISTRARS:
+            raise UserErrorException("The model registry is not loaded (import run_widgets).")
+        labels = dict(properties or {})
+        if model_framework is not None:
+            labels["modelFramework"] = str(model_framework)
+        if model_framework_version is not None:
+            labels["modelFrameworkVersion"] = str(model_framework_version)
+        self.flush()
+        return _MODEL_REGISTRARS[0](self, model_name, model_path, tags, labels, description)
+
+    def get_environment(self) -> Any:
+        """The ``Environment`` the run was submitted with (v1 ``run.get_environment()``).
+
+        Raises:
+            UserErrorException: the run was not submitted with an environment (runs
+                started in a notebook with ``start_logging`` have none).
+        """
+        described = self._refresh().definition.get("environment")
+        if not described or not _ENVIRONMENT_READERS:
+            raise UserErrorException(
+                f"Run {self.id} has no environment: only submitted script runs have one."
+            )
+        return _ENVIRONMENT_READERS[0](described)
 
     def get_snapshot_id(self) -> str | None:
         """The id of the run's snapshot, or ``None``."""
         return self._refresh(reap=False).properties.get(SNAPSHOT_PROPERTY)
 
-    def restore_snapshot(self, snapshot_id: str | None = None, path: Any = None) -> str:
-        """Give the snapshot back: a ``.zip`` path gets the zip, any other path a folder.
+    def restore_snapshot(
+        self, snapshot_id: str | None = None, path: Any = None, *, extract: bool = False
+    ) -> str:
+        """Give the snapshot back as a zip, as v1 did (or unpacked, when asked).
+
+        Args:
+            snapshot_id: which snapshot; default: the run's.
+            path: v1's meaning, a folder the zip is written into as ``<snapshot_id>.zip``
+                (default: the system's temporary folder). A path ending in ``.zip`` names
+                the zip file itself.
+            extract: unpack into the folder ``path`` instead (default: ``./<run id>-snapshot``).
 
         Returns:
-            The path written (default: ``./<run id>-snapshot`` folder).
+            The path written: the zip file, or the folder with ``extract=True``.
         """
         snapshot_id = snapshot_id or self.get_snapshot_id()
         if not snapshot_id:
@@ -667,16 +742,19 @@ class Run:
         if not all(c in "0123456789abcdef" for c in snapshot_id):
             raise SnapshotException(f"{snapshot_id!r} is not a snapshot id.")
         zip_path = self._workspace.artifacts.snapshot_path(snapshot_id)
-        target = Path(os.fspath(path)) if path is not None else Path.cwd() / f"{self.id}-snapshot"
-        if target.suffix == ".zip":
-            if not zip_path.is_file():
-                raise SnapshotException(
-                    f"The snapshot {snapshot_id} is missing from the workspace."
-                )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zip_path.read_bytes())
-            return str(target)
-        return str(self._workspace.artifacts.restore_snapshot(snapshot_id, target))
+        if not zip_path.is_file():
+            raise SnapshotException(f"The snapshot {snapshot_id} is missing from the workspace.")
+        if extract:
+            folder = (
+                Path(os.fspath(path)) if path is not None else Path.cwd() / f"{self.id}-snapshot"
+            )
+            return str(self._workspace.artifacts.restore_snapshot(snapshot_id, folder))
+        target = Path(os.fspath(path)) if path is not None else Path(tempfile.gettempdir())
+        if target.suffix != ".zip":
+            target = target / f"{snapshot_id}.zip"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(zip_path, target)
+        return str(target)
 
     # ---------------------------------------------------------------------- children --
     def child_run(
@@ -684,7 +762,7 @@ class Run:
     ) -> Run:
         """Create and start a child run (Running) owned by this process."""
         if name is not None and not isinstance(name, str):
-            raise MetricTypeError(f"name must be a str, not {type(name).__name__}.")
+            raise ArgumentTypeError(f"name must be a str, not {type(name).__name__}.")
         outputs_dir = _outputs_dir(outputs) if outputs is not None else None
         return Run._create(
             self._experiment,
@@ -901,7 +979,7 @@ class Run:
 
     def get_portal_url(self) -> str:
         """A ``file://`` URL of a self-contained HTML report of the run, written now."""
-        from .report import write_report
+        from .views.report import write_report
 
         return write_report(self).as_uri()
 

@@ -33,12 +33,14 @@ import html
 import json
 import os
 import re
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _extensions
 from ._runtime import RUNTIME
-from .exceptions import MetricTypeError, UserErrorException
+from .exceptions import ArgumentTypeError, UserErrorException
 from .store import TrackingStore, normalize_uri, redact
 from .store.artifacts import ArtifactStore, LocalArtifactStore
 from .store.description import (
@@ -116,6 +118,28 @@ def _artifacts_folder(
     )
 
 
+LOCATION = "local"
+LOCAL_SUBSCRIPTION_ID = "local"
+LOCAL_RESOURCE_GROUP = "local"
+
+WorkspaceListing = Callable[["Workspace"], dict[str, Any]]
+_LISTINGS: dict[str, WorkspaceListing] = {}
+
+
+def register_listing(collection: str, listing: WorkspaceListing) -> None:
+    """Let a higher layer fill ``ws.<collection>`` without the workspace importing it.
+
+    Collections: ``environments``, ``models``, ``compute_targets``. ``listing(ws)`` returns the collection as a dict by name; registering again replaces it.
+    """
+    _LISTINGS[collection] = listing
+
+
+def _listing(workspace: Workspace, collection: str) -> dict[str, Any]:
+    """``ws.<collection>``: empty while no layer that can hold such things is loaded."""
+    listing = _LISTINGS.get(collection)
+    return listing(workspace) if listing is not None else {}
+
+
 class Workspace:
     """A tracking store plus the folder of run files, snapshots and reports.
 
@@ -152,14 +176,14 @@ class Workspace:
             path = named_location(workspace_name)
             name = name or workspace_name
         if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise MetricTypeError(
+            raise ArgumentTypeError(
                 f"Workspace path must be a str or path, not {type(path).__name__}. "
                 "(Azure subscription/resource-group arguments do not apply here; use "
                 "Workspace.from_config() or Workspace(path=...).)"
             )
         for argument, value in (("store", store), ("artifacts", artifacts)):
             if value is not None and not isinstance(value, (str, os.PathLike)):
-                raise MetricTypeError(
+                raise ArgumentTypeError(
                     f"Workspace {argument} must be a str or path, not {type(value).__name__}."
                 )
         self._location = _artifacts_folder(path, store, artifacts).resolve()
@@ -263,9 +287,64 @@ class Workspace:
         return self._name
 
     @property
-    def location(self) -> Path:
-        """The workspace folder."""
+    def location(self) -> str:
+        """Where the workspace lives, as v1's Azure region: always ``"local"`` here.
+
+        v1 notebooks print ``'Azure region: ' + ws.location``; the folder is ``ws.folder``.
+        """
+        return LOCATION
+
+    @property
+    def folder(self) -> Path:
+        """The workspace folder (tracking store, run files, snapshots, registry)."""
         return self._location
+
+    @property
+    def subscription_id(self) -> str:
+        """v1's Azure subscription id; a local workspace has none: always ``"local"``."""
+        return LOCAL_SUBSCRIPTION_ID
+
+    @property
+    def resource_group(self) -> str:
+        """v1's Azure resource group; a local workspace has none: always ``"local"``."""
+        return LOCAL_RESOURCE_GROUP
+
+    def get_details(self) -> dict[str, Any]:
+        """The workspace's details with the v1 keys that have a local meaning.
+
+        ``id`` has v1's ARM form with the local subscription and resource group,
+        ``workspaceid`` is a UUID derived from the folder (stable across processes) and
+        ``storageAccount`` is the workspace folder.
+        """
+        return {
+            "id": (
+                f"/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/{LOCAL_RESOURCE_GROUP}"
+                f"/providers/run_widgets/workspaces/{self._name}"
+            ),
+            "name": self._name,
+            "location": LOCATION,
+            "type": "run_widgets/workspaces",
+            "workspaceid": str(uuid.uuid5(uuid.NAMESPACE_URL, self._location.as_uri())),
+            "description": "",
+            "friendlyName": self._name,
+            "storageAccount": str(self._location),
+            "tags": {},
+        }
+
+    @property
+    def environments(self) -> dict[str, Any]:
+        """Registered environments by name (latest version), as v1's ``ws.environments``."""
+        return _listing(self, "environments")
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """Registered models by name (latest version), as v1's ``ws.models``."""
+        return _listing(self, "models")
+
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """Compute targets by name, as v1's ``ws.compute_targets``."""
+        return _listing(self, "compute_targets")
 
     @property
     def store(self) -> TrackingStore:
@@ -330,11 +409,11 @@ class Workspace:
 
     def __repr__(self) -> str:
         store = "" if self._own_store() else f", store={redact(self._store_uri)!r}"
-        return f"Workspace(name={self._name!r}, location={str(self._location)!r}{store})"
+        return f"Workspace(name={self._name!r}, folder={str(self._location)!r}{store})"
 
     def _repr_html_(self) -> str:
         return (
-            "<table><tr><th>Name</th><th>Location</th></tr>"
+            "<table><tr><th>Name</th><th>Folder</th></tr>"
             f"<tr><td>{html.escape(self._name)}</td>"
             f"<td>{html.escape(str(self._location))}</td></tr></table>"
         )

@@ -62,3 +62,14 @@ def ws(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator
 def exp(ws: Workspace) -> Experiment:
     """An experiment in the fresh workspace."""
     return Experiment(ws, "test-exp")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ``mlflow server`` (SQLite backend, temp folder, free port), for the session."""
+    from mlflow_server import MlflowServer
+
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    server.start()
+    yield server
+    server.stop()

@@ -105,7 +105,7 @@ def supervisors(workspace: Workspace) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "run_widgets.submit.supervisor" in cmdline and str(workspace.location) in cmdline:
+        if "run_widgets.submit.supervisor" in cmdline and str(workspace.folder) in cmdline:
             found.append(process)
     return found
 

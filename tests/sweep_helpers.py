@@ -30,7 +30,7 @@ def sweep_drivers(workspace: Workspace) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if DRIVER_MODULE in cmdline and str(workspace.location) in cmdline:
+        if DRIVER_MODULE in cmdline and str(workspace.folder) in cmdline:
             found.append(process)
     return found
 

@@ -9,7 +9,8 @@ import numpy as np
 from run_widgets import Experiment
 from run_widgets.store import AppendPoints
 from run_widgets.store.rules import MIN_CHUNKS_TO_COMPACT
-from run_widgets.widgets.tracker import RunTracker
+from run_widgets.views.reader import run_reader
+from run_widgets.views.tracker import RunTracker
 
 
 def _append(exp: Experiment, run_id: str, name: str, kind: str, values: object) -> None:
@@ -54,16 +55,16 @@ def test_incremental_readers_do_not_double_count_after_compaction(exp: Experimen
     half = MIN_CHUNKS_TO_COMPACT
     for i in range(half):
         _append(exp, run.id, "loss", "scalar", np.array([float(i)]))
-    partial = RunTracker(run)  # has read the first half when compaction happens
+    partial = RunTracker(run_reader(run))  # has read the first half when compaction happens
     partial.poll()
     for i in range(half, 2 * half):
         _append(exp, run.id, "loss", "scalar", np.array([float(i)]))
-    complete = RunTracker(run)  # has read everything
+    complete = RunTracker(run_reader(run))  # has read everything
     complete.poll()
     assert exp.workspace.store.compact_run(run.id) > 0
     _append(exp, run.id, "loss", "scalar", np.array([99.0]))
     expected = [*map(float, range(2 * half)), 99.0]
-    for tracker in (partial, complete, RunTracker(run)):
+    for tracker in (partial, complete, RunTracker(run_reader(run))):
         tracker.poll()
         assert tracker.metrics["loss"].count == len(expected)
         assert tracker.history("loss").values.tolist() == expected

@@ -82,7 +82,7 @@ def test_definition_is_seen_by_another_process(ws: Workspace) -> None:
         "print(ComputeTarget(Workspace(sys.argv[1]), 'cpu-cluster').max_nodes)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(ws.location)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(ws.folder)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "3"
 
@@ -117,7 +117,7 @@ def test_bad_names_are_refused(ws: Workspace, name: str) -> None:
     config = AmlCompute.provisioning_configuration(max_nodes=1)
     with pytest.raises(ComputeTargetException, match="name"):
         ComputeTarget.create(ws, name, config)
-    assert not (ws.location / "compute").exists() or not any((ws.location / "compute").iterdir())
+    assert not (ws.folder / "compute").exists() or not any((ws.folder / "compute").iterdir())
 
 
 def test_wrong_arguments_get_clear_errors(ws: Workspace, tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_max_nodes_queues_runs_across_processes(
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", other_notebook, str(ws.location), str(folder)],
+        [sys.executable, "-c", other_notebook, str(ws.folder), str(folder)],
         capture_output=True,
         text=True,
         check=True,
@@ -227,7 +227,9 @@ def test_script_sweep_on_a_target_respects_max_nodes(
     target = create_cluster(ws, max_nodes=2)
     folder = source_dir(tmp_path, {"train.py": BLOCKING})
     config = HyperDriveConfig(
-        run_config=ScriptRunConfig(source_directory=folder, script="train.py", compute_target=target),
+        run_config=ScriptRunConfig(
+            source_directory=folder, script="train.py", compute_target=target
+        ),
         hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3, 4)}),
         primary_metric_name="mse",
         primary_metric_goal=PrimaryMetricGoal.MINIMIZE,

@@ -36,7 +36,7 @@ def test_outside_a_job_logs_to_a_recorded_run(
     assert run.id in lines[0]
     assert str((tmp_path / "home" / "default").resolve()) in lines[0]
     assert run.get_status() == "Running"
-    assert run.workspace.location == (tmp_path / "home" / "default").resolve()
+    assert run.workspace.folder == (tmp_path / "home" / "default").resolve()
     run.log("a", 1)
     assert Run(run.experiment, run.id).get_metrics() == {"a": 1}
     assert not isinstance(run, OfflineRun)
@@ -53,7 +53,7 @@ def test_same_object_on_repeated_calls(capsys: pytest.CaptureFixture[str]) -> No
 def test_context_uses_configured_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUN_WIDGETS_WORKSPACE", str(tmp_path / "configured"))
     run = Run.get_context()
-    assert run.workspace.location == (tmp_path / "configured").resolve()
+    assert run.workspace.folder == (tmp_path / "configured").resolve()
 
 
 def test_allow_offline_false_raises() -> None:
@@ -111,7 +111,7 @@ def test_script_context_names_experiment_after_script(tmp_path: Path, ws: Worksp
     )
     env_code = f"""
         import os, runpy, sys
-        os.environ["RUN_WIDGETS_WORKSPACE"] = {str(ws.location)!r}
+        os.environ["RUN_WIDGETS_WORKSPACE"] = {str(ws.folder)!r}
         sys.argv = ["my_train.py"]
         runpy.run_path("my_train.py", run_name="__main__")
     """

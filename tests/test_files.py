@@ -12,7 +12,7 @@ import pytest
 from foundation_helpers import all_files
 
 from run_widgets import Experiment, Run, UserErrorException
-from run_widgets.exceptions import FileNotFoundInRunError, MetricTypeError
+from run_widgets.exceptions import ArgumentTypeError, FileNotFoundInRunError
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_upload_file_from_path_and_streams(run: Run, source: Path) -> None:
 
 @pytest.mark.parametrize("bad", [5, None, b"bytes", ["a"]])
 def test_upload_file_bad_type_v1_message(run: Run, bad: Any) -> None:
-    with pytest.raises(MetricTypeError) as info:
+    with pytest.raises(ArgumentTypeError) as info:
         run.upload_file("x.txt", bad)
     assert str(info.value) == (
         f"UnsupportedType: type {type(bad)} is invalid, supported input types: file path or file"

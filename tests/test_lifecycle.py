@@ -17,7 +17,7 @@ from foundation_helpers import run_python
 from support import python_env
 
 from run_widgets import Experiment, Run, RunNotFoundError, Workspace
-from run_widgets.exceptions import MetricTypeError, RunStateError
+from run_widgets.exceptions import ArgumentTypeError, RunStateError
 
 
 def _start(exp: Experiment) -> Run:
@@ -71,7 +71,7 @@ def test_fail_with_bad_type(exp: Experiment, bad: object) -> None:
     with pytest.raises(TypeError) as info:
         run.fail(bad)
     assert str(info.value) == "error_details must be instance of string or BaseException."
-    assert isinstance(info.value, MetricTypeError)
+    assert isinstance(info.value, ArgumentTypeError)
     assert run.get_status() == "Running"  # nothing changed
     run.complete()
 
@@ -215,7 +215,7 @@ def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Work
     code = f"""
         import json
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         print(json.dumps({{"m": run.get_metrics(), "status": run.get_status()}}))
     """
@@ -232,7 +232,7 @@ def test_reopen_and_complete_from_another_process(exp: Experiment, ws: Workspace
     run.flush()
     code = f"""
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         run.log("theirs", 2)
         run.tag("from", "child")
@@ -250,7 +250,7 @@ def _script_header(ws: Workspace) -> str:
     return f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Experiment(ws, "test-exp").start_logging(snapshot_directory=None, outputs=False)
         print(run.id, flush=True)
     """
@@ -385,7 +385,7 @@ def test_sigterm_unwinds_with_run_and_finally(ws: Workspace, exp: Experiment) ->
     code = f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.location)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         exp = Experiment(ws, "test-exp")
         try:
             with exp.start_logging(snapshot_directory=None, outputs=False) as run:

@@ -175,8 +175,7 @@ def test_invalid_unicode_is_refused_also_on_fast_path(run: Run) -> None:
     ("name", "kind", "match"),
     [
         ("", UserErrorException, "must not be empty"),
-        ("trailing ", UserErrorException, "leading or trailing whitespace"),
-        (" leading", UserErrorException, "leading or trailing whitespace"),
+        ("   ", UserErrorException, "only spaces"),
         ("tab\tin", UserErrorException, "control characters"),
         ("nl\n", UserErrorException, "whitespace|control"),
         ("nul\x00", UserErrorException, "control characters"),
@@ -188,8 +187,7 @@ def test_invalid_unicode_is_refused_also_on_fast_path(run: Run) -> None:
     ],
     ids=[
         "empty",
-        "trailing",
-        "leading",
+        "blank",
         "tab",
         "newline",
         "nul",
@@ -373,7 +371,7 @@ def test_log_row_bad_values(
 
 def test_log_row_bad_column_name(run: Run) -> None:
     _assert_rejected(
-        run, lambda: run.log_row("r", **{"bad ": 1}), UserErrorException, "Column name"
+        run, lambda: run.log_row("r", **{"bad\n": 1}), UserErrorException, "Column name"
     )
 
 

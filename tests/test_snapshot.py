@@ -114,7 +114,7 @@ def test_snapshots_are_content_addressed_and_restorable(
     first = exp.start_logging()
     second = exp.start_logging()
     assert first.get_snapshot_id() == second.get_snapshot_id()
-    restored = Path(first.restore_snapshot(path=tmp_path / "restored"))
+    restored = Path(first.restore_snapshot(path=tmp_path / "restored", extract=True))
     assert (restored / "a.txt").read_text(encoding="utf-8") == "content"
     as_zip = Path(first.restore_snapshot(path=tmp_path / "s.zip"))
     assert zipfile.ZipFile(as_zip).namelist() == ["a.txt"]

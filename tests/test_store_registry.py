@@ -71,7 +71,7 @@ def test_workspace_with_separate_sqlite_store_and_artifacts(tmp_path: Path) -> N
     files = tmp_path / "files"
     ws = Workspace(store=f"sqlite://{db}", artifacts=files, name="team")
     try:
-        assert ws.location == files.resolve()
+        assert ws.folder == files.resolve()
         assert isinstance(ws.artifacts, LocalArtifactStore)
         assert ws.store_uri == f"sqlite://{db.resolve()}"
         assert f"store='sqlite://{db.resolve()}'" in repr(ws)
@@ -91,7 +91,7 @@ def test_sqlite_store_alone_keeps_files_beside_it(tmp_path: Path) -> None:
     db = tmp_path / "tracking.db"
     ws = Workspace(store=f"sqlite://{db}")
     try:
-        assert ws.location == tmp_path.resolve()
+        assert ws.folder == tmp_path.resolve()
         assert ws == Workspace(tmp_path)  # the same store and folder as Workspace(path)
         assert "store=" not in repr(ws)
     finally:
@@ -117,7 +117,7 @@ def test_description_round_trips_by_pickle_and_environment(tmp_path: Path) -> No
         code = (
             "import sys, json; from run_widgets import Workspace\n"
             "ws = Workspace.for_child_process(sys.argv[1])\n"
-            "print(json.dumps([ws.store_uri, str(ws.location), ws.name]))\n"
+            "print(json.dumps([ws.store_uri, str(ws.folder), ws.name]))\n"
         )
         env = {**python_env(), **description.environ()}
         out = subprocess.run(
@@ -127,7 +127,7 @@ def test_description_round_trips_by_pickle_and_environment(tmp_path: Path) -> No
             text=True,
             check=True,
         ).stdout
-        assert json.loads(out) == [ws.store_uri, str(ws.location), "n"]
+        assert json.loads(out) == [ws.store_uri, str(ws.folder), "n"]
     finally:
         ws.close()
 
@@ -152,7 +152,7 @@ def test_config_file_with_store_and_artifacts(
     monkeypatch.chdir(project)
     ws = Workspace.from_config()
     try:
-        assert ws.location == (project / "files").resolve()
+        assert ws.folder == (project / "files").resolve()
         assert ws.store_uri == normalize_uri(project / "db")
         assert ws.name == "cfg"
     finally:
@@ -162,3 +162,21 @@ def test_config_file_with_store_and_artifacts(
 def _text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_workspace_on_a_postgresql_store_by_uri(pg_uri: str, tmp_path: Path) -> None:
+    files = tmp_path / "shared"
+    ws = Workspace(store=pg_uri, artifacts=files, name="team")
+    try:
+        assert type(ws.store).__name__ == "PostgresStore"
+        password = pg_uri.split("@")[0].rsplit(":", 1)[-1]
+        assert password not in repr(ws) and "***" in repr(ws)
+        run = Experiment(ws, "e").start_logging(snapshot_directory=None)
+        run.log("x", 2.0)
+        run.complete()
+        again = Workspace.from_description(ws.description())
+        assert again.store is ws.store  # one open store per URI in a process
+        assert again.get_run(run.id).get_metrics() == {"x": 2.0}
+        assert ws.artifacts.list_files(run.id) == []
+    finally:
+        ws.close()

@@ -60,7 +60,7 @@ def test_snapshot_ignore_files_and_restore(exp: Experiment, tmp_path: Path) -> N
     assert metrics["answer"] == 42
     assert metrics["data"] == '{"a": 1}\n'
 
-    restored = Path(run.restore_snapshot(path=tmp_path / "restored"))
+    restored = Path(run.restore_snapshot(path=tmp_path / "restored", extract=True))
     found = sorted(p.relative_to(restored).as_posix() for p in restored.rglob("*") if p.is_file())
     assert found == shipped
     assert (restored / "train.py").read_bytes() == (folder / "train.py").read_bytes()
@@ -72,7 +72,7 @@ def test_snapshot_ignore_files_and_restore(exp: Experiment, tmp_path: Path) -> N
         assert archive.read("mylib.py") == b"ANSWER = 42\n"
     assert run.get_snapshot_id() == run.get_details()["snapshotId"]
     # the job's private working copy is removed; the source folder is unchanged
-    assert not (exp.workspace.location / "workdirs" / run.id).exists()
+    assert not (exp.workspace.folder / "workdirs" / run.id).exists()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [".amlignore", "big.bin", "data", "mylib.py", "notes.md", "secret", "train.py"]
     )
@@ -80,7 +80,7 @@ def test_snapshot_ignore_files_and_restore(exp: Experiment, tmp_path: Path) -> N
 
 def _no_runs(exp: Experiment) -> None:
     assert list(exp.get_runs(include_children=True)) == []
-    workdirs = exp.workspace.location / "workdirs"
+    workdirs = exp.workspace.folder / "workdirs"
     assert not workdirs.exists() or not any(workdirs.iterdir())
 
 

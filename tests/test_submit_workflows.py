@@ -179,5 +179,5 @@ def test_manage_runs_workflow(exp: Experiment, tmp_path: Path) -> None:
     assert Run(exp, local_script_run.id).get_metrics() == {"message": "Hello from a script"}
 
     # the snapshot of the submitted folder comes back
-    restored = Path(local_script_run.restore_snapshot(path=tmp_path / "restored"))
+    restored = Path(local_script_run.restore_snapshot(path=tmp_path / "restored", extract=True))
     assert (restored / "hello.py").read_text() == (folder / "hello.py").read_text()

@@ -90,7 +90,7 @@ def test_function_sweep_from_a_notebook(ws: Workspace, tmp_path: Path) -> None:
         "language": "python",
     }
     notebook.cells = [
-        nbformat.v4.new_code_cell(cell.format(workspace=str(ws.location), alphas=ALPHAS))
+        nbformat.v4.new_code_cell(cell.format(workspace=str(ws.folder), alphas=ALPHAS))
         for cell in CELLS
     ]
     path = tmp_path / "sweep.ipynb"

@@ -1,4 +1,4 @@
-"""The sweep view without a kernel: pure ``sweep.view_state`` and RunDetails on sweeps.
+"""The sweep view without a kernel: pure ``views.sweep_state`` and RunDetails on sweeps.
 
 Sweeps here are written in-process (parent + children as a driver would store them), so
 the view is checked on exact, known data without starting processes.
@@ -23,13 +23,13 @@ from run_widgets.sweep import (
     loguniform,
     randint,
     uniform,
-    view_state,
 )
 from run_widgets.sweep.executor import child_labels
 from run_widgets.sweep.view import BEST_COLOR, SweepView
-from run_widgets.sweep.view_state import SweepSettings
+from run_widgets.views import sweep_state as view_state
+from run_widgets.views.sweep_state import SweepSettings
+from run_widgets.views.tracker import ChildRow
 from run_widgets.widgets.panels import panel_state
-from run_widgets.widgets.tracker import ChildRow
 
 Child = tuple[dict[str, Any], Sequence[float], str]  # params, mse values, final status
 

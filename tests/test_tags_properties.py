@@ -8,7 +8,7 @@ import pytest
 from foundation_helpers import store_state
 
 from run_widgets import Experiment, Run, UserErrorException
-from run_widgets.exceptions import MetricTypeError, RunWidgetsWarning
+from run_widgets.exceptions import ArgumentTypeError, RunWidgetsWarning
 
 pytestmark = pytest.mark.both_backends
 
@@ -42,7 +42,7 @@ def test_set_tags_forms(run: Run) -> None:
     run.set_tags("flag")
     run.set_tags(["k1", "k2"])
     assert run.get_tags() == {"x": "1", "flag": None, "k1": None, "k2": None}
-    with pytest.raises(MetricTypeError, match="tags must be a dict"):
+    with pytest.raises(ArgumentTypeError, match="tags must be a dict"):
         run.set_tags(5)  # type: ignore[arg-type]
 
 
@@ -58,7 +58,7 @@ def test_remove_tags(run: Run) -> None:
     [
         ("", UserErrorException),
         ("bad ", UserErrorException),
-        (3, MetricTypeError),
+        (3, ArgumentTypeError),
         ("x" * 256, UserErrorException),
     ],
 )
@@ -99,7 +99,7 @@ def test_property_conversion(run: Run) -> None:
 
 
 def test_add_properties_needs_a_dict(run: Run) -> None:
-    with pytest.raises(MetricTypeError, match="properties must be a dict"):
+    with pytest.raises(ArgumentTypeError, match="properties must be a dict"):
         run.add_properties(["a"])  # type: ignore[arg-type]
 
 

@@ -12,7 +12,7 @@ import pytest
 from widget_helpers import CommSpy, add_children_fast, append_points, new_run
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets.widgets.downsample import MAX_POINTS
+from run_widgets.views.downsample import MAX_POINTS
 
 N_POINTS = 1_000_000
 N_CHILDREN = 1_000

@@ -14,11 +14,12 @@ import pytest
 from widget_helpers import append_points, new_run
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets import _wait as wait_module
 from run_widgets._host import local_host
 from run_widgets.store import CreateRun, RunStatus
-from run_widgets.widgets import tracker as tracker_module
-from run_widgets.widgets.tracker import RunTracker
+from run_widgets.store import artifacts as artifacts_module
+from run_widgets.views import tracker as tracker_module
+from run_widgets.views.reader import run_reader
+from run_widgets.views.tracker import RunTracker
 
 
 class StoreSpy:
@@ -64,7 +65,7 @@ def test_poll_reads_only_new_chunks(exp: Experiment, monkeypatch: pytest.MonkeyP
     run = new_run(exp)
     append_points(run, "loss", np.linspace(1, 0, 10_000))
     spy = StoreSpy(monkeypatch, run.workspace.store)
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     assert spy.chunk_calls == [(0, 10_000)]
     last = max(c.id for d in tracker.metrics.values() for c in d.chunks)
@@ -83,7 +84,7 @@ def test_poll_reads_only_new_chunks(exp: Experiment, monkeypatch: pytest.MonkeyP
 
 def test_points_logged_in_this_process_are_flushed_by_the_poll(exp: Experiment) -> None:
     run = new_run(exp)
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     run.log("acc", 0.5)
     run.log("acc", 0.6)  # still in the run's buffer
@@ -95,7 +96,7 @@ def test_poll_reads_only_changed_children(exp: Experiment, monkeypatch: pytest.M
     parent = new_run(exp)
     children = [parent.child_run() for _ in range(5)]
     spy = StoreSpy(monkeypatch, parent.workspace.store)
-    tracker = RunTracker(parent)
+    tracker = RunTracker(run_reader(parent))
     tracker.poll()
     assert len(spy.child_calls) == 1 and spy.child_calls[0][0] == 0
     assert sorted(spy.child_calls[0][1]) == sorted(c.id for c in children)
@@ -150,8 +151,8 @@ def test_poll_reads_only_new_log_bytes(exp: Experiment, monkeypatch: pytest.Monk
         handle = real_open(path, mode, *args, **kwargs)
         return CountingFile(handle, reads) if Path(path) == log else handle
 
-    monkeypatch.setattr(wait_module, "open", counting_open, raising=False)
-    tracker = RunTracker(run)
+    monkeypatch.setattr(artifacts_module, "open", counting_open, raising=False)  # where run files are read
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     assert reads == [(0, 5001)]
     reads.clear()
@@ -171,7 +172,7 @@ def test_a_long_log_is_read_from_its_tail(exp: Experiment) -> None:
     log = run.files_dir / "logs" / "user_log.txt"
     log.parent.mkdir(parents=True)
     log.write_text("".join(f"line {i}\n" for i in range(200_000)), encoding="utf-8")
-    tracker = RunTracker(run, log_tail_chars=1000)
+    tracker = RunTracker(run_reader(run), log_tail_chars=1000)
     tracker.poll()
     assert len(tracker.log_text) <= 1000
     assert tracker.log_text.endswith("line 199999\n")
@@ -246,7 +247,7 @@ def test_tracker_does_not_leak_file_handles(exp: Experiment) -> None:
     log = run.files_dir / "logs" / "user_log.txt"
     log.parent.mkdir(parents=True)
     log.write_text("a\n", encoding="utf-8")
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
     for _ in range(50):
         tracker.poll()
@@ -289,6 +290,6 @@ def test_progress_bars_in_a_log_show_their_last_state(exp: Experiment) -> None:
     log = run.files_dir / "logs" / "user_log.txt"
     log.parent.mkdir(parents=True)
     log.write_bytes(b"start\r\n" + b"".join(b"\r%3d%%" % i for i in range(0, 101, 10)) + b"\n")
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     assert tracker.log_text == "start\n100%\n"

@@ -10,8 +10,9 @@ from urllib.parse import unquote, urlparse
 from widget_helpers import log_every_way, new_run
 
 from run_widgets import Experiment, Run
-from run_widgets.widgets import static
-from run_widgets.widgets.tracker import RunTracker
+from run_widgets.views import static
+from run_widgets.views.reader import run_reader
+from run_widgets.views.tracker import RunTracker
 
 
 def report_of(run: Run) -> tuple[Path, str]:
@@ -47,7 +48,7 @@ def test_report_is_a_self_contained_file(exp: Experiment, tmp_path: Path) -> Non
     assert "<td>property: dataset</td><td>mnist</td>" in text
     assert "<td>scalar_once</td><td>0.5</td>" in text
     # One chart image per charted metric.
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     charted = static.charted(tracker)
     assert sorted(charted) == ["acc_list", "loss", "numeric_table", "roc"]

@@ -15,12 +15,13 @@ import pytest
 from widget_helpers import log_every_way, new_run
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets.widgets import view_state
+from run_widgets.views import view_state
+from run_widgets.views.downsample import MAX_POINTS
+from run_widgets.views.mapping import STEP, lockstep_partners
+from run_widgets.views.reader import run_reader
+from run_widgets.views.tracker import RunTracker
 from run_widgets.widgets.charts import MetricChart
-from run_widgets.widgets.downsample import MAX_POINTS
-from run_widgets.widgets.mapping import STEP, lockstep_partners
 from run_widgets.widgets.panels import panel_state
-from run_widgets.widgets.tracker import RunTracker
 
 
 @pytest.fixture
@@ -482,7 +483,7 @@ def test_get_widget_data_has_the_v1_keys(details: RunDetails, logged: Run) -> No
 
 
 def test_tracker_views_are_the_same_without_widgets(logged: Run) -> None:
-    tracker = RunTracker(logged)
+    tracker = RunTracker(run_reader(logged))
     tracker.poll()
     state = view_state.properties_state(tracker)
     assert ["scalar_once", "0.5"] in state

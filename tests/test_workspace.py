@@ -12,7 +12,7 @@ from run_widgets.store.registry import STORE_FILE
 
 
 def _close(ws: Workspace) -> Path:
-    location = ws.location
+    location = ws.folder
     ws.close()
     return location
 
@@ -20,8 +20,8 @@ def _close(ws: Workspace) -> Path:
 def test_from_config_without_config_uses_default_under_home(tmp_path: Path) -> None:
     ws = Workspace.from_config()
     try:
-        assert ws.location == (tmp_path / "home" / "default").resolve()
-        assert (ws.location / STORE_FILE).is_file()
+        assert ws.folder == (tmp_path / "home" / "default").resolve()
+        assert (ws.folder / STORE_FILE).is_file()
         assert ws.name == "default"
     finally:
         ws.close()
@@ -45,7 +45,7 @@ def test_config_file_found_upward_with_relative_path(tmp_path: Path) -> None:
     ws = Workspace.from_config()
     try:
         # relative to the config file, not to the cwd
-        assert ws.location == (project / "tracking").resolve()
+        assert ws.folder == (project / "tracking").resolve()
         assert ws.name == "team"
         assert (project / "tracking" / STORE_FILE).is_file()
         assert not (deep / "tracking").exists()
@@ -89,8 +89,8 @@ def test_env_var_overrides_config_file(tmp_path: Path, monkeypatch: pytest.Monke
 def test_explicit_path_creates_folder_and_store(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "a" / "b")
     try:
-        assert ws.location == (tmp_path / "a" / "b").resolve()
-        assert (ws.location / STORE_FILE).is_file()
+        assert ws.folder == (tmp_path / "a" / "b").resolve()
+        assert (ws.folder / STORE_FILE).is_file()
         assert ws.name == "b"
         assert ws == Workspace(str(tmp_path / "a" / "b"))
     finally:
@@ -123,13 +123,13 @@ def test_config_without_workspace_key_uses_default_with_name(tmp_path: Path) -> 
     ws = Workspace.from_config()
     try:
         assert ws.name == "mine"
-        assert ws.location == (tmp_path / "home" / "default").resolve()
+        assert ws.folder == (tmp_path / "home" / "default").resolve()
     finally:
         ws.close()
 
 
 def test_repr(ws: Workspace) -> None:
-    assert repr(ws) == f"Workspace(name='ws', location={str(ws.location)!r})"
+    assert repr(ws) == f"Workspace(name='ws', folder={str(ws.folder)!r})"
 
 
 def test_experiments_and_get_run(ws: Workspace) -> None:
@@ -141,14 +141,14 @@ def test_experiments_and_get_run(ws: Workspace) -> None:
 
 
 def test_two_workspace_objects_share_one_store(ws: Workspace) -> None:
-    other = Workspace(ws.location)
+    other = Workspace(ws.folder)
     assert other.store is ws.store
 
 
 def test_v1_workspace_arguments_pick_a_named_local_workspace(tmp_path: Path) -> None:
     ws = Workspace(subscription_id="sub", resource_group="rg", workspace_name="team-ws")
     try:
-        assert ws.location == (tmp_path / "home" / "team-ws").resolve()
+        assert ws.folder == (tmp_path / "home" / "team-ws").resolve()
         assert ws.name == "team-ws"
         assert Workspace.get("team-ws") == ws
     finally:

@@ -18,7 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from ..exceptions import FileNotFoundInRunError, MetricTypeError, UserErrorException
+from ..exceptions import (
+    ArgumentTypeError,
+    FileNotFoundInRunError,
+    UserErrorException,
+)
 
 MAX_NAME_LENGTH = 1024
 _TMP_PREFIX = ".rw-tmp-"
@@ -36,7 +40,7 @@ def normalize_name(name: Any, what: str = "name") -> str:
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
     if not isinstance(name, str):
-        raise MetricTypeError(f"The file {what} must be a str, not {type(name).__name__}.")
+        raise ArgumentTypeError(f"The file {what} must be a str, not {type(name).__name__}.")
     if len(name) > MAX_NAME_LENGTH:
         raise UserErrorException(f"The file {what} is longer than {MAX_NAME_LENGTH} characters.")
     if _CONTROL.search(name):
@@ -120,11 +124,15 @@ class RunFiles:
 
     # ----------------------------------------------------------------------- listing --
     def names(self, prefix: str | None = None) -> list[str]:
-        """Sorted names of every file (symlinks and temporary files are not files here)."""
-        if not self.root.is_dir():
+        """Sorted names of every file (symlinks and temporary files are not files here).
+
+        With a ``prefix`` holding a folder (``logs/``), only that folder is walked.
+        """
+        start = self._walk_start(prefix)
+        if start is None or not start.is_dir():
             return []
         found: list[str] = []
-        for directory, subdirs, files in os.walk(self.root):
+        for directory, subdirs, files in os.walk(start):
             base = Path(directory)
             subdirs[:] = sorted(d for d in subdirs if not (base / d).is_symlink())
             for file_name in files:
@@ -136,6 +144,21 @@ class RunFiles:
         if prefix:
             found = [n for n in found if n.startswith(prefix)]
         return found
+
+    def _walk_start(self, prefix: str | None) -> Path | None:
+        """The folder to list for ``prefix``: its folder part if clean and link-free."""
+        if not prefix or "/" not in prefix:
+            return self.root
+        try:
+            folder = normalize_name(prefix.rsplit("/", 1)[0])
+        except (ValueError, TypeError):
+            return self.root  # not a clean folder: filter the full listing instead
+        start = self.root
+        for part in folder.split("/"):
+            start = start / part
+            if start.is_symlink():
+                return None
+        return start
 
     def path_of(self, name: Any) -> Path:
         """Local path of an existing file, or a clear error listing what is available."""
@@ -314,7 +337,7 @@ def _open_source(source: Any) -> IO[bytes] | Path:
         return io.BytesIO(source.read().encode("utf-8"))
     if isinstance(source, (io.IOBase, IO)) or hasattr(source, "read"):
         return source  # type: ignore[no-any-return]
-    raise MetricTypeError(
+    raise ArgumentTypeError(
         f"UnsupportedType: type {type(source)} is invalid, supported input types: file path or file"
     )
 

@@ -4,15 +4,21 @@ A script runs locally in its own process, its output captured, its status kept h
 """
 
 from ..experiment import register_submit_function
+from ..run import register_environment_reader
+from ..workspace import register_listing
 from .compute import (
     AmlCompute,
     ComputeTarget,
     ComputeTargetAttachConfiguration,
     ComputeTargetProvisioningConfiguration,
 )
-from .config import Environment, PythonSection, RunConfiguration, ScriptRunConfig
+from .conda import CondaDependencies
+from .config import DockerSection, Environment, PythonSection, RunConfiguration, ScriptRunConfig
 from .launcher import submit_script
 
+register_environment_reader(Environment.from_dict)
+register_listing("environments", Environment.list)
+register_listing("compute_targets", lambda ws: {t.name: t for t in ComputeTarget.list(ws)})
 register_submit_function(
     ScriptRunConfig,
     lambda experiment, config, parent=None: submit_script(experiment, config, parent),
@@ -23,6 +29,8 @@ __all__ = [
     "ComputeTarget",
     "ComputeTargetAttachConfiguration",
     "ComputeTargetProvisioningConfiguration",
+    "CondaDependencies",
+    "DockerSection",
     "Environment",
     "PythonSection",
     "RunConfiguration",

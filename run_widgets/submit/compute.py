@@ -72,7 +72,7 @@ def validate_name(name: Any) -> str:
 
 def definitions_folder(workspace: Workspace) -> Path:
     """Where a workspace keeps its compute target definitions."""
-    return workspace.location / COMPUTE_FOLDER
+    return workspace.folder / COMPUTE_FOLDER
 
 
 def _definition_path(workspace: Workspace, name: str) -> Path:

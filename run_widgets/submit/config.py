@@ -1,43 +1,98 @@
 """``ScriptRunConfig`` and ``Environment``: what to run, and with which Python (v1 names).
 
-Only local, user-managed environments exist here: the script runs with
-``environment.python.interpreter_path`` (default: the interpreter running this code).
+A user-managed environment runs the script with ``environment.python.interpreter_path``
+(default: the interpreter running this code); any other is built as an isolated virtual
+environment from its ``conda_dependencies`` (see ``envbuild``).
 """
 
 from __future__ import annotations
 
+import builtins
 import numbers
 import os
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+import time
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ExperimentExecutionException, MetricTypeError, UserErrorException
+from ..exceptions import (
+    ArgumentTypeError,
+    ExperimentExecutionException,
+    RunWidgetsWarning,
+    UserErrorException,
+)
+from ..store.assets import EnvironmentRecord
+from ..workspace import Workspace
 from .compute import check_target_argument
+from .conda import CondaDependencies
+from .envbuild import validate_requirements
 
 DEFAULT_MAX_RUN_DURATION_S = 2_592_000  # 30 days, as in v1
 PYTHON_NAMES = ("python", "python3")
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"  # v1's, for display
 
 
-@dataclass
 class PythonSection:
-    """``environment.python``: which interpreter runs the script.
+    """``environment.python``: which Python runs the script, and with which packages.
 
     Attributes:
-        user_managed_dependencies: always effectively True here (no environment is built);
-            kept so v1 code that sets it keeps working.
-        interpreter_path: the Python executable; ``None`` means this interpreter.
+        interpreter_path: for user-managed environments, the Python executable; ``None``
+            means the interpreter running this code.
+        conda_dependencies: the packages (a ``CondaDependencies``). Unless the dependencies
+            are user-managed, the script runs in an isolated virtual environment built
+            from them (see ``user_managed_dependencies``).
     """
 
-    user_managed_dependencies: bool = True
-    interpreter_path: str | None = None
+    def __init__(
+        self,
+        user_managed_dependencies: bool | None = None,
+        interpreter_path: str | None = None,
+        conda_dependencies: CondaDependencies | None = None,
+    ) -> None:
+        self._user_managed = user_managed_dependencies
+        self.interpreter_path = interpreter_path
+        self.conda_dependencies = conda_dependencies
+
+    @property
+    def user_managed_dependencies(self) -> bool:
+        """True: run with ``interpreter_path`` as it is; False: build an isolated environment.
+
+        Unless set, an environment with ``conda_dependencies`` is built (v1's default,
+        False) and one without runs in this interpreter (True), so v1 notebooks that set
+        packages get them and plain local runs cost nothing.
+        """
+        if self._user_managed is None:
+            return self.conda_dependencies is None
+        return self._user_managed
+
+    @user_managed_dependencies.setter
+    def user_managed_dependencies(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ArgumentTypeError(
+                f"user_managed_dependencies must be True or False, not {value!r:.40}."
+            )
+        self._user_managed = value
+
+    @property
+    def conda_dependencies(self) -> CondaDependencies | None:
+        """The environment's packages."""
+        return self._conda_dependencies
+
+    @conda_dependencies.setter
+    def conda_dependencies(self, value: CondaDependencies | None) -> None:
+        if value is not None and not isinstance(value, CondaDependencies):
+            raise ArgumentTypeError(
+                f"conda_dependencies must be a CondaDependencies, not {type(value).__name__}."
+            )
+        self._conda_dependencies = value
 
     def resolved_interpreter(self) -> str:
-        """The interpreter to start, checked to exist."""
+        """The interpreter to start (user-managed environments), checked to exist."""
         path = self.interpreter_path or sys.executable
         if not Path(path).is_file():
             raise ExperimentExecutionException(
@@ -49,22 +104,238 @@ class PythonSection:
             )
         return path
 
+    def __repr__(self) -> str:
+        return (
+            f"PythonSection(user_managed_dependencies={self.user_managed_dependencies!r}, "
+            f"interpreter_path={self.interpreter_path!r}, "
+            f"conda_dependencies={self.conda_dependencies!r})"
+        )
+
+
+@dataclass
+class DockerSection:
+    """``environment.docker`` (v1). Kept so v1 code runs; local runs never use Docker."""
+
+    enabled: bool = False
+    base_image: str | None = DEFAULT_CPU_IMAGE
+    base_image_registry: Any = None
+    base_dockerfile: str | None = None
+    shared_volumes: bool = True
+    shm_size: str | None = None
+    arguments: list[str] = field(default_factory=list)
+
 
 @dataclass
 class Environment:
-    """A named environment: interpreter and extra environment variables.
+    """A named environment: which Python runs the script, its packages and variables.
 
     Args:
-        name: a label stored with the run.
+        name: the environment's name (stored with the run; the key when registered).
+
+    Attributes:
+        version: the registered version (``None`` until ``register``).
+        python: interpreter and packages (``python.conda_dependencies``).
+        environment_variables: set for the script.
+        docker: accepted for v1 code; ignored locally.
     """
 
     name: str = "default-environment"
     python: PythonSection = field(default_factory=PythonSection)
     environment_variables: dict[str, str] = field(default_factory=dict)
+    docker: DockerSection = field(default_factory=DockerSection)
+    version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise UserErrorException("Environment name must be a non-empty str.")
+
+    @staticmethod
+    def from_pip_requirements(
+        name: str, file_path: str | os.PathLike[str], pip_version: str | None = None
+    ) -> Environment:
+        """An environment with the packages of a ``requirements.txt`` (v1 name)."""
+        path = Path(file_path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise UserErrorException(f"Cannot read the requirements file {path}: {error}") from None
+        dependencies = CondaDependencies()
+        requirements: list[str] = []
+        for raw in lines:
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("-"):
+                dependencies.set_pip_option(line)
+            else:
+                requirements.append(line)
+        validate_requirements(requirements, f"Requirements file {path}")
+        if pip_version:
+            requirements.insert(0, f"pip=={pip_version}")
+        dependencies.set_pip_requirements([*dependencies.pip_options, *requirements])
+        environment = Environment(name)
+        environment.python.conda_dependencies = dependencies
+        environment.python.user_managed_dependencies = False
+        return environment
+
+    @staticmethod
+    def from_conda_specification(name: str, file_path: str | os.PathLike[str]) -> Environment:
+        """An environment from a conda ``environment.yml`` (v1 name); built with pip here."""
+        environment = Environment(name)
+        environment.python.conda_dependencies = CondaDependencies(file_path)
+        environment.python.user_managed_dependencies = False
+        return environment
+
+    def register(self, workspace: Workspace) -> Environment:
+        """Store this environment in the workspace as the next version of its name.
+
+        Returns:
+            The registered environment, with its ``version`` ("1", "2", …).
+        """
+        if is_curated(self.name):
+            raise UserErrorException(
+                f"Environment names starting with 'AzureML' are reserved for curated "
+                f"environments: {self.name!r} cannot be registered."
+            )
+        self.pip_requirements()  # refuse what could never be built, before storing it
+        described = self.to_dict()
+        described["version"] = None
+        record = workspace.store.add_environment(self.name, described, time.time())
+        return _from_record(record)
+
+    @staticmethod
+    def get(
+        workspace: Workspace,
+        name: str,
+        version: str | int | None = None,
+        label: str | None = None,
+    ) -> Environment:
+        """A registered environment (the latest version unless ``version`` is given).
+
+        Curated Azure environments (``AzureML-*``, ``azureml-sklearn-1.5`` …) cannot exist
+        locally: unless one was registered under that name, they resolve to this
+        interpreter, with one warning per name.
+
+        Raises:
+            UserErrorException: no environment of that name, or no such version (the
+                message lists what exists).
+        """
+        if not isinstance(name, str) or not name:
+            raise UserErrorException("Environment name must be a non-empty str.")
+        number = _version_number(version)
+        record = workspace.store.get_environment(name, number)
+        if record is not None:
+            return _from_record(record)
+        versions = sorted(r.version for r in workspace.store.list_environments() if r.name == name)
+        if versions:
+            raise UserErrorException(
+                f"Environment {name!r} has no version {version}; its versions are {versions}."
+            )
+        if is_curated(name):
+            return curated(name)
+        known = sorted({r.name for r in workspace.store.list_environments()})
+        raise UserErrorException(
+            f"No environment named {name!r} is registered in workspace {workspace.name!r}"
+            + (f"; registered: {known}." if known else " (none is registered).")
+        )
+
+    @staticmethod
+    def list(workspace: Workspace) -> dict[str, Environment]:
+        """The registered environments by name, each at its latest version (v1)."""
+        latest: dict[str, Environment] = {}
+        for record in workspace.store.list_environments():
+            latest[record.name] = _from_record(record)  # listed by version: the last wins
+        return latest
+
+    def pip_requirements(self) -> builtins.list[str]:
+        """The pip requirements of a built environment (conda packages mapped to pip).
+
+        Raises:
+            CondaOnlyPackageError: a conda package with no pip counterpart.
+        """
+        dependencies = self.python.conda_dependencies
+        if dependencies is None:
+            return []
+        requirements = dependencies.pip_requirements()
+        validate_requirements(requirements, f"Environment {self.name!r}")
+        return requirements
+
+    def to_dict(self) -> dict[str, Any]:
+        """The environment as v1-style JSON (stored with runs and registrations)."""
+        dependencies = self.python.conda_dependencies
+        return {
+            "name": self.name,
+            "version": self.version,
+            "python": {
+                "userManagedDependencies": self.python.user_managed_dependencies,
+                "interpreterPath": self.python.interpreter_path,
+                "condaDependencies": dependencies.as_dict() if dependencies else None,
+            },
+            "environmentVariables": dict(self.environment_variables),
+            "docker": {"enabled": self.docker.enabled, "baseImage": self.docker.base_image},
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Environment:
+        """The environment described by ``to_dict()`` output (or a run's definition)."""
+        python = data.get("python") or {}
+        conda = python.get("condaDependencies")
+        environment = Environment(
+            str(data.get("name") or "default-environment"),
+            python=PythonSection(
+                user_managed_dependencies=python.get("userManagedDependencies"),
+                interpreter_path=python.get("interpreterPath"),
+                conda_dependencies=(
+                    CondaDependencies(_underlying_structure=dict(conda)) if conda else None
+                ),
+            ),
+            environment_variables=dict(data.get("environmentVariables") or {}),
+            version=data.get("version"),
+        )
+        docker = data.get("docker") or {}
+        environment.docker.enabled = bool(docker.get("enabled", False))
+        environment.docker.base_image = docker.get("baseImage", DEFAULT_CPU_IMAGE)
+        return environment
+
+
+def _from_record(record: EnvironmentRecord) -> Environment:
+    environment = Environment.from_dict(record.definition)
+    environment.version = str(record.version)
+    return environment
+
+
+def _version_number(version: str | int | None) -> int | None:
+    if version is None:
+        return None
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    if isinstance(version, str) and version.isdigit():
+        return int(version)
+    raise UserErrorException(f"Environment version must be a number like '1', not {version!r}.")
+
+
+CURATED_PREFIX = "azureml-"
+_CURATED_WARNED: set[str] = set()
+
+
+def is_curated(name: str) -> bool:
+    """Whether ``name`` is one of Azure ML's curated environments (``AzureML-*``)."""
+    return name.lower().startswith(CURATED_PREFIX)
+
+
+def curated(name: str) -> Environment:
+    """A curated Azure environment's local stand-in: this interpreter, user-managed."""
+    if name not in _CURATED_WARNED:
+        _CURATED_WARNED.add(name)
+        warnings.warn(
+            f"{name!r} is a curated Azure ML environment (a Docker image in the cloud); "
+            f"locally it is this interpreter, {sys.executable}, with its packages.",
+            RunWidgetsWarning,
+            stacklevel=3,
+        )
+    return Environment(
+        name, python=PythonSection(user_managed_dependencies=True, interpreter_path=sys.executable)
+    )
 
 
 @dataclass
@@ -197,6 +468,6 @@ def _argument(value: Any) -> str:
         return str(value)
     if isinstance(value, os.PathLike):
         return str(os.fspath(value))
-    raise MetricTypeError(
+    raise ArgumentTypeError(
         f"Script arguments must be str or numbers, got {type(value).__name__}: {value!r:.60}"
     )

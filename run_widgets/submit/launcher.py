@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,12 @@ import psutil
 
 from .. import lifecycle
 from .._host import local_host
-from ..exceptions import ExperimentExecutionException
+from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
 from ..store import RunStatus, TrackingStore
 from . import compute as compute_targets
-from .config import ScriptRunConfig
+from .conda import CURRENT_PYTHON
+from .config import Environment, ScriptRunConfig
 from .executors import SCRIPT_MODULE, RunExecutor, executor_for, register_executor
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 WORKDIRS = "workdirs"
 CONTROL_LOG = "logs/control_log.txt"
 DRIVER_LOG = "logs/driver_log.txt"
+BUILD_LOG = "logs/image_build_log.txt"
 
 
 def script_run_id(experiment_name: str) -> str:
@@ -56,7 +59,20 @@ def definition_of(
     interpreter: str,
     compute: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What is stored as the run's ``runDefinition`` (``compute``: the target's definition)."""
+    """What is stored as the run's ``runDefinition`` (``compute``: the target's definition).
+
+    A built (not user-managed) environment also records its pip requirements, checked
+    here so that a conda-only package is refused before the run exists.
+    """
+    environment = config.environment
+    described = environment.to_dict()
+    described["python"]["interpreterPath"] = interpreter
+    if not environment.python.user_managed_dependencies:
+        described["python"]["interpreterPath"] = None
+        dependencies = environment.python.conda_dependencies
+        described["pipRequirements"] = environment.pip_requirements()
+        described["pipOptions"] = dependencies.pip_options if dependencies else []
+        _note_local_differences(environment)
     return {
         "target": str(compute["name"]) if compute else compute_targets.LOCAL,
         "compute": dict(compute) if compute else None,
@@ -64,16 +80,38 @@ def definition_of(
         "command": config.command,
         "arguments": list(config.arguments),
         "sourceDirectory": str(source),
-        "environment": {
-            "name": config.environment.name,
-            "python": {
-                "userManagedDependencies": config.environment.python.user_managed_dependencies,
-                "interpreterPath": interpreter,
-            },
-            "environmentVariables": dict(config.environment.environment_variables),
-        },
+        "environment": described,
         "maxRunDurationSeconds": config.max_run_duration_seconds,
     }
+
+
+def _note_local_differences(environment: Environment) -> None:
+    """One warning per environment for what cannot mean the same here."""
+    dependencies = environment.python.conda_dependencies
+    wanted = dependencies.get_python_version() if dependencies else None
+    notes = []
+    if wanted and not CURRENT_PYTHON.startswith(_major_minor(wanted)):
+        notes.append(
+            f"it asks for Python {wanted}; local environments use this interpreter's "
+            f"Python {CURRENT_PYTHON}"
+        )
+    if environment.docker.enabled:
+        notes.append("docker.enabled is ignored; local runs do not use Docker")
+    key = (environment.name, tuple(notes))
+    if notes and key not in _NOTED:
+        _NOTED.add(key)
+        warnings.warn(
+            f"Environment {environment.name!r}: " + "; ".join(notes) + ".",
+            RunWidgetsWarning,
+            stacklevel=4,
+        )
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+_NOTED: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def submit_script(
@@ -98,11 +136,11 @@ def submit_script(
     compute = compute_targets.resolve(workspace, config.compute_target)
     snapshot = workspace.artifacts.take_snapshot(
         source,
-        exclude=(workspace.location,),
+        exclude=(workspace.folder,),
         hint=" Submitted runs always snapshot their source_directory.",
     )
     run_id = script_run_id(experiment.name)
-    workdir = workdir_of(workspace.location, run_id)
+    workdir = workdir_of(workspace.folder, run_id)
     try:
         workspace.artifacts.restore_snapshot(snapshot.snapshot_id, workdir)
         if config.script is not None and not (workdir / config.script).is_file():
@@ -168,8 +206,8 @@ class LocalProcessExecutor(RunExecutor):
     def start(self, run_id: str, module: str = SCRIPT_MODULE) -> None:
         """Start the run's supervisor (``python -m module``) and hand the run to it."""
         workspace = self.workspace
-        workdir = workdir_of(workspace.location, run_id)
-        cwd = workdir if workdir.is_dir() else workspace.location
+        workdir = workdir_of(workspace.folder, run_id)
+        cwd = workdir if workdir.is_dir() else workspace.folder
         files_dir = workspace.artifacts.run_folder(run_id)
         pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=module)
         hand_over(workspace.store, run_id, pid)

@@ -3,7 +3,9 @@
 It owns the run's status from Queued to the end:
 
 1. on a target with ``max_nodes`` (``AmlCompute``), waits Queued for a free node;
-   then takes the run over (owner row + heartbeat), Queued → Starting;
+   then takes the run over (owner row + heartbeat), Queued → Starting; if the environment
+   is not user-managed, → Preparing while it is built (or reused), output in
+   ``logs/image_build_log.txt``, → Starting;
 2. starts the job in its own process group, cwd = the working copy of the snapshot,
    stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
 3. watches for the job's exit, a cancel request (→ SIGTERM to the whole process tree,
@@ -39,7 +41,8 @@ from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR, compact_quietly
 from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
 from ..workspace import Workspace
 from .config import command_argv
-from .launcher import BOOTSTRAP, DRIVER_LOG, workdir_of
+from .envbuild import EnvironmentBuildError, EnvironmentSpec, ensure_environment
+from .launcher import BOOTSTRAP, BUILD_LOG, DRIVER_LOG, workdir_of
 from .slots import Slot, wait_for_node
 
 POLL_S = 0.2
@@ -69,6 +72,10 @@ class JobStartError(Exception):
     """The job's process could not be started (missing or non-executable program)."""
 
 
+class EnvironmentPreparationError(Exception):
+    """The run's environment could not be built (its log is kept in the run's files)."""
+
+
 class Supervisor:
     """Runs one job and keeps its run's status true."""
 
@@ -77,11 +84,12 @@ class Supervisor:
         self.store: TrackingStore = workspace.store
         self.run_id = run_id
         self.files = workspace.artifacts.files(run_id)
-        self.workdir = workdir_of(workspace.location, run_id)
+        self.workdir = workdir_of(workspace.folder, run_id)
         self.error_file = self.workdir.parent / f"{run_id}.error.json"
         self.process: subprocess.Popen[bytes] | None = None
         self.cancel_reason: str | None = None
         self.terminated = False
+        self.built_environment: Path | None = None
         self.slot: Slot | None = None
 
     def record(self) -> RunRecord:
@@ -116,7 +124,7 @@ class Supervisor:
         def keep_waiting() -> bool:
             return not self.terminated and self.record().status == RunStatus.QUEUED
 
-        _, self.slot = wait_for_node(self.workspace.location, compute, keep_waiting)
+        _, self.slot = wait_for_node(self.workspace.folder, compute, keep_waiting)
         if self.slot is not None:
             log(f"running on node {self.slot.index} of compute target {name!r}")
         if self.terminated:
@@ -136,11 +144,41 @@ class Supervisor:
         log(f"not starting: the run is {status}")
         return False
 
-    def start_job(self) -> None:
+    def prepare_environment(self) -> str | None:
+        """The interpreter to run the job with, building its environment if needed.
+
+        A built environment makes the run Preparing (as v1's image build), its output
+        streamed into ``logs/image_build_log.txt``. Returns None when the run was
+        cancelled meanwhile (it is then Canceled).
+        """
+        environment = self.record().definition["environment"]
+        if environment["python"].get("userManagedDependencies", True):
+            return str(environment["python"]["interpreterPath"])
+        self.store.write([lifecycle.preparing_op(self.run_id)])
+        log(f"status {self.record().status}: building environment {environment['name']!r}")
+        spec = EnvironmentSpec(
+            name=str(environment["name"]),
+            requirements=tuple(environment.get("pipRequirements") or ()),
+            pip_options=tuple(environment.get("pipOptions") or ()),
+        )
+        build_log = self.files.root / BUILD_LOG
+        build_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(build_log, "a", encoding="utf-8") as output:
+            try:
+                interpreter = ensure_environment(spec, self.workspace.folder, output)
+            except EnvironmentBuildError as problem:
+                raise EnvironmentPreparationError(str(problem)) from problem
+        self.built_environment = interpreter.parent.parent
+        if self.record().status == RunStatus.CANCEL_REQUESTED:
+            self.end(RunStatus.CANCELED)
+            return None
+        self.store.write([lifecycle.prepared_op(self.run_id)])
+        return str(interpreter)
+
+    def start_job(self, interpreter: str) -> None:
         """Start the job in its own process group, output appended to the driver log."""
         record = self.record()
         definition = dict(record.definition)
-        interpreter = definition["environment"]["python"]["interpreterPath"]
         if definition.get("script"):
             argv = [interpreter, str(BOOTSTRAP), definition["script"], *definition["arguments"]]
         else:
@@ -150,13 +188,20 @@ class Supervisor:
             **definition["environment"].get("environmentVariables", {}),
             ENV_RUN_ID: self.run_id,
             **self.workspace.description().environ(),
-            ENV_WORKSPACE_DIR: str(self.workspace.location),
+            ENV_WORKSPACE_DIR: str(self.workspace.folder),
             ENV_EXPERIMENT: record.experiment_name,
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
         }
         env.setdefault("PYTHONIOENCODING", "utf-8")  # the log is read as UTF-8
+        if self.built_environment is not None:  # isolated: nothing of the submitter's paths
+            env.pop("PYTHONPATH", None)
+            env.pop("PYTHONHOME", None)
+            env["VIRTUAL_ENV"] = str(self.built_environment)
+            env["PATH"] = os.pathsep.join(
+                [str(self.built_environment / "bin"), env.get("PATH", os.defpath)]
+            )
         driver_log = self.files.root / DRIVER_LOG
         driver_log.parent.mkdir(parents=True, exist_ok=True)
         log(f"starting {argv!r} in {self.workdir}")
@@ -291,8 +336,17 @@ class Supervisor:
             self.wait_for_node()
             if not self.adopt():
                 return
-            self.start_job()
+            interpreter = self.prepare_environment()
+            if interpreter is None:
+                return
+            self.start_job(interpreter)
             self.finalize(self.watch())
+        except EnvironmentPreparationError as problem:
+            log(str(problem))
+            self.end(
+                RunStatus.FAILED,
+                error_dict(f"{problem} The build log is in {BUILD_LOG}.", "EnvironmentBuildFailed"),
+            )
         except JobStartError as problem:
             log(str(problem))
             self.end(RunStatus.FAILED, error_dict(str(problem), "JobStartFailed"))

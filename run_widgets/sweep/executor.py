@@ -124,7 +124,7 @@ class ScriptExecutor(TrialExecutor):
         """Create the child (Queued), unpack its working folder and start it on the target."""
         workspace = self.experiment.workspace
         run_id = child_run_id(parent.id, index)
-        workdir = workdir_of(workspace.location, run_id)
+        workdir = workdir_of(workspace.folder, run_id)
         workspace.artifacts.restore_snapshot(self.snapshot_id, workdir)
         tags, properties = child_labels(params)
         definition = {

@@ -131,7 +131,7 @@ def submit_sweep(
         interpreter = config.run_config.environment.python.resolved_interpreter()
         snapshot = workspace.artifacts.take_snapshot(
             source,
-            exclude=(workspace.location,),
+            exclude=(workspace.folder,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
         definition["script"] = definition_of(config.run_config, source, interpreter, compute)
@@ -177,7 +177,7 @@ def submit_sweep(
         workspace.description(),
         run.id,
         run.files_dir,
-        workspace.location,
+        workspace.folder,
         module="run_widgets.sweep.driver",
     )
     hand_over(workspace.store, run.id, pid)

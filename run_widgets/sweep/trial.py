@@ -90,7 +90,7 @@ def _wait_for_node(workspace: Any, run_id: str) -> Slot | None:
         current = store.get_run(run_id)
         return current is not None and current.status == RunStatus.QUEUED
 
-    _, slot = wait_for_node(workspace.location, record.definition.get("compute"), keep_waiting)
+    _, slot = wait_for_node(workspace.folder, record.definition.get("compute"), keep_waiting)
     return slot
 
 

@@ -23,12 +23,12 @@ import traitlets
 
 from .._details import duration_text
 from ..run import Run
-from ..widgets import static
+from ..views import static
+from ..views import sweep_state as view_state
+from ..views.mapping import as_float
+from ..views.sweep_state import SweepSettings
+from ..views.tracker import PollChanges
 from ..widgets._assets import asset, css
-from ..widgets.mapping import as_float
-from ..widgets.tracker import PollChanges
-from . import view_state
-from .view_state import SweepSettings
 
 if TYPE_CHECKING:
     from ..widgets.details import RunDetails
@@ -82,7 +82,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
 
     def __init__(self, details: RunDetails) -> None:
         self.details = details
-        self.store = details.run.workspace.store
+        self.reader = details.tracker.reader
         self.settings = SweepSettings.from_record(details.tracker.record)
         self.histories: dict[str, list[float]] = {}
         self._cursors: dict[str, int] = {}
@@ -207,8 +207,8 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         metric = self.settings.metric
         for run_id in child_ids:
             history = self.histories.setdefault(run_id, [])
-            for chunk in self.store.read_chunks(
-                run_id, after_chunk_id=self._cursors.get(run_id, 0), names=[metric]
+            for chunk in self.reader.read_chunks(
+                self._cursors.get(run_id, 0), [metric], run_id=run_id
             ):
                 self._cursors[run_id] = chunk.id
                 fresh = chunk.since(len(history))  # a compacted chunk may repeat points

@@ -18,7 +18,7 @@ from .._runtime import RUNTIME
 from ..exceptions import UserErrorException
 from ..experiment import Experiment
 from ..run import Run
-from ..widgets.mapping import as_float
+from .mapping import as_float
 
 if TYPE_CHECKING:
     import pandas as pd

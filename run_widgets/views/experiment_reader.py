@@ -9,6 +9,7 @@ backend); another source of runs (the MLflow bridge) provides its own reader.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from .. import _liveness
@@ -61,6 +62,27 @@ class ExperimentReader(Protocol):
 
     def release(self) -> None:
         """Free what the calling thread holds (its connection); called as a poller ends."""
+
+
+@dataclass(frozen=True)
+class ExperimentView:
+    """What a source of runs other than a workspace hands ``ExperimentDetails``."""
+
+    reader: ExperimentReader
+    scope: RunQuery
+    title: str
+    key: str
+    """Identifies the view's scope (the poller registry key, with ``reader.location``)."""
+
+
+class ExperimentSource(Protocol):
+    """A source of runs other than a workspace (e.g. an MLflow experiment of the bridge).
+
+    ``ExperimentDetails(source)`` calls ``source.experiment_view(include_children)``.
+    """
+
+    def experiment_view(self, include_children: bool) -> ExperimentView:
+        """The reader, scope and title of the view."""
 
 
 class StoreExperimentReader:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..store import PointChunk, RunRecord
-from ..widgets.mapping import as_float
-from ..widgets.sampler import SeriesSampler
+from .mapping import as_float
+from .sampler import SeriesSampler
 
 X_MODES = ("step", "index", "wall", "relative")
 X_LABELS = {

@@ -14,7 +14,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .mapping import STEP
+from ..views.mapping import STEP
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 CHART_HEIGHT = "260px"

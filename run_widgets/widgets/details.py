@@ -34,14 +34,15 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..report import report_path, write_report
 from ..run import Run
-from . import static, view_state
+from ..views import static, view_state
+from ..views.mapping import STEP, classify, lockstep_partners
+from ..views.reader import run_reader
+from ..views.report import report_path, write_report
+from ..views.tracker import PollChanges, RunTracker
 from .charts import MetricChart, chart_grid
-from .mapping import STEP, classify, lockstep_partners
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
 from .poller import DEFAULT_INTERVAL_S, Poller
-from .tracker import PollChanges, RunTracker
 
 ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -129,7 +130,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.widget_settings = dict(widget_settings or {})
         self._lock = threading.RLock()
         self._closed = False
-        self.tracker = RunTracker(run_instance)
+        self.tracker = RunTracker(run_reader(run_instance))
         self.header = HeaderPanel()
         self.properties = PropertiesPanel(layout=ipywidgets.Layout(width="34%", min_width="260px"))
         self.charts = chart_grid()
@@ -218,7 +219,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             extension.update(changes)
 
     def _read_file(self, name: str) -> bytes:
-        return self.run.get_file_path(name).read_bytes()
+        return self.tracker.reader.read_file(name)
 
     # ---------------------------------------------------------------------- charts --
     def _update_charts(self, names: set[str]) -> None:
@@ -339,7 +340,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     def start_polling(self) -> Poller:
         """Start (or restart) the background refresh of this run."""
         self.stop_polling()
-        key = (str(self.run.workspace.location), self.run.id)
+        key = (self.tracker.reader.location, self.run.id)
         self._poller = Poller(
             key,
             self._tick,
@@ -347,7 +348,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             on_error=self._on_poll_error,
             name=self.run.id,
             immediate=self.tracker.is_terminal,
-            on_stop=self.run.workspace.store.release_thread_resources,
+            on_stop=self.tracker.reader.release,
         ).start()
         return self._poller
 

@@ -40,7 +40,8 @@ from ..run import Run
 from ..store import RunQuery
 from ..views import across, experiment_static, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
-from ..views.experiment_reader import StoreExperimentReader
+from ..views.experiment_reader import ExperimentReader, ExperimentView, StoreExperimentReader
+from ..workspace import Workspace
 from ._assets import asset, css
 from .details import CLOSE_JOIN_S, WIDGET_MIME, RunDetails, default_interval, in_kernel
 from .overlay_chart import OverlayChart
@@ -103,7 +104,7 @@ def _scope_of(source: Any, include_children: bool) -> tuple[Any, RunQuery, str, 
     if not runs:
         raise ValueError("ExperimentDetails got no runs to compare (an empty list).")
     workspace = runs[0].workspace
-    if any(r.workspace.location != workspace.location for r in runs):
+    if any(r.workspace.folder != workspace.folder for r in runs):
         raise ValueError(
             "ExperimentDetails compares runs of one workspace; these come from several."
         )
@@ -142,14 +143,21 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         default_runs: int = overlay.DEFAULT_RUNS,
         **kwargs: Any,
     ) -> None:
-        workspace, scope, title, key = _scope_of(experiment_or_runs, include_children)
-        self.workspace = workspace
+        external = getattr(experiment_or_runs, "experiment_view", None)
+        if callable(external):  # another source of runs (the MLflow bridge) brings its reader
+            view: ExperimentView = external(include_children)
+            self.workspace: Workspace | None = None
+            self.reader: ExperimentReader = view.reader
+            scope, title, self._key = view.scope, view.title, (view.reader.location, view.key)
+        else:
+            workspace, scope, title, key = _scope_of(experiment_or_runs, include_children)
+            self.workspace = workspace
+            self.reader = StoreExperimentReader(workspace.store)
+            self._key = (str(workspace.folder), key)
         self.title = title
         self.refresh_interval = default_interval(refresh_interval, widget_settings)
         self.widget_settings = dict(widget_settings or {})
-        self._key = (str(workspace.location), key)
         self._fixed_runs = scope.run_ids is not None
-        self.reader = StoreExperimentReader(workspace.store)
         self.model = ExperimentModel(
             self.reader,
             scope,
@@ -483,7 +491,7 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             self._detail_view.close()
             self._detail_view = None
         self.table.opened_id = run_id
-        if not run_id:
+        if not run_id or self.workspace is None:  # runs of another source: no drill-down yet
             self.detail.children = ()
             return None
         view = RunDetails(Run.get(self.workspace, run_id), refresh_interval=self.refresh_interval)
@@ -601,7 +609,8 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             Path(path)
             if path is not None
             else (
-                self.workspace.reports_dir / f"{self._key[1].split(',')[0].replace(':', '-')}.html"
+                (self.workspace.reports_dir if self.workspace is not None else Path.cwd())
+                / f"{self._key[1].split(',')[0].replace(':', '-')}.html"
             )
         )
         target.parent.mkdir(parents=True, exist_ok=True)

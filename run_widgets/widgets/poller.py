@@ -164,14 +164,14 @@ class Poller:
                     self._on_stop()
 
 
-def finish_run(workspace_location: str, run_id: str) -> None:
+def finish_run(source_location: str, run_id: str) -> None:
     """Do the final refresh of a run's pollers now, in the calling thread, and stop them.
 
     ``wait_for_completion`` calls this when the run it waited for ends, so the view and its
     static snapshot show the final state while the waiting cell still runs (output sent
     from there reaches the notebook for sure; a poller thread's might come too late).
     """
-    poller = Poller.active().get((workspace_location, run_id))
+    poller = Poller.active().get((source_location, run_id))
     if poller is not None:
         if poller.run_once():
             poller.finished = True

@@ -78,12 +78,11 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
 
 def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> None:
     stop_file = tmp_path / "stop"
-    reader = _spawn(READER, str(ws.location), str(stop_file))
+    reader = _spawn(READER, str(ws.folder), str(stop_file))
     start = time.time() + 2.0
     began = time.monotonic()
     writers = [
-        _spawn(WRITER, str(ws.location), str(start), f"w{i}", str(N_POINTS))
-        for i in range(N_WRITERS)
+        _spawn(WRITER, str(ws.folder), str(start), f"w{i}", str(N_POINTS)) for i in range(N_WRITERS)
     ]
     results = []
     for proc in writers:
@@ -126,14 +125,14 @@ def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:
     run = exp.start_logging(snapshot_directory=None, outputs=False)
     run.log("x", 1.0)
     run.flush()
-    reader = sqlite3.connect(ws.location / "tracking.db", isolation_level=None)
+    reader = sqlite3.connect(ws.folder / "tracking.db", isolation_level=None)
     reader.execute("BEGIN")
     assert reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 1
     try:
         code = f"""
             import time
             from run_widgets import Workspace, Experiment, Run
-            ws = Workspace({str(ws.location)!r})
+            ws = Workspace({str(ws.folder)!r})
             run = Run(Experiment(ws, "e"), {run.id!r})
             began = time.perf_counter()
             for i in range(20):

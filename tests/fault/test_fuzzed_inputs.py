@@ -277,7 +277,7 @@ file_names = st.one_of(
 @given(st.lists(st.tuples(file_names, st.binary(max_size=16)), min_size=1, max_size=4))
 def test_upload_names(fuzz_experiment: Experiment, uploads: list[tuple[str, bytes]]) -> None:
     run = fuzz_experiment.start_logging(snapshot_directory=None, outputs=False)
-    root = run.workspace.location.parent  # the fuzz folder: the workspace and nothing else
+    root = run.workspace.folder.parent  # the fuzz folder: the workspace and nothing else
     own = run.files_dir.relative_to(root).as_posix() + "/"
 
     def outside() -> set[str]:

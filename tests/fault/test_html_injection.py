@@ -12,8 +12,10 @@ import pytest
 from widget_helpers import XSS, new_run
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets.report import build_report
-from run_widgets.widgets import panels, static
+from run_widgets.views import static
+from run_widgets.views.reader import run_reader
+from run_widgets.views.report import build_report
+from run_widgets.widgets import panels
 from run_widgets.widgets._assets import STATIC
 from run_widgets.widgets.panels import panel_state
 
@@ -69,7 +71,7 @@ def test_static_snapshot_escapes_every_user_string(hostile: Run) -> None:
 
 
 def test_report_escapes_every_user_string(hostile: Run) -> None:
-    text = build_report(hostile)
+    text = build_report(run_reader(hostile))
     assert_escaped(text)
     assert text.count(f'<img alt="{html.escape(XSS)}"') == 1  # the chart titled with markup
     assert f"Error occurred: {html.escape(XSS)}" in text

@@ -180,7 +180,7 @@ def test_killing_the_submitting_kernel_does_not_affect_the_run(
         },
     )
     kernel = subprocess.Popen(
-        [sys.executable, "-c", SUBMITTER, str(ws.location), str(folder)],
+        [sys.executable, "-c", SUBMITTER, str(ws.folder), str(folder)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -195,7 +195,7 @@ def test_killing_the_submitting_kernel_does_not_affect_the_run(
         assert run.get_status() in ("Queued", "Starting", "Running", "Finalizing", "Completed")
         time.sleep(0.02)
     reader = subprocess.run(
-        [sys.executable, "-c", READER, str(ws.location), run_id],
+        [sys.executable, "-c", READER, str(ws.folder), run_id],
         capture_output=True,
         text=True,
         timeout=60,

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .assets import MIGRATION_SQL as REGISTRY_TABLES
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -128,9 +130,14 @@ def _run_pages(conn: sqlite3.Connection) -> None:
     )
 
 
+def _registries(conn: sqlite3.Connection) -> None:
+    execute_script(conn, REGISTRY_TABLES)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_run_pages", _run_pages),
+    Migration("0003_model_and_environment_registries", _registries),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442

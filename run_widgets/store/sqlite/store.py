@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from ...exceptions import (
     UserErrorException,
 )
 from .. import codec, rules
+from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
 from ..entities import (
     TABLE_KINDS,
@@ -56,6 +57,7 @@ from ..entities import (
 )
 from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from ..run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
+from . import assets as sqlite_assets
 from . import run_query as sqlite_run_query
 from .schema import (
     APPLICATION_ID,
@@ -858,6 +860,53 @@ class SqliteStore(TrackingStore):
         return int(row[0] or 0)
 
     # ---------------------------------------------------------------------- owners --
+    # -------------------------------------------------------------- registries --
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (see ``store.sqlite.assets``)."""
+        with self._writing() as conn:
+            return sqlite_assets.add_model(conn, model)
+
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sqlite_assets.get_model(conn, name, version)
+
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        with self._reading() as conn:
+            return sqlite_assets.list_models(conn, name, run_id)
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags and add properties, in one transaction."""
+        with self._writing() as conn:
+            return sqlite_assets.update_model(
+                conn, name, version, set_tags, remove_tags, add_properties
+            )
+
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name``."""
+        with self._writing() as conn:
+            return sqlite_assets.add_environment(conn, name, definition, created_at)
+
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sqlite_assets.get_environment(conn, name, version)
+
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment."""
+        with self._reading() as conn:
+            return sqlite_assets.list_environments(conn)
+
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
         now = time.time()

@@ -8,8 +8,9 @@ Each :meth:`RunTracker.poll` reads only what changed since the previous one:
   come with them, since every metric flush bumps the child's sequence);
 * bytes appended to the selected log file.
 
-So the cost of a poll follows the new data, not the run's history. Nothing here touches
-widgets or a kernel; it is tested directly.
+So the cost of a poll follows the new data, not the run's history. Everything is read
+through a :class:`~run_widgets.views.reader.RunReader`. Nothing here touches widgets or
+a kernel; it is tested directly.
 """
 
 from __future__ import annotations
@@ -18,21 +19,18 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .. import _liveness
 from .._metric_views import MetricHistory
 from .._wait import LogFollower
-from ..store import MetricInfo, PointChunk, RunRecord, RunStatus, TrackingStore
+from ..exceptions import RunNotFoundError
+from ..store import MetricInfo, PointChunk, RunRecord, RunStatus
 from .mapping import STEP, as_float, classify, is_number, numeric_columns
+from .reader import RunReader
 from .sampler import SeriesSampler
-
-if TYPE_CHECKING:
-    from ..run import Run
 
 LOG_TAIL_CHARS = 64_000
 LOG_FOLDERS = ("logs", "azureml-logs", "user_logs")  # where a run's log files live
@@ -175,12 +173,13 @@ class _MetricData:
 class RunTracker:
     """Reads one run incrementally (see the module docstring)."""
 
-    def __init__(self, run: Run, log_tail_chars: int = LOG_TAIL_CHARS) -> None:
-        self.run = run
-        self.store: TrackingStore = run.workspace.store
-        self.run_id = run.id
-        self.files_root: Path = run.files_dir
-        self.record: RunRecord = run._record
+    def __init__(self, reader: RunReader, log_tail_chars: int = LOG_TAIL_CHARS) -> None:
+        self.reader = reader
+        self.run_id = reader.run_id
+        record = reader.run()
+        if record is None:
+            raise RunNotFoundError(f"No run with id {reader.run_id!r} in {reader.location}.")
+        self.record: RunRecord = record
         self.metrics: dict[str, _MetricData] = {}
         self.children: dict[str, ChildRow] = {}
         self.log_files: list[str] = []
@@ -200,9 +199,9 @@ class RunTracker:
     def poll(self) -> PollChanges:
         """Read what changed since the previous poll."""
         changes = PollChanges()
-        self.run.flush()  # points this process logged but has not written yet
-        self._reap_lost_children()  # before reading the cursor, so this poll sees it
-        seq = self.store.current_seq()
+        self.reader.flush()  # points this process logged but has not written yet
+        self.reader.reap_lost(self._active_children)  # before the cursor: this poll sees it
+        seq = self.reader.current_seq()
         self._poll_run(changes)
         self._poll_metrics(changes)
         self._poll_children(changes, seq)
@@ -216,21 +215,18 @@ class RunTracker:
         return self.record.status in RunStatus.TERMINAL
 
     def _poll_run(self, changes: PollChanges) -> None:
-        record = self.store.get_run(self.run_id)
+        record = self.reader.run()
         if record is None:
             return
-        if not record.is_terminal:
-            record = _liveness.reap_lost(self.store, [record])[0]
         if record.change_seq != self.record.change_seq or self.polls == 0:
             changes.run_changed = True
         self.record = record
-        self.run._record = record
 
     def _poll_metrics(self, changes: PollChanges) -> None:
-        chunks = self.store.read_chunks(self.run_id, after_chunk_id=self._chunk_cursor)
+        chunks = self.reader.read_chunks(after_chunk_id=self._chunk_cursor)
         if not chunks and self.polls:
             return
-        infos = {info.name: info for info in self.store.metric_infos([self.run_id])}
+        infos = {info.name: info for info in self.reader.metric_infos()}
         self._views = self._infos = None
         for name, info in infos.items():
             data = self.metrics.get(name)
@@ -247,15 +243,14 @@ class RunTracker:
             self._chunk_cursor = max(self._chunk_cursor, chunk.id)
 
     def _poll_children(self, changes: PollChanges, seq: int) -> None:
-        records = self.store.find_runs(parent_id=self.run_id, changed_after=self._child_seq)
+        # A newly seen active child whose process already died is marked Failed now, not
+        # one poll later (one owner lookup per distinct owner process).
+        records = self.reader.changed_children(self._child_seq)
         self._child_seq = seq
         if not records:
             return
-        # A newly seen active child whose process already died is marked Failed now, not
-        # one poll later (one owner lookup per distinct owner process).
-        records = _liveness.reap_lost(self.store, records)
         rows = {r.id: ChildRow.from_record(r) for r in records}
-        for info in self.store.metric_infos(rows):
+        for info in self.reader.metric_infos(rows):
             row = rows[info.run_id]
             if info.kind == "scalar" and info.n_points:
                 row.metrics[info.name] = info.last_value
@@ -268,26 +263,9 @@ class RunTracker:
             else:
                 self._active_children[record.id] = record.owner_id
 
-    def _reap_lost_children(self) -> None:
-        """Active children whose process died are marked Failed (then re-read as changed).
-
-        This costs one owner lookup per distinct owner process, not per child.
-        """
-        owners = {owner for owner in self._active_children.values() if owner is not None}
-        if not owners:
-            return
-        dead = _liveness.dead_owners(self.store, owners)
-        for run_id, owner_id in list(self._active_children.items()):
-            if owner_id in dead:
-                _liveness.mark_lost(self.store, run_id, dead[owner_id])
-
     def _poll_logs(self, changes: PollChanges) -> None:
         names = sorted(
-            f"{folder}/{path.relative_to(self.files_root / folder).as_posix()}"
-            for folder in LOG_FOLDERS
-            if (self.files_root / folder).is_dir()
-            for path in (self.files_root / folder).rglob("*")
-            if path.is_file() and not path.name.startswith(".rw-tmp-")
+            name for folder in LOG_FOLDERS for name in self.reader.file_names(f"{folder}/")
         )
         if names != self.log_files:
             self.log_files = names
@@ -310,12 +288,9 @@ class RunTracker:
         if name is None or name not in self.log_files:
             self._follower = None
             return
-        path = self.files_root / name
-        self._follower = LogFollower(path)
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
+        reader = self.reader
+        self._follower = LogFollower(lambda offset: reader.read_file(name, offset))
+        size = reader.file_size(name) or 0
         # Start near the end: only the displayed tail is ever needed.
         self._follower.offset = max(0, size - self._log_tail_chars * 2)
         lines = self._follower.read_lines(final=self.is_terminal)
@@ -334,6 +309,10 @@ class RunTracker:
         self.log_text = combined
 
     # ------------------------------------------------------------------------ access --
+    def registered_models(self) -> list[str]:
+        """Ids (``name:version``) of the models registered from this run: its lineage."""
+        return self.reader.registered_models()
+
     def infos(self) -> list[MetricInfo]:
         """Metric headers, sorted by lower-cased name (as v1 sorted them).
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..store import RunRecord, RunStatus
-from ..widgets.tracker import ChildRow
-from ..widgets.view_state import child_row
-from .results import MINIMIZE, best_of
+from ..sweep.results import MINIMIZE, best_of
+from .tracker import ChildRow
+from .view_state import child_row
 
 FOOTNOTE = (
     "* The best metric field is obtained from the min/max of primary metric achieved by a run"

@@ -15,13 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._details import error_message
-from .widgets import static
-from .widgets.tracker import RunTracker
-from .widgets.view_state import artifact_table
+from .._details import error_message
+from . import static
+from .reader import RunReader, run_reader
+from .tracker import RunTracker
+from .view_state import artifact_table
 
 if TYPE_CHECKING:
-    from .run import Run
+    from ..run import Run
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:16px;color:#222}
@@ -53,9 +54,9 @@ def report_path(run: Run) -> Path:
     return run.workspace.artifacts.report_path(run.id)
 
 
-def build_report(run: Run) -> str:
-    """The report page of ``run`` as HTML text."""
-    tracker = RunTracker(run)
+def build_report(reader: RunReader) -> str:
+    """The report page of the run ``reader`` reads, as HTML text."""
+    tracker = RunTracker(reader)
     tracker.poll()
     record = tracker.record
     esc = static.esc
@@ -102,7 +103,7 @@ def build_report(run: Run) -> str:
         if view == "artifact":
             file_name = str(tracker.metrics[name].info.last_value)
             try:
-                payload = json.loads(run.get_file_path(file_name).read_bytes())
+                payload = json.loads(reader.read_file(file_name))
             except (OSError, ValueError):
                 continue
             table = artifact_table(name, payload)
@@ -114,7 +115,7 @@ def build_report(run: Run) -> str:
         for name in images:
             for file_name in tracker.history(name).values.tolist()[-MAX_IMAGES:]:
                 try:
-                    data = run.get_file_path(file_name).read_bytes()
+                    data = reader.read_file(file_name)
                 except (OSError, ValueError):
                     continue
                 mime = IMAGE_MIMES.get(Path(file_name).suffix.lower(), "image/png")
@@ -125,12 +126,13 @@ def build_report(run: Run) -> str:
         headers, rows = static.child_rows(list(tracker.children.values()))
         parts.append(f"<h2>Child runs ({len(rows)})</h2>")
         parts.append(static.table_html(headers, rows))
-    files = run.get_file_names()
+    files = reader.file_names()
     if files:
         parts.append("<h2>Files</h2><ul>")
         for name in files:
-            uri = (run.files_dir / name).as_uri()
-            parts.append(f'<li><a href="{esc(uri)}">{esc(name)}</a></li>')
+            uri = reader.file_url(name)
+            link = f'<a href="{esc(uri)}">{esc(name)}</a>' if uri else esc(name)
+            parts.append(f"<li>{link}</li>")
         parts.append("</ul>")
     if tracker.log_text:
         parts.append(f"<h2>{esc(tracker.selected_log)}</h2><pre>{esc(tracker.log_text)}</pre>")
@@ -142,7 +144,7 @@ def write_report(run: Run) -> Path:
     """Write (or rewrite) the report of ``run`` and return its path."""
     path = report_path(run)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = build_report(run)
+    text = build_report(run_reader(run))
     fd, tmp = tempfile.mkstemp(prefix=".rw-tmp-", suffix=".html", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

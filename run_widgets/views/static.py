@@ -144,6 +144,9 @@ def properties_rows(tracker: RunTracker) -> list[tuple[str, str]]:
     rows += [
         (f"property: {k}", v) for k, v in sorted(record.properties.items()) if k not in HIDDEN_KEYS
     ]
+    models = tracker.registered_models()
+    if models:
+        rows.append(("Registered models", ", ".join(models)))
     rows += [
         (info.name, property_text(info))
         for info in tracker.infos()

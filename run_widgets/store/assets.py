@@ -1,0 +1,73 @@
+"""Records of the workspace's registries: models and environments (frozen, backend-neutral).
+
+A model version's files live in the workspace folder, in ``storage`` (relative to it);
+the store row is written only once the files are complete, so a registration is either
+entirely there or not at all. Versions count 1, 2, … per name and are assigned by the
+store inside the inserting transaction (``UNIQUE (name, version)`` guards against two
+writers picking the same one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """A model version to register (the store assigns its version).
+
+    Attributes:
+        name: the model's name.
+        storage: the folder holding its files, relative to the workspace folder.
+        path: the registered file or folder, relative to ``storage``.
+        description: free text.
+        tags: mutable labels.
+        properties: write-once labels.
+        run_id: the run it came from (lineage), if any.
+        experiment_name: that run's experiment.
+        created_at: seconds since the epoch.
+    """
+
+    name: str
+    storage: str
+    path: str
+    created_at: float
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    properties: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    run_id: str | None = None
+    experiment_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelRecord(NewModel):
+    """A registered model version: a ``NewModel`` with its version number."""
+
+    version: int = 0
+
+    @property
+    def model_id(self) -> str:
+        """v1's model id, ``name:version``."""
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """A registered environment version.
+
+    Attributes:
+        name: the environment's name.
+        version: 1, 2, … per name.
+        definition: the environment as ``Environment.to_dict()`` gave it.
+        created_at: seconds since the epoch.
+    """
+
+    name: str
+    version: int
+    definition: Mapping[str, Any]
+    created_at: float

@@ -1,0 +1,190 @@
+"""The narrow reader a view of one run reads through.
+
+Views (:class:`~run_widgets.views.tracker.RunTracker`, the static snapshot, the HTML
+report) never touch a tracking store, an artifact folder or a run's private record: they
+ask a :class:`RunReader` the few questions below. :class:`WorkspaceRunReader` answers
+from a workspace's tracking store (any backend) and artifact store; another source of
+runs (the MLflow bridge, a compare view over several workspaces) implements the same
+protocol.
+
+Cursors follow the ordering contract of :mod:`run_widgets.store.base`: a reader that
+keeps the largest change seq / chunk id it has seen and asks for what lies after it never
+misses a change. Log files are read by byte offset, so a poll reads only appended bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from .. import _liveness
+from .._runtime import RUNTIME
+from ..exceptions import FileNotFoundInRunError, RegistryUnavailableError
+from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
+from ..store.artifacts import ArtifactStore
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+
+class RunReader(Protocol):
+    """What a view of one run needs from a source of runs.
+
+    Every method reads (or, for liveness, marks a run whose process died as Failed); none
+    changes what a run logged.
+    """
+
+    location: str
+    """Identifies the source (e.g. the store location); with ``run_id``, a poller key."""
+
+    run_id: str
+    """The run this reader reads."""
+
+    def flush(self) -> None:
+        """Make what this process logged (and has not written yet) visible to reads."""
+
+    def current_seq(self) -> int:
+        """The source's change cursor now (see :meth:`changed_children`)."""
+
+    def run(self) -> RunRecord | None:
+        """The run as stored now; an active run whose process died reads as Failed."""
+
+    def changed_children(self, after_seq: int) -> list[RunRecord]:
+        """Direct children changed after ``after_seq`` (all children for 0), newest first.
+
+        Active children whose process died are marked Failed first.
+        """
+
+    def reap_lost(self, active: Mapping[str, int | None]) -> None:
+        """Mark Failed the runs (id → owner id) whose owner process died.
+
+        Costs one owner lookup per distinct owner, not per run.
+        """
+
+    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
+        """Metric headers of this run (or of ``run_ids``, e.g. its children)."""
+
+    def read_chunks(
+        self,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> list[PointChunk]:
+        """Point chunks with id above ``after_chunk_id``, in id order.
+
+        Of this run, or of ``run_id`` (one of its children, e.g. for a sweep's charts).
+        """
+
+    def file_names(self, prefix: str | None = None) -> list[str]:
+        """Sorted names (``logs/driver_log.txt``) of the run's files under ``prefix``."""
+
+    def file_size(self, name: str) -> int | None:
+        """Size in bytes of one file, ``None`` if the run has no such file."""
+
+    def read_file(self, name: str, offset: int = 0, limit: int | None = None) -> bytes:
+        """Bytes of one file from ``offset`` (at most ``limit``).
+
+        Raises ``FileNotFoundInRunError`` (a ``FileNotFoundError``) if it is missing.
+        """
+
+    def file_url(self, name: str) -> str | None:
+        """A URL a browser on this machine can open for the file, if there is one."""
+
+    def registered_models(self) -> list[str]:
+        """Ids (``name:version``) of the models registered from this run (its lineage)."""
+
+    def release(self) -> None:
+        """Free what the calling thread holds (a poller thread calls it as it ends)."""
+
+
+class WorkspaceRunReader:
+    """A :class:`RunReader` over a tracking store and an artifact store."""
+
+    def __init__(self, store: TrackingStore, artifacts: ArtifactStore, run_id: str) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.run_id = run_id
+        self.location = store.location
+
+    def flush(self) -> None:
+        """Write this process's buffered points."""
+        RUNTIME.flusher.flush()
+
+    def current_seq(self) -> int:
+        """The store's change sequence."""
+        return self.store.current_seq()
+
+    def run(self) -> RunRecord | None:
+        """The run, marked Failed first if its process died while it was active."""
+        record = self.store.get_run(self.run_id)
+        if record is not None and not record.is_terminal:
+            record = _liveness.reap_lost(self.store, [record])[0]
+        return record
+
+    def changed_children(self, after_seq: int) -> list[RunRecord]:
+        """Children changed after ``after_seq`` (lost ones marked Failed)."""
+        records = self.store.find_runs(parent_id=self.run_id, changed_after=after_seq)
+        return _liveness.reap_lost(self.store, records) if records else records
+
+    def reap_lost(self, active: Mapping[str, int | None]) -> None:
+        """Mark Failed the runs whose owner process died."""
+        owners = {owner for owner in active.values() if owner is not None}
+        if not owners:
+            return
+        dead = _liveness.dead_owners(self.store, owners)
+        for run_id, owner_id in active.items():
+            if owner_id in dead:
+                _liveness.mark_lost(self.store, run_id, dead[owner_id])
+
+    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
+        """Metric headers of this run or of ``run_ids``."""
+        return self.store.metric_infos([self.run_id] if run_ids is None else run_ids)
+
+    def read_chunks(
+        self,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> list[PointChunk]:
+        """New point chunks of this run (or of ``run_id``)."""
+        return self.store.read_chunks(
+            run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
+        )
+
+    def file_names(self, prefix: str | None = None) -> list[str]:
+        """The run's files under ``prefix``."""
+        return self.artifacts.list_files(self.run_id, prefix)
+
+    def file_size(self, name: str) -> int | None:
+        """Size of one file, or ``None``."""
+        try:
+            return self.artifacts.file_size(self.run_id, name)
+        except FileNotFoundInRunError:
+            return None
+
+    def read_file(self, name: str, offset: int = 0, limit: int | None = None) -> bytes:
+        """Bytes of one file."""
+        return self.artifacts.read_bytes(self.run_id, name, offset, limit)
+
+    def file_url(self, name: str) -> str | None:
+        """``file://`` URL of the file in the run's local folder."""
+        return (self.artifacts.run_folder(self.run_id) / name).as_uri()
+
+    def registered_models(self) -> list[str]:
+        """Models registered from this run; none where the store has no registry."""
+        try:
+            models = self.store.list_models(run_id=self.run_id)
+        except RegistryUnavailableError:
+            return []
+        return sorted(m.model_id for m in models)
+
+    def release(self) -> None:
+        """Close the calling thread's store connection."""
+        self.store.release_thread_resources()
+
+
+def run_reader(run: Run) -> WorkspaceRunReader:
+    """The reader of a ``Run`` of a workspace (its store and artifact store)."""
+    return WorkspaceRunReader(run.workspace.store, run.workspace.artifacts, run.id)

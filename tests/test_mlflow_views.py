@@ -1,0 +1,143 @@
+"""MLflow runs in the live views, against a real ``mlflow server`` (kernel-free state checks)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+from mlflow_helpers import log_mlflow_parent
+
+from run_widgets import ExperimentDetails
+from run_widgets.mlflow import TrackingServerUnreachable, open_experiment, open_run
+from run_widgets.mlflow.api import RestApi, StoreApi, read_api
+from run_widgets.mlflow.history import MetricFollower
+
+pytestmark = pytest.mark.slow
+
+
+def _log(client: MlflowClient, run_id: str, key: str, start: int, n: int) -> None:
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id, metrics=[Metric(key, float(i), now + i, i) for i in range(start, start + n)]
+    )
+
+
+def test_follower_reads_only_new_points_over_rest(mlflow_server: Any) -> None:
+    client = MlflowClient(mlflow_server.url)
+    run_id = client.create_run(client.create_experiment("follower")).info.run_id
+    _log(client, run_id, "loss", 0, 250)
+    api = read_api(mlflow_server.url)
+    assert isinstance(api, RestApi)
+    follower = MetricFollower(api, run_id, "loss", page_size=100)
+    first = follower.read_new()
+    assert first.steps.tolist() == list(range(250)) and follower.mode == "offset"
+    full_bytes = api.bytes_read
+    assert follower.read_new().steps.tolist() == []
+    _log(client, run_id, "loss", 250, 20)
+    before = api.bytes_read
+    new = follower.read_new()
+    assert new.steps.tolist() == list(range(250, 270))
+    assert new.values.tolist() == [float(i) for i in range(250, 270)]
+    assert api.bytes_read - before < full_bytes / 5  # the new points, not the history
+
+
+def test_follower_over_a_sqlite_store(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    run_id = client.create_run(client.create_experiment("direct")).info.run_id
+    _log(client, run_id, "acc", 0, 30)
+    api = read_api(uri)
+    assert isinstance(api, StoreApi)
+    follower = MetricFollower(api, run_id, "acc", page_size=10)
+    assert len(follower.read_new()) == 30
+    _log(client, run_id, "acc", 30, 5)
+    assert follower.read_new().steps.tolist() == [30, 31, 32, 33, 34]
+
+
+def test_open_run_maps_an_active_mlflow_run(mlflow_server: Any, tmp_path: Path) -> None:
+    client = MlflowClient(mlflow_server.url)
+    experiment_id = client.create_experiment("open-run")
+    ids = log_mlflow_parent(client, experiment_id, tmp_path, finish=False)
+    source = open_run(ids["parent"], tracking_uri=mlflow_server.url)
+    record = source.record
+    assert record is not None
+    assert record.status == "Running" and record.display_name == "parent"
+    assert record.properties == {"alpha": "0.5"}
+    assert record.definition["arguments"] == ["alpha=0.5"]
+    assert record.tags["team"] == "vision" and record.description == "a note"
+    mirror = source.mirror
+    children = mirror.find_runs(parent_id=ids["parent"])
+    assert {c.id for c in children} == set(ids["children"])
+    assert sorted(c.status for c in children) == ["Completed", "Failed"]
+    chunks = mirror.read_chunks(ids["parent"])
+    loss = [c for c in chunks if c.metric_name == "loss"]
+    assert loss[0].steps.tolist() == [i * 10 for i in range(50)]
+    cursor = max(c.id for c in chunks)
+    _log(client, ids["parent"], "loss", 1000, 7)
+    seq = mirror.current_seq()
+    mirror.sync_runs([ids["parent"]], children_of=[ids["parent"]])
+    assert mirror.current_seq() > seq
+    new = mirror.read_chunks(ids["parent"], after_chunk_id=cursor)
+    assert [c.metric_name for c in new] == ["loss"] and new[0].steps.tolist() == list(
+        range(1000, 1007)
+    )
+    assert new[0].first_index == 50
+    client.set_terminated(ids["parent"], status="KILLED")
+    mirror.sync_runs([ids["parent"]])
+    assert mirror.get_run(ids["parent"]).status == "Canceled"  # type: ignore[union-attr]
+
+
+def test_experiment_details_over_an_mlflow_experiment(mlflow_server: Any, tmp_path: Path) -> None:
+    client = MlflowClient(mlflow_server.url)
+    experiment_id = client.create_experiment("exp-view")
+    ids = log_mlflow_parent(client, experiment_id, tmp_path, finish=False)
+    view = ExperimentDetails(
+        open_experiment("exp-view", tracking_uri=mlflow_server.url), include_children=True
+    )
+    try:
+        state = view.model.table_state()
+        assert view.model.page.total == 3
+        ids_shown = {r.id for r in view.model.page.records}
+        assert ids_shown == {ids["parent"], *ids["children"]}
+        assert "MLflow experiment exp-view" in view.title
+        _log(client, ids["parent"], "loss", 2000, 5)
+        client.set_terminated(ids["parent"], status="FINISHED")
+        changes = view.refresh()
+        assert changes.anything
+        parent = next(r for r in view.model.page.records if r.id == ids["parent"])
+        assert parent.status == "Completed"
+        assert state["rows"]
+        assert view.model.chart_names()  # the selected runs' metric charts
+    finally:
+        view.close()
+
+
+def test_server_away_is_reported_and_retried(mlflow_server: Any, tmp_path: Path) -> None:
+    client = MlflowClient(mlflow_server.url)
+    experiment_id = client.create_experiment("away")
+    log_mlflow_parent(client, experiment_id, tmp_path, finish=False)
+    view = ExperimentDetails(open_experiment("away", tracking_uri=mlflow_server.url))
+    try:
+        view.refresh_interval = 0.2
+        mlflow_server.stop()
+        with pytest.raises(TrackingServerUnreachable, match="did not answer"):
+            view.refresh()
+        poller = view.start_polling()
+        deadline = time.monotonic() + 60
+        while "did not answer" not in view.table.error and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "TrackingServerUnreachable" in view.table.error
+        assert "next try in" in view.table.error
+        assert "Traceback" not in view.table.error
+        assert poller.interval >= 0.2
+    finally:
+        mlflow_server.start()
+    deadline = time.monotonic() + 120
+    while view.table.error and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert view.table.error == ""  # the next success clears it
+    view.close()

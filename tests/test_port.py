@@ -1,0 +1,189 @@
+"""``python -m run_widgets.port``: v1 imports rewritten in notebooks and scripts, Azure-only
+APIs listed, and a ported v1-style notebook really running in a kernel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from support import python_env
+
+from run_widgets.exceptions import UserErrorException
+from run_widgets.port import port_file, port_paths
+from run_widgets.port.cloud import AUTOML, DATASET, DOCKER, PIPELINE, WEBSERVICE
+from run_widgets.port.rewrite import rewrite_source
+
+V1 = Path(__file__).with_name("v1_notebooks")
+
+
+def test_from_imports_are_split_between_run_widgets_and_azure() -> None:
+    source = (
+        "import os\n"
+        "from azureml.core import Workspace, Experiment, Dataset  # the usual trio\n"
+        "def f():\n"
+        "    from azureml.core.run import Run as R\n"
+        "    return R\n"
+    )
+    rewrite = rewrite_source(source)
+    assert rewrite.text == (
+        "import os\n"
+        "from run_widgets import Workspace, Experiment\n"
+        "from azureml.core import Dataset  # the usual trio\n"
+        "def f():\n"
+        "    from run_widgets import Run as R\n"
+        "    return R\n"
+    )
+    assert rewrite.changed_lines == [2, 3, 5]
+    assert rewrite.kept == [(3, "azureml.core", "Dataset")]
+
+
+def test_import_azureml_core_and_qualified_names() -> None:
+    source = (
+        "import azureml.core\n"
+        "print('SDK version:', azureml.core.VERSION)  # azureml.core.VERSION\n"
+        "x = 'azureml.core.VERSION'\n"
+        "y = azureml.core.Dataset\n"
+    )
+    assert rewrite_source(source).text == (
+        "import run_widgets\n"
+        "print('SDK version:', run_widgets.VERSION)  # azureml.core.VERSION\n"
+        "x = 'azureml.core.VERSION'\n"
+        "y = azureml.core.Dataset\n"
+    )
+
+
+def test_multiline_and_semicolon_imports_and_magics() -> None:
+    source = (
+        "%matplotlib inline\n"
+        "import numpy as np; from azureml.widgets import RunDetails\n"
+        "from azureml.train.hyperdrive import (\n"
+        "    HyperDriveConfig,\n"
+        "    choice,\n"
+        ")\n"
+        "!pip install azureml-sdk\n"
+    )
+    assert rewrite_source(source).text == (
+        "%matplotlib inline\n"
+        "import numpy as np; from run_widgets import RunDetails\n"
+        "from run_widgets import HyperDriveConfig, choice\n"
+        "!pip install azureml-sdk\n"
+    )
+
+
+def test_source_that_is_not_python_is_left_alone() -> None:
+    source = "# Exclude outputs\n/outputs\nfrom azureml.core import Run\n"
+    assert rewrite_source(source).text == source
+
+
+def test_port_to_an_output_folder_reports_cloud_only_cells(tmp_path: Path) -> None:
+    reports = {r.path.name: r for r in port_paths([V1], tmp_path / "out")}
+    assert set(reports) == {
+        "train-on-local-v1.ipynb",
+        "deploy-to-cloud-v1.ipynb",
+        "automl_pipeline_v1.py",
+    }
+    # the originals are untouched, the ported copies are in the output folder
+    assert "azureml.core" in (V1 / "train-on-local-v1.ipynb").read_text(encoding="utf-8")
+    ported = nbformat.read(tmp_path / "out" / "train-on-local-v1.ipynb", as_version=4)
+    assert "".join(ported.cells[1].source).startswith(
+        "# Check core SDK version number\nimport run_widgets\n"
+    )
+
+    train = reports["train-on-local-v1.ipynb"]
+    found = {(str(location), finding.category) for location, finding in train.cloud_only}
+    assert found == {
+        ("cell 9 line 3", DOCKER),
+        ("cell 10 line 1", DATASET),
+        ("cell 10 line 4", DATASET),
+    }
+    deploy = reports["deploy-to-cloud-v1.ipynb"]
+    categories = {finding.category for _, finding in deploy.cloud_only}
+    assert categories == {WEBSERVICE}
+    # scikit-learn's Pipeline is not an Azure pipeline
+    assert not any("Pipeline" in finding.text for _, finding in deploy.cloud_only)
+    script = reports["automl_pipeline_v1.py"]
+    assert {f.category for _, f in script.cloud_only} == {DATASET, PIPELINE, AUTOML}
+    assert "cell" not in script.summary()
+
+
+def test_in_place_keeps_a_backup_and_is_idempotent(tmp_path: Path) -> None:
+    notebook = tmp_path / "train-on-local-v1.ipynb"
+    shutil.copyfile(V1 / notebook.name, notebook)
+    original = notebook.read_bytes()
+    first = port_file(notebook)
+    assert first.backup == tmp_path / "train-on-local-v1.ipynb.bak"
+    assert first.backup.read_bytes() == original
+    json.loads(notebook.read_text(encoding="utf-8"))  # still a valid notebook
+    second = port_file(notebook)
+    assert second.rewritten == [] and second.written is None and second.backup is None
+    assert first.backup.read_bytes() == original  # the backup of the v1 original survives
+
+
+def test_command_line(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("from azureml.core import Run\nrun = Run.get_context()\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "run_widgets.port", str(script)],
+        capture_output=True,
+        text=True,
+        env=python_env(),
+        check=True,
+    )
+    assert f"{script}: 1 import line(s) rewritten (original kept as train.py.bak)" in result.stdout
+    assert "no Azure-only APIs found" in result.stdout
+    assert script.read_text(encoding="utf-8").startswith("from run_widgets import Run\n")
+    missing = subprocess.run(
+        [sys.executable, "-m", "run_widgets.port", str(tmp_path / "nope.ipynb")],
+        capture_output=True,
+        text=True,
+        env=python_env(),
+    )
+    assert missing.returncode == 2
+    assert "nope.ipynb does not exist" in missing.stderr
+
+
+def test_bad_inputs_name_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(UserErrorException, match=r"broken\.ipynb is not a Jupyter notebook"):
+        port_file(broken)
+    with pytest.raises(UserErrorException, match=r"neither a \.ipynb notebook nor a \.py"):
+        port_file(tmp_path / "notes.txt")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_ported_v1_notebook_runs_in_a_kernel(tmp_path: Path) -> None:
+    """The v1-style notebook, minus its Azure-only cells, runs after the import change."""
+    port_paths([V1 / "train-on-local-v1.ipynb"], tmp_path)
+    notebook = nbformat.read(tmp_path / "train-on-local-v1.ipynb", as_version=4)
+    report = port_file(V1 / "train-on-local-v1.ipynb", tmp_path / "again.ipynb")
+    cloud_cells = {
+        location.cell for location, finding in report.cloud_only if finding.category != DOCKER
+    }
+    notebook.cells = [c for i, c in enumerate(notebook.cells) if i not in cloud_cells]
+    (tmp_path / "run_widgets.json").write_text('{"workspace": "./ws"}', encoding="utf-8")
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    outputs = {
+        i: "".join(o.get("text", "") for o in cell.get("outputs", []))
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+    }
+    text = "\n".join(outputs.values())
+    assert "SDK version: " in text
+    assert "Azure region: local" in text
+    assert "['scikit-learn']" in text
+    assert "Completed" in text
+    assert "['alpha', 'mse ']" in text
