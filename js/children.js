@@ -1,21 +1,13 @@
 // Child-run table: sortable columns, pages of `page_size` rows, live durations, the best
 // run highlighted; clicking a row selects that child (the kernel shows its details), and
 // an optional cancel button per running row sends an intent. No business logic here.
-const COLORS = { Completed: "#65B806", Failed: "#A80000", Canceled: "#A80000" };
-const ACTIVE = new Set(["NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "CancelRequested"]);
+// (rwTime, rwDuration, rwClock, rwStatusClass, RW_ACTIVE come from format.js.)
+const clock = rwClock();
 
 function duration(row) {
   if (row.created == null) return null;
-  const end = row.end != null ? row.end : Date.now() / 1000;
+  const end = row.end != null ? row.end : clock.now();
   return Math.max(0, end - row.created);
-}
-
-function formatDuration(seconds) {
-  if (seconds == null) return "";
-  let s = Math.floor(seconds);
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
 }
 
 function cellValue(row, key) {
@@ -39,11 +31,14 @@ function render({ model, el: root }) {
   const title = document.createElement("div");
   title.className = "rw-title";
   const table = document.createElement("table");
+  const scroller = document.createElement("div");
+  scroller.className = "rw-table-scroll";
+  scroller.append(table);
   const pager = document.createElement("div");
   pager.className = "rw-pager";
   const footnote = document.createElement("div");
   footnote.className = "rw-muted rw-footnote";
-  root.append(title, table, pager, footnote);
+  root.append(title, scroller, pager, footnote);
 
   function sortedRows() {
     const rows = [...(model.get("rows") || [])];
@@ -68,13 +63,15 @@ function render({ model, el: root }) {
   }
 
   function update() {
+    clock.sync(model.get("clock"));
     const rows = sortedRows();
     const columns = model.get("columns") || [];
     const size = Math.max(1, model.get("page_size") || 20);
     const pages = Math.max(1, Math.ceil(rows.length / size));
     page = Math.min(page, pages - 1);
     title.textContent = `${model.get("title") || "Child runs"} (${rows.length})`;
-    root.style.display = rows.length || model.get("show_empty") ? "" : "none";
+    // A class, not an inline style: some widget managers (Voilà, html-manager) reset it.
+    root.classList.toggle("rw-empty", !(rows.length || model.get("show_empty")));
     table.replaceChildren();
     const head = document.createElement("tr");
     for (const column of columns) {
@@ -82,7 +79,7 @@ function render({ model, el: root }) {
       const key = model.get("sort_key");
       th.textContent = column.title + (key === column.key ? (model.get("sort_desc") ? " ▼" : " ▲") : "");
       if (column.tooltip) th.title = column.tooltip;
-      th.className = "rw-sortable";
+      th.className = `rw-sortable rw-col-${column.key.replace(/[^a-z]/gi, "")}`;
       th.addEventListener("click", () => {
         if (model.get("sort_key") === column.key) model.set("sort_desc", !model.get("sort_desc"));
         else { model.set("sort_key", column.key); model.set("sort_desc", false); }
@@ -104,20 +101,20 @@ function render({ model, el: root }) {
         const td = document.createElement("td");
         let value = cellValue(row, column.key);
         if (column.key === "duration") {
-          value = formatDuration(value);
+          value = rwDuration(value);
           td.classList.add("rw-duration");
           td.dataset.created = row.created ?? "";
           td.dataset.end = row.end ?? "";
         }
-        else if (column.key === "started") value = row.start != null ? new Date(row.start * 1000).toLocaleString() : "";
+        else if (column.key === "started") value = rwTime(row.start);
         else if (typeof value === "number" && !Number.isInteger(value)) value = Number(value.toPrecision(6));
         td.textContent = value == null ? "" : String(value);
-        if (column.key === "status") td.style.color = COLORS[row.status] || "#015CDA";
+        if (column.key === "status") td.className = rwStatusClass(row.status);
         tr.append(td);
       }
       if (model.get("cancellable")) {
         const td = document.createElement("td");
-        if (ACTIVE.has(row.status) && row.status !== "CancelRequested") {
+        if (RW_ACTIVE.has(row.status) && row.status !== "CancelRequested") {
           td.append(button("Cancel", () => model.send({ event: "cancel", run_id: row.id })));
         }
         tr.append(td);
@@ -142,14 +139,14 @@ function render({ model, el: root }) {
     footnote.textContent = model.get("footnote") || "";
   }
 
-  const events = ["rows", "columns", "sort_key", "sort_desc", "best_id", "selected_id", "page_size", "title", "footnote", "cancellable"];
+  const events = ["clock", "rows", "columns", "sort_key", "sort_desc", "best_id", "selected_id", "page_size", "title", "footnote", "cancellable"];
   for (const name of events) model.on(`change:${name}`, update);
   update();
   // Running rows: only their duration cells change each second, without the kernel.
   const timer = setInterval(() => {
     for (const td of table.querySelectorAll("td.rw-duration")) {
       if (td.dataset.end !== "" || td.dataset.created === "") continue;
-      td.textContent = formatDuration(Date.now() / 1000 - Number(td.dataset.created));
+      td.textContent = rwDuration(clock.now() - Number(td.dataset.created));
     }
   }, 1000);
   return () => {

@@ -1,17 +1,6 @@
 // Status header of a run: colour per status, name, id, experiment, start time, live
 // duration, a link to the run report, and the error bar. Renders traits only.
-const COLORS = { Completed: "#65B806", Failed: "#A80000", Canceled: "#A80000", NotStarted: "#323130" };
-const ACTIVE = "#015CDA";
-
-export function formatDuration(seconds) {
-  if (seconds == null || !isFinite(seconds)) return "";
-  let s = Math.max(0, Math.floor(seconds));
-  const days = Math.floor(s / 86400); s -= days * 86400;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  const hms = `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-  return days ? `${days} day${days > 1 ? "s" : ""}, ${hms}` : hms;
-}
+// (rwTime, rwDuration, rwClock, rwStatusClass come from format.js.)
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -22,6 +11,7 @@ function el(tag, cls, text) {
 
 function render({ model, el: root }) {
   root.classList.add("rw-panel", "rw-live", "rw-header-panel");
+  const clock = rwClock();
   let pending = null;  // the report window waiting for its content
   const bar = el("div", "rw-status-bar");
   const title = el("span", "rw-status-title");
@@ -32,6 +22,15 @@ function render({ model, el: root }) {
     const win = window.open("", "_blank");  // opened now: a user gesture, not blocked
     pending = win;
     model.send({ event: "open_report" });
+    // A view restored from saved state has no kernel to make the report: say so.
+    setTimeout(() => {
+      if (pending === win) {
+        pending = null;
+        if (win) win.close();
+        errorBar.textContent = "The report is made by the notebook's kernel: run the cell again to open it.";
+        errorBar.style.display = "";
+      }
+    }, 8000);
   });
   bar.append(title, link);
   const meta = el("div", "rw-meta");
@@ -40,14 +39,14 @@ function render({ model, el: root }) {
 
   function update() {
     const h = model.get("header") || {};
+    clock.sync(h.now);
     const status = h.status || "Loading";
-    bar.style.background = COLORS[status] || ACTIVE;
+    bar.className = `rw-status-bar ${rwStatusClass(status)}`;
     title.textContent = `${h.kind_label || "Run"} ${h.display_name || h.run_id || ""} (${status === "NotStarted" ? "Not Started" : status})`;
-    link.title = h.portal_url || "";
+    link.title = "Open the run's report in a new tab";
     link.style.display = h.portal_url ? "" : "none";
     meta.replaceChildren();
-    const started = h.start ? new Date(h.start * 1000).toLocaleString() : "";
-    const items = [["Run Id", h.run_id], ["Experiment", h.experiment], ["Started", started]];
+    const items = [["Run Id", h.run_id], ["Experiment", h.experiment], ["Started", rwTime(h.start)]];
     for (const [label, value] of items) {
       const item = el("span", "rw-meta-item");
       item.append(el("span", "rw-muted", `${label}: `), el("span", null, value || ""));
@@ -65,8 +64,8 @@ function render({ model, el: root }) {
     const h = model.get("header") || {};
     const node = meta.querySelector(".rw-duration");
     if (!node || h.created == null) return;
-    const end = h.end != null ? h.end : Date.now() / 1000;
-    node.textContent = formatDuration(end - h.created);
+    const end = h.end != null ? h.end : clock.now();
+    node.textContent = rwDuration(end - h.created);
   }
   function onMessage(message) {
     if (message && message.report_html != null && pending) {

@@ -1,30 +1,43 @@
 // "Run Properties": status, times, arguments, tags, properties and single-valued metrics.
-const COLORS = { Completed: "#65B806", Failed: "#A80000", Canceled: "#A80000" };
-
+// A row is [label, text] or [label, text, {time}] / [label, text, {created, end, now}]:
+// times are shown in the viewer's zone and a running duration ticks (format.js).
 function render({ model, el: root }) {
   root.classList.add("rw-panel", "rw-properties");
+  const clock = rwClock();
   const title = document.createElement("div");
   title.className = "rw-title";
   title.textContent = "Run Properties";
   const table = document.createElement("table");
   root.append(title, table);
+  let running = null;  // [cell, created] of a duration still growing
   function update() {
     table.replaceChildren();
-    for (const [label, value] of model.get("rows") || []) {
+    running = null;
+    for (const [label, value, extra] of model.get("rows") || []) {
       const tr = document.createElement("tr");
       const th = document.createElement("th");
       th.textContent = label;
       th.title = label;
       const td = document.createElement("td");
       td.textContent = value;
-      if (label === "Status") td.style.color = COLORS[value] || "#015CDA";
+      if (extra && extra.time != null) td.textContent = rwTime(extra.time);
+      if (extra && extra.created != null) {
+        clock.sync(extra.now);
+        if (extra.end != null) td.textContent = rwDuration(extra.end - extra.created);
+        else { running = [td, extra.created]; tick(); }
+      }
+      if (label === "Status") td.className = rwStatusClass(value);
       tr.append(th, td);
       table.append(tr);
     }
   }
+  function tick() {
+    if (running) running[0].textContent = rwDuration(clock.now() - running[1]);
+  }
   model.on("change:rows", update);
   update();
-  return () => model.off("change:rows", update);
+  const timer = setInterval(tick, 1000);
+  return () => { clearInterval(timer); model.off("change:rows", update); };
 }
 
 export default { render };

@@ -3,7 +3,7 @@
 Output format of v1 (``show_output=True``)::
 
     RunId: <id>
-    Web View: <report url>
+    Web View: <report path>
 
     Streaming logs/driver_log.txt
     =============================
@@ -13,7 +13,7 @@ Output format of v1 (``show_output=True``)::
     Execution Summary
     =================
     RunId: <id>
-    Web View: <report url>
+    Web View: <report path>
 
     Error:                  (a Failed run with raise_on_error=False)
     <error JSON>
@@ -22,7 +22,10 @@ A Failed run raises ``ActivityFailedException`` ("Activity Failed:" and the erro
 the summary (without the closing blank line); Ctrl-C stops the streaming (raising
 ``ExperimentExecutionException``), never the run.
 
-Deliberate fix: v1 returned at ``Finalizing`` (before outputs were uploaded) unless
+Deliberate fixes: "Web View" is the report's path, not a ``file://`` URL (front-ends show
+such a URL as a link that browsers refuse to open); when a live view in this kernel already
+shows the run's log, only the lines written after the wait began are printed (the log is
+not repeated below the view). v1 returned at ``Finalizing`` (before outputs were uploaded) unless
 ``wait_post_processing=True``; here it always waits for a terminal status.
 """
 
@@ -34,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from .exceptions import (
     ActivityFailedException,
@@ -80,17 +85,27 @@ class LogFollower:
         self.offset = 0
         self._partial = b""
 
-    def _read(self) -> bytes:
+    def _read(self, offset: int) -> bytes:
         if callable(self.source):
-            return self.source(self.offset)
+            return self.source(offset)
         with open(self.source, "rb") as handle:
-            handle.seek(self.offset)
+            handle.seek(offset)
             return handle.read()
+
+    def skip_to_end(self) -> int:
+        """Start after the complete lines written so far; returns how many were skipped."""
+        try:
+            data = self._read(0)
+        except (FileNotFoundError, FileNotFoundInRunError):
+            return 0
+        end = data.rfind(b"\n") + 1
+        self.offset = end
+        return data.count(b"\n", 0, end)
 
     def read_lines(self, final: bool = False) -> list[str]:
         """New complete lines since the last call (and the unfinished one if ``final``)."""
         try:
-            data = self._read()
+            data = self._read(self.offset)
         except (FileNotFoundError, FileNotFoundInRunError):
             return []
         self.offset += len(data)
@@ -106,6 +121,16 @@ class LogFollower:
 FINISHED_HOOKS: list[Callable[[str, str], None]] = []
 """Called with (store location, run id) when a wait ends; the widget layer adds one
 that gives live views of the run their final refresh at once."""
+
+LOG_SHOWN_HOOKS: list[Callable[[str, str], bool]] = []
+"""Called with (store location, run id): True if a live view already shows the run's
+log (the widget layer adds one), so streaming starts at the log's end instead of its top."""
+
+
+def log_shown_elsewhere(run: Run) -> bool:
+    """True if a registered hook says a live view shows this run's log."""
+    location = run.workspace.store.location
+    return any(hook(location, run.id) for hook in LOG_SHOWN_HOOKS)
 
 
 def wait_for_completion(
@@ -152,8 +177,9 @@ def _stream(run: Run, stream: TextIO) -> None:
 
     The blank line that closes the output is printed by the caller, after an error.
     """
-    url = run.get_portal_url()
+    url = url2pathname(urlparse(run.get_portal_url()).path)
     print(f"RunId: {run.id}\nWeb View: {url}", file=stream, flush=True)
+    skip_existing = log_shown_elsewhere(run)
     follower: LogFollower | None = None
     current: str | None = None
     delay = POLL_MIN_S
@@ -165,6 +191,14 @@ def _stream(run: Run, stream: TextIO) -> None:
             follower = LogFollower(run.get_file_path(chosen))
             header = f"Streaming {chosen}"
             print(f"\n{header}\n{'=' * len(header)}\n", file=stream, flush=True)
+            if skip_existing:
+                skipped = follower.skip_to_end()
+                if skipped:
+                    print(
+                        f"({skipped} earlier lines are in the run's view above)",
+                        file=stream,
+                        flush=True,
+                    )
         if follower is not None:
             lines = follower.read_lines(final=done)
             if lines:

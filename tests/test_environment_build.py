@@ -122,3 +122,39 @@ def test_user_managed_environment_ignores_packages_as_v1(exp: Experiment, tmp_pa
     assert wait_terminal(run) == "Completed", run.get_details().get("error")
     assert not (exp.workspace.folder / ENVS).exists()
     assert "logs/image_build_log.txt" not in run.get_file_names()
+
+
+def test_sweep_trials_share_one_environment_build(exp: Experiment, tmp_path: Path) -> None:
+    from sweep_helpers import child_records, wait_sweep
+
+    from run_widgets import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
+
+    folder = source_dir(
+        tmp_path,
+        {
+            "trial.py": """
+                import sys
+                import pyjokes
+                from run_widgets import Run
+
+                run = Run.get_context()
+                run.log("n", float(sys.argv[sys.argv.index("--n") + 1]))
+                run.log("joke", pyjokes.get_joke())
+            """
+        },
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(folder, "trial.py", environment=_jokes("sweep-jokes")),
+        hyperparameter_sampling=GridParameterSampling({"--n": choice(1, 2, 3)}),
+        primary_metric_name="n",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_concurrent_runs=3,
+    )
+    sweep = exp.submit(config)
+    assert wait_sweep(sweep, timeout=180) == "Completed"
+    children = [Run(exp, record.id) for record in child_records(sweep)]
+    assert [c.get_status() for c in children] == ["Completed"] * 3
+    logs = [_build_log(c) for c in children]
+    assert sum("Building environment" in log for log in logs) == 1  # the others waited, reused
+    assert sum("reusing the cached build" in log for log in logs) == 2
+    assert len([p for p in (exp.workspace.folder / ENVS).iterdir() if p.is_dir()]) == 1

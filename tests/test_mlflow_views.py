@@ -86,6 +86,19 @@ def test_open_run_maps_an_active_mlflow_run(mlflow_server: Any, tmp_path: Path) 
         range(1000, 1007)
     )
     assert new[0].first_index == 50
+    reader = source.run_reader()  # the run view's reader (RunReader protocol)
+    reader.flush()
+    assert reader.run() is not None and reader.run().id == ids["parent"]  # type: ignore[union-attr]
+    assert {c.id for c in reader.changed_children(0)} == set(ids["children"])
+    assert not reader.changed_children(reader.current_seq())
+    kinds = {i.name: i.kind for i in reader.metric_infos()}
+    assert kinds == {"loss": "scalar", "acc": "scalar", "images/plot.png": "image"}
+    assert {i.name for i in reader.metric_infos(ids["children"])} == {"score"}
+    assert reader.file_names() == ["images/plot.png", "logs/train.log"]
+    assert reader.file_names("logs") == ["logs/train.log"]
+    assert reader.file_size("logs/train.log") == len("epoch 1\nepoch 2\n")
+    assert reader.read_file("logs/train.log", offset=8) == b"epoch 2\n"
+    assert reader.read_file("images/plot.png")[:8] == b"\x89PNG\r\n\x1a\n"
     client.set_terminated(ids["parent"], status="KILLED")
     mirror.sync_runs([ids["parent"]])
     assert mirror.get_run(ids["parent"]).status == "Canceled"  # type: ignore[union-attr]

@@ -37,7 +37,7 @@ def test_register_model_from_a_run_counts_versions_with_lineage(exp: Experiment)
     run = _run_with_outputs(exp, {"ridge_0.40.pkl": b"model-1"})
     model = run.register_model(
         model_name="best_ridge_model",
-        model_path="./outputs/ridge_0.40.pkl".removeprefix("./"),
+        model_path="./outputs/ridge_0.40.pkl",  # as Microsoft's train-on-local wrote it
         tags={"alpha": "0.4"},
         properties={"mse": "3000"},
         description="ridge on diabetes",

@@ -187,3 +187,12 @@ def test_ported_v1_notebook_runs_in_a_kernel(tmp_path: Path) -> None:
     assert "['scikit-learn']" in text
     assert "Completed" in text
     assert "['alpha', 'mse ']" in text
+
+
+def test_a_cell_indented_as_a_whole_is_rewritten_as_ipython_runs_it() -> None:
+    source = (
+        " run = exp.submit(config=src)\n\n from azureml.exceptions import ActivityFailedException\n"
+    )
+    assert rewrite_source(source).text == (
+        " run = exp.submit(config=src)\n\n from run_widgets import ActivityFailedException\n"
+    )

@@ -19,6 +19,7 @@ from run_widgets import (
     ActivityFailedException,
     Experiment,
     ExperimentExecutionException,
+    Run,
 )
 
 PRINTING_SCRIPT = """
@@ -50,6 +51,14 @@ FAILING_SCRIPT = """
 """
 
 
+def _web_view(run: Run) -> str:
+    """The report's path, as "Web View:" prints it (not a file:// URL, a dead link)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    return url2pathname(urlparse(run.get_portal_url()).path)
+
+
 def _summary(run_id: str, url: str) -> str:
     return f"\nExecution Summary\n=================\nRunId: {run_id}\nWeb View: {url}\n\n"
 
@@ -60,7 +69,7 @@ def test_show_output_streams_the_driver_log_in_the_v1_format(
     run = submit(exp, tmp_path, PRINTING_SCRIPT)
     details = run.wait_for_completion(show_output=True)
     out = capsys.readouterr().out
-    url = run.get_portal_url()
+    url = _web_view(run)
     header = "Streaming logs/driver_log.txt"
     body = "\n".join(f"line {i}" for i in range(6)) + "\npartial line without newline\n"
     expected = (
@@ -113,7 +122,7 @@ def test_failed_script_records_the_exception_and_wait_raises(
     assert "ValueError: bad alpha value 42" in out  # the traceback is in the log
     assert 'Traceback (most recent call last):\n  File "train.py", line 13' in out
     assert "_bootstrap" not in out
-    assert out.endswith(_summary(run.id, run.get_portal_url())[:-1])  # v1: no blank line
+    assert out.endswith(_summary(run.id, _web_view(run))[:-1])  # v1: no blank line
     assert run.get_metrics() == {"before": 1}
 
     # raise_on_error=False: the error is printed after the summary and the details returned
@@ -121,7 +130,7 @@ def test_failed_script_records_the_exception_and_wait_raises(
     assert returned["status"] == "Failed"
     out = capsys.readouterr().out
     expected_end = (
-        _summary(run.id, run.get_portal_url()).rstrip("\n")
+        _summary(run.id, _web_view(run)).rstrip("\n")
         + "\n\nError:\n"
         + json.dumps(error, indent=4)
         + "\n\n"

@@ -75,7 +75,8 @@ def cells(workspace: Path, logger: Path, go: Path) -> list[str]:
         chart = details._charts["loss"]
         first = chart.points_shown()
         sizes = []
-        chart.lines[0].observe(lambda change: sizes.append(len(change["new"])), "y")
+        for mark in (chart.lines[0], chart.tails[0]):
+            mark.observe(lambda change: sizes.append(chart.points_shown()[0]), "y")
         open({str(go)!r}, "w").close()  # the other process logs 6 more points
         wait_until(lambda: not details.poller.alive)  # this cell blocks; the thread refreshes
         assert first == [2], first

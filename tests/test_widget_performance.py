@@ -61,12 +61,14 @@ def test_refresh_of_a_million_points_and_a_thousand_children(
         assert reads == [100]  # the new chunk, not the history
         assert children_read == [0]  # no child changed
         assert not changes.children
-        (update,) = comms.updates(chart.lines[0])  # one message: x and y together
+        # One message, x and y together, carrying the new points only (the tail mark).
+        assert comms.updates(chart.lines[0]) == []
+        (update,) = comms.updates(chart.tails[0])
         state, buffers = update
         assert set(buffers) == {"x/value", "y/value"}
         assert state["x"]["dtype"] == state["y"]["dtype"] == "float64"
         for nbytes in buffers.values():
-            assert nbytes <= MAX_POINTS * 8
+            assert nbytes <= (100 + 1) * 8
         assert comms.updates(view.children_table) == []  # the 1,000 rows are not resent
         assert chart.lines[0].y.max() == 99.0
 

@@ -275,11 +275,12 @@ def test_a_chart_over_another_metric_grows_with_the_new_pairs_only(
         append_points(run, "alpha", np.array([5.0, 6.0]))
         append_points(run, "mse", np.array([7.0]))  # one pair complete, one waiting
         view.refresh()
-        line = chart.lines[0]
-        assert line.x.max() == 5.0 and line.y.max() == 7.0
+        x, y = chart.series_shown()[0]
+        assert x.max() == 5.0 and y.max() == 7.0
         append_points(run, "mse", np.array([8.0]))
         view.refresh()
-        assert line.x.max() == 6.0 and line.y.max() == 8.0
+        x, y = chart.series_shown()[0]
+        assert x.max() == 6.0 and y.max() == 8.0
         assert view.tracker.metrics["mse"].pairs["alpha"][1] == n + 2
     finally:
         view.close()

@@ -41,7 +41,7 @@ def details(logged: Run) -> RunDetails:
 
 
 def rows_dict(details: RunDetails) -> dict[str, str]:
-    return dict(panel_state(details.properties)["rows"])
+    return {row[0]: row[1] for row in panel_state(details.properties)["rows"]}
 
 
 # ------------------------------------------------------------------------- mapping --
@@ -60,8 +60,9 @@ def test_every_way_of_logging_gets_the_seed_article_view(details: RunDetails) ->
         "string_table": "table",  # only one numeric column
     }
     assert sorted(details._charts) == ["acc_list", "loss", "numeric_table", "roc"]
-    titles = [chart.figure.title for chart in details.charts.children]
+    titles = [c.figure.title for c in details.charts.grid.children if isinstance(c, MetricChart)]
     assert titles == ["acc_list", "loss", "numeric_table", "roc"]  # sorted, lower-cased
+    assert details.charts.grid.children[0] is details.properties  # the first card
 
 
 def test_single_values_go_to_the_properties_panel(details: RunDetails) -> None:
@@ -73,7 +74,7 @@ def test_single_values_go_to_the_properties_panel(details: RunDetails) -> None:
     assert rows["property: dataset"] == "mnist"
     for charted in ("loss", "acc_list", "roc", "colour", "plot"):
         assert charted not in rows
-    labels = [label for label, _ in panel_state(details.properties)["rows"]]
+    labels = [row[0] for row in panel_state(details.properties)["rows"]]
     assert labels[:7] == [
         "Status",
         "Experiment",
@@ -116,7 +117,10 @@ def test_series_chart_is_drawn_over_step(details: RunDetails, logged: Run) -> No
     np.testing.assert_allclose(line.y, [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5])
     logged.log("loss", 0.1, step=10)  # explicit steps are kept
     details.refresh()
-    np.testing.assert_array_equal(chart.lines[0].x, [0, 1, 2, 3, 4, 10])
+    np.testing.assert_array_equal(chart.series_shown()[0][0], [0, 1, 2, 3, 4, 10])
+    # Appended points travel alone, in the tail mark (from the body's last point).
+    np.testing.assert_array_equal(chart.lines[0].x, [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(chart.tails[0].x, [4, 10])
 
 
 def test_log_list_chart_is_drawn_over_the_index(details: RunDetails) -> None:
@@ -134,7 +138,7 @@ def test_row_and_table_charts_have_a_selectable_x_column(details: RunDetails) ->
     assert roc.lines[0].display_legend  # two lines: a legend tells them apart
     roc.x_select.value = "thr"  # the user's choice
     assert roc.x_axis.label == "thr"
-    assert [line.labels for line in roc.figure.marks] == [["fpr"], ["tpr"]]
+    assert [line.labels for line in roc.figure.marks if line.labels] == [["fpr"], ["tpr"]]
     np.testing.assert_allclose(roc.figure.marks[0].x, [1, 0.75, 0.5, 0.25])
     table = details._charts["numeric_table"]
     assert list(table.x_select.options) == ["epoch", "train"]
@@ -183,8 +187,9 @@ def test_lockstep_metrics_can_be_plotted_against_each_other(exp: Experiment) -> 
         run.log("mse", 3.2)
         view.refresh()
         assert chart.x_choice == "alpha"
-        np.testing.assert_allclose(chart.lines[0].x, [*alphas, 1.6])
-        np.testing.assert_allclose(chart.lines[0].y, [0.2, 0.4, 0.8, 1.6, 3.2])
+        x, y = chart.series_shown()[0]
+        np.testing.assert_allclose(x, [*alphas, 1.6])
+        np.testing.assert_allclose(y, [0.2, 0.4, 0.8, 1.6, 3.2])
     finally:
         view.close()
 
@@ -251,7 +256,8 @@ def test_metric_chart_of_a_million_points_is_bounded_and_keeps_spikes(exp: Exper
         view.refresh()
         (shown,) = chart.points_shown()
         assert shown <= MAX_POINTS
-        assert chart.lines[0].y.max() == 50.0 and chart.lines[0].y.min() == -40.0
+        y = chart.series_shown()[0][1]
+        assert y.max() == 50.0 and y.min() == -40.0
     finally:
         view.close()
 

@@ -84,8 +84,45 @@ class MlflowMirror:
             self._sync_histories()
             for run_id, listing in listings.items():
                 if listing != self._files.get(run_id):
+                    self._add_images(
+                        run_id, [n for n in listing if n not in self._files.get(run_id, {})]
+                    )
                     self._files[run_id] = listing
                     self._seq += 1
+
+    def _add_images(self, run_id: str, paths: list[str]) -> None:
+        """Image artifacts become image metrics (one point: the path), as ``log_image``."""
+        for path in paths:
+            if mapping.artifact_role(path) != "image":
+                continue
+            self._next_chunk += 1
+            self._chunks.setdefault(run_id, []).append(
+                PointChunk(
+                    id=self._next_chunk,
+                    run_id=run_id,
+                    metric_id=self._metric_id(run_id, path),
+                    metric_name=path,
+                    kind="image",
+                    first_index=0,
+                    steps=np.zeros(1, dtype=np.int64),
+                    times=np.zeros(1),
+                    values=[path],
+                )
+            )
+            self._infos.setdefault(run_id, {})[path] = MetricInfo(
+                id=self._metric_id(run_id, path),
+                run_id=run_id,
+                name=path,
+                kind="image",
+                description="",
+                n_points=1,
+                last_step=0,
+                last_value=path,
+                first_value=path,
+                min_value=None,
+                max_value=None,
+                columns=(),
+            )
 
     def _list_files(self, run_id: str, limit: int = 10_000) -> dict[str, int | None]:
         found: dict[str, int | None] = {}

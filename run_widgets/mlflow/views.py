@@ -188,9 +188,15 @@ class MlflowExperiment:
 class MlflowRunSource:
     """One MLflow run (and its nested runs), for the views (see :func:`open_run`)."""
 
+    type = "mlflow"
+
     def __init__(self, mirror: MlflowMirror, run_id: str) -> None:
         self.mirror = mirror
         self.id = run_id
+
+    def child(self, run_id: str) -> MlflowRunSource:
+        """One of its nested runs (same mirror, so nothing is read twice)."""
+        return MlflowRunSource(self.mirror, run_id)
 
     def experiment_view(self, include_children: bool) -> ExperimentView:
         """The run with its nested runs, for ``ExperimentDetails``."""

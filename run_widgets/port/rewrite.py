@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import textwrap
 import tokenize
 from dataclasses import dataclass, field
 
@@ -48,10 +49,18 @@ def parse(source: str) -> ast.Module | None:
 
 
 def rewrite_source(source: str) -> Rewrite:
-    """Rewrite the azureml imports of ``source`` (left untouched if it does not parse)."""
+    """Rewrite the azureml imports of ``source`` (left untouched if it does not parse).
+
+    A cell indented as a whole parses as IPython runs it: without the common indentation.
+    """
     tree = parse(source)
     if tree is None:
-        return Rewrite(source)
+        indent = _common_indent(source)
+        if not indent:
+            return Rewrite(source)
+        inner = rewrite_source(textwrap.dedent(source))
+        text = "\n".join(indent + line if line.strip() else line for line in inner.text.split("\n"))
+        return Rewrite(text, inner.changed_lines, inner.kept)
     lines = source.split("\n")
     edits: list[tuple[int, int, int, int, str, list[tuple[str, str]]]] = []
     aliased_core = False
@@ -77,6 +86,18 @@ def rewrite_source(source: str) -> Rewrite:
     if aliased_core:
         text = _replace_qualified(text)
     return _located(text, edits)
+
+
+def _common_indent(source: str) -> str:
+    lines = [line for line in source.split("\n") if line.strip()]
+    indents = [line[: len(line) - len(line.lstrip())] for line in lines]
+    if not indents:
+        return ""
+    common = indents[0]
+    for indent in indents[1:]:
+        while not indent.startswith(common):
+            common = common[:-1]
+    return common
 
 
 def _from_import(node: ast.ImportFrom, indent: str) -> tuple[str | None, list[tuple[str, str]]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import re
 import shutil
 import time
@@ -113,8 +114,9 @@ class Model:
         description: str | None,
     ) -> Model:
         """``run.register_model``: ``model_path`` is a file or folder among the run's files."""
-        wanted = (model_path if model_path is not None else model_name).strip("/")
-        if not wanted or ".." in Path(wanted).parts:
+        given = model_path if model_path is not None else model_name
+        wanted = posixpath.normpath(str(given).replace(os.sep, "/")).strip("/")
+        if not wanted or wanted == "." or ".." in Path(wanted).parts:
             raise UserErrorException(f"model_path {model_path!r} is not a path inside the run.")
         exact = [n for n in file_names if n == wanted]
         inside = [n for n in file_names if n.startswith(wanted + "/")]

@@ -14,6 +14,7 @@ from .compute import (
 )
 from .conda import CondaDependencies
 from .config import DockerSection, Environment, PythonSection, RunConfiguration, ScriptRunConfig
+from .dask import DaskCompute
 from .launcher import submit_script
 
 register_environment_reader(Environment.from_dict)
@@ -30,6 +31,7 @@ __all__ = [
     "ComputeTargetAttachConfiguration",
     "ComputeTargetProvisioningConfiguration",
     "CondaDependencies",
+    "DaskCompute",
     "DockerSection",
     "Environment",
     "PythonSection",

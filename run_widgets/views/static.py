@@ -22,13 +22,23 @@ from ..store import RunRecord, RunStatus
 from .mapping import STEP, property_text
 from .tracker import ChildRow, RunTracker
 
+# White text on these has >= 4.5:1 contrast (WCAG AA); the same as js/theme.css.
 STATUS_COLORS = {
-    RunStatus.COMPLETED: "#65B806",
-    RunStatus.FAILED: "#A80000",
-    RunStatus.CANCELED: "#A80000",
-    RunStatus.NOT_STARTED: "#323130",
+    RunStatus.COMPLETED: "#107c10",
+    RunStatus.FAILED: "#a80000",
+    RunStatus.CANCELED: "#a80000",
+    RunStatus.NOT_STARTED: "#605e5c",
 }
-ACTIVE_COLOR = "#015CDA"
+ACTIVE_COLOR = "#0f5dc2"
+# Carried by the snapshot (trusted outputs keep <style>): hides the "Error displaying widget:
+# model not found" that JupyterLab and Notebook 7 print for a live view saved without its
+# widget state, right above this snapshot which stands in for it. A restored view renders
+# (the snapshot is hidden instead, by the widget's own CSS); an error is an output whose
+# widget renderer holds only text.
+HIDE_DEAD_VIEW_CSS = (
+    "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets:not(:has(*)))"
+    ":has(+ .jp-OutputArea-child .rw-static-snapshot){display:none}</style>"
+)
 MAX_STATIC_CHARTS = 12
 # Bookkeeping the sweep summary already shows; kept out of the properties panel.
 HIDDEN_KEYS = frozenset(
@@ -44,6 +54,7 @@ HIDDEN_KEYS = frozenset(
     }
 )
 MAX_STATIC_CHILDREN = 100
+FIXED_PROPERTY_ROWS = 8  # at most: status, experiment, id, number, start, end, duration, args
 
 
 def status_color(status: str) -> str:
@@ -107,18 +118,17 @@ def snapshot_text(tracker: RunTracker) -> str:
 
 
 # ---------------------------------------------------------------------------- html --
-def header_html(tracker: RunTracker, portal_url: str | None = None) -> str:
-    """The status bar: colour, status, name, id, experiment, link."""
+def header_html(tracker: RunTracker) -> str:
+    """The status bar: colour, status, name.
+
+    No link to the report: a ``file://`` link in a saved output does nothing in a browser
+    ("Not allowed to load local resource"); the live view's button opens it.
+    """
     record = tracker.record
-    link = (
-        f' <a href="{esc(portal_url)}" target="_blank" rel="noopener">View run details</a>'
-        if portal_url
-        else ""
-    )
     name = esc(record.display_name or record.id)
     return (
         f'<div class="rw-header" style="background:{status_color(record.status)};color:#fff;'
-        f'padding:6px 10px;font-weight:600">Run {name} ({esc(record.status)}){link}</div>'
+        f'padding:6px 10px;font-weight:600">Run {name} ({esc(record.status)})</div>'
     )
 
 
@@ -223,9 +233,13 @@ def snapshot_html(
     """The static fallback: header, properties, charts image, children, error.
 
     ``children_html`` replaces the generic child table (a sweep shows its own).
+    ``portal_url`` is accepted for compatibility and not shown (see :func:`header_html`).
     """
-    parts = [f'<div class="rw-static-snapshot" data-run-id="{esc(tracker.run_id)}">']
-    parts.append(header_html(tracker, portal_url))
+    parts = [
+        HIDE_DEAD_VIEW_CSS,
+        f'<div class="rw-static-snapshot" data-run-id="{esc(tracker.run_id)}">',
+    ]
+    parts.append(header_html(tracker))
     message = error_message(tracker.record.error)
     if message:
         parts.append(f'<pre class="rw-error">Error occurred: {esc(message)}</pre>')

@@ -134,6 +134,9 @@ def table_state(children: Sequence[ChildRow], settings: SweepSettings) -> dict[s
         {"key": "id", "title": "Run Id"},
         *({"key": f"param:{name}", "title": name} for name in params),
     ]
+    placed = any(placement(c) for c in children)
+    if placed:  # runs on a cluster: where each child ran
+        columns.insert(4, {"key": "worker", "title": "Worker", "tooltip": "host and Dask worker"})
     rows = []
     # Best first for the goal (children without the metric last, by run number), as the
     # JS table sorts them too: the order is right even before any sorting in the browser.
@@ -145,6 +148,8 @@ def table_state(children: Sequence[ChildRow], settings: SweepSettings) -> dict[s
         values = child_params(child)
         row["best"] = best_metric(child, settings)
         row["values"] = {f"param:{name}": values.get(name) for name in params}
+        if placed:
+            row["values"]["worker"] = placement(child)
         rows.append(row)
     best = best_child(children, settings)
     return {
@@ -194,6 +199,13 @@ def primary_series(
     running = _best_so_far(y, settings.goal)
     best_index = [i for i, c in enumerate(ordered) if best is not None and c.id == best.id]
     return {"mode": "points", "x": x, "y": y, "best_so_far": running, "best_index": best_index}
+
+
+def placement(child: ChildRow) -> str:
+    """Where a child ran on a cluster (``host tcp://worker``), or ``""``."""
+    worker = child.properties.get("dask_worker", "")
+    host = child.properties.get("dask_host", "")
+    return f"{host} {worker}".strip()
 
 
 def _rank_key(value: float | None, settings: SweepSettings) -> float:

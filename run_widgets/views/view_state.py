@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -43,12 +44,33 @@ def header_state(tracker: RunTracker, portal_url: str = "") -> dict[str, Any]:
         "portal_url": portal_url,
         "run_type": record.run_type,
         "kind_label": KIND_LABELS.get(record.run_type, "Run"),
+        # The kernel's clock: the front-end measures running durations against it.
+        "now": None if record.end_time is not None else time.time(),
     }
 
 
-def properties_state(tracker: RunTracker) -> list[list[str]]:
-    """The properties panel's ``rows``."""
-    return [[label, text] for label, text in static.properties_rows(tracker)]
+def properties_state(tracker: RunTracker) -> list[list[Any]]:
+    """The properties panel's ``rows``: ``[label, text]``, with the raw times for the JS.
+
+    Times get ``{"time": epoch seconds}`` (shown in the viewer's zone) and the duration
+    ``{"created", "end", "now"}`` (it ticks in the browser against the kernel's clock).
+    """
+    record = tracker.record
+    extras: dict[str, dict[str, Any]] = {
+        "Start Time": {"time": record.start_time or record.created_at},
+        "End Time": {"time": record.end_time},
+        "Duration": {
+            "created": record.created_at,
+            "end": record.end_time,
+            "now": None if record.end_time is not None else time.time(),
+        },
+    }
+    rows: list[list[Any]] = []
+    for index, (label, text) in enumerate(static.properties_rows(tracker)):
+        # Only the fixed rows at the top (a metric may be called "Duration" too).
+        extra = extras.get(label) if index < static.FIXED_PROPERTY_ROWS else None
+        rows.append([label, text, extra] if extra is not None else [label, text])
+    return rows
 
 
 def log_state(tracker: RunTracker) -> dict[str, Any]:

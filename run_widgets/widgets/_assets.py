@@ -24,3 +24,13 @@ def asset(name: str) -> str:
 def css(*names: str) -> str:
     """The shared theme followed by the given stylesheets."""
     return "\n".join([asset("theme.css"), *(asset(n) for n in names)])
+
+
+@cache
+def module(name: str) -> str:
+    """The ES module ``js/<name>`` with the shared helpers of ``js/format.js`` before it.
+
+    (anywidget imports each module from a blob URL, where a relative ``import`` of a
+    sibling file cannot resolve; the few shared functions travel inside each module.)
+    """
+    return asset("format.js") + "\n" + asset(name)

@@ -8,16 +8,26 @@ each update reassigns x and y together under ``hold_sync`` so the front-end redr
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import bqplot
 import ipywidgets
 import numpy as np
 
 from ..views.mapping import STEP
+from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+# Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).
+PALETTE = ("#1f77b4", "#d35f00", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 CHART_HEIGHT = "260px"
+CARD_HEIGHT = "300px"
+PAGE_SIZE = 12
+TAIL_MAX = 128  # points appended in the tail mark before the body is resent
+# 0 turns appending off (every refresh resends whole series): the browser benchmark's anchor.
+ENV_TAIL_MAX = "RUN_WIDGETS_TAIL_MAX"
 
 
 class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
@@ -43,15 +53,26 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.y_linear = bqplot.LinearScale()
         self.y_log = bqplot.LogScale()
         self.x_axis = bqplot.Axis(scale=self.x_scale, label=STEP, grid_lines="dashed")
-        self.y_axis = bqplot.Axis(scale=self.y_linear, side="left", grid_lines="dashed")
+        # One axis per y scale, swapped in the figure: bqplot's axis view keeps the old
+        # scale's tick labels when only ``Axis.scale`` changes (log y showed 0 … 1).
+        self.y_axis_linear = bqplot.Axis(scale=self.y_linear, side="left", grid_lines="dashed")
+        self.y_axis_log = bqplot.Axis(scale=self.y_log, side="left", grid_lines="dashed")
+        # Per series, two marks: the body, resent only when the kernel's summary changes,
+        # and the tail of points appended since (what most refreshes send).
         self.lines: list[bqplot.Lines] = []
+        self.tails: list[bqplot.Lines] = []
+        self._body_len: list[int] = []
+        self._log_shown = False
+        self._tail_max = int(os.environ.get(ENV_TAIL_MAX, TAIL_MAX))
         self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.figure = bqplot.Figure(
             title=name,
             marks=[],
-            axes=[self.x_axis, self.y_axis],
+            axes=[self.x_axis, self.y_axis_linear],
             animation_duration=0,
-            fig_margin={"top": 36, "bottom": 36, "left": 56, "right": 16},
+            fig_margin={"top": 36, "bottom": 40, "left": 60, "right": 20},
+            # The hover toolbar covered the title; the x chooser and log toggle stay.
+            display_toolbar=False,
             layout=ipywidgets.Layout(width="100%", height=CHART_HEIGHT),
             legend_location="top-right",
         )
@@ -81,6 +102,11 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.set_x_options(list(x_options))
 
     # ------------------------------------------------------------------------ data --
+    @property
+    def y_axis(self) -> bqplot.Axis:
+        """The y axis on show (linear or log)."""
+        return self.y_axis_log if self.log_toggle.value else self.y_axis_linear
+
     @property
     def x_choice(self) -> str:
         """The x axis currently chosen."""
@@ -117,39 +143,113 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         y_scale = self.y_log if log else self.y_linear
         while len(self.lines) < len(self._series):
             color = PALETTE[len(self.lines) % len(PALETTE)]
-            self.lines.append(
-                bqplot.Lines(
-                    x=np.empty(0),
-                    y=np.empty(0),
-                    scales={"x": self.x_scale, "y": y_scale},
-                    colors=[color],
-                    stroke_width=1.5,
-                    marker="circle",
-                    marker_size=12,
-                )
-            )
+            self.lines.append(self._line(color, y_scale))
+            self.tails.append(self._line(color, y_scale))
+            self._body_len.append(0)
         show_legend = len(self._series) > 1
-        for line, (label, x, y) in zip(self.lines, self._series, strict=False):
+        reset = log != self._log_shown
+        self._log_shown = log
+        for i, (label, x, y) in enumerate(self._series):
+            x = x.astype(np.float64, copy=False)
+            y = y.astype(np.float64, copy=False)
             if log:
                 keep = y > 0
                 x, y = x[keep], y[keep]
-            with line.hold_sync():
-                if line.scales["y"] is not y_scale:
-                    line.scales = {"x": self.x_scale, "y": y_scale}
-                line.x = x.astype(np.float64, copy=False)
-                line.y = y.astype(np.float64, copy=False)
-                line.labels = [label]
-                line.display_legend = show_legend
-                line.marker = "circle" if len(y) <= 40 else None
-        if self.y_axis.scale is not y_scale:
-            self.y_axis.scale = y_scale
-        marks = self.lines[: len(self._series)]
-        if list(self.figure.marks) != marks:
-            self.figure.marks = marks
+            body, tail = self.lines[i], self.tails[i]
+            marker = "circle" if len(y) <= 40 else None
+            n = self._body_len[i]
+            appended = (
+                not reset
+                and 0 < n <= len(x)
+                and len(x) - n <= self._tail_max
+                and np.array_equal(body.x, x[:n])
+                and np.array_equal(body.y, y[:n])
+            )
+            if appended:
+                # Only the new points travel: the tail mark starts at the body's last point.
+                with tail.hold_sync():
+                    tail.x, tail.y = x[n - 1 :], y[n - 1 :]
+                    tail.marker = marker
+                if body.marker != marker:
+                    body.marker = marker
+                continue
+            self._body_len[i] = len(x)
+            with body.hold_sync(), tail.hold_sync():
+                if body.scales["y"] is not y_scale:
+                    body.scales = {"x": self.x_scale, "y": y_scale}
+                    tail.scales = {"x": self.x_scale, "y": y_scale}
+                body.x, body.y = x, y
+                tail.x, tail.y = np.empty(0), np.empty(0)
+                body.labels = [label]
+                body.display_legend = show_legend
+                body.marker = tail.marker = marker
+        self._set_ticks(log)
+        count = len(self._series)
+        marks = [*self.lines[:count], *self.tails[:count]]
+        axes = [self.x_axis, self.y_axis]
+        with self.figure.hold_sync():
+            if list(self.figure.marks) != marks:
+                self.figure.marks = marks
+            if list(self.figure.axes) != axes:
+                self.figure.axes = axes
+
+    def _line(self, color: str, y_scale: bqplot.Scale) -> bqplot.Lines:
+        return bqplot.Lines(
+            x=np.empty(0),
+            y=np.empty(0),
+            scales={"x": self.x_scale, "y": y_scale},
+            colors=[color],
+            stroke_width=1.5,
+            marker="circle",
+            marker_size=12,
+        )
+
+    def _set_ticks(self, log: bool) -> None:
+        """Few round ticks and a domain rounded out to them.
+
+        Whole numbers on a step axis, decades (or 1-2-5) on a log axis. The rounded domain
+        changes only when the data crosses it, so most refreshes move no existing mark.
+        """
+        xs = [x[np.isfinite(x)] for _, x, _ in self._series]
+        ys = [y[y > 0] if log else y for _, _, y in self._series]
+        ys = [y[np.isfinite(y)] for y in ys]
+        xs = [x for x in xs if len(x)]
+        ys = [y for y in ys if len(y)]
+        integer = self.x_axis.label == STEP
+        if xs:
+            lo = min(float(x.min()) for x in xs)
+            hi = max(float(x.max()) for x in xs)
+            low, high = nice_domain(lo, hi, integer=integer)
+            ticks = linear_ticks(low, high, MAX_TICKS, integer=integer)
+            _set_domain(self.x_scale, low, high)
+            _set_axis_ticks(self.x_axis, ticks, tick_format(ticks, integer))
+        if ys:
+            lo = min(float(y.min()) for y in ys)
+            hi = max(float(y.max()) for y in ys)
+            if log:
+                low, high = log_domain(lo, hi)
+                ticks = log_ticks(low, high)
+            else:
+                low, high = nice_domain(lo, hi)
+                ticks = linear_ticks(low, high)
+            _set_domain(self.y_log if log else self.y_linear, low, high)
+            _set_axis_ticks(self.y_axis, ticks, tick_format(ticks))
 
     def points_shown(self) -> list[int]:
         """Number of points drawn per line (for tests and benchmarks)."""
-        return [len(line.y) for line in self.lines[: len(self._series)]]
+        return [len(x) for x, _ in self.series_shown()]
+
+    def series_shown(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (x, y) drawn per line: the body and the appended tail, joined."""
+        shown = []
+        for body, tail in zip(self.lines, self.tails, strict=True):
+            if len(tail.x):
+                shown.append(
+                    (np.concatenate([body.x, tail.x[1:]]), np.concatenate([body.y, tail.y[1:]]))
+                )
+            else:
+                shown.append((np.asarray(body.x), np.asarray(body.y)))
+        return shown[: len(self._series)]
 
     # ---------------------------------------------------------------------- events --
     def _x_changed(self, change: dict[str, object]) -> None:
@@ -160,13 +260,140 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self._draw()
 
 
-def chart_grid() -> ipywidgets.GridBox:
-    """The container charts go into: as many 300 px+ columns as fit."""
-    return ipywidgets.GridBox(
-        [],
-        layout=ipywidgets.Layout(
-            grid_template_columns="repeat(auto-fill, minmax(320px, 1fr))",
-            grid_gap="6px",
-            width="100%",
-        ),
-    )
+def _set_domain(scale: bqplot.Scale, low: float, high: float) -> None:
+    if scale.min != low:
+        scale.min = low
+    if scale.max != high:
+        scale.max = high
+
+
+def _set_axis_ticks(axis: bqplot.Axis, ticks: np.ndarray, fmt: str) -> None:
+    if axis.tick_values is None or not np.array_equal(axis.tick_values, ticks):
+        axis.tick_values = ticks
+    if axis.tick_format != fmt:
+        axis.tick_format = fmt
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key reading digit runs as numbers: m0, m1, m2 … m10 (not m0, m1, m10, m2)."""
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+        for part in re.split(r"(\d+)", name)
+        if part
+    ]
+
+
+class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
+    """Cards (properties, then charts in natural name order) in as many columns as fit.
+
+    Past ``page_size`` charts a filter box and pages appear (a compact layout for 30+
+    metrics): only the charts on screen are drawn; the others are marked and drawn when
+    they come into view, so a refresh costs what is shown, not every metric.
+
+    Args:
+        draw: redraws one chart from the current data.
+        lead: cards shown before the charts (the Run Properties panel).
+        page_size: charts per page.
+    """
+
+    def __init__(
+        self,
+        draw: Callable[[MetricChart], None],
+        lead: Sequence[ipywidgets.Widget] = (),
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._draw = draw
+        self._lead = tuple(lead)
+        self.page_size = page_size
+        self.page = 0
+        self.charts: dict[str, MetricChart] = {}
+        self._dirty: set[str] = set()
+        self._shown: list[str] = []
+        self.grid = ipywidgets.GridBox(
+            list(self._lead),
+            layout=ipywidgets.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))",
+                grid_gap="8px",
+                width="100%",
+                align_items="flex-start",
+            ),
+        )
+        self.filter = ipywidgets.Text(
+            placeholder="filter metrics (e.g. loss or val_)",
+            layout=ipywidgets.Layout(width="260px"),
+        )
+        self.previous = ipywidgets.Button(description="◀", layout=ipywidgets.Layout(width="36px"))
+        self.next = ipywidgets.Button(description="▶", layout=ipywidgets.Layout(width="36px"))
+        self.page_label = ipywidgets.Label("")
+        self.previous.tooltip = "previous charts"
+        self.next.tooltip = "next charts"
+        self.controls = ipywidgets.HBox(
+            [self.filter, self.previous, self.page_label, self.next],
+            layout=ipywidgets.Layout(display="none", align_items="center"),
+        )
+        self.controls.add_class("rw-chart-picker")
+        self.filter.observe(self._filter_changed, names="value")
+        self.previous.on_click(lambda _: self.show_page(self.page - 1))
+        self.next.on_click(lambda _: self.show_page(self.page + 1))
+        super().__init__([self.controls, self.grid], layout=ipywidgets.Layout(width="100%"))
+
+    # ------------------------------------------------------------------------ data --
+    def add(self, charts: Sequence[MetricChart]) -> None:
+        """Add charts (each drawn when it is on screen)."""
+        for chart in charts:
+            self.charts[chart.name] = chart
+            self._dirty.add(chart.name)
+        if charts:
+            self._layout()
+
+    def changed(self, name: str) -> None:
+        """The data of ``name`` changed: redraw it now if shown, else when it is shown."""
+        if name in self._shown:
+            self._dirty.discard(name)
+            self._draw(self.charts[name])
+        else:
+            self._dirty.add(name)
+
+    @property
+    def shown(self) -> list[str]:
+        """Names of the charts on screen, in order."""
+        return list(self._shown)
+
+    def matching(self) -> list[str]:
+        """Chart names passing the filter, in natural order."""
+        words = self.filter.value.lower().split()
+        names = sorted(self.charts, key=natural_key)
+        return [n for n in names if all(w in n.lower() for w in words)]
+
+    # ---------------------------------------------------------------------- layout --
+    def show_page(self, page: int) -> None:
+        """Show page ``page`` (clamped) of the matching charts."""
+        self.page = page
+        self._layout()
+
+    def _filter_changed(self, change: dict[str, object]) -> None:
+        self.page = 0
+        self._layout()
+
+    def _layout(self) -> None:
+        names = self.matching()
+        pages = max(1, -(-len(names) // self.page_size))
+        self.page = min(max(0, self.page), pages - 1)
+        paged = len(self.charts) > self.page_size
+        shown = names[self.page * self.page_size : (self.page + 1) * self.page_size]
+        for name in shown:
+            if name in self._dirty:
+                self._dirty.discard(name)
+                self._draw(self.charts[name])
+        if shown != self._shown:
+            self._shown = shown
+            self.grid.children = (*self._lead, *(self.charts[n] for n in shown))
+        self.controls.layout.display = "" if paged else "none"
+        if paged:
+            first = self.page * self.page_size + 1 if names else 0
+            self.page_label.value = (
+                f"charts {first}–{first + len(shown) - 1 if names else 0} of {len(names)}"
+                + (f" (of {len(self.charts)})" if len(names) != len(self.charts) else "")
+            )
+            self.previous.disabled = self.page == 0
+            self.next.disabled = self.page >= pages - 1

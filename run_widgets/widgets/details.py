@@ -27,6 +27,8 @@ import math
 import numbers
 import os
 import threading
+import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,13 +36,14 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from .._wait import LOG_SHOWN_HOOKS
 from ..run import Run
 from ..views import static, view_state
 from ..views.mapping import STEP, classify, lockstep_partners
 from ..views.reader import run_reader
 from ..views.report import report_path, write_report
 from ..views.tracker import PollChanges, RunTracker
-from .charts import MetricChart, chart_grid
+from .charts import CARD_HEIGHT, PAGE_SIZE, ChartGrid, MetricChart
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
 from .poller import DEFAULT_INTERVAL_S, Poller
 
@@ -104,6 +107,20 @@ def _checked_interval(value: Any, source: str) -> float:
     return interval
 
 
+def charts_per_page(settings: Mapping[str, Any]) -> int:
+    """``widget_settings["charts_per_page"]``, checked (default ``PAGE_SIZE``).
+
+    Raises:
+        TypeError, ValueError: not a whole number of at least 1.
+    """
+    value = settings.get("charts_per_page", PAGE_SIZE)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"widget_settings['charts_per_page'] must be an int, not {value!r}.")
+    if value < 1:
+        raise ValueError(f"widget_settings['charts_per_page'] must be at least 1, got {value}.")
+    return int(value)
+
+
 class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     """The live view of a run (see the module docstring).
 
@@ -111,7 +128,9 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         run_instance: the run to show (any run: interactive, submitted, child, sweep,
             or reopened with ``Run(experiment, run_id)``).
         refresh_interval: seconds between refreshes (default 12).
-        widget_settings: v1-style settings; ``{"refresh_interval": s}`` is honoured.
+        widget_settings: v1-style settings; ``{"refresh_interval": s}`` is honoured, and
+            ``{"charts_per_page": n}`` (default 12) sets how many charts show at once
+            before a filter box and pages appear.
     """
 
     def __init__(
@@ -132,13 +151,19 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self._closed = False
         self.tracker = RunTracker(run_reader(run_instance))
         self.header = HeaderPanel()
-        self.properties = PropertiesPanel(layout=ipywidgets.Layout(width="34%", min_width="260px"))
-        self.charts = chart_grid()
+        self.properties = PropertiesPanel(
+            layout=ipywidgets.Layout(max_height=CARD_HEIGHT, overflow="auto")
+        )
+        self._charts: dict[str, MetricChart] = {}
+        self.charts = ChartGrid(
+            self._draw_chart,
+            lead=[self.properties],
+            page_size=charts_per_page(self.widget_settings),
+        )
         self.gallery = GalleryPanel()
         self.logs = LogPanel()
         self.children_table = ChildTable()
         self.detail = ipywidgets.VBox()
-        self._charts: dict[str, MetricChart] = {}
         self._child_table = view_state.ChildTableModel()
         self._thumbnails: dict[str, str] = {}
         self._artifacts: dict[str, dict[str, Any]] = {}
@@ -147,10 +172,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self._static_handle: Any = None
         self._finalized = False
         self.extensions: list[Any] = []
-        body = ipywidgets.HBox(
-            [self.properties, ipywidgets.Box([self.charts], layout=ipywidgets.Layout(flex="1"))],
-            layout=ipywidgets.Layout(flex_flow="row wrap", width="100%"),
-        )
+        body = self.charts
         super().__init__(
             [self.header, body, self.gallery, self.logs, self.children_table, self.detail],
             layout=ipywidgets.Layout(width="100%"),
@@ -224,20 +246,17 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     # ---------------------------------------------------------------------- charts --
     def _update_charts(self, names: set[str]) -> None:
         views = self.tracker.views()
-        added = False
+        added = []
         for name in names:
             if views.get(name) not in CHART_VIEWS:
                 continue
-            chart = self._charts.get(name)
-            if chart is None:
+            if name in self._charts:
+                self.charts.changed(name)
+            else:
                 chart = MetricChart(name, on_x_change=self._on_x_change)
                 self._charts[name] = chart
-                added = True
-            self._draw_chart(chart)
-        if added:
-            self.charts.children = tuple(
-                self._charts[n] for n in sorted(self._charts, key=str.lower)
-            )
+                added.append(chart)
+        self.charts.add(added)
         # Partners of a changed metric may now have new x options; a chart whose chosen x
         # went away is redrawn over its steps.
         for name, chart in self._charts.items():
@@ -246,7 +265,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
                 and views.get(name) == "line"
                 and chart.set_x_options(self._line_x_options(name, chart.x_choice))
             ):
-                self._draw_chart(chart)
+                self.charts.changed(name)
 
     def _line_x_options(self, name: str, current: str) -> list[str]:
         """Step, the metrics logged in lockstep with ``name``, and the current choice.
@@ -291,6 +310,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             else self._child_table.update(self.tracker.children, changed)
         )
         with self.children_table.hold_trait_notifications():
+            self.children_table.clock = time.time()
             self.children_table.columns = state["columns"]
             self.children_table.rows = state["rows"]
             for key in ("sort_key", "sort_desc", "best_id", "footnote", "cancellable", "title"):
@@ -463,6 +483,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         from IPython.display import display
 
         display(self.live_bundle(), raw=True)  # type: ignore[no-untyped-call]
+        _SHOWN.add(self)
         finished = self.tracker.is_terminal
         # A finished run's snapshot is final now (charts included); an active run's gets
         # its charts when it ends (by the poller, or at once by wait_for_completion).
@@ -532,3 +553,21 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         for extension in self.extensions:
             extension.close()
         super().close()
+
+
+_SHOWN: weakref.WeakSet[RunDetails] = weakref.WeakSet()
+"""Views displayed in this kernel (closed ones are skipped)."""
+
+
+def log_shown(source_location: str, run_id: str) -> bool:
+    """True if an open view displayed in this kernel shows this run (and so its log)."""
+    return any(
+        not view._closed
+        and view.tracker.record.id == run_id
+        and view.tracker.reader.location == source_location
+        for view in list(_SHOWN)
+    )
+
+
+if log_shown not in LOG_SHOWN_HOOKS:
+    LOG_SHOWN_HOOKS.append(log_shown)

@@ -12,13 +12,13 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ._assets import asset, css
+from ._assets import asset, css, module
 
 
 class HeaderPanel(anywidget.AnyWidget):
     """Status bar, name, id, experiment, start, live duration, report link, error bar."""
 
-    _esm = asset("header.js")
+    _esm = module("header.js")
     _css = css("header.css")
     header = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
@@ -27,7 +27,7 @@ class HeaderPanel(anywidget.AnyWidget):
 class PropertiesPanel(anywidget.AnyWidget):
     """The "Run Properties" table: ``rows`` of ``[label, text]``."""
 
-    _esm = asset("properties.js")
+    _esm = module("properties.js")
     _css = css("properties.css")
     rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
@@ -35,7 +35,7 @@ class PropertiesPanel(anywidget.AnyWidget):
 class ChildTable(anywidget.AnyWidget):
     """Sortable, paginated child-run table; ``selected_id`` is set by a click on a row."""
 
-    _esm = asset("children.js")
+    _esm = module("children.js")
     _css = css("children.css")
     title = traitlets.Unicode("Child runs").tag(sync=True)
     columns: traitlets.List[Any] = traitlets.List().tag(sync=True)
@@ -44,6 +44,7 @@ class ChildTable(anywidget.AnyWidget):
     sort_key = traitlets.Unicode("number").tag(sync=True)
     sort_desc = traitlets.Bool(False).tag(sync=True)
     best_id = traitlets.Unicode("").tag(sync=True)
+    clock = traitlets.Float(0.0).tag(sync=True)  # the kernel's time at the last update
     selected_id = traitlets.Unicode("").tag(sync=True)
     cancellable = traitlets.Bool(False).tag(sync=True)
     footnote = traitlets.Unicode("").tag(sync=True)

@@ -41,6 +41,17 @@ KERNEL_IDLE = """() => {
 }"""
 
 
+# Points drawn in a bqplot figure's line: a series is a body mark plus a tail mark that
+# starts at the body's last point (see run_widgets/widgets/charts.py), so the points are
+# the vertices of every line path less one shared point per extra path.
+FIGURE_POINTS = """(fig) => {
+  const counts = [...fig.querySelectorAll('path.line')]
+    .map(p => p.getAttribute('d') || '').filter(d => d)
+    .map(d => (d.match(/L/g) || []).length + 1);
+  return counts.length ? counts.reduce((a, b) => a + b, 0) - (counts.length - 1) : 0;
+}"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -64,9 +75,17 @@ class Server:
 
 @contextmanager
 def jupyter_server(
-    root: Path, app: str = "lab", env: dict[str, str] | None = None, theme: str | None = None
+    root: Path,
+    app: str = "lab",
+    env: dict[str, str] | None = None,
+    theme: str | None = None,
+    save_widget_state: bool = False,
 ) -> Iterator[Server]:
-    """Start ``jupyter lab`` (or ``notebook``) serving ``root``; stop it afterwards."""
+    """Start ``jupyter lab`` (or ``notebook``) serving ``root``; stop it afterwards.
+
+    ``save_widget_state`` turns on the widget manager's "Save Widget State Automatically"
+    (what scripts/demo configures), so saved notebooks carry the views' state.
+    """
     port = free_port()
     token = secrets.token_hex(16)
     settings = Path(tempfile.mkdtemp(prefix="rw-lab-settings-"))
@@ -77,6 +96,10 @@ def jupyter_server(
     )
     if theme:
         (notification / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
+    if save_widget_state:
+        manager = settings / "@jupyter-widgets" / "jupyterlab-manager"
+        manager.mkdir(parents=True)
+        (manager / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
     runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
     workspaces = Path(tempfile.mkdtemp(prefix="rw-lab-workspaces-"))  # no restored tabs
     command = [

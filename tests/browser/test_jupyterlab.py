@@ -2,13 +2,13 @@
 
 What a user sees: the demo's widget renders, its chart gains points while the run logs,
 the status turns Completed, the child table fills; HTML/JS in user strings shows as text
-and runs nothing; a saved notebook reopened without its kernel still shows the run (the
-static snapshot); the dark theme is legible. Screenshots go to tests/browser/artifacts/.
+and runs nothing; Notebook 7 and the sweep view. (Reopening, themes and colours, links,
+times and layout: test_view.py; Voilà and exported HTML: test_frontends.py.)
+Screenshots go to tests/browser/artifacts/.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,24 +16,26 @@ from typing import Any
 import nbformat
 import pytest
 
-from .harness import browser_page, jupyter_server, open_notebook, run_all, save
+from .harness import FIGURE_POINTS, browser_page, jupyter_server, open_notebook, run_all
 
 DEMO_ENV = {"RUN_WIDGETS_DEMO_EPOCHS": "14", "RUN_WIDGETS_DEMO_DELAY": "0.6"}
 XSS = '<img src=x onerror="window.__rw_xss=1">'
 
 # JupyterLab 4 does not render what is off screen, so the chart is scrolled into view first.
-POINTS_OF = """(name) => {
+POINTS_OF = (
+    """(name) => {
   for (const fig of document.querySelectorAll('.bqplot.figure')) {
     const title = fig.querySelector('.mainheading');
     if (title && title.textContent === name) {
       fig.scrollIntoView({block: 'center'});
-      const path = fig.querySelector('path.line');
-      const d = (path && path.getAttribute('d')) || '';
-      return d ? (d.match(/L/g) || []).length + 1 : 0;
+      return ("""
+    + FIGURE_POINTS
+    + """)(fig);
     }
   }
   return -1;
 }"""
+)
 
 
 def wait_until(page: Any, check: str, arg: Any = None, timeout: float = 90_000) -> Any:
@@ -123,92 +125,6 @@ def test_user_strings_are_shown_as_text(lab_root: Path, artifacts: Path) -> None
         assert XSS in titles
         page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "xss.png"))
         assert page.dialogs == []  # type: ignore[attr-defined]
-
-
-def test_saved_notebook_reopened_without_kernel_shows_the_run(
-    lab_root: Path, artifacts: Path
-) -> None:
-    write_notebook(
-        lab_root / "reopen.ipynb",
-        [
-            "from run_widgets import Workspace, Experiment, RunDetails\n"
-            "ws = Workspace.from_config(); exp = Experiment(ws, 'reopen')\n"
-            "with exp.start_logging(snapshot_directory=None, display_name='saved run') as run:\n"
-            "    for i in range(30): run.log('loss', 1 / (i + 1))\n"
-            "    run.log('alpha', 0.25)",
-            "RunDetails(run)",
-        ],
-    )
-    with jupyter_server(lab_root) as server, browser_page() as page:
-        open_notebook(page, server, "reopen.ipynb")
-        run_all(page)
-        page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
-        page.wait_for_selector(".rw-static-snapshot img", state="attached", timeout=60_000)
-        wait_until(
-            page,
-            "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-        )
-        save(page)
-        wait_until(
-            page,
-            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
-            timeout=30_000,
-        )
-    saved = json.loads((lab_root / "reopen.ipynb").read_text())
-    outputs = saved["cells"][1]["outputs"]
-    static = [o for o in outputs if "text/html" in o.get("data", {})]
-    assert static and "rw-static-snapshot" in "".join(static[0]["data"]["text/html"])
-    assert "image/png" in static[0]["data"]
-    # A fresh server: the kernel starts but no cell runs, so no widget model exists.
-    with jupyter_server(lab_root) as server, browser_page() as page:
-        open_notebook(page, server, "reopen.ipynb")
-        snapshot = page.locator(".rw-static-snapshot").first
-        snapshot.wait_for(state="visible", timeout=60_000)
-        assert "saved run (Completed)" in snapshot.inner_text()
-        assert "alpha" in snapshot.inner_text()
-        image = snapshot.locator("img")
-        assert image.count() == 1 and image.first.evaluate("i => i.naturalWidth > 100")
-        page.locator(".jp-Cell").nth(1).screenshot(path=str(artifacts / "reopened-static.png"))
-
-
-def test_dark_theme_is_legible(lab_root: Path, artifacts: Path) -> None:
-    write_notebook(
-        lab_root / "dark.ipynb",
-        [
-            "from run_widgets import Workspace, Experiment, RunDetails\n"
-            "ws = Workspace.from_config(); exp = Experiment(ws, 'dark')\n"
-            "run = exp.start_logging(snapshot_directory=None, display_name='dark theme')\n"
-            "for i in range(40): run.log('loss', 1 / (i + 1)); run.log('acc', 1 - 1 / (i + 2))\n"
-            "for k in range(2):\n"
-            "    c = run.child_run(f'child {k}'); c.log('m', float(k)); c.complete()\n"
-            "run.complete()",
-            "RunDetails(run)",
-        ],
-    )
-    with (
-        jupyter_server(lab_root, theme="JupyterLab Dark") as server,
-        browser_page(color_scheme="dark") as page,
-    ):
-        open_notebook(page, server, "dark.ipynb")
-        run_all(page)
-        page.wait_for_selector(".rw-children tr.rw-row", timeout=90_000)
-        page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=60_000)
-        time.sleep(2)
-        colors = page.evaluate(
-            """() => {
-              const lum = (c) => { const m = c.match(/\\d+(\\.\\d+)?/g).map(Number);
-                return (0.299 * m[0] + 0.587 * m[1] + 0.114 * m[2]) / 255; };
-              const cell = document.querySelector('.rw-properties tr:nth-child(2) td');
-              const tick = document.querySelector('.bqplot.figure .axis .tick text');
-              const bg = getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor;
-              return {text: lum(getComputedStyle(cell).color), tick: lum(getComputedStyle(tick).fill),
-                      background: lum(bg)};
-            }"""
-        )
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "dark.png"))
-    assert colors["background"] < 0.3, colors
-    assert colors["text"] > 0.6, colors  # light text on the dark background
-    assert colors["tick"] > 0.5, colors  # chart axes readable too
 
 
 def test_notebook7_renders_the_demo(lab_root: Path, artifacts: Path) -> None:

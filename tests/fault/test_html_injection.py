@@ -88,7 +88,7 @@ def test_panels_get_user_strings_as_plain_text(hostile: Run) -> None:
     try:
         header = panel_state(view.header)["header"]
         assert header["display_name"] == XSS  # verbatim: the JS sets textContent
-        rows = dict(panel_state(view.properties)["rows"])
+        rows = {row[0]: row[1] for row in panel_state(view.properties)["rows"]}
         assert rows[f"tag: {XSS}"] == XSS
         assert rows[f"property: {XSS}"] == XSS
         assert rows["note"] == XSS
@@ -127,4 +127,5 @@ def test_js_folder_is_the_one_the_panels_ship() -> None:
         "gallery.js": panels.GalleryPanel,
     }
     for name, cls in shipped.items():
-        assert cls()._esm == (JS_DIR / name).read_text(encoding="utf-8")
+        # A module may carry the shared helpers of format.js before its own text.
+        assert cls()._esm.endswith((JS_DIR / name).read_text(encoding="utf-8"))

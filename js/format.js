@@ -1,0 +1,49 @@
+// Shared by every panel (prepended to each module by run_widgets/widgets/_assets.py):
+// one time format, one duration format, one clock, one status colour scheme.
+
+// The viewer's local time with its zone: "2026-11-30 12:10:41 GMT+1".
+function rwTime(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "";
+  const d = new Date(seconds * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  let zone = "";
+  try {
+    const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+      .formatToParts(d).find((x) => x.type === "timeZoneName");
+    zone = part ? ` ${part.value}` : "";
+  } catch (e) { zone = ""; }
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
+}
+
+// H:MM:SS (or "N days, H:MM:SS"), as the kernel's duration_text.
+function rwDuration(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "";
+  let s = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(s / 86400); s -= days * 86400;
+  const h = Math.floor(s / 3600); s -= h * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  const hms = `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+  return days ? `${days} day${days > 1 ? "s" : ""}, ${hms}` : hms;
+}
+
+// The kernel's clock, as seen now: every running duration is measured against the time
+// the kernel sent with its last update (plus the time since it arrived), so panels agree
+// with each other and with the kernel even when the browser's clock is off.
+function rwClock() {
+  let kernel = null, received = 0;
+  return {
+    sync(now) { if (now != null && isFinite(now)) { kernel = now; received = Date.now() / 1000; } },
+    now() { return kernel == null ? Date.now() / 1000 : kernel + (Date.now() / 1000 - received); },
+  };
+}
+
+const RW_ACTIVE = new Set(["NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "CancelRequested"]);
+
+// A CSS class per status family; the colours (light and dark themes) are in theme.css.
+function rwStatusClass(status) {
+  if (status === "Completed") return "rw-status-ok";
+  if (status === "Failed" || status === "Canceled") return "rw-status-bad";
+  if (status === "NotStarted") return "rw-status-idle";
+  return "rw-status-active";
+}

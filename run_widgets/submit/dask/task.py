@@ -1,0 +1,88 @@
+"""The task a Dask worker executes for one run: start the run's own process and wait.
+
+The run's process (``python -m <module> WORKSPACE RUN_ID``: the script supervisor or a
+sweep trial) gets its own working folder, ``sys.path``, log and interpreter state, so two
+runs on one worker never share anything. It is tied to the worker: if the worker dies
+(``kill -9``), the kernel kills the process too (``PR_SET_PDEATHSIG``), the run's owner is
+gone, and the run becomes Failed ("process lost").
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ...run import SNAPSHOT_PROPERTY
+from ...store import AddProperties, RunStatus
+from ...store.description import WorkspaceDescription
+from ...workspace import Workspace
+from ..launcher import CONTROL_LOG, workdir_of
+
+WORKER_PROPERTY = "dask_worker"
+HOST_PROPERTY = "dask_host"
+
+# Runs before the run's module: die with the worker thread that started us, then exec.
+_TIED = (
+    "import ctypes, os, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit('the Dask worker ended before the run started')\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
+)
+
+
+def _worker_address() -> str:
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # not inside a worker (called directly)
+        return f"pid {os.getpid()}"
+
+
+def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -> dict[str, Any]:
+    """Execute one Queued run on this worker; what happened, for the submitting side."""
+    workspace = Workspace.from_description(description)
+    store = workspace.store
+    record = store.get_run(run_id)
+    if record is None or record.status != RunStatus.QUEUED:
+        # Cancelled meanwhile, or a rerun after the first worker died: nothing to do.
+        return {"run_id": run_id, "skipped": record.status if record else "missing"}
+    worker, host = _worker_address(), socket.gethostname()
+    try:
+        store.write([AddProperties(run_id, {WORKER_PROPERTY: worker, HOST_PROPERTY: host})])
+    except Exception as error:  # another worker already claimed it
+        return {"run_id": run_id, "skipped": f"claimed elsewhere: {error}"}
+    cwd = _working_folder(workspace, run_id, record.properties.get(SNAPSHOT_PROPERTY))
+    files = workspace.artifacts.run_folder(run_id)
+    (files / "logs").mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, description.artifacts]
+    argv.append(run_id)
+    with open(files / CONTROL_LOG, "ab") as control_log:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=control_log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"},
+        )
+        code = process.wait()
+    return {"run_id": run_id, "worker": worker, "host": host, "returncode": code}
+
+
+def _working_folder(workspace: Workspace, run_id: str, snapshot_id: str | None) -> Path:
+    """The run's working copy of its snapshot (unpacked here if this host lacks it)."""
+    workdir = workdir_of(workspace.folder, run_id)
+    if (
+        snapshot_id
+        and not workdir.is_dir()
+        and workspace.artifacts.snapshot_path(snapshot_id).is_file()
+    ):
+        workspace.artifacts.restore_snapshot(snapshot_id, workdir)
+    return workdir if workdir.is_dir() else workspace.folder

@@ -1,0 +1,418 @@
+"""The view as a person sees it, in one real JupyterLab 4 shared by the module.
+
+Each test would have caught one of the defects of issue 11: log-y tick labels that do not
+match the data, fractional step ticks and crowded labels, dead ``file://`` links, an
+"Error displaying widget" on reopen, colours below WCAG AA (axe-core, run in the page),
+two time formats and durations from two clocks, charts in text order and 30 metrics in
+one endless column, an unstable height, and the log printed twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, ROOT
+from .harness import (
+    CHROMIUM,
+    KERNEL_IDLE,
+    browser_page,
+    jupyter_server,
+    open_notebook,
+    run_all,
+    save,
+)
+from .test_jupyterlab import write_notebook
+
+pytestmark = pytest.mark.slow
+
+HEADER = "from run_widgets import Workspace, Experiment, RunDetails\nws = Workspace.from_config()\n"
+TIME_RE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+"
+
+# Tick labels of every axis of the chart titled ``name``: [{text, x, y, w, h}] per axis.
+TICKS_OF = """(name) => {
+  for (const fig of document.querySelectorAll('.bqplot.figure')) {
+    const title = fig.querySelector('.mainheading');
+    if (!title || title.textContent !== name) continue;
+    fig.scrollIntoView({block: 'center'});
+    return [...fig.querySelectorAll('g.axis')].map(axis =>
+      [...axis.querySelectorAll('.tick text')].filter(t => t.textContent).map(t => {
+        const b = t.getBoundingClientRect();
+        return {text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height};
+      }));
+  }
+  return null;
+}"""
+
+
+def wait_until(page: Any, check: str, arg: Any = None, timeout: float = 90_000) -> Any:
+    return page.wait_for_function(check, arg=arg, timeout=timeout).json_value()
+
+
+def axes_of(page: Any, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(x ticks, y ticks) of a chart: the y axis is the one whose labels stack vertically."""
+    axes = [a for a in page.evaluate(TICKS_OF, name) if a]
+    assert len(axes) == 2, axes
+    spread = [max(t["y"] for t in a) - min(t["y"] for t in a) for a in axes]
+    y_axis = axes[0] if spread[0] > spread[1] else axes[1]
+    x_axis = axes[1] if y_axis is axes[0] else axes[0]
+    return x_axis, y_axis
+
+
+def number(label: str) -> float:
+    """A d3 tick label as a number (SI prefixes and the minus sign included)."""
+    label = label.replace("\u2212", "-").replace(",", "")
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9, "m": 1e-3, "µ": 1e-6, "n": 1e-9}
+    if label and label[-1] in scale:
+        return float(label[:-1]) * scale[label[-1]]
+    return float(label)
+
+
+def assert_no_overlap(ticks: list[dict[str, Any]]) -> None:
+    for a, b in itertools.pairwise(ticks):
+        apart_x = a["x"] + a["w"] <= b["x"] + 0.5 or b["x"] + b["w"] <= a["x"] + 0.5
+        apart_y = a["y"] + a["h"] <= b["y"] + 0.5 or b["y"] + b["h"] <= a["y"] + 0.5
+        assert apart_x or apart_y, (a, b)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One JupyterLab (widget state saved with notebooks) and one page for the module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
+    base = tmp_path_factory.mktemp("view")
+    root = base / "lab"
+    root.mkdir()
+    shutil.copytree(ROOT / "notebooks" / "scripts", root / "scripts")
+    env = {"RUN_WIDGETS_HOME": str(base / "home")}
+    with (
+        jupyter_server(root, env=env, save_widget_state=True) as server,
+        browser_page(viewport=(1440, 900)) as page,
+    ):
+        yield server, page
+
+
+def open_in_lab(lab: Any, name: str) -> None:
+    """Open a notebook in the page's JupyterLab (loading Lab first if needed)."""
+    server, page = lab
+    if not page.evaluate("() => !!window.jupyterapp"):
+        open_notebook(page, server, name)
+        return
+    page.evaluate(
+        "(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", name
+    )
+    page.wait_for_function(
+        "(path) => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === path; }",
+        arg=name,
+        timeout=60_000,
+    )
+    deadline = time.time() + 90
+    while not page.evaluate(KERNEL_IDLE):
+        select = page.locator(".jp-Dialog button.jp-mod-accept")
+        if select.count():
+            select.first.click()
+        assert time.time() < deadline, f"the kernel of {name} did not become idle"
+        time.sleep(0.5)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tabs(lab: Any) -> Iterator[None]:
+    """Each test starts and ends with no notebook open (failed tests included)."""
+    yield
+    close_all(lab[1])
+
+
+def run_notebook(lab: Any, name: str, sources: list[str], ready: str) -> Any:
+    """Write, open and run a notebook in the shared Lab; wait for ``ready`` (a JS check)."""
+    server, page = lab
+    write_notebook(server.root / name, sources)
+    open_in_lab(lab, name)
+    run_all(page)
+    try:
+        wait_until(page, ready, timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+        raise
+    return page
+
+
+def kernel_idle(page: Any) -> None:
+    wait_until(
+        page,
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'",
+    )
+
+
+def close_all(page: Any) -> None:
+    """Close every tab without asking and shut the kernels down (each test opens its own)."""
+    page.evaluate(
+        """async () => {
+          const app = window.jupyterapp;
+          for (const w of [...app.shell.widgets('main')]) {
+            if (w.context) w.context.model.dirty = false;
+            w.close();
+          }
+          await app.serviceManager.sessions.shutdownAll();
+        }"""
+    )
+
+
+def axe_contrast(page: Any, selector: str) -> list[dict[str, Any]]:
+    """axe-core's colour-contrast violations (WCAG 2 AA) inside ``selector``."""
+    import axe_playwright_python
+
+    source = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    page.evaluate(source)
+    result = page.evaluate(
+        """async (selector) => {
+          const r = await axe.run(document.querySelectorAll(selector),
+            {runOnly: {type: 'rule', values: ['color-contrast', 'link-in-text-block']}});
+          return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => [n.target.join(' '),
+            n.any.map(a => a.message).join(' ')])}));
+        }""",
+        selector,
+    )
+    return list(result)
+
+
+LOSS_PEAK = 2.07
+
+
+def test_log_y_ticks_match_the_data_and_steps_are_whole(lab: Any, artifacts: Path) -> None:
+    page = run_notebook(
+        lab,
+        "logy.ipynb",
+        [
+            HEADER + "import math\n"
+            "exp = Experiment(ws, 'logy')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='log y')\n"
+            f"for i in range(3): run.log('loss', {LOSS_PEAK} * math.exp(-i * 2.2) + 0.01)\n"
+            "run.complete()",
+            "RunDetails(run)",
+        ],
+        "() => document.querySelectorAll('.bqplot.figure path.line').length > 0",
+    )
+    kernel_idle(page)
+    x_ticks, y_ticks = axes_of(page, "loss")
+    steps = [number(t["text"]) for t in x_ticks]
+    assert steps and all(s == int(s) for s in steps), steps  # 0, 1, 2: never 0.2, 0.4 …
+    linear = [number(t["text"]) for t in y_ticks]
+    # The axis covers the data (0.035 … 2.07), rounded out to one tick step at most.
+    assert min(linear) <= 0.035 and LOSS_PEAK <= max(linear) <= LOSS_PEAK + 0.5, linear
+    page.get_by_role("button", name="log y").first.click()
+    wait_until(
+        page,
+        f"() => {{ const a = ({TICKS_OF})('loss'); return a && a.some(ts => ts.some(t => t.text === '0.1')); }}",
+    )
+    _, y_ticks = axes_of(page, "loss")
+    logs = sorted(number(t["text"]) for t in y_ticks)
+    low = min(LOSS_PEAK * math.exp(-i * 2.2) + 0.01 for i in range(3))
+    assert all(low <= v <= LOSS_PEAK + 0.01 for v in logs), logs  # inside the data's range
+    ratios = {round(b / a, 6) for a, b in itertools.pairwise(logs)}
+    assert len(logs) >= 2 and all(r >= 2 for r in ratios), logs  # log-spaced, not 0 … 1
+    assert_no_overlap(y_ticks)
+    page.locator(".rw-chart").first.screenshot(path=str(artifacts / "log-y.png"))
+    # After a reload the views of the live models read the same ticks, without overlap.
+    save(page)
+    wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    page.reload()
+    open_notebook(page, lab[0], "logy.ipynb")
+    wait_until(page, "() => document.querySelectorAll('.bqplot.figure path.line').length > 0")
+    time.sleep(1)
+    for axis in axes_of(page, "loss"):
+        assert_no_overlap(axis)
+        assert len(axis) <= 6
+    close_all(page)
+
+
+def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path) -> None:
+    server, page = lab
+    sources = [
+        HEADER + "exp = Experiment(ws, 'reopen')\n"
+        "with exp.start_logging(snapshot_directory=None, display_name='saved run') as run:\n"
+        "    for i in range(30): run.log('loss', 1 / (i + 1)); run.log('acc', i / 30)\n"
+        "    run.log('alpha', 0.25)",
+        "RunDetails(run)",
+    ]
+    run_notebook(
+        lab,
+        "reopen-state.ipynb",
+        sources,
+        "() => !!document.querySelector('.rw-static-snapshot img')",
+    )
+    kernel_idle(page)
+    save(page)
+    wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    close_all(page)
+    saved = json.loads((server.root / "reopen-state.ipynb").read_text())
+    assert saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    # The same notebook without its widget state: what a front-end without saved state gets.
+    stateless = dict(saved, metadata={k: v for k, v in saved["metadata"].items() if k != "widgets"})
+    (server.root / "reopen-nostate.ipynb").write_text(json.dumps(stateless))
+    for name in ("reopen-state.ipynb", "reopen-nostate.ipynb"):
+        open_in_lab(lab, name)
+        page.wait_for_selector(".jp-Cell:nth-child(2) .jp-OutputArea-output", timeout=60_000)
+        time.sleep(3)  # the widget manager restores (or fails to restore) the models
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "Error displaying widget" not in text and "model not found" not in text, name
+        cell = page.locator(".jp-Cell").nth(1)
+        if name == "reopen-state.ipynb":
+            # The real charts, restored from the saved state; the snapshot hides behind them.
+            page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=30_000)
+            assert page.locator(".rw-header-panel").first.is_visible()
+            assert "(Completed)" in page.locator(".rw-status-title").first.inner_text()
+            assert not page.locator(".rw-static-snapshot").first.is_visible()
+            cell.screenshot(path=str(artifacts / "reopened-with-state.png"))
+        else:
+            snapshot = page.locator(".rw-static-snapshot").first
+            assert snapshot.is_visible()
+            assert "saved run (Completed)" in snapshot.inner_text()
+            assert snapshot.locator("img").first.evaluate("i => i.naturalWidth > 100")
+            cell.screenshot(path=str(artifacts / "reopened-static.png"))
+        close_all(page)
+
+
+def test_links_in_outputs_work_and_times_read_one_way(lab: Any, artifacts: Path) -> None:
+    page = run_notebook(
+        lab,
+        "links.ipynb",
+        [
+            HEADER + "import time\n"
+            "exp = Experiment(ws, 'links')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='links and times')\n"
+            "run.upload_file('logs/user_log.txt', __import__('io').BytesIO(b'line one\\nline two\\n'))\n"
+            "for k in range(2):\n"
+            "    c = run.child_run(f'child {k}'); c.log('m', float(k))\n"
+            "run.log('loss', 1.0)",
+            "view = RunDetails(run, refresh_interval=1); view.show()",
+            "time.sleep(3); run.complete(); details = run.wait_for_completion(show_output=True)",
+        ],
+        "() => [...document.querySelectorAll('.rw-status-title')].some(e => e.textContent.includes('(Completed)'))",
+    )
+    kernel_idle(page)
+    # No dead file:// links anywhere in the outputs; the live button opens a report.
+    dead = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-OutputArea a[href^=\"file:\"]')].map(a => a.outerHTML)"
+    )
+    assert dead == []
+    outputs = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea").inner_text()
+    assert "file://" not in outputs
+    assert "line one" not in outputs  # the view above already shows the log
+    with page.context.expect_page() as report:
+        page.locator(".rw-report-link").first.click()
+    report.value.wait_for_load_state()
+    assert "links and times" in report.value.content()
+    report.value.close()
+    # One time format: the viewer's local time with its zone, in every panel.
+    started = page.locator(".rw-meta-item", has_text="Started").first.inner_text()
+    assert re.search(TIME_RE, started), started
+    cells = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.rw-properties tr')]"
+        ".map(tr => [tr.querySelector('th').textContent, tr.querySelector('td').textContent]))"
+    )
+    assert re.fullmatch(TIME_RE, cells["Start Time"]) and re.fullmatch(TIME_RE, cells["End Time"])
+    assert cells["Start Time"] in started
+    child_started = page.locator(".rw-children tr.rw-row td").nth(2).inner_text()
+    assert re.fullmatch(TIME_RE, child_started), child_started
+    header_duration = page.locator(".rw-header-panel .rw-duration").first.inner_text()
+    assert header_duration == cells["Duration"]
+    close_all(page)
+
+
+def test_layout_flows_and_stays_put_with_30_metrics(lab: Any, artifacts: Path) -> None:
+    page = run_notebook(
+        lab,
+        "many.ipynb",
+        [
+            HEADER + "exp = Experiment(ws, 'many')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='30 metrics')\n"
+            "for step in range(150):\n"
+            "    for m in range(30): run.log(f'm{m}', (m + 1) * 1000.0 / (step + 1))\n"
+            "run.upload_file('logs/user_log.txt', __import__('io').BytesIO(b'x\\n' * 500))\n"
+            "for k in range(40):\n"
+            "    c = run.child_run(f'child {k}'); c.log('m', float(k)); c.complete()\n"
+            "run.complete()",
+            "RunDetails(run)",
+        ],
+        "() => document.querySelectorAll('.rw-children tr.rw-row').length >= 20",
+    )
+    kernel_idle(page)
+    titles = page.evaluate(
+        "() => [...document.querySelectorAll('.rw-run-details .bqplot.figure .mainheading')]"
+        ".map(e => e.textContent)"
+    )
+    assert titles == [f"m{i}" for i in range(12)], titles  # natural order, one page
+    assert page.locator(".rw-chart-picker", has_text="of 30").count() == 1
+    # Charts flow into as many columns as fit, the properties card first on the first row.
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('.rw-run-details .rw-properties, .rw-run-details .rw-chart')]"
+        ".slice(0, 5).map(e => e.getBoundingClientRect().top)"
+    )
+    assert len({round(t) for t in boxes[:3]}) == 1, boxes
+    # The log and the child table scroll inside fixed heights.
+    log_box = page.locator(".rw-log-text").first.bounding_box()
+    assert log_box and log_box["height"] <= 260
+    table_box = page.locator(".rw-children .rw-table-scroll").first.bounding_box()
+    assert table_box and table_box["height"] <= 370
+    for name in ("m0", "m11"):
+        x_ticks, y_ticks = axes_of(page, name)
+        assert len(x_ticks) <= 6 and len(y_ticks) <= 6
+        assert_no_overlap(x_ticks)
+        assert_no_overlap(y_ticks)
+    page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "many-metrics.png"))
+    # The picker: filter, then page.
+    page.locator(".rw-chart-picker", has_text="of 30").locator("input").fill("m2")
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-run-details .bqplot.figure .mainheading')]"
+        ".map(e => e.textContent).join() === 'm2,m20,m21,m22,m23,m24,m25,m26,m27,m28,m29'",
+    )
+    close_all(page)
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str) -> None:
+    _server, page = lab
+    page.evaluate(
+        f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: {theme!r}}})"
+    )
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === {json.dumps(str(theme.endswith('Light')).lower())}"
+    )
+    run_notebook(
+        lab,
+        f"colours-{theme.split()[-1].lower()}.ipynb",
+        [
+            HEADER + "exp = Experiment(ws, 'colours')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='colours')\n"
+            "for i in range(20): run.log('loss', 1 / (i + 1))\n"
+            "for k, end in enumerate(['complete', 'fail', None]):\n"
+            "    c = run.child_run(f'child {k}'); c.log('m', float(k))\n"
+            "    end and getattr(c, end)()\n"
+            "run.complete()",
+            "RunDetails(run)",
+        ],
+        "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
+    )
+    kernel_idle(page)
+    time.sleep(1)
+    violations = axe_contrast(page, ".rw-run-details")
+    page.locator(".rw-run-details").first.screenshot(
+        path=str(artifacts / f"colours-{theme.split()[-1].lower()}.png")
+    )
+    close_all(page)
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    assert violations == [], violations

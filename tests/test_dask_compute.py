@@ -1,0 +1,397 @@
+"""Runs and sweeps on a Dask cluster: a real ``dask scheduler`` and two ``dask worker``
+processes on 127.0.0.1 (free ports), started and stopped by the fixtures here.
+
+Scripts that must be caught mid-run block on a release file, so what the tests observe
+never depends on timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import pytest
+
+pytest.importorskip("distributed")
+
+from dask_helpers import DaskProcesses, dask_processes, free_port
+from submit_helpers import source_dir, wait_terminal, wait_until
+from sweep_helpers import (
+    child_records,
+    max_overlap,
+    no_leftover_sweeps,
+    wait_sweep,
+)
+
+from run_widgets import (
+    ComputeTarget,
+    ComputeTargetException,
+    DaskCompute,
+    Experiment,
+    GridParameterSampling,
+    HyperDriveConfig,
+    PrimaryMetricGoal,
+    Run,
+    ScriptRunConfig,
+    Workspace,
+    choice,
+)
+
+__all__ = ["no_leftover_sweeps"]
+pytestmark = pytest.mark.slow
+
+# The trial processes cannot import this test module: ship its functions by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+RIDGE = """
+import argparse
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import train_test_split
+from run_widgets import Run
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--alpha", type=float)
+parser.add_argument("--intercept", type=int)
+args = parser.parse_args()
+X, y = load_diabetes(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
+model = Ridge(alpha=args.alpha, fit_intercept=bool(args.intercept)).fit(X_train, y_train)
+run = Run.get_context()
+run.log("alpha", args.alpha)
+run.log("mse", mean_squared_error(y_test, model.predict(X_test)))
+"""
+
+BLOCKING = """
+import os, sys, time
+from pathlib import Path
+from run_widgets import Run
+run = Run.get_context()
+release = Path(os.environ["RELEASE_DIR"])
+(release / ("started-" + run.id)).write_text("1")
+run.log("progress", 0.0)
+while not (release / "go").exists():
+    time.sleep(0.05)
+run.log("mse", float(sys.argv[-1]) if len(sys.argv) > 1 else 1.0)
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    """One scheduler and two single-threaded workers for the whole module."""
+    folder = tmp_path_factory.mktemp("dask")
+    with dask_processes(folder, workers=2) as processes:
+        yield processes
+
+
+@pytest.fixture
+def target(ws: Workspace, cluster: DaskProcesses) -> ComputeTarget:
+    """The cluster attached to the test's workspace as ``cluster`` (v1 style)."""
+    cluster.wait_for_workers(2)
+    config = DaskCompute.attach_configuration(address=cluster.address)
+    attached = ComputeTarget.attach(ws, "cluster", config)
+    attached.wait_for_completion(show_output=False)
+    return attached
+
+
+@pytest.fixture
+def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder whose ``go`` file lets blocking scripts finish (workers inherit no env:
+    the path travels in the script's environment variables)."""
+    folder = tmp_path / "release"
+    folder.mkdir()
+    monkeypatch.setenv("RELEASE_DIR", str(folder))
+    return folder
+
+
+def blocking_config(tmp_path: Path, release: Path, target: Any) -> ScriptRunConfig:
+    folder = source_dir(tmp_path, {"train.py": BLOCKING}, name="blocking")
+    config = ScriptRunConfig(source_directory=folder, script="train.py", compute_target=target)
+    config.environment.environment_variables = {"RELEASE_DIR": str(release)}
+    return config
+
+
+def ridge_sweep(tmp_path: Path, compute_target: Any, max_concurrent: int) -> HyperDriveConfig:
+    folder = source_dir(tmp_path, {"train.py": RIDGE}, name="ridge")
+    return HyperDriveConfig(
+        run_config=ScriptRunConfig(
+            source_directory=folder, script="train.py", compute_target=compute_target
+        ),
+        hyperparameter_sampling=GridParameterSampling(
+            {"--alpha": choice(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "--intercept": choice(0, 1)}
+        ),
+        primary_metric_name="mse",
+        primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+        max_concurrent_runs=max_concurrent,
+    )
+
+
+def results(sweep: Any) -> dict[str, float]:
+    """mse by hyperparameters, for comparing sweeps."""
+    out = {}
+    for child in child_records(sweep):
+        metrics = Run(sweep.experiment, child.id).get_metrics()
+        out[child.properties["hyperparameters"]] = metrics["mse"]
+    return out
+
+
+# -------------------------------------------------------------------------- targets --
+def test_attach_and_config_file_forms(
+    ws: Workspace, cluster: DaskProcesses, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ComputeTargetException, match="tcp://host:8786"):
+        DaskCompute.attach_configuration(address="localhost")
+    target = ComputeTarget.attach(
+        ws, "cluster", DaskCompute.attach_configuration(address=cluster.address)
+    )
+    target.wait_for_completion(show_output=True)
+    assert "2 workers" in capsys.readouterr().out
+    assert isinstance(ComputeTarget(ws, "cluster"), DaskCompute)
+    (Path.cwd() / "run_widgets.json").write_text(
+        json.dumps({"compute": {"team": {"type": "dask", "address": cluster.address}}})
+    )
+    declared = ComputeTarget(ws, "team")
+    assert isinstance(declared, DaskCompute) and declared.address == cluster.address
+    # A scheduler nobody runs: a clear error naming the target and the address.
+    dead = f"tcp://127.0.0.1:{free_port()}"
+    gone = ComputeTarget.attach(ws, "nowhere", DaskCompute.attach_configuration(address=dead))
+    with pytest.raises(ComputeTargetException, match=r"'nowhere'.*cannot be reached"):
+        gone.wait_for_completion()
+
+
+def test_script_run_on_the_cluster(
+    ws: Workspace,
+    exp: Experiment,
+    target: ComputeTarget,
+    tmp_path: Path,
+    release: Path,
+    cluster: DaskProcesses,
+) -> None:
+    run = exp.submit(blocking_config(tmp_path, release, "cluster"))
+    wait_until(lambda: run.get_status() == "Running", 60, what="the run to start on a worker")
+    details = run.get_details()
+    assert details["target"] == "cluster"
+    worker = details["properties"]["dask_worker"]
+    assert worker in cluster.worker_info()
+    assert details["properties"]["dask_host"]
+    (release / "go").write_text("1")
+    assert wait_terminal(run, 60) == "Completed", run.get_details().get("error")
+    assert run.get_metrics()["mse"] == 1.0
+
+
+def test_grid_sweep_matches_the_local_executor(
+    ws: Workspace, exp: Experiment, target: ComputeTarget, tmp_path: Path
+) -> None:
+    """12 scikit-learn trials on two workers give the local executor's results."""
+    on_cluster = exp.submit(ridge_sweep(tmp_path, target, max_concurrent=2))
+    local = exp.submit(ridge_sweep(tmp_path / "local", None, max_concurrent=2))
+    assert wait_sweep(on_cluster, 240) == "Completed"
+    assert wait_sweep(local, 240) == "Completed"
+    children = child_records(on_cluster)
+    assert len(children) == 12 and {c.status for c in children} == {"Completed"}
+    assert results(on_cluster) == results(local)
+    workers = {c.properties["dask_worker"] for c in children}
+    assert workers <= set(cluster_addresses(on_cluster, children))
+    assert max_overlap([(c.start_time or 0.0, c.end_time or 0.0) for c in children]) <= 2
+    assert on_cluster.get_details()["target"] == "cluster"
+    best = on_cluster.get_best_run_by_primary_metric()
+    assert best is not None and best.id in {c.id for c in children}
+
+
+def cluster_addresses(sweep: Any, children: list[Any]) -> list[str]:
+    return [c.properties.get("dask_worker", "") for c in children]
+
+
+def notebook_function(params: dict[str, Any], run: Run) -> None:
+    """Defined at module level but shipped by value, as a notebook's function would be."""
+    import os
+
+    run.log("pid", float(os.getpid()))
+    run.log("mse", (params["alpha"] - 0.3) ** 2)
+
+
+def test_function_sweep_runs_on_the_cluster(exp: Experiment, target: ComputeTarget) -> None:
+    config = HyperDriveConfig(
+        function=notebook_function,
+        hyperparameter_sampling=GridParameterSampling({"alpha": choice(0.1, 0.3, 0.5, 0.7)}),
+        primary_metric_name="mse",
+        primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+        max_concurrent_runs=2,
+        compute_target=target,
+    )
+    sweep = exp.submit(config)
+    assert wait_sweep(sweep, 180) == "Completed"
+    children = child_records(sweep)
+    assert {c.status for c in children} == {"Completed"}
+    assert all(c.properties.get("dask_worker") for c in children)
+    pids = {Run(exp, c.id).get_metrics()["pid"] for c in children}
+    assert len(pids) == 4  # each trial in a process of its own
+    best = sweep.get_best_run_by_primary_metric()
+    assert best is not None and best.get_metrics()["mse"] == 0.0
+    # The sweep view shows where each child ran.
+    from run_widgets import RunDetails
+    from run_widgets.sweep.view import SweepView
+
+    details = RunDetails(sweep)
+    try:
+        [view] = [e for e in details.extensions if isinstance(e, SweepView)]
+        table = view.child_table_state()
+        assert "worker" in [c["key"] for c in table["columns"]]
+        assert all("tcp://127.0.0.1:" in row["values"]["worker"] for row in table["rows"])
+    finally:
+        details.close()
+
+
+# --------------------------------------------------------------------------- faults --
+def test_killed_worker_fails_its_trial_and_the_sweep_goes_on(
+    exp: Experiment,
+    target: ComputeTarget,
+    tmp_path: Path,
+    release: Path,
+    cluster: DaskProcesses,
+) -> None:
+    config = HyperDriveConfig(
+        run_config=blocking_config(tmp_path, release, target),
+        hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3, 4)}),
+        primary_metric_name="mse",
+        primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+        max_concurrent_runs=2,
+    )
+    sweep = exp.submit(config)
+    running = wait_until(
+        lambda: [c for c in child_records(sweep) if c.status == "Running"] or None,
+        90,
+        what="a running trial",
+    )
+    victim = running[0]
+    worker = wait_until(
+        lambda: Run(exp, victim.id).get_details()["properties"].get("dask_worker"), 30
+    )
+    # Kill only once the trial's first metric is stored: what was flushed must survive.
+    wait_until(lambda: "progress" in Run(exp, victim.id).get_metrics(), 30)
+    os.kill(cluster.pid_of(worker), signal.SIGKILL)
+    try:
+        status = wait_until(
+            lambda: s if (s := Run(exp, victim.id).get_status()) in ("Failed", "Completed") else "",
+            15,
+            what="the killed worker's trial to end",
+        )
+        assert status == "Failed"
+        error = Run(exp, victim.id).get_details()["error"]["error"]["message"]
+        assert "process lost" in error
+        (release / "go").write_text("1")
+        assert wait_sweep(sweep, 180) == "Completed"
+        statuses = {c.id: c.status for c in child_records(sweep)}
+        assert statuses[victim.id] == "Failed"
+        assert sorted(statuses.values()) == ["Completed", "Completed", "Completed", "Failed"]
+        assert Run(exp, victim.id).get_metrics()["progress"] == 0.0  # flushed data kept
+    finally:
+        cluster.add_worker()
+        cluster.wait_for_workers(2)
+
+
+def test_cancel_a_child_and_the_sweep(
+    exp: Experiment, target: ComputeTarget, tmp_path: Path, release: Path
+) -> None:
+    config = HyperDriveConfig(
+        run_config=blocking_config(tmp_path, release, target),
+        hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3, 4, 5)}),
+        primary_metric_name="mse",
+        primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+        max_concurrent_runs=3,  # 2 workers: one child waits Queued for a worker
+    )
+    sweep = exp.submit(config)
+
+    def statuses() -> list[str]:
+        return sorted(c.status for c in child_records(sweep))
+
+    wait_until(
+        lambda: statuses() == ["Queued", "Running", "Running"],
+        90,
+        what="two running children and one queued",
+    )
+    running = [c for c in child_records(sweep) if c.status == "Running"]
+    wait_until(lambda: (release / f"started-{running[0].id}").exists(), 30)
+    Run(exp, running[0].id).cancel()
+    assert wait_terminal(Run(exp, running[0].id), 10) == "Canceled"
+    sweep.cancel()
+    assert wait_sweep(sweep, 30) == "Canceled"
+    children = child_records(sweep)
+    assert all(c.status == "Canceled" for c in children), [(c.id, c.status) for c in children]
+
+
+def test_scheduler_going_away_fails_the_sweep_clearly(
+    ws: Workspace, exp: Experiment, tmp_path: Path, release: Path
+) -> None:
+    with dask_processes(tmp_path / "flaky", workers=1) as own:
+        config = DaskCompute.attach_configuration(address=own.address)
+        target = ComputeTarget.attach(ws, "flaky", config)
+        sweep = exp.submit(
+            HyperDriveConfig(
+                run_config=blocking_config(tmp_path, release, target),
+                hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3)}),
+                primary_metric_name="mse",
+                primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+                max_concurrent_runs=2,
+            )
+        )
+        wait_until(
+            lambda: sorted(c.status for c in child_records(sweep)) == ["Queued", "Running"],
+            90,
+            what="one running and one queued child",
+        )
+        running = next(c for c in child_records(sweep) if c.status == "Running")
+        wait_until(lambda: "progress" in Run(exp, running.id).get_metrics(), 30)
+        own.scheduler.send_signal(signal.SIGKILL)
+        assert wait_sweep(sweep, 60) == "Failed"
+        message = sweep.get_details()["error"]["error"]["message"]
+        assert "Dask scheduler" in message and own.address in message
+        children = {c.id: c for c in child_records(sweep)}
+        assert all(c.is_terminal for c in children.values())
+        queued = [c for c in children.values() if c.id != running.id]
+        assert [c.status for c in queued] == ["Failed"], [
+            (c.id, c.status, c.error) for c in children.values()
+        ]
+        assert "went away" in (queued[0].error or {}).get("error", {}).get("message", "")
+        assert Run(exp, running.id).get_metrics()["progress"] == 0.0  # nothing logged lost
+
+
+def trivial(params: dict[str, Any], run: Run) -> None:
+    run.log("mse", params["alpha"])
+
+
+def test_local_cluster_started_owned_and_stopped_when_idle(ws: Workspace, exp: Experiment) -> None:
+    from run_widgets.submit.dask.local_cluster import read_state
+
+    config = DaskCompute.provisioning_configuration(
+        n_workers=1, threads_per_worker=2, idle_seconds_before_scaledown=2
+    )
+    target = ComputeTarget.create(ws, "laptop", config)
+    assert isinstance(target, DaskCompute) and target.is_local_cluster
+    try:
+        sweep = exp.submit(
+            HyperDriveConfig(
+                function=trivial,
+                hyperparameter_sampling=GridParameterSampling({"alpha": choice(1.0, 2.0)}),
+                primary_metric_name="mse",
+                primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+                compute_target="laptop",
+            )
+        )
+        assert wait_sweep(sweep, 120) == "Completed"
+        assert all(c.properties.get("dask_worker") for c in child_records(sweep))
+        state = read_state(ws.folder, "laptop")
+        assert state is not None and state["address"].startswith("tcp://127.0.0.1:")
+        # No task and no client for idle_seconds_before_scaledown: the cluster stops.
+        wait_until(lambda: read_state(ws.folder, "laptop") is None, 60, what="idle stop")
+    finally:
+        state = read_state(ws.folder, "laptop")
+        if state is not None:
+            os.kill(int(state["pid"]), signal.SIGKILL)
