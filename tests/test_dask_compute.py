@@ -164,6 +164,12 @@ def test_attach_and_config_file_forms(
     gone = ComputeTarget.attach(ws, "nowhere", DaskCompute.attach_configuration(address=dead))
     with pytest.raises(ComputeTargetException, match=r"'nowhere'.*cannot be reached"):
         gone.wait_for_completion()
+    folder = source_dir(Path.cwd(), {"train.py": "print(1)"})
+    run = Experiment(ws, "unreachable").submit(
+        ScriptRunConfig(source_directory=folder, script="train.py", compute_target=gone)
+    )
+    assert wait_terminal(run, 60) == "Failed"
+    assert "cannot be reached" in run.get_details()["error"]["error"]["message"]
 
 
 def test_script_run_on_the_cluster(

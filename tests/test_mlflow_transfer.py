@@ -213,9 +213,7 @@ def test_cli_exports_and_imports_with_a_sqlite_store(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "1 run(s) written" in cli(
-        "export", "--workspace", str(ws.folder), "--experiment", "cli"
-    )
+    assert "1 run(s) written" in cli("export", "--workspace", str(ws.folder), "--experiment", "cli")
     assert "0 run(s) written, 1 already there" in cli(
         "export", "--workspace", str(ws.folder), "--experiment", "cli"
     )

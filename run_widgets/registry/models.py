@@ -22,8 +22,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import MetricTypeError, ModelNotFoundException, UserErrorException
-from ..run import ENV_RUN_ID, ENV_WORKSPACE_DIR, Run
+from ..exceptions import (
+    MetricTypeError,
+    ModelNotFoundException,
+    RunEnvironmentException,
+    UserErrorException,
+)
+from ..run import ENV_RUN_ID, Run
 from ..store.assets import ModelRecord, NewModel
 from ..workspace import Workspace
 
@@ -459,6 +464,14 @@ def register_from_run(
 
 
 def _context_workspace() -> Workspace | None:
-    """The workspace of the submitted run this process belongs to, if any."""
-    folder = os.environ.get(ENV_WORKSPACE_DIR)
-    return Workspace(folder) if folder and os.environ.get(ENV_RUN_ID) else None
+    """The workspace of the submitted run this process belongs to, if any.
+
+    Found through the run context, as v1 did, so it is the run's own store whatever its
+    backend.
+    """
+    if not os.environ.get(ENV_RUN_ID):
+        return None
+    try:
+        return Run.get_context(allow_offline=False).experiment.workspace
+    except RunEnvironmentException:
+        return None

@@ -63,11 +63,23 @@ class RunExecutor(abc.ABC):
 
 ExecutorFactory = Callable[[Workspace, "Mapping[str, Any] | None"], RunExecutor]
 _EXECUTORS: dict[str, ExecutorFactory] = {}
+_DETACHED: dict[str, bool] = {}
 
 
-def register_executor(type_name: str, factory: ExecutorFactory) -> None:
-    """Make ``factory(workspace, compute)`` the executor of targets of ``type_name``."""
+def register_executor(type_name: str, factory: ExecutorFactory, *, detached: bool = True) -> None:
+    """Make ``factory(workspace, compute)`` the executor of targets of ``type_name``.
+
+    ``detached`` tells, without building one, whether its executors are detached (see
+    ``RunExecutor.detached``).
+    """
     _EXECUTORS[type_name.lower()] = factory
+    _DETACHED[type_name.lower()] = detached
+
+
+def is_detached(compute: Mapping[str, Any] | None) -> bool:
+    """Whether runs on this target need no watching process (see ``RunExecutor.detached``)."""
+    type_name = str(compute.get("type", "")) if compute else LOCAL_TYPE
+    return _DETACHED.get(type_name.lower(), True)
 
 
 def executor_for(workspace: Workspace, compute: Mapping[str, Any] | None) -> RunExecutor:

@@ -30,11 +30,12 @@ from ..store import RunStatus, TrackingStore
 from . import compute as compute_targets
 from .conda import CURRENT_PYTHON
 from .config import Environment, ScriptRunConfig
-from .executors import SCRIPT_MODULE, RunExecutor, executor_for, register_executor
+from .executors import SCRIPT_MODULE, RunExecutor, executor_for, is_detached, register_executor
 
 if TYPE_CHECKING:
     from ..experiment import Experiment
     from ..store.description import WorkspaceDescription
+    from ..workspace import Workspace
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 WORKDIRS = "workdirs"
@@ -167,7 +168,7 @@ def submit_script(
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     try:
-        start_run(executor_for(workspace, compute), run.id, workdir)
+        start_run(workspace, compute, run.id, workdir)
     except OSError as error:
         shutil.rmtree(workdir, ignore_errors=True)
         run.fail(f"The run's supervisor could not be started: {error}", "SupervisorError")
@@ -178,17 +179,18 @@ def submit_script(
     return run
 
 
-def start_run(executor: RunExecutor, run_id: str, cwd: Path) -> None:
+def start_run(
+    workspace: Workspace, compute: Mapping[str, Any] | None, run_id: str, cwd: Path
+) -> None:
     """Start a Queued script run on its target from a process that may exit at once.
 
     A detached executor starts the run's supervisor itself; any other is driven by a
     local process of its own (``run_widgets.submit.remote``) that owns the run while it
     waits for the target, so a notebook kernel can restart meanwhile.
     """
-    if executor.detached:
-        executor.start(run_id)
+    if is_detached(compute):
+        executor_for(workspace, compute).start(run_id)
         return
-    workspace = executor.workspace
     files_dir = workspace.artifacts.run_folder(run_id)
     pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=REMOTE_MODULE)
     hand_over(workspace.store, run_id, pid)

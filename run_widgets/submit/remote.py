@@ -15,6 +15,7 @@ import time
 from .. import _liveness, lifecycle
 from .._details import iso
 from .._runtime import RUNTIME
+from ..exceptions import ComputeTargetException
 from ..store import RunStatus
 from ..workspace import Workspace
 from .executors import executor_for
@@ -33,7 +34,12 @@ def drive(workspace: Workspace, run_id: str) -> None:
     record = store.get_run(run_id)
     if record is None:
         raise SystemExit(f"run {run_id} does not exist")
-    executor = executor_for(workspace, record.definition.get("compute"))
+    try:
+        executor = executor_for(workspace, record.definition.get("compute"))
+    except ComputeTargetException as problem:  # e.g. the scheduler cannot be reached
+        log(str(problem))
+        lifecycle.mark_failed(store, run_id, str(problem), "ComputeTargetUnavailable")
+        return
     try:
         log(f"submitting to compute target {executor.target!r}")
         executor.start(run_id)

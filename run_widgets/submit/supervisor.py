@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -330,8 +331,13 @@ class Supervisor:
             self.error_file.unlink()
 
     def run(self) -> None:
-        """Do it all; any unexpected error ends the run Failed instead of leaving it."""
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        """Do it all; any unexpected error ends the run Failed instead of leaving it.
+
+        Also runs inside a Dask worker's thread (one run per task): SIGTERM is then the
+        worker's to handle, and the run's owner is the worker process.
+        """
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.wait_for_node()
             if not self.adopt():

@@ -19,6 +19,7 @@ from typing import Any
 
 from .experiment_model import ExperimentModel
 from .overlay import X_LABELS
+from .static import ACTIVE_COLOR, HIDE_DEAD_VIEW_CSS
 
 MAX_STATIC_CHARTS = 9
 STYLE = """
@@ -144,8 +145,9 @@ def overlay_png(
 def snapshot_html(model: ExperimentModel, title: str, png: bytes | None) -> str:
     """The static fallback: title, the table's page, the overlay image."""
     parts = [
+        HIDE_DEAD_VIEW_CSS,  # a live view saved without its state: the snapshot stands in
         '<div class="rw-static-snapshot rw-experiment-snapshot">',
-        f'<div style="background:#015CDA;color:#fff;padding:6px 10px;font-weight:600">'
+        f'<div style="background:{ACTIVE_COLOR};color:#fff;padding:6px 10px;font-weight:600">'
         f"{esc(title)}: {model.page.total} runs</div>",
         table_html(model),
     ]

@@ -14,7 +14,7 @@ misses a change. Log files are read by byte offset, so a poll reads only appende
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from .. import _liveness
@@ -99,17 +99,30 @@ class RunReader(Protocol):
 
 
 class WorkspaceRunReader:
-    """A :class:`RunReader` over a tracking store and an artifact store."""
+    """A :class:`RunReader` over a tracking store and an artifact store.
 
-    def __init__(self, store: TrackingStore, artifacts: ArtifactStore, run_id: str) -> None:
+    ``flush`` writes what this process buffered for the run (default: every buffer).
+    """
+
+    def __init__(
+        self,
+        store: TrackingStore,
+        artifacts: ArtifactStore,
+        run_id: str,
+        flush: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.run_id = run_id
         self.location = store.location
+        self._flush = flush
 
     def flush(self) -> None:
-        """Write this process's buffered points."""
-        RUNTIME.flusher.flush()
+        """Write this process's buffered points of the run."""
+        if self._flush is not None:
+            self._flush()
+        else:
+            RUNTIME.flusher.flush()
 
     def current_seq(self) -> int:
         """The store's change sequence."""
@@ -187,4 +200,4 @@ class WorkspaceRunReader:
 
 def run_reader(run: Run) -> WorkspaceRunReader:
     """The reader of a ``Run`` of a workspace (its store and artifact store)."""
-    return WorkspaceRunReader(run.workspace.store, run.workspace.artifacts, run.id)
+    return WorkspaceRunReader(run.workspace.store, run.workspace.artifacts, run.id, run.flush)

@@ -121,9 +121,13 @@ def table_state(
 ) -> dict[str, Any]:
     """The table panel's traits for one page."""
     pages = max(1, math.ceil(page.total / settings.page_size))
+    rows = [row_state(r, page.metrics.get(r.id, {}), tags, metrics) for r in page.records]
+    columns = column_specs(tags, metrics)
+    if not any(row["values"]["arguments"] for row in rows) and settings.sort != "arguments":
+        columns = [c for c in columns if c["key"] != "arguments"]  # no run on the page has any
     return {
-        "columns": column_specs(tags, metrics),
-        "rows": [row_state(r, page.metrics.get(r.id, {}), tags, metrics) for r in page.records],
+        "columns": columns,
+        "rows": rows,
         "total": page.total,
         "page": settings.page,
         "pages": pages,

@@ -227,7 +227,7 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.chart_grid = ipywidgets.GridBox(
             [],
             layout=ipywidgets.Layout(
-                grid_template_columns="repeat(auto-fill, minmax(340px, 1fr))",
+                grid_template_columns="repeat(auto-fit, minmax(380px, 1fr))",
                 grid_gap="6px",
                 width="100%",
             ),
@@ -252,7 +252,6 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
 
     def _build_across(self) -> None:
         self._ax_linear = bqplot.LinearScale()
-        self._ax_log = bqplot.LogScale()
         self._ay = bqplot.LinearScale()
         scales = {"x": self._ax_linear, "y": self._ay}
         self._points = bqplot.Scatter(
@@ -398,12 +397,10 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         param, metric = self.param.value, model.metric
         if param and metric:
             data = across.metric_vs_param(rows, param, metric, model.goal)
-            scale = self._ax_log if data["log"] else self._ax_linear
-            for mark in (self._points, self._best):
-                if mark.scales["x"] is not scale:
-                    mark.scales = {"x": scale, "y": self._ay}
-            self.across_x_axis.scale = scale
-            label = param + (" (log)" if data["log"] else "")
+            # A log x is drawn as log10(x) on a linear scale: bqplot's log axis put its
+            # ticks at the origin after data updates, or crowded 2-5-per-decade labels.
+            x = np.log10(data["x"]) if data["log"] else data["x"]
+            label = f"log10({param})" if data["log"] else param
             if data["categories"]:
                 shown = data["categories"][:8]
                 label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(shown)) + ")"
@@ -411,10 +408,10 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             self.across_figure.title = f"final {metric} by {param}"
             index = data["best"]
             with self._points.hold_sync():
-                self._points.x, self._points.y = data["x"], data["y"]
+                self._points.x, self._points.y = x, data["y"]
                 self._points.names = data["labels"]
             with self._best.hold_sync():
-                self._best.x = data["x"][index : index + 1] if index >= 0 else np.empty(0)
+                self._best.x = x[index : index + 1] if index >= 0 else np.empty(0)
                 self._best.y = data["y"][index : index + 1] if index >= 0 else np.empty(0)
         state = across.parcoords_state(rows, metric, model.goal, model.metric_columns)
         with self.parcoords.hold_trait_notifications():

@@ -15,6 +15,7 @@ import ipywidgets
 import numpy as np
 
 from ..views.overlay import X_LABELS, Line
+from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
 CHART_HEIGHT = "280px"
 
@@ -76,6 +77,7 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
                 mark.marker = "circle" if len(y) <= 30 else None
                 mark.marker_size = 16
         marks = self.lines[: len(lines)]
+        self._set_ticks(lines, mode, log_y)
         with self.figure.hold_sync():
             if self.x_axis.scale is not x_scale:
                 self.x_axis.scale = x_scale
@@ -85,6 +87,34 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
             if list(self.figure.marks) != marks:
                 self.figure.marks = marks
         self.shown = list(lines)
+
+    def _set_ticks(self, lines: Sequence[Line], mode: str, log_y: bool) -> None:
+        """Few round ticks and domains rounded out to them (RunDetails' chart rules)."""
+        xs = [line.x[np.isfinite(line.x)] for line in lines]
+        ys = [line.y[line.y > 0] if log_y else line.y for line in lines]
+        xs = [x for x in xs if len(x)]
+        ys = [y[np.isfinite(y)] for y in ys]
+        ys = [y for y in ys if len(y)]
+        if xs and mode != "wall":  # a date axis keeps d3's time ticks
+            integer = mode in ("step", "index")
+            low, high = nice_domain(
+                min(float(x.min()) for x in xs), max(float(x.max()) for x in xs), integer=integer
+            )
+            ticks = linear_ticks(low, high, MAX_TICKS, integer=integer)
+            _set_domain(self.x_linear, low, high)
+            _set_axis_ticks(self.x_axis, ticks, tick_format(ticks, integer))
+        elif mode == "wall":
+            _set_axis_ticks(self.x_axis, None, None)
+        if ys:
+            lo, hi = min(float(y.min()) for y in ys), max(float(y.max()) for y in ys)
+            if log_y:
+                low, high = log_domain(lo, hi)
+                ticks = log_ticks(low, high)
+            else:
+                low, high = nice_domain(lo, hi)
+                ticks = linear_ticks(low, high)
+            _set_domain(self.y_log if log_y else self.y_linear, low, high)
+            _set_axis_ticks(self.y_axis, ticks, tick_format(ticks))
 
     def points_shown(self) -> list[int]:
         """Points drawn per line (for tests and benchmarks)."""
@@ -96,3 +126,18 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
             mark.close()
         self.figure.close()
         super().close()
+
+
+def _set_domain(scale: bqplot.Scale, low: float, high: float) -> None:
+    if scale.min != low:
+        scale.min = low
+    if scale.max != high:
+        scale.max = high
+
+
+def _set_axis_ticks(axis: bqplot.Axis, ticks: np.ndarray | None, fmt: str | None) -> None:
+    old = axis.tick_values
+    if (ticks is None) != (old is None) or (ticks is not None and not np.array_equal(old, ticks)):
+        axis.tick_values = ticks
+    if axis.tick_format != fmt:
+        axis.tick_format = fmt

@@ -158,6 +158,6 @@ def _executor(workspace: Workspace, compute: Mapping[str, Any] | None) -> RunExe
     return DaskExecutor(workspace, compute)
 
 
-register_executor(DaskCompute.compute_type, _executor)
+register_executor(DaskCompute.compute_type, _executor, detached=False)
 
 __all__ = ["DaskAttachConfiguration", "DaskCompute", "DaskProvisioningConfiguration"]

@@ -1,10 +1,12 @@
-"""The task a Dask worker executes for one run: start the run's own process and wait.
+"""The task a Dask worker executes for one run.
 
-The run's process (``python -m <module> WORKSPACE RUN_ID``: the script supervisor or a
-sweep trial) gets its own working folder, ``sys.path``, log and interpreter state, so two
-runs on one worker never share anything. It is tied to the worker: if the worker dies
-(``kill -9``), the kernel kills the process too (``PR_SET_PDEATHSIG``), the run's owner is
-gone, and the run becomes Failed ("process lost").
+A script run is supervised right in the worker's thread (the worker process owns the run;
+the supervisor starts the script in a process of its own, as locally); any other run
+module (a sweep's function trial) runs as ``python -m <module> WORKSPACE RUN_ID``. Either
+way the user's code gets its own process, working folder, ``sys.path`` and log, so two runs
+on one worker never share state, and that process is tied to the worker: if the worker
+dies (``kill -9``) the kernel kills it too (``PR_SET_PDEATHSIG``), the run's owner is gone,
+and the run becomes Failed ("process lost").
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from ...run import SNAPSHOT_PROPERTY
 from ...store import AddProperties, RunStatus
 from ...store.description import WorkspaceDescription
 from ...workspace import Workspace
+from ..executors import SCRIPT_MODULE
 from ..launcher import CONTROL_LOG, workdir_of
+from ..supervisor import Supervisor
 
 WORKER_PROPERTY = "dask_worker"
 HOST_PROPERTY = "dask_host"
@@ -59,6 +63,9 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
     except Exception as error:  # another worker already claimed it
         return {"run_id": run_id, "skipped": f"claimed elsewhere: {error}"}
     cwd = _working_folder(workspace, run_id, record.properties.get(SNAPSHOT_PROPERTY))
+    if module == SCRIPT_MODULE:  # no interpreter to start: the worker supervises the run
+        Supervisor(workspace, run_id).run()
+        return {"run_id": run_id, "worker": worker, "host": host}
     files = workspace.artifacts.run_folder(run_id)
     (files / "logs").mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, description.artifacts]

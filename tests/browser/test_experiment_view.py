@@ -1,0 +1,131 @@
+"""ExperimentDetails in a real JupyterLab 4, driven in Debian chromium.
+
+What a user does: the run table shows every run; the default overlay appears; ticking
+another run adds its line; the running run's line grows; a click on a header sorts (in
+the kernel) and the filter box narrows the table; a click on a row opens that run's
+RunDetails below. Screenshots go to tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import browser_page, jupyter_server, open_notebook, run_all
+from .test_jupyterlab import wait_until, write_notebook
+
+SETUP = """\
+import threading, time
+from run_widgets import Experiment, ExperimentDetails, Workspace
+exp = Experiment(Workspace.from_config(), 'browser-compare')
+for i, alpha in enumerate([0.001, 0.01, 0.1, 1.0, 10.0, 100.0]):
+    with exp.start_logging(snapshot_directory=None, display_name=f'alpha={alpha:g}',
+                           tags={'alpha': str(alpha)}) as run:
+        for step in range(20):
+            run.log('mse', (1 + (i - 2) ** 2) / (step + 1), step=step)
+live = exp.start_logging(snapshot_directory=None, display_name='live run', tags={'alpha': '0.5'})
+def train():
+    for step in range(1500):
+        live.log('mse', 0.5 + 5.0 / (step + 1), step=step)  # never the best
+        time.sleep(0.1)
+    live.complete()
+threading.Thread(target=train, daemon=True).start()
+"""
+SHOW = "view = ExperimentDetails(exp, refresh_interval=0.5, metric='mse')\nview.show()"
+
+ROWS = "() => document.querySelectorAll('.rw-runtable tr.rw-row').length"
+FIRST_ROW = "() => (document.querySelector('.rw-runtable tr.rw-row') || {}).innerText || ''"
+# Lines of the mse overlay chart: the number of points of each (JupyterLab renders only
+# what is on screen, so the chart is scrolled into view first).
+LINES = """() => {
+  for (const fig of document.querySelectorAll('.rw-overlay-chart .bqplot.figure')) {
+    const title = fig.querySelector('.mainheading');
+    if (title && title.textContent === 'mse') {
+      fig.scrollIntoView({block: 'center'});
+      return [...fig.querySelectorAll('path.line')].filter(p => !p.closest('.g_legend'))
+        .map(p => ((p.getAttribute('d') || '').match(/L/g) || []).length + 1);
+    }
+  }
+  return [];
+}"""
+
+
+@pytest.fixture(autouse=True)
+def _slow_marker(request: pytest.FixtureRequest) -> None:
+    request.node.add_marker(pytest.mark.slow)
+
+
+def _row(page: Any, name: str) -> Any:
+    return page.locator(".rw-runtable tr.rw-row", has_text=name).first
+
+
+def test_compare_runs_select_grow_sort_filter_open(lab_root: Path, artifacts: Path) -> None:
+    write_notebook(lab_root / "compare.ipynb", [SETUP, SHOW])
+    with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1500)) as page:
+        open_notebook(page, server, "compare.ipynb")
+        run_all(page)
+        try:
+            _drive(page, artifacts)
+        except Exception:
+            page.screenshot(path=str(artifacts / "experiment-failure.png"), full_page=True)
+            raise
+
+
+def _drive(page: Any, artifacts: Path) -> None:
+    """The user's steps (a screenshot of the page is kept if one fails)."""
+    wait_until(page, f"() => ({ROWS})() === 7", timeout=120_000)
+    assert "live run" in page.evaluate(FIRST_ROW)  # newest first
+    # The default overlay: the 5 newest runs, each with a line.
+    wait_until(page, f"() => ({LINES})().length === 5")
+    # Ticking an older run adds its line, in the colour its row shows.
+    _row(page, "alpha=0.001").locator("input[type=checkbox]").click()
+    wait_until(page, f"() => ({LINES})().length === 6")
+    # (Rows are re-rendered on every refresh: read them in one go, in the page.)
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-runtable tr.rw-row')].some(r =>"
+        " r.innerText.includes('alpha=0.001') && r.querySelector('input').checked"
+        " && r.querySelector('.rw-swatch').style.background.startsWith('rgb'))",
+    )
+    # The running run's line grows while it logs.
+    grown = wait_until(page, f"() => Math.max(...({LINES})()) >= 5 && Math.max(...({LINES})())")
+    wait_until(page, f"(n) => Math.max(...({LINES})()) > n", arg=grown)
+    page.locator(".rw-runtable").screenshot(path=str(artifacts / "experiment-table.png"))
+    page.locator(".rw-experiment-details").first.screenshot(
+        path=str(artifacts / "experiment-view.png")
+    )
+    # Sorting by mse (ascending, in the kernel): the best run comes first.
+    header = page.locator(".rw-runtable th", has_text="mse").first
+    header.click()  # metrics sort high to low first
+    header = page.locator(".rw-runtable th", has_text="mse").first
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-runtable th')]"
+        ".some(th => th.textContent === 'mse ▼')",
+    )
+    header.click()
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-runtable th')]"
+        ".some(th => th.textContent === 'mse ▲')",
+    )
+    wait_until(page, f"() => ({FIRST_ROW})().includes('alpha=0.1')")
+    # The filter box asks the kernel for the matching runs only.
+    page.locator(".rw-runtable .rw-filter-text").fill("alpha=10")
+    wait_until(page, f"() => ({ROWS})() === 2")  # alpha=10 and alpha=100
+    page.locator(".rw-runtable .rw-filter-text").fill("")
+    wait_until(page, f"() => ({ROWS})() === 7")
+    # A click on a row opens that run's RunDetails below the view.
+    _row(page, "alpha=0.01").locator("td").nth(2).click()
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-experiment-details .rw-status-title')]"
+        ".some(e => e.textContent.includes('alpha=0.01') && e.textContent.includes('Completed'))",
+    )
+    assert page.locator(".rw-runtable tr.rw-selected").count() == 1
+    page.locator(".rw-experiment-details").first.screenshot(
+        path=str(artifacts / "experiment-open-run.png")
+    )
+    assert page.dialogs == []  # type: ignore[attr-defined]
