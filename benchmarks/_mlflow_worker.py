@@ -5,8 +5,10 @@ Usage (the benchmark scripts call it; run by hand only to debug)::
     python _mlflow_worker.py TASK '{"json": "params"}'
 
 It prints one JSON object on its last stdout line. Tasks: ``log_loop``, ``batch``,
-``history``, ``concurrency``. MLflow always uses a ``sqlite:///`` store in a fresh
-temporary directory, with its default settings (which include ``busy_timeout=20000``).
+``history``, ``concurrency``. MLflow uses a ``sqlite:///`` store in a fresh temporary
+directory, with its default settings (which include ``busy_timeout=20000``), unless the
+parameters carry ``"uris"``: then each repeat uses the next ``postgresql://`` URI (an empty
+database on the benchmark's PostgreSQL server; MLflow needs psycopg2 for it).
 This file imports neither run_widgets nor the benchmark helpers: the MLflow interpreter
 may be a separate venv.
 """
@@ -35,9 +37,29 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _store(tmp: str) -> tuple[str, Path]:
+def _store(tmp: str, params: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The tracking URI and what a plain reader opens: a sqlite file or the same URI."""
+    uris = (params or {}).get("uris")
+    if uris:
+        uri = uris.pop(0)
+        return uri, uri
     db = Path(tmp) / "mlflow.db"
-    return f"sqlite:///{db}", db
+    return f"sqlite:///{db}", str(db)
+
+
+def _count(target: str, where: str = "", args: tuple[Any, ...] = ()) -> int:
+    """Rows of MLflow's ``metrics`` table, read with the database's own driver."""
+    if target.startswith("postgresql"):
+        import psycopg2
+
+        with psycopg2.connect(target.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM metrics " + where.replace("?", "%s"), args)
+            return int(cur.fetchone()[0])
+    conn = sqlite3.connect(target, timeout=30)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM metrics " + where, args).fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _client(uri: str) -> Any:
@@ -53,16 +75,13 @@ def _experiment(client: Any, name: str, tmp: str) -> str:
 
 # ----------------------------------------------------------------------- durability --
 def reader_main(db: str, run_id: str, key: str, expected: int, timeout: float) -> None:
-    """Wait for "go" on stdin, then poll (plain sqlite3) until every point is visible."""
-    conn = sqlite3.connect(db, timeout=30)
+    """Wait for "go" on stdin, then poll (plain driver) until every point is visible."""
     print("ready", flush=True)
     sys.stdin.readline()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            (count,) = conn.execute(
-                "SELECT COUNT(*) FROM metrics WHERE run_uuid = ? AND key = ?", (run_id, key)
-            ).fetchone()
+            count = _count(db, "WHERE run_uuid = ? AND key = ?", (run_id, key))
         except sqlite3.OperationalError:  # a writer holds the lock (rollback journal)
             count = -1
         if count >= expected:
@@ -72,7 +91,7 @@ def reader_main(db: str, run_id: str, key: str, expected: int, timeout: float) -
     print("timeout", flush=True)
 
 
-def _start_reader(db: Path, run_id: str, key: str, expected: int) -> subprocess.Popen[str]:
+def _start_reader(db: str, run_id: str, key: str, expected: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "_reader", json.dumps([str(db), run_id, key, expected, 120])],
         stdin=subprocess.PIPE,
@@ -105,7 +124,7 @@ def log_loop(params: dict[str, Any]) -> dict[str, Any]:
     n, repeats, synchronous = params["n"], params["repeats"], params.get("synchronous", True)
     rates, durable = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        uri, db = _store(tmp)
+        uri, db = _store(tmp, params)
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment("bench-log-loop")
         values = [i * 1e-3 for i in range(n)]
@@ -156,7 +175,7 @@ def history(params: dict[str, Any]) -> dict[str, Any]:
     n, repeats = params["n"], params["repeats"]
     rates = []
     with tempfile.TemporaryDirectory() as tmp:
-        uri, _ = _store(tmp)
+        uri, _ = _store(tmp, params)
         client = _client(uri)
         run_id = client.create_run(_experiment(client, "bench-history", tmp)).info.run_id
         now = int(time.time() * 1000)
@@ -241,7 +260,7 @@ def concurrency(params: dict[str, Any]) -> dict[str, Any]:
     samples = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            uri, db = _store(tmp)
+            uri, db = _store(tmp, params)
             client = _client(uri)
             experiment = _experiment(client, "bench-concurrency", tmp)
             ready, out, reader_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
@@ -265,9 +284,7 @@ def concurrency(params: dict[str, Any]) -> dict[str, Any]:
             read = reader_out.get(timeout=300)
             for proc in [*procs, reader]:
                 proc.join(timeout=60)
-            conn = sqlite3.connect(db)
-            (stored,) = conn.execute("SELECT COUNT(*) FROM metrics").fetchone()
-            conn.close()
+            stored = _count(db)
             expected = writers * per_writer
             samples.append(
                 {

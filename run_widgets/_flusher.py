@@ -44,6 +44,7 @@ class Flusher:
         self._flush_lock = threading.Lock()
         self._buffers: dict[int, tuple[TrackingStore, RunBuffer]] = {}
         self._retry: dict[int, list[AppendPoints]] = {}
+        self._outages: dict[int, _Outage] = {}
         self._errors: dict[int, BaseException] = {}
         self._owners: dict[int, tuple[TrackingStore, int]] = {}
         self._thread: threading.Thread | None = None
@@ -116,17 +117,23 @@ class Flusher:
             else:
                 wanted = {id(b) for b in buffers}
                 entries = [e for k, e in self._buffers.items() if k in wanted]
-        errors = self._flush_entries(entries)
+        errors = self._flush_entries(entries, background=False)
         if errors:
             raise errors[0]
 
-    def _flush_entries(self, entries: list[tuple[TrackingStore, RunBuffer]]) -> list[BaseException]:
+    def _flush_entries(
+        self, entries: list[tuple[TrackingStore, RunBuffer]], background: bool = False
+    ) -> list[BaseException]:
         errors: list[BaseException] = []
         with self._flush_lock:
             groups: dict[int, tuple[TrackingStore, list[RunBuffer]]] = {}
             for store, buffer in entries:
                 groups.setdefault(id(store), (store, []))[1].append(buffer)
+            now = time.monotonic()
             for store, buffers in groups.values():
+                outage = self._outages.get(id(store))
+                if background and outage is not None and now < outage.next_try:
+                    continue  # the store is away: back off, points stay buffered
                 ops: list[AppendPoints] = []
                 keys = []
                 for buffer in buffers:
@@ -141,11 +148,17 @@ class Flusher:
                     store.write(ops)
                     for key, _ in keys:
                         self._errors.pop(key, None)
-                except StoreError as exc:  # transient (locked, disk full...): retry later
+                    if outage is not None:
+                        self._outages.pop(id(store), None)
+                        outage.recovered(store, sum(len(op.times) for op in ops))
+                except StoreError as exc:  # transient (server away, locked...): retry later
                     for key, pending in keys:
                         self._retry[key] = pending
                         self._errors[key] = exc
                     errors.append(exc)
+                    if outage is None:
+                        outage = self._outages[id(store)] = _Outage(exc)
+                    outage.failed(store, exc, sum(len(op.times) for op in ops))
                 except Exception as exc:
                     # A data error (a metric another process logged with another kind, a
                     # value that cannot be stored): retrying the batch would block every
@@ -202,7 +215,7 @@ class Flusher:
             entries = list(self._buffers.values())
             owners = list(self._owners.values())
         # _flush_entries keeps failed points for a retry and flush() reports the error.
-        self._flush_entries(entries)
+        self._flush_entries(entries, background=True)
         now = time.monotonic()
         if entries and now - self._last_compaction >= COMPACT_INTERVAL_S:
             self._last_compaction = now
@@ -248,3 +261,41 @@ class Flusher:
         handlers = self._cancel_handlers
         self.__init__()  # type: ignore[misc]
         self._cancel_handlers = handlers
+
+
+class _Outage:
+    """A store that failed to take points: when to retry (backoff) and what was said."""
+
+    FIRST_DELAY_S = 0.5
+    MAX_DELAY_S = 8.0
+
+    def __init__(self, exc: BaseException) -> None:
+        self.since = time.monotonic()
+        self.delay = self.FIRST_DELAY_S
+        self.next_try = self.since + self.delay
+        self.warned = False
+
+    def failed(self, store: TrackingStore, exc: BaseException, points: int) -> None:
+        """Schedule the next attempt; warn once per outage."""
+        self.delay = min(self.delay * 2, self.MAX_DELAY_S)
+        self.next_try = time.monotonic() + self.delay
+        if not self.warned:
+            self.warned = True
+            print(
+                f"run_widgets: cannot write to the tracking store {store.location} ({exc}). "
+                f"{points} point(s) are kept in memory and retried with backoff (up to every "
+                f"{self.MAX_DELAY_S:.0f} s) until it is back; nothing is lost while this "
+                "process runs.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def recovered(self, store: TrackingStore, points: int) -> None:
+        """Say that the store is back (only if the outage was announced)."""
+        if self.warned:
+            print(
+                f"run_widgets: the tracking store {store.location} is reachable again; "
+                f"{points} buffered point(s) written after {time.monotonic() - self.since:.1f} s.",
+                file=sys.stderr,
+                flush=True,
+            )

@@ -188,9 +188,13 @@ class Workspace:
                 )
         self._location = _artifacts_folder(path, store, artifacts).resolve()
         self._name = name or self._location.name
-        self._location.mkdir(parents=True, exist_ok=True)
         self._store_uri = normalize_uri(store if store is not None else self._location)
-        self._store = RUNTIME.stores.get(self._store_uri)
+        if scheme_of(self._store_uri) == "sqlite":  # the store file lives in the folder
+            self._location.mkdir(parents=True, exist_ok=True)
+            self._store = RUNTIME.stores.get(self._store_uri)
+        else:  # a server store opens first: unreachable or refused leaves no folder behind
+            self._store = RUNTIME.stores.get(self._store_uri)
+            self._location.mkdir(parents=True, exist_ok=True)
         self._artifacts: ArtifactStore = LocalArtifactStore(self._location)
 
     def description(self) -> WorkspaceDescription:

@@ -28,10 +28,32 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(work)
 
 
+BACKENDS = ("sqlite", "postgresql")
+"""Store backends that tests marked ``both_backends`` run on (like Optuna's STORAGE_MODES)."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests of modules marked ``both_backends`` once per store backend."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A fresh workspace, closed after the test."""
-    workspace = Workspace(tmp_path / "ws")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test: ``sqlite`` unless the test is marked both_backends."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def ws(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Workspace]:
+    """A fresh workspace (on the test's store backend), closed after the test."""
+    if backend == "postgresql":
+        uri = request.getfixturevalue("pg_uri")
+        workspace = Workspace(store=uri, artifacts=tmp_path / "ws")
+    else:
+        workspace = Workspace(tmp_path / "ws")
     yield workspace
     workspace.close()
 

@@ -206,6 +206,7 @@ def test_reopened_handle_shares_state(exp: Experiment) -> None:
     assert run.get_status() == "Completed"
 
 
+@pytest.mark.both_backends
 def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Workspace) -> None:
     run = _start(exp)
     for i in range(100):
@@ -214,7 +215,7 @@ def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Work
     code = f"""
         import json
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace({str(ws.folder)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         print(json.dumps({{"m": run.get_metrics(), "status": run.get_status()}}))
     """
@@ -224,13 +225,14 @@ def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Work
     run.complete()
 
 
+@pytest.mark.both_backends
 def test_reopen_and_complete_from_another_process(exp: Experiment, ws: Workspace) -> None:
     run = _start(exp)
     run.log("mine", 1)
     run.flush()
     code = f"""
         from run_widgets import Workspace, Experiment, Run
-        ws = Workspace({str(ws.folder)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Run(Experiment(ws, "test-exp"), {run.id!r})
         run.log("theirs", 2)
         run.tag("from", "child")
@@ -248,7 +250,7 @@ def _script_header(ws: Workspace) -> str:
     return f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace({str(ws.folder)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         run = Experiment(ws, "test-exp").start_logging(snapshot_directory=None, outputs=False)
         print(run.id, flush=True)
     """
@@ -272,6 +274,7 @@ def test_normal_exit_without_complete_completes(ws: Workspace, exp: Experiment) 
     assert metrics["l"] == [1, 2]
 
 
+@pytest.mark.both_backends
 def test_uncaught_exception_fails_the_run(ws: Workspace, exp: Experiment) -> None:
     code = (
         _script_header(ws)
@@ -382,7 +385,7 @@ def test_sigterm_unwinds_with_run_and_finally(ws: Workspace, exp: Experiment) ->
     code = f"""
         import os, sys, time
         from run_widgets import Workspace, Experiment
-        ws = Workspace({str(ws.folder)!r})
+        ws = Workspace(store={ws.store_uri!r}, artifacts={str(ws.folder)!r})
         exp = Experiment(ws, "test-exp")
         try:
             with exp.start_logging(snapshot_directory=None, outputs=False) as run:
@@ -486,6 +489,7 @@ def test_env_passthrough_is_clean() -> None:
     assert str(Path(__file__).resolve().parents[1]) in env["PYTHONPATH"].split(os.pathsep)
 
 
+@pytest.mark.both_backends
 def test_cancel_from_another_process_is_carried_out_by_the_owner(
     ws: Workspace, exp: Experiment
 ) -> None:

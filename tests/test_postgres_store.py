@@ -128,7 +128,7 @@ def test_many_writers_and_a_polling_reader_see_everything(pg_uri: str) -> None:
 def test_new_database_gets_the_schema_once_even_with_concurrent_clients(
     pg_server: LocalPostgres,
 ) -> None:
-    uri = new_database(pg_server, empty=True)
+    uri = new_database(pg_server)
     errors: list[BaseException] = []
 
     def open_store() -> None:
@@ -150,6 +150,7 @@ def test_new_database_gets_the_schema_once_even_with_concurrent_clients(
 
 def test_client_of_an_older_schema_version_is_refused(pg_uri: str) -> None:
     """A database upgraded by a newer run_widgets is refused with a clear message."""
+    PostgresStore(pg_uri).close()
     with psycopg.connect(pg_uri, autocommit=True) as conn:
         conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
         before = conn.execute("SELECT count(*) FROM pg_stat_user_tables").fetchone()
@@ -164,13 +165,13 @@ def test_client_of_an_older_schema_version_is_refused(pg_uri: str) -> None:
 
 
 def test_foreign_database_is_refused_untouched(pg_server: LocalPostgres) -> None:
-    uri = new_database(pg_server, empty=True)
+    uri = new_database(pg_server)
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
     with pytest.raises(StoreCorruptError, match="not a run_widgets tracking store"):
         PostgresStore(uri)
     with psycopg.connect(uri) as conn:
-        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         assert [r[0] for r in tables] == ["invoices"]
 
 
@@ -200,6 +201,7 @@ def test_repr_and_location_hide_the_password(pg_server: LocalPostgres, pg_uri: s
     assert pg_server.password not in repr(store)
     assert pg_server.password not in store.location
     assert store.location.startswith("postgresql://postgres@127.0.0.1:")
+    assert "options" not in store.location
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.current_seq()

@@ -35,7 +35,9 @@ from run_widgets.store import (
     RemoveTags,
     SetTags,
     SqliteStore,
+    TrackingStore,
     UpdateRun,
+    open_store,
 )
 from run_widgets.store.sqlite.schema import MIGRATIONS
 
@@ -48,6 +50,14 @@ def _new_store(tmp_path: Path, name: str = "s") -> SqliteStore:
     folder = tmp_path / name
     folder.mkdir()
     return SqliteStore(folder / "tracking.db")
+
+
+@pytest.fixture
+def any_store(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> TrackingStore:
+    """A fresh store of the test's backend (SQLite, or PostgreSQL for ``[postgresql]``)."""
+    if backend == "postgresql":
+        return open_store(request.getfixturevalue("pg_uri"))
+    return _new_store(tmp_path)
 
 
 def _points(run_id: str, name: str, values: list[float], **kwargs: object) -> AppendPoints:
@@ -309,8 +319,9 @@ def test_migrations_idempotent_when_many_processes_open_a_new_store(tmp_path: Pa
 
 
 # ------------------------------------------------------------------------- writes ----
-def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+@pytest.mark.both_backends
+def test_write_batch_is_all_or_nothing(any_store: TrackingStore) -> None:
+    store = any_store
     try:
         store.write([CreateRun("r", "e", "interactive", "Running")])
         store.write([AddProperties("r", {"p": "1"})])
@@ -340,8 +351,9 @@ def test_write_batch_is_all_or_nothing(tmp_path: Path) -> None:
         store.close()
 
 
-def test_terminal_status_sticky_in_store(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+@pytest.mark.both_backends
+def test_terminal_status_sticky_in_store(any_store: TrackingStore) -> None:
+    store = any_store
     try:
         store.write([CreateRun("r", "e", "interactive", "Running")])
         store.write([UpdateRun("r", status="Completed", end_time=1.0)])
@@ -357,8 +369,9 @@ def test_terminal_status_sticky_in_store(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------- incremental reads ----
-def test_read_chunks_after_cursor(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+@pytest.mark.both_backends
+def test_read_chunks_after_cursor(any_store: TrackingStore) -> None:
+    store = any_store
     try:
         store.write([CreateRun("r", "e", "interactive", "Running")])
         store.write([_points("r", "a", [1.0, 2.0]), _points("r", "b", [5.0])])
@@ -377,8 +390,9 @@ def test_read_chunks_after_cursor(tmp_path: Path) -> None:
         store.close()
 
 
-def test_find_runs_changed_after(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+@pytest.mark.both_backends
+def test_find_runs_changed_after(any_store: TrackingStore) -> None:
+    store = any_store
     try:
         store.write([CreateRun("a", "e", "interactive", "Running")])
         store.write([CreateRun("b", "e", "interactive", "Running")])
@@ -395,8 +409,9 @@ def test_find_runs_changed_after(tmp_path: Path) -> None:
         store.close()
 
 
-def test_metric_infos_summaries(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+@pytest.mark.both_backends
+def test_metric_infos_summaries(any_store: TrackingStore) -> None:
+    store = any_store
     try:
         store.write([CreateRun("r", "e", "interactive", "Running")])
         store.write([_points("r", "m", [3.0, float("nan"), -1.0], description="d")])

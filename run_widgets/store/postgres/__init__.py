@@ -1,6 +1,8 @@
 """The PostgreSQL backend (the team store): ``postgresql://user@host:5432/db`` URIs.
 
-Needs the ``postgres`` extra (``pip install run_widgets[postgres]``, i.e. psycopg 3).
+Importing this package registers the ``postgresql``, ``postgres`` and
+``postgresql+psycopg`` schemes with the store registry, so ``Workspace(store=uri)`` opens
+a :class:`PostgresStore`. Needs the ``postgres`` extra (psycopg 3).
 """
 
 from ..registry import register_store

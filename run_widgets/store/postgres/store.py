@@ -28,12 +28,13 @@ Design notes:
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import psycopg
@@ -63,7 +64,6 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
-from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
 from .uri import PostgresTarget, parse
 
@@ -78,6 +78,33 @@ _RUN_COLUMNS = (
 
 class StoreUnavailableError(StoreError):
     """The PostgreSQL server cannot be reached right now (down, restarting, network)."""
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reconnecting(
+    method: Callable[Concatenate[PostgresStore, _P], _T],
+) -> Callable[Concatenate[PostgresStore, _P], _T]:
+    """Run ``method`` again on a new connection if the thread's old one turned out dead.
+
+    A server restart kills every connection, and a client learns it only on next use: that
+    first call is retried once on a fresh connection. (A call that fails on a fresh
+    connection means the server is away: the error goes to the caller.)
+    """
+
+    @functools.wraps(method)
+    def wrapper(store: PostgresStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        reused = getattr(store._local, "conn", None) is not None
+        try:
+            return method(store, *args, **kwargs)
+        except StoreUnavailableError:
+            if not reused:
+                raise
+            return method(store, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -122,7 +149,7 @@ class PostgresStore(TrackingStore):
     def _connect(self) -> psycopg.Connection:
         try:
             return psycopg.connect(
-                self.target.uri,
+                self.target.conninfo,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
                 application_name="run_widgets",
@@ -244,18 +271,10 @@ class PostgresStore(TrackingStore):
         self._connections = []
 
     @contextlib.contextmanager
-    def _reading(self, *, snapshot: bool = False) -> Iterator[psycopg.Connection]:
+    def _reading(self) -> Iterator[psycopg.Connection]:
         conn = self._conn()
         try:
-            if snapshot:
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                try:
-                    yield conn
-                finally:
-                    if not conn.broken:
-                        conn.execute("COMMIT")
-            else:
-                yield conn
+            yield conn
         except psycopg.OperationalError as exc:
             self.release_thread_resources()
             raise self._unavailable(exc) from None
@@ -281,6 +300,7 @@ class PostgresStore(TrackingStore):
             ) from None
 
     # ------------------------------------------------------------------------ writes --
+    @_reconnecting
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` atomically and return the change sequence number they got."""
         for attempt in range(DEADLOCK_RETRIES):
@@ -407,11 +427,11 @@ class PostgresStore(TrackingStore):
             raise RunNotFoundError(f"No run with id {op.parent_id!r} in {self.location}.")
         experiment_id = self._experiment_id(conn, op.experiment_name)
         # The experiment row's lock serialises numbering of concurrent creations.
-        numbered = conn.execute(
-            "UPDATE experiments SET run_count = run_count + 1 WHERE id = %s RETURNING run_count",
-            (experiment_id,),
+        conn.execute("SELECT 1 FROM experiments WHERE id = %s FOR UPDATE", (experiment_id,))
+        largest = conn.execute(
+            "SELECT MAX(number) FROM runs WHERE experiment_id = %s", (experiment_id,)
         ).fetchone()
-        assert numbered is not None
+        number = rules.next_run_number(None if largest is None else largest[0])
         now = op.created_at if op.created_at is not None else time.time()
         started = rules.start_time_for(op.status, now)
         try:
@@ -423,7 +443,7 @@ class PostgresStore(TrackingStore):
                     op.run_id,
                     experiment_id,
                     op.parent_id,
-                    int(numbered[0]),
+                    number,
                     op.display_name,
                     op.description,
                     op.run_type,
@@ -467,7 +487,7 @@ class PostgresStore(TrackingStore):
 
     def _add_properties(self, conn: psycopg.Connection, op: AddProperties) -> None:
         existing = {
-            str(k): str(v)
+            str(k): v
             for k, v in conn.execute(
                 "SELECT key, value FROM properties WHERE run_id = %s", (op.run_id,)
             ).fetchall()
@@ -475,8 +495,7 @@ class PostgresStore(TrackingStore):
         added = rules.new_properties(op.run_id, existing, op.properties)
         self._executemany(
             conn,
-            "INSERT INTO properties (run_id, key, value) VALUES (%s, %s, %s)"
-            " ON CONFLICT (run_id, key) DO NOTHING",
+            "INSERT INTO properties (run_id, key, value) VALUES (%s, %s, %s)",
             [(op.run_id, k, v) for k, v in added.items()],
         )
 
@@ -491,7 +510,7 @@ class PostgresStore(TrackingStore):
             previous = rules.MetricSummary(
                 kind=row[1],
                 n_points=int(row[2]),
-                last_step=row[3],
+                last_step=None if row[3] is None else int(row[3]),
                 first_value=codec.loads_json(row[4]),
                 last_value=codec.loads_json(row[5]),
                 min_value=row[6],
@@ -527,7 +546,7 @@ class PostgresStore(TrackingStore):
                 summary.min_value,
                 summary.max_value,
                 codec.dumps_json(list(summary.columns)),
-                summary.description,
+                summary.description or "",
                 metric_id,
             ),
         )
@@ -543,6 +562,7 @@ class PostgresStore(TrackingStore):
         )
 
     # ------------------------------------------------------------------------- reads --
+    @_reconnecting
     def current_seq(self) -> int:
         """The change sequence number of the last committed write."""
         with self._reading() as conn:
@@ -550,6 +570,7 @@ class PostgresStore(TrackingStore):
         assert row is not None
         return int(row[0])
 
+    @_reconnecting
     def ensure_experiment(self, name: str) -> ExperimentRecord:
         """Return the experiment ``name``, creating it in a short write if it is new."""
         found = self.get_experiment(name)
@@ -561,6 +582,7 @@ class PostgresStore(TrackingStore):
         assert found is not None
         return found
 
+    @_reconnecting
     def get_experiment(self, name: str) -> ExperimentRecord | None:
         """The experiment called ``name``, or ``None``."""
         with self._reading() as conn:
@@ -569,6 +591,7 @@ class PostgresStore(TrackingStore):
             ).fetchone()
         return None if row is None else ExperimentRecord(int(row[0]), str(row[1]), float(row[2]))
 
+    @_reconnecting
     def list_experiments(self) -> list[ExperimentRecord]:
         """All experiments, oldest first."""
         with self._reading() as conn:
@@ -632,21 +655,22 @@ class PostgresStore(TrackingStore):
             where, params, order="ORDER BY r.created_at DESC, r.number DESC", limit=limit
         )
 
+    @_reconnecting
     def _select_runs(
         self, where: str, params: Sequence[Any], order: str, limit: int | None
     ) -> list[RunRecord]:
         limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
-        with self._reading(snapshot=True) as conn:
+        # One statement (one snapshot, one round trip): tags and properties as JSON objects.
+        with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+                f"SELECT {_RUN_COLUMNS},"
+                " (SELECT json_object_agg(t.key, t.value) FROM tags t WHERE t.run_id = r.id),"
+                " (SELECT json_object_agg(p.key, p.value) FROM properties p"
+                " WHERE p.run_id = r.id)"
+                f" FROM runs r JOIN experiments e ON e.id = r.experiment_id"
                 f" WHERE {where} {order}{limit_sql}",
                 params,
             ).fetchall()
-            if not rows:
-                return []
-            ids = [row[0] for row in rows]
-            tags = self._key_values(conn, "tags", ids)
-            props = self._key_values(conn, "properties", ids)
         return [
             RunRecord(
                 id=row[0],
@@ -665,23 +689,13 @@ class PostgresStore(TrackingStore):
                 definition=codec.loads_json(row[13]) or {},
                 owner_id=None if row[14] is None else int(row[14]),
                 change_seq=int(row[15]),
-                tags=tags.get(row[0], {}),
-                properties=props.get(row[0], {}),
+                tags=row[16] or {},
+                properties=row[17] or {},
             )
             for row in rows
         ]
 
-    @staticmethod
-    def _key_values(
-        conn: psycopg.Connection, table: str, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = {}
-        for run_id, key, value in conn.execute(
-            f"SELECT run_id, key, value FROM {table} WHERE run_id = ANY(%s)", (list(run_ids),)
-        ):
-            result.setdefault(run_id, {})[key] = value
-        return result
-
+    @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
         with self._reading() as conn:
@@ -694,6 +708,7 @@ class PostgresStore(TrackingStore):
             ).fetchall()
         return [str(row[0]) for row in rows]
 
+    @_reconnecting
     def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
         """Metric headers of the given runs, ordered by run then metric creation."""
         ids = list(run_ids)
@@ -724,6 +739,7 @@ class PostgresStore(TrackingStore):
             for row in rows
         ]
 
+    @_reconnecting
     def read_chunks(
         self,
         run_id: str,
@@ -762,12 +778,14 @@ class PostgresStore(TrackingStore):
             for row in rows
         ]
 
+    @_reconnecting
     def last_chunk_id(self, run_id: str) -> int:
         """Id of the newest chunk of a run (0 if it has none)."""
         with self._reading() as conn:
             row = conn.execute("SELECT MAX(id) FROM chunks WHERE run_id = %s", (run_id,)).fetchone()
         return int(row[0] or 0) if row else 0
 
+    @_reconnecting
     def compact_run(self, run_id: str) -> int:
         """Merge runs of small consecutive chunks of each metric into big ones.
 
@@ -783,7 +801,7 @@ class PostgresStore(TrackingStore):
                 for row in conn.execute(
                     "SELECT metric_id FROM chunks WHERE run_id = %s AND n < %s"
                     " GROUP BY metric_id HAVING COUNT(*) >= %s",
-                    (run_id, SMALL_CHUNK, MIN_CHUNKS_TO_COMPACT),
+                    (run_id, rules.SMALL_CHUNK, rules.MIN_CHUNKS_TO_COMPACT),
                 ).fetchall()
             ]
             for metric_id in metric_ids:
@@ -791,8 +809,7 @@ class PostgresStore(TrackingStore):
                     "SELECT id, n, dtype FROM chunks WHERE metric_id = %s ORDER BY first_index",
                     (metric_id,),
                 ).fetchall()
-                groups = rules.mergeable_groups([(int(a), int(b), str(c)) for a, b, c in rows])
-                for group in groups:
+                for group in rules.mergeable_groups([(int(a), int(b), str(c)) for a, b, c in rows]):
                     self._merge_chunks(conn, group)
                     removed += len(group) - 1
         return removed
@@ -834,6 +851,7 @@ class PostgresStore(TrackingStore):
         )
 
     # ---------------------------------------------------------------------- owners --
+    @_reconnecting
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
         with self._writing() as conn:
@@ -845,6 +863,7 @@ class PostgresStore(TrackingStore):
         assert row is not None
         return int(row[0])
 
+    @_reconnecting
     def heartbeat(self, owner_id: int) -> None:
         """Record that the owner process is alive now."""
         with self._writing() as conn:
@@ -852,6 +871,7 @@ class PostgresStore(TrackingStore):
                 "UPDATE owners SET heartbeat_at = %s WHERE id = %s", (time.time(), owner_id)
             )
 
+    @_reconnecting
     def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
         """Owner records by id."""
         ids = sorted(set(owner_ids))

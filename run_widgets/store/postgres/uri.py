@@ -7,14 +7,15 @@ from urllib.parse import unquote, urlsplit
 
 from ...exceptions import UserErrorException
 
-SCHEMES = ("postgresql", "postgres")
+SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 @dataclass(frozen=True)
 class PostgresTarget:
-    """Where a PostgreSQL store lives: the full URI (for connecting) and its parts."""
+    """Where a PostgreSQL store lives: the full URI (as given), a libpq URI, and its parts."""
 
     uri: str
+    conninfo: str
     user: str | None
     password: str | None
     host: str
@@ -40,6 +41,8 @@ class PostgresTarget:
 def parse(uri: str) -> PostgresTarget:
     """Split a ``postgresql://user:password@host:port/database`` URI.
 
+    ``postgres://`` and SQLAlchemy's ``postgresql+psycopg://`` spellings are accepted too.
+
     Raises:
         UserErrorException: not a PostgreSQL URI, or it has no database name.
     """
@@ -61,6 +64,7 @@ def parse(uri: str) -> PostgresTarget:
         )
     return PostgresTarget(
         uri=uri,
+        conninfo=parts._replace(scheme="postgresql").geturl(),
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         host=host,

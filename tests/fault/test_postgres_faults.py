@@ -1,0 +1,161 @@
+"""Faults of the PostgreSQL team store, on a real server: restart under load, no server,
+wrong password. (Schema-version refusal: tests/test_postgres_store.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from support import python_env
+
+from run_widgets import Experiment, Run, Workspace
+from run_widgets.exceptions import StoreError
+from run_widgets.store.postgres.local_server import LocalPostgres, free_port
+
+pytestmark = pytest.mark.fault
+
+N_PROCESSES = 4
+N_POINTS = 300
+
+WRITER = """
+    import json, os, sys, time
+    from run_widgets import Workspace, Experiment
+    ws = Workspace.from_config()   # RUN_WIDGETS_STORE / RUN_WIDGETS_ARTIFACTS
+    run = Experiment(ws, "restart").start_logging(snapshot_directory=None, outputs=False)
+    print(run.id, flush=True)
+    for i in range(int(sys.argv[1])):
+        run.log("x", i)
+        time.sleep(0.03)           # ~9 s of logging: the restart happens in the middle
+    run.complete()
+    print("done", flush=True)
+"""
+
+
+def test_server_restart_while_four_processes_log_loses_nothing(
+    pg_server: LocalPostgres, pg_uri: str, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "shared"
+    env = {**python_env(), "RUN_WIDGETS_STORE": pg_uri, "RUN_WIDGETS_ARTIFACTS": str(artifacts)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(WRITER), str(N_POINTS)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(N_PROCESSES)
+    ]
+    try:
+        run_ids = []
+        for proc in procs:
+            assert proc.stdout is not None
+            run_ids.append(proc.stdout.readline().strip())
+        pg_server.restart(down_for=2.0)
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "done" in out, err
+        assert pg_server.password not in err
+        # one clear warning per process while the server was away, and a "back" note
+        assert err.count("cannot write to the tracking store") <= 1, err
+        assert "Traceback" not in err, err
+    warned = sum("cannot write to the tracking store" in err for _, err in outputs)
+    assert warned >= 1  # at least one process had points to flush while it was down
+    assert all(
+        "127.0.0.1" in err and "reachable again" in err
+        for _, err in outputs
+        if "cannot write" in err
+    )
+
+    ws = Workspace(store=pg_uri, artifacts=artifacts)
+    exp = Experiment(ws, "restart")
+    for run_id in run_ids:
+        run = Run(exp, run_id)
+        assert run.get_status() == "Completed"
+        assert run.get_metrics()["x"] == list(range(N_POINTS))
+    ws.close()
+
+
+def test_unreachable_server_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    artifacts = tmp_path / "never"
+    with pytest.raises(StoreError) as info:
+        Workspace(
+            store=f"postgresql://team:hunter2-secret@127.0.0.1:{port}/tracking",
+            artifacts=artifacts,
+        )
+    message = str(info.value)
+    assert "127.0.0.1" in message and f"port {port}" in message
+    assert "hunter2-secret" not in message
+    assert not artifacts.exists()
+
+
+def test_wrong_password_is_a_clear_error_and_creates_nothing(
+    pg_server: LocalPostgres, pg_uri: str, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "never"
+    wrong = pg_uri.replace(pg_server.password, "wrong-pass-42")
+    with pytest.raises(StoreError, match="password authentication failed") as info:
+        Workspace(store=wrong, artifacts=artifacts)
+    assert "wrong-pass-42" not in str(info.value)
+    assert pg_server.password not in str(info.value)
+    assert not artifacts.exists()
+
+
+def test_workspace_repr_hides_the_password(
+    pg_server: LocalPostgres, pg_uri: str, tmp_path: Path
+) -> None:
+    ws = Workspace(store=pg_uri, artifacts=tmp_path / "a")
+    assert pg_server.password not in repr(ws)
+    assert "postgresql://postgres" in repr(ws)
+    assert pg_server.password not in ws._repr_html_()
+    ws.close()
+
+
+def test_subprocess_reaches_the_same_store_by_uri(pg_uri: str, tmp_path: Path) -> None:
+    """A second "machine" (another host id) logs to the same store; both runs in one view."""
+    ws = Workspace(store=pg_uri, artifacts=tmp_path / "shared")
+    exp = Experiment(ws, "team")
+    mine = exp.start_logging(snapshot_directory=None, outputs=False)
+    mine.log("acc", 0.5)
+    code = """
+        import json
+        from run_widgets import Workspace, Experiment
+        run = Experiment(Workspace.from_config(), "team").start_logging(
+            snapshot_directory=None, outputs=False)
+        run.log("acc", 0.9)
+        run.complete()
+        print(json.dumps(run.id))
+    """
+    env = {
+        **python_env(),
+        "RUN_WIDGETS_STORE": pg_uri,
+        "RUN_WIDGETS_ARTIFACTS": str(tmp_path / "shared"),
+        "RUN_WIDGETS_HOST_ID": "machine-b",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    theirs = json.loads(result.stdout.strip().splitlines()[-1])
+    mine.complete()
+    runs = {r.id: r for r in exp.get_runs()}
+    assert set(runs) == {mine.id, theirs}
+    assert runs[theirs].get_metrics() == {"acc": 0.9}
+    owner = ws.store.get_owners([ws.store.get_run(theirs).owner_id])  # type: ignore[union-attr]
+    assert [o.host for o in owner.values()] == ["machine-b"]
+    assert os.environ.get("RUN_WIDGETS_HOST_ID") != "machine-b"
+    ws.close()
