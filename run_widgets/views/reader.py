@@ -15,7 +15,7 @@ misses a change. Log files are read by byte offset, so a poll reads only appende
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .. import _liveness
 from .._runtime import RUNTIME
@@ -25,6 +25,25 @@ from ..store.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
     from ..run import Run
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """A run kept outside the workspace (e.g. an MLflow run) that ``RunDetails`` can show.
+
+    It is read-only: the view reads it through its own reader and offers no report,
+    cancel or workspace look-ups for it.
+    """
+
+    @property
+    def id(self) -> str:
+        """The run's id."""
+
+    def run_reader(self) -> RunReader:
+        """A reader over this run (one per view)."""
+
+    def child(self, run_id: str) -> RunSource:
+        """The child run ``run_id`` of this run, as a source of its own."""
 
 
 class RunReader(Protocol):

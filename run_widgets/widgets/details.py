@@ -40,7 +40,7 @@ from .._wait import LOG_SHOWN_HOOKS
 from ..run import Run
 from ..views import static, view_state
 from ..views.mapping import STEP, classify, lockstep_partners
-from ..views.reader import run_reader
+from ..views.reader import RunSource, run_reader
 from ..views.report import report_path, write_report
 from ..views.tracker import PollChanges, RunTracker
 from .charts import CARD_HEIGHT, PAGE_SIZE, ChartGrid, MetricChart
@@ -135,21 +135,27 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
 
     def __init__(
         self,
-        run_instance: Run,
+        run_instance: Run | RunSource,
         refresh_interval: float | None = None,
         widget_settings: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(run_instance, Run):
+        if not isinstance(run_instance, (Run, RunSource)):
             raise TypeError(
-                f"RunDetails needs a run_widgets Run, not {type(run_instance).__name__}."
+                "RunDetails needs a run_widgets Run or a run source such as "
+                f"run_widgets.mlflow.open_run(...), not {type(run_instance).__name__}."
             )
-        self.run = run_instance
+        # A workspace run has reports, cancel and child look-ups; a read-only source
+        # (the MLflow bridge's open_run) brings only its reader.
+        self._own_run = isinstance(run_instance, Run)
+        self.run: Any = run_instance
         self.refresh_interval = default_interval(refresh_interval, widget_settings)
         self.widget_settings = dict(widget_settings or {})
         self._lock = threading.RLock()
         self._closed = False
-        self.tracker = RunTracker(run_reader(run_instance))
+        self.tracker = RunTracker(
+            run_reader(run_instance) if isinstance(run_instance, Run) else run_instance.run_reader()
+        )
         self.header = HeaderPanel()
         self.properties = PropertiesPanel(
             layout=ipywidgets.Layout(max_height=CARD_HEIGHT, overflow="auto")
@@ -182,7 +188,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         self.logs.observe(self._on_log_choice, names=["selected", "follow"])
         self.children_table.observe(self._on_child_selected, names="selected_id")
         self.children_table.on_msg(self._on_table_message)
-        if run_instance.type == "hyperdrive":
+        if getattr(run_instance, "type", None) == "hyperdrive":
             from ..sweep.view import SweepView  # type: ignore[import-untyped, unused-ignore]
 
             self.extensions.append(SweepView(self))
@@ -201,7 +207,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     @property
     def portal_url(self) -> str:
         """Where ``run.get_portal_url()`` writes the run's report."""
-        return report_path(self.run).as_uri()
+        return report_path(self.run).as_uri() if self._own_run else ""
 
     def refresh(self) -> PollChanges:
         """Read what is new now and update the view (also called by the poller).
@@ -325,7 +331,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         if not run_id:
             self.detail.children = ()
             return
-        child = Run.get(self.run.workspace, run_id)
+        child = Run.get(self.run.workspace, run_id) if self._own_run else self.run.child(run_id)
         view = RunDetails(child, refresh_interval=self.refresh_interval)
         self._child_view = view
         close = ipywidgets.Button(description="Close", layout=ipywidgets.Layout(width="80px"))
@@ -338,13 +344,13 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     def _on_table_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "cancel":
             run_id = str(content.get("run_id", ""))
-            if run_id in self.tracker.children or run_id == self.run.id:
+            if self._own_run and (run_id in self.tracker.children or run_id == self.run.id):
                 Run.get(self.run.workspace, run_id).cancel()
                 self.refresh()
 
     # -------------------------------------------------------------------- intents --
     def _on_header_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "open_report":
+        if self._own_run and isinstance(content, dict) and content.get("event") == "open_report":
             path = write_report(self.run)
             self.header.send({"report_html": path.read_text(encoding="utf-8")})
 
@@ -508,7 +514,7 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         """What ``show()`` prints outside a kernel: the summary and the report's location."""
         with self._lock:  # the poller thread may be changing the tracker
             summary = static.snapshot_text(self.tracker)
-        return f"{summary}\nReport: {self.run.get_portal_url()}"
+        return f"{summary}\nReport: {self.run.get_portal_url()}" if self._own_run else summary
 
     def get_widget_data(self, widget_settings: Any = None) -> dict[str, Any]:
         """Everything the view shows, as a JSON-able dict (v1 name)."""
