@@ -10,6 +10,9 @@ from pg_support import pg_server, pg_uri  # noqa: F401  (fixtures of the Postgre
 
 from run_widgets import Experiment, Workspace
 
+# Inputs of the porting tests (v1-style notebooks that import azureml), not notebooks to run.
+collect_ignore = ["v1_notebooks"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
