@@ -315,8 +315,9 @@ def test_links_in_outputs_work_and_times_read_one_way(lab: Any, artifacts: Path)
     assert "line one" not in outputs  # the view above already shows the log
     with page.context.expect_page() as report:
         page.locator(".rw-report-link").first.click()
+    # The report tab may still be navigating (file server redirect): wait for its text.
     report.value.wait_for_load_state()
-    assert "links and times" in report.value.content()
+    report.value.get_by_text("links and times").first.wait_for(timeout=30_000)
     report.value.close()
     # One time format: the viewer's local time with its zone, in every panel.
     started = page.locator(".rw-meta-item", has_text="Started").first.inner_text()
