@@ -155,33 +155,8 @@ def test_server_away_is_reported_and_retried(mlflow_server: Any, tmp_path: Path)
     assert view.table.error == ""  # the next success clears it
     view.close()
 
-    client = MlflowClient(mlflow_server.url)
-    experiment_id = client.create_experiment("run-details")
-    ids = log_mlflow_parent(client, experiment_id, tmp_path, finish=False)
-    view = RunDetails(open_run(ids["parent"], tracking_uri=mlflow_server.url))
-    try:
-        data = view.get_widget_data()
-        assert data["status"] == "Running" and data["run_id"] == ids["parent"]
-        rows = {row[0]: row[1] for row in data["properties"]}
-        assert rows["Arguments"] == "alpha=0.5" and rows["tag: team"] == "vision"
-        metrics = {m["name"]: m for m in data["run_metrics"]}
-        assert metrics["loss"]["view"] == "line" and metrics["loss"]["points"] == 50
-        assert len(data["child_runs"]) == 2
-        assert "epoch 2" in data["run_logs"]
-        assert view.tracker.log_files == ["logs/train.log"]
-        _log(client, ids["parent"], "loss", 500, 10)
-        client.set_terminated(ids["parent"], status="FINISHED")
-        changes = view.refresh()
-        assert "loss" in changes.metrics
-        data = view.get_widget_data()
-        assert data["status"] == "Completed"
-        assert {m["name"]: m["points"] for m in data["run_metrics"]}["loss"] == 60
-    finally:
-        view.close()
-
 
 def test_run_details_over_an_active_mlflow_run(mlflow_server: Any, tmp_path: Path) -> None:
-
     client = MlflowClient(mlflow_server.url)
     experiment_id = client.create_experiment("run-details")
     ids = log_mlflow_parent(client, experiment_id, tmp_path, finish=False)
