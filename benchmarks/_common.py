@@ -190,19 +190,19 @@ def machine_text() -> str:
 def mlflow_python() -> str | None:
     """An interpreter that can import MLflow, or ``None``.
 
-    In order: ``$RUN_WIDGETS_BENCH_MLFLOW_PYTHON``; this interpreter if it has MLflow (the
-    ``bench`` extra installed into the project venv); ``benchmarks/.venv-mlflow`` (made by
-    ``setup_mlflow_venv.py``, kept apart because MLflow's dependencies change the project
-    venv: pyarrow switches pandas 3's default string storage).
+    In order: ``$RUN_WIDGETS_BENCH_MLFLOW_PYTHON``; ``benchmarks/.venv-mlflow`` (made by
+    ``setup_mlflow_venv.py`` with the ``bench`` extra, psycopg2 included; kept apart because
+    MLflow's dependencies change the project venv: pyarrow switches pandas 3's default
+    string storage); this interpreter if it has MLflow (the ``mlflow`` extra).
     """
     explicit = os.environ.get(ENV_MLFLOW_PYTHON)
     if explicit:
         return explicit
-    if importlib.util.find_spec("mlflow") is not None:
-        return sys.executable
     candidate = MLFLOW_VENV / "bin" / "python"
     if candidate.exists():
         return str(candidate)
+    if importlib.util.find_spec("mlflow") is not None:
+        return sys.executable
     return None
 
 

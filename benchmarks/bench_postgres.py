@@ -156,6 +156,7 @@ def log_loop_once(uri: str | None, folder: str, n: int) -> dict[str, Any]:
 def poll_once(uri: str | None, folder: str, repeats: int) -> list[float]:
     """One widget poll (``RunTracker.poll()``) of a live 1M-point run after 1,000 new points."""
     from run_widgets import Experiment
+    from run_widgets.views.reader import run_reader
     from run_widgets.views.tracker import RunTracker
 
     ws = _workspace(uri, folder)
@@ -163,7 +164,7 @@ def poll_once(uri: str | None, folder: str, repeats: int) -> list[float]:
     for k in range(4):  # the 1M-point history, in four flushes
         run.log_list(METRIC, np.arange(k * 250_000, (k + 1) * 250_000, dtype=float))
         run.flush()
-    tracker = RunTracker(run)
+    tracker = RunTracker(run_reader(run))
     tracker.poll()
     times = []
     step = 1_000_000
