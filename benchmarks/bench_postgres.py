@@ -208,6 +208,24 @@ def writer_main(
     out.put(stats)
 
 
+def _await_ready(ready: Any, out: Any, procs: list[Any], timeout: float) -> None:
+    """Wait until every writer is ready; raise at once with the error of one that failed."""
+    deadline = time.monotonic() + timeout
+    pending = len(procs)
+    while pending:
+        try:
+            ready.get(timeout=1)
+            pending -= 1
+            continue
+        except Exception:  # queue.Empty
+            pass
+        if not out.empty():
+            raise RuntimeError("writer failed before starting:\n" + "".join(out.get()["errors"]))
+        dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+        if dead or time.monotonic() > deadline:
+            raise RuntimeError(f"writers not ready: {pending} missing, exit codes {dead}")
+
+
 def writers_once(uri: str, folder: str, writers: int, per_writer: int) -> dict[str, Any]:
     """``writers`` processes log to their own runs at once; throughput and points lost."""
     from run_widgets import Experiment, Run
@@ -221,8 +239,7 @@ def writers_once(uri: str, folder: str, writers: int, per_writer: int) -> dict[s
     ]
     for proc in procs:
         proc.start()
-    for _ in procs:
-        ready.get(timeout=300)
+    _await_ready(ready, out, procs, timeout=300)
     t_start = time.monotonic()
     start.set()
     results = [out.get(timeout=1800) for _ in procs]
