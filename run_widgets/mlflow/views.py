@@ -179,7 +179,12 @@ class MlflowExperiment:
             scope=RunQuery(include_children=include_children),
             title=f"MLflow experiment {self.name}",
             key=f"mlflow-experiment:{self.id}",
+            open_run=self.run,
         )
+
+    def run(self, run_id: str) -> MlflowRunSource:
+        """One run of the experiment, for ``RunDetails`` (same mirror: nothing read twice)."""
+        return MlflowRunSource(self.mirror, run_id)
 
     def __repr__(self) -> str:
         return f"MlflowExperiment(name={self.name!r}, id={self.id!r}, uri={safe_uri(self.mirror.api.uri)!r})"
@@ -205,6 +210,7 @@ class MlflowRunSource:
             scope=RunQuery(include_children=True),
             title=f"MLflow run {self.id}",
             key=f"mlflow-run:{self.id}",
+            open_run=self.child,
         )
 
     def run_reader(self) -> MlflowRunReader:
