@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .. import _liveness
 from .._runtime import RUNTIME
-from ..exceptions import FileNotFoundInRunError, RegistryUnavailableError
+from ..exceptions import FileNotFoundInRunError
 from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
 from ..store.artifacts import ArtifactStore
 
@@ -225,12 +225,8 @@ class WorkspaceRunReader(PointReads):
         return (self.artifacts.run_folder(self.run_id) / name).as_uri()
 
     def registered_models(self) -> list[str]:
-        """Models registered from this run; none where the store has no registry."""
-        try:
-            models = self.store.list_models(run_id=self.run_id)
-        except RegistryUnavailableError:
-            return []
-        return sorted(m.model_id for m in models)
+        """Models registered from this run."""
+        return sorted(m.model_id for m in self.store.list_models(run_id=self.run_id))
 
     def release(self) -> None:
         """Close the calling thread's store connection."""

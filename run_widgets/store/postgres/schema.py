@@ -125,7 +125,41 @@ def _initial(conn: psycopg.Connection) -> None:
     conn.execute(_INITIAL)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+_REGISTRIES = """
+CREATE TABLE models (
+    name            TEXT NOT NULL,
+    version         BIGINT NOT NULL,
+    created_at      DOUBLE PRECISION NOT NULL,
+    description     TEXT,
+    tags            TEXT NOT NULL DEFAULT '{}',
+    properties      TEXT NOT NULL DEFAULT '{}',
+    run_id          TEXT,
+    experiment_name TEXT,
+    storage         TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE INDEX models_by_run ON models (run_id);
+
+CREATE TABLE environments (
+    name       TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+def _registries(conn: psycopg.Connection) -> None:
+    # The same tables as SQLite's migration 0003 (statements in store/sql_assets.py).
+    conn.execute(_REGISTRIES)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_model_and_environment_registries", _registries),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,7 +32,7 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -47,7 +47,9 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules
+from .. import codec, rules, sql_assets
+from .._sql import POSTGRESQL
+from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
 from ..entities import (
     TABLE_KINDS,
@@ -849,6 +851,60 @@ class PostgresStore(TrackingStore):
                 blob,
             ),
         )
+
+    # -------------------------------------------------------------- registries --
+    @_reconnecting
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (see ``store.sql_assets``)."""
+        with self._writing() as conn:
+            return sql_assets.add_model(conn, POSTGRESQL, model)
+
+    @_reconnecting
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sql_assets.get_model(conn, POSTGRESQL, name, version)
+
+    @_reconnecting
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        with self._reading() as conn:
+            return sql_assets.list_models(conn, POSTGRESQL, name, run_id)
+
+    @_reconnecting
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags and add properties, in one transaction."""
+        with self._writing() as conn:
+            return sql_assets.update_model(
+                conn, POSTGRESQL, name, version, set_tags, remove_tags, add_properties
+            )
+
+    @_reconnecting
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name``."""
+        with self._writing() as conn:
+            return sql_assets.add_environment(conn, POSTGRESQL, name, definition, created_at)
+
+    @_reconnecting
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sql_assets.get_environment(conn, POSTGRESQL, name, version)
+
+    @_reconnecting
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment."""
+        with self._reading() as conn:
+            return sql_assets.list_environments(conn, POSTGRESQL)
 
     # ---------------------------------------------------------------------- owners --
     @_reconnecting
