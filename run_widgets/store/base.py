@@ -210,6 +210,29 @@ class TrackingStore(abc.ABC):
     def list_environments(self) -> list[EnvironmentRecord]:
         """Every version of every registered environment, by name then version."""
 
+    # -- compute target definitions (JSON objects by name) -------------------------------
+    @abc.abstractmethod
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save ``definition`` as target ``name`` unless the name exists, atomically.
+
+        Returns the definition stored under ``name`` afterwards (the existing one if
+        another client saved it first), so the caller can tell "same" from "taken".
+        """
+
+    @abc.abstractmethod
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+
+    @abc.abstractmethod
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+
+    @abc.abstractmethod
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+
     # -- process ownership and heartbeats ----------------------------------------------
     @abc.abstractmethod
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:

@@ -1,11 +1,15 @@
-"""SQL of the model and environment registries, shared by the SQLite and PostgreSQL stores.
+"""SQL of the workspace's registries (models, environments, compute targets), for both backends.
+
+SQLite and PostgreSQL run these same statements.
 
 Each function runs inside the caller's transaction (the store opens a write or read
 transaction and passes its connection and :class:`~run_widgets.store._sql.Dialect`). The
 version of a new registration is ``MAX(version) + 1`` computed in the inserting
 transaction after ``dialect.lock`` on the name, so two processes registering the same name
 at once get distinct versions; ``PRIMARY KEY (name, version)`` is the last guard.
-Tables: SQLite migration 0003, PostgreSQL migration 0002 (same columns).
+Tables: SQLite migrations 0003-0004, PostgreSQL migrations 0002-0003 (same columns).
+A compute target is one row per name holding its JSON definition; it is written once
+(``INSERT ... ON CONFLICT DO NOTHING``) and the caller compares what is there.
 """
 
 from __future__ import annotations
@@ -167,6 +171,41 @@ def list_environments(conn: Connection, dialect: Dialect) -> list[EnvironmentRec
         conn, f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments ORDER BY name, version"
     ).fetchall()
     return [_environment(row) for row in rows]
+
+
+def add_compute_target(
+    conn: Connection, dialect: Dialect, name: str, definition: Mapping[str, Any], created_at: float
+) -> dict[str, Any]:
+    """Save target ``name`` unless it exists; return the definition stored under the name."""
+    dialect.execute(
+        conn,
+        "INSERT INTO compute_targets (name, definition, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO NOTHING",
+        (name, dumps_labels(definition), created_at),
+    )
+    stored = get_compute_target(conn, dialect, name)
+    assert stored is not None
+    return stored
+
+
+def get_compute_target(conn: Connection, dialect: Dialect, name: str) -> dict[str, Any] | None:
+    """The definition of target ``name``, or None."""
+    row = dialect.execute(
+        conn, "SELECT definition FROM compute_targets WHERE name = ?", (name,)
+    ).fetchone()
+    return dict(json.loads(row[0])) if row else None
+
+
+def list_compute_targets(conn: Connection, dialect: Dialect) -> list[str]:
+    """Names of the saved targets, sorted."""
+    rows = dialect.execute(conn, "SELECT name FROM compute_targets ORDER BY name").fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def delete_compute_target(conn: Connection, dialect: Dialect, name: str) -> bool:
+    """Remove target ``name``; False if there was none."""
+    cursor = dialect.execute(conn, "DELETE FROM compute_targets WHERE name = ?", (name,))
+    return bool(cursor.rowcount)
 
 
 def _next_version(conn: Connection, dialect: Dialect, table: str, name: str) -> int:

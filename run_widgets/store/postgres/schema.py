@@ -156,9 +156,18 @@ def _registries(conn: psycopg.Connection) -> None:
     conn.execute(_REGISTRIES)
 
 
+def _compute_targets(conn: psycopg.Connection) -> None:
+    # Definitions made in code (ComputeTarget.create/attach), shared by every client.
+    conn.execute(
+        "CREATE TABLE compute_targets (name TEXT PRIMARY KEY, definition TEXT NOT NULL,"
+        " created_at DOUBLE PRECISION NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_model_and_environment_registries", _registries),
+    Migration("0003_compute_targets", _compute_targets),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

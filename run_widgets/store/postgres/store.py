@@ -931,6 +931,32 @@ class PostgresStore(TrackingStore):
         with self._reading() as conn:
             return sql_assets.list_environments(conn, POSTGRESQL)
 
+    @_reconnecting
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save target ``name`` unless it exists; return what is stored under the name."""
+        with self._writing() as conn:
+            return sql_assets.add_compute_target(conn, POSTGRESQL, name, definition, created_at)
+
+    @_reconnecting
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+        with self._reading() as conn:
+            return sql_assets.get_compute_target(conn, POSTGRESQL, name)
+
+    @_reconnecting
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+        with self._reading() as conn:
+            return sql_assets.list_compute_targets(conn, POSTGRESQL)
+
+    @_reconnecting
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+        with self._writing() as conn:
+            return sql_assets.delete_compute_target(conn, POSTGRESQL, name)
+
     # ---------------------------------------------------------------------- owners --
     @_reconnecting
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:

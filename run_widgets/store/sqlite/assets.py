@@ -1,4 +1,6 @@
-"""Tables of the model and environment registries on SQLite (migration 0003).
+"""Tables of the workspace's registries on SQLite.
+
+Models and environments: migration 0003; compute targets: migration 0004.
 
 The statements that read and write them are shared with PostgreSQL, in
 :mod:`run_widgets.store.sql_assets`.
@@ -28,5 +30,13 @@ CREATE TABLE IF NOT EXISTS environments (
     created_at REAL NOT NULL,
     definition TEXT NOT NULL,
     PRIMARY KEY (name, version)
+);
+"""
+
+COMPUTE_TARGETS_SQL = """
+CREATE TABLE IF NOT EXISTS compute_targets (
+    name       TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_at REAL NOT NULL
 );
 """

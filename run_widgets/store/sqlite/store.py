@@ -906,6 +906,28 @@ class SqliteStore(TrackingStore):
         with self._reading() as conn:
             return sql_assets.list_environments(conn, SQLITE)
 
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save target ``name`` unless it exists; return what is stored under the name."""
+        with self._writing() as conn:
+            return sql_assets.add_compute_target(conn, SQLITE, name, definition, created_at)
+
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+        with self._reading() as conn:
+            return sql_assets.get_compute_target(conn, SQLITE, name)
+
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+        with self._reading() as conn:
+            return sql_assets.list_compute_targets(conn, SQLITE)
+
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+        with self._writing() as conn:
+            return sql_assets.delete_compute_target(conn, SQLITE, name)
+
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
         now = time.time()
