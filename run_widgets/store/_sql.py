@@ -5,7 +5,9 @@ the SQL is standard. They differ in the parameter mark (``?`` / ``%s``) and in h
 write transaction keeps two writers from picking the same "next" number: SQLite
 serializes every writer (``BEGIN IMMEDIATE``), PostgreSQL takes a transaction-scoped
 advisory lock on the name being numbered. Statements here are written with ``?`` and
-converted with :meth:`Dialect.sql`.
+converted with :meth:`Dialect.sql`. The run-page queries (:mod:`.sql_run_query`) also
+need a few expressions that each database spells its own way (JSON, case-insensitive
+matching, text order): they are fields of the dialect.
 """
 
 from __future__ import annotations
@@ -43,6 +45,21 @@ class Dialect:
     name: str
     mark: str
     lock: Callable[[Connection, str], None]
+    #: WHERE term "``r.id`` is one of the ids in the one parameter" and that parameter.
+    ids_clause: str
+    ids_param: Callable[[Sequence[str]], Any]
+    #: Case-insensitive LIKE.
+    ilike: str
+    #: The last value of scalar metric ``?`` of run ``r`` as a float (NULL: not a number).
+    metric_value: str
+    #: The run's script arguments joined by spaces (NULL: none).
+    arguments: str
+    #: The larger of two numbers.
+    greatest: str
+    #: Appended to a text sort value: code-point order, as Python compares str.
+    text_order: str
+    #: A WHERE clause that is always true.
+    true: str
 
     def sql(self, statement: str) -> str:
         """``statement`` (written with ``?`` marks) in this dialect."""
@@ -53,8 +70,55 @@ class Dialect:
         return conn.execute(self.sql(statement), tuple(params))
 
 
-SQLITE = Dialect("sqlite", "?", _no_lock)
-POSTGRESQL = Dialect("postgresql", "%s", _advisory_lock)
+def _json_array(run_ids: Sequence[str]) -> str:
+    return json.dumps(list(run_ids))
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    mark="?",
+    lock=_no_lock,
+    ids_clause="r.id IN (SELECT value FROM json_each(?))",
+    ids_param=_json_array,  # no per-id placeholders, no size limit
+    ilike="LIKE",  # folds ASCII case only
+    metric_value=(
+        "(SELECT CASE WHEN m.kind = 'scalar' AND json_type(m.last_value) IN ('integer', 'real')"
+        " THEN CAST(m.last_value AS REAL) END FROM metrics m"
+        " WHERE m.run_id = r.id AND m.name = ?)"
+    ),
+    arguments=(
+        "(SELECT NULLIF(group_concat(CAST(a.value AS TEXT), ' '), '')"
+        " FROM json_each(r.definition, '$.arguments') a)"
+    ),
+    greatest="MAX",
+    text_order="",  # BINARY collation: code points of UTF-8
+    true="1",
+)
+POSTGRESQL = Dialect(
+    name="postgresql",
+    mark="%s",
+    lock=_advisory_lock,
+    ids_clause="r.id = ANY(?)",
+    ids_param=list,
+    ilike="ILIKE",
+    # last_value is JSON text that may hold NaN (not JSON to PostgreSQL): test the text
+    # (with no "?" in the pattern: every "?" of a shared statement is a parameter mark).
+    metric_value=(
+        "(SELECT CASE WHEN m.kind = 'scalar'"
+        " AND m.last_value ~ '^-{0,1}[0-9]+(\\.[0-9]+){0,1}([eE][-+]{0,1}[0-9]+){0,1}$'"
+        " THEN CAST(m.last_value AS DOUBLE PRECISION) END FROM metrics m"
+        " WHERE m.run_id = r.id AND m.name = ?)"
+    ),
+    arguments=(
+        "(SELECT NULLIF(string_agg(a.value, ' ' ORDER BY a.i), '')"
+        " FROM json_array_elements_text(CASE WHEN json_typeof(CAST(r.definition AS json)"
+        " -> 'arguments') = 'array' THEN CAST(r.definition AS json) -> 'arguments' END)"
+        " WITH ORDINALITY a(value, i))"
+    ),
+    greatest="GREATEST",
+    text_order=' COLLATE "C"',
+    true="TRUE",
+)
 
 
 def dumps_labels(labels: Any) -> str:

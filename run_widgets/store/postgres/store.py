@@ -47,7 +47,7 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules, sql_assets
+from .. import codec, rules, sql_assets, sql_run_query
 from .._sql import POSTGRESQL
 from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
@@ -66,6 +66,7 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
+from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
 from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
 from .uri import PostgresTarget, parse
 
@@ -696,6 +697,30 @@ class PostgresStore(TrackingStore):
             )
             for row in rows
         ]
+
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[psycopg.Connection]:
+        """A read-only transaction: several SELECTs see one consistent state."""
+        with self._reading() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+
+    @_reconnecting
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
+        with self._snapshot_read() as conn:
+            ids, total = sql_run_query.page_ids(conn, POSTGRESQL, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {r.id: r for r in self._select_runs("r.id = ANY(%s)", [ids], order="", limit=None)}
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    @_reconnecting
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return sql_run_query.run_columns(conn, POSTGRESQL, query)
 
     @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:

@@ -37,7 +37,7 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules, sql_assets
+from .. import codec, rules, sql_assets, sql_run_query
 from .._sql import SQLITE
 from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
@@ -58,7 +58,6 @@ from ..entities import (
 )
 from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from ..run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
-from . import run_query as sqlite_run_query
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -686,9 +685,9 @@ class SqliteStore(TrackingStore):
         return result
 
     def query_runs(self, query: RunQuery) -> RunPage:
-        """One page of runs, filtered and sorted in SQL (see ``sqlite_run_query``)."""
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
         with self._snapshot_read() as conn:
-            ids, total = sqlite_run_query.page_ids(conn, query)
+            ids, total = sql_run_query.page_ids(conn, SQLITE, query)
         if not ids:
             return RunPage(records=(), total=total, metrics={})
         found = {
@@ -703,7 +702,7 @@ class SqliteStore(TrackingStore):
     def run_columns(self, query: RunQuery) -> RunColumns:
         """Tag keys and scalar metric names of the query's scope, counted in SQL."""
         with self._snapshot_read() as conn:
-            return sqlite_run_query.run_columns(conn, query)
+            return sql_run_query.run_columns(conn, SQLITE, query)
 
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
