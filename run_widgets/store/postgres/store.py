@@ -32,7 +32,7 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -47,7 +47,9 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules
+from .. import codec, rules, sql_assets, sql_run_query
+from .._sql import POSTGRESQL
+from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
 from ..entities import (
     TABLE_KINDS,
@@ -64,6 +66,7 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
+from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
 from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
 from .uri import PostgresTarget, parse
 
@@ -695,6 +698,30 @@ class PostgresStore(TrackingStore):
             for row in rows
         ]
 
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[psycopg.Connection]:
+        """A read-only transaction: several SELECTs see one consistent state."""
+        with self._reading() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+
+    @_reconnecting
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
+        with self._snapshot_read() as conn:
+            ids, total = sql_run_query.page_ids(conn, POSTGRESQL, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {r.id: r for r in self._select_runs("r.id = ANY(%s)", [ids], order="", limit=None)}
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    @_reconnecting
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return sql_run_query.run_columns(conn, POSTGRESQL, query)
+
     @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
@@ -849,6 +876,86 @@ class PostgresStore(TrackingStore):
                 blob,
             ),
         )
+
+    # -------------------------------------------------------------- registries --
+    @_reconnecting
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (see ``store.sql_assets``)."""
+        with self._writing() as conn:
+            return sql_assets.add_model(conn, POSTGRESQL, model)
+
+    @_reconnecting
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sql_assets.get_model(conn, POSTGRESQL, name, version)
+
+    @_reconnecting
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        with self._reading() as conn:
+            return sql_assets.list_models(conn, POSTGRESQL, name, run_id)
+
+    @_reconnecting
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags and add properties, in one transaction."""
+        with self._writing() as conn:
+            return sql_assets.update_model(
+                conn, POSTGRESQL, name, version, set_tags, remove_tags, add_properties
+            )
+
+    @_reconnecting
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name``."""
+        with self._writing() as conn:
+            return sql_assets.add_environment(conn, POSTGRESQL, name, definition, created_at)
+
+    @_reconnecting
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        with self._reading() as conn:
+            return sql_assets.get_environment(conn, POSTGRESQL, name, version)
+
+    @_reconnecting
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment."""
+        with self._reading() as conn:
+            return sql_assets.list_environments(conn, POSTGRESQL)
+
+    @_reconnecting
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save target ``name`` unless it exists; return what is stored under the name."""
+        with self._writing() as conn:
+            return sql_assets.add_compute_target(conn, POSTGRESQL, name, definition, created_at)
+
+    @_reconnecting
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+        with self._reading() as conn:
+            return sql_assets.get_compute_target(conn, POSTGRESQL, name)
+
+    @_reconnecting
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+        with self._reading() as conn:
+            return sql_assets.list_compute_targets(conn, POSTGRESQL)
+
+    @_reconnecting
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+        with self._writing() as conn:
+            return sql_assets.delete_compute_target(conn, POSTGRESQL, name)
 
     # ---------------------------------------------------------------------- owners --
     @_reconnecting

@@ -37,7 +37,8 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules
+from .. import codec, rules, sql_assets, sql_run_query
+from .._sql import SQLITE
 from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from ..base import TagFilter, TrackingStore
 from ..entities import (
@@ -57,8 +58,6 @@ from ..entities import (
 )
 from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from ..run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
-from . import assets as sqlite_assets
-from . import run_query as sqlite_run_query
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -686,9 +685,9 @@ class SqliteStore(TrackingStore):
         return result
 
     def query_runs(self, query: RunQuery) -> RunPage:
-        """One page of runs, filtered and sorted in SQL (see ``sqlite_run_query``)."""
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
         with self._snapshot_read() as conn:
-            ids, total = sqlite_run_query.page_ids(conn, query)
+            ids, total = sql_run_query.page_ids(conn, SQLITE, query)
         if not ids:
             return RunPage(records=(), total=total, metrics={})
         found = {
@@ -703,7 +702,7 @@ class SqliteStore(TrackingStore):
     def run_columns(self, query: RunQuery) -> RunColumns:
         """Tag keys and scalar metric names of the query's scope, counted in SQL."""
         with self._snapshot_read() as conn:
-            return sqlite_run_query.run_columns(conn, query)
+            return sql_run_query.run_columns(conn, SQLITE, query)
 
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
@@ -862,19 +861,19 @@ class SqliteStore(TrackingStore):
     # ---------------------------------------------------------------------- owners --
     # -------------------------------------------------------------- registries --
     def add_model(self, model: NewModel) -> ModelRecord:
-        """Insert ``model`` as the next version of its name (see ``store.sqlite.assets``)."""
+        """Insert ``model`` as the next version of its name (see ``store.sql_assets``)."""
         with self._writing() as conn:
-            return sqlite_assets.add_model(conn, model)
+            return sql_assets.add_model(conn, SQLITE, model)
 
     def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
         """One version of a model (the latest when ``version`` is None), or None."""
         with self._reading() as conn:
-            return sqlite_assets.get_model(conn, name, version)
+            return sql_assets.get_model(conn, SQLITE, name, version)
 
     def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
         """Every version of every model (of one ``name`` / registered from one run)."""
         with self._reading() as conn:
-            return sqlite_assets.list_models(conn, name, run_id)
+            return sql_assets.list_models(conn, SQLITE, name, run_id)
 
     def update_model(
         self,
@@ -886,8 +885,8 @@ class SqliteStore(TrackingStore):
     ) -> ModelRecord:
         """Change a model version's tags and add properties, in one transaction."""
         with self._writing() as conn:
-            return sqlite_assets.update_model(
-                conn, name, version, set_tags, remove_tags, add_properties
+            return sql_assets.update_model(
+                conn, SQLITE, name, version, set_tags, remove_tags, add_properties
             )
 
     def add_environment(
@@ -895,17 +894,39 @@ class SqliteStore(TrackingStore):
     ) -> EnvironmentRecord:
         """Insert a new version of environment ``name``."""
         with self._writing() as conn:
-            return sqlite_assets.add_environment(conn, name, definition, created_at)
+            return sql_assets.add_environment(conn, SQLITE, name, definition, created_at)
 
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         """One version of an environment (the latest when ``version`` is None), or None."""
         with self._reading() as conn:
-            return sqlite_assets.get_environment(conn, name, version)
+            return sql_assets.get_environment(conn, SQLITE, name, version)
 
     def list_environments(self) -> list[EnvironmentRecord]:
         """Every version of every registered environment."""
         with self._reading() as conn:
-            return sqlite_assets.list_environments(conn)
+            return sql_assets.list_environments(conn, SQLITE)
+
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save target ``name`` unless it exists; return what is stored under the name."""
+        with self._writing() as conn:
+            return sql_assets.add_compute_target(conn, SQLITE, name, definition, created_at)
+
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+        with self._reading() as conn:
+            return sql_assets.get_compute_target(conn, SQLITE, name)
+
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+        with self._reading() as conn:
+            return sql_assets.list_compute_targets(conn, SQLITE)
+
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+        with self._writing() as conn:
+            return sql_assets.delete_compute_target(conn, SQLITE, name)
 
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
