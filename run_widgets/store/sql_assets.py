@@ -15,12 +15,86 @@ A compute target is one row per name holding its JSON definition; it is written 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..exceptions import UserErrorException
 from ._sql import Connection, Dialect, dumps_labels
 from .assets import EnvironmentRecord, ModelRecord, NewModel
+
+_T = TypeVar("_T")
+
+
+class SqlRegistries:
+    """The registry methods of ``TrackingStore`` for a SQL store, over the functions below.
+
+    A store mixes this in (before ``TrackingStore``) and runs each function inside its own
+    read or write transaction through :meth:`_in_read` / :meth:`_in_write`.
+    """
+
+    def _in_read(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, dialect, *args)`` in a read transaction."""
+        raise NotImplementedError
+
+    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, dialect, *args)`` in a write transaction."""
+        raise NotImplementedError
+
+    def add_model(self, model: NewModel) -> ModelRecord:
+        """Insert ``model`` as the next version of its name (1, 2, …) in one transaction."""
+        return self._in_write(add_model, model)
+
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        """One version of a model (the latest when ``version`` is None), or None."""
+        return self._in_read(get_model, name, version)
+
+    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of one ``name`` / registered from one run)."""
+        return self._in_read(list_models, name, run_id)
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        set_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelRecord:
+        """Change a model version's tags and add properties, in one transaction."""
+        return self._in_write(update_model, name, version, set_tags, remove_tags, add_properties)
+
+    def add_environment(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> EnvironmentRecord:
+        """Insert a new version of environment ``name``."""
+        return self._in_write(add_environment, name, definition, created_at)
+
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        """One version of an environment (the latest when ``version`` is None), or None."""
+        return self._in_read(get_environment, name, version)
+
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment."""
+        return self._in_read(list_environments)
+
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save target ``name`` unless it exists; return what is stored under the name."""
+        return self._in_write(add_compute_target, name, definition, created_at)
+
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+        return self._in_read(get_compute_target, name)
+
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+        return self._in_read(list_compute_targets)
+
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
+        return self._in_write(delete_compute_target, name)
+
 
 _MODEL_COLUMNS = (
     "name, version, created_at, description, tags, properties, run_id, experiment_name, "
