@@ -546,3 +546,26 @@ def test_a_series_mixing_numbers_and_strings_charts_its_numbers(exp: Experiment)
         np.testing.assert_array_equal(c.x, [2, 3])
     finally:
         view.close()
+
+
+def test_a_refresh_where_only_time_passed_sends_no_header_or_properties(exp: Experiment) -> None:
+    import time as time_module
+
+    run = new_run(exp)
+    run.log("loss", 1.0)
+    view = RunDetails(run)
+    try:
+        sent: list[str] = []
+        view.header.observe(lambda change: sent.append("header"), names="header")
+        view.properties.observe(lambda change: sent.append("rows"), names="rows")
+        time_module.sleep(1.1)  # the running duration's text and the kernel clock move
+        view.refresh()
+        assert sent == []  # the browser ticks the duration itself
+        run.tag("note", "x")  # a real change is sent
+        run.flush()
+        view.refresh()
+        assert "rows" in sent
+        rows = {r[0]: r for r in view.properties.rows}
+        assert rows["Duration"][2]["now"] is not None  # the clock travels with a change
+    finally:
+        view.close()
