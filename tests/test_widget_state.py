@@ -569,3 +569,24 @@ def test_a_refresh_where_only_time_passed_sends_no_header_or_properties(exp: Exp
         assert rows["Duration"][2]["now"] is not None  # the clock travels with a change
     finally:
         view.close()
+
+
+def test_chart_grid_redraws_only_the_cards_in_view_once_the_page_says_which() -> None:
+    from run_widgets.widgets.charts import ChartGrid
+
+    drawn: list[str] = []
+    grid = ChartGrid(lambda chart: drawn.append(chart.name))
+    charts = [MetricChart(name) for name in ("a", "b", "c")]
+    grid.add(charts)
+    assert sorted(drawn) == ["a", "b", "c"]  # no report yet: every chart on the page
+    assert [c._dom_classes[-1] for c in charts] == ["rw-card-0", "rw-card-1", "rw-card-2"]
+    drawn.clear()
+    grid.visibility.visible = ["0"]  # the front-end: only card 0 is in or near the window
+    for name in ("a", "b", "c"):
+        grid.changed(name)
+    assert drawn == ["a"]
+    grid.visibility.visible = ["0", "2"]  # c scrolled into view: drawn at once
+    assert drawn == ["a", "c"]
+    grid.draw_all()  # a finished run: the rest too
+    assert drawn == ["a", "c", "b"]
+    grid.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ import ipywidgets
 import numpy as np
 
 from ..views.mapping import STEP
+from .panels import ChartVisibility
 from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
 # Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).
@@ -328,13 +330,16 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
     """Cards (properties, then charts in natural name order) in as many columns as fit.
 
     Past ``page_size`` charts a filter box and pages appear (a compact layout for 30+
-    metrics): only the charts on screen are drawn; the others are marked and drawn when
-    they come into view, so a refresh costs what is shown, not every metric.
+    metrics): only the charts on the page are drawn, and of those, once the front-end has
+    said which cards are in or near the window (:class:`ChartVisibility`), only those;
+    the others are marked and drawn when they come into view, so a refresh costs what is
+    shown, not every metric.
 
     Args:
         draw: redraws one chart from the current data.
         lead: cards shown before the charts (the Run Properties panel).
         page_size: charts per page.
+        lock: held while charts are drawn on a visibility report (the owner's lock).
     """
 
     def __init__(
@@ -342,6 +347,7 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         draw: Callable[[MetricChart], None],
         lead: Sequence[ipywidgets.Widget] = (),
         page_size: int = PAGE_SIZE,
+        lock: threading.RLock | None = None,
     ) -> None:
         self._draw = draw
         self._lead = tuple(lead)
@@ -350,6 +356,10 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         self.charts: dict[str, MetricChart] = {}
         self._dirty: set[str] = set()
         self._shown: list[str] = []
+        self._card: dict[str, str] = {}  # chart name -> card number (its rw-card-<n> class)
+        self._lock = lock or threading.RLock()
+        self.visibility = ChartVisibility()
+        self.visibility.observe(self._visibility_changed, names="visible")
         self.grid = ipywidgets.GridBox(
             list(self._lead),
             layout=ipywidgets.Layout(
@@ -373,10 +383,13 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
             layout=ipywidgets.Layout(display="none", align_items="center"),
         )
         self.controls.add_class("rw-chart-picker")
+        self.grid.add_class("rw-chart-grid")
         self.filter.observe(self._filter_changed, names="value")
         self.previous.on_click(lambda _: self.show_page(self.page - 1))
         self.next.on_click(lambda _: self.show_page(self.page + 1))
-        super().__init__([self.controls, self.grid], layout=ipywidgets.Layout(width="100%"))
+        super().__init__(
+            [self.controls, self.grid, self.visibility], layout=ipywidgets.Layout(width="100%")
+        )
 
     # ------------------------------------------------------------------------ data --
     def add(self, charts: Sequence[MetricChart]) -> None:
@@ -384,16 +397,36 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         for chart in charts:
             self.charts[chart.name] = chart
             self._dirty.add(chart.name)
+            self._card[chart.name] = str(len(self._card))
+            chart.add_class(f"rw-card-{self._card[chart.name]}")
         if charts:
             self._layout()
 
     def changed(self, name: str) -> None:
-        """The data of ``name`` changed: redraw it now if shown, else when it is shown."""
-        if name in self._shown:
+        """The data of ``name`` changed: redraw it now if in view, else when it is."""
+        if self._in_view(name):
             self._dirty.discard(name)
             self._draw(self.charts[name])
         else:
             self._dirty.add(name)
+
+    def draw_all(self) -> None:
+        """Draw every chart of the page now, in view or not (a finished run's last state)."""
+        for name in self._shown:
+            if name in self._dirty:
+                self._dirty.discard(name)
+                self._draw(self.charts[name])
+
+    def _in_view(self, name: str) -> bool:
+        visible = self.visibility.visible
+        return name in self._shown and (visible is None or self._card[name] in visible)
+
+    def _visibility_changed(self, change: dict[str, object]) -> None:
+        with self._lock, self.held():
+            for name in self._shown:
+                if name in self._dirty and self._in_view(name):
+                    self._dirty.discard(name)
+                    self._draw(self.charts[name])
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -433,6 +466,9 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         self.page = min(max(0, self.page), pages - 1)
         paged = len(self.charts) > self.page_size
         shown = names[self.page * self.page_size : (self.page + 1) * self.page_size]
+        if shown != self._shown and self._shown:
+            # Other cards: drawn at once, until the front-end says which are in view.
+            self.visibility.visible = None  # type: ignore[assignment]
         for name in shown:
             if name in self._dirty:
                 self._dirty.discard(name)

@@ -108,6 +108,7 @@ class RunDetails(LiveView):
             self._draw_chart,
             lead=[self.properties],
             page_size=charts_per_page(self.widget_settings),
+            lock=self._lock,
         )
         self.gallery = GalleryPanel()
         self.logs = LogPanel()
@@ -182,6 +183,9 @@ class RunDetails(LiveView):
                 )
                 self.gallery.images = state["images"]
                 self.gallery.tables = state["tables"]
+        if tracker.is_terminal:  # the final state of every chart on the page, in view or not
+            with self.charts.held():
+                self.charts.draw_all()
         if changes.log_files_changed or changes.log_appended or changes.run_changed:
             logs = view_state.log_state(tracker)
             # ``follow`` is the user's control (one writer per trait): never written here.

@@ -79,3 +79,16 @@ def panel_state(panel: Any) -> dict[str, Any]:
     return {
         k: v for k, v in state.items() if not k.startswith("_model") and not k.startswith("_view")
     }
+
+
+class ChartVisibility(anywidget.AnyWidget):
+    """Reports which chart cards of its grid are in or near the window (``visible``).
+
+    ``visible`` holds the numbers of the cards' ``rw-card-<n>`` classes; ``None`` until a
+    front-end has reported (then every chart on the page counts as visible).
+    """
+
+    _esm = asset("visibility.js")
+    visible = traitlets.List(traitlets.Unicode(), allow_none=True, default_value=None).tag(
+        sync=True
+    )
