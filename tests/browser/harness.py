@@ -209,3 +209,41 @@ def run_all(page: Any) -> None:
 def save(page: Any) -> None:
     """Save the open notebook."""
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+
+
+def open_in_lab(lab: Any, name: str) -> None:
+    """Open a notebook in the page's JupyterLab (loading Lab first if needed)."""
+    server, page = lab
+    if not page.evaluate("() => !!window.jupyterapp"):
+        open_notebook(page, server, name)
+        return
+    page.evaluate(
+        "(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", name
+    )
+    page.wait_for_function(
+        "(path) => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === path; }",
+        arg=name,
+        timeout=60_000,
+    )
+    deadline = time.time() + 90
+    while not page.evaluate(KERNEL_IDLE):
+        select = page.locator(".jp-Dialog button.jp-mod-accept")
+        if select.count():
+            select.first.click()
+        assert time.time() < deadline, f"the kernel of {name} did not become idle"
+        time.sleep(0.5)
+
+
+def close_all(page: Any) -> None:
+    """Close every tab without asking and shut the kernels down (each test opens its own)."""
+    page.evaluate(
+        """async () => {
+          const app = window.jupyterapp;
+          for (const w of [...app.shell.widgets('main')]) {
+            if (w.context) w.context.model.dirty = false;
+            w.close();
+          }
+          await app.serviceManager.sessions.shutdownAll();
+        }"""
+    )

@@ -9,14 +9,26 @@ Screenshots go to tests/browser/artifacts/.
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
-from .harness import FIGURE_POINTS, browser_page, jupyter_server, open_notebook, run_all
+from .conftest import ROOT
+from .harness import (
+    CHROMIUM,
+    FIGURE_POINTS,
+    browser_page,
+    close_all,
+    jupyter_server,
+    open_in_lab,
+    open_notebook,
+    run_all,
+)
 
 DEMO_ENV = {"RUN_WIDGETS_DEMO_EPOCHS": "14", "RUN_WIDGETS_DEMO_DELAY": "0.6"}
 XSS = '<img src=x onerror="window.__rw_xss=1">'
@@ -58,42 +70,65 @@ def write_notebook(path: Path, sources: list[str]) -> None:
     nbformat.write(notebook, path)
 
 
-def test_demo_renders_grows_and_completes(lab_root: Path, artifacts: Path) -> None:
-    with (
-        jupyter_server(lab_root, env=DEMO_ENV) as server,
-        browser_page(viewport=(1500, 1100)) as page,
-    ):
-        open_notebook(page, server, "demo.ipynb")
-        run_all(page)
-        page.wait_for_selector(".rw-header-panel", timeout=90_000)
-        first = wait_until(page, f"() => ({POINTS_OF})('loss') >= 2 && ({POINTS_OF})('loss')")
-        later = wait_until(
-            page, f"(n) => ({POINTS_OF})('loss') > n && ({POINTS_OF})('loss')", arg=first
-        )
-        assert later > first  # the chart gained points while the run logged
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "demo-running.png"))
-        wait_until(
-            page,
-            "() => [...document.querySelectorAll('.rw-status-title')]"
-            ".some(e => e.textContent.includes('(Completed)'))",
-            timeout=120_000,
-        )
-        wait_until(
-            page,
-            "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
-            timeout=60_000,
-        )
-        assert wait_until(page, f"() => ({POINTS_OF})('loss')") == 14
-        # The static snapshot below the live view is hidden while the view is live.
-        assert page.locator(".rw-static-snapshot").count() >= 1
-        assert not page.locator(".rw-static-snapshot").first.is_visible()
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "demo-completed.png"))
-        assert page.dialogs == []  # type: ignore[attr-defined]
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One JupyterLab serving a copy of notebooks/ and one page, for the JupyterLab tests.
+
+    Each test opens its own notebook (its own experiment) and closes it with its kernel.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
+    base = tmp_path_factory.mktemp("jupyterlab")
+    root = base / "lab"
+    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns("outputs", "*.py"))
+    shutil.copytree(ROOT / "notebooks" / "scripts", root / "scripts", dirs_exist_ok=True)
+    env = {**DEMO_ENV, "RUN_WIDGETS_HOME": str(base / "home")}
+    with jupyter_server(root, env=env) as server, browser_page(viewport=(1500, 1100)) as page:
+        yield server, page
 
 
-def test_user_strings_are_shown_as_text(lab_root: Path, artifacts: Path) -> None:
+@pytest.fixture
+def lab_page(lab: Any) -> Iterator[Any]:
+    """The shared page; every tab and kernel is closed afterwards (failed tests included)."""
+    yield lab[1]
+    close_all(lab[1])
+
+
+def test_demo_renders_grows_and_completes(lab: Any, lab_page: Any, artifacts: Path) -> None:
+    page = lab_page
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    open_in_lab(lab, "demo.ipynb")
+    run_all(page)
+    page.wait_for_selector(".rw-header-panel", timeout=90_000)
+    first = wait_until(page, f"() => ({POINTS_OF})('loss') >= 2 && ({POINTS_OF})('loss')")
+    later = wait_until(
+        page, f"(n) => ({POINTS_OF})('loss') > n && ({POINTS_OF})('loss')", arg=first
+    )
+    assert later > first  # the chart gained points while the run logged
+    page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "demo-running.png"))
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-status-title')]"
+        ".some(e => e.textContent.includes('(Completed)'))",
+        timeout=120_000,
+    )
+    wait_until(
+        page,
+        "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
+        timeout=60_000,
+    )
+    assert wait_until(page, f"() => ({POINTS_OF})('loss')") == 14
+    # The static snapshot below the live view is hidden while the view is live.
+    assert page.locator(".rw-static-snapshot").count() >= 1
+    assert not page.locator(".rw-static-snapshot").first.is_visible()
+    page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "demo-completed.png"))
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_user_strings_are_shown_as_text(lab: Any, lab_page: Any, artifacts: Path) -> None:
+    server, page = lab
     write_notebook(
-        lab_root / "xss.ipynb",
+        server.root / "xss.ipynb",
         [
             "from run_widgets import Workspace, Experiment, RunDetails\n"
             "ws = Workspace.from_config(); exp = Experiment(ws, 'xss')\n"
@@ -109,40 +144,42 @@ def test_user_strings_are_shown_as_text(lab_root: Path, artifacts: Path) -> None
             "RunDetails(run)",
         ],
     )
-    with jupyter_server(lab_root) as server, browser_page() as page:
-        open_notebook(page, server, "xss.ipynb")
-        run_all(page)
-        page.wait_for_selector(".rw-children tr.rw-row", timeout=90_000)
-        page.wait_for_selector(".bqplot.figure .mainheading", timeout=60_000)
-        time.sleep(2)
-        text = page.locator(".rw-run-details").first.inner_text()
-        assert XSS in text  # shown literally, as text
-        assert page.evaluate("() => window.__rw_xss === undefined")
-        assert page.locator(".jp-OutputArea img[src='x']").count() == 0
-        titles = page.evaluate(
-            "() => [...document.querySelectorAll('.bqplot.figure .mainheading')].map(e => e.textContent)"
-        )
-        assert XSS in titles
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "xss.png"))
-        assert page.dialogs == []  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    open_in_lab(lab, "xss.ipynb")
+    run_all(page)
+    page.wait_for_selector(".rw-children tr.rw-row", timeout=90_000)
+    page.wait_for_selector(".bqplot.figure .mainheading", timeout=60_000)
+    time.sleep(2)
+    text = page.locator(".rw-run-details").first.inner_text()
+    assert XSS in text  # shown literally, as text
+    assert page.evaluate("() => window.__rw_xss === undefined")
+    assert page.locator(".jp-OutputArea img[src='x']").count() == 0
+    titles = page.evaluate(
+        "() => [...document.querySelectorAll('.bqplot.figure .mainheading')].map(e => e.textContent)"
+    )
+    assert XSS in titles
+    page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "xss.png"))
+    assert page.dialogs == []  # type: ignore[attr-defined]
 
 
-def test_notebook7_renders_the_demo(lab_root: Path, artifacts: Path) -> None:
-    with (
-        jupyter_server(lab_root, app="notebook", env=DEMO_ENV) as server,
-        browser_page() as page,
-    ):
-        open_notebook(page, server, "demo.ipynb")
-        run_all(page)
-        page.wait_for_selector(".rw-header-panel", timeout=90_000)
-        page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
-        wait_until(
-            page,
-            "() => [...document.querySelectorAll('.rw-status-title')]"
-            ".some(e => e.textContent.includes('(Completed)'))",
-            timeout=120_000,
-        )
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "notebook7.png"))
+def test_notebook7_renders_the_demo(lab: Any, lab_root: Path, artifacts: Path) -> None:
+    page = lab[1]  # the module's browser (one Playwright per process), on another server
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    with jupyter_server(lab_root, app="notebook", env=DEMO_ENV) as server:
+        try:
+            open_notebook(page, server, "demo.ipynb")
+            run_all(page)
+            page.wait_for_selector(".rw-header-panel", timeout=90_000)
+            page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
+            wait_until(
+                page,
+                "() => [...document.querySelectorAll('.rw-status-title')]"
+                ".some(e => e.textContent.includes('(Completed)'))",
+                timeout=120_000,
+            )
+            page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "notebook7.png"))
+        finally:
+            page.goto("about:blank")  # the next test loads JupyterLab again
 
 
 @pytest.fixture(autouse=True)
@@ -150,9 +187,10 @@ def _slow_marker(request: pytest.FixtureRequest) -> None:
     request.node.add_marker(pytest.mark.slow)
 
 
-def test_sweep_view_renders_and_fills_in_live(lab_root: Path, artifacts: Path) -> None:
+def test_sweep_view_renders_and_fills_in_live(lab: Any, lab_page: Any, artifacts: Path) -> None:
+    server, page = lab
     write_notebook(
-        lab_root / "sweep.ipynb",
+        server.root / "sweep.ipynb",
         [
             "import time\n"
             "from run_widgets import *\n"
@@ -168,31 +206,31 @@ def test_sweep_view_renders_and_fills_in_live(lab_root: Path, artifacts: Path) -
             "RunDetails(sweep, refresh_interval=1)",
         ],
     )
-    with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1400)) as page:
-        open_notebook(page, server, "sweep.ipynb")
-        run_all(page)
-        page.wait_for_selector(".rw-sweep .rw-status-part", timeout=120_000)
-        # While children run, the status bar shows running work; later all six complete.
-        wait_until(
-            page,
-            "() => [...document.querySelectorAll('.rw-status-part')]"
-            ".some(e => e.dataset.status !== 'Completed')",
-        )
-        wait_until(
-            page,
-            "() => [...document.querySelectorAll('.rw-status-part')]"
-            ".map(e => e.title).join() === 'Completed: 6'",
-            timeout=180_000,
-        )
-        wait_until(page, "() => document.querySelectorAll('.rw-children tr.rw-row').length === 6")
-        best = page.locator(".rw-children tr.rw-best")
-        assert best.count() == 1
-        assert "0.3" in best.inner_text() or "0.5" in best.inner_text()  # alpha next to 0.4
-        assert "Best so far: mse" in page.locator(".rw-sweep-best").inner_text()
-        marks = page.evaluate(
-            "() => [...document.querySelectorAll('.rw-sweep-view .bqplot.figure')]"
-            ".map(f => f.querySelectorAll('path.line, path.dot, .dot').length)"
-        )
-        assert len(marks) == 2 and all(n > 0 for n in marks)
-        page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "sweep.png"))
-        assert page.dialogs == []  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 1500, "height": 1400})
+    open_in_lab(lab, "sweep.ipynb")
+    run_all(page)
+    page.wait_for_selector(".rw-sweep .rw-status-part", timeout=120_000)
+    # While children run, the status bar shows running work; later all six complete.
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-status-part')]"
+        ".some(e => e.dataset.status !== 'Completed')",
+    )
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-status-part')]"
+        ".map(e => e.title).join() === 'Completed: 6'",
+        timeout=180_000,
+    )
+    wait_until(page, "() => document.querySelectorAll('.rw-children tr.rw-row').length === 6")
+    best = page.locator(".rw-children tr.rw-best")
+    assert best.count() == 1
+    assert "0.3" in best.inner_text() or "0.5" in best.inner_text()  # alpha next to 0.4
+    assert "Best so far: mse" in page.locator(".rw-sweep-best").inner_text()
+    marks = page.evaluate(
+        "() => [...document.querySelectorAll('.rw-sweep-view .bqplot.figure')]"
+        ".map(f => f.querySelectorAll('path.line, path.dot, .dot').length)"
+    )
+    assert len(marks) == 2 and all(n > 0 for n in marks)
+    page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "sweep.png"))
+    assert page.dialogs == []  # type: ignore[attr-defined]

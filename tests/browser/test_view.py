@@ -24,9 +24,10 @@ import pytest
 from .conftest import ARTIFACTS, ROOT
 from .harness import (
     CHROMIUM,
-    KERNEL_IDLE,
     browser_page,
+    close_all,
     jupyter_server,
+    open_in_lab,
     open_notebook,
     run_all,
     save,
@@ -101,30 +102,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server, page
 
 
-def open_in_lab(lab: Any, name: str) -> None:
-    """Open a notebook in the page's JupyterLab (loading Lab first if needed)."""
-    server, page = lab
-    if not page.evaluate("() => !!window.jupyterapp"):
-        open_notebook(page, server, name)
-        return
-    page.evaluate(
-        "(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", name
-    )
-    page.wait_for_function(
-        "(path) => { const w = window.jupyterapp.shell.currentWidget;"
-        " return w && w.context && w.context.path === path; }",
-        arg=name,
-        timeout=60_000,
-    )
-    deadline = time.time() + 90
-    while not page.evaluate(KERNEL_IDLE):
-        select = page.locator(".jp-Dialog button.jp-mod-accept")
-        if select.count():
-            select.first.click()
-        assert time.time() < deadline, f"the kernel of {name} did not become idle"
-        time.sleep(0.5)
-
-
 @pytest.fixture(autouse=True)
 def _fresh_tabs(lab: Any) -> Iterator[None]:
     """Each test starts and ends with no notebook open (failed tests included)."""
@@ -151,20 +128,6 @@ def kernel_idle(page: Any) -> None:
         page,
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
         " === 'idle'",
-    )
-
-
-def close_all(page: Any) -> None:
-    """Close every tab without asking and shut the kernels down (each test opens its own)."""
-    page.evaluate(
-        """async () => {
-          const app = window.jupyterapp;
-          for (const w of [...app.shell.widgets('main')]) {
-            if (w.context) w.context.model.dirty = false;
-            w.close();
-          }
-          await app.serviceManager.sessions.shutdownAll();
-        }"""
     )
 
 
@@ -229,7 +192,8 @@ def test_log_y_ticks_match_the_data_and_steps_are_whole(lab: Any, artifacts: Pat
     page.reload()
     open_notebook(page, lab[0], "logy.ipynb")
     wait_until(page, "() => document.querySelectorAll('.bqplot.figure path.line').length > 0")
-    time.sleep(1)
+    # Both axes of the restored view have drawn their tick labels.
+    wait_until(page, f"() => (({TICKS_OF})('loss') || []).filter(a => a.length >= 2).length === 2")
     for axis in axes_of(page, "loss"):
         assert_no_overlap(axis)
         assert len(axis) <= 6
