@@ -24,7 +24,7 @@ function render({ model, el }) {
     if (text === last) return;
     last = text;
     model.set("visible", ids);
-    model.save_changes();
+    try { model.save_changes(); } catch (e) { /* no kernel (saved state): nothing to tell */ }
   }
   function schedule(delay) { if (timer === null) timer = setTimeout(report, delay); }
   const io = new IntersectionObserver((entries) => {
