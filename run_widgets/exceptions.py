@@ -80,10 +80,6 @@ class StoreError(RunWidgetsError):
     """The tracking store cannot be opened or used."""
 
 
-class RegistryUnavailableError(StoreError):
-    """The store's backend has no model and environment registry."""
-
-
 class StoreVersionError(StoreError):
     """The store was written by a newer run_widgets; it is refused and left untouched."""
 

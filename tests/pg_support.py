@@ -26,6 +26,7 @@ _free: list[str] = []  # emptied schemas holding the current store schema
 _EMPTY = (
     "DELETE FROM chunks; DELETE FROM metrics; DELETE FROM tags; DELETE FROM properties;"
     " DELETE FROM runs; DELETE FROM owners; DELETE FROM experiments;"
+    " DELETE FROM models; DELETE FROM environments; DELETE FROM compute_targets;"
     " UPDATE meta SET value = 0 WHERE key = 'seq'"
 )
 

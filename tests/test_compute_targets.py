@@ -31,6 +31,7 @@ from run_widgets import (
     choice,
 )
 from run_widgets.submit.config import RunConfiguration
+from run_widgets.submit.slots import slots_folder, try_acquire
 
 __all__ = ["no_leftover_sweeps"]
 
@@ -54,6 +55,7 @@ def create_cluster(ws: Workspace, name: str = "cpu-cluster", max_nodes: int = 1)
 
 
 # ------------------------------------------------------------------------ definitions --
+@pytest.mark.both_backends
 def test_v1_get_or_create_pattern(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ComputeTargetException, match="cpu-cluster") as missing:
         ComputeTarget(workspace=ws, name="cpu-cluster")
@@ -76,18 +78,67 @@ def test_v1_get_or_create_pattern(ws: Workspace, capsys: pytest.CaptureFixture[s
     assert [t.name for t in ComputeTarget.list(ws)] == ["cpu-cluster"]
 
 
-def test_definition_is_seen_by_another_process(ws: Workspace) -> None:
+@pytest.mark.both_backends
+def test_definition_is_seen_by_another_process_on_another_host(ws: Workspace) -> None:
+    """Targets live in the store: a process of another host sees them and adds its own."""
     create_cluster(ws, max_nodes=3)
     code = (
-        "import sys; from run_widgets import Workspace, ComputeTarget; "
-        "print(ComputeTarget(Workspace(sys.argv[1]), 'cpu-cluster').max_nodes)"
+        "import sys; from run_widgets import AmlCompute, Workspace, ComputeTarget\n"
+        "ws = Workspace(store=sys.argv[1], artifacts=sys.argv[2])\n"
+        "print(ComputeTarget(ws, 'cpu-cluster').max_nodes)\n"
+        "config = AmlCompute.provisioning_configuration(max_nodes=5)\n"
+        "ComputeTarget.create(ws, 'gpu-box', config)\n"
     )
+    env = {**os.environ, "RUN_WIDGETS_HOST_ID": "machine-b"}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(ws.folder)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, ws.store.uri, str(ws.folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     assert out.stdout.strip() == "3"
+    assert sorted(ws.compute_targets) == ["cpu-cluster", "gpu-box"]
+    assert AmlCompute(ws, "gpu-box").max_nodes == 5
+    assert not (ws.folder / "compute").exists()  # nothing kept beside the store
 
 
+@pytest.mark.both_backends
+def test_definition_files_of_an_older_version_move_into_the_store(ws: Workspace) -> None:
+    old = {
+        "name": "old-box",
+        "type": "AmlCompute",
+        "provisioningState": "Succeeded",
+        "properties": {"maxNodes": 2},
+    }
+    (ws.folder / "compute").mkdir(parents=True)
+    (ws.folder / "compute" / "old-box.json").write_text(json.dumps(old))
+    assert [t.name for t in ComputeTarget.list(ws)] == ["old-box"]
+    assert not (ws.folder / "compute" / "old-box.json").exists()
+    assert AmlCompute(ws, "old-box").max_nodes == 2
+    AmlCompute(ws, "old-box").delete()
+    with pytest.raises(ComputeTargetException, match="not found"):
+        ComputeTarget(ws, "old-box")
+
+
+def test_node_slots_are_per_host(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """max_nodes holds per host: another host id has its own slots (documented)."""
+    monkeypatch.setenv("RUN_WIDGETS_HOST_ID", "machine-a")
+    held = try_acquire(slots_folder(ws.folder, "cpu-cluster"), 1)
+    assert held is not None
+    assert try_acquire(slots_folder(ws.folder, "cpu-cluster"), 1) is None  # busy here
+    monkeypatch.setenv("RUN_WIDGETS_HOST_ID", "machine-b")
+    other = try_acquire(slots_folder(ws.folder, "cpu-cluster"), 1)
+    assert other is not None
+    other.release()
+    held.release()
+    monkeypatch.setenv("RUN_WIDGETS_HOST_ID", "machine-a")
+    again = try_acquire(slots_folder(ws.folder, "cpu-cluster"), 1)
+    assert again is not None
+    again.release()
+
+
+@pytest.mark.both_backends
 def test_create_again_is_idempotent_but_another_config_is_refused(ws: Workspace) -> None:
     first = create_cluster(ws, max_nodes=2)
     assert create_cluster(ws, max_nodes=2) == first
@@ -119,8 +170,10 @@ def test_bad_names_are_refused(ws: Workspace, name: str) -> None:
     with pytest.raises(ComputeTargetException, match="name"):
         ComputeTarget.create(ws, name, config)
     assert not (ws.folder / "compute").exists() or not any((ws.folder / "compute").iterdir())
+    assert ws.store.list_compute_targets() == []
 
 
+@pytest.mark.both_backends
 def test_wrong_arguments_get_clear_errors(ws: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ComputeTargetException, match="provisioning_configuration"):
         ComputeTarget.create(ws, "cpu-cluster", {"max_nodes": 2})
@@ -136,6 +189,7 @@ def test_wrong_arguments_get_clear_errors(ws: Workspace, tmp_path: Path) -> None
     assert list(Experiment(ws, "e").get_runs()) == []  # nothing half-made
 
 
+@pytest.mark.both_backends
 def test_target_declared_in_the_config_file(ws: Workspace, tmp_path: Path) -> None:
     (Path.cwd() / "run_widgets.json").write_text(
         json.dumps({"compute": {"team-box": {"type": "AmlCompute", "max_nodes": 2}}})

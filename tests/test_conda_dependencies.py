@@ -143,8 +143,14 @@ def test_environment_dict_round_trip() -> None:
     assert again.python.conda_dependencies == env.python.conda_dependencies
 
 
-def test_curated_names_resolve_to_this_interpreter_with_one_warning(ws: Workspace) -> None:
+@pytest.mark.both_backends
+def test_curated_names_resolve_to_this_interpreter_with_one_warning(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from run_widgets.exceptions import RunWidgetsWarning
+    from run_widgets.submit import config
+
+    monkeypatch.setattr(config, "_CURATED_WARNED", set())  # "once per name" is per process
 
     with pytest.warns(RunWidgetsWarning, match="'AzureML-Minimal' is a curated Azure ML"):
         env = Environment.get(ws, "AzureML-Minimal")
@@ -157,6 +163,7 @@ def test_curated_names_resolve_to_this_interpreter_with_one_warning(ws: Workspac
         Environment.get(ws, "azureml-sklearn-1.5")
 
 
+@pytest.mark.both_backends
 def test_unknown_environment_is_named(ws: Workspace) -> None:
     with pytest.raises(UserErrorException, match="No environment named 'nope' is registered"):
         Environment.get(ws, "nope")

@@ -98,6 +98,14 @@ def test_open_run_maps_an_active_mlflow_run(mlflow_server: Any, tmp_path: Path) 
     assert reader.file_names("logs") == ["logs/train.log"]
     assert reader.file_size("logs/train.log") == len("epoch 1\nepoch 2\n")
     assert reader.read_file("logs/train.log", offset=8) == b"epoch 2\n"
+    # The log grows: the next read asks the server for the new tail only (HTTP range).
+    grown = "epoch 1\nepoch 2\n" + "".join(f"epoch {i} {'x' * 200}\n" for i in range(3, 40))
+    client.log_text(ids["parent"], grown, "logs/train.log")
+    reader.flush()
+    before = mirror.api.bytes_read
+    assert reader.read_file("logs/train.log", offset=16) == grown[16:].encode()
+    assert mirror.api.bytes_read - before == len(grown) - 16  # the tail, not the whole file
+    assert reader.read_file("logs/train.log") == grown.encode()
     assert reader.read_file("images/plot.png")[:8] == b"\x89PNG\r\n\x1a\n"
     client.set_terminated(ids["parent"], status="KILLED")
     mirror.sync_runs([ids["parent"]])
@@ -125,6 +133,14 @@ def test_experiment_details_over_an_mlflow_experiment(mlflow_server: Any, tmp_pa
         assert parent.status == "Completed"
         assert state["rows"]
         assert view.model.chart_names()  # the selected runs' metric charts
+        # A click on a row opens that MLflow run's RunDetails below the table.
+        view._on_table_message(view.table, {"event": "open", "id": ids["children"][0]}, [])
+        detail = view.detail.children[1]
+        assert isinstance(detail, RunDetails) and detail.run.id == ids["children"][0]
+        assert detail.tracker.record.id == ids["children"][0]
+        assert detail.get_widget_data()["run_metrics"]  # its metrics, read from MLflow
+        view._on_table_message(view.table, {"event": "open", "id": ""}, [])
+        assert view.detail.children == ()
     finally:
         view.close()
 

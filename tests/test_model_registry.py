@@ -1,12 +1,19 @@
 """The local model registry (v1 ``Model`` and ``run.register_model``) and registered
-environments: versions, lineage, filters, files, errors, and nothing half-registered."""
+environments: versions, lineage, filters, files, errors, and nothing half-registered.
+
+Every test runs on SQLite and on a real PostgreSQL server (the registry tables are a
+migration of each backend; the files live in the workspace's artifacts folder)."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from submit_helpers import source_dir, wait_terminal
@@ -22,6 +29,29 @@ from run_widgets import (
     UserErrorException,
     Workspace,
 )
+
+pytestmark = pytest.mark.both_backends
+
+
+@contextmanager
+def _sql(ws: Workspace) -> Iterator[Any]:
+    """A separate connection to the workspace's database (another process's view)."""
+    if ws.store.uri.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(ws.store.uri, autocommit=True) as conn:
+            yield conn
+    else:
+        with sqlite3.connect(ws.folder / "tracking.db") as conn:
+            yield conn
+
+
+def _workspace_args(ws: Workspace) -> list[str]:
+    """Command-line arguments a child process reopens ``ws`` from (store URI, artifacts)."""
+    return [ws.store.uri, str(ws.folder)]
+
+
+_REOPEN = "ws = Workspace(store=sys.argv[1], artifacts=sys.argv[2])"
 
 
 def _run_with_outputs(exp: Experiment, files: dict[str, bytes]) -> Run:
@@ -139,14 +169,14 @@ def test_nothing_half_registered_when_the_store_write_fails(ws: Workspace, tmp_p
     source = tmp_path / "m.pkl"
     source.write_bytes(b"x")
     Model.register(ws, source, "kept")
-    with sqlite3.connect(ws.folder / "tracking.db") as conn:  # another process breaks the table
+    with _sql(ws) as conn:  # another process breaks the table
         conn.execute("ALTER TABLE models RENAME TO models_gone")
-    with pytest.raises(Exception, match="no such table"):
+    with pytest.raises(Exception, match=r'no such table|relation "models" does not exist'):
         Model.register(ws, source, "lost")
     assert not (ws.folder / "models" / "lost").exists() or not any(
         (ws.folder / "models" / "lost").iterdir()
     )
-    with sqlite3.connect(ws.folder / "tracking.db") as conn:
+    with _sql(ws) as conn:
         conn.execute("ALTER TABLE models_gone RENAME TO models")
     assert [m.id for m in Model.list(ws)] == ["kept:1"]
 
@@ -187,13 +217,67 @@ def test_registry_survives_reopening_in_another_process(ws: Workspace, tmp_path:
     source.write_bytes(b"x")
     Model.register(ws, source, "shared", tags={"t": "1"})
     code = (
-        "import sys; from run_widgets import Workspace, Model; "
-        "m = Model(Workspace(sys.argv[1]), 'shared'); print(m.id, m.tags)"
+        f"import sys; from run_widgets import Workspace, Model; {_REOPEN}; "
+        "m = Model(ws, 'shared'); print(m.id, m.tags)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(ws.folder)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *_workspace_args(ws)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "shared:1 {'t': '1'}"
+
+
+def test_concurrent_registrations_get_distinct_versions(ws: Workspace, tmp_path: Path) -> None:
+    """Two processes registering one name at once: versions 1..2n, each with its own files."""
+    per_process = 4
+    go = tmp_path / "go"
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from run_widgets import Model, Workspace
+        {_REOPEN}
+        source = Path(sys.argv[3])
+        source.write_text(sys.argv[4])
+        Model(ws, "warmup", version=1)  # connected and migrated before the start signal
+        print("ready", flush=True)
+        while not Path(sys.argv[5]).exists():
+            time.sleep(0.005)
+        for _ in range({per_process}):
+            Model.register(ws, source, "shared", tags={{"writer": sys.argv[4]}})
+        """
+    )
+    warmup = tmp_path / "warmup.pkl"
+    warmup.write_text("w")
+    Model.register(ws, warmup, "warmup")
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                code,
+                *_workspace_args(ws),
+                str(tmp_path / f"{w}.pkl"),
+                w,
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in ("a", "b")
+    ]
+    for writer in writers:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+    go.touch()
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+    models = Model.list(ws, name="shared")
+    assert sorted(m.version for m in models) == list(range(1, 2 * per_process + 1))
+    for model in models:  # every row points at complete files of the writer that made it
+        assert Path(model.url.removeprefix("file://")).read_text() == model.tags["writer"]
+    assert sorted(m.tags["writer"] for m in models) == ["a"] * per_process + ["b"] * per_process
 
 
 def test_environment_register_get_list(ws: Workspace) -> None:

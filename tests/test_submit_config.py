@@ -212,7 +212,7 @@ def test_command_environment_variables_and_time_limit(exp: Experiment, tmp_path:
             "job.py",
             arguments=["--slow"],
             environment=env,
-            max_run_duration_seconds=1.5,
+            max_run_duration_seconds=6,  # room for the script to start on a loaded machine
         )
     )
     assert wait_terminal(by_command) == "Completed", by_command.get_details().get("error")
@@ -226,7 +226,7 @@ def test_command_environment_variables_and_time_limit(exp: Experiment, tmp_path:
         "1",
         "python",
     ]
-    assert wait_terminal(limited, timeout=20) == "Failed"
+    assert wait_terminal(limited, timeout=60) == "Failed"
     message = limited.get_details()["error"]["error"]["message"]
     assert "max_run_duration_seconds" in message
     assert limited.get_metrics()["greeting"] == "hi"

@@ -151,7 +151,9 @@ def test_poll_reads_only_new_log_bytes(exp: Experiment, monkeypatch: pytest.Monk
         handle = real_open(path, mode, *args, **kwargs)
         return CountingFile(handle, reads) if Path(path) == log else handle
 
-    monkeypatch.setattr(artifacts_module, "open", counting_open, raising=False)  # where run files are read
+    monkeypatch.setattr(
+        artifacts_module, "open", counting_open, raising=False
+    )  # where run files are read
     tracker = RunTracker(run_reader(run))
     tracker.poll()
     assert reads == [(0, 5001)]

@@ -21,7 +21,6 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,8 +125,8 @@ class ReadApi(abc.ABC):
         """The entries of one artifact folder (``None``: the root)."""
 
     @abc.abstractmethod
-    def read_artifact(self, run_id: str, path: str) -> bytes:
-        """The bytes of one artifact file."""
+    def read_artifact(self, run_id: str, path: str, offset: int = 0) -> bytes:
+        """The bytes of one artifact file from ``offset`` on."""
 
     @abc.abstractmethod
     def experiment(self, name_or_id: str) -> tuple[str, str]:
@@ -206,7 +205,7 @@ class RestApi(ReadApi):
                 f"The MLflow tracking server at {safe_uri(self.uri)} answered "
                 f"HTTP {response.status_code}."
             )
-        if response.status_code != 200:
+        if response.status_code not in (200, 206):  # 206: a Range request's part
             try:
                 error = response.json()
             except ValueError:
@@ -269,9 +268,19 @@ class RestApi(ReadApi):
             for f in data.get("files", [])
         ]
 
-    def read_artifact(self, run_id: str, path: str) -> bytes:
-        """One artifact's bytes (the server's ``get-artifact`` download)."""
-        response = self._call("/get-artifact", params={"run_id": run_id, "path": path})
+    def read_artifact(self, run_id: str, path: str, offset: int = 0) -> bytes:
+        """One artifact's bytes from ``offset`` (the server's ``get-artifact`` download).
+
+        An HTTP ``Range`` request asks for the tail only; MLflow's server answers it (206)
+        for artifacts it serves from files. A server that ignores it sends the whole file
+        (200), which is sliced here.
+        """
+        headers = {"Range": f"bytes={offset}-"} if offset > 0 else None
+        response = self._call(
+            "/get-artifact", params={"run_id": run_id, "path": path}, extra_headers=headers
+        )
+        if offset > 0 and response.status_code == 200:
+            return bytes(response.content[offset:])
         return bytes(response.content)
 
     def experiment(self, name_or_id: str) -> tuple[str, str]:
@@ -340,11 +349,13 @@ class StoreApi(ReadApi):
             for f in self.client.list_artifacts(run_id, path)
         ]
 
-    def read_artifact(self, run_id: str, path: str) -> bytes:
-        """One artifact's bytes (downloaded to a temporary folder)."""
+    def read_artifact(self, run_id: str, path: str, offset: int = 0) -> bytes:
+        """One artifact's bytes from ``offset`` (downloaded to a temporary folder)."""
         with tempfile.TemporaryDirectory() as tmp:
             local = self.client.download_artifacts(run_id, path, tmp)
-            return Path(local).read_bytes()
+            with open(local, "rb") as file:
+                file.seek(offset)
+                return file.read()
 
     def experiment(self, name_or_id: str) -> tuple[str, str]:
         """An experiment by name, else by id."""

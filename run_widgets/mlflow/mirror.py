@@ -151,14 +151,17 @@ class MlflowMirror:
     def read_file(self, run_id: str, name: str, offset: int = 0, limit: int | None = None) -> bytes:
         """Bytes of one artifact from ``offset``.
 
-        MLflow serves whole files only: the file is downloaded again only when its listed
-        size changed, and the slice is cut here.
+        The file is read again only when its listed size changed. A file that grew (a log)
+        is taken to have grown at its end, as logs do: only the new tail is asked for (an
+        HTTP range where the server allows it). A file that shrank is read again whole.
         """
         size = self.file_size(run_id, name)
         cached = self._file_cache.get((run_id, name))
-        if cached is None or cached[0] != size or size is None:
+        if cached is None or size is None or size < len(cached[1]):
             cached = (size, self.api.read_artifact(run_id, name))
-            self._file_cache[(run_id, name)] = cached
+        elif cached[0] != size:
+            cached = (size, cached[1] + self.api.read_artifact(run_id, name, len(cached[1])))
+        self._file_cache[(run_id, name)] = cached
         data = cached[1]
         return data[offset:] if limit is None else data[offset : offset + limit]
 

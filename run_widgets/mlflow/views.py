@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, cast
 from ..store import MetricInfo, PointChunk, RunColumns, RunPage, RunQuery, RunRecord
 from ..store.run_query import query_runs_generic, run_columns_generic
 from ..views.experiment_reader import ExperimentView
+from ..views.reader import PointReads
 from ._client import safe_uri, tracking_uri
 from .api import read_api
 from .mirror import MlflowMirror
@@ -91,7 +92,7 @@ class MlflowExperimentReader:
         """Nothing is held per thread."""
 
 
-class MlflowRunReader:
+class MlflowRunReader(PointReads):
     """A reader of one MLflow run for the run view, over an :class:`MlflowMirror`.
 
     It follows the ``RunReader`` protocol of ``run_widgets.views.reader``.
@@ -101,6 +102,7 @@ class MlflowRunReader:
 
     def __init__(self, mirror: MlflowMirror, run_id: str) -> None:
         self.mirror = mirror
+        self.points = mirror
         self.run_id = run_id
         self.location = mirror.location
         mirror.follow(run_id)
@@ -123,22 +125,6 @@ class MlflowRunReader:
 
     def reap_lost(self, active: Mapping[str, int | None]) -> None:
         """MLflow records no process liveness: nothing to reap."""
-
-    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
-        """Metric headers of the run (or of ``run_ids``)."""
-        return self.mirror.metric_infos([self.run_id] if run_ids is None else run_ids)
-
-    def read_chunks(
-        self,
-        after_chunk_id: int = 0,
-        names: Iterable[str] | None = None,
-        *,
-        run_id: str | None = None,
-    ) -> list[PointChunk]:
-        """New point chunks of the run (or of one of its nested runs)."""
-        return self.mirror.read_chunks(
-            run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
-        )
 
     def file_names(self, prefix: str | None = None) -> list[str]:
         """Artifact paths under ``prefix``."""
@@ -179,7 +165,12 @@ class MlflowExperiment:
             scope=RunQuery(include_children=include_children),
             title=f"MLflow experiment {self.name}",
             key=f"mlflow-experiment:{self.id}",
+            open_run=self.run,
         )
+
+    def run(self, run_id: str) -> MlflowRunSource:
+        """One run of the experiment, for ``RunDetails`` (same mirror: nothing read twice)."""
+        return MlflowRunSource(self.mirror, run_id)
 
     def __repr__(self) -> str:
         return f"MlflowExperiment(name={self.name!r}, id={self.id!r}, uri={safe_uri(self.mirror.api.uri)!r})"
@@ -205,6 +196,7 @@ class MlflowRunSource:
             scope=RunQuery(include_children=True),
             title=f"MLflow run {self.id}",
             key=f"mlflow-run:{self.id}",
+            open_run=self.child,
         )
 
     def run_reader(self) -> MlflowRunReader:

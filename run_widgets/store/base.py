@@ -44,7 +44,6 @@ import abc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..exceptions import RegistryUnavailableError
 from .assets import EnvironmentRecord, ModelRecord, NewModel
 from .entities import (
     ExperimentRecord,
@@ -171,22 +170,22 @@ class TrackingStore(abc.ABC):
         """
 
     # -- model and environment registries (records in store/assets.py) -----------------
-    # Not abstract: a backend without them raises a clear StoreError until it has them.
+    @abc.abstractmethod
     def add_model(self, model: NewModel) -> ModelRecord:
         """Insert ``model`` as the next version of its name (1, 2, …) in one transaction.
 
         Call it only once the model's files are complete in ``model.storage``.
         """
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
         """One version of a model (the latest when ``version`` is None), or None."""
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
         """Every version of every model (of one ``name`` / registered from one run)."""
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def update_model(
         self,
         name: str,
@@ -196,27 +195,43 @@ class TrackingStore(abc.ABC):
         add_properties: Mapping[str, str] | None = None,
     ) -> ModelRecord:
         """Change a model version's tags, add properties (write-once) in one transaction."""
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def add_environment(
         self, name: str, definition: Mapping[str, Any], created_at: float
     ) -> EnvironmentRecord:
         """Insert a new version of environment ``name`` (1, 2, …) in one transaction."""
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         """One version of an environment (the latest when ``version`` is None), or None."""
-        raise self._no_registry()
 
+    @abc.abstractmethod
     def list_environments(self) -> list[EnvironmentRecord]:
         """Every version of every registered environment, by name then version."""
-        raise self._no_registry()
 
-    def _no_registry(self) -> RegistryUnavailableError:
-        return RegistryUnavailableError(
-            f"The {type(self).__name__} backend has no model and environment registry yet; "
-            "use a SQLite workspace for Model and Environment.register."
-        )
+    # -- compute target definitions (JSON objects by name) -------------------------------
+    @abc.abstractmethod
+    def add_compute_target(
+        self, name: str, definition: Mapping[str, Any], created_at: float
+    ) -> dict[str, Any]:
+        """Save ``definition`` as target ``name`` unless the name exists, atomically.
+
+        Returns the definition stored under ``name`` afterwards (the existing one if
+        another client saved it first), so the caller can tell "same" from "taken".
+        """
+
+    @abc.abstractmethod
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        """The definition of compute target ``name``, or None."""
+
+    @abc.abstractmethod
+    def list_compute_targets(self) -> list[str]:
+        """Names of the saved compute targets, sorted."""
+
+    @abc.abstractmethod
+    def delete_compute_target(self, name: str) -> bool:
+        """Remove compute target ``name``; False if there was none."""
 
     # -- process ownership and heartbeats ----------------------------------------------
     @abc.abstractmethod

@@ -1,15 +1,22 @@
 """Compute targets (v1 names): named, persistent definitions of where runs execute.
 
-A target is a small JSON definition kept in the workspace folder (``compute/<name>.json``,
-so every process using the workspace sees it), or declared in the ``"compute"`` section of
-the ``run_widgets.json`` file found upward from the current directory::
+A target made in code (``ComputeTarget.create/attach``) is a small JSON definition saved
+in the workspace's tracking store, so every process and every machine using the store
+sees it (a team sharing a PostgreSQL store shares its targets). A target can also be
+declared, read-only, in the ``"compute"`` section of the ``run_widgets.json`` file found
+upward from the current directory (per machine)::
 
     {"compute": {"cluster": {"type": "dask", "address": "tcp://10.0.0.5:8786"}}}
+
+A name saved in the store wins over the same name in the config file; ``ComputeTarget.list``
+shows both sets. (Definitions an older version kept as ``compute/<name>.json`` files in the
+workspace folder move into the store when first read.)
 
 Each kind of target is a ``ComputeTarget`` subclass registered by its type name
 (``register_compute_type``); how its runs execute is an executor registered for the same
 type (see ``executors``). ``AmlCompute`` runs locally in subprocesses, at most
-``max_nodes`` of them at once across every process of the workspace.
+``max_nodes`` of them at once across every process of the workspace on one host (see
+``slots``: on a store shared by several hosts, the limit holds per host).
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..exceptions import ComputeTargetException
-from ..store.local_files import write_atomically
 from ..workspace import Workspace, find_config
 
 COMPUTE_FOLDER = "compute"
@@ -70,13 +76,19 @@ def validate_name(name: Any) -> str:
     return name
 
 
-def definitions_folder(workspace: Workspace) -> Path:
-    """Where a workspace keeps its compute target definitions."""
-    return workspace.folder / COMPUTE_FOLDER
-
-
-def _definition_path(workspace: Workspace, name: str) -> Path:
-    return definitions_folder(workspace) / f"{name}.json"
+def _adopt_definition_files(workspace: Workspace) -> None:
+    """Move definitions an older run_widgets kept as ``compute/<name>.json`` into the store."""
+    folder = workspace.folder / COMPUTE_FOLDER
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not ours to judge; load_definition names what it cannot find
+        if _NAME.fullmatch(path.stem) and isinstance(data, dict) and data.get("name") == path.stem:
+            workspace.store.add_compute_target(path.stem, data, time.time())
+            path.unlink(missing_ok=True)
 
 
 def _config_file_targets() -> dict[str, dict[str, Any]]:
@@ -106,23 +118,18 @@ def _config_file_targets() -> dict[str, dict[str, Any]]:
 
 
 def load_definition(workspace: Workspace, name: str) -> dict[str, Any]:
-    """The stored definition of target ``name`` (workspace folder first, then config file).
+    """The definition of target ``name``: saved in the store first, then the config file.
 
     Raises:
         ComputeTargetException: there is no such target.
     """
     if not isinstance(name, str):
         raise ComputeTargetException(f"A compute target name must be a str, not {name!r:.40}.")
-    path = _definition_path(workspace, name) if _NAME.fullmatch(name) else None
-    if path is not None and path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ComputeTargetException(
-                f"The definition of compute target {name!r} ({path}) cannot be read: {error}"
-            ) from None
-        if isinstance(data, dict):
-            return data
+    if _NAME.fullmatch(name):
+        _adopt_definition_files(workspace)
+        stored = workspace.store.get_compute_target(name)
+        if stored is not None:
+            return stored
     declared = _config_file_targets()
     if name in declared:
         return declared[name]
@@ -135,22 +142,14 @@ def load_definition(workspace: Workspace, name: str) -> dict[str, Any]:
 
 
 def list_names(workspace: Workspace) -> list[str]:
-    """Names of the targets saved in the workspace folder."""
-    folder = definitions_folder(workspace)
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.json") if _NAME.fullmatch(p.stem))
+    """Names of the targets saved in the workspace's store."""
+    _adopt_definition_files(workspace)
+    return workspace.store.list_compute_targets()
 
 
-def save_definition(workspace: Workspace, definition: Mapping[str, Any]) -> None:
-    """Write a definition atomically (readers never see half of it)."""
-    folder = definitions_folder(workspace)
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(dict(definition), indent=2, sort_keys=True).encode()
-    tmp = folder / f".{definition['name']}.{os.getpid()}.tmp"
-    tmp.write_bytes(payload)
-    write_atomically(_definition_path(workspace, str(definition["name"])), tmp)
-    tmp.unlink(missing_ok=True)
+def save_definition(workspace: Workspace, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """Save a definition unless its name is taken; return the one stored under the name."""
+    return workspace.store.add_compute_target(str(definition["name"]), definition, time.time())
 
 
 def resolve(workspace: Workspace, compute_target: Any) -> dict[str, Any] | None:
@@ -348,12 +347,13 @@ class ComputeTarget:
 
     def delete(self) -> None:
         """Remove the target's definition (runs that used it keep their records)."""
-        path = _definition_path(self.workspace, self.name)
-        if not path.is_file():
+        if self.workspace.store.delete_compute_target(self.name):
+            return
+        if self.name in _config_file_targets():
             raise ComputeTargetException(
                 f"Compute target {self.name!r} is declared in a config file; remove it there."
             )
-        path.unlink()
+        raise ComputeTargetException(f"Compute target {self.name!r} was deleted already.")
 
     def detach(self) -> None:
         """Forget an attached target (v1 ``detach``); the resource itself is left alone."""
@@ -404,21 +404,18 @@ def _record(
         "provisioningState": SUCCEEDED,
         "properties": configuration.properties,
         "createdBy": how,
+        "createdTime": time.time(),
     }
-    path = _definition_path(workspace, name)
-    if path.is_file():
-        existing = load_definition(workspace, name)
-        same = {k: existing.get(k) for k in ("type", "properties")} == {
-            k: definition[k] for k in ("type", "properties")
-        }
-        if not same:
-            raise ComputeTargetException(
-                f"Compute target name {name!r} is already in use in workspace "
-                f"{workspace.name!r} with another configuration; delete() it first."
-            )
-        return ComputeTarget(workspace, name)
-    definition["createdTime"] = time.time()
-    save_definition(workspace, definition)
+    # One atomic insert-if-absent: two processes creating one name cannot both "win".
+    stored = save_definition(workspace, json.loads(json.dumps(definition)))
+    same = {k: stored.get(k) for k in ("type", "properties")} == {
+        k: json.loads(json.dumps(definition[k])) for k in ("type", "properties")
+    }
+    if not same:
+        raise ComputeTargetException(
+            f"Compute target name {name!r} is already in use in workspace "
+            f"{workspace.name!r} with another configuration; delete() it first."
+        )
     return ComputeTarget(workspace, name)
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from ..exceptions import (
     ArgumentTypeError,
     ExperimentExecutionException,
-    RegistryUnavailableError,
     RunWidgetsWarning,
     UserErrorException,
 )
@@ -224,12 +223,7 @@ class Environment:
         if not isinstance(name, str) or not name:
             raise UserErrorException("Environment name must be a non-empty str.")
         number = _version_number(version)
-        try:
-            record = workspace.store.get_environment(name, number)
-        except RegistryUnavailableError:
-            if is_curated(name):  # needs no registry
-                return curated(name)
-            raise
+        record = workspace.store.get_environment(name, number)
         if record is not None:
             return _from_record(record)
         versions = sorted(r.version for r in workspace.store.list_environments() if r.name == name)

@@ -1,9 +1,14 @@
 """Node slots of a local compute target: at most ``max_nodes`` of its jobs run at once.
 
-Each slot is a lock file (``compute/.slots/<target>/<i>.lock`` in the workspace) held with
-``flock`` by the process running a job for as long as it runs. The kernel releases the lock
-when that process ends in any way (kill -9 included), so a crashed job never keeps a node
-busy, and every process of the machine (several notebooks, sweeps) shares the same slots.
+Each slot is a lock file (``compute/.slots/<host>/<target>/<i>.lock`` in the workspace)
+held with ``flock`` by the process running a job for as long as it runs. The kernel releases
+the lock when that process ends in any way (kill -9 included), so a crashed job never keeps
+a node busy, and every process of the machine (several notebooks, sweeps) shares the same
+slots.
+
+The slots are **per host** (``RUN_WIDGETS_HOST_ID`` or the host name): ``flock`` on a
+network filesystem is not a reliable lock between machines, so on a store shared by
+several hosts each host runs up to ``max_nodes`` jobs of a target at once.
 
 Waiting runs start in submission order: each waiter holds a *ticket*, a locked file in
 ``queue/`` named by its run's creation time, and only the oldest live ticket may take a
@@ -15,11 +20,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from .._host import local_host
 
 POLL_S = 0.2
 QUEUE = "queue"
@@ -40,8 +48,9 @@ class Slot:
 
 
 def slots_folder(workspace_folder: Path, target: str) -> Path:
-    """Where the lock files of ``target``'s slots live."""
-    return workspace_folder / "compute" / ".slots" / target
+    """Where the lock files of ``target``'s slots on this host live."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", local_host()).lstrip(".") or "host"
+    return workspace_folder / "compute" / ".slots" / host / target
 
 
 def try_acquire(folder: Path, count: int) -> Slot | None:

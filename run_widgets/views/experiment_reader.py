@@ -8,7 +8,7 @@ backend); another source of runs (the MLflow bridge) provides its own reader.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from ..store import (
     RunRecord,
     TrackingStore,
 )
+from .reader import RunSource
 
 
 class ExperimentReader(Protocol):
@@ -73,6 +74,8 @@ class ExperimentView:
     title: str
     key: str
     """Identifies the view's scope (the poller registry key, with ``reader.location``)."""
+    open_run: Callable[[str], RunSource] | None = None
+    """One run of the source for ``RunDetails`` (a click on a table row); ``None``: none."""
 
 
 class ExperimentSource(Protocol):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .. import _liveness
 from .._runtime import RUNTIME
-from ..exceptions import FileNotFoundInRunError, RegistryUnavailableError
+from ..exceptions import FileNotFoundInRunError
 from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
 from ..store.artifacts import ArtifactStore
 
@@ -117,7 +117,42 @@ class RunReader(Protocol):
         """Free what the calling thread holds (a poller thread calls it as it ends)."""
 
 
-class WorkspaceRunReader:
+class PointSource(Protocol):
+    """Where a reader's metric headers and point chunks come from (a store, a mirror)."""
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs."""
+
+    def read_chunks(
+        self, run_id: str, *, after_chunk_id: int = 0, names: Iterable[str] | None = None
+    ) -> list[PointChunk]:
+        """Point chunks of one run written after ``after_chunk_id``."""
+
+
+class PointReads:
+    """The metric part of a :class:`RunReader`, read from ``self.points`` for ``self.run_id``."""
+
+    run_id: str
+    points: PointSource
+
+    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
+        """Metric headers of this run or of ``run_ids``."""
+        return self.points.metric_infos([self.run_id] if run_ids is None else run_ids)
+
+    def read_chunks(
+        self,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> list[PointChunk]:
+        """New point chunks of this run (or of ``run_id``)."""
+        return self.points.read_chunks(
+            run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
+        )
+
+
+class WorkspaceRunReader(PointReads):
     """A :class:`RunReader` over a tracking store and an artifact store.
 
     ``flush`` writes what this process buffered for the run (default: every buffer).
@@ -131,6 +166,7 @@ class WorkspaceRunReader:
         flush: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
+        self.points = store
         self.artifacts = artifacts
         self.run_id = run_id
         self.location = store.location
@@ -169,22 +205,6 @@ class WorkspaceRunReader:
             if owner_id in dead:
                 _liveness.mark_lost(self.store, run_id, dead[owner_id])
 
-    def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
-        """Metric headers of this run or of ``run_ids``."""
-        return self.store.metric_infos([self.run_id] if run_ids is None else run_ids)
-
-    def read_chunks(
-        self,
-        after_chunk_id: int = 0,
-        names: Iterable[str] | None = None,
-        *,
-        run_id: str | None = None,
-    ) -> list[PointChunk]:
-        """New point chunks of this run (or of ``run_id``)."""
-        return self.store.read_chunks(
-            run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
-        )
-
     def file_names(self, prefix: str | None = None) -> list[str]:
         """The run's files under ``prefix``."""
         return self.artifacts.list_files(self.run_id, prefix)
@@ -205,12 +225,8 @@ class WorkspaceRunReader:
         return (self.artifacts.run_folder(self.run_id) / name).as_uri()
 
     def registered_models(self) -> list[str]:
-        """Models registered from this run; none where the store has no registry."""
-        try:
-            models = self.store.list_models(run_id=self.run_id)
-        except RegistryUnavailableError:
-            return []
-        return sorted(m.model_id for m in models)
+        """Models registered from this run."""
+        return sorted(m.model_id for m in self.store.list_models(run_id=self.run_id))
 
     def release(self) -> None:
         """Close the calling thread's store connection."""

@@ -41,6 +41,7 @@ from ..store import RunQuery
 from ..views import across, experiment_static, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
 from ..views.experiment_reader import ExperimentReader, ExperimentView, StoreExperimentReader
+from ..views.reader import RunSource
 from ..workspace import Workspace
 from ._assets import asset, css
 from .details import CLOSE_JOIN_S, WIDGET_MIME, RunDetails, default_interval, in_kernel
@@ -148,11 +149,13 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             view: ExperimentView = external(include_children)
             self.workspace: Workspace | None = None
             self.reader: ExperimentReader = view.reader
+            self._source_run = view.open_run
             scope, title, self._key = view.scope, view.title, (view.reader.location, view.key)
         else:
             workspace, scope, title, key = _scope_of(experiment_or_runs, include_children)
             self.workspace = workspace
             self.reader = StoreExperimentReader(workspace.store)
+            self._source_run = None
             self._key = (str(workspace.folder), key)
         self.title = title
         self.refresh_interval = default_interval(refresh_interval, widget_settings)
@@ -488,10 +491,14 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
             self._detail_view.close()
             self._detail_view = None
         self.table.opened_id = run_id
-        if not run_id or self.workspace is None:  # runs of another source: no drill-down yet
+        if self.workspace is not None and run_id:
+            run: Run | RunSource = Run.get(self.workspace, run_id)
+        elif self._source_run is not None and run_id:
+            run = self._source_run(run_id)
+        else:
             self.detail.children = ()
             return None
-        view = RunDetails(Run.get(self.workspace, run_id), refresh_interval=self.refresh_interval)
+        view = RunDetails(run, refresh_interval=self.refresh_interval)
         self._detail_view = view
         close = ipywidgets.Button(description="Close", layout=ipywidgets.Layout(width="80px"))
         close.on_click(lambda _: self.open_run(""))

