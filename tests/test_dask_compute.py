@@ -7,15 +7,18 @@ never depends on timing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import psutil
 import pytest
 
 pytest.importorskip("distributed")
@@ -370,6 +373,57 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
             details.close()
     finally:
         cluster.wait_for_workers(2)
+
+
+def test_a_worker_on_another_host_is_declared_lost_by_its_heartbeat_age(
+    tmp_path: Path, pg_uri: str, release: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL store shared by "machines": the worker is ``machine-b``
+    (``RUN_WIDGETS_HOST_ID``). Its pid means nothing here: once it is killed (and the
+    submitting side is gone too), a reader marks the run lost by its heartbeat's age."""
+    monkeypatch.setenv("RUN_WIDGETS_HEARTBEAT_TIMEOUT", "10")  # heartbeats come every 5 s
+    ws = Workspace(store=pg_uri, artifacts=tmp_path / "shared")
+    try:
+        with dask_processes(tmp_path / "machine-b", workers=0) as remote:
+            remote.add_worker(env={"RUN_WIDGETS_HOST_ID": "machine-b"})
+            remote.wait_for_workers(1)
+            config = DaskCompute.attach_configuration(address=remote.address)
+            target = ComputeTarget.attach(ws, "machine-b", config)
+            run = Experiment(ws, "team").submit(blocking_config(tmp_path, release, target))
+            wait_until(lambda: (release / f"started-{run.id}").exists(), 60)
+            details = run.get_details()
+            assert details["properties"]["dask_host"] == "machine-b"
+            owner = ws.store.get_owners([run._refresh().owner_id or 0])
+            assert [o.host for o in owner.values()] == ["machine-b"]
+            # The notebook's machine goes away too: no executor watches the cluster.
+            assert _kill_own_children("run_widgets.submit.remote", run.id) == 1
+            worker = details["properties"]["dask_worker"]
+            os.kill(remote.pid_of(worker), signal.SIGKILL)
+            killed = time.monotonic()
+            assert run.get_status() == "Running"  # a dead local pid proves nothing here
+            status = wait_until(
+                lambda: s if (s := run.get_status()) != "Running" else "",
+                40,
+                what="the run to be declared lost",
+            )
+            assert status == "Failed" and time.monotonic() - killed > 3
+            error = run.get_details()["error"]["error"]["message"]
+            assert "process lost" in error and "machine-b" in error
+            assert "ended without reporting" in error  # the heartbeat's verdict
+    finally:
+        ws.close()
+
+
+def _kill_own_children(*words: str) -> int:
+    """SIGKILL the descendants of this test process whose command line holds ``words``."""
+    killed = 0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error, ChildProcessError):
+            if all(word in child.cmdline() for word in words):
+                child.kill()
+                killed += 1
+                child.wait(10)
+    return killed
 
 
 def test_cancel_a_child_and_the_sweep(

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from ... import _attempts, _liveness
+from ..._host import local_host
 from ...run import SNAPSHOT_PROPERTY
 from ...store import AddProperties, RunStatus
 from ...store.description import WorkspaceDescription
@@ -65,7 +65,7 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
         # Cancelled meanwhile, or a rerun after the first worker died: nothing to do.
         return {"run_id": run_id, "skipped": record.status if record else "missing"}
     attempt = _attempts.attempt_of(record.properties)
-    worker, host = _worker_address(), socket.gethostname()
+    worker, host = _worker_address(), local_host()  # RUN_WIDGETS_HOST_ID if set
     placement = {
         _attempts.attempt_key(WORKER_PROPERTY, attempt): worker,
         _attempts.attempt_key(HOST_PROPERTY, attempt): host,
