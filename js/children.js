@@ -143,14 +143,14 @@ function render({ model, el: root }) {
   for (const name of events) model.on(`change:${name}`, update);
   update();
   // Running rows: only their duration cells change each second, without the kernel.
-  const timer = setInterval(() => {
+  const stopTicking = rwEverySecond(() => {
     for (const td of table.querySelectorAll("td.rw-duration")) {
       if (td.dataset.end !== "" || td.dataset.created === "") continue;
-      td.textContent = rwDuration(clock.now() - Number(td.dataset.created));
+      rwSetText(td, rwDuration(clock.now() - Number(td.dataset.created)));
     }
-  }, 1000);
+  });
   return () => {
-    clearInterval(timer);
+    stopTicking();
     for (const name of events) model.off(`change:${name}`, update);
   };
 }

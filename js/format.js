@@ -47,3 +47,23 @@ function rwStatusClass(status) {
   if (status === "NotStarted") return "rw-status-idle";
   return "rw-status-active";
 }
+
+// One 1 s timer for every ticking duration on the page: the panels' ticks run in the same
+// task, so the page lays out and paints once a second, not once per panel.
+// Returns the function that stops this callback.
+function rwEverySecond(callback) {
+  const ticker = globalThis.__rwTicker || (globalThis.__rwTicker = { callbacks: new Set(), timer: null });
+  ticker.callbacks.add(callback);
+  if (ticker.timer === null) {
+    ticker.timer = setInterval(() => { for (const fn of ticker.callbacks) fn(); }, 1000);
+  }
+  return () => {
+    ticker.callbacks.delete(callback);
+    if (!ticker.callbacks.size && ticker.timer !== null) { clearInterval(ticker.timer); ticker.timer = null; }
+  };
+}
+
+// Set a node's text only when it differs (an equal write still invalidates layout).
+function rwSetText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}

@@ -65,7 +65,7 @@ function render({ model, el: root }) {
     const node = meta.querySelector(".rw-duration");
     if (!node || h.created == null) return;
     const end = h.end != null ? h.end : clock.now();
-    node.textContent = rwDuration(end - h.created);
+    rwSetText(node, rwDuration(end - h.created));
   }
   function onMessage(message) {
     if (message && message.report_html != null && pending) {
@@ -78,9 +78,9 @@ function render({ model, el: root }) {
   model.on("change:error", update);
   model.on("msg:custom", onMessage);
   update();
-  const timer = setInterval(tick, 1000);
+  const stopTicking = rwEverySecond(tick);
   return () => {
-    clearInterval(timer);
+    stopTicking();
     model.off("change:header", update);
     model.off("change:error", update);
     model.off("msg:custom", onMessage);

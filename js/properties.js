@@ -32,12 +32,12 @@ function render({ model, el: root }) {
     }
   }
   function tick() {
-    if (running) running[0].textContent = rwDuration(clock.now() - running[1]);
+    if (running) rwSetText(running[0], rwDuration(clock.now() - running[1]));
   }
   model.on("change:rows", update);
   update();
-  const timer = setInterval(tick, 1000);
-  return () => { clearInterval(timer); model.off("change:rows", update); };
+  const stopTicking = rwEverySecond(tick);
+  return () => { stopTicking(); model.off("change:rows", update); };
 }
 
 export default { render };

@@ -12,7 +12,7 @@ import pytest
 from widget_helpers import FakeClock, fake_kernel, new_run, unowned_run, wait_until
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets.widgets import details as details_module
+from run_widgets.widgets import _live as live_module
 from run_widgets.widgets.poller import MAX_BACKOFF_S, THREAD_PREFIX, Poller, poll_threads
 
 
@@ -190,7 +190,7 @@ def test_registering_the_same_key_stops_the_old_poller() -> None:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """RunDetails' pollers wait on a fake clock."""
     fake = FakeClock()
-    monkeypatch.setattr(details_module, "Poller", functools.partial(Poller, wait=fake.wait))
+    monkeypatch.setattr(live_module, "Poller", functools.partial(Poller, wait=fake.wait))
     return fake
 
 

@@ -168,10 +168,11 @@ def fake_kernel(monkeypatch: Any) -> FakeDisplay:
     """Make ``RunDetails.show()`` behave as in a kernel, with a recording ``display``."""
     import IPython.display
 
-    from run_widgets.widgets import details
+    from run_widgets.widgets import _live, details
 
     fake = FakeDisplay()
-    monkeypatch.setattr(details, "in_kernel", lambda: True)
+    monkeypatch.setattr(_live, "in_kernel", lambda: True)  # show()
+    monkeypatch.setattr(details, "in_kernel", lambda: True)  # a child's view
     monkeypatch.setattr(IPython.display, "display", fake)
     return fake
 

@@ -73,6 +73,23 @@ def properties_state(tracker: RunTracker) -> list[list[Any]]:
     return rows
 
 
+def without_clock(value: Any) -> Any:
+    """``value`` (a header or properties state) less what only the passing time changes.
+
+    That is the kernel's clock reading (``"now"``) and the text of a duration still
+    running (the browser ticks it): a refresh that changes nothing else need not be sent,
+    and the panels keep the clock of their first update.
+    """
+    if isinstance(value, dict):
+        return {k: without_clock(v) for k, v in value.items() if k != "now"}
+    if isinstance(value, (list, tuple)):
+        extra = value[2] if len(value) == 3 else None
+        if isinstance(extra, dict) and "created" in extra and extra.get("end") is None:
+            return [value[0], None, without_clock(extra)]
+        return [without_clock(v) for v in value]
+    return value
+
+
 def log_state(tracker: RunTracker) -> dict[str, Any]:
     """The log panel's traits, with v1's closing lines ("Run is completed." ...)."""
     record = tracker.record

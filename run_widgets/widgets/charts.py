@@ -8,9 +8,10 @@ each update reassigns x and y together under ``hold_sync`` so the front-end redr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import bqplot
@@ -102,6 +103,30 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.set_x_options(list(x_options))
 
     # ------------------------------------------------------------------------ data --
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold this chart's messages to the front-end until the block ends.
+
+        Each bqplot change is one message, and each message the page receives costs it a
+        frame (bqplot redraws on the next animation frame): sent together, the updates of
+        one refresh arrive in a burst that the page draws in one or two frames.
+        """
+        with contextlib.ExitStack() as stack:
+            # Released last-in first-out: scales, axes, then the marks, then the figure.
+            for widget in (
+                self.figure,
+                *self.tails,
+                *self.lines,
+                self.y_axis_log,
+                self.y_axis_linear,
+                self.x_axis,
+                self.y_log,
+                self.y_linear,
+                self.x_scale,
+            ):
+                stack.enter_context(widget.hold_sync())
+            yield
+
     @property
     def y_axis(self) -> bqplot.Axis:
         """The y axis on show (linear or log)."""
@@ -369,6 +394,17 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
             self._draw(self.charts[name])
         else:
             self._dirty.add(name)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the messages of every chart on screen until the block ends.
+
+        See :meth:`MetricChart.held`.
+        """
+        with contextlib.ExitStack() as stack:
+            for name in self._shown:
+                stack.enter_context(self.charts[name].held())
+            yield
 
     @property
     def shown(self) -> list[str]:

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import math
 import numbers
-import os
 import threading
 import time
 import weakref
@@ -33,8 +31,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets
-import numpy as np
-import traitlets
 
 from .._wait import LOG_SHOWN_HOOKS
 from ..run import Run
@@ -43,68 +39,15 @@ from ..views.mapping import STEP, classify, lockstep_partners
 from ..views.reader import RunSource, run_reader
 from ..views.report import report_path, write_report
 from ..views.tracker import PollChanges, RunTracker
+from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_error_text
+from ._live import ENV_REFRESH as ENV_REFRESH
+from ._live import WIDGET_MIME as WIDGET_MIME
 from .charts import CARD_HEIGHT, PAGE_SIZE, ChartGrid, MetricChart
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
-from .poller import DEFAULT_INTERVAL_S, Poller
+from .poller import Poller
 
-ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHART_VIEWS = ("line", "line2")
 GALLERY_VIEWS = ("image", "table", "artifact")
-MIN_INTERVAL_S = 0.1
-CLOSE_JOIN_S = 5.0  # how long close() waits for a poller in the middle of a refresh
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, nbclient)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def default_interval(refresh_interval: Any, settings: Any) -> float:
-    """The refresh interval from the argument, else the settings, the environment, or 12 s.
-
-    Raises:
-        TypeError: ``refresh_interval`` is not a number, or ``settings`` is not a dict.
-        ValueError: the interval is not a finite number of at least ``MIN_INTERVAL_S``.
-    """
-    source = "refresh_interval"
-    if refresh_interval is None and settings is not None:
-        if not isinstance(settings, Mapping):
-            raise TypeError(f"widget_settings must be a dict, not {type(settings).__name__}.")
-        if settings.get("refresh_interval") is not None:
-            refresh_interval = settings["refresh_interval"]
-            source = "widget_settings['refresh_interval']"
-    if refresh_interval is None:
-        text = os.environ.get(ENV_REFRESH, "").strip()
-        if not text:
-            return DEFAULT_INTERVAL_S
-        try:
-            refresh_interval = float(text)
-        except ValueError:
-            raise ValueError(
-                f"The environment variable {ENV_REFRESH} must be a number of seconds, got {text!r}."
-            ) from None
-        source = f"the environment variable {ENV_REFRESH}"
-    return _checked_interval(refresh_interval, source)
-
-
-def _checked_interval(value: Any, source: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{source} must be a number of seconds, not {type(value).__name__} ({value!r})."
-        )
-    interval = float(value)
-    if not (math.isfinite(interval) and interval >= MIN_INTERVAL_S):
-        raise ValueError(
-            f"{source} must be a finite number of seconds, at least {MIN_INTERVAL_S}; "
-            f"got {value!r}."
-        )
-    return interval
 
 
 def charts_per_page(settings: Mapping[str, Any]) -> int:
@@ -121,7 +64,7 @@ def charts_per_page(settings: Mapping[str, Any]) -> int:
     return int(value)
 
 
-class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
+class RunDetails(LiveView):
     """The live view of a run (see the module docstring).
 
     Args:
@@ -222,10 +165,16 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
 
     def _apply(self, changes: PollChanges) -> None:
         tracker = self.tracker
-        self.header.header = view_state.header_state(tracker, self.portal_url)
-        self.properties.rows = view_state.properties_state(tracker)  # the duration moves
+        # Sent only when more than the time changed (the browser ticks the durations).
+        header = view_state.header_state(tracker, self.portal_url)
+        if view_state.without_clock(header) != view_state.without_clock(self.header.header):
+            self.header.header = header
+        rows = view_state.properties_state(tracker)
+        if view_state.without_clock(rows) != view_state.without_clock(self.properties.rows):
+            self.properties.rows = rows
         if changes.metrics:
-            self._update_charts(changes.metrics)
+            with self.charts.held():  # one burst of chart messages per refresh
+                self._update_charts(changes.metrics)
             views = tracker.views()
             if any(views.get(name) in GALLERY_VIEWS for name in changes.metrics):
                 state = view_state.gallery_state(
@@ -365,33 +314,12 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     # -------------------------------------------------------------------- polling --
     def start_polling(self) -> Poller:
         """Start (or restart) the background refresh of this run."""
-        self.stop_polling()
-        key = (self.tracker.reader.location, self.run.id)
-        self._poller = Poller(
-            key,
-            self._tick,
-            self.refresh_interval,
-            on_error=self._on_poll_error,
+        return self._start_poller(
+            (self.tracker.reader.location, self.run.id),
             name=self.run.id,
-            immediate=self.tracker.is_terminal,
             on_stop=self.tracker.reader.release,
-        ).start()
-        return self._poller
-
-    def stop_polling(self, wait: float | None = None) -> None:
-        """Stop the background refresh (the view keeps what it shows).
-
-        Args:
-            wait: seconds to wait for a refresh in progress to end (default: don't wait).
-        """
-        if self._poller is not None:
-            self._poller.stop(wait)
-            self._poller = None
-
-    @property
-    def poller(self) -> Poller | None:
-        """The poller refreshing this view, if any."""
-        return self._poller
+            immediate=self.tracker.is_terminal,
+        )
 
     def _tick(self) -> bool:
         if self._closed:
@@ -403,22 +331,13 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         return False
 
     def _on_poll_error(self, error: BaseException | None, failures: int, delay: float) -> None:
-        if error is None:
-            self.header.error = ""
-            return
-        self.header.error = (
-            f"Refreshing the view failed {failures} time(s) in a row "
-            f"({type(error).__name__}: {error}); next try in {delay:g} s."
-        )
+        self.header.error = poll_error_text(error, failures, delay)
 
     def _finalize(self) -> None:
         """At a terminal status (or on close): rewrite the static snapshot, charts included."""
         if self._finalized or self._static_handle is None:
             return
-        try:
-            bundle = self.static_bundle(with_charts=True)
-        except Exception:  # a chart that cannot be drawn must not keep the stale snapshot
-            bundle = self.static_bundle(with_charts=False)
+        bundle = self._final_bundle()
         # Sent with the kernel's current parent (ipykernel routes thread output to the
         # cell executing now), which is what front-ends and nbclient accept for updates.
         self._static_handle.update(bundle, raw=True)
@@ -454,13 +373,6 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
     def _x_choices(self) -> dict[str, str]:
         return {name: chart.x_choice for name, chart in self._charts.items()}
 
-    def live_bundle(self) -> dict[str, Any]:
-        """The live widget output: the widget view plus a deterministic text repr."""
-        return {
-            WIDGET_MIME: {"version_major": 2, "version_minor": 0, "model_id": self.model_id},
-            "text/plain": repr(self),
-        }
-
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
         """Display the live view and its static snapshot, start refreshing, return at once.
 
@@ -474,36 +386,21 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
             TypeError, ValueError: invalid ``widget_settings`` (see ``RunDetails``).
             RuntimeError: the view was closed (a closed widget cannot be shown again).
         """
-        if widget_settings is not None:
-            interval = default_interval(None, widget_settings)  # validates the settings
-            if widget_settings.get("refresh_interval") is not None:
-                self.refresh_interval = interval
-            self.widget_settings.update(widget_settings)
-        if not in_kernel():
-            print(self.text_summary())
+        self._apply_settings(widget_settings)
+        if not self._display_live(
+            "This RunDetails was closed; show the run again with RunDetails(run).show()."
+        ):
             return
-        if self._closed:
-            raise RuntimeError(
-                "This RunDetails was closed; show the run again with RunDetails(run).show()."
-            )
-        from IPython.display import display
-
-        display(self.live_bundle(), raw=True)  # type: ignore[no-untyped-call]
         _SHOWN.add(self)
         finished = self.tracker.is_terminal
         # A finished run's snapshot is final now (charts included); an active run's gets
         # its charts when it ends (by the poller, or at once by wait_for_completion).
         self._finalized = finished
-        self._static_handle = display(  # type: ignore[no-untyped-call]
-            self.static_bundle(with_charts=finished), raw=True, display_id=True
-        )
+        self._display_snapshot(with_charts=finished)
         if finished:
             self.stop_polling()  # the refresh at construction was the final one
         else:
             self.start_polling()
-
-    def _ipython_display_(self) -> None:
-        self.show()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         # One output only (contexts that do not call _ipython_display_): the widget view
@@ -527,11 +424,6 @@ class RunDetails(ipywidgets.VBox):  # type: ignore[misc]
         return f"RunDetails(run_id={self.tracker.record.id!r})"
 
     # ---------------------------------------------------------------------- close --
-    @traitlets.observe("comm")
-    def _on_comm(self, change: dict[str, Any]) -> None:
-        if change["new"] is None:
-            self.stop_polling()
-
     def close(self) -> None:
         """Stop refreshing and close every part of the view.
 

@@ -44,7 +44,8 @@ from ..views.experiment_reader import ExperimentReader, ExperimentView, StoreExp
 from ..views.reader import RunSource
 from ..workspace import Workspace
 from ._assets import asset, css
-from .details import CLOSE_JOIN_S, WIDGET_MIME, RunDetails, default_interval, in_kernel
+from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_error_text
+from .details import RunDetails
 from .overlay_chart import OverlayChart
 from .poller import Poller
 
@@ -115,7 +116,7 @@ def _scope_of(source: Any, include_children: bool) -> tuple[Any, RunQuery, str, 
     return workspace, RunQuery(run_ids=ids, include_children=True), title, "runs:" + ",".join(ids)
 
 
-class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
+class ExperimentDetails(LiveView):
     """The live comparison of an experiment's runs (see the module docstring).
 
     Args:
@@ -521,27 +522,7 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
     # -------------------------------------------------------------------- polling --
     def start_polling(self) -> Poller:
         """Start (or restart) the background refresh."""
-        self.stop_polling()
-        self._poller = Poller(
-            self._key,
-            self._tick,
-            self.refresh_interval,
-            on_error=self._on_poll_error,
-            name=self._key[1][:40],
-            on_stop=self.reader.release,
-        ).start()
-        return self._poller
-
-    def stop_polling(self, wait: float | None = None) -> None:
-        """Stop the background refresh (the view keeps what it shows)."""
-        if self._poller is not None:
-            self._poller.stop(wait)
-            self._poller = None
-
-    @property
-    def poller(self) -> Poller | None:
-        """The poller refreshing this view, if any."""
-        return self._poller
+        return self._start_poller(self._key, name=self._key[1][:40], on_stop=self.reader.release)
 
     def active_runs(self) -> int:
         """How many runs of the view are active now."""
@@ -564,23 +545,12 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         return self._fixed_runs and self._active == 0
 
     def _on_poll_error(self, error: BaseException | None, failures: int, delay: float) -> None:
-        self.table.error = (
-            ""
-            if error is None
-            else (
-                f"Refreshing the view failed {failures} time(s) in a row "
-                f"({type(error).__name__}: {error}); next try in {delay:g} s."
-            )
-        )
+        self.table.error = poll_error_text(error, failures, delay)
 
     def _finalize(self) -> None:
         if self._static_handle is None:
             return
-        try:
-            bundle = self.static_bundle(with_charts=True)
-        except Exception:  # a chart that cannot be drawn must not keep a stale snapshot
-            bundle = self.static_bundle(with_charts=False)
-        self._static_handle.update(bundle, raw=True)
+        self._static_handle.update(self._final_bundle(), raw=True)
 
     # -------------------------------------------------------------------- display --
     def static_bundle(self, with_charts: bool = True) -> dict[str, str]:
@@ -621,13 +591,6 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         target.write_text(self.report_html(), encoding="utf-8")
         return target
 
-    def live_bundle(self) -> dict[str, Any]:
-        """The live widget output: the widget view plus a deterministic text repr."""
-        return {
-            WIDGET_MIME: {"version_major": 2, "version_minor": 0, "model_id": self.model_id},
-            "text/plain": repr(self),
-        }
-
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
         """Display the live view and its static snapshot, start refreshing, return at once.
 
@@ -636,33 +599,18 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         Raises:
             RuntimeError: the view was closed.
         """
-        if widget_settings is not None:
-            interval = default_interval(None, widget_settings)
-            if widget_settings.get("refresh_interval") is not None:
-                self.refresh_interval = interval
-            self.widget_settings.update(widget_settings)
-        if not in_kernel():
-            print(self.text_summary())
+        self._apply_settings(widget_settings)
+        if not self._display_live(
+            "This ExperimentDetails was closed; show it again with "
+            "ExperimentDetails(experiment).show()."
+        ):
             return
-        if self._closed:
-            raise RuntimeError(
-                "This ExperimentDetails was closed; show it again with "
-                "ExperimentDetails(experiment).show()."
-            )
-        from IPython.display import display
-
-        display(self.live_bundle(), raw=True)  # type: ignore[no-untyped-call]
         self._active = self.active_runs()
-        self._static_handle = display(  # type: ignore[no-untyped-call]
-            self.static_bundle(with_charts=self._active == 0), raw=True, display_id=True
-        )
+        self._display_snapshot(with_charts=self._active == 0)
         if self._fixed_runs and self._active == 0:
             self.stop_polling()
         else:
             self.start_polling()
-
-    def _ipython_display_(self) -> None:
-        self.show()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         return {**self.live_bundle(), **self.static_bundle(with_charts=True)}
@@ -676,11 +624,6 @@ class ExperimentDetails(ipywidgets.VBox):  # type: ignore[misc]
         return f"ExperimentDetails({self.title!r})"
 
     # ---------------------------------------------------------------------- close --
-    @traitlets.observe("comm")
-    def _on_comm(self, change: dict[str, Any]) -> None:
-        if change["new"] is None:
-            self.stop_polling()
-
     def close(self) -> None:
         """Stop refreshing and close every part of the view (the snapshot is frozen)."""
         self._closed = True

@@ -359,12 +359,24 @@ def test_layout_flows_and_stays_put_with_30_metrics(lab: Any, artifacts: Path) -
     )
     assert titles == [f"m{i}" for i in range(12)], titles  # natural order, one page
     assert page.locator(".rw-chart-picker", has_text="of 30").count() == 1
-    # Charts flow into as many columns as fit, the properties card first on the first row.
-    boxes = page.evaluate(
-        "() => [...document.querySelectorAll('.rw-run-details .rw-properties, .rw-run-details .rw-chart')]"
-        ".slice(0, 5).map(e => e.getBoundingClientRect().top)"
+    # The properties card spans the grid above the charts, no taller than its rows (no
+    # empty cell beside the charts); the charts flow into as many columns as fit.
+    box = page.evaluate(
+        """() => {
+      const props = document.querySelector('.rw-run-details .rw-properties');
+      const rect = (e) => e.getBoundingClientRect();
+      return {
+        grid: rect(props.parentElement).width, width: rect(props).width,
+        height: rect(props).height, bottom: rect(props).bottom,
+        content: rect(props.querySelector('table')).height + rect(props.querySelector('.rw-title')).height,
+        charts: [...document.querySelectorAll('.rw-run-details .rw-chart')].slice(0, 3)
+          .map(e => rect(e).top),
+      };
+    }"""
     )
-    assert len({round(t) for t in boxes[:3]}) == 1, boxes
+    assert abs(box["width"] - box["grid"]) < 2, box
+    assert box["height"] <= box["content"] + 24, box
+    assert len({round(t) for t in box["charts"]}) == 1 and box["charts"][0] >= box["bottom"], box
     # The log and the child table scroll inside fixed heights.
     log_box = page.locator(".rw-log-text").first.bounding_box()
     assert log_box and log_box["height"] <= 260
@@ -376,6 +388,12 @@ def test_layout_flows_and_stays_put_with_30_metrics(lab: Any, artifacts: Path) -
         assert_no_overlap(x_ticks)
         assert_no_overlap(y_ticks)
     page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "many-metrics.png"))
+    # What the 1440×900 window shows from the view's top (the element shot above is taller
+    # than the window).
+    page.locator(".rw-run-details .rw-header-panel").first.evaluate(
+        "e => e.scrollIntoView({block: 'start'})"
+    )
+    page.screenshot(path=str(artifacts / "many-metrics-window.png"))
     # The picker: filter, then page.
     page.locator(".rw-chart-picker", has_text="of 30").locator("input").fill("m2")
     wait_until(
