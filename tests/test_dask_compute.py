@@ -159,6 +159,15 @@ def test_attach_and_config_file_forms(
     )
     declared = ComputeTarget(ws, "team")
     assert isinstance(declared, DaskCompute) and declared.address == cluster.address
+    assert "maxRetries" not in declared.properties  # default: a lost run ends Failed
+    (Path.cwd() / "run_widgets.json").write_text(
+        json.dumps(
+            {"compute": {"team": {"type": "dask", "address": cluster.address, "max_retries": 2}}}
+        )
+    )
+    assert ComputeTarget(ws, "team").properties["maxRetries"] == 2
+    with pytest.raises(ComputeTargetException, match="max_retries"):
+        DaskCompute.attach_configuration(address=cluster.address, max_retries=-1)
     # A scheduler nobody runs: a clear error naming the target and the address.
     dead = f"tcp://127.0.0.1:{free_port()}"
     gone = ComputeTarget.attach(ws, "nowhere", DaskCompute.attach_configuration(address=dead))
@@ -300,6 +309,66 @@ def test_killed_worker_fails_its_trial_and_the_sweep_goes_on(
         assert Run(exp, victim.id).get_metrics()["progress"] == 0.0  # flushed data kept
     finally:
         cluster.add_worker()
+        cluster.wait_for_workers(2)
+
+
+def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
+    ws: Workspace,
+    exp: Experiment,
+    cluster: DaskProcesses,
+    tmp_path: Path,
+    release: Path,
+) -> None:
+    cluster.wait_for_workers(2)
+    config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
+    target = ComputeTarget.attach(ws, "retrying", config)
+    sweep = exp.submit(
+        HyperDriveConfig(
+            run_config=blocking_config(tmp_path, release, target),
+            hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2)}),
+            primary_metric_name="mse",
+            primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+            max_concurrent_runs=2,
+        )
+    )
+    running = wait_until(
+        lambda: [c for c in child_records(sweep) if c.status == "Running"] or None,
+        90,
+        what="a running trial",
+    )
+    victim = Run(exp, running[0].id)
+    wait_until(lambda: (release / f"started-{victim.id}").exists(), 30)
+    first = victim.get_details()["properties"]["dask_worker"]
+    os.kill(cluster.pid_of(first), signal.SIGKILL)
+    try:
+        cluster.add_worker()  # the other worker is busy: the retry needs a free one
+        properties = wait_until(
+            lambda: (p := victim.get_details()["properties"]).get("dask_worker_2") and p,
+            60,
+            what="the lost trial's second attempt to start on another worker",
+        )
+        assert properties["dask_worker_2"] != first
+        assert "attempt 1 was lost" in properties["attempt_2"]
+        assert properties["queued_owner"]
+        wait_until(lambda: victim.get_status() == "Running", 60, what="the retry to run")
+        (release / "go").write_text("1")
+        assert wait_sweep(sweep, 120) == "Completed"
+        children = child_records(sweep)
+        assert [c.status for c in children] == ["Completed", "Completed"]
+        [x] = json.loads(victim.get_details()["properties"]["hyperparameters"]).values()
+        assert victim.get_metrics()["mse"] == float(x)  # the retry ran to its end
+        assert victim.get_details().get("error") is None
+        from run_widgets import RunDetails
+        from run_widgets.sweep.view import SweepView
+
+        details = RunDetails(sweep)  # the sweep view shows the attempt that ran it
+        try:
+            [view] = [e for e in details.extensions if isinstance(e, SweepView)]
+            rows = {r["id"]: r for r in view.child_table_state()["rows"]}
+            assert rows[victim.id]["values"]["worker"].endswith("(attempt 2)")
+        finally:
+            details.close()
+    finally:
         cluster.wait_for_workers(2)
 
 
