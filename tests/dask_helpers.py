@@ -45,6 +45,7 @@ class DaskProcesses:
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"],
         )
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.worker_env: dict[str, str] = {}  # extra variables of every worker
 
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str] | None = None
@@ -63,7 +64,8 @@ class DaskProcesses:
     def add_worker(
         self, threads: int = 1, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        """Start one more ``dask worker --nworkers 1`` process (``env``: extra variables)."""
+        """Start one more ``dask worker --nworkers 1`` process (``env``: extra variables,
+        besides ``worker_env``)."""
         name = f"worker-{len(self.workers)}"
         worker = self._spawn(
             name,
@@ -82,7 +84,7 @@ class DaskProcesses:
                 "--name",
                 name,
             ],
-            env,
+            {**self.worker_env, **(env or {})},
         )
         self.workers.append(worker)
         return worker
@@ -130,9 +132,12 @@ class DaskProcesses:
 
 
 @contextlib.contextmanager
-def dask_processes(folder: Path, workers: int = 2, threads: int = 1) -> Iterator[DaskProcesses]:
-    """A running scheduler with ``workers`` workers, stopped afterwards."""
+def dask_processes(
+    folder: Path, workers: int = 2, threads: int = 1, env: dict[str, str] | None = None
+) -> Iterator[DaskProcesses]:
+    """A running scheduler with ``workers`` workers (``env``: theirs), stopped afterwards."""
     cluster = DaskProcesses(folder)
+    cluster.worker_env = dict(env or {})
     try:
         for _ in range(workers):
             cluster.add_worker(threads)

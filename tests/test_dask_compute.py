@@ -52,6 +52,7 @@ pytestmark = pytest.mark.slow
 # The trial processes cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
+SKLEARN = "sklearn.datasets,sklearn.linear_model,sklearn.metrics,sklearn.model_selection"
 RIDGE = """
 import argparse
 from sklearn.datasets import load_diabetes
@@ -88,9 +89,10 @@ run.log("mse", float(sys.argv[-1]) if len(sys.argv) > 1 else 1.0)
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
-    """One scheduler and two single-threaded workers for the whole module."""
+    """One scheduler and two single-threaded workers for the whole module (their job
+    templates preload scikit-learn: the grid sweep's trials do not import it each)."""
     folder = tmp_path_factory.mktemp("dask")
-    with dask_processes(folder, workers=2) as processes:
+    with dask_processes(folder, workers=2, env={"RUN_WIDGETS_JOB_PRELOAD": SKLEARN}) as processes:
         yield processes
 
 
@@ -175,7 +177,7 @@ def test_attach_and_config_file_forms(
     dead = f"tcp://127.0.0.1:{free_port()}"
     gone = ComputeTarget.attach(ws, "nowhere", DaskCompute.attach_configuration(address=dead))
     with pytest.raises(ComputeTargetException, match=r"'nowhere'.*cannot be reached"):
-        gone.wait_for_completion()
+        gone.wait_for_completion(timeout_in_minutes=0.05)
     folder = source_dir(Path.cwd(), {"train.py": "print(1)"})
     run = Experiment(ws, "unreachable").submit(
         ScriptRunConfig(source_directory=folder, script="train.py", compute_target=gone)

@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 from submit_helpers import wait_until
 
-from run_widgets.submit.template import JobTemplate
+from run_widgets.submit.template import JobTemplate, preload_modules
 
 SCRIPT = """
 import json, os, sys
@@ -87,7 +88,7 @@ def test_a_killed_job_reports_the_signal(tmp_path: Path) -> None:
 OWNER = """
 import os, sys, time
 from pathlib import Path
-from run_widgets.submit.template import JobTemplate
+from run_widgets.submit.template import JobTemplate, preload_modules
 folder = Path(sys.argv[1])
 template = JobTemplate()
 env = {**os.environ, "PYTHONUNBUFFERED": "1", "RUN_WIDGETS_CANCEL_GRACE_S": "1"}
@@ -124,3 +125,20 @@ def _alive(process: psutil.Process) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_preloaded_modules_are_there_before_the_job_imports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUN_WIDGETS_JOB_PRELOAD", " decimal , fractions")
+    assert preload_modules() == ("run_widgets", "decimal", "fractions")
+    (tmp_path / "job.py").write_text(
+        "import sys\nprint(sorted(m for m in ('decimal', 'fractions') if m in sys.modules))\n"
+    )
+    template = JobTemplate(preload_modules())
+    try:
+        job = template.spawn([str(tmp_path / "job.py")], tmp_path, job_env(), tmp_path / "log")
+        assert job.wait(timeout=60) == 0
+        assert (tmp_path / "log").read_text().strip() == "['decimal', 'fractions']"
+    finally:
+        template.close()

@@ -42,6 +42,7 @@ from typing import IO, Any
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 START_TIMEOUT_S = 60.0
+PRELOAD_VARIABLE = "RUN_WIDGETS_JOB_PRELOAD"
 _STARTUP_KEYS = "PYTHON"
 
 
@@ -185,13 +186,24 @@ _TEMPLATE: JobTemplate | None = None
 _TEMPLATE_LOCK = threading.Lock()
 
 
+def preload_modules() -> tuple[str, ...]:
+    """run_widgets, plus the modules named in ``RUN_WIDGETS_JOB_PRELOAD`` (comma-separated)."""
+    extra = os.environ.get(PRELOAD_VARIABLE, "")
+    return ("run_widgets", *(m.strip() for m in extra.split(",") if m.strip()))
+
+
 def process_template() -> JobTemplate | None:
-    """This process's template, started on first use; ``None`` if it cannot start."""
+    """This process's template, started on first use; ``None`` if it cannot start.
+
+    ``RUN_WIDGETS_JOB_PRELOAD`` (in the worker's environment) names more modules for it to
+    import once for every job, e.g. ``sklearn.linear_model,pandas``: only libraries that
+    start no threads at import (a fork copies just the calling thread).
+    """
     global _TEMPLATE
     with _TEMPLATE_LOCK:
         if _TEMPLATE is None or not _TEMPLATE.alive:
             try:
-                _TEMPLATE = JobTemplate()
+                _TEMPLATE = JobTemplate(preload_modules())
             except OSError as error:
                 print(f"run_widgets: no job template ({error}); starting jobs afresh")
                 _TEMPLATE = None
