@@ -46,7 +46,9 @@ class DaskProcesses:
         )
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             argv,
@@ -55,11 +57,13 @@ class DaskProcesses:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
-    def add_worker(self, threads: int = 1) -> subprocess.Popen[bytes]:
-        """Start one more ``dask worker --nworkers 1`` process."""
+    def add_worker(
+        self, threads: int = 1, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start one more ``dask worker --nworkers 1`` process (``env``: extra variables)."""
         name = f"worker-{len(self.workers)}"
         worker = self._spawn(
             name,
@@ -78,6 +82,7 @@ class DaskProcesses:
                 "--name",
                 name,
             ],
+            env,
         )
         self.workers.append(worker)
         return worker
