@@ -382,9 +382,7 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         # The experiment row's lock serialises numbering of concurrent creations. NO KEY
         # UPDATE, not UPDATE: it must not block the foreign-key checks (KEY SHARE) that other
         # writers' run updates make while they hold the seq row, or the two deadlock.
-        conn.execute(
-            "SELECT 1 FROM experiments WHERE id = %s FOR NO KEY UPDATE", (experiment_id,)
-        )
+        conn.execute("SELECT 1 FROM experiments WHERE id = %s FOR NO KEY UPDATE", (experiment_id,))
         largest = conn.execute(
             "SELECT MAX(number) FROM runs WHERE experiment_id = %s", (experiment_id,)
         ).fetchone()
