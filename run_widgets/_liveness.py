@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import psutil
 
-from . import lifecycle
+from . import _attempts, lifecycle
 from ._details import error_dict
 from ._host import local_host
 from .store import RunRecord, RunStatus, TrackingStore
@@ -50,11 +50,15 @@ def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
 
 def lost_error(owner: OwnerRecord) -> dict[str, object]:
     """The error recorded on a run whose process was lost."""
-    return error_dict(
+    return error_dict(lost_message(owner), "ProcessLost")
+
+
+def lost_message(owner: OwnerRecord) -> str:
+    """Why a run whose process was lost failed."""
+    return (
         f"process lost: the process running this run (pid {owner.pid} on {owner.host}) ended "
         "without reporting a final status (killed, out of memory, or the machine restarted). "
-        "Metrics and logs written before that are kept.",
-        "ProcessLost",
+        "Metrics and logs written before that are kept."
     )
 
 
@@ -65,8 +69,18 @@ def dead_owners(store: TrackingStore, owner_ids: Iterable[int]) -> dict[int, Own
     return {owner_id: owner for owner_id, owner in owners.items() if not owner_alive(owner, now)}
 
 
-def mark_lost(store: TrackingStore, run_id: str, owner: OwnerRecord) -> None:
-    """Mark one run Failed ("process lost") unless it ended or changed owner meanwhile."""
+def mark_lost(
+    store: TrackingStore, run_id: str, owner: OwnerRecord, record: RunRecord | None = None
+) -> None:
+    """Mark one run Failed ("process lost") unless it ended or changed owner meanwhile.
+
+    A run whose compute target allows retries goes back to Queued instead, as a new
+    attempt (see ``_attempts``).
+    """
+    record = store.get_run(run_id) if record is None else record
+    if record is not None and _attempts.max_retries(record.definition) > 0:
+        _attempts.lose_run(store, record, lost_message(owner), only_if_owner=owner.id)
+        return
     store.write(
         [lifecycle.end_op(run_id, RunStatus.FAILED, lost_error(owner), only_if_owner=owner.id)]
     )
@@ -83,7 +97,7 @@ def reap_lost(store: TrackingStore, runs: Sequence[RunRecord]) -> list[RunRecord
         owner = dead.get(run.owner_id) if run.owner_id is not None else None
         if owner is None:
             continue
-        mark_lost(store, run.id, owner)
+        mark_lost(store, run.id, owner, run)
         fresh = store.get_run(run.id)
         if fresh is not None:
             updated[run.id] = fresh

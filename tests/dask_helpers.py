@@ -45,8 +45,11 @@ class DaskProcesses:
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"],
         )
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.worker_env: dict[str, str] = {}  # extra variables of every worker
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             argv,
@@ -55,11 +58,14 @@ class DaskProcesses:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
-    def add_worker(self, threads: int = 1) -> subprocess.Popen[bytes]:
-        """Start one more ``dask worker --nworkers 1`` process."""
+    def add_worker(
+        self, threads: int = 1, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start one more ``dask worker --nworkers 1`` process (``env``: extra variables,
+        besides ``worker_env``)."""
         name = f"worker-{len(self.workers)}"
         worker = self._spawn(
             name,
@@ -78,6 +84,7 @@ class DaskProcesses:
                 "--name",
                 name,
             ],
+            {**self.worker_env, **(env or {})},
         )
         self.workers.append(worker)
         return worker
@@ -125,9 +132,12 @@ class DaskProcesses:
 
 
 @contextlib.contextmanager
-def dask_processes(folder: Path, workers: int = 2, threads: int = 1) -> Iterator[DaskProcesses]:
-    """A running scheduler with ``workers`` workers, stopped afterwards."""
+def dask_processes(
+    folder: Path, workers: int = 2, threads: int = 1, env: dict[str, str] | None = None
+) -> Iterator[DaskProcesses]:
+    """A running scheduler with ``workers`` workers (``env``: theirs), stopped afterwards."""
     cluster = DaskProcesses(folder)
+    cluster.worker_env = dict(env or {})
     try:
         for _ in range(workers):
             cluster.add_worker(threads)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
-from run_widgets import Experiment
+from run_widgets import Experiment, _flusher
 from run_widgets.store import AppendPoints
 from run_widgets.store.rules import MIN_CHUNKS_TO_COMPACT
 from run_widgets.views.reader import run_reader
@@ -70,7 +71,10 @@ def test_incremental_readers_do_not_double_count_after_compaction(exp: Experimen
         assert tracker.history("loss").values.tolist() == expected
 
 
-def test_finishing_a_run_compacts_it(exp: Experiment) -> None:
+def test_finishing_a_run_compacts_it(exp: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The flusher also compacts every COMPACT_INTERVAL_S in the background; a tick falling
+    # between these flushes (a loaded machine, a long-lived flusher) would merge early.
+    monkeypatch.setattr(_flusher, "COMPACT_INTERVAL_S", float("inf"))
     run = exp.start_logging(snapshot_directory=None)
     for i in range(MIN_CHUNKS_TO_COMPACT + 2):
         run.log("loss", float(i))

@@ -338,3 +338,77 @@ def test_function_sweep_on_a_target_respects_max_nodes(ws: Workspace, exp: Exper
     assert [c.status for c in children] == ["Completed"] * 3
     assert max_overlap([(c.start_time or 0.0, c.end_time or 0.0) for c in children]) == 1
     assert sweep.get_best_run_by_primary_metric() is not None
+
+
+STAMPED = """
+import os, sys, time
+from pathlib import Path
+release = Path(os.environ["RELEASE_DIR"])
+while not (release / "go").exists():
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.slow
+def test_runs_waiting_for_a_node_start_in_submission_order(
+    ws: Workspace, exp: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four runs wait for the one node of a target: they get it in the order submitted."""
+    from run_widgets.submit.slots import QUEUE, slots_folder
+
+    release = tmp_path / "release"
+    release.mkdir()
+    monkeypatch.setenv("RELEASE_DIR", str(release))
+    target = create_cluster(ws, max_nodes=1)
+    folder = source_dir(tmp_path, {"train.py": STAMPED})
+    config = ScriptRunConfig(source_directory=folder, script="train.py", compute_target=target)
+    first = exp.submit(config)
+    wait_until(lambda: first.get_status() == "Running", 30, what="first run to start")
+    waiting = [exp.submit(config) for _ in range(4)]
+    queue = slots_folder(ws.folder, "cpu-cluster") / QUEUE
+    # Every waiter holds its ticket before the node frees: the order is the queue's alone.
+    wait_until(
+        lambda: queue.is_dir() and len([n for n in os.listdir(queue) if n.endswith(".wait")]) == 4,
+        60,
+        what="four queued runs waiting for the node",
+    )
+    (release / "go").write_text("1")
+    for run in [first, *waiting]:
+        assert wait_terminal(run, 60) == "Completed"
+    starts = [run._refresh().start_time or 0.0 for run in waiting]
+    assert starts == sorted(starts), [(r.id, s) for r, s in zip(waiting, starts, strict=True)]
+
+
+def test_a_dead_waiters_ticket_does_not_block_the_queue(tmp_path: Path) -> None:
+    from run_widgets.submit.slots import QUEUE, Ticket, try_acquire, wait_for_slot
+
+    held = try_acquire(tmp_path, 1)
+    assert held is not None
+    waiter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom pathlib import Path\n"
+            "from run_widgets.submit.slots import Ticket\n"
+            "Ticket(Path(sys.argv[1]), '00000000000000000001-early')\n"
+            "print('waiting', flush=True)\ntime.sleep(600)\n",
+            str(tmp_path / QUEUE),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert waiter.stdout is not None and waiter.stdout.readline() == "waiting\n"
+        later = Ticket(tmp_path / QUEUE, "00000000000000000002-later")
+        assert not later.is_first()  # an older live waiter goes first
+        waiter.kill()
+        waiter.wait()
+        assert later.is_first()  # its ticket is stale now: removed
+        later.release()
+        held.release()
+        slot = wait_for_slot(tmp_path, 1, lambda: False, "00000000000000000003-new")
+        assert slot is not None and os.listdir(tmp_path / QUEUE) == []
+        slot.release()
+    finally:
+        waiter.kill()
+        waiter.wait()

@@ -7,15 +7,18 @@ never depends on timing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import psutil
 import pytest
 
 pytest.importorskip("distributed")
@@ -49,6 +52,7 @@ pytestmark = pytest.mark.slow
 # The trial processes cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
+SKLEARN = "sklearn.datasets,sklearn.linear_model,sklearn.metrics,sklearn.model_selection"
 RIDGE = """
 import argparse
 from sklearn.datasets import load_diabetes
@@ -85,9 +89,10 @@ run.log("mse", float(sys.argv[-1]) if len(sys.argv) > 1 else 1.0)
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
-    """One scheduler and two single-threaded workers for the whole module."""
+    """One scheduler and two single-threaded workers for the whole module (their job
+    templates preload scikit-learn: the grid sweep's trials do not import it each)."""
     folder = tmp_path_factory.mktemp("dask")
-    with dask_processes(folder, workers=2) as processes:
+    with dask_processes(folder, workers=2, env={"RUN_WIDGETS_JOB_PRELOAD": SKLEARN}) as processes:
         yield processes
 
 
@@ -159,11 +164,20 @@ def test_attach_and_config_file_forms(
     )
     declared = ComputeTarget(ws, "team")
     assert isinstance(declared, DaskCompute) and declared.address == cluster.address
+    assert "maxRetries" not in declared.properties  # default: a lost run ends Failed
+    (Path.cwd() / "run_widgets.json").write_text(
+        json.dumps(
+            {"compute": {"team": {"type": "dask", "address": cluster.address, "max_retries": 2}}}
+        )
+    )
+    assert ComputeTarget(ws, "team").properties["maxRetries"] == 2
+    with pytest.raises(ComputeTargetException, match="max_retries"):
+        DaskCompute.attach_configuration(address=cluster.address, max_retries=-1)
     # A scheduler nobody runs: a clear error naming the target and the address.
     dead = f"tcp://127.0.0.1:{free_port()}"
     gone = ComputeTarget.attach(ws, "nowhere", DaskCompute.attach_configuration(address=dead))
     with pytest.raises(ComputeTargetException, match=r"'nowhere'.*cannot be reached"):
-        gone.wait_for_completion()
+        gone.wait_for_completion(timeout_in_minutes=0.05)
     folder = source_dir(Path.cwd(), {"train.py": "print(1)"})
     run = Experiment(ws, "unreachable").submit(
         ScriptRunConfig(source_directory=folder, script="train.py", compute_target=gone)
@@ -301,6 +315,117 @@ def test_killed_worker_fails_its_trial_and_the_sweep_goes_on(
     finally:
         cluster.add_worker()
         cluster.wait_for_workers(2)
+
+
+def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
+    ws: Workspace,
+    exp: Experiment,
+    cluster: DaskProcesses,
+    tmp_path: Path,
+    release: Path,
+) -> None:
+    cluster.wait_for_workers(2)
+    config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
+    target = ComputeTarget.attach(ws, "retrying", config)
+    sweep = exp.submit(
+        HyperDriveConfig(
+            run_config=blocking_config(tmp_path, release, target),
+            hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2)}),
+            primary_metric_name="mse",
+            primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+            max_concurrent_runs=2,
+        )
+    )
+    running = wait_until(
+        lambda: [c for c in child_records(sweep) if c.status == "Running"] or None,
+        90,
+        what="a running trial",
+    )
+    victim = Run(exp, running[0].id)
+    wait_until(lambda: (release / f"started-{victim.id}").exists(), 30)
+    first = victim.get_details()["properties"]["dask_worker"]
+    os.kill(cluster.pid_of(first), signal.SIGKILL)
+    try:
+        cluster.add_worker()  # the other worker is busy: the retry needs a free one
+        properties = wait_until(
+            lambda: (p := victim.get_details()["properties"]).get("dask_worker_2") and p,
+            60,
+            what="the lost trial's second attempt to start on another worker",
+        )
+        assert properties["dask_worker_2"] != first
+        assert "attempt 1 was lost" in properties["attempt_2"]
+        assert properties["queued_owner"]
+        wait_until(lambda: victim.get_status() == "Running", 60, what="the retry to run")
+        (release / "go").write_text("1")
+        assert wait_sweep(sweep, 120) == "Completed"
+        children = child_records(sweep)
+        assert [c.status for c in children] == ["Completed", "Completed"]
+        [x] = json.loads(victim.get_details()["properties"]["hyperparameters"]).values()
+        assert victim.get_metrics()["mse"] == float(x)  # the retry ran to its end
+        assert victim.get_details().get("error") is None
+        from run_widgets import RunDetails
+        from run_widgets.sweep.view import SweepView
+
+        details = RunDetails(sweep)  # the sweep view shows the attempt that ran it
+        try:
+            [view] = [e for e in details.extensions if isinstance(e, SweepView)]
+            rows = {r["id"]: r for r in view.child_table_state()["rows"]}
+            assert rows[victim.id]["values"]["worker"].endswith("(attempt 2)")
+        finally:
+            details.close()
+    finally:
+        cluster.wait_for_workers(2)
+
+
+def test_a_worker_on_another_host_is_declared_lost_by_its_heartbeat_age(
+    tmp_path: Path, pg_uri: str, release: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL store shared by "machines": the worker is ``machine-b``
+    (``RUN_WIDGETS_HOST_ID``). Its pid means nothing here: once it is killed (and the
+    submitting side is gone too), a reader marks the run lost by its heartbeat's age."""
+    monkeypatch.setenv("RUN_WIDGETS_HEARTBEAT_TIMEOUT", "10")  # heartbeats come every 5 s
+    ws = Workspace(store=pg_uri, artifacts=tmp_path / "shared")
+    try:
+        with dask_processes(tmp_path / "machine-b", workers=0) as remote:
+            remote.add_worker(env={"RUN_WIDGETS_HOST_ID": "machine-b"})
+            remote.wait_for_workers(1)
+            config = DaskCompute.attach_configuration(address=remote.address)
+            target = ComputeTarget.attach(ws, "machine-b", config)
+            run = Experiment(ws, "team").submit(blocking_config(tmp_path, release, target))
+            wait_until(lambda: (release / f"started-{run.id}").exists(), 60)
+            details = run.get_details()
+            assert details["properties"]["dask_host"] == "machine-b"
+            owner = ws.store.get_owners([run._refresh().owner_id or 0])
+            assert [o.host for o in owner.values()] == ["machine-b"]
+            # The notebook's machine goes away too: no executor watches the cluster.
+            assert _kill_own_children("run_widgets.submit.remote", run.id) == 1
+            worker = details["properties"]["dask_worker"]
+            os.kill(remote.pid_of(worker), signal.SIGKILL)
+            killed = time.monotonic()
+            assert run.get_status() == "Running"  # a dead local pid proves nothing here
+            status = wait_until(
+                lambda: s if (s := run.get_status()) != "Running" else "",
+                40,
+                what="the run to be declared lost",
+            )
+            assert status == "Failed" and time.monotonic() - killed > 3
+            error = run.get_details()["error"]["error"]["message"]
+            assert "process lost" in error and "machine-b" in error
+            assert "ended without reporting" in error  # the heartbeat's verdict
+    finally:
+        ws.close()
+
+
+def _kill_own_children(*words: str) -> int:
+    """SIGKILL the descendants of this test process whose command line holds ``words``."""
+    killed = 0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error, ChildProcessError):
+            if all(word in child.cmdline() for word in words):
+                child.kill()
+                killed += 1
+                child.wait(10)
+    return killed
 
 
 def test_cancel_a_child_and_the_sweep(

@@ -58,7 +58,7 @@ class Dialect:
     ids_param: Callable[[Sequence[str]], Any]
     #: Case-insensitive LIKE.
     ilike: str
-    #: The last value of scalar metric ``?`` of run ``r`` as a float (NULL: not a number).
+    #: The last value of the metric row ``m`` as a float (NULL: not a scalar number).
     metric_value: str
     #: The run's script arguments joined by spaces (NULL: none).
     arguments: str
@@ -92,9 +92,8 @@ SQLITE = Dialect(
     ids_param=_json_array,  # no per-id placeholders, no size limit
     ilike="LIKE",  # folds ASCII case only
     metric_value=(
-        "(SELECT CASE WHEN m.kind = 'scalar' AND json_type(m.last_value) IN ('integer', 'real')"
-        " THEN CAST(m.last_value AS REAL) END FROM metrics m"
-        " WHERE m.run_id = r.id AND m.name = ?)"
+        "CASE WHEN m.kind = 'scalar' AND json_type(m.last_value) IN ('integer', 'real')"
+        " THEN CAST(m.last_value AS REAL) END"
     ),
     arguments=(
         "(SELECT NULLIF(group_concat(CAST(a.value AS TEXT), ' '), '')"
@@ -115,10 +114,9 @@ POSTGRESQL = Dialect(
     # last_value is JSON text that may hold NaN (not JSON to PostgreSQL): test the text
     # (with no "?" in the pattern: every "?" of a shared statement is a parameter mark).
     metric_value=(
-        "(SELECT CASE WHEN m.kind = 'scalar'"
+        "CASE WHEN m.kind = 'scalar'"
         " AND m.last_value ~ '^-{0,1}[0-9]+(\\.[0-9]+){0,1}([eE][-+]{0,1}[0-9]+){0,1}$'"
-        " THEN CAST(m.last_value AS DOUBLE PRECISION) END FROM metrics m"
-        " WHERE m.run_id = r.id AND m.name = ?)"
+        " THEN CAST(m.last_value AS DOUBLE PRECISION) END"
     ),
     arguments=(
         "(SELECT NULLIF(string_agg(a.value, ' ' ORDER BY a.i), '')"

@@ -73,8 +73,21 @@ def where_clause(query: RunQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     return " AND ".join(clauses) or dialect.true, params
 
 
+_METRIC_JOIN = "LEFT JOIN metrics m ON m.run_id = r.id AND m.name = ?"
+
+
+def metric_join(query: RunQuery) -> tuple[str, list[Any]]:
+    """The join a metric sort needs (its rows as ``m``), or nothing for other sorts."""
+    if query.sort.startswith("metric:"):
+        return _METRIC_JOIN, [query.sort.split(":", 1)[1]]
+    return "", []
+
+
 def sort_expression(query: RunQuery, dialect: Dialect) -> tuple[str, list[Any]]:
-    """The SQL value a run is sorted by (NULL: empty, sorted last)."""
+    """The SQL value a run is sorted by (NULL: empty, sorted last).
+
+    A metric sort reads the rows :func:`metric_join` adds.
+    """
     key = query.sort
     simple = {
         "number": "r.number",
@@ -90,7 +103,7 @@ def sort_expression(query: RunQuery, dialect: Dialect) -> tuple[str, list[Any]]:
         return f"{dialect.greatest}(0.0, COALESCE(r.end_time, ?) - r.created_at)", [query.at()]
     prefix, name = key.split(":", 1)
     if prefix == "metric":
-        return dialect.metric_value, [name]
+        return dialect.metric_value, []
     table = "tags" if prefix == "tag" else "properties"
     return _LABEL.format(table=table) + dialect.text_order, [name]
 
@@ -103,6 +116,7 @@ def page_ids(conn: Connection, dialect: Dialect, query: RunQuery) -> tuple[list[
     if total <= query.offset:
         return [], total
     expression, sort_params = sort_expression(query, dialect)
+    join, join_params = metric_join(query)
     direction = "DESC" if query.descending else "ASC"
     # Never-empty columns need no "empties last" term, so ORDER BY number can walk the
     # runs_by_page index and stop after the page. (The sort value is computed in a
@@ -110,10 +124,10 @@ def page_ids(conn: Connection, dialect: Dialect, query: RunQuery) -> tuple[list[
     nulls = "" if query.sort in NEVER_EMPTY else "(s.v IS NULL), "
     rows = dialect.execute(
         conn,
-        f"SELECT s.id FROM (SELECT r.id, r.number, {expression} AS v FROM runs r"
+        f"SELECT s.id FROM (SELECT r.id, r.number, {expression} AS v FROM runs r {join}"
         f" WHERE {where}) s ORDER BY {nulls}s.v {direction}, s.number {direction}"
         " LIMIT ? OFFSET ?",
-        [*sort_params, *params, query.limit, query.offset],
+        [*sort_params, *join_params, *params, query.limit, query.offset],
     ).fetchall()
     return [str(row[0]) for row in rows], total
 

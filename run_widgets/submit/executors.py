@@ -14,6 +14,7 @@ business.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,6 +57,14 @@ class RunExecutor(abc.ABC):
     def check(self) -> str | None:
         """End the runs the target lost without a word; a reason if the target is gone."""
         return None
+
+    def pause(self, seconds: float) -> None:
+        """Wait up to ``seconds`` between two rounds of the caller's watch loop.
+
+        An executor that hears of its runs' ends (a cluster's task callbacks) returns as
+        soon as one ends, so the caller starts the next run without a polling delay.
+        """
+        time.sleep(seconds)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the executor's resources (connections, clients)."""

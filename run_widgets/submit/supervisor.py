@@ -44,7 +44,8 @@ from ..workspace import Workspace
 from .config import command_argv
 from .envbuild import EnvironmentBuildError, EnvironmentSpec, ensure_environment
 from .launcher import BOOTSTRAP, BUILD_LOG, DRIVER_LOG, workdir_of
-from .slots import Slot, wait_for_node
+from .slots import Slot, queue_order, wait_for_node
+from .template import JobTemplate, TemplateJob
 
 POLL_S = 0.2
 STATUS_CHECK_S = 0.5
@@ -78,16 +79,26 @@ class EnvironmentPreparationError(Exception):
 
 
 class Supervisor:
-    """Runs one job and keeps its run's status true."""
+    """Runs one job and keeps its run's status true.
 
-    def __init__(self, workspace: Workspace, run_id: str) -> None:
+    Args:
+        workspace: the run's workspace.
+        run_id: the Queued run to take over.
+        template: a pre-imported process to fork the job from when it can (a Dask
+            worker's, see ``template``); otherwise the job's interpreter starts afresh.
+    """
+
+    def __init__(
+        self, workspace: Workspace, run_id: str, template: JobTemplate | None = None
+    ) -> None:
         self.workspace = workspace
         self.store: TrackingStore = workspace.store
         self.run_id = run_id
         self.files = workspace.artifacts.files(run_id)
         self.workdir = workdir_of(workspace.folder, run_id)
         self.error_file = self.workdir.parent / f"{run_id}.error.json"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.template = template
+        self.process: subprocess.Popen[bytes] | TemplateJob | None = None
         self.cancel_reason: str | None = None
         self.terminated = False
         self.built_environment: Path | None = None
@@ -119,13 +130,15 @@ class Supervisor:
         Gives up as soon as the run is no longer Queued (a cancel request: ``adopt`` then
         ends it Canceled) or this process gets SIGTERM (the run ends Failed).
         """
-        compute = self.record().definition.get("compute")
+        record = self.record()
+        compute = record.definition.get("compute")
         name = (compute or {}).get("name")
 
         def keep_waiting() -> bool:
             return not self.terminated and self.record().status == RunStatus.QUEUED
 
-        _, self.slot = wait_for_node(self.workspace.folder, compute, keep_waiting)
+        order = queue_order(record.created_at, self.run_id)
+        _, self.slot = wait_for_node(self.workspace.folder, compute, keep_waiting, order)
         if self.slot is not None:
             log(f"running on node {self.slot.index} of compute target {name!r}")
         if self.terminated:
@@ -205,6 +218,28 @@ class Supervisor:
             )
         driver_log = self.files.root / DRIVER_LOG
         driver_log.parent.mkdir(parents=True, exist_ok=True)
+        template = self.template
+        if (
+            template is not None
+            and definition.get("script")
+            and self.built_environment is None
+            and template.can_run(interpreter, env)
+        ):
+            env[SUPERVISOR_PID_VARIABLE] = str(template.process.pid)  # the job's parent
+            log(f"forking {argv[2:]!r} in {self.workdir} from the job template")
+            try:
+                self.process = template.spawn(argv[2:], self.workdir, env, driver_log)
+            except OSError as error:
+                log(f"the job template failed ({error}): starting the job afresh")
+                env[SUPERVISOR_PID_VARIABLE] = str(os.getpid())
+        if self.process is None:
+            self._popen(argv, env, driver_log)
+        # Conditional: a cancel request that came in while starting must not be overwritten
+        # (watch() acts on it at its first check).
+        self.store.write(lifecycle.running_ops(self.run_id))
+        log(f"status {self.record().status}")
+
+    def _popen(self, argv: list[str], env: dict[str, str], driver_log: Path) -> None:
         log(f"starting {argv!r} in {self.workdir}")
         with open(driver_log, "ab", buffering=0) as output:
             try:
@@ -220,10 +255,6 @@ class Supervisor:
             except OSError as error:
                 output.write(f"Could not start {argv[0]}: {error}\n".encode())
                 raise JobStartError(f"The job could not be started: {error}") from error
-        # Conditional: a cancel request that came in while starting must not be overwritten
-        # (watch() acts on it at its first check).
-        self.store.write(lifecycle.running_ops(self.run_id))
-        log(f"status {self.record().status}")
 
     def watch(self) -> int:
         """Wait for the job to end, acting on cancel requests and the time limit."""
@@ -232,9 +263,8 @@ class Supervisor:
         started = time.monotonic()
         last_check = 0.0
         while True:
-            code = self.process.poll()
-            if code is not None:
-                return code
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return self.process.wait(timeout=POLL_S)  # returns as soon as the job ends
             now = time.monotonic()
             if self.cancel_reason is None and now - last_check >= STATUS_CHECK_S:
                 last_check = now
@@ -244,7 +274,6 @@ class Supervisor:
                     self.request_stop("cancel requested")
                 elif limit is not None and now - started > limit:
                     self.request_stop(f"exceeded max_run_duration_seconds={limit:g}")
-            time.sleep(POLL_S)
 
     def request_stop(self, reason: str) -> None:
         """Stop the whole process tree: SIGTERM, then SIGKILL after the grace period."""

@@ -148,7 +148,7 @@ class SweepDriver:
                             running.append(started)
                     if exhausted and not running:
                         break
-                time.sleep(POLL_S)
+                executor.pause(POLL_S)
         except _exit.Terminated:
             # Stopped from outside (SIGTERM): the children must not outlive the sweep.
             log("SIGTERM: cancelling the running children")

@@ -12,6 +12,7 @@ nothing in the driver depends on it.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -91,6 +92,10 @@ class TrialExecutor(abc.ABC):
         """
         return None
 
+    def pause(self, seconds: float) -> None:
+        """Wait up to ``seconds`` before the driver's next round (less if a child ends)."""
+        time.sleep(seconds)
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the executor's resources once every child has ended."""
 
@@ -155,6 +160,10 @@ class ScriptExecutor(TrialExecutor):
     def check(self) -> str | None:
         """Whatever the target lost (see ``RunExecutor.check``)."""
         return self.runner.check()
+
+    def pause(self, seconds: float) -> None:
+        """Wait as the target's executor does (see ``RunExecutor.pause``)."""
+        self.runner.pause(seconds)
 
     def close(self) -> None:
         """Release the target's executor."""
@@ -310,6 +319,10 @@ class ModuleFunctionExecutor(TrialExecutor):
     def check(self) -> str | None:
         """Whatever the target lost (see ``RunExecutor.check``)."""
         return self.runner.check()
+
+    def pause(self, seconds: float) -> None:
+        """Wait as the target's executor does (see ``RunExecutor.pause``)."""
+        self.runner.pause(seconds)
 
     def close(self) -> None:
         """Release the target's executor."""

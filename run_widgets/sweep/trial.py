@@ -24,7 +24,7 @@ from .._runtime import RUNTIME
 from ..exceptions import RunStateError
 from ..store import RunStatus
 from ..store.description import WorkspaceDescription
-from ..submit.slots import Slot, wait_for_node
+from ..submit.slots import Slot, queue_order, wait_for_node
 from .space import display_name
 
 DRIVER_LOG = "logs/driver_log.txt"
@@ -90,7 +90,8 @@ def _wait_for_node(workspace: Any, run_id: str) -> Slot | None:
         current = store.get_run(run_id)
         return current is not None and current.status == RunStatus.QUEUED
 
-    _, slot = wait_for_node(workspace.folder, record.definition.get("compute"), keep_waiting)
+    order = queue_order(record.created_at, run_id)
+    _, slot = wait_for_node(workspace.folder, record.definition.get("compute"), keep_waiting, order)
     return slot
 
 

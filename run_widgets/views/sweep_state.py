@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _attempts
 from ..store import RunRecord, RunStatus
 from ..sweep.results import MINIMIZE, best_of
 from .tracker import ChildRow
@@ -202,10 +203,12 @@ def primary_series(
 
 
 def placement(child: ChildRow) -> str:
-    """Where a child ran on a cluster (``host tcp://worker``), or ``""``."""
-    worker = child.properties.get("dask_worker", "")
-    host = child.properties.get("dask_host", "")
-    return f"{host} {worker}".strip()
+    """Where a child ran on a cluster (``host tcp://worker``, its latest attempt), or ``""``."""
+    worker = _attempts.current(child.properties, "dask_worker") or ""
+    host = _attempts.current(child.properties, "dask_host") or ""
+    attempt = _attempts.attempt_of(child.properties)
+    where = f"{host} {worker}".strip()
+    return f"{where} (attempt {attempt})" if attempt > 1 and where else where
 
 
 def _rank_key(value: float | None, settings: SweepSettings) -> float:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -158,4 +159,55 @@ def test_subprocess_reaches_the_same_store_by_uri(pg_uri: str, tmp_path: Path) -
     owner = ws.store.get_owners([ws.store.get_run(theirs).owner_id])  # type: ignore[union-attr]
     assert [o.host for o in owner.values()] == ["machine-b"]
     assert os.environ.get("RUN_WIDGETS_HOST_ID") != "machine-b"
+    ws.close()
+
+
+RACER = """
+    import sys, time
+    start = float(sys.argv[1])
+    while time.time() < start:
+        time.sleep(0.005)
+    from run_widgets import Workspace, Experiment
+    ws = Workspace.from_config()   # opens (and on a new store, creates) the schema now
+    exp = Experiment(ws, "race")
+    for _ in range(2):  # run creation (numbering) races with the others' completions
+        run = exp.start_logging(snapshot_directory=None, outputs=False)
+        for i in range(200):
+            run.log("x", i)
+        run.complete()
+    print("done", flush=True)
+"""
+
+
+def test_eight_processes_open_a_new_store_and_finish_runs_at_once(
+    pg_uri: str, tmp_path: Path
+) -> None:
+    """Found by the benchmark: a schema created by another client could look foreign (a
+    stale catalog lookup), and run numbering (experiment row lock) deadlocked with
+    completions (their foreign-key checks) until every retry was spent."""
+    env = {**python_env(), "RUN_WIDGETS_STORE": pg_uri, "RUN_WIDGETS_ARTIFACTS": str(tmp_path)}
+    start = time.time() + 3.0  # every process is up and waiting when the race begins
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(RACER), str(start)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    try:
+        outputs = [proc.communicate(timeout=180) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0 and "done" in out, err
+    ws = Workspace(store=pg_uri, artifacts=tmp_path)
+    runs = list(Experiment(ws, "race").get_runs())
+    assert len(runs) == 16
+    assert sorted(r.number for r in runs) == list(range(1, 17))
+    assert {r.get_status() for r in runs} == {"Completed"}
+    assert all(r.get_metrics()["x"] == list(range(200)) for r in runs)
     ws.close()

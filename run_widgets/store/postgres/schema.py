@@ -10,13 +10,14 @@ tables but no ``schema_version`` is not ours and is refused too.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
-MIGRATION_LOCK = 0x52574442  # pg_advisory_xact_lock key while migrating ("RWDB")
+MIGRATION_LOCK = 0x52574442  # advisory lock key while migrating ("RWDB")
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,20 @@ def _compute_targets(conn: psycopg.Connection) -> None:
     )
 
 
+def _run_pages(conn: psycopg.Connection) -> None:
+    # Pages of an experiment's runs (``query_runs``), as SQLite's migration 0002: the
+    # default page (top-level runs by number) walks this index instead of sorting them all.
+    conn.execute(
+        "CREATE INDEX runs_by_page ON runs (experiment_id, parent_id, number);"
+        "CREATE INDEX runs_by_experiment_status ON runs (experiment_id, status)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_model_and_environment_registries", _registries),
     Migration("0003_compute_targets", _compute_targets),
+    Migration("0004_run_pages", _run_pages),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -189,16 +200,46 @@ def user_tables(conn: psycopg.Connection) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+class ForeignTablesError(Exception):
+    """The database has tables but no run_widgets schema (raised before anything is written)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        super().__init__(", ".join(tables))
+        self.tables = tables
+
+
 def migrate(conn: psycopg.Connection) -> list[str]:
     """Bring the database up to ``SCHEMA_VERSION``; return the names of migrations applied.
 
-    The caller has checked that the database is ours (or empty) and not newer than this
-    code. Runs in one transaction under an advisory lock; a concurrent client waits, then
-    finds the work done.
+    The caller has checked that the database is not newer than this code. Runs in one
+    transaction under an advisory lock; a concurrent client waits, then finds the work
+    done. Whether the database is ours (or empty) is decided under that lock too: seen
+    before it, a schema another client is creating may show its tables but not yet its
+    version.
+
+    The lock is a session lock taken *before* the transaction begins: a server process
+    reads other sessions' catalog changes at transaction start, so a transaction begun
+    before the lock was granted could still see ``schema_version`` as missing (a stale
+    cached lookup) after the client that held the lock had created it.
+
+    Raises:
+        ForeignTablesError: the database holds tables that are not a run_widgets store.
     """
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        return _migrate_locked(conn)
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a lost connection released it anyway
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+def _migrate_locked(conn: psycopg.Connection) -> list[str]:
     applied: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        if read_version(conn) is None:
+            tables = user_tables(conn)
+            if tables:
+                raise ForeignTablesError(tables)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION)"

@@ -77,7 +77,7 @@ from ..entities import (
 )
 from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
 from ..sql_assets import SqlRegistries
-from .schema import SCHEMA_VERSION, migrate, read_version, user_tables
+from .schema import SCHEMA_VERSION, ForeignTablesError, migrate, read_version
 from .uri import PostgresTarget, parse
 
 CONNECT_TIMEOUT_S = 10
@@ -183,15 +183,7 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
     def _check_and_migrate(self, conn: psycopg.Connection) -> None:
         """Refuse a database this code must not touch; create or upgrade our schema."""
         version = read_version(conn)
-        if version is None:
-            tables = user_tables(conn)
-            if tables:
-                raise StoreCorruptError(
-                    f"The database {self.location} has tables ({', '.join(tables[:5])}) but is "
-                    "not a run_widgets tracking store. It was left untouched; point the "
-                    "workspace at an empty database."
-                )
-        elif version > SCHEMA_VERSION:
+        if version is not None and version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"The tracking store {self.location} has schema version {version}, written by "
                 f"a newer run_widgets; this version understands up to {SCHEMA_VERSION}. "
@@ -200,6 +192,12 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         if version is None or version < SCHEMA_VERSION:
             try:
                 migrate(conn)
+            except ForeignTablesError as foreign:
+                raise StoreCorruptError(
+                    f"The database {self.location} has tables ({', '.join(foreign.tables[:5])})"
+                    " but is not a run_widgets tracking store. It was left untouched; point the "
+                    "workspace at an empty database."
+                ) from None
             except psycopg.OperationalError as exc:
                 raise self._unavailable(exc) from None
             except psycopg.Error as exc:
@@ -244,11 +242,11 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         try:
             with conn.transaction():
                 yield conn
+        except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+            raise  # rolled back; ``write`` tries again (they are OperationalErrors too)
         except psycopg.OperationalError as exc:
             self.release_thread_resources()
             raise self._unavailable(exc) from None
-        except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
-            raise
         except psycopg.Error as exc:
             raise StoreError(
                 f"Tracking store {self.location}: {self.target.scrub(str(exc))}"
@@ -381,8 +379,10 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         ):
             raise RunNotFoundError(f"No run with id {op.parent_id!r} in {self.location}.")
         experiment_id = self._experiment_id(conn, op.experiment_name)
-        # The experiment row's lock serialises numbering of concurrent creations.
-        conn.execute("SELECT 1 FROM experiments WHERE id = %s FOR UPDATE", (experiment_id,))
+        # The experiment row's lock serialises numbering of concurrent creations. NO KEY
+        # UPDATE, not UPDATE: it must not block the foreign-key checks (KEY SHARE) that other
+        # writers' run updates make while they hold the seq row, or the two deadlock.
+        conn.execute("SELECT 1 FROM experiments WHERE id = %s FOR NO KEY UPDATE", (experiment_id,))
         largest = conn.execute(
             "SELECT MAX(number) FROM runs WHERE experiment_id = %s", (experiment_id,)
         ).fetchone()

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..._attempts import RETRIES_PROPERTY
 from ...exceptions import ComputeTargetException
 from ...workspace import Workspace
 from ..compute import (
@@ -50,6 +51,12 @@ def _count(value: Any, what: str, minimum: int = 1) -> int:
     return value
 
 
+def _retries(value: Any) -> dict[str, int]:
+    """The ``maxRetries`` property (left out when 0, the default)."""
+    retries = _count(value, "max_retries", 0)
+    return {RETRIES_PROPERTY: retries} if retries else {}
+
+
 class DaskAttachConfiguration(ComputeTargetAttachConfiguration):
     """An existing Dask scheduler to attach (``DaskCompute.attach_configuration``)."""
 
@@ -69,15 +76,25 @@ class DaskCompute(ComputeTarget):
     compute_type = "Dask"
 
     @staticmethod
-    def attach_configuration(address: str) -> DaskAttachConfiguration:
-        """Attach the scheduler at ``address`` (``tcp://host:8786``)."""
-        return DaskAttachConfiguration({"address": check_address(address)})
+    def attach_configuration(address: str, max_retries: int = 0) -> DaskAttachConfiguration:
+        """Attach the scheduler at ``address`` (``tcp://host:8786``).
+
+        Args:
+            address: the scheduler's address.
+            max_retries: how many times a run whose worker was lost mid-run (killed, out
+                of memory, machine gone) runs again on another worker, as a new attempt
+                (its ``attempt_<n>`` property says why; placement keys get ``_<n>``).
+                0 (the default): such a run ends Failed ("process lost").
+        """
+        properties: dict[str, Any] = {"address": check_address(address)}
+        return DaskAttachConfiguration({**properties, **_retries(max_retries)})
 
     @staticmethod
     def provisioning_configuration(
         n_workers: int = 2,
         threads_per_worker: int = 1,
         idle_seconds_before_scaledown: int = DEFAULT_IDLE_S,
+        max_retries: int = 0,
     ) -> DaskProvisioningConfiguration:
         """A ``LocalCluster`` of ``n_workers`` processes on this machine.
 
@@ -86,6 +103,7 @@ class DaskCompute(ComputeTarget):
             threads_per_worker: runs each worker executes at once.
             idle_seconds_before_scaledown: the cluster stops after this long without
                 runs and without connected clients (it starts again on the next run).
+            max_retries: see ``attach_configuration``.
         """
         return DaskProvisioningConfiguration(
             {
@@ -96,6 +114,7 @@ class DaskCompute(ComputeTarget):
                 "idleSecondsBeforeScaledown": _count(
                     idle_seconds_before_scaledown, "idle_seconds_before_scaledown", 0
                 ),
+                **_retries(max_retries),
             }
         )
 
@@ -103,11 +122,15 @@ class DaskCompute(ComputeTarget):
     def definition_from_config(
         cls, name: str, properties: Mapping[str, Any], config_file: Path
     ) -> dict[str, Any]:
-        """``{"type": "dask", "address": ...}`` or ``{"type": "dask", "n_workers": 2}``."""
+        """``{"type": "dask", "address": ...}`` or ``{"type": "dask", "n_workers": 2}``.
+
+        Both forms take ``"max_retries": N`` (see ``attach_configuration``).
+        """
         try:
+            retries = properties.get("max_retries", 0)
             if "address" in properties:
                 config: ComputeTargetProvisioningConfiguration = cls.attach_configuration(
-                    properties["address"]
+                    properties["address"], max_retries=retries
                 )
             else:
                 config = cls.provisioning_configuration(
@@ -116,6 +139,7 @@ class DaskCompute(ComputeTarget):
                     idle_seconds_before_scaledown=properties.get(
                         "idle_seconds_before_scaledown", DEFAULT_IDLE_S
                     ),
+                    max_retries=retries,
                 )
         except ComputeTargetException as error:
             raise ComputeTargetException(

@@ -9,6 +9,9 @@ executes its task; the task then starts the run's own process on the worker (see
   asked for the cancel;
 * ends Failed the runs whose task failed, or whose worker left the cluster while running
   them (process lost) — on one machine a reader already sees the dead process sooner;
+  with ``max_retries`` such a run goes back to Queued instead (see ``_attempts``) and
+  its task is submitted again, as a new attempt;
+* returns from ``pause`` as soon as a task ends, so a sweep starts its next trial at once;
 * reports the scheduler gone (no connection for ``SCHEDULER_GRACE_S``): the runs no
   worker took end Failed, the running ones are left to their own processes.
 """
@@ -16,15 +19,16 @@ executes its task; the task then starts the run's own process on the worker (see
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from distributed import Client, Future
 
-from ... import lifecycle
+from ... import _attempts, lifecycle
 from ...exceptions import ComputeTargetException
-from ...store import RunStatus
+from ...store import AddProperties, RunStatus
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE, RunExecutor
 from .local_cluster import ensure_local_cluster
@@ -72,25 +76,47 @@ class DaskExecutor(RunExecutor):
             raise ComputeTargetException("A Dask executor needs a compute target definition.")
         self.client, self.address = connect(workspace, compute)
         self.futures: dict[str, Future[Any]] = {}
+        self.modules: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
         self.queued_owner: dict[str, int | None] = {}
         self.gone: str | None = None
         self._disconnected_since: float | None = None
         self._last_worker_check = 0.0
+        self._ended = threading.Event()
 
     def start(self, run_id: str, module: str = SCRIPT_MODULE) -> None:
         """Submit the run's task; the run stays Queued until a worker executes it."""
         if self.gone is not None:
             raise ComputeTargetException(self.gone)
         record = self.workspace.store.get_run(run_id)
-        self.queued_owner[run_id] = record.owner_id if record is not None else None
-        self.futures[run_id] = self.client.submit(
+        owner = record.owner_id if record is not None else None
+        self.queued_owner[run_id] = owner
+        if record is not None and owner is not None and _attempts.max_retries(record.definition):
+            # Who owns the run again when a lost attempt goes back to Queued.
+            self.workspace.store.write(
+                [AddProperties(run_id, {_attempts.QUEUED_OWNER_PROPERTY: str(owner)})]
+            )
+        self.modules[run_id] = module
+        self._submit(run_id, 1)
+
+    def _submit(self, run_id: str, attempt: int) -> None:
+        self.attempts[run_id] = attempt
+        key = f"run-widgets-{run_id}" + (f"-{attempt}" if attempt > 1 else "")
+        future = self.client.submit(
             run_on_worker,
             self.workspace.description(),
             run_id,
-            module,
-            key=f"run-widgets-{run_id}",
+            self.modules[run_id],
+            key=key,
             pure=False,
         )
+        self.futures[run_id] = future
+        future.add_done_callback(lambda _: self._ended.set())
+
+    def pause(self, seconds: float) -> None:
+        """Wait up to ``seconds``; return as soon as a task ends (its run has ended then)."""
+        if self._ended.wait(seconds):
+            self._ended.clear()
 
     def cancel(self, run_id: str) -> None:
         """Withdraw the task of a run no worker took over yet, and end it Canceled."""
@@ -123,17 +149,29 @@ class DaskExecutor(RunExecutor):
             record = store.get_run(run_id)
             if record is not None and record.status == RunStatus.CANCEL_REQUESTED:
                 self.cancel(run_id)  # only takes effect if no worker took the run yet
-            if future.status == "finished":
-                del self.futures[run_id]
-            elif future.status in ("error", "cancelled"):
+            if future.status not in ("finished", "error", "cancelled"):
+                continue
+            if record is None or record.is_terminal:
+                self._forget(run_id)
+            elif (
+                record.status == RunStatus.QUEUED
+                and _attempts.attempt_of(record.properties) > self.attempts[run_id]
+            ):
+                self._submit(run_id, _attempts.attempt_of(record.properties))  # a retry
+            elif future.status != "finished":
                 # A run a worker took over is judged by its own process's liveness.
-                del self.futures[run_id]
                 self._fail_queued(run_id, self._task_error(future))
+            # else: its task ended but the run did not (its worker died): watched until
+            # a liveness check or the departed-worker check ends or requeues it.
         now = time.monotonic()
         if self.futures and now - self._last_worker_check >= WORKER_CHECK_S:
             self._last_worker_check = now
             self._reap_departed_workers()
         return None
+
+    def _forget(self, run_id: str) -> None:
+        for table in (self.futures, self.modules, self.attempts, self.queued_owner):
+            table.pop(run_id, None)
 
     def _connected(self) -> bool:
         if self.client.status in ("running", "newly-created"):
@@ -172,9 +210,6 @@ class DaskExecutor(RunExecutor):
             only_if_owner=self.queued_owner.get(run_id),
         )
 
-    def _fail_unfinished(self, run_id: str, message: str) -> None:
-        lifecycle.mark_failed(self.workspace.store, run_id, message, "ProcessLost")
-
     def _reap_departed_workers(self) -> None:
         """Runs whose worker left the cluster (another machine's death is seen here)."""
         try:
@@ -184,16 +219,18 @@ class DaskExecutor(RunExecutor):
         store = self.workspace.store
         for run_id in list(self.futures):
             record = store.get_run(run_id)
-            if record is None or record.is_terminal:
+            if record is None or record.is_terminal or record.status == RunStatus.QUEUED:
                 continue
-            worker = record.properties.get(WORKER_PROPERTY)
+            worker = _attempts.current(record.properties, WORKER_PROPERTY)
             if worker and worker not in workers:
-                host = record.properties.get(HOST_PROPERTY, "?")
-                self._fail_unfinished(
-                    run_id,
+                host = _attempts.current(record.properties, HOST_PROPERTY) or "?"
+                _attempts.lose_run(
+                    store,
+                    record,
                     f"process lost: the Dask worker {worker} on {host} running this run left "
                     "the cluster (killed, out of memory, or its machine went away). Metrics "
                     "and logs written before that are kept.",
+                    only_if_owner=record.owner_id,
                 )
 
     def close(self) -> None:

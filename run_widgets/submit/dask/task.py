@@ -1,7 +1,8 @@
 """The task a Dask worker executes for one run.
 
 A script run is supervised right in the worker's thread (the worker process owns the run;
-the supervisor starts the script in a process of its own, as locally); any other run
+the supervisor starts the script in a process of its own, as locally, forked from the
+worker's pre-imported job template when it can: see ``submit.template``); any other run
 module (a sweep's function trial) runs as ``python -m <module> WORKSPACE RUN_ID``. Either
 way the user's code gets its own process, working folder, ``sys.path`` and log, so two runs
 on one worker never share state, and that process is tied to the worker: if the worker
@@ -12,12 +13,14 @@ and the run becomes Failed ("process lost").
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from ... import _attempts, _liveness
+from ..._host import local_host
 from ...run import SNAPSHOT_PROPERTY
 from ...store import AddProperties, RunStatus
 from ...store.description import WorkspaceDescription
@@ -25,6 +28,7 @@ from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE
 from ..launcher import CONTROL_LOG, workdir_of
 from ..supervisor import Supervisor
+from ..template import process_template
 
 WORKER_PROPERTY = "dask_worker"
 HOST_PROPERTY = "dask_host"
@@ -54,18 +58,27 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
     workspace = Workspace.from_description(description)
     store = workspace.store
     record = store.get_run(run_id)
+    if record is not None and record.status != RunStatus.QUEUED:
+        # Dask reruns the task of a worker that died: the run may be lost (or requeued).
+        record = _liveness.reap_lost(store, [record])[0]
     if record is None or record.status != RunStatus.QUEUED:
         # Cancelled meanwhile, or a rerun after the first worker died: nothing to do.
         return {"run_id": run_id, "skipped": record.status if record else "missing"}
-    worker, host = _worker_address(), socket.gethostname()
+    attempt = _attempts.attempt_of(record.properties)
+    worker, host = _worker_address(), local_host()  # RUN_WIDGETS_HOST_ID if set
+    placement = {
+        _attempts.attempt_key(WORKER_PROPERTY, attempt): worker,
+        _attempts.attempt_key(HOST_PROPERTY, attempt): host,
+    }
     try:
-        store.write([AddProperties(run_id, {WORKER_PROPERTY: worker, HOST_PROPERTY: host})])
+        store.write([AddProperties(run_id, placement)])
     except Exception as error:  # another worker already claimed it
         return {"run_id": run_id, "skipped": f"claimed elsewhere: {error}"}
-    cwd = _working_folder(workspace, run_id, record.properties.get(SNAPSHOT_PROPERTY))
+    snapshot = record.properties.get(SNAPSHOT_PROPERTY)
+    cwd = _working_folder(workspace, run_id, snapshot, fresh=attempt > 1)
     if module == SCRIPT_MODULE:  # no interpreter to start: the worker supervises the run
-        Supervisor(workspace, run_id).run()
-        return {"run_id": run_id, "worker": worker, "host": host}
+        Supervisor(workspace, run_id, template=process_template()).run()
+        return {"run_id": run_id, "worker": worker, "host": host, "attempt": attempt}
     files = workspace.artifacts.run_folder(run_id)
     (files / "logs").mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, description.artifacts]
@@ -80,12 +93,25 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
             env={**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"},
         )
         code = process.wait()
-    return {"run_id": run_id, "worker": worker, "host": host, "returncode": code}
+    return {
+        "run_id": run_id,
+        "worker": worker,
+        "host": host,
+        "returncode": code,
+        "attempt": attempt,
+    }
 
 
-def _working_folder(workspace: Workspace, run_id: str, snapshot_id: str | None) -> Path:
-    """The run's working copy of its snapshot (unpacked here if this host lacks it)."""
+def _working_folder(
+    workspace: Workspace, run_id: str, snapshot_id: str | None, *, fresh: bool = False
+) -> Path:
+    """The run's working copy of its snapshot (unpacked here if this host lacks it).
+
+    ``fresh``: a retry, whose lost attempt may have left files behind: unpack anew.
+    """
     workdir = workdir_of(workspace.folder, run_id)
+    if fresh and snapshot_id:
+        shutil.rmtree(workdir, ignore_errors=True)
     if (
         snapshot_id
         and not workdir.is_dir()

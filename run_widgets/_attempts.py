@@ -1,0 +1,101 @@
+"""Attempts: a run lost with the machine running it may run again, as a new attempt.
+
+A compute target whose definition has ``properties.maxRetries > 0`` (``DaskCompute``'s
+``max_retries``) lets a run that its worker lost (``kill -9``, out of memory, machine gone)
+go back to Queued instead of ending Failed, up to ``maxRetries`` times. Whoever detects
+the loss first (a reader's liveness check, the submitting executor) calls
+:func:`lose_run`; the submitting side then has the run executed again.
+
+Everything is recorded in write-once properties, so two detectors racing write the same
+thing once: attempt ``n >= 2`` adds ``attempt_<n>`` (why it was retried) and its placement
+keys get the suffix ``_<n>`` (``dask_worker_2``). The run's current attempt is
+``1 + the number of attempt_<n> properties``. The process that queued the run
+(``queued_owner``) owns it again while it waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import lifecycle
+from ._details import error_dict
+from .store import AddProperties, RunRecord, RunStatus, TrackingStore, UpdateRun
+
+ATTEMPT_PREFIX = "attempt_"
+QUEUED_OWNER_PROPERTY = "queued_owner"
+RETRIES_PROPERTY = "maxRetries"
+# A lost run in these statuses had started on the lost machine: it may run again.
+STARTED = frozenset(
+    {RunStatus.PREPARING, RunStatus.STARTING, RunStatus.RUNNING, RunStatus.FINALIZING}
+)
+
+
+def attempt_of(properties: Mapping[str, str]) -> int:
+    """The run's current attempt (1 for a run that was never retried)."""
+    return 1 + sum(1 for key in properties if key.startswith(ATTEMPT_PREFIX) and key[8:].isdigit())
+
+
+def attempt_key(name: str, attempt: int) -> str:
+    """The property ``name`` of ``attempt`` (``dask_worker``, ``dask_worker_2``, ...)."""
+    return name if attempt <= 1 else f"{name}_{attempt}"
+
+
+def current(properties: Mapping[str, str], name: str) -> str | None:
+    """The property ``name`` of the latest attempt that set it."""
+    for attempt in range(attempt_of(properties), 0, -1):
+        value = properties.get(attempt_key(name, attempt))
+        if value is not None:
+            return value
+    return None
+
+
+def max_retries(definition: Mapping[str, Any]) -> int:
+    """The retries the run's compute target allows (0 when it names none)."""
+    compute = definition.get("compute") or {}
+    value = (compute.get("properties") or {}).get(RETRIES_PROPERTY, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def lose_run(
+    store: TrackingStore, record: RunRecord, message: str, *, only_if_owner: int | None
+) -> bool:
+    """Retry a run its machine lost if attempts are left, else end it Failed (``message``).
+
+    Conditional on the run still having owner ``only_if_owner`` (the lost process), so
+    racing detectors and a late final status never conflict. True if it was requeued.
+    """
+    attempt = attempt_of(record.properties)
+    queued_owner = record.properties.get(QUEUED_OWNER_PROPERTY)
+    if (
+        record.status in STARTED
+        and attempt <= max_retries(record.definition)
+        and queued_owner is not None
+        and queued_owner.isdigit()
+    ):
+        # The same text whoever detects it: write-once properties then never conflict.
+        why = f"attempt {attempt} was lost with its process (owner {only_if_owner})"
+        store.write(
+            [
+                AddProperties(record.id, {f"{ATTEMPT_PREFIX}{attempt + 1}": why}),
+                UpdateRun(
+                    record.id,
+                    status=RunStatus.QUEUED,
+                    owner_id=int(queued_owner),
+                    only_if_status=STARTED,
+                    only_if_owner=only_if_owner,
+                ),
+            ]
+        )
+        return True
+    store.write(
+        [
+            lifecycle.end_op(
+                record.id,
+                RunStatus.FAILED,
+                error_dict(message, "ProcessLost"),
+                only_if_owner=only_if_owner,
+            )
+        ]
+    )
+    return False
