@@ -2,7 +2,7 @@
 
 What a user sees: the demo's widget renders, its chart gains points while the run logs,
 the status turns Completed, the child table fills; HTML/JS in user strings shows as text
-and runs nothing; Notebook 7 and the sweep view. (Reopening, themes and colours, links,
+and runs nothing; the sweep view (Notebook 7: test_notebook7.py). (Reopening, themes and colours, links,
 times and layout: test_view.py; Voilà and exported HTML: test_frontends.py.)
 Screenshots go to tests/browser/artifacts/.
 """
@@ -26,7 +26,6 @@ from .harness import (
     close_all,
     jupyter_server,
     open_in_lab,
-    open_notebook,
     run_all,
 )
 
@@ -160,26 +159,6 @@ def test_user_strings_are_shown_as_text(lab: Any, lab_page: Any, artifacts: Path
     assert XSS in titles
     page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "xss.png"))
     assert page.dialogs == []  # type: ignore[attr-defined]
-
-
-def test_notebook7_renders_the_demo(lab: Any, lab_root: Path, artifacts: Path) -> None:
-    page = lab[1]  # the module's browser (one Playwright per process), on another server
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    with jupyter_server(lab_root, app="notebook", env=DEMO_ENV) as server:
-        try:
-            open_notebook(page, server, "demo.ipynb")
-            run_all(page)
-            page.wait_for_selector(".rw-header-panel", timeout=90_000)
-            page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
-            wait_until(
-                page,
-                "() => [...document.querySelectorAll('.rw-status-title')]"
-                ".some(e => e.textContent.includes('(Completed)'))",
-                timeout=120_000,
-            )
-            page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "notebook7.png"))
-        finally:
-            page.goto("about:blank")  # the next test loads JupyterLab again
 
 
 @pytest.fixture(autouse=True)
