@@ -28,13 +28,20 @@ function rwDuration(seconds) {
 }
 
 // The kernel's clock, as seen now: every running duration is measured against the time
-// the kernel sent with its last update (plus the time since it arrived), so panels agree
-// with each other and with the kernel even when the browser's clock is off.
+// the kernel sent with its last update (plus the time since it arrived), so durations
+// agree with the kernel even when the browser's clock is off. One clock for the page:
+// panels synced by different messages (each late by its own delivery time) would
+// otherwise tick a second apart.
 function rwClock() {
-  let kernel = null, received = 0;
+  const shared = globalThis.__rwClock || (globalThis.__rwClock = { kernel: null, received: 0 });
   return {
-    sync(now) { if (now != null && isFinite(now)) { kernel = now; received = Date.now() / 1000; } },
-    now() { return kernel == null ? Date.now() / 1000 : kernel + (Date.now() / 1000 - received); },
+    sync(now) {
+      if (now != null && isFinite(now)) { shared.kernel = now; shared.received = Date.now() / 1000; }
+    },
+    now() {
+      const here = Date.now() / 1000;
+      return shared.kernel == null ? here : shared.kernel + (here - shared.received);
+    },
   };
 }
 
