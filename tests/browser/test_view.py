@@ -200,6 +200,22 @@ def test_log_y_ticks_match_the_data_and_steps_are_whole(lab: Any, artifacts: Pat
     close_all(page)
 
 
+def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict[str, Any]:
+    """Save the open notebook until the file on disk holds the widget state; the notebook.
+
+    A save can overlap an autosave, or come before the widget manager has the views'
+    models, and land without the state: save again rather than read a stale file.
+    """
+    deadline = time.time() + timeout
+    while True:
+        save(page)
+        wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+        saved: dict[str, Any] = json.loads(path.read_text())
+        if "widgets" in saved["metadata"] or time.time() > deadline:
+            return saved
+        time.sleep(1)
+
+
 def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path) -> None:
     server, page = lab
     sources = [
@@ -216,10 +232,8 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
         "() => !!document.querySelector('.rw-static-snapshot img')",
     )
     kernel_idle(page)
-    save(page)
-    wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = _saved_with_widget_state(page, server.root / "reopen-state.ipynb")
     close_all(page)
-    saved = json.loads((server.root / "reopen-state.ipynb").read_text())
     state = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
     assert state["state"]
     size = len(json.dumps(state))
