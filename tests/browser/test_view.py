@@ -24,6 +24,7 @@ import pytest
 from .conftest import ARTIFACTS, ROOT
 from .harness import (
     CHROMIUM,
+    KERNEL_IDLE,
     browser_page,
     close_all,
     jupyter_server,
@@ -124,11 +125,8 @@ def run_notebook(lab: Any, name: str, sources: list[str], ready: str) -> Any:
 
 
 def kernel_idle(page: Any) -> None:
-    wait_until(
-        page,
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'idle'",
-    )
+    # null-safe: between cells the session can be briefly absent (seen in a CI run)
+    wait_until(page, KERNEL_IDLE)
 
 
 def axe_contrast(page: Any, selector: str) -> list[dict[str, Any]]:
