@@ -127,22 +127,22 @@ def add_model(conn: Connection, dialect: Dialect, model: NewModel) -> ModelRecor
     return record
 
 
+def _version_row(
+    conn: Connection, dialect: Dialect, table: str, columns: str, name: str, version: int | None
+) -> Any:
+    """The row of one version of a registered name (the latest when ``version`` is None)."""
+    if version is None:
+        sql = f"SELECT {columns} FROM {table} WHERE name = ? ORDER BY version DESC LIMIT 1"
+        return dialect.execute(conn, sql, (name,)).fetchone()
+    sql = f"SELECT {columns} FROM {table} WHERE name = ? AND version = ?"
+    return dialect.execute(conn, sql, (name, version)).fetchone()
+
+
 def get_model(
     conn: Connection, dialect: Dialect, name: str, version: int | None = None
 ) -> ModelRecord | None:
     """One version of a model (the latest when ``version`` is None), or None."""
-    if version is None:
-        row = dialect.execute(
-            conn,
-            f"SELECT {_MODEL_COLUMNS} FROM models WHERE name = ? ORDER BY version DESC LIMIT 1",
-            (name,),
-        ).fetchone()
-    else:
-        row = dialect.execute(
-            conn,
-            f"SELECT {_MODEL_COLUMNS} FROM models WHERE name = ? AND version = ?",
-            (name, version),
-        ).fetchone()
+    row = _version_row(conn, dialect, "models", _MODEL_COLUMNS, name, version)
     return _model(row) if row else None
 
 
@@ -223,19 +223,7 @@ def get_environment(
     conn: Connection, dialect: Dialect, name: str, version: int | None = None
 ) -> EnvironmentRecord | None:
     """One version of an environment (the latest when ``version`` is None), or None."""
-    if version is None:
-        row = dialect.execute(
-            conn,
-            f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?"
-            " ORDER BY version DESC LIMIT 1",
-            (name,),
-        ).fetchone()
-    else:
-        row = dialect.execute(
-            conn,
-            f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments WHERE name = ? AND version = ?",
-            (name, version),
-        ).fetchone()
+    row = _version_row(conn, dialect, "environments", _ENVIRONMENT_COLUMNS, name, version)
     return _environment(row) if row else None
 
 
