@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -217,7 +218,7 @@ def _await_ready(ready: Any, out: Any, procs: list[Any], timeout: float) -> None
             ready.get(timeout=1)
             pending -= 1
             continue
-        except Exception:  # queue.Empty
+        except queue.Empty:
             pass
         if not out.empty():
             raise RuntimeError("writer failed before starting:\n" + "".join(out.get()["errors"]))
