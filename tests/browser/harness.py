@@ -177,6 +177,15 @@ def browser_page(
             dialogs: list[str] = []
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
             page.dialogs = dialogs  # type: ignore[attr-defined]
+            # The page's console errors, for a failing test to report (the cause of a
+            # front-end failure is usually there, and the page is gone afterwards).
+            console_errors: list[str] = []
+            page.on(
+                "console",
+                lambda message: message.type == "error" and console_errors.append(message.text),
+            )
+            page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
+            page.console_errors = console_errors  # type: ignore[attr-defined]
             yield page
         finally:
             context.close()
@@ -206,9 +215,22 @@ def run_all(page: Any) -> None:
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
-def save(page: Any) -> None:
-    """Save the open notebook."""
-    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+def save_document(page: Any, path: str) -> None:
+    """Save the open document at ``path`` and return when the file is written.
+
+    Addressed by path, not through the current tab: a save command goes to whatever tab
+    has focus, which under load is not always the one the test just ran.
+    """
+    page.evaluate(
+        """async (path) => {
+          const w = [...window.jupyterapp.shell.widgets('main')]
+            .find(w => w.context && w.context.path === path);
+          if (!w) throw new Error(`no open tab shows ${path}`);
+          await w.context.ready;
+          await w.context.save();
+        }""",
+        path,
+    )
 
 
 def open_in_lab(lab: Any, name: str) -> None:

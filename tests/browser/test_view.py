@@ -31,7 +31,7 @@ from .harness import (
     open_in_lab,
     open_notebook,
     run_all,
-    save,
+    save_document,
 )
 from .test_jupyterlab import write_notebook
 
@@ -185,8 +185,7 @@ def test_log_y_ticks_match_the_data_and_steps_are_whole(lab: Any, artifacts: Pat
     assert_no_overlap(y_ticks)
     page.locator(".rw-chart").first.screenshot(path=str(artifacts / "log-y.png"))
     # After a reload the views of the live models read the same ticks, without overlap.
-    save(page)
-    wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    save_document(page, "logy.ipynb")
     page.reload()
     open_notebook(page, lab[0], "logy.ipynb")
     wait_until(page, "() => document.querySelectorAll('.bqplot.figure path.line').length > 0")
@@ -206,11 +205,26 @@ def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict
     """
     deadline = time.time() + timeout
     while True:
-        save(page)
-        wait_until(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+        save_document(page, path.name)
         saved: dict[str, Any] = json.loads(path.read_text())
-        if "widgets" in saved["metadata"] or time.time() > deadline:
+        if "widgets" in saved["metadata"]:
             return saved
+        if time.time() > deadline:
+            toggled = page.evaluate(
+                "() => window.jupyterapp.commands.isToggled("
+                "'@jupyter-widgets/jupyterlab-manager:saveWidgetState')"
+            )
+            current = page.evaluate(
+                "() => { const w = window.jupyterapp.shell.currentWidget;"
+                " return w ? (w.context ? w.context.path : w.id) : null; }"
+            )
+            raise AssertionError(
+                f"{path.name} saved without widget state for {timeout:.0f} s; "
+                f"the current tab shows {current!r}; "
+                f"'Save Widget State Automatically' is {'on' if toggled else 'off'}; "
+                f"metadata keys {sorted(saved['metadata'])}; "
+                f"console errors: {page.console_errors[-20:]}"
+            )
         time.sleep(1)
 
 
