@@ -4,6 +4,9 @@
    two at a time, on the local executor and on a real Dask cluster (``dask scheduler`` +
    2 ``dask worker`` processes on 127.0.0.1); per trial, the time from the child's creation
    to its end, median over the trials (each trial's own work is the same in both modes).
+   The same for trivial *function* trials (``HyperDriveConfig(function=...)``): on the
+   cluster each is forked from the worker's job template; locally a pool of loky processes
+   (started once per sweep) runs them.
 2. Makespan: 64 trials of a script that sleeps 2 s, on 2 workers × 2 threads with
    ``max_concurrent_runs=4``, against the ideal ``64 × 2 s / 4 = 32 s`` (target ≤ 1.2×).
 
@@ -61,6 +64,25 @@ def sweep(exp: Experiment, source: Path, trials: int, concurrent: int, target: o
     return run
 
 
+def trivial_function(params: dict[str, object], run: object) -> None:
+    """A function trial that logs one value (shipped by value: this is ``__main__``)."""
+    run.log("mse", 1.0)  # type: ignore[attr-defined]
+
+
+def function_sweep(exp: Experiment, trials: int, concurrent: int, target: object) -> object:
+    config = HyperDriveConfig(
+        function=trivial_function,
+        hyperparameter_sampling=GridParameterSampling({"i": choice(list(range(trials)))}),
+        primary_metric_name="mse",
+        primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
+        max_concurrent_runs=concurrent,
+        compute_target=target,
+    )
+    run = exp.submit(config)
+    run.wait_for_completion()
+    return run
+
+
 def per_trial_seconds(ws: Workspace, sweep_id: str) -> list[float]:
     children = ws.store.find_runs(parent_id=sweep_id)
     bad = [c.status for c in children if c.status != "Completed"]
@@ -104,6 +126,10 @@ def main() -> int:
             remote = sweep(exp, folder / "trivial", overhead_trials, 2, target)
             remote_wall = time.perf_counter() - started
             remote_times = per_trial_seconds(ws, remote.id)  # type: ignore[attr-defined]
+            remote_functions = function_sweep(exp, overhead_trials, 2, target)
+            remote_function_times = per_trial_seconds(ws, remote_functions.id)  # type: ignore[attr-defined]
+        local_functions = function_sweep(exp, overhead_trials, 2, None)
+        local_function_times = per_trial_seconds(ws, local_functions.id)  # type: ignore[attr-defined]
 
         with dask_processes(folder / "dask2", workers=2, threads=2) as cluster:
             target = ComputeTarget.attach(
@@ -115,11 +141,18 @@ def main() -> int:
 
     local_median = statistics.median(local_times)
     remote_median = statistics.median(remote_times)
-    print("| measure | local subprocess trials | Dask cluster (2 workers) | ratio |")
+    print("| measure | local executor | Dask cluster (2 workers) | ratio |")
     print("|---|---:|---:|---:|")
     print(
         f"| trivial trial, creation → end, median of {overhead_trials} | "
         f"{local_median:.2f} s | {remote_median:.2f} s | {remote_median / local_median:.2f}× |"
+    )
+    local_function = statistics.median(local_function_times)
+    remote_function = statistics.median(remote_function_times)
+    print(
+        f"| trivial function trial, creation → end, median of {overhead_trials} | "
+        f"{local_function:.2f} s | {remote_function:.2f} s | "
+        f"{remote_function / local_function:.2f}× |"
     )
     print(
         f"| whole {overhead_trials}-trial sweep, 2 at a time | {local_wall:.1f} s | "

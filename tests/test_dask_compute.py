@@ -234,10 +234,13 @@ def notebook_function(params: dict[str, Any], run: Run) -> None:
     import os
 
     run.log("pid", float(os.getpid()))
+    run.log("parent_pid", float(os.getppid()))
     run.log("mse", (params["alpha"] - 0.3) ** 2)
 
 
-def test_function_sweep_runs_on_the_cluster(exp: Experiment, target: ComputeTarget) -> None:
+def test_function_sweep_runs_on_the_cluster(
+    exp: Experiment, target: ComputeTarget, cluster: DaskProcesses
+) -> None:
     config = HyperDriveConfig(
         function=notebook_function,
         hyperparameter_sampling=GridParameterSampling({"alpha": choice(0.1, 0.3, 0.5, 0.7)}),
@@ -251,8 +254,15 @@ def test_function_sweep_runs_on_the_cluster(exp: Experiment, target: ComputeTarg
     children = child_records(sweep)
     assert {c.status for c in children} == {"Completed"}
     assert all(c.properties.get("dask_worker") for c in children)
-    pids = {Run(exp, c.id).get_metrics()["pid"] for c in children}
-    assert len(pids) == 4  # each trial in a process of its own
+    metrics = [Run(exp, c.id).get_metrics() for c in children]
+    assert len({m["pid"] for m in metrics}) == 4  # each trial in a process of its own
+    # ... forked from the worker's job template (its parent), not started by the worker.
+    workers = {cluster.pid_of(c.properties["dask_worker"]) for c in children}
+    assert {m["parent_pid"] for m in metrics}.isdisjoint(workers), (metrics, workers)
+    for child in children:
+        log = exp.workspace.artifacts.run_folder(child.id) / "logs" / "control_log.txt"
+        text = log.read_text() if log.is_file() else ""
+        assert "Warning" not in text and "Traceback" not in text, text
     best = sweep.get_best_run_by_primary_metric()
     assert best is not None and best.get_metrics()["mse"] == 0.0
     # The sweep view shows where each child ran.
@@ -374,6 +384,35 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
         finally:
             details.close()
     finally:
+        cluster.wait_for_workers(2)
+
+
+def test_a_submitted_run_lost_with_its_worker_is_retried(
+    ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path, release: Path
+) -> None:
+    """``experiment.submit`` (no sweep): the run's local driver requeues the lost attempt."""
+    cluster.wait_for_workers(2)
+    config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
+    target = ComputeTarget.attach(ws, "retrying-run", config)
+    run = exp.submit(blocking_config(tmp_path, release, target))
+    wait_until(lambda: (release / f"started-{run.id}").exists(), 60, what="the run to start")
+    first = run.get_details()["properties"]["dask_worker"]
+    os.kill(cluster.pid_of(first), signal.SIGKILL)
+    try:
+        properties = wait_until(
+            lambda: (p := run.get_details()["properties"]).get("dask_worker_2") and p,
+            60,
+            what="the lost run's second attempt to start on the other worker",
+        )
+        assert properties["dask_worker_2"] != first
+        assert "attempt 1 was lost" in properties["attempt_2"]
+        wait_until(lambda: run.get_status() == "Running", 60, what="the retry to run")
+        (release / "go").write_text("1")
+        assert wait_terminal(run, 60) == "Completed", run.get_details().get("error")
+        assert run.get_metrics()["mse"] == 1.0  # the retry ran to its end
+        assert run.get_details().get("error") is None
+    finally:
+        cluster.add_worker()
         cluster.wait_for_workers(2)
 
 

@@ -2,9 +2,10 @@
 
 This file is executed by the job's interpreter (which may be another Python than the
 notebook's), so it only uses the standard library and is started by path, not imported:
-``<python> _bootstrap.py <script> [args...]``. The exception's type, message and
-traceback go to the JSON file named by ``RUN_WIDGETS_ERROR_FILE``; the traceback is then
-printed to stderr (the run's log) as Python would, and the process exits with status 1.
+``<python> _bootstrap.py <script> [args...]`` (or ``-m <module> [args...]``). The
+exception's type, message and traceback go to the JSON file named by
+``RUN_WIDGETS_ERROR_FILE``; the traceback is then printed to stderr (the run's log) as
+Python would, and the process exits with status 1.
 """
 
 from __future__ import annotations
@@ -69,14 +70,22 @@ def _record(kind: str, message: str, trace: str) -> None:
 
 
 def main() -> None:
-    """Run ``sys.argv[1]`` as ``__main__`` with the remaining arguments."""
+    """Run ``sys.argv[1]`` as ``__main__`` with the remaining arguments.
+
+    ``-m MODULE args...`` runs a module instead, as ``python -m`` would.
+    """
     _die_with_parent()
+    module = sys.argv[2] if sys.argv[1] == "-m" else None
     script = sys.argv[1]
-    sys.argv = sys.argv[1:]
-    # sys.path[0] is this file's folder; the script must see its own folder there instead.
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    sys.argv = sys.argv[2:] if module else sys.argv[1:]
+    # sys.path[0] is this file's folder; the script must see its own folder there instead
+    # (``-m``: the working folder, as ``python -m`` has it).
+    sys.path[0] = os.getcwd() if module else os.path.dirname(os.path.abspath(script))
     try:
-        runpy.run_path(script, run_name="__main__")
+        if module:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(script, run_name="__main__")
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
             _record("SystemExit", f"The script called sys.exit({exit_.code!r}).", "")

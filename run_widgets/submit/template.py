@@ -297,7 +297,9 @@ def main(preload: Sequence[str]) -> int:
     gc.freeze()
     request = _serve()
     if request is None:
-        return 0
+        # The owner is gone: go at once (no interpreter shutdown), so that the jobs get
+        # their SIGTERM (``PR_SET_PDEATHSIG``) now, before a retry of a lost run starts.
+        os._exit(0)
     _become_job(request)
     return 0
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..experiment import Experiment
 
 HYPERPARAMETERS = "hyperparameters"
-TRIAL_MODULE = "run_widgets.sweep.trial"
+TRIAL_MODULE = "run_widgets.sweep.trial_process"
 ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
 
 
@@ -274,7 +274,7 @@ def function_definition(
 
 
 class ModuleFunctionExecutor(TrialExecutor):
-    """Each function trial is its own process (``python -m run_widgets.sweep.trial``).
+    """Each function trial is its own process (``python -m run_widgets.sweep.trial_process``).
 
     The compute target's executor decides where that process runs (a Dask worker); the
     trial reads its parameters from its run and the function from the sweep's files.

@@ -1,6 +1,7 @@
 """One trial of a function sweep, in a loky worker process or as a process of its own.
 
-On a cluster each trial is ``python -m run_widgets.sweep.trial WORKSPACE CHILD_RUN_ID``.
+On a cluster each trial is a process of its own: ``python -m run_widgets.sweep.trial_process
+WORKSPACE CHILD_RUN_ID`` (see ``trial_process``).
 
 The worker takes the child run over (it becomes its owner, so a dead worker shows as
 "process lost"), sends the trial's prints to the child's ``logs/driver_log.txt``, calls
@@ -25,7 +26,6 @@ from ..exceptions import RunStateError
 from ..store import RunStatus
 from ..store.description import WorkspaceDescription
 from ..submit.slots import Slot, queue_order, wait_for_node
-from .space import display_name
 
 DRIVER_LOG = "logs/driver_log.txt"
 FUNCTION_FILE = "sweep/function.pkl"
@@ -147,32 +147,3 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
             done.set()
     watcher.join()
     return run.get_status()
-
-
-def main(argv: list[str]) -> int:
-    """Entry point: ``trial WORKSPACE CHILD_RUN_ID`` (parameters and function from the store)."""
-    if len(argv) != 2:
-        print("usage: python -m run_widgets.sweep.trial WORKSPACE RUN_ID", file=sys.stderr)
-        return 2
-    from ..workspace import Workspace
-
-    workspace = Workspace.for_child_process(argv[0])
-    record = workspace.store.get_run(argv[1])
-    if record is None or record.parent_id is None:
-        print(f"run {argv[1]} is not a sweep trial", file=sys.stderr)
-        return 2
-    definition = record.definition
-    params = {display_name(k): v for k, v in dict(definition.get("parameters") or {}).items()}
-    function_bytes = workspace.artifacts.read_bytes(record.parent_id, FUNCTION_FILE)
-    try:
-        status = run_trial(
-            workspace.description(), record.id, params, function_bytes, definition.get("cwd")
-        )
-        print(f"trial {record.id}: {status}", flush=True)
-    finally:
-        RUNTIME.flusher.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

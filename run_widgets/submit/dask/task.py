@@ -3,7 +3,8 @@
 A script run is supervised right in the worker's thread (the worker process owns the run;
 the supervisor starts the script in a process of its own, as locally, forked from the
 worker's pre-imported job template when it can: see ``submit.template``); any other run
-module (a sweep's function trial) runs as ``python -m <module> WORKSPACE RUN_ID``. Either
+module (a sweep's function trial) runs as ``python -m <module> WORKSPACE RUN_ID``, also
+forked from the job template when it can. Either
 way the user's code gets its own process, working folder, ``sys.path`` and log, so two runs
 on one worker never share state, and that process is tied to the worker: if the worker
 dies (``kill -9``) the kernel kills it too (``PR_SET_PDEATHSIG``), the run's owner is gone,
@@ -27,7 +28,7 @@ from ...store.description import WorkspaceDescription
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE
 from ..launcher import CONTROL_LOG, workdir_of
-from ..supervisor import Supervisor
+from ..supervisor import SUPERVISOR_PID_VARIABLE, Supervisor
 from ..template import process_template
 
 WORKER_PROPERTY = "dask_worker"
@@ -81,18 +82,9 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
         return {"run_id": run_id, "worker": worker, "host": host, "attempt": attempt}
     files = workspace.artifacts.run_folder(run_id)
     (files / "logs").mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, description.artifacts]
-    argv.append(run_id)
-    with open(files / CONTROL_LOG, "ab") as control_log:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=control_log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"},
-        )
-        code = process.wait()
+    env = {**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"}
+    env.setdefault("PYTHONIOENCODING", "utf-8")  # the log is read as UTF-8
+    code = _run_module(module, [description.artifacts, run_id], cwd, env, files / CONTROL_LOG)
     return {
         "run_id": run_id,
         "worker": worker,
@@ -100,6 +92,40 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
         "returncode": code,
         "attempt": attempt,
     }
+
+
+def _run_module(
+    module: str, arguments: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> int:
+    """Run ``python -m module arguments`` tied to this worker; its exit code.
+
+    Forked from the worker's job template when it can (no interpreter start, no
+    re-import of the package: see ``submit.template``); the template dies with the worker
+    and its jobs with the template. Otherwise a fresh interpreter, killed with the worker.
+    """
+    template = process_template()
+    if template is not None and template.can_run(sys.executable, env):
+        try:
+            job = template.spawn(
+                ["-m", module, *arguments],
+                cwd,
+                {**env, SUPERVISOR_PID_VARIABLE: str(template.process.pid)},
+                log,
+            )
+            return job.wait()
+        except OSError:
+            pass  # the template is gone: start the module afresh
+    argv = [sys.executable, "-c", _TIED, str(os.getpid()), "-m", module, *arguments]
+    with open(log, "ab") as control_log:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=control_log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        return process.wait()
 
 
 def _working_folder(
