@@ -228,6 +228,21 @@ def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict
         time.sleep(1)
 
 
+# The live output of a reopened notebook's second cell has settled: the widget manager has
+# restored the view (its header shows the final status) or given up ("Error displaying
+# widget…", which the snapshot's style hides), or the front-end rendered the output's text
+# fallback (an untrusted notebook); never "Loading widget…" any more.
+REOPEN_SETTLED = """() => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+  const outputs = cell ? [...cell.querySelectorAll('.jp-OutputArea-output')] : [];
+  if (outputs.length < 2 || outputs.some(o => o.textContent.startsWith('Loading widget'))) return false;
+  const title = cell.querySelector('.rw-run-details .rw-status-title');
+  return (!!title && title.textContent.includes('(Completed)'))
+    || outputs.some(o => o.textContent.startsWith('Error displaying widget')
+      || o.getAttribute('data-mime-type') === 'text/plain');
+}"""
+
+
 def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path) -> None:
     server, page = lab
     sources = [
@@ -256,8 +271,7 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
     (server.root / "reopen-nostate.ipynb").write_text(json.dumps(stateless))
     for name in ("reopen-state.ipynb", "reopen-nostate.ipynb"):
         open_in_lab(lab, name)
-        page.wait_for_selector(".jp-Cell:nth-child(2) .jp-OutputArea-output", timeout=60_000)
-        time.sleep(3)  # the widget manager restores (or fails to restore) the models
+        wait_until(page, REOPEN_SETTLED, timeout=60_000)
         text = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in text and "model not found" not in text, name
         cell = page.locator(".jp-Cell").nth(1)
@@ -421,7 +435,17 @@ def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str, ending: str
         "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
     )
     kernel_idle(page)
-    time.sleep(1)
+    # Checked once the view shows its final state: the header's final status colour and
+    # the chart drawn (axe reads the colours of what is rendered at that moment).
+    final = "(Completed)" if ending == "run.complete()" else "(Failed)"
+    wait_until(
+        page,
+        "(final) => { const v = document.querySelector('.rw-run-details');"
+        " const t = v && v.querySelector('.rw-status-title');"
+        " return !!t && t.textContent.includes(final)"
+        " && !!v.querySelector('.bqplot.figure path.line[d*=L]'); }",
+        arg=final,
+    )
     violations = axe_contrast(page, ".rw-run-details")
     page.locator(".rw-run-details").first.screenshot(
         path=str(artifacts / f"colours-{theme.split()[-1].lower()}.png")
