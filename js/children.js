@@ -36,9 +36,13 @@ function render({ model, el: root }) {
   scroller.append(table);
   const pager = document.createElement("div");
   pager.className = "rw-pager";
+  // The pager shares the title's line: appearing at the 21st row, it moves nothing.
+  const head = document.createElement("div");
+  head.className = "rw-children-head";
+  head.append(title, pager);
   const footnote = document.createElement("div");
   footnote.className = "rw-muted rw-footnote";
-  root.append(title, scroller, pager, footnote);
+  root.append(head, scroller, footnote);
 
   function sortedRows() {
     const rows = [...(model.get("rows") || [])];

@@ -10,7 +10,6 @@ Screenshots go to tests/browser/artifacts/.
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,14 @@ POINTS_OF = (
   return -1;
 }"""
 )
+
+
+# The parts of the run's view that do not (yet) show the text ``xss``.
+PAYLOAD_MISSING = """(xss) => {
+  const v = document.querySelector('.rw-run-details');
+  const parts = ['.rw-status-title', '.rw-properties', '.rw-log-text', '.bqplot.figure .mainheading'];
+  return parts.filter(p => !v || ![...v.querySelectorAll(p)].some(e => e.textContent.includes(xss)));
+}"""
 
 
 def wait_until(page: Any, check: str, arg: Any = None, timeout: float = 90_000) -> Any:
@@ -147,8 +154,22 @@ def test_user_strings_are_shown_as_text(lab: Any, lab_page: Any, artifacts: Path
     open_in_lab(lab, "xss.ipynb")
     run_all(page)
     page.wait_for_selector(".rw-children tr.rw-row", timeout=90_000)
-    page.wait_for_selector(".bqplot.figure .mainheading", timeout=60_000)
-    time.sleep(2)
+    # Every place the payload is shown has been rendered: header, properties (its error
+    # too), log and chart title.
+    try:
+        wait_until(page, f"(xss) => ({PAYLOAD_MISSING})(xss).length === 0", arg=XSS)
+    except Exception as error:
+        missing = page.evaluate(PAYLOAD_MISSING, XSS)
+        raise AssertionError(f"the payload is not shown in {missing}") from error
+    # Then a bounded wait for what must NOT happen (an injected image's onerror running):
+    # the same image added to the page now as a control has fired its onerror, so one
+    # injected earlier would have fired by then too.
+    page.evaluate(
+        "() => { const img = document.createElement('img'); img.hidden = true;"
+        " img.onerror = () => { window.__rw_control = 1; }; img.src = 'x';"
+        " document.body.append(img); }"
+    )
+    wait_until(page, "() => window.__rw_control === 1", timeout=30_000)
     text = page.locator(".rw-run-details").first.inner_text()
     assert XSS in text  # shown literally, as text
     assert page.evaluate("() => window.__rw_xss === undefined")

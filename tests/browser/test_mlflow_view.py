@@ -8,7 +8,6 @@ points while the run logs, then the status must turn Completed.
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +69,12 @@ def test_mlflow_run_renders_and_grows_while_logging(
             stop.set()
             writer.join(timeout=30)
             client.set_terminated(run_id, status="FINISHED")
-            deadline = time.monotonic() + 120
-            text = ""
-            while time.monotonic() < deadline:
-                text = page.locator(".rw-experiment-details").first.inner_text()
-                if "Completed" in text:
-                    break
-                time.sleep(0.5)
-            assert "Completed" in text
+            wait_until(
+                page,
+                "() => { const v = document.querySelector('.rw-experiment-details');"
+                " return !!v && v.innerText.includes('Completed'); }",
+                timeout=120_000,
+            )
     finally:
         stop.set()
         writer.join(timeout=30)

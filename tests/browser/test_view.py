@@ -228,6 +228,21 @@ def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict
         time.sleep(1)
 
 
+# The live output of a reopened notebook's second cell has settled: the widget manager has
+# restored the view (its header shows the final status) or given up ("Error displaying
+# widget…", which the snapshot's style hides), or the front-end rendered the output's text
+# fallback (an untrusted notebook); never "Loading widget…" any more.
+REOPEN_SETTLED = """() => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+  const outputs = cell ? [...cell.querySelectorAll('.jp-OutputArea-output')] : [];
+  if (outputs.length < 2 || outputs.some(o => o.textContent.startsWith('Loading widget'))) return false;
+  const title = cell.querySelector('.rw-run-details .rw-status-title');
+  return (!!title && title.textContent.includes('(Completed)'))
+    || outputs.some(o => o.textContent.startsWith('Error displaying widget')
+      || o.getAttribute('data-mime-type') === 'text/plain');
+}"""
+
+
 def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path) -> None:
     server, page = lab
     sources = [
@@ -256,8 +271,7 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
     (server.root / "reopen-nostate.ipynb").write_text(json.dumps(stateless))
     for name in ("reopen-state.ipynb", "reopen-nostate.ipynb"):
         open_in_lab(lab, name)
-        page.wait_for_selector(".jp-Cell:nth-child(2) .jp-OutputArea-output", timeout=60_000)
-        time.sleep(3)  # the widget manager restores (or fails to restore) the models
+        wait_until(page, REOPEN_SETTLED, timeout=60_000)
         text = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in text and "model not found" not in text, name
         cell = page.locator(".jp-Cell").nth(1)
@@ -421,7 +435,17 @@ def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str, ending: str
         "() => document.querySelectorAll('.rw-children tr.rw-row').length === 3",
     )
     kernel_idle(page)
-    time.sleep(1)
+    # Checked once the view shows its final state: the header's final status colour and
+    # the chart drawn (axe reads the colours of what is rendered at that moment).
+    final = "(Completed)" if ending == "run.complete()" else "(Failed)"
+    wait_until(
+        page,
+        "(final) => { const v = document.querySelector('.rw-run-details');"
+        " const t = v && v.querySelector('.rw-status-title');"
+        " return !!t && t.textContent.includes(final)"
+        " && !!v.querySelector('.bqplot.figure path.line[d*=L]'); }",
+        arg=final,
+    )
     violations = axe_contrast(page, ".rw-run-details")
     page.locator(".rw-run-details").first.screenshot(
         path=str(artifacts / f"colours-{theme.split()[-1].lower()}.png")
@@ -431,3 +455,106 @@ def test_colours_pass_wcag_aa(lab: Any, artifacts: Path, theme: str, ending: str
         "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
     )
     assert violations == [], violations
+
+
+# Installs a recorder of what the live view looks like at each of its changes (each
+# refresh, each ticking duration) and resizes: its height, how far down the next cell
+# starts, how many log lines and child runs it holds, and whether the log and the child
+# table have reached their maximum heights (their content overflows and scrolls inside).
+RECORD_GROWTH = """() => {
+  const view = document.querySelector('.rw-run-details');
+  const cell = view.closest('.jp-Cell');
+  const next = cell.nextElementSibling;
+  const log = view.querySelector('.rw-log-text');
+  const table = view.querySelector('.rw-children');
+  const scroller = table.querySelector('.rw-table-scroll');
+  const samples = window.__rwGrowth = [];
+  const sample = () => {
+    const title = (table.querySelector('.rw-title') || {}).textContent || '';
+    const s = {
+      height: view.getBoundingClientRect().height,
+      next: next.getBoundingClientRect().top - cell.getBoundingClientRect().top,
+      lines: (log.textContent.match(/^line /gm) || []).length,
+      children: Number((title.match(/\\((\\d+)\\)$/) || [0, 0])[1]),
+      status: (view.querySelector('.rw-status-title') || {}).textContent || '',
+      logFull: log.clientHeight > 0 && log.scrollHeight > log.clientHeight + 1,
+      tableFull: scroller.clientHeight > 0 && scroller.scrollHeight > scroller.clientHeight + 1,
+    };
+    const last = samples[samples.length - 1];
+    if (!last || Object.keys(s).some(k => s[k] !== last[k])) samples.push(s);
+  };
+  new MutationObserver(sample).observe(view,
+    {subtree: true, childList: true, characterData: true, attributes: true});
+  new ResizeObserver(sample).observe(view);
+  sample();
+}"""
+# Both panels full, then at least three more refreshes that added lines and children, past
+# one page of the child table (20 rows: its pager has appeared); or a bound on the growth
+# (then the assertions below say what never happened).
+GROWN = """() => {
+  const s = window.__rwGrowth;
+  const full = s.findIndex(x => x.logFull && x.tableFull);
+  const after = full < 0 ? [] : s.slice(full);
+  const grown = new Set(after.map(x => x.children)).size >= 4
+    && after[after.length - 1].children > 20 && after[after.length - 1].lines > after[0].lines;
+  return grown || s[s.length - 1].children >= 45;
+}"""
+
+
+def test_height_stays_put_while_a_live_run_grows(lab: Any) -> None:
+    """Once the log and the child table are full, more lines and children move nothing."""
+    server, page = lab
+    # Tall enough for the whole view and the next cell: JupyterLab skips the layout of
+    # cells off screen (content-visibility), which would hide a change of height.
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    write_notebook(
+        server.root / "grows.ipynb",
+        [
+            HEADER + "import io, os, time\n"
+            "exp = Experiment(ws, 'grows')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='growing run')\n"
+            "run.log('loss', 1.0); run.log('acc', 0.0)",
+            "RunDetails(run, refresh_interval=1).show()",
+            # Grows as a training run does once the test's recorder is in the page (a point
+            # per metric, lines appended to its log file, a child run per step), until the
+            # test has seen enough.
+            "while not os.path.exists('grows.go'): time.sleep(0.1)\n"
+            "run.upload_file('logs/user_log.txt', io.BytesIO(b'line 0\\n'))\n"
+            "log = run.files_dir / 'logs' / 'user_log.txt'\n"
+            "i = 0\n"
+            "while not os.path.exists('grows.stop') and i < 200:\n"
+            "    i += 1; run.log('loss', 1 / (i + 1)); run.log('acc', i / 200)\n"
+            "    with log.open('a') as f: f.write(''.join(f'line {i}.{k}\\n' for k in range(3)))\n"
+            "    run.child_run(f'child {i}').complete()\n"
+            "    time.sleep(0.2)\n"
+            "run.complete()",
+        ],
+    )
+    try:
+        open_in_lab(lab, "grows.ipynb")
+        run_all(page)
+        wait_until(page, "() => !!document.querySelector('.rw-run-details .rw-children')")
+        page.locator(".rw-run-details").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.evaluate(RECORD_GROWTH)
+        (server.root / "grows.go").touch()
+        wait_until(page, GROWN)
+        (server.root / "grows.stop").touch()
+        wait_until(page, "() => window.__rwGrowth.some(s => s.status.includes('(Completed)'))")
+        samples = page.evaluate("() => window.__rwGrowth")
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 900})
+    full = next((i for i, s in enumerate(samples) if s["logFull"] and s["tableFull"]), None)
+    last = samples[-1]
+    assert full is not None, (
+        f"the log panel or the child table never reached a maximum height "
+        f"({last['lines']} lines, {last['children']} children): {samples[-3:]}"
+    )
+    # From then on (the final refresh at Completed included) the view keeps its height and
+    # the cell below it stays where it is, while lines and children keep arriving.
+    after = samples[full:]
+    assert len({s["children"] for s in after}) >= 4 and last["children"] > 20, after
+    assert last["lines"] > after[0]["lines"], after
+    heights = {(round(s["height"]), round(s["next"])) for s in after}
+    assert len(heights) == 1, [
+        (s["lines"], s["children"], round(s["height"]), round(s["next"])) for s in after
+    ]
