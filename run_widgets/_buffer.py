@@ -8,7 +8,10 @@ accumulated into packed ``AppendPoints`` operations, one per metric.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
+import uuid
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,9 @@ class RunBuffer:
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.lock = threading.Lock()
+        self._writer = ""
+        self._writer_pid = 0
+        self._seq = 0
         self.scalars: dict[str, Series] = {}
         self.others: dict[str, Series] = {}
         self.kinds: dict[str, MetricKind] = {}
@@ -99,7 +105,23 @@ class RunBuffer:
                 values, times = values[:n], times[:n]
                 steps = None if steps is None else steps[:n]
             ops.append(self._to_op(series, values, steps, times))
-        return ops
+        return self._numbered(ops)
+
+    def _numbered(self, ops: list[AppendPoints]) -> list[AppendPoints]:
+        """``ops`` stamped with this buffer's writer id and the next sequence numbers.
+
+        The store applies each (writer, seq) once (``AppendPoints``). The id is new in a
+        forked child, whose copy of the buffer must not reuse its parent's numbers.
+        """
+        if not ops:
+            return ops
+        with self.lock:
+            if self._writer_pid != os.getpid():
+                self._writer, self._writer_pid, self._seq = uuid.uuid4().hex, os.getpid(), 0
+            first = self._seq + 1
+            self._seq += len(ops)
+            writer = self._writer
+        return [dataclasses.replace(op, writer=writer, seq=first + i) for i, op in enumerate(ops)]
 
     def _to_op(
         self, series: Series, values: list[Any], steps: list[int] | None, times: list[float]

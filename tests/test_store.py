@@ -352,6 +352,39 @@ def test_write_batch_is_all_or_nothing(any_store: TrackingStore) -> None:
 
 
 @pytest.mark.both_backends
+def test_an_append_sent_again_is_stored_once(any_store: TrackingStore) -> None:
+    """A batch resent because its COMMIT's answer was lost adds nothing the second time."""
+    store = any_store
+    try:
+        store.write([CreateRun("r", "e", "interactive", "Running")])
+        first = [
+            _points("r", "loss", [1.0, 2.0], writer="w1", seq=1),
+            _points("r", "acc", [0.5], writer="w1", seq=2),
+        ]
+        store.write(first)
+        # Resent together with the next points (as the flusher does after a failure).
+        store.write([*first, _points("r", "loss", [3.0], writer="w1", seq=3)])
+        store.write([_points("r", "loss", [3.0], writer="w1", seq=3)])
+        # Another writer's numbers are its own; appends without a writer always apply.
+        store.write([_points("r", "loss", [4.0], writer="w2", seq=1)])
+        store.write([_points("r", "loss", [5.0]), _points("r", "loss", [5.0])])
+        values = {
+            info.name: np.concatenate(
+                [c.values for c in store.read_chunks("r") if c.metric_id == info.id]
+            ).tolist()
+            for info in store.metric_infos(["r"])
+        }
+        assert values == {"loss": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0], "acc": [0.5]}
+        # A stale batch skipped as a whole still leaves the other ops of its write applied.
+        store.write([_points("r", "acc", [9.0], writer="w1", seq=2), SetTags("r", {"t": "1"})])
+        record = store.get_run("r")
+        assert record is not None and dict(record.tags) == {"t": "1"}
+        assert [i.n_points for i in store.metric_infos(["r"]) if i.name == "acc"] == [1]
+    finally:
+        store.close()
+
+
+@pytest.mark.both_backends
 def test_terminal_status_sticky_in_store(any_store: TrackingStore) -> None:
     store = any_store
     try:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import codec, rules
 from .base import TagFilter
-from .entities import MetricInfo, OwnerRecord, PointChunk, RunRecord
+from .entities import AppendPoints, MetricInfo, OwnerRecord, PointChunk, RunRecord, WriteOp
 
 Connection = Any
 """An open DB-API connection of the backend (``sqlite3.Connection`` or ``psycopg.Connection``):
@@ -53,9 +53,12 @@ class Dialect:
     name: str
     mark: str
     lock: Callable[[Connection, str], None]
-    #: WHERE term "``r.id`` is one of the ids in the one parameter" and that parameter.
-    ids_clause: str
+    #: WHERE term "``{}`` is one of the texts in the one parameter" (format with the
+    #: column) and that parameter.
+    member_of: str
     ids_param: Callable[[Sequence[str]], Any]
+    #: Appended to a SELECT: lock the rows read until the transaction ends.
+    row_lock: str
     #: Case-insensitive LIKE.
     ilike: str
     #: The last value of the metric row ``m`` as a float (NULL: not a scalar number).
@@ -70,6 +73,10 @@ class Dialect:
     true: str
     #: Equality that matches NULL with NULL.
     null_safe_equal: str
+
+    def in_clause(self, column: str) -> str:
+        """WHERE term "``column`` is one of the texts in the one parameter" (``ids_param``)."""
+        return self.member_of.format(column)
 
     def sql(self, statement: str) -> str:
         """``statement`` (written with ``?`` marks) in this dialect."""
@@ -88,8 +95,9 @@ SQLITE = Dialect(
     name="sqlite",
     mark="?",
     lock=_no_lock,
-    ids_clause="r.id IN (SELECT value FROM json_each(?))",
+    member_of="{} IN (SELECT value FROM json_each(?))",
     ids_param=_json_array,  # no per-id placeholders, no size limit
+    row_lock="",  # the write transaction holds the whole database already
     ilike="LIKE",  # folds ASCII case only
     metric_value=(
         "CASE WHEN m.kind = 'scalar' AND json_type(m.last_value) IN ('integer', 'real')"
@@ -108,8 +116,9 @@ POSTGRESQL = Dialect(
     name="postgresql",
     mark="%s",
     lock=_advisory_lock,
-    ids_clause="r.id = ANY(?)",
+    member_of="{} = ANY(?)",
     ids_param=list,
+    row_lock=" FOR UPDATE",
     ilike="ILIKE",
     # last_value is JSON text that may hold NaN (not JSON to PostgreSQL): test the text
     # (with no "?" in the pattern: every "?" of a shared statement is a parameter mark).
@@ -438,3 +447,38 @@ def merged_chunk(rows: Sequence[Sequence[Any]]) -> tuple[int, bytes, bytes, str,
         merged_dtype, blob = codec.encode_values([v for block in blocks for v in block])
     n = sum(int(row[3]) for row in rows)
     return n, codec.encode_steps(steps), codec.encode_times(times), merged_dtype, blob
+
+
+WRITE_PROGRESS_TABLE = (
+    "CREATE TABLE write_progress (writer TEXT PRIMARY KEY, last_seq BIGINT NOT NULL)"
+)
+"""Each writer's highest stored append (``rules.unapplied_appends``); one row a log buffer."""
+
+
+def drop_applied_appends(
+    dialect: Dialect, conn: Connection, ops: Sequence[WriteOp]
+) -> list[WriteOp]:
+    """``ops`` less the appends already stored, recording the writers' new progress.
+
+    Call inside the write transaction, before applying the ops: the writers' rows stay
+    locked until it ends, so the check and the write are one.
+    """
+    writers = sorted({op.writer for op in ops if isinstance(op, AppendPoints) and op.writer})
+    if not writers:
+        return list(ops)
+    rows = dialect.execute(
+        conn,
+        "SELECT writer, last_seq FROM write_progress WHERE "
+        + dialect.in_clause("writer")
+        + dialect.row_lock,
+        (dialect.ids_param(writers),),
+    ).fetchall()
+    kept, progress = rules.unapplied_appends(ops, {str(w): int(n) for w, n in rows})
+    for writer, seq in sorted(progress.items()):
+        dialect.execute(
+            conn,
+            "INSERT INTO write_progress (writer, last_seq) VALUES (?, ?) ON CONFLICT (writer)"
+            " DO UPDATE SET last_seq = excluded.last_seq",
+            (writer, seq),
+        )
+    return kept

@@ -282,6 +282,11 @@ class AppendPoints:
     ``values`` is a numpy array or a list of scalars; for row/table metrics a
     ``{column: list}`` dictionary with equal-length columns. ``steps=None`` numbers the points
     after the metric's last step; inside an array, ``AUTO_STEP`` does so for one point.
+
+    ``writer`` and ``seq`` (set by a process's log buffers) name who sent the points and
+    their place in that writer's sequence. A store applies each writer's appends once, in
+    increasing ``seq``: a batch sent again because the answer to its COMMIT was lost (the
+    connection cut at that moment) does not add its points twice.
     """
 
     run_id: str
@@ -291,6 +296,8 @@ class AppendPoints:
     times: ArrayF8
     steps: ArrayI8 | None = None
     description: str = ""
+    writer: str | None = None
+    seq: int = 0
 
 
 WriteOp = CreateRun | UpdateRun | SetTags | RemoveTags | AddProperties | AppendPoints

@@ -14,7 +14,8 @@ the first:
 * run numbering: per experiment, 1 + the largest number so far (:func:`next_run_number`);
 * metric summaries kept beside the points: count, last step, first/last value, numeric
   min/max, table columns (:func:`summarize_append`);
-* compaction grouping of small consecutive chunks (:func:`mergeable_groups`).
+* compaction grouping of small consecutive chunks (:func:`mergeable_groups`);
+* each writer's appends applied once, in sequence (:func:`unapplied_appends`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .entities import (
     MetricKind,
     RunStatus,
     UpdateRun,
+    WriteOp,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "start_time_for",
     "status_allows",
     "summarize_append",
+    "unapplied_appends",
 ]
 
 SMALL_CHUNK = 4096
@@ -305,3 +308,25 @@ def merge_columns(
         for column in columns:
             merged[column].extend(block.get(column, [None] * n))
     return merged
+
+
+def unapplied_appends(
+    ops: Sequence[WriteOp], applied: Mapping[str, int]
+) -> tuple[list[WriteOp], dict[str, int]]:
+    """``ops`` without the appends their writers' progress says are stored already.
+
+    ``applied`` maps a writer to the highest ``seq`` of its appends the store holds. A
+    writer sends its appends in increasing ``seq`` and resends a batch only when it could
+    not learn whether the batch was committed, so an append at or below that mark is a
+    duplicate. Returns the ops to apply and the writers' new marks.
+    """
+    kept: list[WriteOp] = []
+    progress: dict[str, int] = {}
+    for op in ops:
+        if isinstance(op, AppendPoints) and op.writer is not None:
+            mark = max(applied.get(op.writer, 0), progress.get(op.writer, 0))
+            if op.seq <= applied.get(op.writer, 0):
+                continue
+            progress[op.writer] = max(mark, op.seq)
+        kept.append(op)
+    return kept, progress

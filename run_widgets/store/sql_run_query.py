@@ -35,7 +35,7 @@ def scope_clause(query: RunQuery, dialect: Dialect) -> tuple[list[str], list[Any
         clauses.append("r.experiment_id = ?")
         params.append(query.experiment_id)
     if query.run_ids is not None:
-        clauses.append(dialect.ids_clause)
+        clauses.append(dialect.in_clause("r.id"))
         params.append(dialect.ids_param(query.run_ids))
     if not query.include_children:
         clauses.append("r.parent_id IS NULL")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pg_commit_cutter import CommitCutter
 from support import python_env
 
 from run_widgets import Experiment, Run, Workspace
@@ -84,6 +85,38 @@ def test_server_restart_while_four_processes_log_loses_nothing(
         assert run.get_status() == "Completed"
         assert run.get_metrics()["x"] == list(range(N_POINTS))
     ws.close()
+
+
+def test_a_connection_cut_right_after_commit_stores_each_point_once(
+    pg_uri: str, tmp_path: Path
+) -> None:
+    """The server committed a batch, the client never heard: the resent batch adds nothing."""
+    cutter = CommitCutter(pg_uri)
+    ws = Workspace(store=cutter.uri, artifacts=tmp_path / "a")
+    try:
+        run = Experiment(ws, "cut").start_logging(snapshot_directory=None, outputs=False)
+        run.log("x", 0)
+        run.flush()
+        cutter.arm(2)
+        i = 1
+        deadline = time.monotonic() + 60
+        while cutter.cuts < 2 or i < 400:  # log through both cuts and on
+            run.log("x", i)
+            i += 1
+            time.sleep(0.005)
+            assert time.monotonic() < deadline, f"{cutter.cuts} cut(s) in 60 s"
+        run.flush()  # what the cut batches held was committed once, or is resent now
+        run.complete()
+    finally:
+        ws.close()
+        cutter.close()
+    direct = Workspace(store=pg_uri, artifacts=tmp_path / "a")
+    try:
+        again = Run(Experiment(direct, "cut"), run.id)
+        assert again.get_metrics()["x"] == list(range(i))  # none lost, none twice
+        assert again.get_status() == "Completed"
+    finally:
+        direct.close()
 
 
 def test_unreachable_server_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:

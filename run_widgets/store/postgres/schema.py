@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from .._sql import WRITE_PROGRESS_TABLE
+
 MIGRATION_LOCK = 0x52574442  # advisory lock key while migrating ("RWDB")
 
 
@@ -174,11 +176,18 @@ def _run_pages(conn: psycopg.Connection) -> None:
     )
 
 
+def _write_progress(conn: psycopg.Connection) -> None:
+    # Each log buffer's highest stored append: a batch resent after a COMMIT whose answer
+    # was lost (the connection cut then) is not stored twice (SQLite's migration 0005).
+    conn.execute(WRITE_PROGRESS_TABLE)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_model_and_environment_registries", _registries),
     Migration("0003_compute_targets", _compute_targets),
     Migration("0004_run_pages", _run_pages),
+    Migration("0005_write_progress", _write_progress),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

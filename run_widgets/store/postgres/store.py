@@ -52,6 +52,7 @@ from .._sql import (
     RUN_COLUMNS,
     SqlRuns,
     ThreadConnections,
+    drop_applied_appends,
     merged_chunk,
     metric_info,
     metric_summary,
@@ -270,6 +271,7 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
 
     def _write_once(self, ops: Sequence[WriteOp]) -> int:
         with self._writing() as conn:
+            ops = drop_applied_appends(POSTGRESQL, conn, ops)
             created = {op.run_id for op in ops if isinstance(op, CreateRun)}
             existing = sorted({op.run_id for op in ops} - created)
             statuses = self._lock_runs(conn, existing)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._sql import WRITE_PROGRESS_TABLE
 from .assets import COMPUTE_TARGETS_SQL
 from .assets import MIGRATION_SQL as REGISTRY_TABLES
 
@@ -139,11 +140,17 @@ def _compute_targets(conn: sqlite3.Connection) -> None:
     execute_script(conn, COMPUTE_TARGETS_SQL)
 
 
+def _write_progress(conn: sqlite3.Connection) -> None:
+    # Each log buffer's highest stored append: a resent batch is not stored twice.
+    execute_script(conn, WRITE_PROGRESS_TABLE + ";")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_run_pages", _run_pages),
     Migration("0003_model_and_environment_registries", _registries),
     Migration("0004_compute_targets", _compute_targets),
+    Migration("0005_write_progress", _write_progress),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442

@@ -41,6 +41,7 @@ from .._sql import (
     SQLITE,
     SqlRuns,
     ThreadConnections,
+    drop_applied_appends,
     merged_chunk,
     metric_info,
     metric_summary,
@@ -286,6 +287,7 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` atomically and return the change sequence number they got."""
         with self._writing() as conn:
+            ops = drop_applied_appends(SQLITE, conn, ops)
             seq = int(
                 conn.execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
