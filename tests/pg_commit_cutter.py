@@ -31,13 +31,16 @@ class CommitCutter:
         self.uri = urlunsplit(parts._replace(netloc=netloc))
         self._lock = threading.Lock()
         self._to_cut = 0
+        self._to_skip = 0
         self.cuts = 0
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def arm(self, times: int) -> None:
-        """Cut the connection after each of the next ``times`` COMMITs."""
+    def arm(self, times: int, skip: int = 0) -> None:
+        """Cut the connection after each of the ``times`` COMMITs that follow the next
+        ``skip`` ones."""
         with self._lock:
+            self._to_skip = skip
             self._to_cut = times
 
     def close(self) -> None:
@@ -49,6 +52,9 @@ class CommitCutter:
     def _take_cut(self) -> bool:
         with self._lock:
             if self._to_cut <= 0:
+                return False
+            if self._to_skip > 0:
+                self._to_skip -= 1
                 return False
             self._to_cut -= 1
             return True

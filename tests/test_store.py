@@ -3,6 +3,7 @@ and incremental reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -346,7 +347,15 @@ def test_write_batch_is_all_or_nothing(any_store: TrackingStore) -> None:
             store.write([CreateRun("child", "e", "interactive", "Running", parent_id="ghost")])
         assert store.get_run("child") is None
         with pytest.raises(UserErrorException, match="already exists"):
-            store.write([CreateRun("r", "e", "interactive", "Running")])
+            store.write([CreateRun("r", "other", "interactive", "Running")])
+        with pytest.raises(UserErrorException, match="already exists"):
+            store.write([CreateRun("r", "e", "script", "Running")])
+        # The same creation again is a resend (its first COMMIT's answer lost): a no-op.
+        before = store.get_run("r")
+        store.write([CreateRun("r", "e", "interactive", "Running")])
+        after = store.get_run("r")
+        assert before is not None and after is not None
+        assert dataclasses.replace(after, change_seq=before.change_seq) == before
     finally:
         store.close()
 

@@ -23,7 +23,15 @@ import numpy as np
 
 from . import codec, rules
 from .base import TagFilter
-from .entities import AppendPoints, MetricInfo, OwnerRecord, PointChunk, RunRecord, WriteOp
+from .entities import (
+    AppendPoints,
+    CreateRun,
+    MetricInfo,
+    OwnerRecord,
+    PointChunk,
+    RunRecord,
+    WriteOp,
+)
 
 Connection = Any
 """An open DB-API connection of the backend (``sqlite3.Connection`` or ``psycopg.Connection``):
@@ -482,3 +490,25 @@ def drop_applied_appends(
             (writer, seq),
         )
     return kept
+
+
+def resent_creation(dialect: Dialect, conn: Connection, op: CreateRun) -> bool:
+    """Whether the run ``op`` creates exists exactly as ``op`` made it.
+
+    That is ``op`` sent again after its COMMIT's answer was lost (run ids are random, so
+    the same id with the same experiment, parent, type, owner and definition is the same
+    creation): the resend is applied as a no-op instead of failing "already exists".
+    """
+    row = dialect.execute(
+        conn,
+        "SELECT e.name, r.parent_id, r.run_type, r.owner_id, r.definition FROM runs r"
+        " JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
+        (op.run_id,),
+    ).fetchone()
+    return row is not None and tuple(row) == (
+        op.experiment_name,
+        op.parent_id,
+        op.run_type,
+        op.owner_id,
+        codec.dumps_json(dict(op.definition)),
+    )

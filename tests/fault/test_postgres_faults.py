@@ -119,6 +119,35 @@ def test_a_connection_cut_right_after_commit_stores_each_point_once(
         direct.close()
 
 
+@pytest.mark.parametrize("nth", [1, 2, 3, 4, 5])
+def test_a_cut_commit_while_a_run_starts_and_ends_is_resent_harmlessly(
+    pg_uri: str, tmp_path: Path, nth: int
+) -> None:
+    """Whichever write of a run's life loses its COMMIT's answer, the resend is harmless
+    (a run created twice would otherwise fail "already exists")."""
+    cutter = CommitCutter(pg_uri)
+    ws = Workspace(store=cutter.uri, artifacts=tmp_path / "a")
+    try:
+        cutter.arm(1, skip=nth - 1)
+        run = Experiment(ws, "cut").start_logging(snapshot_directory=None, outputs=False)
+        run.set_tags({"t": "1"})
+        run.log("x", 1.0)
+        run.complete()
+        assert cutter.cuts == 1  # the nth COMMIT of the run's life was cut
+    finally:
+        ws.close()
+        cutter.close()
+    direct = Workspace(store=pg_uri, artifacts=tmp_path / "a")
+    try:
+        again = Run(Experiment(direct, "cut"), run.id)
+        assert again.get_status() == "Completed"
+        assert again.get_metrics() == {"x": 1.0}
+        assert again.get_tags() == {"t": "1"}
+        assert len(list(Experiment(direct, "cut").get_runs())) == 1
+    finally:
+        direct.close()
+
+
 def test_unreachable_server_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
     port = free_port()
     artifacts = tmp_path / "never"

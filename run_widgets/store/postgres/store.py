@@ -58,6 +58,7 @@ from .._sql import (
     metric_summary,
     owner_record,
     point_chunk,
+    resent_creation,
     run_record,
 )
 from ..base import TrackingStore
@@ -278,8 +279,10 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
             chunks: list[_PendingChunk] = []
             for op in ops:
                 if isinstance(op, CreateRun):
-                    self._create_run(conn, op)
-                    statuses[op.run_id] = op.status
+                    if self._create_run(conn, op):
+                        statuses[op.run_id] = op.status
+                    else:
+                        statuses.update(self._lock_runs(conn, [op.run_id]))
                     continue
                 status = statuses.get(op.run_id)
                 if status is None:
@@ -372,8 +375,11 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         assert row is not None
         return int(row[0])
 
-    def _create_run(self, conn: psycopg.Connection, op: CreateRun) -> None:
+    def _create_run(self, conn: psycopg.Connection, op: CreateRun) -> bool:
+        """Insert the run; False if this creation was stored already (a resend)."""
         if conn.execute("SELECT 1 FROM runs WHERE id = %s", (op.run_id,)).fetchone():
+            if resent_creation(POSTGRESQL, conn, op):
+                return False
             raise UserErrorException(f"A run with id {op.run_id!r} already exists.")
         if (
             op.parent_id is not None
@@ -423,6 +429,7 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
             "INSERT INTO properties (run_id, key, value) VALUES (%s, %s, %s)",
             [(op.run_id, k, v) for k, v in op.properties.items()],
         )
+        return True
 
     def _update_run(self, conn: psycopg.Connection, op: UpdateRun, status: str) -> str | None:
         if not rules.status_allows(op, status):

@@ -47,6 +47,7 @@ from .._sql import (
     metric_summary,
     owner_record,
     point_chunk,
+    resent_creation,
     run_record,
 )
 from ..base import TrackingStore
@@ -297,8 +298,10 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
             statuses: dict[str, str] = {}
             for op in ops:
                 if isinstance(op, CreateRun):
-                    self._create_run(conn, op, seq)
-                    statuses[op.run_id] = op.status
+                    if self._create_run(conn, op, seq):
+                        statuses[op.run_id] = op.status
+                    else:
+                        statuses[op.run_id] = self._status_of(conn, op.run_id)
                     continue
                 status = statuses.get(op.run_id)
                 if status is None:
@@ -344,8 +347,11 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         )
         return int(conn.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0])
 
-    def _create_run(self, conn: sqlite3.Connection, op: CreateRun, seq: int) -> None:
+    def _create_run(self, conn: sqlite3.Connection, op: CreateRun, seq: int) -> bool:
+        """Insert the run; False if this creation was stored already (a resend)."""
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (op.run_id,)).fetchone():
+            if resent_creation(SQLITE, conn, op):
+                return False
             raise UserErrorException(f"A run with id {op.run_id!r} already exists.")
         if op.parent_id is not None:
             self._status_of(conn, op.parent_id)
@@ -387,6 +393,7 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
                 "INSERT INTO properties (run_id, key, value) VALUES (?, ?, ?)",
                 [(op.run_id, k, v) for k, v in op.properties.items()],
             )
+        return True
 
     def _update_run(self, conn: sqlite3.Connection, op: UpdateRun, status: str) -> str | None:
         if not rules.status_allows(op, status):
