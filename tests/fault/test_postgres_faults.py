@@ -3,12 +3,14 @@ wrong password. (Schema-version refusal: tests/test_postgres_store.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,16 @@ def test_server_restart_while_four_processes_log_loses_nothing(
     ws.close()
 
 
+@contextlib.contextmanager
+def read_directly(uri: str, artifacts: Path, experiment: str, run_id: str) -> Iterator[Run]:
+    """The run as a new workspace on the server itself (not through the proxy) reads it."""
+    direct = Workspace(store=uri, artifacts=artifacts)
+    try:
+        yield Run(Experiment(direct, experiment), run_id)
+    finally:
+        direct.close()
+
+
 def test_a_connection_cut_right_after_commit_stores_each_point_once(
     pg_uri: str, tmp_path: Path
 ) -> None:
@@ -110,13 +122,9 @@ def test_a_connection_cut_right_after_commit_stores_each_point_once(
     finally:
         ws.close()
         cutter.close()
-    direct = Workspace(store=pg_uri, artifacts=tmp_path / "a")
-    try:
-        again = Run(Experiment(direct, "cut"), run.id)
+    with read_directly(pg_uri, tmp_path / "a", "cut", run.id) as again:
         assert again.get_metrics()["x"] == list(range(i))  # none lost, none twice
         assert again.get_status() == "Completed"
-    finally:
-        direct.close()
 
 
 @pytest.mark.parametrize("nth", [1, 2, 3, 4, 5])
@@ -137,15 +145,11 @@ def test_a_cut_commit_while_a_run_starts_and_ends_is_resent_harmlessly(
     finally:
         ws.close()
         cutter.close()
-    direct = Workspace(store=pg_uri, artifacts=tmp_path / "a")
-    try:
-        again = Run(Experiment(direct, "cut"), run.id)
+    with read_directly(pg_uri, tmp_path / "a", "cut", run.id) as again:
         assert again.get_status() == "Completed"
         assert again.get_metrics() == {"x": 1.0}
         assert again.get_tags() == {"t": "1"}
-        assert len(list(Experiment(direct, "cut").get_runs())) == 1
-    finally:
-        direct.close()
+        assert len(list(again.experiment.get_runs())) == 1
 
 
 def test_unreachable_server_is_a_clear_error_and_creates_nothing(tmp_path: Path) -> None:
