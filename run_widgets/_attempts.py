@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import lifecycle
+from ._buffer import RunBuffer
 from ._details import error_dict
-from .store import AddProperties, RunRecord, RunStatus, TrackingStore, UpdateRun
+from .store import AddProperties, RunRecord, RunStatus, TrackingStore, UpdateRun, rules
 
-ATTEMPT_PREFIX = "attempt_"
+ATTEMPT_PREFIX = rules.ATTEMPT_PREFIX
 QUEUED_OWNER_PROPERTY = "queued_owner"
 RETRIES_PROPERTY = "maxRetries"
 # A lost run in these statuses had started on the lost machine: it may run again.
@@ -33,7 +34,7 @@ STARTED = frozenset(
 
 def attempt_of(properties: Mapping[str, str]) -> int:
     """The run's current attempt (1 for a run that was never retried)."""
-    return 1 + sum(1 for key in properties if key.startswith(ATTEMPT_PREFIX) and key[8:].isdigit())
+    return rules.current_attempt(properties)
 
 
 def attempt_key(name: str, attempt: int) -> str:
@@ -99,3 +100,14 @@ def lose_run(
         ]
     )
     return False
+
+
+def fence_logging(buffer: RunBuffer, record: RunRecord) -> None:
+    """Stamp what this process logs to ``record``'s run with the attempt it runs.
+
+    Only for runs whose target may retry them: if this attempt is declared lost while its
+    process still runs (a worker cut off from the cluster), the store drops what it logs
+    after the retry began (``AppendPoints.attempt``).
+    """
+    if max_retries(record.definition) > 0:
+        buffer.attempt = attempt_of(record.properties)

@@ -55,6 +55,7 @@ class RunBuffer:
         self._writer = ""
         self._writer_pid = 0
         self._seq = 0
+        self.attempt: int | None = None  # see ``_attempts.fence_logging``
         self.scalars: dict[str, Series] = {}
         self.others: dict[str, Series] = {}
         self.kinds: dict[str, MetricKind] = {}
@@ -121,7 +122,10 @@ class RunBuffer:
             first = self._seq + 1
             self._seq += len(ops)
             writer = self._writer
-        return [dataclasses.replace(op, writer=writer, seq=first + i) for i, op in enumerate(ops)]
+        return [
+            dataclasses.replace(op, writer=writer, seq=first + i, attempt=self.attempt)
+            for i, op in enumerate(ops)
+        ]
 
     def _to_op(
         self, series: Series, values: list[Any], steps: list[int] | None, times: list[float]

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import lifecycle
+from . import _attempts, lifecycle
 from ._extensions import register_context_provider
 from ._runtime import RUNTIME
 from .exceptions import RunEnvironmentException, RunWidgetsWarning
@@ -69,6 +69,7 @@ def _submitted_run() -> Run:
         )
     run = SubmittedRun._attach(experiment, record)
     run._state.submitted_context = True
+    _attempts.fence_logging(run._state.buffer, record)
     atexit.register(_flush_quietly)
     return run
 

@@ -387,28 +387,49 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
         cluster.wait_for_workers(2)
 
 
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+STUBBORN = """
+import os, signal, time
+from pathlib import Path
+from run_widgets import Run
+run = Run.get_context()
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as if cut off from its cluster: it carries on
+release = Path(os.environ["RELEASE_DIR"])
+(release / ("started-" + run.id)).write_text(str(os.getpid()))
+run.log("progress", 0.0)
+while not (release / "go").exists():
+    time.sleep(0.05)
+run.log("mse", float(os.getpid()))
+run.flush()
+(release / ("logged-" + str(os.getpid()))).write_text("1")
+"""
 
 
-def test_a_submitted_run_lost_with_its_worker_is_retried(
+def test_a_submitted_run_lost_with_its_worker_is_retried_and_fenced(
     ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path, release: Path
 ) -> None:
-    """``experiment.submit`` (no sweep): the run's local driver requeues the lost attempt."""
+    """``experiment.submit`` (no sweep): the run's local driver requeues the lost attempt,
+    and what the lost attempt's still-running script logs after that is dropped."""
     cluster.wait_for_workers(2)
     config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
     target = ComputeTarget.attach(ws, "retrying-run", config)
-    run = exp.submit(blocking_config(tmp_path, release, target))
-    wait_until(lambda: (release / f"started-{run.id}").exists(), 60, what="the run to start")
+    script = ScriptRunConfig(
+        source_directory=source_dir(tmp_path, {"train.py": STUBBORN}, name="stubborn"),
+        script="train.py",
+        compute_target=target,
+    )
+    # The lost script outlives its worker for as long as the test needs it.
+    script.environment.environment_variables = {
+        "RELEASE_DIR": str(release),
+        "RUN_WIDGETS_CANCEL_GRACE_S": "120",
+    }
+    run = exp.submit(script)
+    started = release / f"started-{run.id}"
+    wait_until(started.exists, 60, what="the run to start")
+    lost = int(started.read_text())
     first = run.get_details()["properties"]["dask_worker"]
-    job = psutil.Process(int((release / f"started-{run.id}").read_text()))
+    wait_until(lambda: "progress" in run.get_metrics(), 30)  # stored before the loss: kept
     os.kill(cluster.pid_of(first), signal.SIGKILL)
     try:
-        # The lost attempt's script ends with its worker (its template exits at once).
-        wait_until(lambda: not _alive(job), 10, what="the lost attempt's script to end")
         properties = wait_until(
             lambda: (p := run.get_details()["properties"]).get("dask_worker_2") and p,
             60,
@@ -416,12 +437,22 @@ def test_a_submitted_run_lost_with_its_worker_is_retried(
         )
         assert properties["dask_worker_2"] != first
         assert "attempt 1 was lost" in properties["attempt_2"]
-        wait_until(lambda: run.get_status() == "Running", 60, what="the retry to run")
+        retry = wait_until(
+            lambda: int(started.read_text()) != lost and int(started.read_text()),
+            60,
+            what="the retry's script to start",
+        )
         (release / "go").write_text("1")
         assert wait_terminal(run, 60) == "Completed", run.get_details().get("error")
-        assert run.get_metrics()["mse"] == 1.0  # the retry ran to its end
+        wait_until(
+            (release / f"logged-{lost}").exists, 60, what="the lost attempt to log and flush"
+        )
+        assert run.get_metrics()["mse"] == float(retry)  # only the retry's point
+        assert run.get_metrics()["progress"] == [0.0, 0.0]  # both logged before the loss
         assert run.get_details().get("error") is None
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(lost, signal.SIGKILL)
         cluster.add_worker()
         cluster.wait_for_workers(2)
 

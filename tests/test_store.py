@@ -394,6 +394,35 @@ def test_an_append_sent_again_is_stored_once(any_store: TrackingStore) -> None:
 
 
 @pytest.mark.both_backends
+def test_appends_of_a_replaced_attempt_are_dropped(any_store: TrackingStore) -> None:
+    """A lost attempt's process that still logs does not add to its retry's run."""
+    store = any_store
+    try:
+        store.write([CreateRun("r", "e", "script", "Running")])
+        store.write([_points("r", "x", [1.0], attempt=1)])  # before the loss: kept
+        store.write([AddProperties("r", {"attempt_2": "attempt 1 was lost"})])
+        store.write(
+            [
+                _points("r", "x", [2.0], attempt=1),  # the lost attempt, still running
+                _points("r", "x", [3.0], attempt=2),
+                _points("r", "y", [4.0]),  # not from a job of the run: always kept
+                SetTags("r", {"t": "1"}),
+            ]
+        )
+        values = {
+            info.name: np.concatenate(
+                [c.values for c in store.read_chunks("r") if c.metric_id == info.id]
+            ).tolist()
+            for info in store.metric_infos(["r"])
+        }
+        assert values == {"x": [1.0, 3.0], "y": [4.0]}
+        record = store.get_run("r")
+        assert record is not None and dict(record.tags) == {"t": "1"}
+    finally:
+        store.close()
+
+
+@pytest.mark.both_backends
 def test_terminal_status_sticky_in_store(any_store: TrackingStore) -> None:
     store = any_store
     try:

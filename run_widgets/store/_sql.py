@@ -512,3 +512,26 @@ def resent_creation(dialect: Dialect, conn: Connection, op: CreateRun) -> bool:
         op.owner_id,
         codec.dumps_json(dict(op.definition)),
     )
+
+
+def drop_superseded_appends(
+    dialect: Dialect, conn: Connection, ops: Sequence[WriteOp]
+) -> list[WriteOp]:
+    """``ops`` less the appends of an attempt a retry replaced (``rules.superseded_appends``)."""
+    runs = sorted(
+        {op.run_id for op in ops if isinstance(op, AppendPoints) and op.attempt is not None}
+    )
+    if not runs:
+        return list(ops)
+    rows = dialect.execute(
+        conn,
+        "SELECT run_id, key FROM properties WHERE "
+        + dialect.in_clause("run_id")
+        + f" AND substr(key, 1, {len(rules.ATTEMPT_PREFIX)}) = '{rules.ATTEMPT_PREFIX}'",
+        (dialect.ids_param(runs),),
+    ).fetchall()
+    keys: dict[str, list[str]] = {}
+    for run_id, key in rows:
+        keys.setdefault(str(run_id), []).append(str(key))
+    attempts = {run_id: rules.current_attempt(keys.get(run_id, ())) for run_id in runs}
+    return rules.superseded_appends(ops, attempts)

@@ -286,7 +286,9 @@ class AppendPoints:
     ``writer`` and ``seq`` (set by a process's log buffers) name who sent the points and
     their place in that writer's sequence. A store applies each writer's appends once, in
     increasing ``seq``: a batch sent again because the answer to its COMMIT was lost (the
-    connection cut at that moment) does not add its points twice.
+    connection cut at that moment) does not add its points twice. ``attempt`` (set in a
+    job of a run its target may retry) is the run's attempt that logged them: once the run
+    has moved on to a later attempt, the store drops them (``rules.superseded_appends``).
     """
 
     run_id: str
@@ -298,6 +300,7 @@ class AppendPoints:
     description: str = ""
     writer: str | None = None
     seq: int = 0
+    attempt: int | None = None
 
 
 WriteOp = CreateRun | UpdateRun | SetTags | RemoveTags | AddProperties | AppendPoints

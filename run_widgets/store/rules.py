@@ -15,12 +15,14 @@ the first:
 * metric summaries kept beside the points: count, last step, first/last value, numeric
   min/max, table columns (:func:`summarize_append`);
 * compaction grouping of small consecutive chunks (:func:`mergeable_groups`);
-* each writer's appends applied once, in sequence (:func:`unapplied_appends`).
+* each writer's appends applied once, in sequence (:func:`unapplied_appends`);
+* a run's current attempt (:func:`current_attempt`), and appends of an attempt that a retry
+  replaced dropped (:func:`superseded_appends`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +41,12 @@ from .entities import (
 )
 
 __all__ = [
+    "ATTEMPT_PREFIX",
     "MERGED_CHUNK",
     "MIN_CHUNKS_TO_COMPACT",
     "SMALL_CHUNK",
     "MetricSummary",
+    "current_attempt",
     "merge_columns",
     "merge_metric_kinds",
     "mergeable_groups",
@@ -54,9 +58,12 @@ __all__ = [
     "start_time_for",
     "status_allows",
     "summarize_append",
+    "superseded_appends",
     "unapplied_appends",
 ]
 
+ATTEMPT_PREFIX = "attempt_"
+"""Properties ``attempt_<n>`` (n >= 2) record why a run was retried (see ``_attempts``)."""
 SMALL_CHUNK = 4096
 """Chunks with fewer points than this are merged by compaction."""
 MERGED_CHUNK = 1 << 18
@@ -330,3 +337,27 @@ def unapplied_appends(
             progress[op.writer] = max(mark, op.seq)
         kept.append(op)
     return kept, progress
+
+
+def current_attempt(property_keys: Iterable[str]) -> int:
+    """The run's current attempt: 1 + its ``attempt_<n>`` properties (one per retry)."""
+    n = len(ATTEMPT_PREFIX)
+    return 1 + sum(1 for k in property_keys if k.startswith(ATTEMPT_PREFIX) and k[n:].isdigit())
+
+
+def superseded_appends(ops: Sequence[WriteOp], attempts: Mapping[str, int]) -> list[WriteOp]:
+    """``ops`` without the appends an earlier attempt of their run logged.
+
+    ``attempts`` maps run ids to their current attempt. A process whose attempt was
+    declared lost (its machine cut off) but that still runs must not add to the run that
+    its retry is writing now; points it wrote before the loss stay.
+    """
+    return [
+        op
+        for op in ops
+        if not (
+            isinstance(op, AppendPoints)
+            and op.attempt is not None
+            and op.attempt < attempts.get(op.run_id, 1)
+        )
+    ]

@@ -20,7 +20,7 @@ import sys
 import threading
 from typing import Any
 
-from .. import lifecycle
+from .. import _attempts, lifecycle
 from .._runtime import RUNTIME
 from ..exceptions import RunStateError
 from ..store import RunStatus
@@ -118,6 +118,7 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
             lifecycle.mark_ended(store, run_id, RunStatus.CANCELED, from_statuses=None)
         return str(record.status)
     run = Run._attach(experiment, record, owned=True)
+    _attempts.fence_logging(run._state.buffer, record)
     log_path = run.files_dir / DRIVER_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
     done = threading.Event()

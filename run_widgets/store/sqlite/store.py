@@ -42,6 +42,7 @@ from .._sql import (
     SqlRuns,
     ThreadConnections,
     drop_applied_appends,
+    drop_superseded_appends,
     merged_chunk,
     metric_info,
     metric_summary,
@@ -289,6 +290,7 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
         """Apply ``ops`` atomically and return the change sequence number they got."""
         with self._writing() as conn:
             ops = drop_applied_appends(SQLITE, conn, ops)
+            ops = drop_superseded_appends(SQLITE, conn, ops)
             seq = int(
                 conn.execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
