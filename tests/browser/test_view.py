@@ -278,7 +278,17 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
     nbformat.write(trusted, server.root / "reopen-nostate.ipynb")
     for name in ("reopen-state.ipynb", "reopen-nostate.ipynb", "reopen-untrusted.ipynb"):
         open_in_lab(lab, name)
-        wait_until(page, REOPEN_SETTLED, timeout=60_000)
+        try:
+            wait_until(page, REOPEN_SETTLED, timeout=60_000)
+        except Exception as error:
+            outputs = page.evaluate(
+                "() => [...(document.querySelectorAll('.jp-Notebook .jp-Cell')[1] || document)"
+                ".querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent.slice(0, 80))"
+            )
+            raise AssertionError(
+                f"{name}: the live output did not settle; outputs {outputs}; "
+                f"console errors: {page.console_errors[-10:]}"
+            ) from error
         text = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in text and "model not found" not in text, name
         cell = page.locator(".jp-Cell").nth(1)
