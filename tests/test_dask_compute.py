@@ -79,7 +79,7 @@ from pathlib import Path
 from run_widgets import Run
 run = Run.get_context()
 release = Path(os.environ["RELEASE_DIR"])
-(release / ("started-" + run.id)).write_text("1")
+(release / ("started-" + run.id)).write_text(str(os.getpid()))
 run.log("progress", 0.0)
 while not (release / "go").exists():
     time.sleep(0.05)
@@ -387,6 +387,13 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
         cluster.wait_for_workers(2)
 
 
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_a_submitted_run_lost_with_its_worker_is_retried(
     ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path, release: Path
 ) -> None:
@@ -397,8 +404,11 @@ def test_a_submitted_run_lost_with_its_worker_is_retried(
     run = exp.submit(blocking_config(tmp_path, release, target))
     wait_until(lambda: (release / f"started-{run.id}").exists(), 60, what="the run to start")
     first = run.get_details()["properties"]["dask_worker"]
+    job = psutil.Process(int((release / f"started-{run.id}").read_text()))
     os.kill(cluster.pid_of(first), signal.SIGKILL)
     try:
+        # The lost attempt's script ends with its worker (its template exits at once).
+        wait_until(lambda: not _alive(job), 10, what="the lost attempt's script to end")
         properties = wait_until(
             lambda: (p := run.get_details()["properties"]).get("dask_worker_2") and p,
             60,
