@@ -33,11 +33,12 @@ ACTIVE_COLOR = "#0f5dc2"
 # Carried by the snapshot (trusted outputs keep <style>): hides the "Error displaying widget:
 # model not found" that JupyterLab and Notebook 7 print for a live view saved without its
 # widget state, right above this snapshot which stands in for it. A restored view renders
-# (the snapshot is hidden instead, by the widget's own CSS); the widget renderer gives its
-# own output node the class ``jupyter-widgets`` only when it shows an error. (A ``:has()``
-# inside another ``:has()`` is invalid CSS: browsers drop the whole rule.)
+# (the snapshot is hidden instead, by the widget's own CSS); an error is a widget output
+# holding only text. (A ``:has()`` inside another ``:has()`` is invalid CSS, which browsers
+# drop: the "only text" test is a ``:not(:has())`` of its own.)
 HIDE_DEAD_VIEW_CSS = (
     "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.jupyter-widgets)"
+    ":not(:has(> .jp-OutputArea-output > *))"
     ":has(+ .jp-OutputArea-child .rw-static-snapshot){display:none}</style>"
 )
 MAX_STATIC_CHARTS = 12
