@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,6 +42,16 @@ from run_widgets.store import (
     open_store,
 )
 from run_widgets.store.sqlite.schema import MIGRATIONS
+
+
+def _stored_values(store: TrackingStore, run_id: str) -> dict[str, list[Any]]:
+    """Every metric's stored values, by name, in order."""
+    return {
+        info.name: np.concatenate(
+            [c.values for c in store.read_chunks(run_id) if c.metric_id == info.id]
+        ).tolist()
+        for info in store.metric_infos([run_id])
+    }
 
 
 def _digest(path: Path) -> str:
@@ -377,12 +388,7 @@ def test_an_append_sent_again_is_stored_once(any_store: TrackingStore) -> None:
         # Another writer's numbers are its own; appends without a writer always apply.
         store.write([_points("r", "loss", [4.0], writer="w2", seq=1)])
         store.write([_points("r", "loss", [5.0]), _points("r", "loss", [5.0])])
-        values = {
-            info.name: np.concatenate(
-                [c.values for c in store.read_chunks("r") if c.metric_id == info.id]
-            ).tolist()
-            for info in store.metric_infos(["r"])
-        }
+        values = _stored_values(store, "r")
         assert values == {"loss": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0], "acc": [0.5]}
         # A stale batch skipped as a whole still leaves the other ops of its write applied.
         store.write([_points("r", "acc", [9.0], writer="w1", seq=2), SetTags("r", {"t": "1"})])
@@ -409,12 +415,7 @@ def test_appends_of_a_replaced_attempt_are_dropped(any_store: TrackingStore) -> 
                 SetTags("r", {"t": "1"}),
             ]
         )
-        values = {
-            info.name: np.concatenate(
-                [c.values for c in store.read_chunks("r") if c.metric_id == info.id]
-            ).tolist()
-            for info in store.metric_infos(["r"])
-        }
+        values = _stored_values(store, "r")
         assert values == {"x": [1.0, 3.0], "y": [4.0]}
         record = store.get_run("r")
         assert record is not None and dict(record.tags) == {"t": "1"}

@@ -94,6 +94,13 @@ class Dialect:
         """Run ``statement`` (written with ``?`` marks) on ``conn``; return the cursor."""
         return conn.execute(self.sql(statement), tuple(params))
 
+    def select_in(
+        self, conn: Connection, select: str, column: str, values: Sequence[str], rest: str = ""
+    ) -> list[Any]:
+        """The rows of ``select WHERE column IN values`` (then ``rest``: more terms, a lock)."""
+        statement = f"{select} WHERE {self.in_clause(column)}{rest}"
+        return list(self.execute(conn, statement, (self.ids_param(values),)).fetchall())
+
 
 def _json_array(run_ids: Sequence[str]) -> str:
     return json.dumps(list(run_ids))
@@ -474,13 +481,9 @@ def drop_applied_appends(
     writers = sorted({op.writer for op in ops if isinstance(op, AppendPoints) and op.writer})
     if not writers:
         return list(ops)
-    rows = dialect.execute(
-        conn,
-        "SELECT writer, last_seq FROM write_progress WHERE "
-        + dialect.in_clause("writer")
-        + dialect.row_lock,
-        (dialect.ids_param(writers),),
-    ).fetchall()
+    rows = dialect.select_in(
+        conn, "SELECT writer, last_seq FROM write_progress", "writer", writers, dialect.row_lock
+    )
     kept, progress = rules.unapplied_appends(ops, {str(w): int(n) for w, n in rows})
     for writer, seq in sorted(progress.items()):
         dialect.execute(
@@ -523,13 +526,14 @@ def drop_superseded_appends(
     )
     if not runs:
         return list(ops)
-    rows = dialect.execute(
+    prefix = rules.ATTEMPT_PREFIX
+    rows = dialect.select_in(
         conn,
-        "SELECT run_id, key FROM properties WHERE "
-        + dialect.in_clause("run_id")
-        + f" AND substr(key, 1, {len(rules.ATTEMPT_PREFIX)}) = '{rules.ATTEMPT_PREFIX}'",
-        (dialect.ids_param(runs),),
-    ).fetchall()
+        "SELECT run_id, key FROM properties",
+        "run_id",
+        runs,
+        f" AND substr(key, 1, {len(prefix)}) = '{prefix}'",
+    )
     keys: dict[str, list[str]] = {}
     for run_id, key in rows:
         keys.setdefault(str(run_id), []).append(str(key))
