@@ -202,6 +202,7 @@ class Run(RunLogging):
                     tags=dict(tags or {}),
                     properties=dict(properties or {}),
                     owner_id=owner,
+                    created_at=time.time(),  # also tells a resend from a second creation
                 )
             ]
         )
@@ -607,6 +608,7 @@ class Run(RunLogging):
                     parent_id=self.id,
                     tags=tags,
                     owner_id=owner,
+                    created_at=time.time(),
                 )
                 for run_id, tags in zip(ids, tags_list, strict=True)
             ]

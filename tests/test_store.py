@@ -361,9 +361,17 @@ def test_write_batch_is_all_or_nothing(any_store: TrackingStore) -> None:
             store.write([CreateRun("r", "other", "interactive", "Running")])
         with pytest.raises(UserErrorException, match="already exists"):
             store.write([CreateRun("r", "e", "script", "Running")])
-        # The same creation again is a resend (its first COMMIT's answer lost): a no-op.
+        # A second creation of the id (another time stamp, or none) fails; the same
+        # creation again is a resend (its first COMMIT's answer lost): a no-op.
+        with pytest.raises(UserErrorException, match="already exists"):
+            store.write([CreateRun("r", "e", "interactive", "Running")])
         before = store.get_run("r")
-        store.write([CreateRun("r", "e", "interactive", "Running")])
+        assert before is not None
+        with pytest.raises(UserErrorException, match="already exists"):
+            store.write(
+                [CreateRun("r", "e", "interactive", "Running", created_at=before.created_at + 1)]
+            )
+        store.write([CreateRun("r", "e", "interactive", "Running", created_at=before.created_at)])
         after = store.get_run("r")
         assert before is not None and after is not None
         assert dataclasses.replace(after, change_seq=before.change_seq) == before

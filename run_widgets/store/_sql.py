@@ -498,14 +498,18 @@ def drop_applied_appends(
 def resent_creation(dialect: Dialect, conn: Connection, op: CreateRun) -> bool:
     """Whether the run ``op`` creates exists exactly as ``op`` made it.
 
-    That is ``op`` sent again after its COMMIT's answer was lost (run ids are random, so
-    the same id with the same experiment, parent, type, owner and definition is the same
-    creation): the resend is applied as a no-op instead of failing "already exists".
+    That is ``op`` sent again after its COMMIT's answer was lost: the same id, experiment,
+    parent, type, owner, definition and the creation time the client stamped on it (a
+    second creation of an id, even from the same process, has another). The resend is
+    applied as a no-op instead of failing "already exists". An op without ``created_at``
+    is never taken for a resend.
     """
+    if op.created_at is None:
+        return False
     row = dialect.execute(
         conn,
-        "SELECT e.name, r.parent_id, r.run_type, r.owner_id, r.definition FROM runs r"
-        " JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
+        "SELECT e.name, r.parent_id, r.run_type, r.owner_id, r.definition, r.created_at"
+        " FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?",
         (op.run_id,),
     ).fetchone()
     return row is not None and tuple(row) == (
@@ -514,6 +518,7 @@ def resent_creation(dialect: Dialect, conn: Connection, op: CreateRun) -> bool:
         op.run_type,
         op.owner_id,
         codec.dumps_json(dict(op.definition)),
+        op.created_at,
     )
 
 
