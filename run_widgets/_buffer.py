@@ -8,7 +8,6 @@ accumulated into packed ``AppendPoints`` operations, one per metric.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import uuid
@@ -88,15 +87,24 @@ class RunBuffer:
             )
 
     def drain(self) -> list[AppendPoints]:
-        """Take every pending point and return the operations that store them."""
+        """Take every pending point and return the operations that store them.
+
+        Each operation gets this buffer's writer id and the next sequence number: the store
+        applies each (writer, seq) once (``AppendPoints``). The id is new in a forked
+        child, whose copy of the buffer must not reuse its parent's numbers.
+        """
         taken: list[tuple[Series, list[Any], list[int] | None, list[float]]] = []
         with self.lock:
             for series in (*self.scalars.values(), *self.others.values()):
                 if series.values:
                     taken.append((series, series.values, series.steps, series.times))
                     series.values, series.steps, series.times = [], None, []
+            if taken and self._writer_pid != os.getpid():
+                self._writer, self._writer_pid, self._seq = uuid.uuid4().hex, os.getpid(), 0
+            first = self._seq + 1
+            self._seq += len(taken)  # a batch dropped below leaves a gap: harmless
         ops = []
-        for series, values, steps, times in taken:
+        for seq, (series, values, steps, times) in enumerate(taken, first):
             # An append interrupted between its list appends (an exception raised by a
             # signal handler) can leave the lists one apart: drop that half-added point.
             n = min(len(values), len(times), len(values) if steps is None else len(steps))
@@ -105,30 +113,16 @@ class RunBuffer:
             if n < len(values) or n < len(times) or (steps is not None and n < len(steps)):
                 values, times = values[:n], times[:n]
                 steps = None if steps is None else steps[:n]
-            ops.append(self._to_op(series, values, steps, times))
-        return self._numbered(ops)
-
-    def _numbered(self, ops: list[AppendPoints]) -> list[AppendPoints]:
-        """``ops`` stamped with this buffer's writer id and the next sequence numbers.
-
-        The store applies each (writer, seq) once (``AppendPoints``). The id is new in a
-        forked child, whose copy of the buffer must not reuse its parent's numbers.
-        """
-        if not ops:
-            return ops
-        with self.lock:
-            if self._writer_pid != os.getpid():
-                self._writer, self._writer_pid, self._seq = uuid.uuid4().hex, os.getpid(), 0
-            first = self._seq + 1
-            self._seq += len(ops)
-            writer = self._writer
-        return [
-            dataclasses.replace(op, writer=writer, seq=first + i, attempt=self.attempt)
-            for i, op in enumerate(ops)
-        ]
+            ops.append(self._to_op(series, values, steps, times, seq))
+        return ops
 
     def _to_op(
-        self, series: Series, values: list[Any], steps: list[int] | None, times: list[float]
+        self,
+        series: Series,
+        values: list[Any],
+        steps: list[int] | None,
+        times: list[float],
+        seq: int,
     ) -> AppendPoints:
         kind = series.kind
         if kind in ("scalar", "image", "artifact"):
@@ -153,6 +147,9 @@ class RunBuffer:
             times=time_array,
             steps=step_array,
             description=series.description,
+            writer=self._writer,
+            seq=seq,
+            attempt=self.attempt,
         )
 
 

@@ -544,3 +544,11 @@ def drop_superseded_appends(
         keys.setdefault(str(run_id), []).append(str(key))
     attempts = {run_id: rules.current_attempt(keys.get(run_id, ())) for run_id in runs}
     return rules.superseded_appends(ops, attempts)
+
+
+def appends_to_apply(dialect: Dialect, conn: Connection, ops: Sequence[WriteOp]) -> list[WriteOp]:
+    """``ops`` less the appends a write must skip: resent ones, and an earlier attempt's.
+
+    Call first in the write transaction (see :func:`drop_applied_appends`).
+    """
+    return drop_superseded_appends(dialect, conn, drop_applied_appends(dialect, conn, ops))

@@ -331,10 +331,9 @@ def unapplied_appends(
     progress: dict[str, int] = {}
     for op in ops:
         if isinstance(op, AppendPoints) and op.writer is not None:
-            mark = max(applied.get(op.writer, 0), progress.get(op.writer, 0))
             if op.seq <= applied.get(op.writer, 0):
                 continue
-            progress[op.writer] = max(mark, op.seq)
+            progress[op.writer] = max(progress.get(op.writer, 0), op.seq)
         kept.append(op)
     return kept, progress
 

@@ -52,8 +52,7 @@ from .._sql import (
     RUN_COLUMNS,
     SqlRuns,
     ThreadConnections,
-    drop_applied_appends,
-    drop_superseded_appends,
+    appends_to_apply,
     merged_chunk,
     metric_info,
     metric_summary,
@@ -273,8 +272,7 @@ class PostgresStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
 
     def _write_once(self, ops: Sequence[WriteOp]) -> int:
         with self._writing() as conn:
-            ops = drop_applied_appends(POSTGRESQL, conn, ops)
-            ops = drop_superseded_appends(POSTGRESQL, conn, ops)
+            ops = appends_to_apply(POSTGRESQL, conn, ops)
             created = {op.run_id for op in ops if isinstance(op, CreateRun)}
             existing = sorted({op.run_id for op in ops} - created)
             statuses = self._lock_runs(conn, existing)

@@ -41,8 +41,7 @@ from .._sql import (
     SQLITE,
     SqlRuns,
     ThreadConnections,
-    drop_applied_appends,
-    drop_superseded_appends,
+    appends_to_apply,
     merged_chunk,
     metric_info,
     metric_summary,
@@ -289,8 +288,7 @@ class SqliteStore(ThreadConnections, SqlRuns, SqlRegistries, TrackingStore):
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` atomically and return the change sequence number they got."""
         with self._writing() as conn:
-            ops = drop_applied_appends(SQLITE, conn, ops)
-            ops = drop_superseded_appends(SQLITE, conn, ops)
+            ops = appends_to_apply(SQLITE, conn, ops)
             seq = int(
                 conn.execute(
                     "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
