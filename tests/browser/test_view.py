@@ -203,13 +203,16 @@ def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict
     """Save the open notebook until the file on disk holds the widget state; the notebook.
 
     A save can overlap an autosave, or come before the widget manager has the views'
-    models, and land without the state: save again rather than read a stale file.
+    models: JupyterLab's widget manager saves only the models it has finished creating
+    (``get_state_sync``), so an early save lands with no state or an empty one. Save again
+    rather than read a stale file.
     """
     deadline = time.time() + timeout
     while True:
         save_document(page, path.name)
         saved: dict[str, Any] = json.loads(path.read_text())
-        if "widgets" in saved["metadata"]:
+        widgets = saved["metadata"].get("widgets", {})
+        if widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state"):
             return saved
         if time.time() > deadline:
             toggled = page.evaluate(
@@ -228,6 +231,17 @@ def _saved_with_widget_state(page: Any, path: Path, timeout: float = 60) -> dict
                 f"console errors: {page.console_errors[-20:]}"
             )
         time.sleep(1)
+
+
+# The second cell shows both the static snapshot and the live view, drawn and Completed:
+# the widget manager holds the view's models, so a save now carries their state.
+LIVE_VIEW_COMPLETED = """() => {
+  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+  if (!cell || !cell.querySelector('.rw-static-snapshot img')) return false;
+  const title = cell.querySelector('.rw-run-details .rw-status-title');
+  return !!title && title.textContent.includes('(Completed)')
+    && !!cell.querySelector('.bqplot.figure path.line');
+}"""
 
 
 # The live output of a reopened notebook's second cell has settled: the widget manager has
@@ -258,7 +272,7 @@ def test_reopened_notebook_shows_the_run_and_no_error(lab: Any, artifacts: Path)
         lab,
         "reopen-state.ipynb",
         sources,
-        "() => !!document.querySelector('.rw-static-snapshot img')",
+        LIVE_VIEW_COMPLETED,
     )
     kernel_idle(page)
     saved = _saved_with_widget_state(page, server.root / "reopen-state.ipynb")
