@@ -46,11 +46,13 @@ function render({ model, el: root }) {
   text.placeholder = "filter: name, id, number, tag";
   const report = el("button", "rw-report", "Report");
   report.title = "Open a self-contained HTML report of the selected runs";
-  bar.append(title, status, tag, text, report);
-  const table = el("table");
+  // The pager shares the filter bar's line: appearing with the page's last row + 1, it
+  // moves nothing below the table.
   const pager = el("div", "rw-pager");
+  bar.append(title, status, tag, text, report, pager);
+  const table = el("table");
   const error = el("div", "rw-error-bar");
-  root.append(bar, error, table, pager);
+  root.append(bar, error, table);
 
   let timer = null;
   function sendFilters() {

@@ -129,3 +129,55 @@ def _drive(page: Any, artifacts: Path) -> None:
         path=str(artifacts / "experiment-open-run.png")
     )
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+PAGER_SETUP = """\
+import pathlib, threading, time
+from run_widgets import Experiment, ExperimentDetails, Workspace
+exp = Experiment(Workspace.from_config(), 'browser-pager')
+def add(n):
+    with exp.start_logging(snapshot_directory=None, display_name=f'run {n:02d}') as run:
+        run.log('mse', 1.0 / n)
+for n in range(1, 21):
+    add(n)
+def add_the_21st_when_asked():
+    while not pathlib.Path('add-run').exists():
+        time.sleep(0.1)
+    add(21)
+threading.Thread(target=add_the_21st_when_asked, daemon=True).start()
+"""
+# The table's height and the top of what follows it, in one go.
+TABLE_BOX = """() => {
+  const table = document.querySelector('.rw-runtable');
+  const below = table.nextElementSibling;  // the overlay's controls
+  return [table.getBoundingClientRect().height, below.getBoundingClientRect().top];
+}"""
+
+
+def test_the_pager_appearing_moves_nothing(lab_root: Path, artifacts: Path) -> None:
+    write_notebook(lab_root / "pager.ipynb", [PAGER_SETUP, SHOW])
+    with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1500)) as page:
+        open_notebook(page, server, "pager.ipynb")
+        run_all(page)
+        try:
+            _add_a_run_past_the_page(page, lab_root, artifacts)
+        except Exception:
+            page.screenshot(path=str(artifacts / "experiment-pager-failure.png"), full_page=True)
+            raise
+
+
+def _add_a_run_past_the_page(page: Any, lab_root: Path, artifacts: Path) -> None:
+    """20 runs fill the page; the 21st brings the pager, and nothing moves."""
+    wait_until(page, f"() => ({ROWS})() === 20", timeout=120_000)
+    assert page.locator(".rw-runtable .rw-page-of").count() == 0
+    before = page.evaluate(TABLE_BOX)
+    (lab_root / "add-run").touch()
+    wait_until(
+        page,
+        "() => (document.querySelector('.rw-page-of') || {}).textContent === ' 1 / 2 '",
+        timeout=60_000,
+    )
+    wait_until(page, f"() => ({FIRST_ROW})().includes('run 21')")
+    page.locator(".rw-runtable").screenshot(path=str(artifacts / "experiment-pager.png"))
+    after = page.evaluate(TABLE_BOX)
+    assert after == pytest.approx(before, abs=1), (before, after)
