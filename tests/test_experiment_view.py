@@ -227,6 +227,28 @@ def test_compare_returns_a_tidy_frame(exp: Experiment) -> None:
 
 
 # --------------------------------------------------------------------- widget state --
+def test_across_runs_explains_itself_when_there_is_nothing_to_compare_by(
+    exp: Experiment,
+) -> None:
+    for n in range(3):
+        with exp.start_logging(snapshot_directory=None) as run:
+            run.log("mse", 1.0 / (n + 1))
+    view = ExperimentDetails(exp, metric="mse")
+    try:
+        view.across_box.selected_index = 0
+        assert view.across_hint.layout.display is None  # the hint shows
+        assert view.across_figure.layout.display == "none"  # no empty axes
+        assert view.param.layout.display == "none"
+        with exp.start_logging(snapshot_directory=None, tags={"alpha": "0.1"}) as run:
+            run.log("mse", 0.5)
+        view.refresh()
+        assert view.param.options == ("alpha",)
+        assert view.across_hint.layout.display == "none"
+        assert view.across_figure.layout.display is None
+    finally:
+        view.close()
+
+
 def test_widget_state_table_charts_and_across(exp: Experiment) -> None:
     runs = _ridge_runs(exp)
     view = ExperimentDetails(exp)

@@ -295,8 +295,16 @@ class ExperimentDetails(LiveView):
             style={"description_width": "52px"},
         )
         self.parcoords = ParallelCoordinates()
+        # Shown instead of empty axes while the runs have nothing to compare them by.
+        self.across_hint = ipywidgets.HTML(
+            "Nothing to plot the final metric against yet: these runs have no arguments, "
+            "tags or second metric. Log them, e.g. <code>tags={'alpha': '0.1'}</code> or "
+            "<code>run.log('alpha', 0.1)</code>, to compare runs by them.",
+            layout=ipywidgets.Layout(display="none"),
+        )
         body = ipywidgets.VBox(
             [
+                self.across_hint,
                 self.param,
                 ipywidgets.GridBox(
                     [self.across_figure, self.parcoords],
@@ -398,6 +406,10 @@ class ExperimentDetails(LiveView):
         options = params + [m for m in across.metric_names(rows) if m != model.metric]
         current = self.param.value
         self._set_options(self.param, options, current or (params[0] if params else ""))
+        hidden_if_empty = None if options else "none"
+        self.across_hint.layout.display = "none" if options else None
+        self.param.layout.display = hidden_if_empty
+        self.across_figure.layout.display = hidden_if_empty
         param, metric = self.param.value, model.metric
         if param and metric:
             data = across.metric_vs_param(rows, param, metric, model.goal)

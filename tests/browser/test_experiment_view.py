@@ -181,3 +181,8 @@ def _add_a_run_past_the_page(page: Any, lab_root: Path, artifacts: Path) -> None
     page.locator(".rw-runtable").screenshot(path=str(artifacts / "experiment-pager.png"))
     after = page.evaluate(TABLE_BOX)
     assert after == pytest.approx(before, abs=1), (before, after)
+    # These runs have no arguments or tags: the across-runs panel says so, no empty axes.
+    across = page.locator(".rw-across").first
+    across.scroll_into_view_if_needed()
+    assert "Nothing to plot the final metric against" in across.inner_text()
+    across.screenshot(path=str(artifacts / "experiment-across-empty.png"))
