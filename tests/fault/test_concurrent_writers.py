@@ -43,7 +43,8 @@ READER = """
     from run_widgets.store import SqliteStore
     store = SqliteStore(os.path.join(sys.argv[1], "tracking.db"))
     stop_file = sys.argv[2]
-    cursors, points, polls, errors, slowest = {}, {}, 0, [], 0.0
+    total = int(sys.argv[3])
+    cursors, points, polls, errors, slowest, midway = {}, {}, 0, [], 0.0, 0
     while True:
         stopping = os.path.exists(stop_file)
         began = time.perf_counter()
@@ -55,14 +56,15 @@ READER = """
                     fresh = chunk.since(held)  # a compacted chunk repeats points held
                     points[run.id] = held + (fresh.n if fresh is not None else 0)
             polls += 1
+            midway += 0 < sum(points.values()) < total  # read while the writers wrote
         except Exception as exc:
             errors.append(repr(exc))
         slowest = max(slowest, time.perf_counter() - began)
         if stopping:
             break
-        time.sleep(0.1)
+        time.sleep(0.02)
     print(json.dumps({"polls": polls, "errors": errors, "slowest": slowest,
-                      "points": points}))
+                      "points": points, "midway": midway}))
 """
 
 
@@ -78,7 +80,7 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
 
 def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> None:
     stop_file = tmp_path / "stop"
-    reader = _spawn(READER, str(ws.folder), str(stop_file))
+    reader = _spawn(READER, str(ws.folder), str(stop_file), str(N_WRITERS * N_POINTS))
     start = time.time() + 2.0
     began = time.monotonic()
     writers = [
@@ -106,18 +108,17 @@ def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> No
         np.testing.assert_array_equal(history.values, np.arange(N_POINTS))
         np.testing.assert_array_equal(history.steps, np.arange(N_POINTS))
 
-    # the reader never failed ("database is locked" or otherwise) and kept polling
+    # The reader never failed ("database is locked" or otherwise), read while the writers
+    # wrote (polls that saw some of the points, not all: it was not held until they ended),
+    # and saw every point. How fast is for benchmarks/bench_concurrency.py, not for a test.
     assert polled["errors"] == []
-    # No poll waited on the writers' locks (bounds loose enough for a loaded 2-core machine).
-    assert polled["slowest"] < 5.0
-    assert polled["polls"] >= 0.2 * (writers_done - 2.0) / 0.1
+    assert polled["midway"] >= 2, polled
     assert polled["points"] == {r["run_id"]: N_POINTS for r in results}
-    assert writers_done < 60
     logging = max(r["logged_s"] for r in results)
     print(
         f"\n8 writers x {N_POINTS:,} points: {N_WRITERS * N_POINTS / logging:,.0f} points/s "
         f"logged in total, all durable {writers_done - 2.0:.2f} s after the start; 0 lost, "
-        f"0 lock errors; reader: {polled['polls']} polls, slowest {polled['slowest'] * 1e3:.0f} ms"
+        f"0 lock errors; reader: {polled['polls']} polls ({polled['midway']} while writing), slowest {polled['slowest'] * 1e3:.0f} ms"
     )
 
 
