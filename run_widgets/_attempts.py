@@ -103,11 +103,11 @@ def lose_run(
 
 
 def fence_logging(buffer: RunBuffer, record: RunRecord) -> None:
-    """Stamp what this process logs to ``record``'s run with the attempt it runs.
+    """Stamp what this process writes to ``record``'s run with the attempt it runs.
 
     Only for runs whose target may retry them: if this attempt is declared lost while its
-    process still runs (a worker cut off from the cluster), the store drops what it logs
-    after the retry began (``AppendPoints.attempt``).
+    process still runs (a worker cut off from the cluster), the store drops what it logs,
+    tags or updates after the retry began (the ops' ``attempt``, ``rules.superseded_ops``).
     """
     if max_retries(record.definition) > 0:
         buffer.attempt = attempt_of(record.properties)

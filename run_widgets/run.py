@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import html
 import os
 import shutil
@@ -337,6 +338,12 @@ class Run(RunLogging):
 
     # ----------------------------------------------------------------- store access --
     def _write(self, *ops: Any) -> None:
+        attempt = self._state.buffer.attempt  # set in a job of a run that may be retried
+        if attempt is not None:
+            ops = tuple(
+                dataclasses.replace(op, attempt=attempt) if hasattr(op, "attempt") else op
+                for op in ops
+            )
         self._store.write(list(ops))
         self._refresh(reap=False)
 

@@ -399,6 +399,8 @@ run.log("progress", 0.0)
 while not (release / "go").exists():
     time.sleep(0.05)
 run.log("mse", float(os.getpid()))
+run.tag("who", str(os.getpid()))
+run.add_properties({"model": str(os.getpid())})
 run.flush()
 (release / ("logged-" + str(os.getpid()))).write_text("1")
 """
@@ -408,7 +410,8 @@ def test_a_submitted_run_lost_with_its_worker_is_retried_and_fenced(
     ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path, release: Path
 ) -> None:
     """``experiment.submit`` (no sweep): the run's local driver requeues the lost attempt,
-    and what the lost attempt's still-running script logs after that is dropped."""
+    and what the lost attempt's still-running script logs, tags or adds after that is
+    dropped."""
     cluster.wait_for_workers(2)
     config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
     target = ComputeTarget.attach(ws, "retrying-run", config)
@@ -448,6 +451,8 @@ def test_a_submitted_run_lost_with_its_worker_is_retried_and_fenced(
             (release / f"logged-{lost}").exists, 60, what="the lost attempt to log and flush"
         )
         assert run.get_metrics()["mse"] == float(retry)  # only the retry's point
+        assert run.get_tags()["who"] == str(retry)  # and the retry's tag and property
+        assert run.get_properties()["model"] == str(retry)
         assert run.get_metrics()["progress"] == [0.0, 0.0]  # both logged before the loss
         assert run.get_details().get("error") is None
     finally:

@@ -432,6 +432,46 @@ def test_appends_of_a_replaced_attempt_are_dropped(any_store: TrackingStore) -> 
 
 
 @pytest.mark.both_backends
+def test_tags_properties_and_updates_of_a_replaced_attempt_are_dropped(
+    any_store: TrackingStore,
+) -> None:
+    """The lost attempt can no more tag, describe or fail its retry's run than log to it."""
+    store = any_store
+    try:
+        store.write([CreateRun("r", "e", "script", "Running")])
+        store.write([SetTags("r", {"who": "1"}, attempt=1)])  # before the loss: kept
+        store.write([AddProperties("r", {"attempt_2": "attempt 1 was lost"})])
+        store.write(
+            [
+                SetTags("r", {"who": "lost", "extra": "x"}, attempt=1),
+                RemoveTags("r", ("who",), attempt=1),
+                AddProperties("r", {"model": "lost"}, attempt=1),
+                UpdateRun("r", error={"message": "lost"}, description="lost", attempt=1),
+            ]
+        )
+        record = store.get_run("r")
+        assert record is not None
+        assert dict(record.tags) == {"who": "1"}
+        assert "model" not in record.properties
+        assert record.error is None and record.description is None
+        # The retry's own writes, and writes not from a job of the run, apply.
+        store.write(
+            [
+                SetTags("r", {"who": "2"}, attempt=2),
+                AddProperties("r", {"model": "retry"}, attempt=2),
+                UpdateRun("r", description="retry", attempt=2),
+                SetTags("r", {"by": "notebook"}),
+            ]
+        )
+        record = store.get_run("r")
+        assert record is not None
+        assert dict(record.tags) == {"who": "2", "by": "notebook"}
+        assert record.properties["model"] == "retry" and record.description == "retry"
+    finally:
+        store.close()
+
+
+@pytest.mark.both_backends
 def test_terminal_status_sticky_in_store(any_store: TrackingStore) -> None:
     store = any_store
     try:

@@ -522,13 +522,11 @@ def resent_creation(dialect: Dialect, conn: Connection, op: CreateRun) -> bool:
     )
 
 
-def drop_superseded_appends(
+def drop_superseded_ops(
     dialect: Dialect, conn: Connection, ops: Sequence[WriteOp]
 ) -> list[WriteOp]:
-    """``ops`` less the appends of an attempt a retry replaced (``rules.superseded_appends``)."""
-    runs = sorted(
-        {op.run_id for op in ops if isinstance(op, AppendPoints) and op.attempt is not None}
-    )
+    """``ops`` less those of an attempt a retry replaced (``rules.superseded_ops``)."""
+    runs = sorted({op.run_id for op in ops if getattr(op, "attempt", None) is not None})
     if not runs:
         return list(ops)
     prefix = rules.ATTEMPT_PREFIX
@@ -543,12 +541,12 @@ def drop_superseded_appends(
     for run_id, key in rows:
         keys.setdefault(str(run_id), []).append(str(key))
     attempts = {run_id: rules.current_attempt(keys.get(run_id, ())) for run_id in runs}
-    return rules.superseded_appends(ops, attempts)
+    return rules.superseded_ops(ops, attempts)
 
 
 def appends_to_apply(dialect: Dialect, conn: Connection, ops: Sequence[WriteOp]) -> list[WriteOp]:
-    """``ops`` less the appends a write must skip: resent ones, and an earlier attempt's.
+    """``ops`` less what a write must skip: resent appends, and an earlier attempt's ops.
 
     Call first in the write transaction (see :func:`drop_applied_appends`).
     """
-    return drop_superseded_appends(dialect, conn, drop_applied_appends(dialect, conn, ops))
+    return drop_superseded_ops(dialect, conn, drop_applied_appends(dialect, conn, ops))

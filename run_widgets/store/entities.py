@@ -249,6 +249,7 @@ class UpdateRun:
     only_if_status: frozenset[str] | None = None
     only_if_owner: int | None = None
     force_status: bool = False
+    attempt: int | None = None  # the attempt that wrote it (see ``AppendPoints``)
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,7 @@ class SetTags:
 
     run_id: str
     tags: Mapping[str, str | None]
+    attempt: int | None = None  # the attempt that wrote it (see ``AppendPoints``)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ class RemoveTags:
 
     run_id: str
     keys: tuple[str, ...]
+    attempt: int | None = None  # the attempt that wrote it (see ``AppendPoints``)
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,7 @@ class AddProperties:
 
     run_id: str
     properties: Mapping[str, str]
+    attempt: int | None = None  # the attempt that wrote it (see ``AppendPoints``)
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,8 @@ class AppendPoints:
     increasing ``seq``: a batch sent again because the answer to its COMMIT was lost (the
     connection cut at that moment) does not add its points twice. ``attempt`` (set in a
     job of a run its target may retry) is the run's attempt that logged them: once the run
-    has moved on to a later attempt, the store drops them (``rules.superseded_appends``).
+    has moved on to a later attempt, the store drops them (``rules.superseded_ops``); the
+    same holds for the job's tags, properties and run updates (their ``attempt``).
     """
 
     run_id: str

@@ -16,8 +16,8 @@ the first:
   min/max, table columns (:func:`summarize_append`);
 * compaction grouping of small consecutive chunks (:func:`mergeable_groups`);
 * each writer's appends applied once, in sequence (:func:`unapplied_appends`);
-* a run's current attempt (:func:`current_attempt`), and appends of an attempt that a retry
-  replaced dropped (:func:`superseded_appends`).
+* a run's current attempt (:func:`current_attempt`), and the ops of an attempt that a retry
+  replaced dropped (:func:`superseded_ops`).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ __all__ = [
     "start_time_for",
     "status_allows",
     "summarize_append",
-    "superseded_appends",
+    "superseded_ops",
     "unapplied_appends",
 ]
 
@@ -344,19 +344,17 @@ def current_attempt(property_keys: Iterable[str]) -> int:
     return 1 + sum(1 for k in property_keys if k.startswith(ATTEMPT_PREFIX) and k[n:].isdigit())
 
 
-def superseded_appends(ops: Sequence[WriteOp], attempts: Mapping[str, int]) -> list[WriteOp]:
-    """``ops`` without the appends an earlier attempt of their run logged.
+def superseded_ops(ops: Sequence[WriteOp], attempts: Mapping[str, int]) -> list[WriteOp]:
+    """``ops`` without those an earlier attempt of their run wrote.
 
     ``attempts`` maps run ids to their current attempt. A process whose attempt was
-    declared lost (its machine cut off) but that still runs must not add to the run that
-    its retry is writing now; points it wrote before the loss stay.
+    declared lost (its machine cut off) but that still runs must not add to, tag, or
+    update the run that its retry is writing now; what it wrote before the loss stays.
+    Ops without an ``attempt`` (not from a job of a retryable run) always apply.
     """
-    return [
-        op
-        for op in ops
-        if not (
-            isinstance(op, AppendPoints)
-            and op.attempt is not None
-            and op.attempt < attempts.get(op.run_id, 1)
-        )
-    ]
+    return [op for op in ops if not _superseded(op, attempts)]
+
+
+def _superseded(op: WriteOp, attempts: Mapping[str, int]) -> bool:
+    attempt = getattr(op, "attempt", None)
+    return attempt is not None and attempt < attempts.get(op.run_id, 1)
