@@ -45,8 +45,9 @@ from .store import (
     TagFilter,
     TrackingStore,
     UpdateRun,
+    rules,
 )
-from .store.local_files import RunFiles
+from .store.local_files import RunFiles, normalize_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -407,6 +408,8 @@ class Run(RunLogging):
         Returns:
             The stored name, e.g. ``"outputs/model.pkl"``.
         """
+        if self._replaced_by_retry("upload_file"):
+            return normalize_name(name)
         return self._files.upload(name, path_or_stream)
 
     def upload_files(
@@ -427,12 +430,38 @@ class Run(RunLogging):
                 "names and paths must be lists of equal lengths. Names was of length "
                 f"{_length(names)} and paths of length {_length(paths)}."
             )
+        if self._replaced_by_retry("upload_files"):
+            return [normalize_name(n) for n in names]
         return self._files.upload_many(names, paths)
 
     def upload_folder(self, name: str, path: Any, datastore_name: Any = None) -> builtins.list[str]:
         """Store every file of folder ``path`` under the prefix ``name``."""
         names, sources = self._files.folder_listing(name, path)
+        if self._replaced_by_retry("upload_folder"):
+            return names
         return self._files.upload_many(names, sources)
+
+    def _replaced_by_retry(self, what: str) -> bool:
+        """True (with a warning) in a job whose attempt a retry has replaced.
+
+        Such a process (a machine cut off from its cluster) still runs, but the run is its
+        retry's now: its points, tags and properties are dropped by the store (see
+        ``_attempts.fence_logging``), and its files are not written, so a file name the
+        retry uploads too is not taken by the lost attempt first.
+        """
+        attempt = self._state.buffer.attempt
+        if attempt is None:
+            return False
+        current = rules.current_attempt(self._refresh(reap=False).properties)
+        if current <= attempt:
+            return False
+        warnings.warn(
+            f"Attempt {attempt} of run {self.id} was replaced by attempt {current} (its "
+            f"machine was declared lost); {what} from this process is ignored.",
+            RunWidgetsWarning,
+            stacklevel=3,  # the caller of upload_file & co.
+        )
+        return True
 
     def get_file_names(self) -> builtins.list[str]:
         """Names of the run's files (outputs, logs, uploads), sorted."""

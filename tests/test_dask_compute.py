@@ -388,7 +388,7 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
 
 
 STUBBORN = """
-import os, signal, time
+import io, os, signal, time
 from pathlib import Path
 from run_widgets import Run
 run = Run.get_context()
@@ -401,6 +401,7 @@ while not (release / "go").exists():
 run.log("mse", float(os.getpid()))
 run.tag("who", str(os.getpid()))
 run.add_properties({"model": str(os.getpid())})
+run.upload_file("outputs/who.txt", io.BytesIO(str(os.getpid()).encode()))
 run.flush()
 (release / ("logged-" + str(os.getpid()))).write_text("1")
 """
@@ -410,8 +411,8 @@ def test_a_submitted_run_lost_with_its_worker_is_retried_and_fenced(
     ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path, release: Path
 ) -> None:
     """``experiment.submit`` (no sweep): the run's local driver requeues the lost attempt,
-    and what the lost attempt's still-running script logs, tags or adds after that is
-    dropped."""
+    and what the lost attempt's still-running script logs, tags, adds or uploads after
+    that is dropped."""
     cluster.wait_for_workers(2)
     config = DaskCompute.attach_configuration(address=cluster.address, max_retries=1)
     target = ComputeTarget.attach(ws, "retrying-run", config)
@@ -453,6 +454,7 @@ def test_a_submitted_run_lost_with_its_worker_is_retried_and_fenced(
         assert run.get_metrics()["mse"] == float(retry)  # only the retry's point
         assert run.get_tags()["who"] == str(retry)  # and the retry's tag and property
         assert run.get_properties()["model"] == str(retry)
+        assert run.get_file_path("outputs/who.txt").read_text() == str(retry)  # its file too
         assert run.get_metrics()["progress"] == [0.0, 0.0]  # both logged before the loss
         assert run.get_details().get("error") is None
     finally:

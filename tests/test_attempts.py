@@ -1,0 +1,54 @@
+"""A lost attempt's process that still runs is fenced off from its retry's run.
+
+Kernel-free: the process here plays the lost attempt (``fence_logging`` as in a job of a
+retryable run), and the store is told a retry began (the ``attempt_2`` property a
+detector writes). The real-cluster version is in ``test_dask_compute.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+
+from run_widgets import Experiment
+from run_widgets._attempts import fence_logging
+from run_widgets.exceptions import RunWidgetsWarning
+from run_widgets.store import AddProperties
+
+RETRYABLE = {"compute": {"properties": {"maxRetries": 1}}}
+
+
+def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> None:
+    run = exp.start_logging(snapshot_directory=None, outputs=False)
+    store = exp.workspace.store
+    record = store.get_run(run.id)
+    assert record is not None
+    fence_logging(run._state.buffer, dataclasses.replace(record, definition=RETRYABLE))
+    # Attempt 1 writes while it is the run's attempt: kept.
+    run.log("loss", 1.0)
+    run.tag("who", "attempt 1")
+    run.upload_file("outputs/early.txt", io.BytesIO(b"1"))
+    run.flush()
+    store.write([AddProperties(run.id, {"attempt_2": "attempt 1 was lost"})])
+    # A detector declared it lost and a retry began: what it writes now is dropped.
+    run.log("loss", 2.0)
+    run.tag("who", "lost")
+    run.add_properties({"model": "lost"})
+    with pytest.warns(RunWidgetsWarning, match="replaced by attempt 2"):
+        assert run.upload_file("outputs/model.txt", io.BytesIO(b"lost")) == "outputs/model.txt"
+    with pytest.warns(RunWidgetsWarning, match="upload_files from this process is ignored"):
+        run.upload_files(["outputs/a.txt"], [io.BytesIO(b"a")])
+    run.flush()
+    assert run.get_metrics() == {"loss": 1.0}
+    assert run.get_tags()["who"] == "attempt 1"
+    assert "model" not in run.get_properties()
+    assert run.get_file_names() == ["outputs/early.txt"]
+    # The retry's process (attempt 2) may upload the name the lost one could not take.
+    run._state.buffer.attempt = 2
+    run.upload_file("outputs/model.txt", io.BytesIO(b"retry"))
+    run.tag("who", "attempt 2")
+    assert run.get_file_names() == ["outputs/early.txt", "outputs/model.txt"]
+    assert run.get_tags()["who"] == "attempt 2"
+    run.complete()
