@@ -146,11 +146,13 @@ def add_the_21st_when_asked():
     add(21)
 threading.Thread(target=add_the_21st_when_asked, daemon=True).start()
 """
-# The table's height and the top of what follows it, in one go.
+# The table's height and where what follows it starts, relative to the table (a scroll of
+# the notebook moves both), in one go.
 TABLE_BOX = """() => {
   const table = document.querySelector('.rw-runtable');
   const below = table.nextElementSibling;  // the overlay's controls
-  return [table.getBoundingClientRect().height, below.getBoundingClientRect().top];
+  const box = table.getBoundingClientRect();
+  return [box.height, below.getBoundingClientRect().top - box.top];
 }"""
 
 
