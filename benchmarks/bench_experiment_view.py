@@ -23,14 +23,20 @@ machine the wall-clock time also counts other processes' turns (the development 
 runs at a load average of 15–25 on 2 cores), so the wall-clock medians are reported beside
 them, not judged.
 
-Usage: ``.venv/bin/python benchmarks/bench_experiment_view.py [--quick]``
+``--store postgresql`` runs the same on a throwaway local PostgreSQL server (Debian's
+``postgresql`` package, fsync on; the team store), with the runs' files in a temporary
+folder.
+
+Usage: ``.venv/bin/python benchmarks/bench_experiment_view.py [--quick] [--store postgresql]``
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +137,31 @@ def grow(ws: Any, active: list[str], step: int) -> None:
     ws.store.write(ops)
 
 
-def run(p: dict[str, int]) -> list[Result]:
-    from run_widgets import Experiment, ExperimentDetails, Workspace
+@contextlib.contextmanager
+def workspaces(store: str, folder: Path) -> Iterator[Callable[[], Any]]:
+    """A factory of workspace objects on one store: the SQLite file or a PostgreSQL server."""
+    from run_widgets import Workspace
+
+    if store == "sqlite":
+        yield lambda: Workspace(folder / "ws")
+        return
+    from run_widgets.store.postgres.local_server import LocalPostgres
+
+    with LocalPostgres(fsync=True) as server:
+        uri = server.create_database("bench_experiment_view")
+        progress(f"PostgreSQL at 127.0.0.1:{server.port} (fsync on)")
+        yield lambda: Workspace(store=uri, artifacts=folder / "artifacts")
+
+
+def run(p: dict[str, int], store: str = "sqlite") -> list[Result]:
+    from run_widgets import Experiment, ExperimentDetails
 
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="rw-bench-exp-") as tmp:
-        ws = Workspace(Path(tmp) / "ws")
+    with (
+        tempfile.TemporaryDirectory(prefix="rw-bench-exp-") as tmp,
+        workspaces(store, Path(tmp)) as workspace,
+    ):
+        ws = workspace()
         began = time.perf_counter()
         _, active = build(ws, p)
         total_points = p["runs"] * len(METRICS) * p["points"]
@@ -152,7 +177,7 @@ def run(p: dict[str, int]) -> list[Result]:
         for _ in range(p["opens"]):
             if view is not None:
                 view.close()
-            fresh = Workspace(Path(tmp) / "ws")
+            fresh = workspace()
             began, cpu = time.perf_counter(), time.process_time()
             view = ExperimentDetails(Experiment(fresh, "big"))
             opens.append((time.perf_counter() - began) * 1000)
@@ -194,6 +219,8 @@ def run(p: dict[str, int]) -> list[Result]:
         fresh.close()
 
     runs = f"{p['runs']:,} runs × {len(METRICS)} metrics × {p['points']:,} points"
+    if store != "sqlite":
+        runs += f", {store}"
     results += [
         Result(
             key="experiment_first_render",
@@ -237,7 +264,8 @@ def run(p: dict[str, int]) -> list[Result]:
         ),
         Result(
             key="experiment_sort",
-            operation=f"sort the {p['runs']:,}-run table by a metric's last value (store query)",
+            operation=f"sort the {p['runs']:,}-run table by a metric's last value "
+            f"(store query{'' if store == 'sqlite' else ', ' + store})",
             unit="ms",
             ours=median(sorts),
             higher_is_better=False,
@@ -246,7 +274,8 @@ def run(p: dict[str, int]) -> list[Result]:
         ),
         Result(
             key="experiment_filter",
-            operation=f"filter the {p['runs']:,}-run table by text (store query)",
+            operation=f"filter the {p['runs']:,}-run table by text "
+            f"(store query{'' if store == 'sqlite' else ', ' + store})",
             unit="ms",
             ours=median(filters),
             higher_is_better=False,
@@ -259,12 +288,16 @@ def run(p: dict[str, int]) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--store", choices=("sqlite", "postgresql"), default="sqlite", help="the tracking store"
+    )
     args = parser.parse_args(argv)
     params = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         params["polls"] = params["opens"] = max(1, args.repeats)
-    results = run(params)
-    finish(results, args, "Experiment view" + (" (--quick)" if args.quick else ""))
+    results = run(params, args.store)
+    title = f"Experiment view ({args.store})" + (" (--quick)" if args.quick else "")
+    finish(results, args, title)
     return 0
 
 
