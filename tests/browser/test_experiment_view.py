@@ -15,6 +15,7 @@ import pytest
 
 from .harness import browser_page, jupyter_server, open_notebook, run_all
 from .test_jupyterlab import wait_until, write_notebook
+from .test_view import axe_contrast
 
 SETUP = """\
 import threading, time
@@ -93,6 +94,9 @@ def _drive(page: Any, artifacts: Path) -> None:
     grown = wait_until(page, f"() => Math.max(...({LINES})()) >= 5 && Math.max(...({LINES})())")
     wait_until(page, f"(n) => Math.max(...({LINES})()) > n", arg=grown)
     page.locator(".rw-runtable").screenshot(path=str(artifacts / "experiment-table.png"))
+    # Readable: axe-core finds no contrast failure (WCAG 2 AA) in the view, with a running
+    # run, finished ones, the best run's highlighted row and the selection's colours.
+    assert axe_contrast(page, ".rw-experiment-details") == []
     page.locator(".rw-experiment-details").first.screenshot(
         path=str(artifacts / "experiment-view.png")
     )
