@@ -15,7 +15,8 @@ keys get the suffix ``_<n>`` (``dask_worker_2``). The run's current attempt is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import lifecycle
@@ -111,3 +112,23 @@ def fence_logging(buffer: RunBuffer, record: RunRecord) -> None:
     """
     if max_retries(record.definition) > 0:
         buffer.attempt = attempt_of(record.properties)
+
+
+def stamped(ops: Sequence[Any], attempt: int | None) -> list[Any]:
+    """``ops`` with ``attempt`` on each op that carries one (unchanged when ``None``)."""
+    if attempt is None:
+        return list(ops)
+    return [
+        dataclasses.replace(op, attempt=attempt) if hasattr(op, "attempt") else op for op in ops
+    ]
+
+
+def replaced_by(attempt: int | None, record: RunRecord) -> int | None:
+    """The later attempt of ``record``'s run that replaced ``attempt``, if one did.
+
+    ``None`` for a current attempt, and for a process that is not fenced (``attempt`` None).
+    """
+    if attempt is None:
+        return None
+    current = attempt_of(record.properties)
+    return current if current > attempt else None

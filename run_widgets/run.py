@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import html
 import os
 import shutil
@@ -24,7 +23,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _details, _exit, _extensions, _liveness, _metric_views, _values, lifecycle
+from . import (
+    _attempts,
+    _details,
+    _exit,
+    _extensions,
+    _liveness,
+    _metric_views,
+    _values,
+    lifecycle,
+)
 from ._run_logging import RunLogging, state_for
 from ._runtime import RUNTIME
 from .exceptions import (
@@ -45,7 +53,6 @@ from .store import (
     TagFilter,
     TrackingStore,
     UpdateRun,
-    rules,
 )
 from .store.local_files import RunFiles, normalize_name
 
@@ -339,13 +346,8 @@ class Run(RunLogging):
 
     # ----------------------------------------------------------------- store access --
     def _write(self, *ops: Any) -> None:
-        attempt = self._state.buffer.attempt  # set in a job of a run that may be retried
-        if attempt is not None:
-            ops = tuple(
-                dataclasses.replace(op, attempt=attempt) if hasattr(op, "attempt") else op
-                for op in ops
-            )
-        self._store.write(list(ops))
+        # In a job of a run that may be retried, each op carries the job's attempt.
+        self._store.write(_attempts.stamped(ops, self._state.buffer.attempt))
         self._refresh(reap=False)
 
     def _refresh(self, reap: bool = True) -> RunRecord:
@@ -452,8 +454,8 @@ class Run(RunLogging):
         attempt = self._state.buffer.attempt
         if attempt is None:
             return False
-        current = rules.current_attempt(self._refresh(reap=False).properties)
-        if current <= attempt:
+        current = _attempts.replaced_by(attempt, self._refresh(reap=False))
+        if current is None:
             return False
         warnings.warn(
             f"Attempt {attempt} of run {self.id} was replaced by attempt {current} (its "

@@ -8,6 +8,7 @@ RunDetails below. Screenshots go to tests/browser/artifacts/.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,24 @@ def _row(page: Any, name: str) -> Any:
     return page.locator(".rw-runtable tr.rw-row", has_text=name).first
 
 
-def test_compare_runs_select_grow_sort_filter_open(lab_root: Path, artifacts: Path) -> None:
-    write_notebook(lab_root / "compare.ipynb", [SETUP, SHOW])
+def _run_and_drive(
+    lab_root: Path, artifacts: Path, name: str, setup: str, drive: Callable[[Any], None]
+) -> None:
+    """Run ``setup`` and the view in notebook ``name``, then ``drive`` the page (a
+    screenshot of the page is kept if a step fails)."""
+    write_notebook(lab_root / f"{name}.ipynb", [setup, SHOW])
     with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1500)) as page:
-        open_notebook(page, server, "compare.ipynb")
+        open_notebook(page, server, f"{name}.ipynb")
         run_all(page)
         try:
-            _drive(page, artifacts)
+            drive(page)
         except Exception:
-            page.screenshot(path=str(artifacts / "experiment-failure.png"), full_page=True)
+            page.screenshot(path=str(artifacts / f"{name}-failure.png"), full_page=True)
             raise
+
+
+def test_compare_runs_select_grow_sort_filter_open(lab_root: Path, artifacts: Path) -> None:
+    _run_and_drive(lab_root, artifacts, "compare", SETUP, lambda page: _drive(page, artifacts))
 
 
 def _drive(page: Any, artifacts: Path) -> None:
@@ -161,15 +170,13 @@ TABLE_BOX = """() => {
 
 
 def test_the_pager_appearing_moves_nothing(lab_root: Path, artifacts: Path) -> None:
-    write_notebook(lab_root / "pager.ipynb", [PAGER_SETUP, SHOW])
-    with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1500)) as page:
-        open_notebook(page, server, "pager.ipynb")
-        run_all(page)
-        try:
-            _add_a_run_past_the_page(page, lab_root, artifacts)
-        except Exception:
-            page.screenshot(path=str(artifacts / "experiment-pager-failure.png"), full_page=True)
-            raise
+    _run_and_drive(
+        lab_root,
+        artifacts,
+        "pager",
+        PAGER_SETUP,
+        lambda page: _add_a_run_past_the_page(page, lab_root, artifacts),
+    )
 
 
 def _add_a_run_past_the_page(page: Any, lab_root: Path, artifacts: Path) -> None:
