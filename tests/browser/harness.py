@@ -206,13 +206,42 @@ def open_notebook(page: Any, server: Server, notebook: str, timeout: float = 90_
     raise TimeoutError(f"the kernel of {notebook} did not become idle")
 
 
-def run_all(page: Any) -> None:
-    """Start running every cell of the open notebook and return at once.
+# The open notebook at ``path`` in the page's app (JupyterLab or Notebook 7), or null.
+_NOTEBOOK_AT = """(path) => [...window.jupyterapp.shell.widgets('main')]
+  .find(w => w.context && w.context.path === path)"""
 
-    (``commands.execute`` returns a promise that settles when the last cell finished;
-    returning nothing from the function keeps Playwright from waiting for it.)
+# The notebook at ``path`` has started running: a code cell's prompt shows [*] or a count.
+_NOTEBOOK_STARTED = f"""(path) => {{
+  const w = ({_NOTEBOOK_AT})(path);
+  return !!w && [...w.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent));
+}}"""
+
+
+def run_all(page: Any, path: str) -> None:
+    """Start running every cell of the open notebook at ``path``; return once it has started.
+
+    The command is addressed to that notebook's tab (``semanticWidget``), not to "the
+    current notebook": JupyterLab's notebook tracker follows focus, and a tab that opens
+    late (under load) would otherwise be the one that runs. ``commands.execute`` returns a
+    promise that settles when the last cell finished; it is not awaited.
     """
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    run = f"""(path) => {{
+      const w = ({_NOTEBOOK_AT})(path);
+      if (!w) throw new Error(`no open tab shows ${{path}}`);
+      window.jupyterapp.commands.execute('notebook:run-all-cells', {{semanticWidget: w.id}});
+    }}"""
+    page.evaluate(run, path)
+    page.wait_for_function(_NOTEBOOK_STARTED, arg=path, timeout=60_000)
+
+
+def open_tabs(page: Any) -> list[str]:
+    """What the page's main area shows (a document's path, else the widget's id)."""
+    tabs: list[str] = page.evaluate(
+        "() => [...window.jupyterapp.shell.widgets('main')]"
+        ".map(w => w.context ? w.context.path : w.id)"
+    )
+    return tabs
 
 
 def save_document(page: Any, path: str) -> None:
@@ -233,12 +262,26 @@ def save_document(page: Any, path: str) -> None:
     )
 
 
+def load_lab(page: Any, server: Server) -> None:
+    """Load JupyterLab's main page and wait until it has restored its layout.
+
+    The URL names no document: loaded at ``/lab/tree/<path>``, JupyterLab opens that path
+    again seconds later, even after a test closed it, and the stray tab then takes focus
+    in the middle of the next test.
+    """
+    page.goto(f"{server.url}/lab?token={server.token}")
+    page.wait_for_function("() => !!window.jupyterapp", timeout=90_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+
+
 def open_in_lab(lab: Any, name: str) -> None:
-    """Open a notebook in the page's JupyterLab (loading Lab first if needed)."""
+    """Open a notebook in the page's JupyterLab (loading Lab first if needed), alone.
+
+    Any other document tab is closed (a test's checks read "the notebook on the page").
+    """
     server, page = lab
     if not page.evaluate("() => !!window.jupyterapp"):
-        open_notebook(page, server, name)
-        return
+        load_lab(page, server)
     page.evaluate(
         "(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", name
     )
@@ -247,6 +290,16 @@ def open_in_lab(lab: Any, name: str) -> None:
         " return w && w.context && w.context.path === path; }",
         arg=name,
         timeout=60_000,
+    )
+    page.evaluate(
+        """(path) => {
+          for (const w of [...window.jupyterapp.shell.widgets('main')]) {
+            if (!w.context || w.context.path === path) continue;
+            w.context.model.dirty = false;
+            w.close();
+          }
+        }""",
+        name,
     )
     deadline = time.time() + 90
     while not page.evaluate(KERNEL_IDLE):

@@ -71,7 +71,7 @@ def _run_and_drive(
     write_notebook(lab_root / f"{name}.ipynb", [setup, SHOW])
     with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1500)) as page:
         open_notebook(page, server, f"{name}.ipynb")
-        run_all(page)
+        run_all(page, f"{name}.ipynb")
         try:
             drive(page)
         except Exception:

@@ -104,7 +104,7 @@ def test_demo_renders_grows_and_completes(lab: Any, lab_page: Any, artifacts: Pa
     page = lab_page
     page.set_viewport_size({"width": 1500, "height": 1100})
     open_in_lab(lab, "demo.ipynb")
-    run_all(page)
+    run_all(page, "demo.ipynb")
     page.wait_for_selector(".rw-header-panel", timeout=90_000)
     first = wait_until(page, f"() => ({POINTS_OF})('loss') >= 2 && ({POINTS_OF})('loss')")
     later = wait_until(
@@ -152,7 +152,7 @@ def test_user_strings_are_shown_as_text(lab: Any, lab_page: Any, artifacts: Path
     )
     page.set_viewport_size({"width": 1400, "height": 1000})
     open_in_lab(lab, "xss.ipynb")
-    run_all(page)
+    run_all(page, "xss.ipynb")
     page.wait_for_selector(".rw-children tr.rw-row", timeout=90_000)
     # Every place the payload is shown has been rendered: header, properties (its error
     # too), log and chart title.
@@ -208,7 +208,7 @@ def test_sweep_view_renders_and_fills_in_live(lab: Any, lab_page: Any, artifacts
     )
     page.set_viewport_size({"width": 1500, "height": 1400})
     open_in_lab(lab, "sweep.ipynb")
-    run_all(page)
+    run_all(page, "sweep.ipynb")
     page.wait_for_selector(".rw-sweep .rw-status-part", timeout=120_000)
     # While children run, the status bar shows running work; later all six complete.
     wait_until(

@@ -50,7 +50,7 @@ def test_mlflow_run_renders_and_grows_while_logging(
     try:
         with jupyter_server(lab_root) as server, browser_page(viewport=(1500, 1100)) as page:
             open_notebook(page, server, "mlflow_live.ipynb")
-            run_all(page)
+            run_all(page, "mlflow_live.ipynb")
             page.wait_for_selector(".rw-experiment-details", timeout=120_000)
             first = wait_until(
                 page, f"() => ({POINTS_OF})('loss') >= 2 && ({POINTS_OF})('loss')", timeout=120_000

@@ -22,7 +22,7 @@ def test_notebook7_renders_the_demo(lab_root: Path, artifacts: Path) -> None:
         browser_page() as page,
     ):
         open_notebook(page, server, "demo.ipynb")
-        run_all(page)
+        run_all(page, "demo.ipynb")
         page.wait_for_selector(".rw-header-panel", timeout=90_000)
         page.wait_for_selector(".bqplot.figure path.line", state="attached", timeout=90_000)
         wait_until(

@@ -30,8 +30,9 @@ from .harness import (
     browser_page,
     close_all,
     jupyter_server,
+    load_lab,
     open_in_lab,
-    open_notebook,
+    open_tabs,
     run_all,
     save_document,
 )
@@ -117,12 +118,15 @@ def run_notebook(lab: Any, name: str, sources: list[str], ready: str) -> Any:
     server, page = lab
     write_notebook(server.root / name, sources)
     open_in_lab(lab, name)
-    run_all(page)
+    run_all(page, name)
     try:
         wait_until(page, ready, timeout=120_000)
-    except Exception:
+    except Exception as error:
         page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
-        raise
+        raise AssertionError(
+            f"{name} did not reach the state awaited; open tabs {open_tabs(page)}; "
+            f"console errors: {page.console_errors[-10:]}"
+        ) from error
     return page
 
 
@@ -188,8 +192,8 @@ def test_log_y_ticks_match_the_data_and_steps_are_whole(lab: Any, artifacts: Pat
     page.locator(".rw-chart").first.screenshot(path=str(artifacts / "log-y.png"))
     # After a reload the views of the live models read the same ticks, without overlap.
     save_document(page, "logy.ipynb")
-    page.reload()
-    open_notebook(page, lab[0], "logy.ipynb")
+    load_lab(page, lab[0])
+    open_in_lab(lab, "logy.ipynb")
     wait_until(page, "() => document.querySelectorAll('.bqplot.figure path.line').length > 0")
     # Both axes of the restored view have drawn their tick labels.
     wait_until(page, f"() => (({TICKS_OF})('loss') || []).filter(a => a.length >= 2).length === 2")
@@ -567,7 +571,7 @@ def test_height_stays_put_while_a_live_run_grows(lab: Any) -> None:
     )
     try:
         open_in_lab(lab, "grows.ipynb")
-        run_all(page)
+        run_all(page, "grows.ipynb")
         wait_until(page, "() => !!document.querySelector('.rw-run-details .rw-children')")
         page.locator(".rw-run-details").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.evaluate(RECORD_GROWTH)
