@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from . import _artifact_metrics as artifacts
-from . import _values
+from . import _attempts, _values
 from ._buffer import RunBuffer, Series
 from ._runtime import RUNTIME
-from .exceptions import RunStateError, UserErrorException
+from .exceptions import RunNotFoundError, RunStateError, RunWidgetsWarning, UserErrorException
 from .store import RunRecord, TrackingStore
 from .store.entities import AUTO_STEP, MetricKind
 from .store.local_files import RunFiles
@@ -65,6 +66,34 @@ class RunLogging:
     _state: RunState
     _scalars: dict[str, Series]
     _lock: threading.Lock
+
+    def _replaced_by_retry(self, what: str, stacklevel: int = 3) -> bool:
+        """True (with a warning) in a job whose attempt a retry has replaced.
+
+        ``stacklevel`` points the warning at the user's call (3: the caller's caller).
+
+        Such a process (a machine cut off from its cluster) still runs, but the run is its
+        retry's now: its points, tags and properties are dropped by the store (see
+        ``_attempts.fence_logging``), and its files (uploads, images, JSON metrics) are not
+        written, so a file name the retry writes too is not taken by the lost attempt first.
+        """
+        attempt = self._state.buffer.attempt
+        if attempt is None:
+            return False
+        record = self._store.get_run(self._record.id)
+        if record is None:
+            raise RunNotFoundError(f"The run {self._record.id} no longer exists.")
+        self._record = record
+        current = _attempts.replaced_by(attempt, record)
+        if current is None:
+            return False
+        warnings.warn(
+            f"Attempt {attempt} of run {self._record.id} was replaced by attempt {current} (its "
+            f"machine was declared lost); {what} from this process is ignored.",
+            RunWidgetsWarning,
+            stacklevel=stacklevel,
+        )
+        return True
 
     def _check_open(self, call: str) -> None:
         if self._state.closed or self._record.is_terminal:
@@ -165,7 +194,9 @@ class RunLogging:
         data, extension = (
             artifacts.image_from_path(path) if path is not None else artifacts.image_from_plot(plot)
         )
-        self._log_file_metric(name, "image", artifacts.IMAGE_PREFIX, data, extension, description)
+        self._log_file_metric(
+            "log_image", name, "image", artifacts.IMAGE_PREFIX, data, extension, description
+        )
 
     def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
         """Log a confusion matrix (dict or JSON string), stored as a JSON file of the run."""
@@ -188,10 +219,13 @@ class RunLogging:
         name = _values.validate_name(name)
         payload = artifacts.with_schema(call, _values.json_payload(value, call=f"run.{call}"))
         data = json.dumps(payload, allow_nan=True).encode("utf-8")
-        self._log_file_metric(name, "artifact", artifacts.JSON_PREFIX, data, ".json", description)
+        self._log_file_metric(
+            call, name, "artifact", artifacts.JSON_PREFIX, data, ".json", description
+        )
 
     def _log_file_metric(
         self,
+        call: str,
         name: str,
         kind: MetricKind,
         prefix: str,
@@ -200,6 +234,9 @@ class RunLogging:
         description: str,
     ) -> None:
         series = self._series(name, kind, _values.validate_description(description))
+        # Called by log_image, or by log_confusion_matrix & co. through _log_json.
+        if self._replaced_by_retry(call, stacklevel=4 if call == "log_image" else 5):
+            return
         file_name = self._next_artifact_name(prefix, name, extension)
         self._files.upload_bytes(file_name, data)
         self._state.buffer.append_scalar(series, file_name, None, _now())

@@ -443,28 +443,6 @@ class Run(RunLogging):
             return names
         return self._files.upload_many(names, sources)
 
-    def _replaced_by_retry(self, what: str) -> bool:
-        """True (with a warning) in a job whose attempt a retry has replaced.
-
-        Such a process (a machine cut off from its cluster) still runs, but the run is its
-        retry's now: its points, tags and properties are dropped by the store (see
-        ``_attempts.fence_logging``), and its files are not written, so a file name the
-        retry uploads too is not taken by the lost attempt first.
-        """
-        attempt = self._state.buffer.attempt
-        if attempt is None:
-            return False
-        current = _attempts.replaced_by(attempt, self._refresh(reap=False))
-        if current is None:
-            return False
-        warnings.warn(
-            f"Attempt {attempt} of run {self.id} was replaced by attempt {current} (its "
-            f"machine was declared lost); {what} from this process is ignored.",
-            RunWidgetsWarning,
-            stacklevel=3,  # the caller of upload_file & co.
-        )
-        return True
-
     def get_file_names(self) -> builtins.list[str]:
         """Names of the run's files (outputs, logs, uploads), sorted."""
         return self._files.names()

@@ -11,6 +11,7 @@ import dataclasses
 import io
 
 import pytest
+from matplotlib.figure import Figure
 
 from run_widgets import Experiment
 from run_widgets._attempts import fence_logging
@@ -51,4 +52,35 @@ def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> N
     run.tag("who", "attempt 2")
     assert run.get_file_names() == ["outputs/early.txt", "outputs/model.txt"]
     assert run.get_tags()["who"] == "attempt 2"
+    run.complete()
+
+
+def test_a_replaced_attempt_writes_no_image_or_json_metric_file(exp: Experiment) -> None:
+    run = exp.start_logging(snapshot_directory=None, outputs=False)
+    store = exp.workspace.store
+    record = store.get_run(run.id)
+    assert record is not None
+    fence_logging(run._state.buffer, dataclasses.replace(record, definition=RETRYABLE))
+    store.write([AddProperties(run.id, {"attempt_2": "attempt 1 was lost"})])
+    image = Figure(figsize=(2, 1))
+    image.add_subplot().plot([1, 2])
+    # The lost attempt's files would be kept by no metric (its points are dropped) and
+    # would take the indices its retry's files are named by.
+    with pytest.warns(RunWidgetsWarning, match="log_image from this process is ignored") as seen:
+        run.log_image("curve", plot=image)
+    assert seen[0].filename == __file__  # the warning points at the user's call
+    with pytest.warns(RunWidgetsWarning, match="log_confusion_matrix from this process") as seen:
+        run.log_confusion_matrix("cm", {"class_labels": [0, 1], "matrix": [[1, 0], [0, 1]]})
+    assert seen[0].filename == __file__
+    run.flush()
+    assert run.get_file_names() == []
+    assert run.get_metrics() == {}
+    # The retry's files get the first names.
+    run._state.buffer.attempt = 2
+    run.log_image("curve", plot=image)
+    run.log_confusion_matrix("cm", {"class_labels": [0, 1], "matrix": [[1, 0], [0, 1]]})
+    run.flush()
+    names = run.get_file_names()
+    assert len(names) == 2 and all(n.rsplit("_", 1)[1] in ("0.png", "0.json") for n in names)
+    assert set(run.get_metrics()) == {"curve", "cm"}
     run.complete()
