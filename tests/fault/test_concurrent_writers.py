@@ -134,16 +134,15 @@ def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:
     assert reader.execute(points).fetchone()[0] == 1
     try:
         code = f"""
-            import time
             from run_widgets import Workspace, Experiment, Run
             ws = Workspace({str(ws.folder)!r})
             run = Run(Experiment(ws, "e"), {run.id!r})
-            began = time.perf_counter()
             for i in range(20):
                 run.log("x", float(i))
                 run.flush()
-            print(time.perf_counter() - began)
         """
+        # A writer blocked by the reader would wait for it, and the reader ends only after
+        # the writer: the subprocess would time out. (How fast: bench_concurrency.py.)
         result = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)],
             env=python_env(),
@@ -151,8 +150,7 @@ def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:
             text=True,
             timeout=60,
         )
-        assert result.returncode == 0, result.stderr
-        assert float(result.stdout.strip()) < 5.0  # 20 commits while a reader holds a snapshot
+        assert result.returncode == 0, result.stderr  # 20 commits while a reader holds a snapshot
         # the reader still sees its snapshot, and the new data once it ends the transaction
         assert reader.execute(points).fetchone()[0] == 1
     finally:

@@ -120,7 +120,9 @@ def test_kill_9_of_the_supervisor_is_noticed_by_readers_and_the_job_dies(
     killed = time.monotonic()
     reader = Run(exp, run.id)
     assert wait_terminal(reader, timeout=10) == "Failed"
-    assert time.monotonic() - killed < 4.0
+    # By the heartbeat's age (2 s here), not the default timeout: the bound is loose for a
+    # loaded machine, well under the default.
+    assert time.monotonic() - killed < 8.0
     assert reader.get_details()["error"]["error"]["message"].startswith("process lost")
     # the orphaned job got SIGTERM from the kernel (PR_SET_PDEATHSIG)
     assert wait_until(lambda: gone(job), 10, what="the orphaned job to end")
