@@ -229,7 +229,7 @@ def measure(
             idle_cpu.append(1000 * (current["ThreadTime"] - previous["ThreadTime"]))
             previous, previous_t = current, now
         idle_breakdown = breakdown(trace(page, cdp, trace_s), trace_s) if trace_s else {}
-        run_all(page)
+        run_all(page, "bench.ipynb")
         page.wait_for_function(
             "() => document.querySelectorAll('.rw-run-details .bqplot.figure').length >= 12",
             timeout=180_000,
