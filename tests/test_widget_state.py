@@ -590,3 +590,55 @@ def test_chart_grid_redraws_only_the_cards_in_view_once_the_page_says_which() ->
     grid.draw_all()  # a finished run: the rest too
     assert drawn == ["a", "c", "b"]
     grid.close()
+
+
+def test_chart_grid_catches_up_one_off_screen_chart_per_refresh_the_longest_waiting() -> None:
+    from run_widgets.widgets.charts import ChartGrid
+
+    drawn: list[str] = []
+    grid = ChartGrid(lambda chart: drawn.append(chart.name))
+    grid.add([MetricChart(name) for name in ("a", "b", "c", "d")])
+    grid.visibility.visible = ["0"]
+    drawn.clear()
+    for name in ("c", "b", "a", "d"):  # c has waited longest, then b; d is marked last
+        grid.changed(name)
+    assert drawn == ["a"]
+    grid.catch_up()
+    grid.catch_up()
+    assert drawn == ["a", "c", "b"]
+    grid.changed("c")  # c changed again: it waits behind d now
+    grid.catch_up()
+    grid.catch_up()
+    grid.catch_up()  # nothing left to draw
+    assert drawn == ["a", "c", "b", "d", "c"]
+    grid.close()
+
+
+def test_off_screen_charts_of_a_running_run_lag_at_most_one_refresh_per_chart(
+    exp: Experiment,
+) -> None:
+    # What a notebook saved mid-run keeps is what the charts' models hold.
+    run = new_run(exp, display_name="many charts")
+    names = [f"m{i}" for i in range(4)]
+    for name in names:
+        run.log(name, 0.0)
+        run.log(name, 0.0)  # two points: a chart (one is a property)
+    run.flush()
+    view = RunDetails(run)
+    try:
+        assert sorted(view.charts.shown) == names
+        view.charts.visibility.visible = [view.charts._card["m0"]]  # only m0 is in the window
+        for step in range(1, 4):
+            for name in names:
+                run.log(name, float(step))
+            run.flush()
+            view.refresh()
+        shown = {name: view._charts[name].points_shown()[0] for name in names}
+        assert shown["m0"] == 5  # in view: every refresh
+        assert sorted(shown[name] for name in names[1:]) == [3, 4, 5]  # one caught up per refresh
+        view.refresh()
+        view.refresh()  # no new points: the last two catch up
+        assert all(view._charts[name].points_shown() == [5] for name in names)
+    finally:
+        run.complete()
+        view.close()

@@ -333,7 +333,9 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
     metrics): only the charts on the page are drawn, and of those, once the front-end has
     said which cards are in or near the window (:class:`ChartVisibility`), only those;
     the others are marked and drawn when they come into view, so a refresh costs what is
-    shown, not every metric.
+    shown, not every metric. One marked chart of the page, the longest marked, is drawn per
+    refresh all the same (:meth:`catch_up`): a notebook saved while the run goes on keeps
+    what the charts' models hold, and this bounds how far an off-screen chart lags behind.
 
     Args:
         draw: redraws one chart from the current data.
@@ -354,7 +356,8 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         self.page_size = page_size
         self.page = 0
         self.charts: dict[str, MetricChart] = {}
-        self._dirty: set[str] = set()
+        # Charts whose data changed since drawn, the longest-waiting first (dict: ordered).
+        self._dirty: dict[str, None] = {}
         self._shown: list[str] = []
         self._card: dict[str, str] = {}  # chart name -> card number (its rw-card-<n> class)
         self._lock = lock or threading.RLock()
@@ -396,7 +399,7 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         """Add charts (each drawn when it is on screen)."""
         for chart in charts:
             self.charts[chart.name] = chart
-            self._dirty.add(chart.name)
+            self._dirty.setdefault(chart.name)
             self._card[chart.name] = str(len(self._card))
             chart.add_class(f"rw-card-{self._card[chart.name]}")
         if charts:
@@ -405,16 +408,23 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
     def changed(self, name: str) -> None:
         """The data of ``name`` changed: redraw it now if in view, else when it is."""
         if self._in_view(name):
-            self._dirty.discard(name)
+            self._dirty.pop(name, None)
             self._draw(self.charts[name])
         else:
-            self._dirty.add(name)
+            self._dirty.setdefault(name)
+
+    def catch_up(self) -> None:
+        """Draw the page's chart that has waited longest to be drawn, if any (one per refresh)."""
+        name = next((n for n in self._dirty if n in self._shown), None)
+        if name is not None:
+            del self._dirty[name]
+            self._draw(self.charts[name])
 
     def draw_all(self) -> None:
         """Draw every chart of the page now, in view or not (a finished run's last state)."""
         for name in self._shown:
             if name in self._dirty:
-                self._dirty.discard(name)
+                del self._dirty[name]
                 self._draw(self.charts[name])
 
     def _in_view(self, name: str) -> bool:
@@ -425,7 +435,7 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         with self._lock, self.held():
             for name in self._shown:
                 if name in self._dirty and self._in_view(name):
-                    self._dirty.discard(name)
+                    del self._dirty[name]
                     self._draw(self.charts[name])
 
     @contextlib.contextmanager
@@ -471,7 +481,7 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
             self.visibility.visible = None  # type: ignore[assignment]
         for name in shown:
             if name in self._dirty:
-                self._dirty.discard(name)
+                del self._dirty[name]
                 self._draw(self.charts[name])
         if shown != self._shown:
             self._shown = shown

@@ -183,9 +183,11 @@ class RunDetails(LiveView):
                 )
                 self.gallery.images = state["images"]
                 self.gallery.tables = state["tables"]
-        if tracker.is_terminal:  # the final state of every chart on the page, in view or not
-            with self.charts.held():
+        with self.charts.held():
+            if tracker.is_terminal:  # the final state of every chart on the page, in view or not
                 self.charts.draw_all()
+            else:  # and, while it runs, one off-screen chart per refresh (ChartGrid.catch_up)
+                self.charts.catch_up()
         if changes.log_files_changed or changes.log_appended or changes.run_changed:
             logs = view_state.log_state(tracker)
             # ``follow`` is the user's control (one writer per trait): never written here.
