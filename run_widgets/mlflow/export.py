@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,7 +70,7 @@ def export_runs(
         raise UserErrorException(
             f"experiment_name must be a non-empty str, got {experiment_name!r}."
         )
-    exporter = _Exporter(make_client(tracking_uri), experiment_name)
+    exporter = Exporter(make_client(tracking_uri), experiment_name)
     for run in runs:
         exporter.export_tree(run, parent_id=None)
     return exporter.report
@@ -92,25 +92,34 @@ def _top_runs(source: Any) -> list[Run]:
     return runs
 
 
-class _Exporter:
+class Exporter:
+    """Writes runs into one MLflow tracking store (``export_runs``; the live mirror too).
+
+    Args:
+        client: an ``MlflowClient``.
+        experiment_name: the MLflow experiment for every run (default: each run's own).
+    """
+
     def __init__(self, client: Any, experiment_name: str | None) -> None:
         self.client = client
         self.experiment_name = experiment_name
         self.report = TransferReport()
         self._experiments: dict[str, str] = {}
         mlflow = mlflow_module()
-        self._metric_cls = mlflow.entities.Metric
-        self._param_cls = mlflow.entities.Param
-        self._tag_cls = mlflow.entities.RunTag
+        self.metric_cls = mlflow.entities.Metric
+        self.param_cls = mlflow.entities.Param
+        self.tag_cls = mlflow.entities.RunTag
 
     # ----------------------------------------------------------------------- runs --
     def export_tree(self, run: Run, parent_id: str | None) -> None:
+        """Export ``run`` (nested under MLflow run ``parent_id``) and its descendants."""
         run.flush()
         mlflow_id = self.export_one(run, parent_id)
         for child in sorted(run.get_children(), key=lambda r: r.number):
             self.export_tree(child, mlflow_id)
 
     def experiment_id(self, name: str) -> str:
+        """The id of MLflow experiment ``name`` (created if missing)."""
         if name not in self._experiments:
             found = self.client.get_experiment_by_name(name)
             self._experiments[name] = (
@@ -119,36 +128,65 @@ class _Exporter:
         return self._experiments[name]
 
     def export_one(self, run: Run, parent_id: str | None) -> str:
+        """Export ``run`` alone (unless a complete copy is there); its MLflow id."""
         record = run.workspace.store.get_run(run.id)
         assert record is not None
+        done = self.existing_copy(record, parent_id)
+        if done is not None:
+            return done
+        mlflow_id = self.create(record, parent_id)
+        self.complete(run, record, mlflow_id)
+        return mlflow_id
+
+    def existing_copy(self, record: RunRecord, parent_id: str | None) -> str | None:
+        """The MLflow id of a complete copy of the finished run ``record``, if there is one.
+
+        Other copies (cut short, or made while the run was still active) are deleted.
+        """
         experiment_id = self.experiment_id(self.experiment_name or record.experiment_name)
         existing = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`{mapping.SOURCE_RUN_TAG}` = '{run.id}'",
+            filter_string=f"tags.`{mapping.SOURCE_RUN_TAG}` = '{record.id}'",
         )
         for old in existing:
             complete = old.data.tags.get(mapping.EXPORT_COMPLETE_TAG) == "true"
             if complete and record.is_terminal and old.info.status != "RUNNING":
-                self.report.skipped[run.id] = old.info.run_id
+                self.report.skipped[record.id] = old.info.run_id
                 return str(old.info.run_id)
         for old in existing:  # cut short, or the source was still active then
             self.client.delete_run(old.info.run_id)
-            self.report.replaced.append(run.id)
-        return self._write(run, record, experiment_id, parent_id)
+            self.report.replaced.append(record.id)
+        return None
 
-    def _write(self, run: Run, record: RunRecord, experiment_id: str, parent_id: str | None) -> str:
-        tags = self._tags(record, parent_id)
+    def create(self, record: RunRecord, parent_id: str | None) -> str:
+        """A new MLflow run for ``record`` (name, start time, tags); its MLflow id."""
+        experiment_id = self.experiment_id(self.experiment_name or record.experiment_name)
         created = self.client.create_run(
             experiment_id,
             start_time=_ms(record.start_time or record.created_at),
-            tags=tags,
+            tags=self.tags_for(record, parent_id),
             run_name=record.display_name or record.id,
         )
-        mlflow_id = str(created.info.run_id)
+        return str(created.info.run_id)
+
+    def complete(
+        self,
+        run: Run,
+        record: RunRecord,
+        mlflow_id: str,
+        sent: frozenset[str] = frozenset(),
+        sent_params: Collection[str] = (),
+    ) -> None:
+        """Write the rest of ``run`` into ``mlflow_id``, then mark the copy complete.
+
+        Params (but ``sent_params``), metrics (but the points of the numeric metrics in
+        ``sent``: a live mirror sent those), files, the manifest and, for a finished run,
+        its status and end time.
+        """
         infos = run.workspace.store.metric_infos([run.id])
         manifest = self._manifest(record, infos)
-        self._params(record, mlflow_id, manifest)
-        self._metrics(run, infos, mlflow_id, manifest)
+        self.log_params(record, mlflow_id, manifest, sent_params)
+        self._metrics(run, infos, mlflow_id, manifest, sent)
         self._files(run, mlflow_id)
         self.client.log_dict(mlflow_id, manifest, mapping.MANIFEST_PATH)
         if record.is_terminal:
@@ -165,14 +203,14 @@ class _Exporter:
             )
         self.client.set_tag(mlflow_id, mapping.EXPORT_COMPLETE_TAG, "true")
         self.report.created[run.id] = mlflow_id
-        return mlflow_id
 
     # ------------------------------------------------------------ tags and params --
-    def _tags(self, record: RunRecord, parent_id: str | None) -> dict[str, str]:
+    def tags_for(self, record: RunRecord, parent_id: str | None) -> dict[str, str]:
+        """The MLflow tags of ``record``'s copy (the invalid ones noted, not sent)."""
         tags: dict[str, str] = {}
         for key, value in record.tags.items():
             text = "" if value is None else str(value)
-            if not _valid_key(key) or key.startswith("mlflow."):
+            if not valid_key(key) or key.startswith("mlflow."):
                 self.report.note(
                     record.id, f"tag {key!r} is not a valid MLflow tag name (kept in the manifest)"
                 )
@@ -190,12 +228,19 @@ class _Exporter:
             tags[mapping.PARENT_TAG] = parent_id
         return tags
 
-    def _params(self, record: RunRecord, mlflow_id: str, manifest: dict[str, Any]) -> None:
+    def log_params(
+        self,
+        record: RunRecord,
+        mlflow_id: str,
+        manifest: dict[str, Any],
+        sent: Collection[str] = (),
+    ) -> set[str]:
+        """Log ``record``'s properties as params, but those in ``sent``; the names logged."""
         params: dict[str, str] = {}
         for key, value in record.properties.items():
             if key in SYSTEM_PROPERTIES:
                 continue  # internal bookkeeping (kept in the manifest)
-            if not _valid_key(key):
+            if not valid_key(key):
                 self.report.note(
                     record.id,
                     f"property {key!r} is not a valid MLflow param name (kept in the manifest)",
@@ -208,12 +253,13 @@ class _Exporter:
             else:
                 params[key] = value
         derived = _hyperparameters(record.properties.get("hyperparameters"))
-        derived = {k: v for k, v in derived.items() if k not in params and _valid_key(k)}
+        derived = {k: v for k, v in derived.items() if k not in params and valid_key(k)}
         params.update(derived)
         manifest["derived_params"] = sorted(derived)
-        items = [self._param_cls(k, v) for k, v in params.items()]
+        items = [self.param_cls(k, v) for k, v in params.items() if k not in sent]
         for start in range(0, len(items), 100):  # MLflow: at most 100 params per batch
             self.client.log_batch(mlflow_id, params=items[start : start + 100])
+        return set(params)
 
     def _manifest(self, record: RunRecord, infos: list[MetricInfo]) -> dict[str, Any]:
         return {
@@ -237,7 +283,12 @@ class _Exporter:
 
     # -------------------------------------------------------------------- metrics --
     def _metrics(
-        self, run: Run, infos: list[MetricInfo], mlflow_id: str, manifest: dict[str, Any]
+        self,
+        run: Run,
+        infos: list[MetricInfo],
+        mlflow_id: str,
+        manifest: dict[str, Any],
+        sent: frozenset[str],
     ) -> None:
         for number, info in enumerate(sorted(infos, key=lambda i: i.id)):
             history = run.get_metric_history(info.name)
@@ -247,8 +298,9 @@ class _Exporter:
                 and isinstance(history.values, np.ndarray)
                 and history.values.dtype.kind == "f"
             )
-            if numeric and _valid_key(info.name):
-                self._log_points(mlflow_id, info.name, history)
+            if numeric and valid_key(info.name):
+                if info.name not in sent:
+                    self._log_points(mlflow_id, info.name, history)
                 entry["mlflow_key"] = info.name
             else:
                 path = f"{mapping.METRICS_FOLDER}/{number:04d}.json"
@@ -265,7 +317,7 @@ class _Exporter:
                 elif info.kind in ("scalar", "list"):
                     why = (
                         "its values are not all numbers"
-                        if _valid_key(info.name)
+                        if valid_key(info.name)
                         else "its name is not valid in MLflow"
                     )
                     self.report.note(
@@ -278,7 +330,7 @@ class _Exporter:
         steps = history.steps.tolist()
         times = (history.times * 1000.0).round().astype(np.int64).tolist()
         values = history.values.tolist()
-        metric = self._metric_cls
+        metric = self.metric_cls
         for start in range(0, len(values), BATCH_POINTS):
             end = start + BATCH_POINTS
             batch = [
@@ -341,7 +393,8 @@ def _hyperparameters(text: str | None) -> dict[str, str]:
     return {str(k).lstrip("-"): str(v) for k, v in values.items()}
 
 
-def _valid_key(name: str) -> bool:
+def valid_key(name: str) -> bool:
+    """Whether ``name`` is valid as an MLflow metric (or param) name."""
     validation = mlflow_module().utils.validation
     try:
         validation._validate_metric_name(name)

@@ -26,8 +26,10 @@ class TransferReport:
     unmapped: list[str] = field(default_factory=list)
 
     def note(self, run_id: str, message: str) -> None:
-        """Record something of run ``run_id`` that could not be mapped exactly."""
-        self.unmapped.append(f"{run_id}: {message}")
+        """Record something of run ``run_id`` that could not be mapped exactly (once)."""
+        line = f"{run_id}: {message}"
+        if line not in self.unmapped:
+            self.unmapped.append(line)
 
     def summary(self) -> str:
         """A few lines for people (the CLI prints it)."""
