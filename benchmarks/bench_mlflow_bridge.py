@@ -9,7 +9,10 @@ cursor does: re-read every metric's full history (MLflow's pages of 25,000).
 
 Reported per poll: kernel CPU time (``time.process_time`` of this process: JSON decoding
 and the arrays), wall time (the server's work included), bytes read and requests; and
-export/import throughput in points/s through the same server.
+export/import throughput in points/s through the same server. The live mirror
+(``mirror_run``) copies the same points while they are logged: its throughput, how long
+after the run ended its copy was complete, and the logging speed with the mirror on
+against the same logging without it (logging must not wait for MLflow).
 
 Needs MLflow in the project venv (``pip install -e '.[mlflow]'``).
 Usage: ``.venv/bin/python benchmarks/bench_mlflow_bridge.py [--quick]``
@@ -138,15 +141,31 @@ def transfer(url: str, tmp: Path, p: dict[str, int]) -> dict[str, float]:
     import numpy as np
 
     from run_widgets import Experiment, Workspace
-    from run_widgets.mlflow import export_runs, import_runs
+    from run_widgets.mlflow import export_runs, import_runs, mirror_run
 
     ws = Workspace(tmp / "ws")
+
+    def log_all(run: Any) -> float:
+        """Log the points; the seconds the logging took."""
+        t0 = time.perf_counter()
+        for m in range(p["metrics"]):
+            for start in range(0, p["transfer_points"], 1000):
+                run.log_list(f"metric_{m}", np.arange(start, start + 1000, dtype=np.float64))
+        return time.perf_counter() - t0
+
     run = Experiment(ws, "transfer").start_logging()
-    for m in range(p["metrics"]):
-        for start in range(0, p["transfer_points"], 1000):
-            run.log_list(f"metric_{m}", np.arange(start, start + 1000, dtype=np.float64))
+    log_plain_s = log_all(run)
     run.complete()
     total = p["metrics"] * p["transfer_points"]
+    # The same run logged with a live mirror: logging must not wait for MLflow.
+    mirrored = Experiment(ws, "mirrored").start_logging()
+    mirror_start = time.perf_counter()
+    mirror = mirror_run(mirrored, tracking_uri=url, interval=1.0)
+    log_mirrored_s = log_all(mirrored)
+    mirrored.complete()
+    ended = time.perf_counter()
+    assert mirror.wait(3600) and mirror.points_sent == total, repr(mirror)
+    mirror_done = time.perf_counter()
     t0 = time.perf_counter()
     report = export_runs(run, tracking_uri=url)
     export_s = time.perf_counter() - t0
@@ -162,6 +181,10 @@ def transfer(url: str, tmp: Path, p: dict[str, int]) -> dict[str, float]:
         "points": total,
         "export_points_per_s": total / export_s,
         "import_points_per_s": total / import_s,
+        "mirror_points_per_s": total / (mirror_done - mirror_start),
+        "mirror_behind_s": mirror_done - ended,
+        "log_points_per_s": total / log_plain_s,
+        "log_points_per_s_mirrored": total / log_mirrored_s,
     }
 
 
@@ -200,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  export {t['export_points_per_s']:,.0f} points/s, import {t['import_points_per_s']:,.0f} points/s "
         f"({t['points']:,} points through the server)"
+    )
+    print(
+        f"  live mirror {t['mirror_points_per_s']:,.0f} points/s, complete "
+        f"{t['mirror_behind_s']:.1f} s after the run ended; logging "
+        f"{t['log_points_per_s_mirrored']:,.0f} points/s mirrored against "
+        f"{t['log_points_per_s']:,.0f} points/s alone"
     )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
