@@ -53,6 +53,8 @@ def test_a_run_shows_in_mlflow_while_it_logs_and_ends_as_an_export_would(
         live = client.get_run(copy)
         assert live.info.status == "RUNNING" and live.info.run_name == "live run"
         assert live.data.tags["team"] == "vision" and live.data.params == {"alpha": "0.5"}
+        page = f"{mlflow_server.url}/#/experiments/{live.info.experiment_id}/runs/{copy}"
+        assert mirror.url == page and f'href="{page}"' in mirror._repr_html_()
         child = run.child_run(name="child")
         child.log("score", 0.25)
         child.log("score", 0.5)

@@ -14,6 +14,7 @@ next export replaces.
 
 from __future__ import annotations
 
+import html
 import math
 import threading
 import warnings
@@ -27,6 +28,8 @@ from ..exceptions import RunWidgetsWarning, UserErrorException
 from ..run import Run
 from ..store import PointChunk, RunRecord
 from ._client import client as make_client
+from ._client import is_http, safe_uri
+from ._client import tracking_uri as resolve_uri
 from .export import BATCH_POINTS, Exporter, valid_key
 from .report import TransferReport
 
@@ -73,7 +76,8 @@ def mirror_run(
         raise UserErrorException(
             f"experiment_name must be a non-empty str, got {experiment_name!r}."
         )
-    return LiveMirror(run, make_client(tracking_uri), experiment_name, float(interval)).start()
+    uri = resolve_uri(tracking_uri)
+    return LiveMirror(run, make_client(uri), experiment_name, float(interval), uri).start()
 
 
 @dataclass
@@ -97,19 +101,28 @@ class LiveMirror:
     Attributes:
         run: the mirrored run.
         interval: seconds between two reads of the store.
+        tracking_uri: where the copy goes.
         error: the last sync's error (``"TrackingServerUnreachable: ..."``), ``None`` after
             a sync that worked; a failed sync is retried with backoff up to 2 minutes.
         points_sent: metric points sent so far.
     """
 
-    def __init__(self, run: Run, client: Any, experiment_name: str | None, interval: float) -> None:
+    def __init__(
+        self,
+        run: Run,
+        client: Any,
+        experiment_name: str | None,
+        interval: float,
+        tracking_uri: str = "",
+    ) -> None:
         self.run = run
         self.interval = interval
+        self.tracking_uri = tracking_uri
         self.error: str | None = None
         self.points_sent = 0
         self._exporter = Exporter(client, experiment_name)
-        self.metric_cls = self._exporter.metric_cls
-        self.tag_cls = self._exporter.tag_cls
+        self._metric_cls = self._exporter.metric_cls
+        self._tag_cls = self._exporter.tag_cls
         self._copies: dict[str, _Copy] = {run.id: _Copy(run)}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -149,6 +162,24 @@ class LiveMirror:
     def mlflow_run_id(self) -> str | None:
         """The MLflow id of the run's copy (``None`` until the first sync made it)."""
         return self._copies[self.run.id].mlflow_id
+
+    @property
+    def url(self) -> str | None:
+        """The copy's page in MLflow's web UI (for an ``http(s)://`` tracking server)."""
+        mlflow_id = self.mlflow_run_id
+        if mlflow_id is None or not is_http(self.tracking_uri):
+            return None
+        name = self._exporter.experiment_name or self.run.experiment.name
+        experiment_id = self._exporter.experiment_id(name)
+        base = safe_uri(self.tracking_uri).rstrip("/")
+        return f"{base}/#/experiments/{experiment_id}/runs/{mlflow_id}"
+
+    def _repr_html_(self) -> str:
+        url = self.url
+        text = html.escape(repr(self))
+        if url is None:
+            return f"<code>{text}</code>"
+        return f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{text}</a>'
 
     @property
     def report(self) -> TransferReport:
@@ -283,7 +314,7 @@ class LiveMirror:
         tags = self._exporter.tags_for(record, parent_id)
         changed = {k: v for k, v in tags.items() if copy.tags.get(k) != v}
         if changed:
-            batch = [self.tag_cls(k, v) for k, v in changed.items()]
+            batch = [self._tag_cls(k, v) for k, v in changed.items()]
             self._exporter.client.log_batch(copy.mlflow_id, tags=batch)
             copy.tags.update(changed)
 
@@ -313,7 +344,7 @@ class LiveMirror:
                 return
             end = min(start + BATCH_POINTS, len(floats))
             batch = [
-                self.metric_cls(name, v, t, s)
+                self._metric_cls(name, v, t, s)
                 for v, t, s in zip(
                     floats[start:end], times[start:end], steps[start:end], strict=True
                 )
