@@ -194,9 +194,9 @@ class RunLogging:
         data, extension = (
             artifacts.image_from_path(path) if path is not None else artifacts.image_from_plot(plot)
         )
-        self._log_file_metric(
-            "log_image", name, "image", artifacts.IMAGE_PREFIX, data, extension, description
-        )
+        if self._replaced_by_retry("log_image"):
+            return
+        self._log_file_metric(name, "image", artifacts.IMAGE_PREFIX, data, extension, description)
 
     def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
         """Log a confusion matrix (dict or JSON string), stored as a JSON file of the run."""
@@ -219,13 +219,12 @@ class RunLogging:
         name = _values.validate_name(name)
         payload = artifacts.with_schema(call, _values.json_payload(value, call=f"run.{call}"))
         data = json.dumps(payload, allow_nan=True).encode("utf-8")
-        self._log_file_metric(
-            call, name, "artifact", artifacts.JSON_PREFIX, data, ".json", description
-        )
+        if self._replaced_by_retry(call, stacklevel=4):  # the caller of log_confusion_matrix & co.
+            return
+        self._log_file_metric(name, "artifact", artifacts.JSON_PREFIX, data, ".json", description)
 
     def _log_file_metric(
         self,
-        call: str,
         name: str,
         kind: MetricKind,
         prefix: str,
@@ -234,9 +233,6 @@ class RunLogging:
         description: str,
     ) -> None:
         series = self._series(name, kind, _values.validate_description(description))
-        # Called by log_image, or by log_confusion_matrix & co. through _log_json.
-        if self._replaced_by_retry(call, stacklevel=4 if call == "log_image" else 5):
-            return
         file_name = self._next_artifact_name(prefix, name, extension)
         self._files.upload_bytes(file_name, data)
         self._state.buffer.append_scalar(series, file_name, None, _now())
