@@ -102,8 +102,9 @@ class LiveMirror:
         run: the mirrored run.
         interval: seconds between two reads of the store.
         tracking_uri: where the copy goes.
-        error: the last sync's error (``"TrackingServerUnreachable: ..."``), ``None`` after
-            a sync that worked; a failed sync is retried with backoff up to 2 minutes.
+        error: the last sync's error (``"MlflowException: ..."``, any password in a URI
+            left out), ``None`` after a sync that worked; a failed sync is retried with
+            backoff up to 2 minutes.
         points_sent: metric points sent so far.
     """
 
@@ -250,7 +251,7 @@ class LiveMirror:
                     self.error = None
                     failures = 0
                 except Exception as error:  # the server away, a timeout: retried with backoff
-                    self.error = f"{type(error).__name__}: {error}"
+                    self.error = safe_uri(f"{type(error).__name__}: {error}")
                     failures += 1
                 delay = min(MAX_BACKOFF_S, self.interval * 2**failures)
         finally:
