@@ -36,11 +36,11 @@ def history(client: MlflowClient, run_id: str, key: str) -> list[Any]:
     return list(client.get_metric_history(run_id, key))
 
 
+@pytest.mark.both_backends
 def test_a_run_shows_in_mlflow_while_it_logs_and_ends_as_an_export_would(
-    mlflow_server: Any, tmp_path: Path
+    mlflow_server: Any, ws: Workspace, backend: str, tmp_path: Path
 ) -> None:
-    ws = Workspace(tmp_path / "ws")
-    run = Experiment(ws, "mirrored").start_logging(display_name="live run")
+    run = Experiment(ws, f"mirrored-{backend}").start_logging(display_name="live run")
     client = MlflowClient(mlflow_server.url)
     with mirror_run(run, tracking_uri=mlflow_server.url, interval=0.2) as mirror:
         for i in range(50):
@@ -96,7 +96,6 @@ def test_a_run_shows_in_mlflow_while_it_logs_and_ends_as_an_export_would(
     # A later export finds complete copies and writes nothing.
     again = export_runs(run, tracking_uri=mlflow_server.url)
     assert not again.created and again.skipped == {run.id: copy, child.id: child_copy.info.run_id}
-    ws.close()
 
 
 def test_a_stopped_mirror_leaves_a_copy_that_the_next_export_replaces(
