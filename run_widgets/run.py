@@ -670,9 +670,13 @@ class Run(RunLogging):
 
     # ------------------------------------------------------------------------ reads --
     def flush(self, timeout_seconds: float = 300) -> None:
-        """Write every point logged so far in this process to the store now."""
-        if self._state.buffer.has_pending():
-            RUNTIME.flusher.flush([self._state.buffer])
+        """Write every point logged so far in this process to the store now.
+
+        Always through the flusher, even with nothing buffered: the background flusher may
+        have taken the points and still be writing them (this waits for that write), or
+        may hold points of a failed write for a retry (this retries them).
+        """
+        RUNTIME.flusher.flush([self._state.buffer])
 
     def _flush_for_read(self, recursive: bool = False) -> None:
         RUNTIME.flusher.flush(None if recursive else [self._state.buffer])

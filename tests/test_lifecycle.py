@@ -206,6 +206,47 @@ def test_reopened_handle_shares_state(exp: Experiment) -> None:
     assert run.get_status() == "Completed"
 
 
+def test_flush_waits_for_a_write_in_flight_and_retries_a_failed_one(exp: Experiment) -> None:
+    """``flush()`` returns once the points are stored, whoever took them from the buffer."""
+    import threading
+
+    from run_widgets._runtime import RUNTIME
+
+    run = _start(exp)
+    store = exp.workspace.store
+    flusher = RUNTIME.flusher
+    buffer = run._state.buffer
+
+    def stored() -> int:
+        return sum(chunk.n for chunk in store.read_chunks(run.id))
+
+    # The background flusher has drained the buffer and is writing (it holds its lock).
+    run.log("a", 1.0)
+    run.log("a", 2.0)
+    taken = threading.Event()
+
+    def background_write() -> None:
+        with flusher._flush_lock:
+            ops = buffer.drain()
+            taken.set()
+            time.sleep(0.5)
+            store.write(ops)
+
+    writer = threading.Thread(target=background_write)
+    writer.start()
+    taken.wait(10)
+    run.flush()
+    assert stored() == 2  # not returned early because the buffer looked empty
+    writer.join()
+    # A write that failed left its points with the flusher for a retry.
+    run.log("a", 3.0)
+    with flusher._flush_lock:
+        flusher._retry[id(buffer)] = buffer.drain()
+    run.flush()
+    assert stored() == 3
+    run.complete()
+
+
 @pytest.mark.both_backends
 def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Workspace) -> None:
     run = _start(exp)
