@@ -49,10 +49,17 @@ def test_a_run_shows_in_mlflow_while_it_logs_and_ends_as_an_export_would(
         run.add_properties({"alpha": "0.5"})
         run.flush()
         copy = eventually(lambda: mirror.mlflow_run_id, "the MLflow copy")
-        eventually(lambda: len(history(client, copy, "loss")) == 50, "the first 50 points")
-        live = client.get_run(copy)
+
+        def caught_up() -> Any:
+            # Each sync sends tags, params, then points: any of them may come a sync later.
+            got = client.get_run(copy)
+            data = got.data
+            if data.tags.get("team") != "vision" or data.params != {"alpha": "0.5"}:
+                return None
+            return got if len(history(client, copy, "loss")) == 50 else None
+
+        live = eventually(caught_up, "the tag, the param and the first 50 points")
         assert live.info.status == "RUNNING" and live.info.run_name == "live run"
-        assert live.data.tags["team"] == "vision" and live.data.params == {"alpha": "0.5"}
         page = f"{mlflow_server.url}/#/experiments/{live.info.experiment_id}/runs/{copy}"
         assert mirror.url == page and f'href="{page}"' in mirror._repr_html_()
         child = run.child_run(name="child")
