@@ -13,7 +13,7 @@ import io
 import pytest
 from matplotlib.figure import Figure
 
-from run_widgets import Experiment
+from run_widgets import Experiment, Run
 from run_widgets._attempts import fence_logging
 from run_widgets.exceptions import RunWidgetsWarning
 from run_widgets.store import AddProperties
@@ -21,12 +21,18 @@ from run_widgets.store import AddProperties
 RETRYABLE = {"compute": {"properties": {"maxRetries": 1}}}
 
 
-def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> None:
+def attempt_1(exp: Experiment) -> Run:
+    """A run of a retryable target, logged by this process as its attempt 1 (fenced)."""
     run = exp.start_logging(snapshot_directory=None, outputs=False)
-    store = exp.workspace.store
-    record = store.get_run(run.id)
+    record = exp.workspace.store.get_run(run.id)
     assert record is not None
     fence_logging(run._state.buffer, dataclasses.replace(record, definition=RETRYABLE))
+    return run
+
+
+def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> None:
+    run = attempt_1(exp)
+    store = exp.workspace.store
     # Attempt 1 writes while it is the run's attempt: kept.
     run.log("loss", 1.0)
     run.tag("who", "attempt 1")
@@ -56,11 +62,8 @@ def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> N
 
 
 def test_a_replaced_attempt_writes_no_image_or_json_metric_file(exp: Experiment) -> None:
-    run = exp.start_logging(snapshot_directory=None, outputs=False)
+    run = attempt_1(exp)
     store = exp.workspace.store
-    record = store.get_run(run.id)
-    assert record is not None
-    fence_logging(run._state.buffer, dataclasses.replace(record, definition=RETRYABLE))
     store.write([AddProperties(run.id, {"attempt_2": "attempt 1 was lost"})])
     image = Figure(figsize=(2, 1))
     image.add_subplot().plot([1, 2])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -293,12 +293,7 @@ class Exporter:
         for number, info in enumerate(sorted(infos, key=lambda i: i.id)):
             history = run.get_metric_history(info.name)
             entry: dict[str, Any] = {"kind": info.kind, "description": info.description}
-            numeric = (
-                info.kind in ("scalar", "list")
-                and isinstance(history.values, np.ndarray)
-                and history.values.dtype.kind == "f"
-            )
-            if numeric and valid_key(info.name):
+            if is_numeric(info.kind, history.values) and valid_key(info.name):
                 if info.name not in sent:
                     self._log_points(mlflow_id, info.name, history)
                 entry["mlflow_key"] = info.name
@@ -327,20 +322,31 @@ class Exporter:
             manifest["metrics"][info.name] = entry
 
     def _log_points(self, mlflow_id: str, key: str, history: MetricHistory) -> None:
-        steps = history.steps.tolist()
-        times = (history.times * 1000.0).round().astype(np.int64).tolist()
-        values = history.values.tolist()
-        metric = self.metric_cls
-        for start in range(0, len(values), BATCH_POINTS):
-            end = start + BATCH_POINTS
-            batch = [
-                metric(key, v, t, s)
-                for v, t, s in zip(
-                    values[start:end], times[start:end], steps[start:end], strict=True
-                )
-            ]
+        for _, batch in self.metric_batches(key, history.steps, history.times, history.values):
             self.client.log_batch(mlflow_id, metrics=batch)
-        self.report.points += len(values)
+        self.report.points += len(history)
+
+    def metric_batches(
+        self, key: str, steps: np.ndarray, times: np.ndarray, values: np.ndarray
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """MLflow ``Metric`` batches of at most 1,000 points (times in s → ms).
+
+        Each comes with the number of points up to its end (a mirror's cursor).
+        """
+        step_list = steps.tolist()
+        ms = (times * 1000.0).round().astype(np.int64).tolist()
+        floats = values.tolist()
+        for start in range(0, len(floats), BATCH_POINTS):
+            end = min(start + BATCH_POINTS, len(floats))
+            yield (
+                end,
+                [
+                    self.metric_cls(key, v, t, s)
+                    for v, t, s in zip(
+                        floats[start:end], ms[start:end], step_list[start:end], strict=True
+                    )
+                ],
+            )
 
     # ---------------------------------------------------------------------- files --
     def _files(self, run: Run, mlflow_id: str) -> None:
@@ -391,6 +397,13 @@ def _hyperparameters(text: str | None) -> dict[str, str]:
     if not isinstance(values, dict):
         return {}
     return {str(k).lstrip("-"): str(v) for k, v in values.items()}
+
+
+def is_numeric(kind: str, values: Any) -> bool:
+    """Whether a series (or a chunk of one) is MLflow metric material: logged floats."""
+    return (
+        kind in ("scalar", "list") and isinstance(values, np.ndarray) and values.dtype.kind == "f"
+    )
 
 
 def valid_key(name: str) -> bool:

@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
 from ..exceptions import RunWidgetsWarning, UserErrorException
 from ..run import Run
 from ..store import PointChunk, RunRecord
 from ._client import client as make_client
 from ._client import is_http, safe_uri
 from ._client import tracking_uri as resolve_uri
-from .export import BATCH_POINTS, Exporter, valid_key
+from .export import Exporter, is_numeric, valid_key
 from .report import TransferReport
 
 DEFAULT_INTERVAL_S = 5.0
@@ -122,7 +120,6 @@ class LiveMirror:
         self.error: str | None = None
         self.points_sent = 0
         self._exporter = Exporter(client, experiment_name)
-        self._metric_cls = self._exporter.metric_cls
         self._tag_cls = self._exporter.tag_cls
         self._copies: dict[str, _Copy] = {run.id: _Copy(run)}
         self._lock = threading.Lock()
@@ -325,31 +322,14 @@ class LiveMirror:
         part = chunk.since(copy.points_read.get(name, 0))
         if part is None:
             return
-        values = part.values
-        numeric = (
-            part.kind in ("scalar", "list")
-            and isinstance(values, np.ndarray)
-            and values.dtype.kind == "f"
-            and valid_key(name)
-        )
-        if not numeric:
+        if not (is_numeric(part.kind, part.values) and valid_key(name)):
             copy.not_numeric.add(name)  # the final export writes it whole, as JSON
             copy.points_read[name] = part.first_index + part.n
             return
         copy.numeric.add(name)
-        steps = part.steps.tolist()
-        times = (part.times * 1000.0).round().astype(np.int64).tolist()
-        floats = values.tolist()
-        for start in range(0, len(floats), BATCH_POINTS):
+        for end, batch in self._exporter.metric_batches(name, part.steps, part.times, part.values):
             if self._stop.is_set():
                 return
-            end = min(start + BATCH_POINTS, len(floats))
-            batch = [
-                self._metric_cls(name, v, t, s)
-                for v, t, s in zip(
-                    floats[start:end], times[start:end], steps[start:end], strict=True
-                )
-            ]
             self._exporter.client.log_batch(copy.mlflow_id, metrics=batch)
             # A failed batch raises before this: the next sync sends it again, not past it.
             copy.points_read[name] = part.first_index + end
