@@ -10,8 +10,8 @@ from ..exceptions import UserErrorException
 from . import port_paths
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Port the given files and folders; print one report per file. Exit code 2 on bad input."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's arguments (also rendered in the documentation's CLI reference)."""
     parser = argparse.ArgumentParser(
         prog="python -m run_widgets.port",
         description=(
@@ -29,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-backup", action="store_true", help="in place, do not keep a .bak copy"
     )
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Port the given files and folders; print one report per file. Exit code 2 on bad input."""
+    options = parser().parse_args(argv)
     try:
         reports = port_paths(options.paths, options.output, backup=not options.no_backup)
     except UserErrorException as error:
