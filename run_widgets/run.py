@@ -286,7 +286,7 @@ class Run(RunLogging):
 
     @property
     def name(self) -> str:
-        """Deprecated in v1: the display name, or the id."""
+        """The display name, or the id (deprecated in v1)."""
         return self._record.display_name or self._record.id
 
     @property

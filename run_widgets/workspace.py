@@ -198,7 +198,7 @@ class Workspace:
         self._artifacts: ArtifactStore = LocalArtifactStore(self._location)
 
     def description(self) -> WorkspaceDescription:
-        """How another process opens this workspace (see :class:`WorkspaceDescription`)."""
+        """How another process opens this workspace: its store URI and artifacts folder."""
         return WorkspaceDescription(self._store_uri, str(self._location), self._name)
 
     @classmethod
@@ -288,7 +288,7 @@ class Workspace:
 
     @property
     def location(self) -> str:
-        """Where the workspace lives, as v1's Azure region: always ``"local"`` here.
+        """Where the workspace lives, as v1's Azure region; always ``"local"`` here.
 
         v1 notebooks print ``'Azure region: ' + ws.location``; the folder is ``ws.folder``.
         """
@@ -301,12 +301,12 @@ class Workspace:
 
     @property
     def subscription_id(self) -> str:
-        """v1's Azure subscription id; a local workspace has none: always ``"local"``."""
+        """v1's Azure subscription id, always ``"local"`` (a local workspace has none)."""
         return LOCAL_SUBSCRIPTION_ID
 
     @property
     def resource_group(self) -> str:
-        """v1's Azure resource group; a local workspace has none: always ``"local"``."""
+        """v1's Azure resource group, always ``"local"`` (a local workspace has none)."""
         return LOCAL_RESOURCE_GROUP
 
     def get_details(self) -> dict[str, Any]:
@@ -353,12 +353,12 @@ class Workspace:
 
     @property
     def store_uri(self) -> str:
-        """The canonical URI of the tracking store (may hold a password: see ``repr``)."""
+        """The canonical URI of the tracking store; it may hold a password (``repr`` hides it)."""
         return self._store_uri
 
     @property
     def artifacts(self) -> ArtifactStore:
-        """The artifact store: run files, snapshots and reports."""
+        """The artifact store (run files, snapshots and reports)."""
         return self._artifacts
 
     @property

@@ -52,8 +52,17 @@ class Model:
         run_id: only a model registered from this run.
 
     Attributes:
-        name, version, id, description, tags, properties, run_id, experiment_name,
-        created_time, url (a ``file://`` URL of the registered file or folder), workspace.
+        name: the model's name.
+        version: its version number (1, 2, … per name).
+        id: v1's ``"name:version"``.
+        description: the description given at registration, or ``None``.
+        tags: the model's tags (a dict).
+        properties: the model's properties (a dict).
+        run_id: the run it was registered from, or ``None``.
+        experiment_name: that run's experiment, or ``None``.
+        created_time: when it was registered (a UTC ``datetime``).
+        url: a ``file://`` URL of the registered file or folder.
+        workspace: the workspace holding the registry.
 
     Raises:
         ModelNotFoundException: no such model, naming what was asked and what exists.

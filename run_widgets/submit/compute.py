@@ -215,10 +215,8 @@ class ComputeTarget:
 
     ``ComputeTarget(workspace=ws, name="cpu-cluster")`` returns the existing target as its
     own type (e.g. ``AmlCompute``) and raises ``ComputeTargetException`` when there is none,
-    so v1's ``try: ... except ComputeTargetException: create`` pattern works.
-
-    Attributes:
-        name, type, provisioning_state, workspace, properties
+    so v1's ``try: ... except ComputeTargetException: create`` pattern works. ``name`` and
+    ``workspace`` are the target's name and workspace.
     """
 
     compute_type: ClassVar[str] = ""
@@ -307,7 +305,7 @@ class ComputeTarget:
 
     @property
     def location(self) -> str:
-        """Where it runs: ``local`` (v1's Azure region)."""
+        """Where it runs, always ``local`` (v1's Azure region)."""
         return LOCAL
 
     def get_status(self) -> str:

@@ -297,7 +297,8 @@ class CondaDependencies:
         """Everything as pip requirements: conda packages mapped, then the pip section.
 
         Raises:
-            CondaOnlyPackageError: conda packages with no pip counterpart, all named.
+            UserErrorException: conda packages with no pip counterpart, all named
+                (``CondaOnlyPackageError``).
         """
         mapped: list[str] = []
         refused: list[str] = []

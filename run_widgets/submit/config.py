@@ -60,7 +60,7 @@ class PythonSection:
 
     @property
     def user_managed_dependencies(self) -> bool:
-        """True: run with ``interpreter_path`` as it is; False: build an isolated environment.
+        """Whether to run with ``interpreter_path`` as it is (else in an isolated environment).
 
         Unless set, an environment with ``conda_dependencies`` is built (v1's default,
         False) and one without runs in this interpreter (True), so v1 notebooks that set
@@ -251,7 +251,8 @@ class Environment:
         """The pip requirements of a built environment (conda packages mapped to pip).
 
         Raises:
-            CondaOnlyPackageError: a conda package with no pip counterpart.
+            UserErrorException: a conda package with no pip counterpart
+                (``CondaOnlyPackageError``, naming it).
         """
         dependencies = self.python.conda_dependencies
         if dependencies is None:
