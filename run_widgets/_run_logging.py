@@ -159,6 +159,10 @@ class RunLogging:
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Log one row of a table metric; the keyword arguments are its columns.
 
+        Args:
+            name: the metric's name.
+            description: free text kept with the metric.
+
         Example:
             >>> run.log_row("Y over X", x=1, y=0.4)  # doctest: +SKIP
         """

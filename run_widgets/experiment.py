@@ -108,6 +108,10 @@ class Experiment:
             run_id: an explicit id (default: a new uuid).
             tags: tags to set at creation.
 
+        Returns:
+            The new ``Run``, Running (also a context manager: ``with ... as run:``
+            completes it, or fails it on an exception).
+
         Raises:
             SnapshotException: the snapshot is over the limits (see ``_snapshot``).
         """
@@ -165,6 +169,9 @@ class Experiment:
             properties: like ``tags``, for properties.
             include_children: also child runs.
             status: only runs with this status.
+
+        Returns:
+            An iterator of ``Run`` objects (a sweep's parent is a ``HyperDriveRun``).
         """
         records = self._workspace.store.find_runs(
             experiment_id=self.id,

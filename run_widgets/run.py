@@ -113,6 +113,11 @@ class Run(RunLogging):
     from ``experiment.start_logging()``, ``experiment.submit(config)``, ``run.child_run()``
     or ``Run.get_context()`` inside a submitted script.
 
+    Args:
+        experiment: the run's experiment.
+        run_id: the run's id.
+        outputs: accepted for v1 code; ignored (a reopened run's files are in the store).
+
     Raises:
         RunNotFoundError: no run ``run_id`` in ``experiment``.
     """
@@ -238,6 +243,14 @@ class Run(RunLogging):
         recorded in the configured workspace, in an experiment named after the script; one
         line on stderr says where. ``offline=True`` (or ``RUN_WIDGETS_OFFLINE=1``) gives an
         offline run instead, which prints what it is given as v1 did.
+
+        Args:
+            allow_offline: False raises outside a submitted run (v1's error) instead of
+                giving a run.
+            offline: outside a submitted run, give v1's offline run (prints, stores nothing).
+
+        Returns:
+            The ``Run`` (an offline run when asked for).
 
         Raises:
             RunEnvironmentException: not in a submitted run and ``allow_offline=False``.
@@ -407,6 +420,11 @@ class Run(RunLogging):
     def upload_file(self, name: str, path_or_stream: Any, datastore_name: Any = None) -> str:
         """Store a file (a path or an open file) in the run under ``name``.
 
+        Args:
+            name: the name in the run, e.g. ``"outputs/model.pkl"`` (inside the run's folder).
+            path_or_stream: a file path, or an open binary file to read.
+            datastore_name: accepted for v1 code; files stay in the workspace.
+
         Returns:
             The stored name, e.g. ``"outputs/model.pkl"``.
         """
@@ -498,9 +516,11 @@ class Run(RunLogging):
             model_name: the model's name; each registration adds version 1, 2, …
             model_path: the file or folder among the run's files (``get_file_names()``),
                 e.g. ``"outputs/model.pkl"`` or ``"outputs"``; default: ``model_name``.
-            tags, properties, description: stored with the model version.
-            model_framework, model_framework_version: kept as the properties
-                ``modelFramework`` and ``modelFrameworkVersion``.
+            tags: stored with the model version.
+            properties: stored with the model version.
+            model_framework: kept as the property ``modelFramework``.
+            model_framework_version: kept as the property ``modelFrameworkVersion``.
+            description: stored with the model version.
 
         Returns:
             The ``Model``, whose ``run_id`` is this run's id.
@@ -517,6 +537,9 @@ class Run(RunLogging):
 
     def get_environment(self) -> Any:
         """The ``Environment`` the run was submitted with (v1 ``run.get_environment()``).
+
+        Returns:
+            The ``Environment``.
 
         Raises:
             UserErrorException: the run was not submitted with an environment (runs
@@ -695,6 +718,10 @@ class Run(RunLogging):
             recursive: ``{run_id: {...}}`` for this run and all descendants that have metrics.
             run_type: with ``recursive``, only descendants of this type.
             populate: give image bytes and parsed JSON instead of ``aml://`` references.
+
+        Returns:
+            ``{name: value}``: a metric logged once is a scalar, logged several times a
+            list, ``log_row``/``log_table`` a dict of lists (see the logging guide).
         """
         self._flush_for_read(recursive)
         if not recursive:
@@ -814,6 +841,11 @@ class Run(RunLogging):
     ) -> None:
         """Mark the run Failed with an error (a message or an exception).
 
+        Args:
+            error_details: the error: a message or an exception (its type, message and
+                traceback are kept).
+            error_code: v1's error code, e.g. ``"BadData"``.
+
         Raises:
             TypeError: ``error_details`` is neither a str nor an exception.
         """
@@ -870,6 +902,13 @@ class Run(RunLogging):
         raise_on_error: bool = True,
     ) -> dict[str, Any]:
         """Wait until the run ends; with ``show_output`` stream its log as it grows.
+
+        Args:
+            show_output: print the run's log while waiting (only the lines written after a
+                view of the run started, if one is displayed in this kernel).
+            wait_post_processing: accepted for v1 code; the final status already comes
+                after the outputs are stored.
+            raise_on_error: raise if the run Failed.
 
         Returns:
             The ``get_details()`` dictionary.

@@ -151,6 +151,11 @@ class Workspace:
             default: the SQLite store inside the artifacts folder.
         artifacts: the folder of run files; default: ``path``, else the folder of a
             ``sqlite:///`` store file. A server store needs it.
+        subscription_id: accepted for v1 code (``Workspace(subscription_id, ...)``); a
+            local workspace has none.
+        resource_group: accepted for v1 code; a local workspace has none.
+        workspace_name: v1's workspace name; without ``path`` it picks the local workspace
+            of that name (``$RUN_WIDGETS_HOME/<name>``) and is the display name.
 
     Example:
         >>> ws = Workspace.from_config()          # doctest: +SKIP
@@ -228,6 +233,9 @@ class Workspace:
 
         Args:
             path: a config file, or a folder to search upward from, instead of the cwd.
+
+        Returns:
+            The ``Workspace``.
         """
         if path is None:
             env_store, env_artifacts = os.environ.get(ENV_STORE), os.environ.get(ENV_ARTIFACTS)

@@ -96,6 +96,15 @@ class _Copy:
 class LiveMirror:
     """A run's MLflow copy kept up to date by a background thread (see :func:`mirror_run`).
 
+    Made by :func:`mirror_run`, which starts it; not built directly.
+
+    Args:
+        run: the run to mirror.
+        client: the ``mlflow.MlflowClient`` to write with.
+        experiment_name: the MLflow experiment to write to (default: the run's).
+        interval: seconds between two reads of the store.
+        tracking_uri: where the copy goes (shown in messages, password left out).
+
     Attributes:
         run: the mirrored run.
         interval: seconds between two reads of the store.
@@ -139,6 +148,9 @@ class LiveMirror:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the copy is complete (the run and its children ended and were sent).
+
+        Args:
+            timeout: seconds to wait at most; ``None`` waits as long as it takes.
 
         Returns:
             True once complete; False if ``timeout`` seconds passed first.

@@ -215,6 +215,14 @@ class MlflowRunSource:
 def open_experiment(name_or_id: str, tracking_uri: str | None = None) -> MlflowExperiment:
     """An MLflow experiment (by name or id) to show with ``ExperimentDetails``.
 
+    Args:
+        name_or_id: the MLflow experiment's name or id.
+        tracking_uri: the MLflow tracking URI (default: MLflow's own, e.g.
+            ``MLFLOW_TRACKING_URI``).
+
+    Returns:
+        A read-only experiment source: ``ExperimentDetails(open_experiment(...)).show()``.
+
     Raises:
         UserErrorException: no such experiment.
         TrackingServerUnreachable: the tracking server did not answer.
@@ -226,6 +234,15 @@ def open_experiment(name_or_id: str, tracking_uri: str | None = None) -> MlflowE
 
 def open_run(run_id: str, tracking_uri: str | None = None) -> MlflowRunSource:
     """An MLflow run (with its nested runs) to show in the live views.
+
+    Args:
+        run_id: the MLflow run's id.
+        tracking_uri: the MLflow tracking URI (default: MLflow's own, e.g.
+            ``MLFLOW_TRACKING_URI``).
+
+    Returns:
+        A read-only run source for ``RunDetails`` (or ``ExperimentDetails``, with its
+        nested runs).
 
     Raises:
         RunNotFoundError: no such run.

@@ -96,6 +96,17 @@ class Model:
     ) -> Model:
         """Register a local file or folder as the next version of ``model_name``.
 
+        Args:
+            workspace: the workspace whose registry keeps it.
+            model_path: the file or folder to copy into the registry.
+            model_name: the model's name (letters, digits, ``-``, ``_``, ``.``).
+            tags: stored with the version.
+            properties: stored with the version.
+            description: stored with the version.
+
+        Returns:
+            The new ``Model`` version.
+
         Raises:
             UserErrorException: a bad name, a missing path, bad tags or properties.
         """
@@ -171,11 +182,15 @@ class Model:
         """Registered models, newest first, filtered as in v1.
 
         Args:
+            workspace: the workspace whose registry is listed.
             name: only this model's versions.
             tags: ``["key", ["key", "value"]]`` (v1 form) or a dict: models having them.
             properties: likewise for properties.
             run_id: only models registered from this run.
             latest: only the latest version of each name.
+
+        Returns:
+            A list of ``Model``.
         """
         records = workspace.store.list_models(name=name, run_id=run_id)
         records = [r for r in records if _matches(r, tags, properties)]
@@ -234,6 +249,13 @@ class Model:
         self, target_dir: str | os.PathLike[str] = ".", exist_ok: bool = False, **_v1: Any
     ) -> str:
         """Copy the model's file or folder into ``target_dir``; return the copy's path.
+
+        Args:
+            target_dir: the folder to copy into (created if missing).
+            exist_ok: replace a copy that is there already.
+
+        Returns:
+            The path of the copy.
 
         Raises:
             UserErrorException: the copy exists already and ``exist_ok`` is False.

@@ -462,11 +462,31 @@ class AmlCompute(ComputeTarget):
     ) -> AmlComputeProvisioningConfiguration:
         """v1's ``AmlCompute.provisioning_configuration``.
 
+        Only ``max_nodes`` changes what happens locally; the cloud settings are recorded
+        (and shown) so that v1 code runs unchanged.
+
         Args:
-            max_nodes: jobs of this target running at once (default: this machine's CPUs).
+            vm_size: recorded and shown (e.g. ``"STANDARD_D2_V2"``).
+            vm_priority: recorded and shown (``"dedicated"`` or ``"lowpriority"``).
             min_nodes: recorded (local nodes cost nothing idle).
+            max_nodes: jobs of this target running at once (default: this machine's CPUs).
             idle_seconds_before_scaledown: recorded (v1 default 1800).
-            vm_size, vm_priority, tags, description: recorded and shown.
+            admin_username: accepted for v1 code; not used locally.
+            admin_user_password: accepted for v1 code; not used locally (never stored).
+            admin_user_ssh_key: accepted for v1 code; not used locally.
+            vnet_resourcegroup_name: accepted for v1 code; not used locally.
+            vnet_name: accepted for v1 code; not used locally.
+            subnet_name: accepted for v1 code; not used locally.
+            tags: recorded and shown.
+            description: recorded and shown.
+            remote_login_port_public_access: accepted for v1 code; not used locally.
+            identity_type: accepted for v1 code; not used locally.
+            identity_id: accepted for v1 code; not used locally.
+            location: accepted for v1 code; not used locally.
+            enable_node_public_ip: accepted for v1 code; not used locally.
+
+        Returns:
+            The configuration to pass to ``ComputeTarget.create``.
         """
         if not isinstance(vm_size, str):
             raise ComputeTargetException(f"vm_size must be a str, got {vm_size!r}.")

@@ -144,6 +144,9 @@ class CondaDependencies:
                 with a warning when the environment is built.
             pin_sdk_version: accepted for v1 compatibility (``azureml-*`` packages are
                 provided by run_widgets itself).
+
+        Returns:
+            The new ``CondaDependencies``.
         """
         dependencies = CondaDependencies()
         if python_version is not None:
@@ -295,6 +298,9 @@ class CondaDependencies:
     # ------------------------------------------------------------------------- local --
     def pip_requirements(self) -> list[str]:
         """Everything as pip requirements: conda packages mapped, then the pip section.
+
+        Returns:
+            The requirement strings, e.g. ``["numpy==1.26.*", "scikit-learn"]``.
 
         Raises:
             UserErrorException: conda packages with no pip counterpart, all named

@@ -189,6 +189,9 @@ class Environment:
     def register(self, workspace: Workspace) -> Environment:
         """Store this environment in the workspace as the next version of its name.
 
+        Args:
+            workspace: the workspace whose registry keeps it.
+
         Returns:
             The registered environment, with its ``version`` ("1", "2", …).
         """
@@ -215,6 +218,15 @@ class Environment:
         Curated Azure environments (``AzureML-*``, ``azureml-sklearn-1.5`` …) cannot exist
         locally: unless one was registered under that name, they resolve to this
         interpreter, with one warning per name.
+
+        Args:
+            workspace: the workspace whose registry is searched.
+            name: the environment's name.
+            version: a version (``"2"`` or ``2``); default the latest.
+            label: accepted for v1 code; labels are not kept locally.
+
+        Returns:
+            The ``Environment``.
 
         Raises:
             UserErrorException: no environment of that name, or no such version (the
@@ -249,6 +261,9 @@ class Environment:
 
     def pip_requirements(self) -> builtins.list[str]:
         """The pip requirements of a built environment (conda packages mapped to pip).
+
+        Returns:
+            The requirement strings, conda packages first.
 
         Raises:
             UserErrorException: a conda package with no pip counterpart
@@ -359,6 +374,9 @@ class ScriptRunConfig:
         environment: an ``Environment``; wins over ``run_config.environment``.
         command: instead of ``script``, a command (list or string) run in the folder.
         max_run_duration_seconds: the run is stopped and Failed after this long.
+        distributed_job_config: accepted for v1 code; ignored (no distributed training).
+        resume_from: accepted for v1 code; ignored.
+        docker_runtime_config: accepted for v1 code; ignored (nothing runs in Docker).
     """
 
     def __init__(

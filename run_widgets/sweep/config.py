@@ -56,8 +56,12 @@ class HyperDriveConfig:
         max_concurrent_runs: children running at once (default: min(4, max_total_runs)).
         max_duration_minutes: the sweep is cancelled after this long.
         policy: an early-termination policy (default: none).
-        estimator, pipeline, resume_from, resume_child_runs: v1 arguments for remote
-            training; not supported here (a clear error when given).
+        estimator: v1's remote-training estimator; not supported here (a clear error
+            when given).
+        pipeline: v1's pipeline sweep; not supported here (a clear error when given).
+        resume_from: v1's resumed sweep; not supported here (a clear error when given).
+        resume_child_runs: v1's resumed children; not supported here (a clear error when
+            given).
         debug_flag: accepted and ignored (v1 compatibility).
         custom_run_id: the id of the sweep's parent run (default ``HD_<uuid>``).
         function: instead of ``run_config``, a function ``f(params, run)``: ``params`` maps

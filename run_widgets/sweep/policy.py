@@ -84,6 +84,9 @@ class EarlyTerminationPolicy:
             point: judge it at this interval only (default: at the latest evaluation point
                 it reached that other runs reached too).
             finished: runs that already ended (some policies leave them out).
+
+        Returns:
+            True if the run should be cancelled now.
         """
         values = histories.get(run_id, ())
         goal = goal.upper()

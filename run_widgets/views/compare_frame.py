@@ -55,6 +55,10 @@ def compare(runs: Any, metric: str) -> pd.DataFrame:
         metric: the metric's name; runs without it add no rows. Only numeric points
             (``run.log`` / ``log_list``) are returned; text points become NaN.
 
+    Returns:
+        A DataFrame with one row per point: ``run_id``, ``number``, ``display_name``,
+        ``status``, ``step``, ``index``, ``value``, ``time``, ``relative_time``.
+
     Raises:
         TypeError: ``runs`` is not one of the above, or ``metric`` is not a string.
         UserErrorException: ``metric`` is empty.

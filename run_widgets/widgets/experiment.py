@@ -608,6 +608,10 @@ class ExperimentDetails(LiveView):
 
         Outside a Jupyter kernel it prints a text summary instead.
 
+        Args:
+            render_lib: accepted for v1 code (``RunDetails.show``'s argument); ignored.
+            widget_settings: view settings, merged into those given at construction.
+
         Raises:
             RuntimeError: the view was closed.
         """

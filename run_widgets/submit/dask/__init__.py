@@ -85,6 +85,9 @@ class DaskCompute(ComputeTarget):
                 of memory, machine gone) runs again on another worker, as a new attempt
                 (its ``attempt_<n>`` property says why; placement keys get ``_<n>``).
                 0 (the default): such a run ends Failed ("process lost").
+
+        Returns:
+            The configuration to pass to ``ComputeTarget.attach``.
         """
         properties: dict[str, Any] = {"address": check_address(address)}
         return DaskAttachConfiguration({**properties, **_retries(max_retries)})
@@ -104,6 +107,9 @@ class DaskCompute(ComputeTarget):
             idle_seconds_before_scaledown: the cluster stops after this long without
                 runs and without connected clients (it starts again on the next run).
             max_retries: see ``attach_configuration``.
+
+        Returns:
+            The configuration to pass to ``ComputeTarget.create``.
         """
         return DaskProvisioningConfiguration(
             {
