@@ -33,7 +33,7 @@ import run_widgets  # noqa: E402
 
 project = "run_widgets"
 author = "run_widgets developers"
-copyright = "run_widgets developers"  # noqa: A001
+copyright = "run_widgets developers"
 release = run_widgets.__version__
 version = release
 
@@ -139,7 +139,8 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"index": []}
+# Pages whose views need the width get no left sidebar (their navigation is the top bar).
+html_sidebars = {"index": [], "changelog": [], "guides/*": [], "examples/index": []}
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
