@@ -9,6 +9,7 @@ no CDN at view time, no network at build time.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -119,9 +120,25 @@ def _signature(app, what, name, obj, options, signature, return_annotation):  # 
     return signature, return_annotation
 
 
+def _strip_test_markers(app, exception):  # type: ignore[no-untyped-def]
+    """Drop nbval's ``# NBVAL_…`` cell markers from the rendered notebooks' code.
+
+    They tell the test suite how to compare a cell's output; a reader has no use for them.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    marker = re.compile(r'<span class="c1"># NBVAL_[A-Z_]+</span>\n')
+    for page in Path(app.outdir, "notebooks").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        cleaned = marker.sub("", text)
+        if cleaned != text:
+            page.write_text(cleaned, encoding="utf-8")
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     """Local hooks of this site."""
     app.connect("autodoc-process-signature", _signature)
+    app.connect("build-finished", _strip_test_markers)
 
 
 intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
