@@ -80,6 +80,9 @@ myst_heading_anchors = 3
 # RW_DOCS_EXECUTE=off skips running the notebooks and examples (quick prose edits only;
 # ./scripts/docs and CI always run them).
 nb_execution_mode = os.environ.get("RW_DOCS_EXECUTE", "force")
+if nb_execution_mode == "off":
+    # Unexecuted notebooks carry no pygments lexer in their metadata (a kernel fills it in).
+    suppress_warnings = ["mystnb.lexer"]
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
