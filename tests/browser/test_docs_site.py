@@ -8,7 +8,7 @@ views in the guides must draw too. Screenshots of the home page, a guide and a r
 notebook go to ``tests/browser/artifacts/``.
 
 When ``build/docs`` is missing or older than the sources, the test builds the site first
-(the same command as ``./scripts/docs``, a few minutes).
+with ``./scripts/docs`` (which installs the docs extra; a few minutes).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import http.server
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "build" / "docs"
-SOURCES = ("docs", "notebooks", "run_widgets", "js")
+SOURCES = (
+    "docs/**/*.md", "docs/**/*.py", "docs/_static/**/*", "notebooks/*.ipynb",
+    "notebooks/scripts/*.py", "run_widgets/**/*.py", "js/**/*",
+)  # fmt: skip
 CHART_TITLES = (
     "(scope) => [...document.querySelectorAll(scope + ' .bqplot.figure .mainheading')]"
     ".filter(e => e.getBoundingClientRect().width > 0).map(e => e.textContent)"
@@ -42,23 +44,19 @@ DRAWN_LINES = (
 
 
 def _newest_source() -> float:
-    newest = 0.0
-    for folder in SOURCES:
-        for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and "_build" not in path.parts and path.suffix != ".pyc":
-                newest = max(newest, path.stat().st_mtime)
-    return newest
+    """The newest modification time among the files the site is built from."""
+    files = (path for pattern in SOURCES for path in ROOT.glob(pattern))
+    return max(path.stat().st_mtime for path in files if path.is_file())
 
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    """The built site, rebuilt when a source is newer than it."""
+    """The built site; ``./scripts/docs`` builds it when a source is newer than it."""
     index = SITE / "index.html"
     if not index.is_file() or index.stat().st_mtime < _newest_source():
         result = subprocess.run(
-            [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-W", "--keep-going", "-q",
-             "-d", str(ROOT / "build" / "docs-cache" / "doctrees"), "docs", str(SITE)],
-            cwd=ROOT, capture_output=True, text=True, timeout=1800,
+            [str(ROOT / "scripts" / "docs")], cwd=ROOT, capture_output=True, text=True,
+            timeout=1800,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return SITE
