@@ -119,6 +119,8 @@ def test_a_rendered_notebook_draws_run_details(
     assert "(Completed)" in view.locator(".rw-status-title").inner_text()
     loss = browser.locator(".rw-run-details .bqplot.figure", has_text="loss").first
     assert loss.is_visible()
+    assert browser.locator(".rw-static-snapshot").count() > 0  # rendered, and hidden:
+    assert not any(s.is_visible() for s in browser.locator(".rw-static-snapshot").all())
     body = browser.locator("body").inner_text()
     assert "Error displaying widget" not in body
     assert "Traceback" not in body
@@ -133,6 +135,7 @@ def test_the_guides_show_the_sweep_and_experiment_views(
     browser, refused, errors = page
     sweep = _open(browser, f"{served}/guides/sweeps.html", ".rw-run-details", 1)
     assert "mse" in " ".join(sweep), sweep
+    assert not any(s.is_visible() for s in browser.locator(".rw-static-snapshot").all())
     assert "Error displaying widget" not in browser.locator("body").inner_text()
     overlay = _open(browser, f"{served}/guides/compare-runs.html", ".jupyter-widgets", 1)
     assert "mse" in " ".join(overlay), overlay
