@@ -3,7 +3,9 @@
 The notebooks (docs/notebooks -> ../notebooks) and the guides' code cells are executed at
 build time in a throwaway workspace; their widget state is embedded, so the pages show the
 real views. The widget JavaScript is served from the site itself (see _ext/offline_widgets.py):
-no CDN at view time, no network at build time.
+no CDN at view time. At build time only package registries are reached: npm (``npm pack``
+of the widget manager and require.js, cached) and PyPI through uv (the migration notebook
+builds an isolated environment with one small package, from uv's cache when present).
 """
 
 from __future__ import annotations

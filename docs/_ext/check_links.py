@@ -3,8 +3,8 @@
 ``python docs/_ext/check_links.py build/docs`` reads every HTML page, collects the ids
 (and ``<a name>``) each defines, then follows every ``href`` and ``src`` that points inside
 the site: the file must exist and its fragment, if any, must be an id of the target page.
-External links (``http:``, ``https:``, ``mailto:``) are counted, not fetched: the build has
-no network. Exits 1 and lists each broken link with the page it is on.
+External links (``http:``, ``https:``, ``mailto:``) are counted, not fetched: CI has no
+general network access. Exits 1 and lists each broken link with the page it is on.
 """
 
 from __future__ import annotations
