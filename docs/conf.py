@@ -84,7 +84,7 @@ myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("RW_DOCS_EXECUTE", "force")
 if nb_execution_mode == "off":
     # Unexecuted notebooks carry no pygments lexer in their metadata (a kernel fills it in).
-    suppress_warnings = ["mystnb.lexer"]
+    suppress_warnings = ["myst-nb.lexer"]
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
