@@ -13,9 +13,13 @@ readers racing, or a late final status from a live process, never conflict.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import psutil
 
@@ -26,6 +30,8 @@ from .store import RunRecord, RunStatus, TrackingStore
 from .store.entities import OwnerRecord
 
 ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
+ENV_DECISION_LOG = "RUN_WIDGETS_LIVENESS_LOG"
+"""A file to which every process appends one JSON line per liveness judgement it makes."""
 DEFAULT_TIMEOUT_S = 30.0
 ACTIVE = lifecycle.ACTIVE
 
@@ -37,15 +43,56 @@ def heartbeat_timeout() -> float:
 
 def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
     """Whether the owner process is still running."""
+    now = time.time() if now is None else now
+    facts: dict[str, Any] = {}
     if owner.host == local_host():
         try:
             process = psutil.Process(owner.pid)
-            same_process = abs(process.create_time() - owner.pid_started_at) < 1.0
-            return bool(same_process and process.status() != psutil.STATUS_ZOMBIE)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return False
-    now = time.time() if now is None else now
-    return now - owner.heartbeat_at < heartbeat_timeout()
+            created = process.create_time()
+            status = process.status()
+            facts = {"create_time": created, "status": status}
+            same_process = abs(created - owner.pid_started_at) < 1.0
+            alive = bool(same_process and status != psutil.STATUS_ZOMBIE)
+        except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
+            facts = {"error": type(error).__name__}
+            alive = False
+    else:
+        alive = now - owner.heartbeat_at < heartbeat_timeout()
+    _log_decision(owner, alive, now, facts)
+    return alive
+
+
+def _log_decision(owner: OwnerRecord, alive: bool, now: float, facts: dict[str, Any]) -> None:
+    """Append the judgement to ``$RUN_WIDGETS_LIVENESS_LOG`` (if set), for diagnosis."""
+    path = os.environ.get(ENV_DECISION_LOG)
+    if not path:
+        return
+    entry = {
+        "at": now,
+        "judge_pid": os.getpid(),
+        "judge": " ".join(sys.argv[:3])[-120:],
+        "thread": threading.current_thread().name,
+        "owner": owner.id,
+        "host": owner.host,
+        "pid": owner.pid,
+        "pid_started_at": owner.pid_started_at,
+        "heartbeat_age": round(now - owner.heartbeat_at, 3),
+        "alive": alive,
+        "btime": _proc_btime(),
+        **facts,
+    }
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+    except OSError:
+        pass
+
+
+def _proc_btime() -> float | None:
+    try:
+        return psutil.boot_time()  # type: ignore[no-any-return]
+    except Exception:
+        return None
 
 
 def lost_error(owner: OwnerRecord) -> dict[str, object]:

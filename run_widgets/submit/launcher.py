@@ -8,6 +8,7 @@ killing the notebook kernel does not touch the job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from .. import lifecycle
+from .._details import iso
 from .._host import local_host
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType
@@ -277,5 +279,20 @@ def start_supervisor(
             env={**os.environ, **workspace.environ(), "PYTHONUNBUFFERED": "1"},
         )
     # Wait for it in the background so it never lingers as a zombie of this process.
-    threading.Thread(target=process.wait, name=f"run-widgets-reaper-{run_id}", daemon=True).start()
+    threading.Thread(
+        target=_reap,
+        args=(process, files_dir / CONTROL_LOG),
+        name=f"run-widgets-reaper-{run_id}",
+        daemon=True,
+    ).start()
     return process.pid
+
+
+def _reap(process: subprocess.Popen[bytes], control_log: Path) -> None:
+    """Wait for a supervisor; note in its control log how it ended if it did not end well."""
+    code = process.wait()
+    if code == 0:
+        return
+    how = f"signal {-code}" if code < 0 else f"exit status {code}"
+    with contextlib.suppress(OSError), open(control_log, "a", encoding="utf-8") as log:
+        log.write(f"{iso(time.time())} the supervisor process {process.pid} ended by {how}\n")

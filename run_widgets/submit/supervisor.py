@@ -21,6 +21,7 @@ should it ignore that, SIGKILL from its own watchdog after the grace period.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import os
 import shutil
@@ -449,6 +450,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.submit.supervisor WORKSPACE RUN_ID", file=sys.stderr)
         return 2
+    faulthandler.enable()  # a crash leaves its traceback in the control log
     workspace = Workspace.for_child_process(argv[0])
     Supervisor(workspace, argv[1]).run()
     return 0

@@ -17,6 +17,7 @@ It owns the sweep's parent run, in its own process so the notebook kernel can re
 
 from __future__ import annotations
 
+import faulthandler
 import math
 import sys
 import time
@@ -270,6 +271,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m run_widgets.sweep.driver WORKSPACE RUN_ID", file=sys.stderr)
         return 2
+    faulthandler.enable()  # a crash leaves its traceback in the control log
     workspace = Workspace.for_child_process(argv[0])
     driver = SweepDriver(workspace, argv[1])
     try:
