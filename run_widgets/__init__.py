@@ -7,6 +7,13 @@ changing imports::
 
 Everything is recorded in a local workspace folder (an embedded SQLite store plus files);
 nothing needs a server.
+
+Layers, bottom to top (each imports only those below it; what a lower layer needs from a
+higher one it asks ``runtime.REGISTRY``): ``exceptions`` → ``store`` → ``runtime`` (the
+process's machinery) → ``tracking`` (what a run is made of) → ``workspace`` → ``run`` →
+``experiment`` (the v1 façades) → ``submit``, ``sweep``, ``registry``, ``tensorboard``,
+``port`` → ``views`` (UI-free read models) → ``widgets`` → ``mlflow`` → this package, which
+imports every layer that registers something, so no registry is empty when it is used.
 """
 
 from . import _context  # noqa: F401  (registers Run.get_context)
@@ -25,6 +32,7 @@ from .exceptions import (
 from .experiment import Experiment
 from .registry import Model
 from .run import Run, RunType
+from .runtime import registry as _registry
 from .store import RunStatus
 from .submit import (
     AmlCompute,
@@ -53,6 +61,8 @@ from .sweep import (
 )
 from .tensorboard import export_to_tensorboard
 from .workspace import Workspace
+
+_registry.REGISTRY.run_report.register(_registry.Lazy("run_widgets.views.report", "write_report"))
 
 VERSION = __version__
 """The package version, under v1's name (``azureml.core.VERSION``)."""

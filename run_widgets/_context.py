@@ -1,37 +1,34 @@
-"""``Run.get_context()``: the submitted run inside a job, and what to do outside one.
+"""``Run.get_context()``: the run objects behind it (the environment side is in ``runtime.context``).
 
-Inside a script started by ``experiment.submit`` the launcher sets ``RUN_WIDGETS_RUN_ID``,
-``RUN_WIDGETS_RUN_WORKSPACE`` and ``RUN_WIDGETS_RUN_EXPERIMENT``; the context run is that
-run, and its status belongs to the launcher: ``complete()`` only flushes, ``fail()``
-records the error for the launcher to report.
+Inside a script started by ``experiment.submit`` the context run is that run, and its
+status belongs to the supervisor: ``complete()`` only flushes, ``fail()`` records the error
+for the supervisor to report (``attach_run(..., launcher_owned=True)``).
 
 Outside a job v1 returned an "offline" run that printed metrics and dropped them. Here the
 default keeps them: a run is recorded in the configured workspace, and one line on stderr
-says where. The offline behaviour is still there when asked for.
+says where. The offline behaviour is still there when asked for (:class:`OfflineRun`).
+
+The context run is made once per process and kept in ``RUNTIME.context``.
+
+Layer: above the API façades (it makes ``Experiment`` and ``Workspace`` objects and
+subclasses ``Run``); it registers the ``Run.get_context`` provider.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
-import re
 import shutil
 import sys
 import tempfile
-import threading
 import uuid
-import warnings
-from pathlib import Path
 from typing import Any
 
-from . import _attempts, lifecycle
-from ._extensions import register_context_provider
-from ._runtime import RUNTIME
-from .exceptions import RunEnvironmentException, RunWidgetsWarning
-from .run import ENV_EXPERIMENT, ENV_OFFLINE, ENV_RUN_ID, ENV_WORKSPACE_DIR, Run, RunType
-
-_lock = threading.Lock()
-_context: Run | None = None
+from .exceptions import RunEnvironmentException
+from .experiment import Experiment
+from .run import Run, attach_run, create_run
+from .runtime import REGISTRY, RUNTIME
+from .runtime import context as environment
+from .workspace import Workspace
 
 NO_CONTEXT_MESSAGE = (
     "Could not load a submitted run, if outside of an execution context, use "
@@ -41,35 +38,32 @@ NO_CONTEXT_MESSAGE = (
 
 def get_context(allow_offline: bool = True, offline: bool = False) -> Run:
     """See ``Run.get_context``."""
-    global _context
-    with _lock:
-        if _context is not None and not (offline and not isinstance(_context, OfflineRun)):
-            return _context
-        if os.environ.get(ENV_RUN_ID):
-            _context = _submitted_run()
-        elif offline or os.environ.get(ENV_OFFLINE, "") not in ("", "0"):
-            _context = OfflineRun.create()
-        elif not allow_offline:
+
+    def make(kept: Run | None) -> Run:
+        if kept is not None and not (offline and not isinstance(kept, OfflineRun)):
+            return kept
+        job = environment.submitted_job()
+        if job is not None:
+            return _submitted_run(job)
+        if offline or environment.offline_requested():
+            return OfflineRun.create()
+        if not allow_offline:
             raise RunEnvironmentException(NO_CONTEXT_MESSAGE)
-        else:
-            _context = _local_run()
-        return _context
+        return _local_run()
+
+    run: Run = RUNTIME.context.get(make)
+    return run
 
 
-def _submitted_run() -> Run:
-    from .experiment import Experiment
-    from .workspace import Workspace
-
-    workspace = Workspace.for_child_process(os.environ[ENV_WORKSPACE_DIR])
-    experiment = Experiment(workspace, os.environ[ENV_EXPERIMENT])
-    record = workspace.store.get_run(os.environ[ENV_RUN_ID])
+def _submitted_run(job: environment.SubmittedJob) -> Run:
+    workspace = Workspace.for_child_process(job.workspace_folder)
+    experiment = Experiment(workspace, job.experiment_name)
+    record = workspace.store.get_run(job.run_id)
     if record is None:
         raise RunEnvironmentException(
-            f"The submitted run {os.environ[ENV_RUN_ID]} is not in {workspace.folder}."
+            f"The submitted run {job.run_id} is not in {workspace.folder}."
         )
-    run = SubmittedRun._attach(experiment, record)
-    run._state.submitted_context = True
-    _attempts.fence_logging(run._state.buffer, record)
+    run = attach_run(experiment, record, executes=True, launcher_owned=True)
     atexit.register(_flush_quietly)
     return run
 
@@ -82,11 +76,8 @@ def _flush_quietly() -> None:
 
 
 def _local_run() -> Run:
-    from .experiment import Experiment
-    from .workspace import Workspace
-
     workspace = Workspace.from_config()
-    experiment = Experiment(workspace, _experiment_name())
+    experiment = Experiment(workspace, environment.experiment_name())
     run = experiment.start_logging(snapshot_directory=None, outputs=False)
     print(
         f"run_widgets: not inside a submitted run; logging to run {run.id} of experiment "
@@ -94,38 +85,6 @@ def _local_run() -> Run:
         file=sys.stderr,
     )
     return run
-
-
-def _experiment_name() -> str:
-    script = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
-    if not script or script in ("ipykernel_launcher", "-c", "__main__", "pytest"):
-        return "interactive"
-    name = re.sub(r"[^\w\-]", "-", script, flags=re.ASCII).strip("-_") or "interactive"
-    return name if name[0].isalnum() else f"run-{name}"
-
-
-class SubmittedRun(Run):
-    """The context run of a submitted script; the launcher owns its status."""
-
-    def complete(self, _set_status: bool = True) -> None:
-        """Flush only: the launcher marks the run Completed when the script exits."""
-        self.flush()
-
-    def fail(
-        self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
-    ) -> None:
-        """Record the error; the launcher marks the run Failed when the script exits."""
-        from ._details import error_dict
-
-        error = error_dict(error_details, error_code)
-        self.flush()
-        self._write(lifecycle.record_error_op(self.id, error))
-
-    def cancel(self) -> None:
-        """Cancelling from inside the script is not supported (as in v1)."""
-        warnings.warn(
-            "cancel is not supported for submitted runs.", RunWidgetsWarning, stacklevel=2
-        )
 
 
 class OfflineRun(Run):
@@ -137,16 +96,10 @@ class OfflineRun(Run):
     @classmethod
     def create(cls) -> OfflineRun:
         """A new offline run in a temporary workspace deleted at exit."""
-        from .experiment import Experiment
-        from .workspace import Workspace
-
         folder = tempfile.mkdtemp(prefix="run_widgets_offline_")
         atexit.register(shutil.rmtree, folder, True)
         experiment = Experiment(Workspace(folder), "offline")
-        run = Run._create(
-            experiment, run_id=f"OfflineRun_{uuid.uuid4()}", run_type=RunType.INTERACTIVE
-        )
-        offline = cls._attach(experiment, run._record, owned=True)
+        offline = create_run(experiment, cls=cls, run_id=f"OfflineRun_{uuid.uuid4()}")
         assert isinstance(offline, OfflineRun)
         return offline
 
@@ -256,10 +209,8 @@ class OfflineRun(Run):
 
 
 def reset() -> None:
-    """Forget the cached context run (tests, and forked children)."""
-    global _context
-    _context = None
+    """Forget the cached context run (tests)."""
+    RUNTIME.context.reset()
 
 
-os.register_at_fork(after_in_child=reset)
-register_context_provider(get_context)
+REGISTRY.context_provider.register(get_context)

@@ -1,4 +1,10 @@
-"""``Experiment``: a named group of runs in a workspace (v1 API)."""
+"""``Experiment``: a named group of runs in a workspace (v1 API).
+
+Layer: API façade, the highest of the three (``workspace`` → ``run`` → ``experiment``): it
+makes runs (``start_logging``) and reopens them (``get_runs``, with the run class registered
+for each run type); ``submit`` hands configs to the submit functions the layers above
+registered (``runtime.REGISTRY.submitters``).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +14,29 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _liveness, _values
-from ._extensions import register_experiment_class, run_class
 from .exceptions import ExperimentExecutionException, ExperimentNotFoundError
-from .run import SNAPSHOT_PROPERTY, Run, _outputs_dir
+from .run import SNAPSHOT_PROPERTY, Run, attach_run, create_run, run_class
+from .runtime import REGISTRY, RUNTIME
 from .store import TagFilter
+from .tracking import values as _values
+from .tracking.children import outputs_dir
+from .tracking.reaper import reap_lost
+from .tracking.run_table import runs_frame
 from .workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Submitter = Callable[..., Run]
-_submitters: dict[type, Submitter] = {}
 
 
 def register_submit_function(config_type: type, submit: Submitter) -> None:
     """Teach ``Experiment.submit`` a config type (ScriptRunConfig, HyperDriveConfig...).
 
-    ``submit(experiment, config, tags=..., parent=...)`` must return the new run at once.
+    ``submit(experiment, config, tags=..., parent=...)`` must return the new run at once
+    (the registry's ``submitters`` table).
     """
-    _submitters[config_type] = submit
+    REGISTRY.submitters.register(config_type, submit)
 
 
 class Experiment:
@@ -129,7 +138,7 @@ class Experiment:
         properties = {SNAPSHOT_PROPERTY: snapshot.snapshot_id} if snapshot else {}
         if display_name is not None and not isinstance(display_name, str):
             raise ExperimentExecutionException("display_name must be a str.")
-        return Run._create(
+        return create_run(
             self,
             run_id=run_id,
             display_name=display_name,
@@ -137,14 +146,14 @@ class Experiment:
             tags=clean_tags,
             properties=properties,
             definition={"target": "local", "source": "start_logging", "cwd": str(Path.cwd())},
-            outputs_dir=_outputs_dir(outputs),
+            outputs_dir=outputs_dir(outputs),
         )
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` or ``HyperDriveConfig``; return its run at once."""
-        for config_type, submit in _submitters.items():
+        for config_type, submit in REGISTRY.submitters.items():
             if isinstance(config, config_type):
-                run = submit(self, config, parent=kwargs.get("_parent_run"))
+                run: Run = submit(self, config, parent=kwargs.get("_parent_run"))
                 if tags:
                     run.set_tags(dict(tags))
                 return run
@@ -181,20 +190,18 @@ class Experiment:
             tags=tags,
             properties=properties,
         )
-        records = _liveness.reap_lost(self._workspace.store, records)
-        return (run_class(record.run_type)._attach(self, record) for record in records)
+        records = reap_lost(self._workspace.store, records)
+        return (attach_run(self, record, cls=run_class(record.run_type)) for record in records)
 
     def get_runs_dataframe(self, include_children: bool = False) -> pd.DataFrame:
         """One row per run: id, number, status, times, tags, properties, metrics.
 
         Scalar metrics appear as ``metric.<name>`` columns holding their last value.
         """
-        from ._run_table import runs_frame
-        from ._runtime import RUNTIME
-
         RUNTIME.flusher.flush()  # what this process logged is what it reads
-        runs = list(self.get_runs(include_children=include_children))
-        return runs_frame(self._workspace.store, [r._record for r in runs])
+        store = self._workspace.store
+        records = store.find_runs(experiment_id=self.id, top_level_only=not include_children)
+        return runs_frame(store, reap_lost(store, records))
 
     def get_portal_url(self) -> str:
         """``file://`` URL of the experiment's folder in the workspace."""
@@ -221,4 +228,4 @@ class Experiment:
         )
 
 
-register_experiment_class(Experiment)
+REGISTRY.experiment_class.register(Experiment)

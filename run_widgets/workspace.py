@@ -25,6 +25,10 @@ Layout of a workspace folder::
     runs/<run_id>/      each run's files: outputs/, logs/, uploads
     snapshots/<id>.zip  content-addressed source snapshots
     reports/<run_id>.html   self-contained run reports (get_portal_url)
+
+Layer: API façade, the lowest of the three (``workspace`` → ``run`` → ``experiment``): it
+imports the store and the runtime; the experiments and runs it lists are made by the
+classes registered in ``runtime.REGISTRY`` and known here by Protocols.
 """
 
 from __future__ import annotations
@@ -36,11 +40,10 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from . import _extensions
-from ._runtime import RUNTIME
 from .exceptions import ArgumentTypeError, UserErrorException
+from .runtime import REGISTRY, RUNTIME
 from .store import TrackingStore, normalize_uri, redact
 from .store.artifacts import ArtifactStore, LocalArtifactStore
 from .store.description import (
@@ -51,10 +54,6 @@ from .store.description import (
     WorkspaceDescription,
 )
 from .store.registry import scheme_of, sqlite_path
-
-if TYPE_CHECKING:
-    from .experiment import Experiment
-    from .run import Run
 
 ENV_HOME = "RUN_WIDGETS_HOME"
 CONFIG_NAMES = ("run_widgets.json", os.path.join(".run_widgets", "config.json"))
@@ -123,21 +122,51 @@ LOCAL_SUBSCRIPTION_ID = "local"
 LOCAL_RESOURCE_GROUP = "local"
 
 WorkspaceListing = Callable[["Workspace"], dict[str, Any]]
-_LISTINGS: dict[str, WorkspaceListing] = {}
 
 
 def register_listing(collection: str, listing: WorkspaceListing) -> None:
     """Let a higher layer fill ``ws.<collection>`` without the workspace importing it.
 
-    Collections: ``environments``, ``models``, ``compute_targets``. ``listing(ws)`` returns the collection as a dict by name; registering again replaces it.
+    Collections: ``environments``, ``models``, ``compute_targets``. ``listing(ws)`` returns
+    the collection as a dict by name; registering again replaces it (the registry's
+    ``listings`` table).
     """
-    _LISTINGS[collection] = listing
+    REGISTRY.listings.register(collection, listing)
 
 
 def _listing(workspace: Workspace, collection: str) -> dict[str, Any]:
     """``ws.<collection>``: empty while no layer that can hold such things is loaded."""
-    listing = _LISTINGS.get(collection)
+    listing = REGISTRY.listings.get(collection)
     return listing(workspace) if listing is not None else {}
+
+
+class ExperimentHandle(Protocol):
+    """An experiment of ``ws.experiments`` (the object is a ``run_widgets.Experiment``)."""
+
+    @property
+    def name(self) -> str:
+        """The experiment name."""
+
+
+class RunHandle(Protocol):
+    """The run ``ws.get_run`` reopens (the object is a ``run_widgets.Run``)."""
+
+    @property
+    def id(self) -> str:
+        """The run id."""
+
+    @property
+    def type(self) -> str:
+        """The run type."""
+
+    def get_status(self) -> str:
+        """The current status."""
+
+    def get_details(self) -> dict[str, Any]:
+        """The run's details."""
+
+    def get_metrics(self, name: str | None = None, recursive: bool = False) -> dict[str, Any]:
+        """The run's metrics."""
 
 
 class Workspace:
@@ -385,13 +414,15 @@ class Workspace:
         return self._location / "reports"
 
     @property
-    def experiments(self) -> dict[str, Experiment]:
+    def experiments(self) -> dict[str, ExperimentHandle]:
         """Every experiment of the workspace, by name (as in v1)."""
-        return {e.name: e for e in _extensions.experiment_class().list(self)}
+        experiments: list[ExperimentHandle] = REGISTRY.experiment_class.require().list(self)
+        return {e.name: e for e in experiments}
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, run_id: str) -> RunHandle:
         """Reopen a run by id, whatever its experiment (v1 ``Run.get(workspace, run_id)``)."""
-        return _extensions.run_class().get(self, run_id)
+        run: RunHandle = REGISTRY.run_class.require().get(self, run_id)
+        return run
 
     def close(self) -> None:
         """Release this process's hold on the workspace: flush, then close connections.

@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from run_widgets import Experiment, Run, ScriptRunConfig, Workspace
+from run_widgets.store import RunRecord
 
 T = TypeVar("T")
 TERMINAL = ("Completed", "Failed", "Canceled")
@@ -138,3 +139,10 @@ def no_leftover_processes(ws: Workspace) -> Iterator[None]:
 def python() -> str:
     """The interpreter running the tests (the venv's)."""
     return sys.executable
+
+
+def record_of(run: Run) -> RunRecord:
+    """The run's record as stored now (start/end times, owner)."""
+    record = run.workspace.store.get_run(run.id)
+    assert record is not None
+    return record

@@ -1,6 +1,6 @@
 """A lost attempt's process that still runs is fenced off from its retry's run.
 
-Kernel-free: the process here plays the lost attempt (``fence_logging`` as in a job of a
+Kernel-free: the process here plays the lost attempt (stamping its writes with attempt 1 as a job of a
 retryable run), and the store is told a retry began (the ``attempt_2`` property a
 detector writes). The real-cluster version is in ``test_dask_compute.py``.
 """
@@ -14,8 +14,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from run_widgets import Experiment, Run
-from run_widgets._attempts import fence_logging
 from run_widgets.exceptions import RunWidgetsWarning
+from run_widgets.runtime.attempts import execution_attempt
 from run_widgets.store import AddProperties
 
 RETRYABLE = {"compute": {"properties": {"maxRetries": 1}}}
@@ -26,7 +26,8 @@ def attempt_1(exp: Experiment) -> Run:
     run = exp.start_logging(snapshot_directory=None, outputs=False)
     record = exp.workspace.store.get_run(run.id)
     assert record is not None
-    fence_logging(run._state.buffer, dataclasses.replace(record, definition=RETRYABLE))
+    attempt = execution_attempt(dataclasses.replace(record, definition=RETRYABLE))
+    run._core.state.buffer.attempt = attempt  # as attach_run(..., executes=True) does in a job
     return run
 
 
@@ -53,7 +54,7 @@ def test_a_replaced_attempt_writes_nothing_more_to_the_run(exp: Experiment) -> N
     assert "model" not in run.get_properties()
     assert run.get_file_names() == ["outputs/early.txt"]
     # The retry's process (attempt 2) may upload the name the lost one could not take.
-    run._state.buffer.attempt = 2
+    run._core.state.buffer.attempt = 2
     run.upload_file("outputs/model.txt", io.BytesIO(b"retry"))
     run.tag("who", "attempt 2")
     assert run.get_file_names() == ["outputs/early.txt", "outputs/model.txt"]
@@ -79,7 +80,7 @@ def test_a_replaced_attempt_writes_no_image_or_json_metric_file(exp: Experiment)
     assert run.get_file_names() == []
     assert run.get_metrics() == {}
     # The retry's files get the first names.
-    run._state.buffer.attempt = 2
+    run._core.state.buffer.attempt = 2
     run.log_image("curve", plot=image)
     run.log_confusion_matrix("cm", {"class_labels": [0, 1], "matrix": [[1, 0], [0, 1]]})
     run.flush()

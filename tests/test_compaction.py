@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from run_widgets import Experiment, _flusher
+from run_widgets import Experiment
+from run_widgets.runtime import flusher as _flusher
 from run_widgets.store import AppendPoints
 from run_widgets.store.rules import MIN_CHUNKS_TO_COMPACT
 from run_widgets.views.reader import run_reader

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from submit_helpers import source_dir, wait_terminal, wait_until
+from submit_helpers import record_of, source_dir, wait_terminal, wait_until
 from sweep_helpers import child_records, max_overlap, no_leftover_sweeps, wait_sweep
 
 from run_widgets import (
@@ -246,7 +246,7 @@ def test_max_nodes_queues_runs_across_processes(
     (release / "go").write_text("1")
     assert wait_terminal(first, 30) == "Completed"
     assert wait_terminal(second, 30) == "Completed"
-    assert second._refresh().start_time >= first._refresh().end_time - 1.0
+    assert record_of(second).start_time >= record_of(first).end_time - 1.0
 
 
 @pytest.mark.slow
@@ -375,7 +375,7 @@ def test_runs_waiting_for_a_node_start_in_submission_order(
     (release / "go").write_text("1")
     for run in [first, *waiting]:
         assert wait_terminal(run, 60) == "Completed"
-    starts = [run._refresh().start_time or 0.0 for run in waiting]
+    starts = [record_of(run).start_time or 0.0 for run in waiting]
     assert starts == sorted(starts), [(r.id, s) for r, s in zip(waiting, starts, strict=True)]
 
 

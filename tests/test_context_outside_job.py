@@ -11,6 +11,7 @@ from foundation_helpers import run_python
 
 from run_widgets import Experiment, Run, RunEnvironmentException, Workspace, _context
 from run_widgets._context import OfflineRun
+from run_widgets.runtime import RUNTIME
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +19,7 @@ def fresh_context() -> Iterator[None]:
     """No cached context run leaks between tests; workspaces opened here are closed."""
     _context.reset()
     yield
-    cached = _context._context
+    cached = RUNTIME.context.current
     _context.reset()
     if cached is not None:
         if cached.get_status() == "Running":

@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from dask_helpers import DaskProcesses, dask_processes, free_port
-from submit_helpers import source_dir, wait_terminal, wait_until
+from submit_helpers import record_of, source_dir, wait_terminal, wait_until
 from sweep_helpers import (
     child_records,
     max_overlap,
@@ -482,7 +482,7 @@ def test_a_worker_on_another_host_is_declared_lost_by_its_heartbeat_age(
             wait_until(lambda: (release / f"started-{run.id}").exists(), 60)
             details = run.get_details()
             assert details["properties"]["dask_host"] == "machine-b"
-            owner = ws.store.get_owners([run._refresh().owner_id or 0])
+            owner = ws.store.get_owners([record_of(run).owner_id or 0])
             assert [o.host for o in owner.values()] == ["machine-b"]
             # The notebook's machine goes away too: no executor watches the cluster.
             assert _kill_own_children("run_widgets.submit.remote", run.id) == 1

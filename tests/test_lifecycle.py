@@ -210,12 +210,12 @@ def test_flush_waits_for_a_write_in_flight_and_retries_a_failed_one(exp: Experim
     """``flush()`` returns once the points are stored, whoever took them from the buffer."""
     import threading
 
-    from run_widgets._runtime import RUNTIME
+    from run_widgets.runtime import RUNTIME
 
     run = _start(exp)
     store = exp.workspace.store
     flusher = RUNTIME.flusher
-    buffer = run._state.buffer
+    buffer = run._core.state.buffer
 
     def stored() -> int:
         return sum(chunk.n for chunk in store.read_chunks(run.id))

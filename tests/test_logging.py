@@ -18,8 +18,8 @@ import pytest
 from foundation_helpers import store_state
 
 from run_widgets import Experiment, Run, UserErrorException
-from run_widgets._values import MAX_NAME_LENGTH, MAX_STRING_LENGTH
 from run_widgets.exceptions import MetricTypeError, RunWidgetsWarning
+from run_widgets.tracking.values import MAX_NAME_LENGTH, MAX_STRING_LENGTH
 
 PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

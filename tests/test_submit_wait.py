@@ -14,7 +14,7 @@ from submit_helpers import (  # noqa: F401 - fixture
     wait_terminal,
 )
 
-import run_widgets._wait as wait_module
+import run_widgets.tracking.wait as wait_module
 from run_widgets import (
     ActivityFailedException,
     Experiment,

@@ -18,7 +18,7 @@ from submit_helpers import wait_until
 
 from run_widgets import Experiment, Run
 from run_widgets.exceptions import RunStateError
-from run_widgets.run import RunType
+from run_widgets.run import RunType, create_run
 from run_widgets.store import RunStatus
 from run_widgets.sweep import (
     BanditPolicy,
@@ -52,12 +52,12 @@ class ThreadExecutor(TrialExecutor):
 
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
         tags, properties = child_labels(params)
-        run = Run._create(
+        run = create_run(
             self.experiment,
             run_id=child_run_id(parent.id, index),
             status=RunStatus.RUNNING,
             run_type=RunType.INTERACTIVE,
-            parent=parent,
+            parent_id=parent.id,
             tags=tags,
             properties=properties,
             owned=True,
@@ -96,7 +96,7 @@ class ThreadExecutor(TrialExecutor):
 
 def start_parent(exp: Experiment, config: HyperDriveConfig, run_id: str) -> HyperDriveRun:
     """A sweep parent as ``submit`` would store it, without starting a driver process."""
-    run = Run._create(
+    run = create_run(
         exp,
         run_id=run_id,
         status=RunStatus.QUEUED,
@@ -209,11 +209,11 @@ class FlakyLauncher(ThreadExecutor):
         if index == 2:
             raise OSError("no such interpreter")
         if index == 1:
-            Run._create(
+            create_run(
                 self.experiment,
                 run_id=child_run_id(parent.id, index),
                 status=RunStatus.QUEUED,
-                parent=parent,
+                parent_id=parent.id,
                 owned=False,
                 record_owner=True,
             )

@@ -14,7 +14,7 @@ import bqplot
 import pytest
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets.run import RunType
+from run_widgets.run import RunType, create_run
 from run_widgets.store import RunStatus
 from run_widgets.sweep import (
     HyperDriveConfig,
@@ -52,7 +52,7 @@ def build_sweep(
         max_total_runs=max(len(children), 1),
         max_concurrent_runs=3,
     )
-    parent = Run._create(
+    parent = create_run(
         exp,
         run_id=run_id,
         run_type=RunType.SWEEP,
@@ -65,8 +65,8 @@ def build_sweep(
     )
     for index, (params, values, status) in enumerate(children):
         tags, properties = child_labels(params)
-        child = Run._create(
-            exp, run_id=f"{run_id}_{index}", parent=parent, tags=tags, properties=properties
+        child = create_run(
+            exp, run_id=f"{run_id}_{index}", parent_id=parent.id, tags=tags, properties=properties
         )
         for value in values:
             child.log("mse", value)
@@ -418,7 +418,7 @@ def test_live_updates_as_children_log(exp: Experiment, shown: list[RunDetails]) 
     assert panel_state(details.children_table)["best_id"] == "HD_live_0"
     assert view.summary.summary["best"]["value"] == 0.5
     tags, properties = child_labels({"--alpha": 0.3})
-    new = Run._create(exp, run_id="HD_live_2", parent=sweep, tags=tags, properties=properties)
+    new = create_run(exp, run_id="HD_live_2", parent_id=sweep.id, tags=tags, properties=properties)
     new.log("mse", 0.1)
     new.flush()
     details.refresh()

@@ -59,9 +59,9 @@ def test_workspace_collections_are_dicts_by_name(ws: Workspace) -> None:
 def test_a_higher_layer_fills_a_workspace_collection(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from run_widgets import workspace as workspace_module
+    from run_widgets.runtime import REGISTRY
 
-    monkeypatch.setattr(workspace_module, "_LISTINGS", dict(workspace_module._LISTINGS))
+    monkeypatch.setattr(REGISTRY.listings, "_values", dict(REGISTRY.listings._values))
     register_listing("compute_targets", lambda w: {"cpu-cluster": w.name})
     assert ws.compute_targets == {"cpu-cluster": "ws"}
 

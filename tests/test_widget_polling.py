@@ -14,7 +14,7 @@ import pytest
 from widget_helpers import append_points, new_run
 
 from run_widgets import Experiment, Run, RunDetails
-from run_widgets._host import local_host
+from run_widgets.runtime.host import local_host
 from run_widgets.store import CreateRun, RunStatus
 from run_widgets.store import artifacts as artifacts_module
 from run_widgets.views import tracker as tracker_module

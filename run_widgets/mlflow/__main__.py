@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from ..experiment import Experiment
+from ..run import Run
 from ..workspace import Workspace
 from ._client import safe_uri, tracking_uri
 from .export import export_runs
@@ -63,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.experiment:
                 source: object = Experiment(workspace, args.experiment)
             else:
-                source = [workspace.get_run(run_id) for run_id in args.run]
+                source = [Run.get(workspace, run_id) for run_id in args.run]
             report = export_runs(source, uri, experiment_name=args.mlflow_experiment)  # type: ignore[arg-type]
             where = f"MLflow at {safe_uri(uri)}"
         elif args.command == "mirror":
             live = mirror_run(
-                workspace.get_run(args.run), uri, args.mlflow_experiment, args.interval
+                Run.get(workspace, args.run), uri, args.mlflow_experiment, args.interval
             )
             print(f"mirror → MLflow at {safe_uri(uri)} (Ctrl-C stops)", flush=True)
             try:

@@ -34,7 +34,7 @@ from ._client import mlflow_module
 from .report import TransferReport
 
 if TYPE_CHECKING:
-    from .._metric_views import MetricHistory
+    from ..tracking.metric_views import MetricHistory
 
 SYSTEM_PROPERTIES = frozenset({"ContentSnapshotId"})
 BATCH_POINTS = 1000  # MLflow accepts at most 1,000 metrics per log_batch

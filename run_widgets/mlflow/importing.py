@@ -25,8 +25,9 @@ import numpy as np
 from ..exceptions import UserErrorException
 from ..experiment import Experiment
 from ..run import new_run_id
-from ..store import AppendPoints, CreateRun, UpdateRun, WriteOp
+from ..store import AppendPoints, CreateRun, WriteOp
 from ..store.entities import MetricKind
+from ..tracking import lifecycle
 from ..workspace import Workspace
 from . import mapping
 from ._client import client as make_client
@@ -205,9 +206,9 @@ class _Importer:
             created_at = (info.start_time or time.time() * 1000) / 1000
         tags[mapping.IMPORTED_FROM_TAG] = str(info.run_id)
         tags[mapping.IMPORTED_EXPERIMENT_TAG] = str(info.experiment_id)
-        return CreateRun(
-            run_id=run_id,
-            experiment_name=self.experiment.name,
+        return lifecycle.create_op(
+            run_id,
+            self.experiment.name,
             run_type=run_type,
             status=mapping.v1_status(info.status),
             parent_id=parent_id,
@@ -233,7 +234,7 @@ class _Importer:
                 str(info.run_id), "imported while RUNNING: a snapshot, it will not update"
             )
             end = None
-        return [UpdateRun(run_id=run_id, start_time=start, end_time=end, error=error)]
+        return [lifecycle.imported_op(run_id, start_time=start, end_time=end, error=error)]
 
     # --------------------------------------------------------------------- metrics --
     def _metrics(

@@ -10,7 +10,7 @@ view shows it and retries with its poller's backoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from ..store import MetricInfo, PointChunk, RunColumns, RunPage, RunQuery, RunRecord
@@ -81,10 +81,6 @@ class MlflowExperimentReader:
         """New points of one run (its history is followed from then on)."""
         return self.mirror.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
 
-    def check_liveness(self, active: Sequence[RunRecord]) -> bool:
-        """MLflow records no process liveness: nothing to check."""
-        return False
-
     def flush(self) -> None:
         """Nothing is buffered here."""
 
@@ -122,9 +118,6 @@ class MlflowRunReader(PointReads):
     def changed_children(self, after_seq: int) -> list[RunRecord]:
         """Nested runs changed after ``after_seq``."""
         return self.mirror.find_runs(parent_id=self.run_id, changed_after=after_seq)
-
-    def reap_lost(self, active: Mapping[str, int | None]) -> None:
-        """MLflow records no process liveness: nothing to reap."""
 
     def file_names(self, prefix: str | None = None) -> list[str]:
         """Artifact paths under ``prefix``."""

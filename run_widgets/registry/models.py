@@ -28,7 +28,8 @@ from ..exceptions import (
     RunEnvironmentException,
     UserErrorException,
 )
-from ..run import ENV_RUN_ID, Run
+from ..run import Run
+from ..runtime.context import ENV_RUN_ID
 from ..store.assets import ModelRecord, NewModel
 from ..workspace import Workspace
 

@@ -1,10 +1,14 @@
 """Script submission: ``ScriptRunConfig`` and ``experiment.submit``.
 
 A script runs locally in its own process, its output captured, its status kept honest.
+
+Layer: above the API façades (imports ``experiment``, ``run``, ``workspace``, ``tracking``);
+importing it registers ``ScriptRunConfig`` submission, the environment reader behind
+``run.get_environment()`` and the ``ws.environments`` / ``ws.compute_targets`` listings.
 """
 
 from ..experiment import register_submit_function
-from ..run import register_environment_reader
+from ..runtime import REGISTRY
 from ..workspace import register_listing
 from .compute import (
     AmlCompute,
@@ -17,7 +21,7 @@ from .config import DockerSection, Environment, PythonSection, RunConfiguration,
 from .dask import DaskCompute
 from .launcher import submit_script
 
-register_environment_reader(Environment.from_dict)
+REGISTRY.environment_reader.register(Environment.from_dict)
 register_listing("environments", Environment.list)
 register_listing("compute_targets", lambda ws: {t.name: t for t in ComputeTarget.list(ws)})
 register_submit_function(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..exceptions import ComputeTargetException
+from ..runtime import REGISTRY
 from ..workspace import Workspace, find_config
 
 COMPUTE_FOLDER = "compute"
@@ -37,15 +38,12 @@ LOCAL = "local"
 SUCCEEDED = "Succeeded"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,31}")
 
-_TYPES: dict[str, type[ComputeTarget]] = {}
-
-
 def register_compute_type(cls: type[ComputeTarget]) -> type[ComputeTarget]:
     """Make a ``ComputeTarget`` subclass known by its ``compute_type`` (a class decorator).
 
     Type names are matched without regard to case (``"dask"`` and ``"Dask"`` are one).
     """
-    _TYPES[cls.compute_type.lower()] = cls
+    REGISTRY.compute_types.register(cls.compute_type.lower(), cls)
     return cls
 
 
@@ -55,9 +53,9 @@ def target_class(type_name: str) -> type[ComputeTarget]:
     Raises:
         ComputeTargetException: no such type.
     """
-    cls = _TYPES.get(str(type_name).lower())
-    if cls is None:
-        known = ", ".join(sorted(c.compute_type for c in _TYPES.values()))
+    cls = REGISTRY.compute_types.get(str(type_name).lower())
+    if cls is None or not issubclass(cls, ComputeTarget):
+        known = ", ".join(sorted(c.compute_type for _, c in REGISTRY.compute_types.items()))
         raise ComputeTargetException(
             f"Unknown compute target type {type_name!r}; known types: {known}."
         )

@@ -9,6 +9,8 @@ Every executor runs a *run module* for a Queued run: ``python -m <module> WORKSP
 RUN_ID``, a process that takes the run over and drives it to its end (the script
 supervisor, or a sweep's function trial). Where that process runs is the executor's
 business.
+
+Layer: submit (executors are kept in ``runtime.REGISTRY.executors``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..exceptions import ComputeTargetException
+from ..runtime import REGISTRY
+from ..runtime.registry import ExecutorEntry
 from ..workspace import Workspace
 
 SCRIPT_MODULE = "run_widgets.submit.supervisor"
@@ -71,8 +75,6 @@ class RunExecutor(abc.ABC):
 
 
 ExecutorFactory = Callable[[Workspace, "Mapping[str, Any] | None"], RunExecutor]
-_EXECUTORS: dict[str, ExecutorFactory] = {}
-_DETACHED: dict[str, bool] = {}
 
 
 def register_executor(type_name: str, factory: ExecutorFactory, *, detached: bool = True) -> None:
@@ -81,14 +83,14 @@ def register_executor(type_name: str, factory: ExecutorFactory, *, detached: boo
     ``detached`` tells, without building one, whether its executors are detached (see
     ``RunExecutor.detached``).
     """
-    _EXECUTORS[type_name.lower()] = factory
-    _DETACHED[type_name.lower()] = detached
+    REGISTRY.executors.register(type_name.lower(), ExecutorEntry(factory, detached))
 
 
 def is_detached(compute: Mapping[str, Any] | None) -> bool:
     """Whether runs on this target need no watching process (see ``RunExecutor.detached``)."""
     type_name = str(compute.get("type", "")) if compute else LOCAL_TYPE
-    return _DETACHED.get(type_name.lower(), True)
+    entry = REGISTRY.executors.get(type_name.lower())
+    return entry.detached if entry is not None else True
 
 
 def executor_for(workspace: Workspace, compute: Mapping[str, Any] | None) -> RunExecutor:
@@ -98,7 +100,8 @@ def executor_for(workspace: Workspace, compute: Mapping[str, Any] | None) -> Run
         ComputeTargetException: no executor for that type is registered.
     """
     type_name = str(compute.get("type", "")) if compute else LOCAL_TYPE
-    factory = _EXECUTORS.get(type_name.lower())
-    if factory is None:
+    entry = REGISTRY.executors.get(type_name.lower())
+    if entry is None:
         raise ComputeTargetException(f"No executor can run compute targets of type {type_name!r}.")
-    return factory(workspace, compute)
+    executor: RunExecutor = entry.factory(workspace, compute)
+    return executor

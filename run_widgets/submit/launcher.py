@@ -4,6 +4,8 @@
 source folder, unpacks the snapshot into a private working folder and starts a supervisor
 process (``python -m run_widgets.submit.supervisor``) in a new session, so restarting or
 killing the notebook kernel does not touch the job.
+
+Layer: submit (imports the ``run`` façade and ``tracking.lifecycle``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from .. import lifecycle
-from .._details import iso
-from .._host import local_host
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
-from ..run import SNAPSHOT_PROPERTY, Run, RunType
+from ..run import SNAPSHOT_PROPERTY, Run, RunType, attach_run, create_run
+from ..runtime.host import local_host
 from ..store import RunStatus, TrackingStore
+from ..tracking import lifecycle
+from ..tracking.details import iso
 from . import compute as compute_targets
 from .conda import CURRENT_PYTHON
 from .config import Environment, ScriptRunConfig
@@ -153,12 +155,12 @@ def submit_script(
             )
         # This process owns the run only until the supervisor exists: if it dies in
         # between, readers rightly see the run as lost (nothing would ever start it).
-        run = Run._create(
+        run = create_run(
             experiment,
             run_id=run_id,
             status=RunStatus.QUEUED,
             run_type=run_type,
-            parent=parent,
+            parent_id=parent.id if parent is not None else None,
             display_name=display_name or config.script or "command",
             definition=definition_of(config, source, interpreter, compute),
             tags=tags,
@@ -177,8 +179,8 @@ def submit_script(
         raise ExperimentExecutionException(
             f"Could not start the supervisor of run {run.id}: {error}"
         ) from error
-    run._refresh(reap=False)
-    return run
+    record = workspace.store.get_run(run.id)  # the status it has now (Queued or beyond)
+    return run if record is None else attach_run(experiment, record)
 
 
 def start_run(

@@ -5,6 +5,8 @@ when the run's target needs a watching process (a Dask cluster): it owns the run
 waits Queued for a worker, hands it to the target's executor, withdraws it on a cancel
 request before it started, and ends it Failed if the target loses it or goes away. Once a
 worker's supervisor has taken the run over, that supervisor owns its status.
+
+Layer: submit.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import sys
 import time
 
-from .. import _liveness, lifecycle
-from .._details import iso
-from .._runtime import RUNTIME
 from ..exceptions import ComputeTargetException
+from ..runtime import RUNTIME
 from ..store import RunStatus
+from ..tracking import lifecycle
+from ..tracking.details import iso
+from ..tracking.reaper import reap_run
 from ..workspace import Workspace
 from .executors import executor_for
 
@@ -47,7 +50,7 @@ def drive(workspace: Workspace, run_id: str) -> None:
             current = store.get_run(run_id)
             if current is None:
                 return
-            current = _liveness.reap_lost(store, [current])[0]
+            current = reap_run(store, current)
             if current.is_terminal:
                 log(f"run ended {current.status}")
                 return

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._host import local_host
+from ..runtime.host import local_host
 
 POLL_S = 0.2
 QUEUE = "queue"

@@ -16,6 +16,11 @@ It owns the run's status from Queued to the end:
 If the supervisor itself is killed, its heartbeat stops, readers mark the run Failed
 ("process lost"), and the job gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``) and,
 should it ignore that, SIGKILL from its own watchdog after the grace period.
+
+Every status it writes is a ``tracking.lifecycle`` transition, conditional where another
+process may race it (a cancel request while starting or finalizing).
+
+Layer: submit.
 """
 
 from __future__ import annotations
@@ -36,11 +41,12 @@ from typing import Any
 
 import psutil
 
-from .. import lifecycle
-from .._details import error_dict, iso
-from .._runtime import RUNTIME
-from ..run import ENV_EXPERIMENT, ENV_RUN_ID, ENV_WORKSPACE_DIR, compact_quietly
-from ..store import RunRecord, RunStatus, TrackingStore, UpdateRun
+from ..runtime import RUNTIME
+from ..runtime.context import SubmittedJob
+from ..store import RunRecord, RunStatus, TrackingStore
+from ..tracking import lifecycle
+from ..tracking.details import error_dict, iso
+from ..tracking.status import compact_quietly
 from ..workspace import Workspace
 from .config import command_argv
 from .envbuild import EnvironmentBuildError, EnvironmentSpec, ensure_environment
@@ -112,10 +118,6 @@ class Supervisor:
             raise SystemExit(f"run {self.run_id} does not exist")
         return record
 
-    def set_status(self, status: str) -> None:
-        """Write a non-terminal status change (ignored by the store once the run ended)."""
-        self.store.write([UpdateRun(self.run_id, status=status)])
-        log(f"status {status}")
 
     def end(
         self, status: str, error: Mapping[str, Any] | None = None, at: float | None = None
@@ -201,10 +203,10 @@ class Supervisor:
         env = {
             **os.environ,
             **definition["environment"].get("environmentVariables", {}),
-            ENV_RUN_ID: self.run_id,
             **self.workspace.description().environ(),
-            ENV_WORKSPACE_DIR: str(self.workspace.folder),
-            ENV_EXPERIMENT: record.experiment_name,
+            **SubmittedJob(
+                self.run_id, str(self.workspace.folder), record.experiment_name
+            ).environ(),
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
@@ -299,7 +301,8 @@ class Supervisor:
 
     def finalize(self, code: int) -> None:
         """Upload outputs, then write the final status with the right error."""
-        self.set_status(RunStatus.FINALIZING)
+        self.store.write([lifecycle.finalizing_op(self.run_id)])
+        log(f"status {self.record().status}")
         outputs = self.workdir / "outputs"
         if outputs.is_dir():
             try:

@@ -10,9 +10,14 @@ Example::
                               primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
                               max_total_runs=20, max_concurrent_runs=4)
     sweep = experiment.submit(config)      # returns at once; RunDetails(sweep).show()
+
+Layer: sweep, above the API façades and ``submit``; importing it registers
+``HyperDriveConfig`` submission, the ``hyperdrive`` run class and the sweep's view kind (the
+widget in ``sweep.view``, loaded only when a sweep is shown).
 """
 
 from ..experiment import register_submit_function
+from ..runtime.registry import REGISTRY, Lazy
 from .config import HyperDriveConfig, PrimaryMetricGoal
 from .executor import FunctionExecutor, ScriptExecutor, TrialExecutor
 from .parent import HyperDriveRun, submit_sweep
@@ -40,6 +45,7 @@ from .space import (
 )
 
 register_submit_function(HyperDriveConfig, submit_sweep)
+REGISTRY.view_kinds.register("hyperdrive", Lazy("run_widgets.sweep.view", "SweepView"))
 
 __all__ = [
     "BanditPolicy",

@@ -23,13 +23,15 @@ import sys
 import time
 from typing import Any
 
-from .. import _exit, _liveness, lifecycle
-from .._details import error_dict
-from .._runtime import RUNTIME
 from ..experiment import Experiment
-from ..run import Run
-from ..store import RunRecord, RunStatus, SetTags
+from ..run import attach_run
+from ..runtime import RUNTIME
+from ..runtime.exit_hooks import Terminated
+from ..store import RunRecord, RunStatus
 from ..submit.executors import executor_for
+from ..tracking import lifecycle
+from ..tracking.details import error_dict
+from ..tracking.reaper import reap_lost
 from ..workspace import Workspace
 from .executor import FunctionExecutor, ModuleFunctionExecutor, ScriptExecutor, TrialExecutor
 from .policy import policy_from_json
@@ -56,7 +58,8 @@ class SweepDriver:
         if record is None:
             raise SystemExit(f"sweep run {parent_id} does not exist")
         self.experiment = Experiment(workspace, record.experiment_name)
-        self.parent = Run._attach(self.experiment, record)
+        self.parent = attach_run(self.experiment, record)
+        self.definition: dict[str, Any] = dict(record.definition)
         self.settings: dict[str, Any] = dict(record.definition["sweep"])
         self.metric, self.goal = primary_metric_config(record)
         self.policy = policy_from_json(self.settings.get("policy"))
@@ -69,10 +72,10 @@ class SweepDriver:
     def executor(self) -> TrialExecutor:
         """The executor for this sweep's kind, on its compute target."""
         workers = int(self.settings["max_concurrent_runs"])
-        record = self.parent._record
-        runner = executor_for(self.workspace, record.definition.get("compute"))
+        definition = self.definition
+        runner = executor_for(self.workspace, definition.get("compute"))
         if self.settings["kind"] == "function":
-            cwd = record.definition.get("function_cwd")
+            cwd = definition.get("function_cwd")
             if not runner.detached:  # a cluster: one process per trial, on its workers
                 return ModuleFunctionExecutor(self.experiment, workers, runner, cwd=cwd)
             return FunctionExecutor(
@@ -80,12 +83,12 @@ class SweepDriver:
                 self.parent.files_dir / FUNCTION_FILE,
                 workers,
                 cwd=cwd,
-                compute=record.definition.get("compute"),
+                compute=definition.get("compute"),
             )
         return ScriptExecutor(
             self.experiment,
-            record.definition["script"],
-            record.properties["ContentSnapshotId"],
+            definition["script"],
+            self.parent.properties["ContentSnapshotId"],
             workers,
             runner,
         )
@@ -150,7 +153,7 @@ class SweepDriver:
                     if exhausted and not running:
                         break
                 executor.pause(POLL_S)
-        except _exit.Terminated:
+        except Terminated:
             # Stopped from outside (SIGTERM): the children must not outlive the sweep.
             log("SIGTERM: cancelling the running children")
             for child in self.children():
@@ -166,7 +169,7 @@ class SweepDriver:
 
     def children(self) -> list[RunRecord]:
         """The sweep's children; those whose process died are marked Failed first."""
-        return _liveness.reap_lost(self.store, self.store.find_runs(parent_id=self.parent.id))
+        return reap_lost(self.store, self.store.find_runs(parent_id=self.parent.id))
 
     def launch(
         self, executor: TrialExecutor, index: int, params: dict[str, Any]
@@ -238,7 +241,7 @@ class SweepDriver:
                 reported = len(self.histories.get(child.id, ()))
                 log(f"early termination of {child.id} after {reported} values ({self.policy.name})")
                 self._terminated.add(child.id)
-                self.store.write([SetTags(child.id, {"early_terminated": "True"})])
+                attach_run(self.experiment, child).tag("early_terminated", "True")
                 executor.cancel(self.experiment, child.id)
 
     def finish(self) -> None:
@@ -248,7 +251,7 @@ class SweepDriver:
         tags = {}
         if best is not None:
             tags = {"best_child_run_id": best[0], "best_metric": repr(best[1])}
-            self.store.write([SetTags(self.parent.id, tags)])
+            self.parent.set_tags(tags)
         failed = [c for c in children if c.status == RunStatus.FAILED]
         error: dict[str, Any] | None = None
         status = RunStatus.COMPLETED
@@ -279,7 +282,7 @@ def main(argv: list[str]) -> int:
     except BaseException as problem:
         log(f"driver error: {problem!r}")
         message = repr(problem)
-        if isinstance(problem, _exit.Terminated):
+        if isinstance(problem, Terminated):
             message = "The sweep driver was stopped (SIGTERM); its running children were cancelled."
         lifecycle.mark_failed(driver.store, driver.parent.id, message, "SweepDriverError")
         raise

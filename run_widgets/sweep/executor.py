@@ -18,11 +18,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import lifecycle
-from ..run import SNAPSHOT_PROPERTY, Run, RunType
+from ..run import SNAPSHOT_PROPERTY, Run, RunType, create_run
 from ..store import RunStatus
 from ..submit.executors import RunExecutor
 from ..submit.launcher import workdir_of
+from ..tracking import lifecycle
 from .space import argument_name, display_name, hyperparameters_json
 from .trial import run_trial
 
@@ -136,12 +136,12 @@ class ScriptExecutor(TrialExecutor):
             **self.definition,
             "arguments": merged_arguments(list(self.definition.get("arguments", [])), params),
         }
-        run = Run._create(
+        run = create_run(
             self.experiment,
             run_id=run_id,
             status=RunStatus.QUEUED,
             run_type=RunType.SCRIPT,
-            parent=parent,
+            parent_id=parent.id,
             display_name=f"{self.definition.get('script') or 'trial'} #{index}",
             definition=definition,
             tags=tags,
@@ -203,12 +203,12 @@ class FunctionExecutor(TrialExecutor):
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
         """Create the child (Queued) and hand the call to a worker."""
         tags, properties = child_labels(params)
-        run = Run._create(
+        run = create_run(
             self.experiment,
             run_id=child_run_id(parent.id, index),
             status=RunStatus.QUEUED,
             run_type=RunType.INTERACTIVE,
-            parent=parent,
+            parent_id=parent.id,
             display_name=f"trial #{index}",
             definition=function_definition(self.compute, params, self.cwd),
             tags=tags,
@@ -295,12 +295,12 @@ class ModuleFunctionExecutor(TrialExecutor):
     def launch(self, parent: Run, params: Mapping[str, Any], index: int) -> str:
         """Create the child (Queued) and start its trial process on the target."""
         tags, properties = child_labels(params)
-        run = Run._create(
+        run = create_run(
             self.experiment,
             run_id=child_run_id(parent.id, index),
             status=RunStatus.QUEUED,
             run_type=RunType.INTERACTIVE,
-            parent=parent,
+            parent_id=parent.id,
             display_name=f"trial #{index}",
             definition=function_definition(self.runner.compute, params, self.cwd),
             tags=tags,

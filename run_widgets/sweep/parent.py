@@ -1,19 +1,23 @@
-"""``HyperDriveRun``: the parent run of a sweep, and ``experiment.submit(HyperDriveConfig)``."""
+"""``HyperDriveRun``: the parent run of a sweep, and ``experiment.submit(HyperDriveConfig)``.
+
+Layer: sweep (registers ``HyperDriveRun`` as the run class of run type ``hyperdrive``).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import _values
-from .._extensions import register_run_type
 from ..exceptions import UserErrorException
-from ..run import SNAPSHOT_PROPERTY, Run, RunType
-from ..store import RunStatus
+from ..run import SNAPSHOT_PROPERTY, Run, RunType, attach_run, create_run
+from ..runtime import REGISTRY
+from ..store import RunRecord, RunStatus
 from ..submit import compute as compute_targets
 from ..submit.launcher import definition_of, hand_over, start_supervisor
+from ..tracking import values as _values
 from .config import HyperDriveConfig
 from .results import best_values, hyperparameters, primary_metric_config, ranked
 from .trial import FUNCTION_FILE
@@ -30,10 +34,11 @@ class HyperDriveRun(Run):
     @property
     def primary_metric(self) -> tuple[str, str]:
         """(name, goal) of the primary metric."""
-        return primary_metric_config(self._record)
+        record = self.workspace.store.get_run(self.id)
+        return primary_metric_config(record) if record is not None else ("", "MINIMIZE")
 
-    def _children_records(self) -> list[Any]:
-        return self._store.find_runs(parent_id=self.id)
+    def _children_records(self) -> list[RunRecord]:
+        return self.workspace.store.find_runs(parent_id=self.id)
 
     def get_children_sorted_by_primary_metric(
         self, top: int = 0, reverse: bool = False, discard_no_metric: bool = False
@@ -47,7 +52,7 @@ class HyperDriveRun(Run):
         self.flush()
         metric, goal = self.primary_metric
         children = {c.id: c for c in self._children_records()}
-        values = best_values(self._store, list(children.values()), metric, goal)
+        values = best_values(self.workspace.store, list(children.values()), metric, goal)
         order = ranked(values, goal)
         if reverse:
             order.reverse()
@@ -76,7 +81,7 @@ class HyperDriveRun(Run):
                 continue
             if status == RunStatus.CANCELED and not include_canceled:
                 continue
-            return Run(self._experiment, item["run_id"])
+            return Run(self.experiment, item["run_id"])
         return None
 
     def get_hyperparameters(self) -> dict[str, str]:
@@ -100,7 +105,7 @@ class HyperDriveRun(Run):
         super().cancel()
         for child in self._children_records():
             if not child.is_terminal and child.status != RunStatus.CANCEL_REQUESTED:
-                Run._attach(self._experiment, child).cancel()
+                attach_run(self.experiment, child).cancel()
 
 
 def submit_sweep(
@@ -154,12 +159,13 @@ def submit_sweep(
                 " once pickled; load large data inside the function instead."
             )
     metric_config = {"name": config.primary_metric_name, "goal": config.primary_metric_goal.value}
-    run = Run._create(
+    run = create_run(
         experiment,
+        cls=HyperDriveRun,
         run_id=config.custom_run_id or f"HD_{uuid.uuid4()}",
         status=RunStatus.QUEUED,
         run_type=RunType.SWEEP,
-        parent=parent,
+        parent_id=parent.id if parent is not None else None,
         display_name=f"sweep of {config.primary_metric_name}",
         definition=definition,
         tags={
@@ -172,7 +178,7 @@ def submit_sweep(
         record_owner=True,
     )
     if function_bytes is not None:
-        run._files.upload_bytes(FUNCTION_FILE, function_bytes)
+        run.upload_file(FUNCTION_FILE, io.BytesIO(function_bytes))
     pid = start_supervisor(
         workspace.description(),
         run.id,
@@ -181,7 +187,8 @@ def submit_sweep(
         module="run_widgets.sweep.driver",
     )
     hand_over(workspace.store, run.id, pid)
-    return HyperDriveRun._attach(experiment, run._refresh(reap=False))
+    record = workspace.store.get_run(run.id)  # the status it has now (Queued or beyond)
+    return run if record is None else attach_run(experiment, record, cls=HyperDriveRun)
 
 
-register_run_type(RunType.SWEEP, HyperDriveRun)
+REGISTRY.run_types.register(RunType.SWEEP, HyperDriveRun)

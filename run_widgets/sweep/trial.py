@@ -20,12 +20,12 @@ import sys
 import threading
 from typing import Any
 
-from .. import _attempts, lifecycle
-from .._runtime import RUNTIME
 from ..exceptions import RunStateError
+from ..runtime import RUNTIME
 from ..store import RunStatus
 from ..store.description import WorkspaceDescription
 from ..submit.slots import Slot, queue_order, wait_for_node
+from ..tracking import lifecycle
 
 DRIVER_LOG = "logs/driver_log.txt"
 FUNCTION_FILE = "sweep/function.pkl"
@@ -99,7 +99,7 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
     import cloudpickle
 
     from ..experiment import Experiment
-    from ..run import Run
+    from ..run import attach_run
 
     store = workspace.store
     store.write(
@@ -117,8 +117,7 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
         if record.status == RunStatus.CANCEL_REQUESTED:
             lifecycle.mark_ended(store, run_id, RunStatus.CANCELED, from_statuses=None)
         return str(record.status)
-    run = Run._attach(experiment, record, owned=True)
-    _attempts.fence_logging(run._state.buffer, record)
+    run = attach_run(experiment, record, owned=True, executes=True)
     log_path = run.files_dir / DRIVER_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
     done = threading.Event()

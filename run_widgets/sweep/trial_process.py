@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from .._runtime import RUNTIME
+from ..runtime import RUNTIME
 from ..workspace import Workspace
 from .space import display_name
 from .trial import FUNCTION_FILE, run_trial

@@ -21,8 +21,8 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from .._details import duration_text
 from ..run import Run
+from ..tracking.details import duration_text
 from ..views import static
 from ..views import sweep_state as view_state
 from ..views.mapping import as_float

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._runtime import RUNTIME
 from ..exceptions import UserErrorException
 from ..experiment import Experiment
 from ..run import Run
+from ..runtime import RUNTIME
 from .mapping import as_float
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from ..store import RunColumns, RunPage, RunQuery, RunRecord
 from . import across, overlay, run_table
 from .across import AcrossRow
 from .experiment_reader import ExperimentReader
+from .liveness import liveness_for
 from .overlay import RunSeries
 from .run_table import TableSettings
 
@@ -87,6 +88,7 @@ class ExperimentModel:
                 f"default_runs must be between 1 and {overlay.MAX_OVERLAY_RUNS}, got {default_runs}."
             )
         self.reader = reader
+        self.liveness = liveness_for(reader)  # the reader only reads
         self.scope = replace(scope, offset=0, limit=run_table.PAGE_SIZE)
         self.settings = TableSettings()
         self.selection_mode = selection
@@ -127,10 +129,14 @@ class ExperimentModel:
         return changes
 
     def _check_liveness(self) -> None:
-        active = [r for r in self.page.records if not r.is_terminal]
-        active += [s.record for s in self.series.values() if not s.record.is_terminal]
+        if self.liveness is None:
+            return
+        active = {r.id: r.owner_id for r in self.page.records if not r.is_terminal}
+        active.update(
+            (s.record.id, s.record.owner_id) for s in self.series.values() if not s.record.is_terminal
+        )
         if active:
-            self.reader.check_liveness(active)  # a run marked Failed shows as changed
+            self.liveness.reap(active)  # a run ended here shows as changed
 
     def _load_all(self, changes: ModelChanges) -> None:
         self._set_columns(self.reader.run_columns(self.scope))

@@ -3,17 +3,18 @@
 ``ExperimentDetails`` never touches a store or a run's private record: it asks an
 :class:`ExperimentReader` for pages of runs, changed runs, metric headers and point
 chunks. :class:`StoreExperimentReader` answers from a workspace's tracking store (any
-backend); another source of runs (the MLflow bridge) provides its own reader.
+backend); another source of runs (the MLflow bridge) provides its own reader. A reader only
+reads: the liveness of active runs is checked by the model's reaper
+(``tracking.reaper.StoreReaper`` for a store).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .. import _liveness
-from .._runtime import RUNTIME
+from ..runtime import RUNTIME
 from ..store import (
     MetricInfo,
     PointChunk,
@@ -54,9 +55,6 @@ class ExperimentReader(Protocol):
         self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
     ) -> list[PointChunk]:
         """Point chunks of one run written after ``after_chunk_id``."""
-
-    def check_liveness(self, active: Sequence[RunRecord]) -> bool:
-        """Mark active runs whose process died as Failed; True if any was marked."""
 
     def flush(self) -> None:
         """Make what this process logged visible to reads."""
@@ -132,19 +130,6 @@ class StoreExperimentReader:
     ) -> list[PointChunk]:
         """New point chunks of one run."""
         return self.store.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
-
-    def check_liveness(self, active: Sequence[RunRecord]) -> bool:
-        """One owner lookup per distinct owner process of the given active runs."""
-        owners = {r.owner_id for r in active if r.owner_id is not None and not r.is_terminal}
-        if not owners:
-            return False
-        dead = _liveness.dead_owners(self.store, owners)
-        marked = False
-        for record in active:
-            if record.owner_id in dead:
-                _liveness.mark_lost(self.store, record.id, dead[record.owner_id])
-                marked = True
-        return marked
 
     def flush(self) -> None:
         """Write this process's buffered points."""

@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._metric_views import MetricHistory
 from ..store import MetricInfo
+from ..tracking.metric_views import MetricHistory
 
 View = Literal["property", "line", "line2", "table", "image", "artifact"]
 STEP = "step"

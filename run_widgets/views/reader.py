@@ -10,16 +10,19 @@ protocol.
 Cursors follow the ordering contract of :mod:`run_widgets.store.base`: a reader that
 keeps the largest change seq / chunk id it has seen and asks for what lies after it never
 misses a change. Log files are read by byte offset, so a poll reads only appended bytes.
+
+A reader only reads. Whether an active run's process died is judged elsewhere: a view's
+tracker asks its liveness check (``tracking.reaper.StoreReaper`` for a workspace), which
+ends such runs through ``tracking.lifecycle``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from .. import _liveness
-from .._runtime import RUNTIME
 from ..exceptions import FileNotFoundInRunError
+from ..runtime import RUNTIME
 from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
 from ..store.artifacts import ArtifactStore
 
@@ -49,8 +52,8 @@ class RunSource(Protocol):
 class RunReader(Protocol):
     """What a view of one run needs from a source of runs.
 
-    Every method reads (or, for liveness, marks a run whose process died as Failed); none
-    changes what a run logged.
+    Every method reads; none writes to the source (``flush`` writes this process's own
+    pending points, so that reads see them).
     """
 
     location: str
@@ -66,19 +69,10 @@ class RunReader(Protocol):
         """The source's change cursor now (see :meth:`changed_children`)."""
 
     def run(self) -> RunRecord | None:
-        """The run as stored now; an active run whose process died reads as Failed."""
+        """The run as stored now."""
 
     def changed_children(self, after_seq: int) -> list[RunRecord]:
-        """Direct children changed after ``after_seq`` (all children for 0), newest first.
-
-        Active children whose process died are marked Failed first.
-        """
-
-    def reap_lost(self, active: Mapping[str, int | None]) -> None:
-        """Mark Failed the runs (id → owner id) whose owner process died.
-
-        Costs one owner lookup per distinct owner, not per run.
-        """
+        """Direct children changed after ``after_seq`` (all children for 0), newest first."""
 
     def metric_infos(self, run_ids: Iterable[str] | None = None) -> list[MetricInfo]:
         """Metric headers of this run (or of ``run_ids``, e.g. its children)."""
@@ -184,26 +178,12 @@ class WorkspaceRunReader(PointReads):
         return self.store.current_seq()
 
     def run(self) -> RunRecord | None:
-        """The run, marked Failed first if its process died while it was active."""
-        record = self.store.get_run(self.run_id)
-        if record is not None and not record.is_terminal:
-            record = _liveness.reap_lost(self.store, [record])[0]
-        return record
+        """The run as stored now."""
+        return self.store.get_run(self.run_id)
 
     def changed_children(self, after_seq: int) -> list[RunRecord]:
-        """Children changed after ``after_seq`` (lost ones marked Failed)."""
-        records = self.store.find_runs(parent_id=self.run_id, changed_after=after_seq)
-        return _liveness.reap_lost(self.store, records) if records else records
-
-    def reap_lost(self, active: Mapping[str, int | None]) -> None:
-        """Mark Failed the runs whose owner process died."""
-        owners = {owner for owner in active.values() if owner is not None}
-        if not owners:
-            return
-        dead = _liveness.dead_owners(self.store, owners)
-        for run_id, owner_id in active.items():
-            if owner_id in dead:
-                _liveness.mark_lost(self.store, run_id, dead[owner_id])
+        """Children changed after ``after_seq``."""
+        return self.store.find_runs(parent_id=self.run_id, changed_after=after_seq)
 
     def file_names(self, prefix: str | None = None) -> list[str]:
         """The run's files under ``prefix``."""

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._details import error_message
+from ..tracking.details import error_message
 from . import static
 from .reader import RunReader, run_reader
 from .tracker import RunTracker

@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._details import duration_text, error_message
 from ..store import RunRecord, RunStatus
+from ..tracking.details import duration_text, error_message
 from .mapping import STEP, property_text
 from .tracker import ChildRow, RunTracker
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _attempts
+from ..runtime import attempts as _attempts
 from ..store import RunRecord, RunStatus
 from ..sweep.results import MINIMIZE, best_of
 from .tracker import ChildRow

@@ -2,7 +2,8 @@
 
 Each :meth:`RunTracker.poll` reads only what changed since the previous one:
 
-* the run row (and, while it is active, whether its process is still alive);
+* the run row (while it is active, its liveness check first ends it if its process died:
+  see :mod:`.liveness`; the reader itself only reads);
 * metric points in chunks newer than the last chunk seen;
 * children whose change sequence is newer than the last one seen (their metric headers
   come with them, since every metric flush bumps the child's sequence);
@@ -24,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .._metric_views import MetricHistory
-from .._wait import LogFollower
 from ..exceptions import RunNotFoundError
 from ..store import MetricInfo, PointChunk, RunRecord, RunStatus
+from ..tracking.metric_views import MetricHistory, history
+from ..tracking.wait import LogFollower, choose_log
+from .liveness import LivenessCheck, liveness_for
 from .mapping import STEP, as_float, classify, is_number, numeric_columns
 from .reader import RunReader
 from .sampler import SeriesSampler
@@ -165,20 +167,33 @@ class _MetricData:
         return sampler
 
     def history(self) -> MetricHistory:
-        from .._metric_views import history
-
         return history(self.info.name, self.info.kind, self.chunks)
 
 
 class RunTracker:
-    """Reads one run incrementally (see the module docstring)."""
+    """Reads one run incrementally (see the module docstring).
 
-    def __init__(self, reader: RunReader, log_tail_chars: int = LOG_TAIL_CHARS) -> None:
+    Args:
+        reader: the run's reader.
+        log_tail_chars: how much of the end of the selected log is kept.
+        liveness: ends the run (and its children) if their process died; default: the
+            reader's store's reaper (none for a source without process liveness).
+    """
+
+    def __init__(
+        self,
+        reader: RunReader,
+        log_tail_chars: int = LOG_TAIL_CHARS,
+        liveness: LivenessCheck | None = None,
+    ) -> None:
         self.reader = reader
         self.run_id = reader.run_id
+        self.liveness = liveness if liveness is not None else liveness_for(reader)
         record = reader.run()
         if record is None:
             raise RunNotFoundError(f"No run with id {reader.run_id!r} in {reader.location}.")
+        if self.liveness is not None and not record.is_terminal:
+            record = self.liveness.reap_records([record])[0]
         self.record: RunRecord = record
         self.metrics: dict[str, _MetricData] = {}
         self.children: dict[str, ChildRow] = {}
@@ -200,7 +215,11 @@ class RunTracker:
         """Read what changed since the previous poll."""
         changes = PollChanges()
         self.reader.flush()  # points this process logged but has not written yet
-        self.reader.reap_lost(self._active_children)  # before the cursor: this poll sees it
+        if self.liveness is not None:  # before the cursor: this poll sees what it ends
+            active = dict(self._active_children)
+            if not self.record.is_terminal:
+                active[self.run_id] = self.record.owner_id
+            self.liveness.reap(active)
         seq = self.reader.current_seq()
         self._poll_run(changes)
         self._poll_metrics(changes)
@@ -246,6 +265,8 @@ class RunTracker:
         # A newly seen active child whose process already died is marked Failed now, not
         # one poll later (one owner lookup per distinct owner process).
         records = self.reader.changed_children(self._child_seq)
+        if records and self.liveness is not None:
+            records = self.liveness.reap_records(records)
         self._child_seq = seq
         if not records:
             return
@@ -368,8 +389,6 @@ def choose_active_log(names: list[str]) -> str | None:
     follow v1's rule: the first file of the highest-numbered group (files are grouped by
     the first number in their path; a path without a number comes first).
     """
-    from .._wait import choose_log
-
     chosen = choose_log(names)
     if chosen is not None or not names:
         return chosen

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .._details import error_message
 from ..store import RunStatus
+from ..tracking.details import error_message
 from . import static
 from .mapping import is_number
 from .tracker import ChildRow, RunTracker

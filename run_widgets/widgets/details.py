@@ -32,8 +32,8 @@ from typing import Any
 
 import ipywidgets
 
-from .._wait import LOG_SHOWN_HOOKS
 from ..run import Run
+from ..runtime import REGISTRY
 from ..views import static, view_state
 from ..views.mapping import STEP, classify, lockstep_partners
 from ..views.reader import RunSource, run_reader
@@ -132,10 +132,9 @@ class RunDetails(LiveView):
         self.logs.observe(self._on_log_choice, names=["selected", "follow"])
         self.children_table.observe(self._on_child_selected, names="selected_id")
         self.children_table.on_msg(self._on_table_message)
-        if getattr(run_instance, "type", None) == "hyperdrive":
-            from ..sweep.view import SweepView  # type: ignore[import-untyped, unused-ignore]
-
-            self.extensions.append(SweepView(self))
+        view_kind = REGISTRY.view_kinds.get(str(getattr(run_instance, "type", "")))
+        if view_kind is not None:  # e.g. a sweep's parent: the sweep view (``sweep.view``)
+            self.extensions.append(view_kind(self))
             self.children = (
                 self.header,
                 *self.extensions,
@@ -473,5 +472,4 @@ def log_shown(source_location: str, run_id: str) -> bool:
     )
 
 
-if log_shown not in LOG_SHOWN_HOOKS:
-    LOG_SHOWN_HOOKS.append(log_shown)
+REGISTRY.log_shown.add(log_shown)

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import ClassVar
 
+from ..runtime import REGISTRY
+
 DEFAULT_INTERVAL_S = 12.0
 MAX_BACKOFF_S = 120.0
 THREAD_PREFIX = "run-widgets-poll-"
@@ -183,11 +185,4 @@ def poll_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
 
 
-def _register_hook() -> None:
-    from .._wait import FINISHED_HOOKS
-
-    if finish_run not in FINISHED_HOOKS:
-        FINISHED_HOOKS.append(finish_run)
-
-
-_register_hook()
+REGISTRY.wait_finished.add(finish_run)

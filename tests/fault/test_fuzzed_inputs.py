@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from run_widgets import Experiment, Run, Workspace
-from run_widgets._values import MAX_STRING_LENGTH
 from run_widgets.exceptions import RunWidgetsWarning
+from run_widgets.tracking.values import MAX_STRING_LENGTH
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("RW_FUZZ_EXAMPLES", "150")),

@@ -252,9 +252,10 @@ def test_points_logged_until_a_cancel_are_kept(exp: Experiment, tmp_path: Path) 
 
 
 def test_a_supervisor_that_died_before_taking_the_run_over_fails_it(exp: Experiment) -> None:
+    from run_widgets.run import create_run
     from run_widgets.submit.launcher import hand_over
 
-    queued = Run._create(exp, status="Queued", owned=False, record_owner=True)
+    queued = create_run(exp, status="Queued", owned=False, record_owner=True)
     finished = subprocess.Popen(["true"])
     finished.wait()  # reaped: its pid is gone
     hand_over(exp.workspace.store, queued.id, finished.pid)

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..._attempts import RETRIES_PROPERTY
 from ...exceptions import ComputeTargetException
+from ...runtime.attempts import RETRIES_PROPERTY
 from ...workspace import Workspace
 from ..compute import (
     SUCCEEDED,

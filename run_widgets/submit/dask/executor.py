@@ -9,11 +9,13 @@ executes its task; the task then starts the run's own process on the worker (see
   asked for the cancel;
 * ends Failed the runs whose task failed, or whose worker left the cluster while running
   them (process lost) — on one machine a reader already sees the dead process sooner;
-  with ``max_retries`` such a run goes back to Queued instead (see ``_attempts``) and
+  with ``max_retries`` such a run goes back to Queued instead (see ``runtime.attempts``) and
   its task is submitted again, as a new attempt;
 * returns from ``pause`` as soon as a task ends, so a sweep starts its next trial at once;
 * reports the scheduler gone (no connection for ``SCHEDULER_GRACE_S``): the runs no
   worker took end Failed, the running ones are left to their own processes.
+
+Layer: submit.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from typing import Any
 
 from distributed import Client, Future
 
-from ... import _attempts, lifecycle
 from ...exceptions import ComputeTargetException
+from ...runtime import attempts as _attempts
 from ...store import AddProperties, RunStatus
+from ...tracking import lifecycle
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE, RunExecutor
 from .local_cluster import ensure_local_cluster
@@ -224,7 +227,7 @@ class DaskExecutor(RunExecutor):
             worker = _attempts.current(record.properties, WORKER_PROPERTY)
             if worker and worker not in workers:
                 host = _attempts.current(record.properties, HOST_PROPERTY) or "?"
-                _attempts.lose_run(
+                lifecycle.mark_lost(
                     store,
                     record,
                     f"process lost: the Dask worker {worker} on {host} running this run left "

@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ... import _attempts, _liveness
-from ..._host import local_host
 from ...run import SNAPSHOT_PROPERTY
+from ...runtime import attempts as _attempts
+from ...runtime.host import local_host
 from ...store import AddProperties, RunStatus
 from ...store.description import WorkspaceDescription
+from ...tracking.reaper import reap_run
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE
 from ..launcher import CONTROL_LOG, workdir_of
@@ -61,7 +62,7 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
     record = store.get_run(run_id)
     if record is not None and record.status != RunStatus.QUEUED:
         # Dask reruns the task of a worker that died: the run may be lost (or requeued).
-        record = _liveness.reap_lost(store, [record])[0]
+        record = reap_run(store, record)
     if record is None or record.status != RunStatus.QUEUED:
         # Cancelled meanwhile, or a rerun after the first worker died: nothing to do.
         return {"run_id": run_id, "skipped": record.status if record else "missing"}

@@ -4,6 +4,8 @@
 under a lock (see ``Run.log``); every check runs once per metric name, on the first call.
 The background flusher calls :meth:`RunBuffer.drain` at least once a second and turns what
 accumulated into packed ``AppendPoints`` operations, one per metric.
+
+Layer: tracking (imports the store's write ops; the runtime's flusher drains it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .store.entities import AUTO_STEP, AppendPoints, MetricKind
+from ..store.entities import AUTO_STEP, AppendPoints, MetricKind
 
 
 class Series:

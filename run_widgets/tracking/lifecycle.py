@@ -1,23 +1,41 @@
-"""Run status transitions, built in one place.
+"""Run status transitions, built in one place: every ``CreateRun`` and ``UpdateRun`` is made here.
 
 Every change of a run's status (and of the fields that go with it: start/end time, error,
-owner) is one of the :class:`~run_widgets.store.UpdateRun` operations built here, with
-the conditions that make it safe when several processes race: a reader marking a lost run
-Failed, a supervisor taking a run over, a late "Completed" after a cancel. The store
+owner), its creation with a first status, and the few other updates of its record
+(display name, description, an imported run's times) is one of the
+:class:`~run_widgets.store.CreateRun` / :class:`~run_widgets.store.UpdateRun` operations
+built here, with the conditions that make it safe when several processes race. The store
 applies them (terminal statuses are sticky: see :mod:`run_widgets.store.rules`).
 
 Two kinds of names:
 
-* op builders (``start_op``, ``end_op``, ``fail_op``, ...) return an ``UpdateRun`` to put
-  into a larger ``store.write([...])`` batch;
+* op builders (``create_op``, ``start_op``, ``end_op``, ``fail_op``, ...) return an
+  operation to put into a larger ``store.write([...])`` batch;
 * ``mark_*`` helpers write one transition now.
 
 Transitions::
 
-    NotStarted/Queued ──start──▶ Running ──end──▶ Completed | Failed | Canceled
+    (create) ──▶ NotStarted | Queued | Running
+    NotStarted/Queued ──start──▶ Running ──finalizing──▶ Finalizing ──end──▶ Completed | Failed | Canceled
     Queued ──adopt──▶ Starting (──preparing──▶ Preparing ──prepared──▶ Starting) ──running──▶ Running
     active ──request_cancel──▶ CancelRequested ──(owner)──▶ Canceled
     active ──fail (lost process, lost worker, start error)──▶ Failed
+    Preparing/Starting/Running/Finalizing ──lost, attempts left──▶ Queued (a new attempt)
+
+The races each condition settles:
+
+* a cancel request that comes in while a run starts or finalizes is never overwritten
+  (``running_ops``, ``finalizing_op`` and ``prepared_op`` change the status only from the one
+  they expect);
+* a process judged lost that still reports (or two detectors judging the same loss) never
+  overwrites a newer owner's run: lost-run ops are conditional on the owner they judged
+  (``only_if_owner``) and write the same write-once properties whoever writes them;
+* a late "Completed" after a cancel, or after a run was marked lost, changes nothing: the
+  store keeps the first terminal status;
+* a queued run handed to another process moves only if the handing process still holds it
+  (``hand_over_op``).
+
+Layer: tracking (imports the store, ``tracking.details`` and the runtime's attempts).
 """
 
 from __future__ import annotations
@@ -26,8 +44,10 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._details import error_dict
-from .store import RunStatus, TrackingStore, UpdateRun
+from ..runtime import attempts
+from ..store import AddProperties, CreateRun, RunRecord, RunStatus, TrackingStore, UpdateRun
+from ..store.entities import WriteOp
+from .details import error_dict
 
 ACTIVE: frozenset[str] = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
 """Statuses of a run that has not ended."""
@@ -41,6 +61,42 @@ def _now(at: float | None) -> float:
 
 
 # -- op builders --------------------------------------------------------------------------
+def create_op(
+    run_id: str,
+    experiment_name: str,
+    *,
+    run_type: str,
+    status: str,
+    parent_id: str | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
+    definition: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str | None] | None = None,
+    properties: Mapping[str, str] | None = None,
+    owner_id: int | None = None,
+    created_at: float | None = None,
+) -> CreateRun:
+    """A new run with its first ``status``.
+
+    ``created_at`` (default: now) also tells a resend from a second creation of the same
+    id: the store applies the same creation once.
+    """
+    return CreateRun(
+        run_id=run_id,
+        experiment_name=experiment_name,
+        run_type=run_type,
+        status=status,
+        parent_id=parent_id,
+        display_name=display_name,
+        description=description,
+        definition=dict(definition or {}),
+        tags=dict(tags or {}),
+        properties=dict(properties or {}),
+        owner_id=owner_id,
+        created_at=_now(created_at),
+    )
+
+
 def start_op(
     run_id: str,
     *,
@@ -86,6 +142,17 @@ def running_ops(run_id: str, *, at: float | None = None) -> list[UpdateRun]:
         UpdateRun(run_id, start_time=_now(at)),
         UpdateRun(run_id, status=RunStatus.RUNNING, only_if_status=frozenset({RunStatus.STARTING})),
     ]
+
+
+def finalizing_op(run_id: str) -> UpdateRun:
+    """Running → Finalizing: the job ended, its outputs are being uploaded.
+
+    Conditional, so a cancel request that came in as the job ended stays visible until the
+    owner writes the final status.
+    """
+    return UpdateRun(
+        run_id, status=RunStatus.FINALIZING, only_if_status=frozenset({RunStatus.RUNNING})
+    )
 
 
 def hand_over_op(run_id: str, owner_id: int, *, from_owner: int | None) -> UpdateRun:
@@ -141,7 +208,7 @@ def fail_op(
     from_statuses: Iterable[str] | None = ACTIVE,
     only_if_owner: int | None = None,
 ) -> UpdateRun:
-    """End the run Failed with an error ``{message, code}`` (see ``_details.error_dict``)."""
+    """End the run Failed with an error ``{message, code}`` (see ``details.error_dict``)."""
     return end_op(
         run_id,
         RunStatus.FAILED,
@@ -151,9 +218,56 @@ def fail_op(
     )
 
 
+def lost_ops(record: RunRecord, message: str, *, only_if_owner: int | None) -> list[WriteOp]:
+    """The run's process (owner ``only_if_owner``) was lost: a new attempt, or Failed.
+
+    A run whose compute target allows retries, with attempts left, goes back to Queued,
+    owned by the process that queued it, as attempt ``n + 1`` (see ``runtime.attempts``);
+    any other ends Failed with ``message`` (code ``ProcessLost``). Conditional on the owner
+    still being the lost one, and written with the same text whoever detects it, so racing
+    detectors and a late final status never conflict.
+    """
+    retry_owner = attempts.retry_owner(record)
+    if retry_owner is not None:
+        attempt = attempts.attempt_of(record.properties)
+        why = f"attempt {attempt} was lost with its process (owner {only_if_owner})"
+        return [
+            AddProperties(record.id, {f"{attempts.ATTEMPT_PREFIX}{attempt + 1}": why}),
+            UpdateRun(
+                record.id,
+                status=RunStatus.QUEUED,
+                owner_id=retry_owner,
+                only_if_status=attempts.STARTED,
+                only_if_owner=only_if_owner,
+            ),
+        ]
+    return [fail_op(record.id, message, "ProcessLost", only_if_owner=only_if_owner)]
+
+
 def record_error_op(run_id: str, error: Mapping[str, Any]) -> UpdateRun:
     """Keep an error on the run without ending it (the owner ends it later)."""
     return UpdateRun(run_id, error=error)
+
+
+def display_name_op(run_id: str, display_name: str) -> UpdateRun:
+    """Rename the run (no status change)."""
+    return UpdateRun(run_id, display_name=display_name)
+
+
+def description_op(run_id: str, description: str) -> UpdateRun:
+    """Describe the run (no status change)."""
+    return UpdateRun(run_id, description=description)
+
+
+def imported_op(
+    run_id: str,
+    *,
+    start_time: float | None,
+    end_time: float | None,
+    error: Mapping[str, Any] | None,
+) -> UpdateRun:
+    """The times and error of a run imported with its status (e.g. from MLflow)."""
+    return UpdateRun(run_id, start_time=start_time, end_time=end_time, error=error)
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -183,6 +297,14 @@ def mark_ended(
 ) -> None:
     """End the run with ``status`` now (see :func:`end_op`)."""
     store.write([end_op(run_id, status, error, from_statuses=from_statuses, at=at)])
+
+
+def mark_lost(
+    store: TrackingStore, record: RunRecord, message: str, *, only_if_owner: int | None
+) -> bool:
+    """Write :func:`lost_ops` now; True if the run was requeued for a new attempt."""
+    store.write(lost_ops(record, message, only_if_owner=only_if_owner))
+    return attempts.retry_owner(record) is not None
 
 
 def cancel_unstarted(store: TrackingStore, run_id: str, owner_id: int) -> None:

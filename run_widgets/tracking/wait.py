@@ -27,6 +27,12 @@ such a URL as a link that browsers refuse to open); when a live view in this ker
 shows the run's log, only the lines written after the wait began are printed (the log is
 not repeated below the view). v1 returned at ``Finalizing`` (before outputs were uploaded) unless
 ``wait_post_processing=True``; here it always waits for a terminal status.
+
+The log tail (:class:`LogFollower`, :func:`choose_log`) is also what the views' trackers
+read a run's log with. Live views in this kernel take part through the registry's
+``wait_finished`` and ``log_shown`` hooks (``run_widgets.runtime.registry``).
+
+Layer: tracking.
 """
 
 from __future__ import annotations
@@ -36,18 +42,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from .exceptions import (
+from ..exceptions import (
     ActivityFailedException,
     ExperimentExecutionException,
     FileNotFoundInRunError,
 )
-
-if TYPE_CHECKING:
-    from .run import Run
+from ..runtime import REGISTRY
 
 LOG_PRIORITY = ("logs/driver_log.txt", "logs/user_log.txt")
 CONTROL_LOG = "logs/control_log.txt"  # the supervisor's own log: selectable, not followed
@@ -118,30 +122,61 @@ class LogFollower:
         return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
 
 
-FINISHED_HOOKS: list[Callable[[str, str], None]] = []
-"""Called with (store location, run id) when a wait ends; the widget layer adds one
-that gives live views of the run their final refresh at once."""
+class Waitable(Protocol):
+    """What waiting needs of a run (a ``Run``)."""
 
-LOG_SHOWN_HOOKS: list[Callable[[str, str], bool]] = []
-"""Called with (store location, run id): True if a live view already shows the run's
-log (the widget layer adds one), so streaming starts at the log's end instead of its top."""
+    @property
+    def id(self) -> str:
+        """The run id."""
+
+    @property
+    def workspace(self) -> Any:
+        """The workspace holding the run (its ``store.location`` names the store)."""
+
+    def get_status(self) -> str:
+        """The current status."""
+
+    def get_details(self) -> dict[str, Any]:
+        """The run's details."""
+
+    def get_portal_url(self) -> str:
+        """The ``file://`` URL of the run's report."""
+
+    def get_file_names(self) -> list[str]:
+        """Names of the run's files."""
+
+    def get_file_path(self, name: str) -> Path:
+        """Local path of one of the run's files."""
 
 
-def log_shown_elsewhere(run: Run) -> bool:
-    """True if a registered hook says a live view shows this run's log."""
+def log_shown_elsewhere(run: Waitable) -> bool:
+    """True if a registered ``log_shown`` hook says a live view shows this run's log.
+
+    Hooks are called with (store location, run id); the widget layer adds one, so that
+    streaming starts at the log's end instead of its top.
+    """
     location = run.workspace.store.location
-    return any(hook(location, run.id) for hook in LOG_SHOWN_HOOKS)
+    return any(hook(location, run.id) for hook in REGISTRY.log_shown.all())
 
 
 def wait_for_completion(
-    run: Run,
-    *,
+    run: Waitable,
     show_output: bool = False,
     wait_post_processing: bool = False,
     raise_on_error: bool = True,
     out: TextIO | None = None,
 ) -> dict[str, Any]:
-    """See ``Run.wait_for_completion``."""
+    """Wait until the run ends; with ``show_output`` stream its log as it grows.
+
+    Registered ``wait_finished`` hooks are then called with (store location, run id): the
+    widget layer adds one that gives live views of the run their final refresh at once.
+
+    Returns:
+        The ``get_details()`` dictionary.
+
+    Raises:
+        ActivityFailedException: the run Failed and ``raise_on_error`` is True.
+    """
     stream = out or sys.stdout
     try:
         if show_output:
@@ -150,7 +185,7 @@ def wait_for_completion(
             _poll_until_done(run)
     except KeyboardInterrupt:
         raise ExperimentExecutionException(INTERRUPTED) from None
-    for hook in FINISHED_HOOKS:
+    for hook in REGISTRY.wait_finished.all():
         hook(run.workspace.store.location, run.id)
     details = run.get_details()
     if details["status"] == "Failed":
@@ -165,14 +200,14 @@ def wait_for_completion(
     return details
 
 
-def _poll_until_done(run: Run) -> None:
+def _poll_until_done(run: Waitable) -> None:
     delay = POLL_MIN_S
     while not _terminal(run.get_status()):
         _sleep(delay)
         delay = min(POLL_MAX_S, delay * 1.5)
 
 
-def _stream(run: Run, stream: TextIO) -> None:
+def _stream(run: Waitable, stream: TextIO) -> None:
     """Print the header, new log lines until the run ends, and the summary (v1 layout).
 
     The blank line that closes the output is printed by the caller, after an error.

@@ -3,6 +3,8 @@
 The file goes into the run's folder under a name derived from the metric name but made
 safe (v1 used the metric name itself as the file name, which broke for names with ``/``),
 and the metric records that file name.
+
+Layer: tracking (imports exceptions only).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .exceptions import MetricTypeError, UserErrorException
+from ..exceptions import MetricTypeError, UserErrorException
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", ".png"),

@@ -3,12 +3,16 @@
 One process shares, across every ``Workspace``/``Run`` object it creates:
 
 * ``stores``: one open tracking store per store URI (connections are per process);
+* ``exit_hooks``: what runs when the process ends (see :mod:`.exit_hooks`);
 * ``flusher``: the background thread that writes buffered metric points and heartbeats;
 * ``runs``: what this process knows about each run (its point buffer, whether it owns it)
-  and the runs it started and has not ended (closed at exit, see ``_exit``).
+  and the runs it started and has not ended (closed at exit);
+* ``context``: the run ``Run.get_context()`` hands out.
 
 Keeping them in one object gives one place to release a store (``release_store``) and one
-fork hook: a forked child forgets the parent's connections, buffers and threads.
+fork hook: a forked child forgets the parent's connections, buffers, threads and hooks.
+
+Layer: runtime.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from ._flusher import Flusher
-from .store import TrackingStore, open_store
+from ..store import TrackingStore, open_store
+from .context import ContextSlot
+from .exit_hooks import ExitHooks
+from .flusher import Flusher
 
 StateT = TypeVar("StateT")
 RunT = TypeVar("RunT")
@@ -104,8 +110,10 @@ class Runtime:
 
     def __init__(self) -> None:
         self.stores = StoreCache()
-        self.flusher = Flusher()
+        self.exit_hooks = ExitHooks()
+        self.flusher = Flusher(self.exit_hooks)
         self.runs: RunTable[Any, Any] = RunTable()
+        self.context = ContextSlot()
 
     def release_store(self, uri: str, store: TrackingStore) -> None:
         """Stop using a store in this process: flush and forget its runs, then close it."""
@@ -115,9 +123,11 @@ class Runtime:
         store.close()
 
     def reset_after_fork(self) -> None:
-        """In a forked child: forget the parent's buffers, threads and connections."""
+        """In a forked child: forget the parent's buffers, threads, connections and hooks."""
+        self.exit_hooks.reset_after_fork()
         self.flusher.reset_after_fork()
         self.stores.reset_after_fork()
+        self.context.reset()
 
 
 RUNTIME = Runtime()

@@ -2,17 +2,20 @@
 
 Times are ISO 8601 UTC strings (``2026-11-22T10:32:05.123456Z``) as in v1; durations are
 formatted ``H:MM:SS`` (``N days, H:MM:SS`` past a day) as the v1 widget showed them.
+
+Layer: tracking (imports the store's entities).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
+import html
 import traceback
 from typing import Any
 
-from .exceptions import ArgumentTypeError
-from .store import RunRecord
+from ..exceptions import ArgumentTypeError
+from ..store import RunRecord
 
 TROUBLESHOOTING = "Check the run's logs (get_details_with_logs()) for details."
 MAX_MESSAGE = 3000
@@ -121,6 +124,24 @@ def details(
     if record.error:
         result["error"] = dict(record.error)
     return result
+
+
+def run_repr(record: RunRecord) -> str:
+    """``repr(run)``, in v1's layout."""
+    return (
+        f"Run(Experiment: {record.experiment_name},\nId: {record.id},\n"
+        f"Type: {record.run_type},\nStatus: {record.status})"
+    )
+
+
+def run_html(record: RunRecord) -> str:
+    """The HTML table a notebook shows for a run (every value escaped)."""
+    cells = [record.experiment_name, record.id, record.run_type, record.status]
+    row = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+    return (
+        "<table><tr><th>Experiment</th><th>Id</th><th>Type</th><th>Status</th></tr>"
+        f"<tr>{row}</tr></table>"
+    )
 
 
 def _user() -> str:

@@ -1,4 +1,7 @@
-"""A pandas view of many runs: one row per run, with their latest metric values."""
+"""A pandas view of many runs: one row per run, with their latest metric values.
+
+Layer: tracking (reads the store).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .store import RunRecord, TrackingStore
+from ..store import RunRecord, TrackingStore
 
 if TYPE_CHECKING:
     import pandas as pd

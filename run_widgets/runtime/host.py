@@ -3,6 +3,8 @@
 Liveness checks compare an owner's host with :func:`local_host`: on this host a pid check
 decides, on another host only the heartbeat's age can. ``RUN_WIDGETS_HOST_ID`` overrides
 the name, so one machine can stand in for two in tests of a shared (team) store.
+
+Layer: runtime (the process's machinery; imports nothing of run_widgets).
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""Detecting runs whose process died without reporting (kill -9, out of memory, reboot).
+"""Judging whether the process that owns a run is still there (kill -9, out of memory, reboot).
 
 Every process that owns active runs has an owner row with a heartbeat refreshed every
-5 s by its flusher thread. A reader that sees an active run asks :func:`reap_lost` whether
-its owner is gone:
+5 s by its flusher thread. :func:`dead_owners` judges owners:
 
 * on this machine, the owner's pid is not running (or belongs to a newer process);
 * on another machine (a shared workspace folder), no heartbeat for ``heartbeat_timeout()``.
 
-Lost runs are marked Failed with a "process lost" error in a conditional update, so two
-readers racing, or a late final status from a live process, never conflict.
+It only judges; the runs of a dead owner are ended (or requeued) by
+``tracking.reaper`` through ``tracking.lifecycle``. With ``RUN_WIDGETS_LIVENESS_LOG`` set,
+every judgement is appended to that file as one JSON line (who judged, the owner row, what
+psutil said), so a surprising "process lost" can be explained afterwards.
+
+Layer: runtime (reads owner rows of the store; writes nothing to it).
 """
 
 from __future__ import annotations
@@ -18,22 +21,19 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import psutil
 
-from . import _attempts, lifecycle
-from ._details import error_dict
-from ._host import local_host
-from .store import RunRecord, RunStatus, TrackingStore
-from .store.entities import OwnerRecord
+from ..store import TrackingStore
+from ..store.entities import OwnerRecord
+from .host import local_host
 
 ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
 ENV_DECISION_LOG = "RUN_WIDGETS_LIVENESS_LOG"
 """A file to which every process appends one JSON line per liveness judgement it makes."""
 DEFAULT_TIMEOUT_S = 30.0
-ACTIVE = lifecycle.ACTIVE
 
 
 def heartbeat_timeout() -> float:
@@ -95,11 +95,6 @@ def _proc_btime() -> float | None:
         return None
 
 
-def lost_error(owner: OwnerRecord) -> dict[str, object]:
-    """The error recorded on a run whose process was lost."""
-    return error_dict(lost_message(owner), "ProcessLost")
-
-
 def lost_message(owner: OwnerRecord) -> str:
     """Why a run whose process was lost failed."""
     return (
@@ -114,38 +109,3 @@ def dead_owners(store: TrackingStore, owner_ids: Iterable[int]) -> dict[int, Own
     owners = store.get_owners(owner_ids)
     now = time.time()
     return {owner_id: owner for owner_id, owner in owners.items() if not owner_alive(owner, now)}
-
-
-def mark_lost(
-    store: TrackingStore, run_id: str, owner: OwnerRecord, record: RunRecord | None = None
-) -> None:
-    """Mark one run Failed ("process lost") unless it ended or changed owner meanwhile.
-
-    A run whose compute target allows retries goes back to Queued instead, as a new
-    attempt (see ``_attempts``).
-    """
-    record = store.get_run(run_id) if record is None else record
-    if record is not None and _attempts.max_retries(record.definition) > 0:
-        _attempts.lose_run(store, record, lost_message(owner), only_if_owner=owner.id)
-        return
-    store.write(
-        [lifecycle.end_op(run_id, RunStatus.FAILED, lost_error(owner), only_if_owner=owner.id)]
-    )
-
-
-def reap_lost(store: TrackingStore, runs: Sequence[RunRecord]) -> list[RunRecord]:
-    """Mark runs whose owner died as Failed; return ``runs`` with fresh records for those."""
-    candidates = [r for r in runs if r.status in ACTIVE and r.owner_id is not None]
-    if not candidates:
-        return list(runs)
-    dead = dead_owners(store, {r.owner_id for r in candidates if r.owner_id is not None})
-    updated: dict[str, RunRecord] = {}
-    for run in candidates:
-        owner = dead.get(run.owner_id) if run.owner_id is not None else None
-        if owner is None:
-            continue
-        mark_lost(store, run.id, owner, run)
-        fresh = store.get_run(run.id)
-        if fresh is not None:
-            updated[run.id] = fresh
-    return [updated.get(r.id, r) for r in runs]

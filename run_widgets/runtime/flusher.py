@@ -9,6 +9,11 @@ Flushes of all buffers are serialised by one lock: a ``flush()`` called by user 
 for an ongoing background flush, so points of one metric are always written in order.
 A failed write keeps its points and is retried on the next tick; an explicit ``flush()``
 raises the error.
+
+It knows buffers only as :class:`PointBuffer` (``tracking.buffer.RunBuffer`` is one), so
+the run's parts stay above it.
+
+Layer: runtime (imports the store and the runtime's exit hooks and host id).
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import psutil
 
-from . import _exit
-from ._buffer import RunBuffer
-from ._host import local_host
-from .exceptions import StoreError
-from .store import AppendPoints, RunStatus, TrackingStore
+from ..exceptions import StoreError
+from ..store import AppendPoints, RunStatus, TrackingStore
+from .exit_hooks import ExitHooks
+from .host import local_host
 
 FLUSH_INTERVAL_S = 0.5
 HEARTBEAT_INTERVAL_S = 5.0
@@ -36,13 +41,28 @@ CancelHandler = Callable[[TrackingStore, list[str]], None]
 """Called with runs owned by this process whose cancellation another process requested."""
 
 
-class Flusher:
-    """Registry of run buffers to flush, owner ids to heartbeat, and the thread doing both."""
+class PointBuffer(Protocol):
+    """The pending points of one run, as the flusher sees them."""
 
-    def __init__(self) -> None:
+    run_id: str
+
+    def drain(self) -> list[AppendPoints]:
+        """Take every pending point; the operations that store them."""
+
+
+class Flusher:
+    """Registry of run buffers to flush, owner ids to heartbeat, and the thread doing both.
+
+    Args:
+        exit_hooks: the process's exit hooks (whatever is still buffered at exit is
+            written by one of them).
+    """
+
+    def __init__(self, exit_hooks: ExitHooks) -> None:
+        self._exit_hooks = exit_hooks
         self._registry_lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._buffers: dict[int, tuple[TrackingStore, RunBuffer]] = {}
+        self._buffers: dict[int, tuple[TrackingStore, PointBuffer]] = {}
         self._retry: dict[int, list[AppendPoints]] = {}
         self._outages: dict[int, _Outage] = {}
         self._errors: dict[int, BaseException] = {}
@@ -55,13 +75,13 @@ class Flusher:
         self._cancel_handlers: list[CancelHandler] = []
 
     # ----------------------------------------------------------------- registration --
-    def watch(self, store: TrackingStore, buffer: RunBuffer) -> None:
+    def watch(self, store: TrackingStore, buffer: PointBuffer) -> None:
         """Flush ``buffer`` into ``store`` from now on."""
         with self._registry_lock:
             self._buffers[id(buffer)] = (store, buffer)
         self._ensure_thread()
 
-    def unwatch(self, buffer: RunBuffer) -> None:
+    def unwatch(self, buffer: PointBuffer) -> None:
         """Stop watching ``buffer`` (after a final :meth:`flush`)."""
         with self._registry_lock:
             self._buffers.pop(id(buffer), None)
@@ -105,7 +125,7 @@ class Flusher:
             return len(self._buffers)
 
     # ------------------------------------------------------------------------ flushing --
-    def flush(self, buffers: Iterable[RunBuffer] | None = None) -> None:
+    def flush(self, buffers: Iterable[PointBuffer] | None = None) -> None:
         """Write pending points now (of ``buffers``, or of every watched buffer).
 
         Raises:
@@ -122,11 +142,11 @@ class Flusher:
             raise errors[0]
 
     def _flush_entries(
-        self, entries: list[tuple[TrackingStore, RunBuffer]], background: bool = False
+        self, entries: list[tuple[TrackingStore, PointBuffer]], background: bool = False
     ) -> list[BaseException]:
         errors: list[BaseException] = []
         with self._flush_lock:
-            groups: dict[int, tuple[TrackingStore, list[RunBuffer]]] = {}
+            groups: dict[int, tuple[TrackingStore, list[PointBuffer]]] = {}
             for store, buffer in entries:
                 groups.setdefault(id(store), (store, []))[1].append(buffer)
             now = time.monotonic()
@@ -199,7 +219,7 @@ class Flusher:
             self._thread.start()
         # The thread is a daemon: whatever is still buffered when the process ends (even
         # for runs this process only reopened and does not own) is written by this hook.
-        _exit.register(self.flush_at_exit)
+        self._exit_hooks.register(self.flush_at_exit)
 
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL_S):
@@ -259,7 +279,7 @@ class Flusher:
         for _, buffer in self._buffers.values():
             buffer.drain()  # the parent writes these points; the child must not
         handlers = self._cancel_handlers
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self._exit_hooks)  # type: ignore[misc]
         self._cancel_handlers = handlers
 
 

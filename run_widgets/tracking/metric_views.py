@@ -14,6 +14,8 @@ logged as                   value
 ``log_image``, JSON calls   ``aml://artifactId/ExperimentRun/dcid.<run>/<file>``
                             (a list when logged several times)
 ==========================  =====================================================
+
+Layer: tracking (imports the store's entities).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .store import MetricInfo, PointChunk
+from ..store import MetricInfo, PointChunk
 
 if TYPE_CHECKING:
     import pandas as pd

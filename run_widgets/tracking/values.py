@@ -3,6 +3,8 @@
 Messages follow Azure ML SDK v1 where v1 had one (so search results for the old message
 still help), and name the argument and the offending value where v1 did not. Deliberate
 fixes of v1: numpy scalars become Python numbers, not strings; one-element lists stay lists.
+
+Layer: tracking (what a run is made of; imports exceptions only).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import ArgumentTypeError, MetricTypeError, RunWidgetsWarning, UserErrorException
+from ..exceptions import ArgumentTypeError, MetricTypeError, RunWidgetsWarning, UserErrorException
 
 MAX_NAME_LENGTH = 255
 MAX_KEY_LENGTH = 255

@@ -3,14 +3,18 @@
 A compute target whose definition has ``properties.maxRetries > 0`` (``DaskCompute``'s
 ``max_retries``) lets a run that its worker lost (``kill -9``, out of memory, machine gone)
 go back to Queued instead of ending Failed, up to ``maxRetries`` times. Whoever detects
-the loss first (a reader's liveness check, the submitting executor) calls
-:func:`lose_run`; the submitting side then has the run executed again.
+the loss first (a liveness check, the submitting executor) ends or requeues it through
+``tracking.lifecycle.lost_ops``; the submitting side then has the run executed again.
 
 Everything is recorded in write-once properties, so two detectors racing write the same
 thing once: attempt ``n >= 2`` adds ``attempt_<n>`` (why it was retried) and its placement
 keys get the suffix ``_<n>`` (``dask_worker_2``). The run's current attempt is
 ``1 + the number of attempt_<n> properties``. The process that queued the run
-(``queued_owner``) owns it again while it waits.
+(``queued_owner``) owns it again while it waits. A process that executes an attempt stamps
+what it writes with that attempt (:func:`stamped`), so the store drops what a lost attempt
+still sends after its retry began.
+
+Layer: runtime (reads records and properties of the store; writes nothing).
 """
 
 from __future__ import annotations
@@ -19,18 +23,15 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import lifecycle
-from ._buffer import RunBuffer
-from ._details import error_dict
-from .store import AddProperties, RunRecord, RunStatus, TrackingStore, UpdateRun, rules
+from ..store import RunRecord, RunStatus, rules
 
 ATTEMPT_PREFIX = rules.ATTEMPT_PREFIX
 QUEUED_OWNER_PROPERTY = "queued_owner"
 RETRIES_PROPERTY = "maxRetries"
-# A lost run in these statuses had started on the lost machine: it may run again.
 STARTED = frozenset(
     {RunStatus.PREPARING, RunStatus.STARTING, RunStatus.RUNNING, RunStatus.FINALIZING}
 )
+"""A lost run in these statuses had started on the lost machine: it may run again."""
 
 
 def attempt_of(properties: Mapping[str, str]) -> int:
@@ -59,59 +60,30 @@ def max_retries(definition: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def lose_run(
-    store: TrackingStore, record: RunRecord, message: str, *, only_if_owner: int | None
-) -> bool:
-    """Retry a run its machine lost if attempts are left, else end it Failed (``message``).
+def retry_owner(record: RunRecord) -> int | None:
+    """The owner a lost run goes back to, Queued, if it may run again; else ``None``.
 
-    Conditional on the run still having owner ``only_if_owner`` (the lost process), so
-    racing detectors and a late final status never conflict. True if it was requeued.
+    It may if it had started, has attempts left, and knows who queued it.
     """
-    attempt = attempt_of(record.properties)
     queued_owner = record.properties.get(QUEUED_OWNER_PROPERTY)
     if (
         record.status in STARTED
-        and attempt <= max_retries(record.definition)
+        and attempt_of(record.properties) <= max_retries(record.definition)
         and queued_owner is not None
         and queued_owner.isdigit()
     ):
-        # The same text whoever detects it: write-once properties then never conflict.
-        why = f"attempt {attempt} was lost with its process (owner {only_if_owner})"
-        store.write(
-            [
-                AddProperties(record.id, {f"{ATTEMPT_PREFIX}{attempt + 1}": why}),
-                UpdateRun(
-                    record.id,
-                    status=RunStatus.QUEUED,
-                    owner_id=int(queued_owner),
-                    only_if_status=STARTED,
-                    only_if_owner=only_if_owner,
-                ),
-            ]
-        )
-        return True
-    store.write(
-        [
-            lifecycle.end_op(
-                record.id,
-                RunStatus.FAILED,
-                error_dict(message, "ProcessLost"),
-                only_if_owner=only_if_owner,
-            )
-        ]
-    )
-    return False
+        return int(queued_owner)
+    return None
 
 
-def fence_logging(buffer: RunBuffer, record: RunRecord) -> None:
-    """Stamp what this process writes to ``record``'s run with the attempt it runs.
+def execution_attempt(record: RunRecord) -> int | None:
+    """The attempt a process executing ``record``'s run stamps its writes with.
 
-    Only for runs whose target may retry them: if this attempt is declared lost while its
-    process still runs (a worker cut off from the cluster), the store drops what it logs,
-    tags or updates after the retry began (the ops' ``attempt``, ``rules.superseded_ops``).
+    Only runs whose target may retry them are fenced (``None`` otherwise): if this attempt
+    is declared lost while its process still runs (a worker cut off from the cluster), the
+    store drops what it logs, tags or updates after the retry began (``rules``).
     """
-    if max_retries(record.definition) > 0:
-        buffer.attempt = attempt_of(record.properties)
+    return attempt_of(record.properties) if max_retries(record.definition) > 0 else None
 
 
 def stamped(ops: Sequence[Any], attempt: int | None) -> list[Any]:
