@@ -12,10 +12,18 @@ At the end it prints, per repeat, the sweep's status and duration, and every ver
 judged an owner dead, grouped by judge; a parent run that did not complete prints its
 error and the tail of the driver's control log. Exit status 1 if any sweep failed.
 
+``--clock-step S`` replays the cause found (see ``run_widgets.runtime.host``): ``--step-at``
+seconds into each sweep, this process (the one waiting for the sweep, which judges its
+parent's owner) sees the wall clock stepped by ``S`` seconds, as after ``date -s``, NTP, or
+a virtual machine resumed from a snapshot. What a step changes for the pid check is the
+boot time the kernel reports (``/proc/stat`` btime = wall clock - uptime), which psutil adds
+to every process's start since boot; the script shifts that reading in this process only.
+
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/stress_sweep_liveness.py --repeats 10
     .venv/bin/python benchmarks/stress_sweep_liveness.py --repeats 1 --trials 20  # a smoke run
+    .venv/bin/python benchmarks/stress_sweep_liveness.py --repeats 3 --trials 20 --clock-step 30
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from run_widgets import (
     Experiment,
@@ -44,7 +55,21 @@ TRIVIAL = "from run_widgets import Run\nRun.get_context().log('mse', 1.0)\n"
 ENV_LOG = "RUN_WIDGETS_LIVENESS_LOG"
 
 
-def one_sweep(folder: Path, trials: int, concurrent: int) -> dict[str, Any]:
+def simulate_clock_step(seconds: float) -> None:
+    """From now on this process sees the wall clock stepped by ``seconds`` (Linux).
+
+    As the kernel does after a step: ``/proc/stat`` btime (read by psutil's ``boot_time``
+    and added to every process's start since boot by ``Process.create_time``) moves by it.
+    """
+    from psutil import _pslinux
+
+    reported = _pslinux.boot_time
+    _pslinux.boot_time = lambda: reported() + seconds
+
+
+def one_sweep(
+    folder: Path, trials: int, concurrent: int, step: float = 0.0, step_at: float = 5.0
+) -> dict[str, Any]:
     """Run the sweep once in a fresh workspace; what happened."""
     source = folder / "src"
     source.mkdir(parents=True)
@@ -60,6 +85,10 @@ def one_sweep(folder: Path, trials: int, concurrent: int) -> dict[str, Any]:
     )
     started = time.monotonic()
     run = exp.submit(config)
+    if step:
+        timer = threading.Timer(step_at, simulate_clock_step, args=(step,))
+        timer.daemon = True
+        timer.start()
     details = run.wait_for_completion(raise_on_error=False)
     children = ws.store.find_runs(parent_id=run.id)
     result = {
@@ -89,13 +118,23 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--concurrent", type=int, default=2)
     parser.add_argument("--log", type=Path, default=None, help="keep the verdicts in this file")
+    parser.add_argument("--clock-step", type=float, default=0.0, help="simulate a step (s)")
+    parser.add_argument("--step-at", type=float, default=5.0, help="seconds into each sweep")
     args = parser.parse_args()
+    if args.clock_step:
+        print(f"psutil.boot_time() before any step: {psutil.boot_time()}", flush=True)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="rw-stress-liveness-") as tmp:
         log = args.log or Path(tmp) / "liveness.jsonl"
         os.environ[ENV_LOG] = str(log)  # inherited by the driver, supervisors and scripts
         for repeat in range(1, args.repeats + 1):
-            result = one_sweep(Path(tmp) / f"r{repeat}", args.trials, args.concurrent)
+            result = one_sweep(
+                Path(tmp) / f"r{repeat}",
+                args.trials,
+                args.concurrent,
+                args.clock_step,
+                args.step_at,
+            )
             ok = result["status"] == "Completed"
             failures += not ok
             print(
@@ -116,9 +155,12 @@ def main() -> int:
         mismatched = [
             v
             for v in judged
-            if "create_time" in v and abs(v["create_time"] - v["pid_started_at"]) >= 0.01
+            if "create_time" in v
+            and abs(v.get("started", v["create_time"]) - v["pid_started_at"]) >= 0.01
         ]
-        print(f"{len(mismatched)} verdicts saw create_time differ from pid_started_at")
+        moved = [v for v in judged if "create_time" in v and v["create_time"] != v.get("started")]
+        print(f"{len(mismatched)} verdicts saw the process start differ from pid_started_at")
+        print(f"{len(moved)} verdicts saw psutil's create_time moved by a clock step")
         for verdict in mismatched[:20]:
             print("mismatch:", json.dumps(verdict))
     print(f"\n{failures} of {args.repeats} sweeps did not complete")

@@ -30,7 +30,7 @@ import psutil
 from ..exceptions import StoreError
 from ..store import AppendPoints, RunStatus, TrackingStore
 from .exit_hooks import ExitHooks
-from .host import local_host
+from .host import local_host, process_started_at
 
 FLUSH_INTERVAL_S = 0.5
 HEARTBEAT_INTERVAL_S = 5.0
@@ -92,7 +92,7 @@ class Flusher:
             known = self._owners.get(id(store))
             if known is not None:
                 return known[1]
-        started = psutil.Process(os.getpid()).create_time()
+        started = process_started_at(psutil.Process(os.getpid()))
         owner = store.register_owner(local_host(), os.getpid(), started)
         with self._registry_lock:
             self._owners.setdefault(id(store), (store, owner))

@@ -3,8 +3,11 @@
 Every process that owns active runs has an owner row with a heartbeat refreshed every
 5 s by its flusher thread. :func:`dead_owners` judges owners:
 
-* on this machine, the owner's pid is not running (or belongs to a newer process);
-* on another machine (a shared workspace folder), no heartbeat for ``heartbeat_timeout()``.
+* on this machine, the owner's pid is not running (or belongs to a newer process, told by
+  when it started: ``host.process_started_at``, which no step of the wall clock moves);
+* on another machine (a shared workspace folder), no heartbeat for ``heartbeat_timeout()``
+  (a forward jump of this process's own wall clock, such as a virtual machine resumed from
+  a snapshot, is not counted as time without heartbeat).
 
 It only judges; the runs of a dead owner are ended (or requeued) by
 ``tracking.reaper`` through ``tracking.lifecycle``. With ``RUN_WIDGETS_LIVENESS_LOG`` set,
@@ -28,7 +31,7 @@ import psutil
 
 from ..store import TrackingStore
 from ..store.entities import OwnerRecord
-from .host import local_host
+from .host import boot_epoch, local_host, process_started_at
 
 ENV_TIMEOUT = "RUN_WIDGETS_HEARTBEAT_TIMEOUT"
 ENV_DECISION_LOG = "RUN_WIDGETS_LIVENESS_LOG"
@@ -41,6 +44,19 @@ def heartbeat_timeout() -> float:
     return float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT_S))
 
 
+_WALL_MINUS_MONOTONIC = time.time() - time.monotonic()
+"""This process's wall clock minus its monotonic clock when it started (see ``clock_jump``)."""
+
+
+def clock_jump() -> float:
+    """How far this process's wall clock has jumped forward since it started (seconds).
+
+    A step of the wall clock (or a virtual machine resumed after a pause) moves the wall
+    clock but not the monotonic clock.
+    """
+    return max(0.0, time.time() - time.monotonic() - _WALL_MINUS_MONOTONIC)
+
+
 def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
     """Whether the owner process is still running."""
     now = time.time() if now is None else now
@@ -48,16 +64,18 @@ def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
     if owner.host == local_host():
         try:
             process = psutil.Process(owner.pid)
-            created = process.create_time()
+            started = process_started_at(process)
             status = process.status()
-            facts = {"create_time": created, "status": status}
-            same_process = abs(created - owner.pid_started_at) < 1.0
+            facts = {"started": started, "create_time": process.create_time(), "status": status}
+            same_process = abs(started - owner.pid_started_at) < 1.0
             alive = bool(same_process and status != psutil.STATUS_ZOMBIE)
         except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
             facts = {"error": type(error).__name__}
             alive = False
     else:
-        alive = now - owner.heartbeat_at < heartbeat_timeout()
+        jump = clock_jump()
+        facts = {"clock_jump": jump}
+        alive = now - owner.heartbeat_at - jump < heartbeat_timeout()
     _log_decision(owner, alive, now, facts)
     return alive
 
@@ -79,6 +97,7 @@ def _log_decision(owner: OwnerRecord, alive: bool, now: float, facts: dict[str, 
         "heartbeat_age": round(now - owner.heartbeat_at, 3),
         "alive": alive,
         "btime": _proc_btime(),
+        "boot_epoch": boot_epoch(),
         **facts,
     }
     try:

@@ -27,7 +27,7 @@ import psutil
 
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType, attach_run, create_run
-from ..runtime.host import local_host
+from ..runtime.host import local_host, process_started_at
 from ..store import RunStatus, TrackingStore
 from ..tracking import lifecycle
 from ..tracking.details import iso
@@ -233,7 +233,7 @@ def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:
     supervisor dies first, the run is reaped as lost, as it should be.
     """
     try:
-        started = psutil.Process(supervisor_pid).create_time()
+        started = process_started_at(psutil.Process(supervisor_pid))
     except psutil.Error:  # gone already: if it never took the run over, nothing will
         lifecycle.mark_failed(
             store,

@@ -9,8 +9,9 @@ It owns the sweep's parent run, in its own process so the notebook kernel can re
 3. whenever children report new values of the primary metric, asks the early-termination
    policy about every running child, and stops the ones it condemns (tag
    ``early_terminated``);
-4. on a cancel request (or ``max_duration_minutes``) stops launching and cancels every
-   running child; on SIGTERM it cancels them too, then ends the parent Failed;
+4. on a cancel request (or ``max_duration_minutes``, or the parent ended by another
+   process) stops launching and cancels every running child; on SIGTERM it cancels them
+   too, then ends the parent Failed;
 5. ends the parent: Canceled if cancelled, Failed if every child failed, else Completed,
    with the best child recorded in the tags ``best_child_run_id`` / ``best_metric``.
 """
@@ -123,6 +124,8 @@ class SweepDriver:
                 if self.cancel_reason is None and parent is not None:
                     if parent.status == RunStatus.CANCEL_REQUESTED:
                         self.cancel_reason = "cancel requested"
+                    elif parent.is_terminal:  # ended by another process: stop working for it
+                        self.cancel_reason = f"the sweep run was ended {parent.status}"
                     elif time.monotonic() > deadline:
                         self.cancel_reason = "max_duration_minutes reached"
                 lost = executor.check()

@@ -24,6 +24,7 @@ from typing import Any
 import psutil
 
 from ...exceptions import ComputeTargetException
+from ...runtime.host import process_started_at
 
 STATE_FOLDER = Path("compute") / ".dask"
 IDLE_CHECK_S = 1.0
@@ -45,7 +46,7 @@ def read_state(workspace_folder: Path, name: str) -> dict[str, Any] | None:
         return None
     try:
         process = psutil.Process(int(state["pid"]))
-        if abs(process.create_time() - float(state["started"])) > 1.0:
+        if abs(process_started_at(process) - float(state["started"])) > 1.0:
             return None
         if process.status() == psutil.STATUS_ZOMBIE:
             return None
@@ -132,7 +133,7 @@ def serve(workspace_folder: Path, name: str, properties: Mapping[str, Any]) -> N
         state = {
             "address": cluster.scheduler_address,
             "pid": os.getpid(),
-            "started": psutil.Process().create_time(),
+            "started": process_started_at(psutil.Process()),
         }
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")
