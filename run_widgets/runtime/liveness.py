@@ -67,7 +67,12 @@ def owner_alive(owner: OwnerRecord, now: float | None = None) -> bool:
             started = process_started_at(process)
             status = process.status()
             facts = {"started": started, "create_time": process.create_time(), "status": status}
-            same_process = abs(started - owner.pid_started_at) < 1.0
+            # The row's start as this process measures it, or as psutil measures it now (a
+            # row written by a version that recorded psutil's create_time).
+            same_process = (
+                abs(started - owner.pid_started_at) < 1.0
+                or abs(process.create_time() - owner.pid_started_at) < 1.0
+            )
             alive = bool(same_process and status != psutil.STATUS_ZOMBIE)
         except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
             facts = {"error": type(error).__name__}

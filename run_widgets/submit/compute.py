@@ -38,6 +38,7 @@ LOCAL = "local"
 SUCCEEDED = "Succeeded"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,31}")
 
+
 def register_compute_type(cls: type[ComputeTarget]) -> type[ComputeTarget]:
     """Make a ``ComputeTarget`` subclass known by its ``compute_type`` (a class decorator).
 

@@ -247,7 +247,7 @@ def hand_over(store: TrackingStore, run_id: str, supervisor_pid: int) -> None:
     if record is None or record.owner_id is None:
         return
     owner = store.register_owner(local_host(), supervisor_pid, started)
-    store.write([lifecycle.hand_over_op(run_id, owner, from_owner=record.owner_id)])
+    lifecycle.write(store, lifecycle.hand_over_op(run_id, owner, from_owner=record.owner_id))
 
 
 def start_supervisor(

@@ -118,7 +118,6 @@ class Supervisor:
             raise SystemExit(f"run {self.run_id} does not exist")
         return record
 
-
     def end(
         self, status: str, error: Mapping[str, Any] | None = None, at: float | None = None
     ) -> None:
@@ -150,7 +149,7 @@ class Supervisor:
     def adopt(self) -> bool:
         """Take the run over; False if it was cancelled (or ended) before it started."""
         owner = RUNTIME.flusher.owner_id(self.store)
-        self.store.write([lifecycle.adopt_op(self.run_id, owner)])
+        lifecycle.write(self.store, lifecycle.adopt_op(self.run_id, owner))
         status = self.record().status
         if status == RunStatus.STARTING:
             log(f"status {status}")
@@ -171,7 +170,7 @@ class Supervisor:
         environment = self.record().definition["environment"]
         if environment["python"].get("userManagedDependencies", True):
             return str(environment["python"]["interpreterPath"])
-        self.store.write([lifecycle.preparing_op(self.run_id)])
+        lifecycle.write(self.store, lifecycle.preparing_op(self.run_id))
         log(f"status {self.record().status}: building environment {environment['name']!r}")
         spec = EnvironmentSpec(
             name=str(environment["name"]),
@@ -189,7 +188,7 @@ class Supervisor:
         if self.record().status == RunStatus.CANCEL_REQUESTED:
             self.end(RunStatus.CANCELED)
             return None
-        self.store.write([lifecycle.prepared_op(self.run_id)])
+        lifecycle.write(self.store, lifecycle.prepared_op(self.run_id))
         return str(interpreter)
 
     def start_job(self, interpreter: str) -> None:
@@ -239,7 +238,7 @@ class Supervisor:
             self._popen(argv, env, driver_log)
         # Conditional: a cancel request that came in while starting must not be overwritten
         # (watch() acts on it at its first check).
-        self.store.write(lifecycle.running_ops(self.run_id))
+        lifecycle.write(self.store, *lifecycle.running_ops(self.run_id))
         log(f"status {self.record().status}")
 
     def _popen(self, argv: list[str], env: dict[str, str], driver_log: Path) -> None:
@@ -301,7 +300,7 @@ class Supervisor:
 
     def finalize(self, code: int) -> None:
         """Upload outputs, then write the final status with the right error."""
-        self.store.write([lifecycle.finalizing_op(self.run_id)])
+        lifecycle.write(self.store, lifecycle.finalizing_op(self.run_id))
         log(f"status {self.record().status}")
         outputs = self.workdir / "outputs"
         if outputs.is_dir():

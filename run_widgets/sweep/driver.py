@@ -97,8 +97,9 @@ class SweepDriver:
     def adopt(self) -> bool:
         """Take the parent over; False if it was cancelled before it started."""
         owner = RUNTIME.flusher.owner_id(self.store)
-        self.store.write(
-            [lifecycle.start_op(self.parent.id, owner_id=owner, from_statuses=lifecycle.QUEUED)]
+        lifecycle.write(
+            self.store,
+            lifecycle.start_op(self.parent.id, owner_id=owner, from_statuses=lifecycle.QUEUED),
         )
         record = self.store.get_run(self.parent.id)
         if record is not None and record.status == RunStatus.RUNNING:

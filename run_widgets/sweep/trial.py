@@ -102,12 +102,9 @@ def _run_trial(workspace: Any, run_id: str, params: dict[str, Any], function_byt
     from ..run import attach_run
 
     store = workspace.store
-    store.write(
-        [
-            lifecycle.start_op(
-                run_id, owner_id=RUNTIME.flusher.owner_id(store), from_statuses=lifecycle.QUEUED
-            )
-        ]
+    owner = RUNTIME.flusher.owner_id(store)
+    lifecycle.write(
+        store, lifecycle.start_op(run_id, owner_id=owner, from_statuses=lifecycle.QUEUED)
     )
     record = store.get_run(run_id)
     if record is None:

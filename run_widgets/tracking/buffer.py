@@ -1,7 +1,7 @@
 """In-memory buffer of metric points logged to one run and not yet written to the store.
 
 ``Run.log`` must cost about a microsecond, so its fast path only appends to two lists
-under a lock (see ``Run.log``); every check runs once per metric name, on the first call.
+under a lock (see ``RunLogger.log``); every check runs once per metric name, on the first call.
 The background flusher calls :meth:`RunBuffer.drain` at least once a second and turns what
 accumulated into packed ``AppendPoints`` operations, one per metric.
 
@@ -56,7 +56,7 @@ class RunBuffer:
         self._writer = ""
         self._writer_pid = 0
         self._seq = 0
-        self.attempt: int | None = None  # see ``_attempts.fence_logging``
+        self.attempt: int | None = None  # see ``RunCore.execute_attempt``
         self.scalars: dict[str, Series] = {}
         self.others: dict[str, Series] = {}
         self.kinds: dict[str, MetricKind] = {}

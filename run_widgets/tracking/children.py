@@ -56,8 +56,9 @@ def create_records(
         record_owner: record this process as their owner (it runs them).
     """
     owner = RUNTIME.flusher.owner_id(store) if record_owner else None
-    store.write(
-        [lifecycle.create_op(experiment_name=experiment_name, owner_id=owner, **r) for r in runs]
+    lifecycle.write(
+        store,
+        *(lifecycle.create_op(experiment_name=experiment_name, owner_id=owner, **r) for r in runs),
     )
     records = []
     for fields in runs:
@@ -107,7 +108,9 @@ class RunChildren(Generic[R]):
         self._experiment_name = experiment_name
         self._open = open_run
 
-    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> R:
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: Any = None
+    ) -> R:
         """Create and start a child run (Running) owned by this process."""
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError(f"name must be a str, not {type(name).__name__}.")

@@ -10,8 +10,13 @@ applies them (terminal statuses are sticky: see :mod:`run_widgets.store.rules`).
 Two kinds of names:
 
 * op builders (``create_op``, ``start_op``, ``end_op``, ``fail_op``, ...) return an
-  operation to put into a larger ``store.write([...])`` batch;
-* ``mark_*`` helpers write one transition now.
+  operation to put into a larger batch;
+* :func:`write` and the ``mark_*`` helpers write transitions now: every status change a
+  supervisor, a driver or an executor makes goes through them (the ``Run`` façade's go
+  through ``RunCore.write``, which also stamps the attempt).
+
+The attempt records that go with a run's placement and retries (``queued_owner``, the
+worker and host of attempt ``n``, ``attempt_<n>``) are write-once properties built here too.
 
 Transitions::
 
@@ -244,6 +249,22 @@ def lost_ops(record: RunRecord, message: str, *, only_if_owner: int | None) -> l
     return [fail_op(record.id, message, "ProcessLost", only_if_owner=only_if_owner)]
 
 
+def queued_owner_op(run_id: str, owner_id: int) -> AddProperties:
+    """Record who owns the run again if a lost attempt goes back to Queued (write-once)."""
+    return AddProperties(run_id, {attempts.QUEUED_OWNER_PROPERTY: str(owner_id)})
+
+
+def placement_op(run_id: str, attempt: int, placement: Mapping[str, str]) -> AddProperties:
+    """Record where ``attempt`` runs (``{"dask_worker": ..., "dask_host": ...}``).
+
+    Write-once, with the attempt's suffix (``dask_worker_2``): of two workers racing to
+    take the same attempt, the second one's write fails, so it knows it lost.
+    """
+    return AddProperties(
+        run_id, {attempts.attempt_key(name, attempt): value for name, value in placement.items()}
+    )
+
+
 def record_error_op(run_id: str, error: Mapping[str, Any]) -> UpdateRun:
     """Keep an error on the run without ending it (the owner ends it later)."""
     return UpdateRun(run_id, error=error)
@@ -271,6 +292,11 @@ def imported_op(
 
 
 # -- writes -------------------------------------------------------------------------------
+def write(store: TrackingStore, *ops: WriteOp) -> None:
+    """Write transitions (and their attempt records) now, in one transaction."""
+    store.write(list(ops))
+
+
 def mark_failed(
     store: TrackingStore,
     run_id: str,
@@ -281,8 +307,9 @@ def mark_failed(
     only_if_owner: int | None = None,
 ) -> None:
     """Mark the run Failed now, unless it ended (or changed owner) meanwhile."""
-    store.write(
-        [fail_op(run_id, message, code, from_statuses=from_statuses, only_if_owner=only_if_owner)]
+    write(
+        store,
+        fail_op(run_id, message, code, from_statuses=from_statuses, only_if_owner=only_if_owner),
     )
 
 
@@ -296,18 +323,18 @@ def mark_ended(
     at: float | None = None,
 ) -> None:
     """End the run with ``status`` now (see :func:`end_op`)."""
-    store.write([end_op(run_id, status, error, from_statuses=from_statuses, at=at)])
+    write(store, end_op(run_id, status, error, from_statuses=from_statuses, at=at))
 
 
 def mark_lost(
     store: TrackingStore, record: RunRecord, message: str, *, only_if_owner: int | None
 ) -> bool:
     """Write :func:`lost_ops` now; True if the run was requeued for a new attempt."""
-    store.write(lost_ops(record, message, only_if_owner=only_if_owner))
+    write(store, *lost_ops(record, message, only_if_owner=only_if_owner))
     return attempts.retry_owner(record) is not None
 
 
 def cancel_unstarted(store: TrackingStore, run_id: str, owner_id: int) -> None:
     """A run cancelled before it started: its would-be owner records itself and ends it."""
-    store.write([owner_op(run_id, owner_id)])
-    store.write([end_op(run_id, RunStatus.CANCELED, from_statuses=None)])
+    write(store, owner_op(run_id, owner_id))
+    write(store, end_op(run_id, RunStatus.CANCELED, from_statuses=None))

@@ -133,7 +133,9 @@ class ExperimentModel:
             return
         active = {r.id: r.owner_id for r in self.page.records if not r.is_terminal}
         active.update(
-            (s.record.id, s.record.owner_id) for s in self.series.values() if not s.record.is_terminal
+            (s.record.id, s.record.owner_id)
+            for s in self.series.values()
+            if not s.record.is_terminal
         )
         if active:
             self.liveness.reap(active)  # a run ended here shows as changed

@@ -30,7 +30,7 @@ from distributed import Client, Future
 
 from ...exceptions import ComputeTargetException
 from ...runtime import attempts as _attempts
-from ...store import AddProperties, RunStatus
+from ...store import RunStatus
 from ...tracking import lifecycle
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE, RunExecutor
@@ -96,9 +96,7 @@ class DaskExecutor(RunExecutor):
         self.queued_owner[run_id] = owner
         if record is not None and owner is not None and _attempts.max_retries(record.definition):
             # Who owns the run again when a lost attempt goes back to Queued.
-            self.workspace.store.write(
-                [AddProperties(run_id, {_attempts.QUEUED_OWNER_PROPERTY: str(owner)})]
-            )
+            lifecycle.write(self.workspace.store, lifecycle.queued_owner_op(run_id, owner))
         self.modules[run_id] = module
         self._submit(run_id, 1)
 
@@ -127,12 +125,11 @@ class DaskExecutor(RunExecutor):
         if future is None:
             return
         owner = self.queued_owner.get(run_id)
-        self.workspace.store.write(
-            [
-                lifecycle.end_op(
-                    run_id, RunStatus.CANCELED, from_statuses=NOT_STARTED, only_if_owner=owner
-                )
-            ]
+        lifecycle.write(
+            self.workspace.store,
+            lifecycle.end_op(
+                run_id, RunStatus.CANCELED, from_statuses=NOT_STARTED, only_if_owner=owner
+            ),
         )
         record = self.workspace.store.get_run(run_id)
         if record is not None and record.owner_id == owner and record.is_terminal:

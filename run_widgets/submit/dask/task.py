@@ -23,8 +23,9 @@ from typing import Any
 from ...run import SNAPSHOT_PROPERTY
 from ...runtime import attempts as _attempts
 from ...runtime.host import local_host
-from ...store import AddProperties, RunStatus
+from ...store import RunStatus
 from ...store.description import WorkspaceDescription
+from ...tracking import lifecycle
 from ...tracking.reaper import reap_run
 from ...workspace import Workspace
 from ..executors import SCRIPT_MODULE
@@ -68,12 +69,9 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
         return {"run_id": run_id, "skipped": record.status if record else "missing"}
     attempt = _attempts.attempt_of(record.properties)
     worker, host = _worker_address(), local_host()  # RUN_WIDGETS_HOST_ID if set
-    placement = {
-        _attempts.attempt_key(WORKER_PROPERTY, attempt): worker,
-        _attempts.attempt_key(HOST_PROPERTY, attempt): host,
-    }
+    placement = {WORKER_PROPERTY: worker, HOST_PROPERTY: host}
     try:
-        store.write([AddProperties(run_id, placement)])
+        lifecycle.write(store, lifecycle.placement_op(run_id, attempt, placement))
     except Exception as error:  # another worker already claimed it
         return {"run_id": run_id, "skipped": f"claimed elsewhere: {error}"}
     snapshot = record.properties.get(SNAPSHOT_PROPERTY)
