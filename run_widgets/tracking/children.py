@@ -24,8 +24,9 @@ from . import values as _values
 from .core import RunCore
 from .reaper import reap_lost
 
-R = TypeVar("R")
-Opener = Callable[..., R]
+RunT = TypeVar("RunT")
+"""The class of the run objects (``Run``)."""
+Opener = Callable[..., RunT]
 """Makes the run object of a record: ``open(record, owned=..., outputs_dir=...)``."""
 
 
@@ -94,7 +95,7 @@ def outputs_dir(outputs: Any) -> Path | None:
     return folder
 
 
-class RunChildren(Generic[R]):
+class RunChildren(Generic[RunT]):
     """The children of one ``Run`` object's run.
 
     Args:
@@ -103,14 +104,14 @@ class RunChildren(Generic[R]):
         open_run: makes the run object of a child's record (see :data:`Opener`).
     """
 
-    def __init__(self, core: RunCore, experiment_name: str, open_run: Opener[R]) -> None:
+    def __init__(self, core: RunCore, experiment_name: str, open_run: Opener[RunT]) -> None:
         self._core = core
         self._experiment_name = experiment_name
         self._open = open_run
 
     def child_run(
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
-    ) -> R:
+    ) -> RunT:
         """Create and start a child run (Running) owned by this process."""
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError(f"name must be a str, not {type(name).__name__}.")
@@ -132,7 +133,7 @@ class RunChildren(Generic[R]):
         count: int | None = None,
         tag_key: str | None = None,
         tag_values: Sequence[str] | None = None,
-    ) -> list[R]:
+    ) -> list[RunT]:
         """Create ``count`` children, or one per value of ``tag_values`` tagged ``tag_key``."""
         if count is None and tag_key is None and tag_values is None:
             raise UserErrorException("Either count or tag_key and tag_values must be set")
@@ -180,7 +181,7 @@ class RunChildren(Generic[R]):
         type: str | None = None,
         status: str | None = None,
         **kwargs: Any,
-    ) -> Iterator[R]:
+    ) -> Iterator[RunT]:
         """Child runs, newest first (the whole subtree with ``recursive=True``)."""
         store, core = self._core.store, self._core
         if recursive:

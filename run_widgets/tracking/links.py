@@ -12,7 +12,7 @@ Layer: tracking.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -57,15 +57,16 @@ def list_runs(
     status: str | None = None,
     include_children: bool = False,
     **kwargs: Any,
-) -> Any:
+) -> Iterator[Any]:
     """Runs of an experiment, newest first (top-level only unless ``include_children``)."""
-    return experiment.get_runs(
+    runs: Iterator[Any] = experiment.get_runs(
         type=type,
         tags=tags,
         properties=properties,
         status=status,
         include_children=include_children,
     )
+    return runs
 
 
 def submit_child(
