@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from .runtime import REGISTRY
-from .store import RunRecord, RunStatus
+from .store import RunRecord
 from .tracking import links
 from .tracking.children import RunChildren, RunType, create_record, new_run_id
 from .tracking.core import RunCore, find_record
@@ -28,19 +28,8 @@ from .tracking.logger import RunLogger
 from .tracking.metrics import RunMetrics
 from .tracking.status import RunStatusControl, close_on_exit
 from .tracking.wait import wait_for_completion
+from .workspace import ExperimentHandle as ExperimentRef
 from .workspace import Workspace
-
-
-class ExperimentRef(Protocol):
-    """What a run knows of its experiment (the object is a ``run_widgets.Experiment``)."""
-
-    @property
-    def name(self) -> str:
-        """The experiment name."""
-
-    @property
-    def workspace(self) -> Workspace:
-        """The workspace holding the experiment."""
 
 
 class Run:
@@ -49,6 +38,11 @@ class Run:
     ``Run(experiment, run_id)`` reopens an existing run (from any process); new runs come
     from ``experiment.start_logging()``, ``experiment.submit(config)``, ``run.child_run()``
     or ``Run.get_context()`` inside a submitted script.
+
+    Args:
+        experiment: the run's experiment.
+        run_id: the run's id.
+        outputs: accepted for v1 code; ignored (a reopened run's files are in the store).
 
     Raises:
         RunNotFoundError: no run ``run_id`` in ``experiment``.
@@ -90,6 +84,14 @@ class Run:
         line on stderr says where. ``offline=True`` (or ``RUN_WIDGETS_OFFLINE=1``) gives an
         offline run instead, which prints what it is given as v1 did.
 
+        Args:
+            allow_offline: False raises outside a submitted run (v1's error) instead of
+                giving a run.
+            offline: outside a submitted run, give v1's offline run (prints, stores nothing).
+
+        Returns:
+            The ``Run`` (an offline run when asked for).
+
         Raises:
             RunEnvironmentException: not in a submitted run and ``allow_offline=False``.
         """
@@ -105,7 +107,7 @@ class Run:
         "``interactive`` (start_logging, child_run), ``scriptrun`` or ``hyperdrive``.",
     )
     name = record_field(
-        lambda r: r.display_name or r.id, "Deprecated in v1: the display name, or the id."
+        lambda r: r.display_name or r.id, "The display name, or the id (deprecated in v1)."
     )
     status = record_field(
         lambda r: r.status, "The status as last read (``get_status()`` reads it again)."
@@ -284,12 +286,8 @@ def create_run(
     ``record_owner`` (default: ``owned``) records this process as the owner in the store: a
     launcher records itself until its supervisor takes the run over.
     """
-    fields.setdefault("run_type", RunType.INTERACTIVE)
-    fields.setdefault("status", RunStatus.RUNNING)
     owner = owned if record_owner is None else record_owner
-    record = create_record(
-        experiment.workspace.store, experiment.name, record_owner=owner, **fields
-    )
+    record = create_record(experiment.workspace.store, experiment.name, owner, **fields)
     return attach_run(experiment, record, cls=cls, owned=owned, outputs_dir=outputs_dir)
 
 

@@ -141,11 +141,18 @@ def _listing(workspace: Workspace, collection: str) -> dict[str, Any]:
 
 
 class ExperimentHandle(Protocol):
-    """An experiment of ``ws.experiments`` (the object is a ``run_widgets.Experiment``)."""
+    """An experiment as the layers below ``experiment`` know it (a ``run_widgets.Experiment``).
+
+    ``ws.experiments`` holds them, and a ``Run`` belongs to one.
+    """
 
     @property
     def name(self) -> str:
         """The experiment name."""
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace holding the experiment."""
 
 
 class RunHandle(Protocol):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +117,23 @@ def _members(qualified: str, cls: type) -> Iterator[tuple[str, Any, Any, str | N
             if isinstance(member, property):
                 yield f"{qualified}.{name}", member, None, member.__doc__
                 continue
+            if (
+                hasattr(type(member), "__get__")
+                and not isinstance(member, classmethod | staticmethod)
+                and not inspect.isfunction(member)
+            ):
+                # A descriptor of Run's façade: a method delegated to one of the run's parts
+                # (it resolves to that part's function) or a record field (a property).
+                member = getattr(cls, name)
+                if not inspect.isfunction(member):
+                    yield f"{qualified}.{name}", member, None, member.__doc__
+                    continue
             function = member.__func__ if isinstance(member, classmethod | staticmethod) else member
             if inspect.isfunction(function):
-                yield f"{qualified}.{name}", function, function, function.__doc__
+                # The instance (or class) is the first parameter, whatever its name: a
+                # function shared as a method may call it ``run`` or ``part``.
+                bound = function if isinstance(member, staticmethod) else partial(function, None)
+                yield f"{qualified}.{name}", function, bound, function.__doc__
 
 
 def problems_of(

@@ -72,16 +72,17 @@ def create_records(
 def create_record(
     store: TrackingStore,
     experiment_name: str,
-    *,
     record_owner: bool,
+    *,
     run_id: str | None = None,
+    run_type: str = RunType.INTERACTIVE,
+    status: str = RunStatus.RUNNING,
     **fields: Any,
 ) -> RunRecord:
-    """Create one run (see :func:`create_records`); ``run_id`` defaults to a new one."""
+    """Create one run (see :func:`create_records`), by default a new interactive Running one."""
     run_id = new_run_id() if run_id is None else _values.validate_run_id(run_id)
-    (record,) = create_records(
-        store, experiment_name, [{"run_id": run_id, **fields}], record_owner=record_owner
-    )
+    fields.update(run_id=run_id, run_type=run_type, status=status)
+    (record,) = create_records(store, experiment_name, [fields], record_owner=record_owner)
     return record
 
 
@@ -119,10 +120,8 @@ class RunChildren(Generic[RunT]):
         record = create_record(
             self._core.store,
             self._experiment_name,
-            record_owner=True,
+            True,
             run_id=run_id,
-            run_type=RunType.INTERACTIVE,
-            status=RunStatus.RUNNING,
             parent_id=self._core.id,
             display_name=name,
         )

@@ -51,6 +51,11 @@ class RunFileOps:
     def upload_file(self, name: str, path_or_stream: Any, datastore_name: Any = None) -> str:
         """Store a file (a path or an open file) in the run under ``name``.
 
+        Args:
+            name: the name in the run, e.g. ``"outputs/model.pkl"`` (inside the run's folder).
+            path_or_stream: a file path, or an open binary file to read.
+            datastore_name: accepted for v1 code; files stay in the workspace.
+
         Returns:
             The stored name, e.g. ``"outputs/model.pkl"``.
         """

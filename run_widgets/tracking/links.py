@@ -93,9 +93,11 @@ def register_model(
         model_name: the model's name; each registration adds version 1, 2, …
         model_path: the file or folder among the run's files (``get_file_names()``),
             e.g. ``"outputs/model.pkl"`` or ``"outputs"``; default: ``model_name``.
-        tags, properties, description: stored with the model version.
-        model_framework, model_framework_version: kept as the properties
-            ``modelFramework`` and ``modelFrameworkVersion``.
+        tags: stored with the model version.
+        properties: stored with the model version.
+        model_framework: kept as the property ``modelFramework``.
+        model_framework_version: kept as the property ``modelFrameworkVersion``.
+        description: stored with the model version.
 
     Returns:
         The ``Model``, whose ``run_id`` is this run's id.
@@ -114,6 +116,9 @@ def register_model(
 
 def get_environment(run: LinkedRun) -> Any:
     """The ``Environment`` the run was submitted with (v1 ``run.get_environment()``).
+
+    Returns:
+        The ``Environment``.
 
     Raises:
         UserErrorException: the run was not submitted with an environment (runs

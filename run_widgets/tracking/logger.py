@@ -58,8 +58,9 @@ class RunLogger:
             step: optional integer x position; by default the previous step + 1.
 
         Raises:
-            MetricTypeError: ``value`` is a list, range, array or generator (use log_list).
-            RunStateError: the run has ended.
+            UserErrorException: ``value`` is a list, range, array or generator (a
+                ``MetricTypeError``, also a ``TypeError``: use log_list), or the run has
+                ended (a ``RunStateError``).
         """
         series = self._scalars.get(name)
         if series is not None and not description:

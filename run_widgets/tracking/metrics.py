@@ -62,6 +62,10 @@ class RunMetrics:
             recursive: ``{run_id: {...}}`` for this run and all descendants that have metrics.
             run_type: with ``recursive``, only descendants of this type.
             populate: give image bytes and parsed JSON instead of ``aml://`` references.
+
+        Returns:
+            ``{name: value}``: a metric logged once is a scalar, logged several times a
+            list, ``log_row``/``log_table`` a dict of lists (see the logging guide).
         """
         self._flush_for_read(recursive)
         core = self._core

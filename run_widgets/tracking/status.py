@@ -94,6 +94,11 @@ class RunStatusControl:
     ) -> None:
         """Mark the run Failed with an error (a message or an exception).
 
+        Args:
+            error_details: the error: a message or an exception (its type, message and
+                traceback are kept).
+            error_code: v1's error code, e.g. ``"BadData"``.
+
         Raises:
             TypeError: ``error_details`` is neither a str nor an exception.
         """

@@ -171,6 +171,14 @@ def wait_for_completion(
     Registered ``wait_finished`` hooks are then called with (store location, run id): the
     widget layer adds one that gives live views of the run their final refresh at once.
 
+    Args:
+        show_output: print the run's log while waiting (only the lines written after a
+            view of the run started, if one is displayed in this kernel).
+        wait_post_processing: accepted for v1 code; the final status already comes
+            after the outputs are stored.
+        raise_on_error: raise if the run Failed.
+        out: where to print (default: ``sys.stdout``).
+
     Returns:
         The ``get_details()`` dictionary.
 
