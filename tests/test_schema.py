@@ -12,7 +12,6 @@ from run_widgets.store.sqlite import schema
 from run_widgets.store.sqlite.schema import (
     APPLICATION_ID,
     MIGRATIONS,
-    execute_script,
     migrate,
     read_application_id,
     read_version,
@@ -36,14 +35,11 @@ def test_migrate_is_idempotent_on_one_connection(tmp_path: Path) -> None:
 
 
 def test_failed_migration_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(conn: sqlite3.Connection) -> None:
-        conn.execute("CREATE TABLE half (x)")
-        raise RuntimeError("migration bug")
-
-    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, schema.Migration("9999_x", broken)))
+    broken = schema.Migration("9999_x", ("CREATE TABLE half (x)", "CREATE TABLE half (y)"))
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, broken))
     monkeypatch.setattr(schema, "SCHEMA_VERSION", len(MIGRATIONS) + 1)
     conn = sqlite3.connect(tmp_path / "db", isolation_level=None)
-    with pytest.raises(RuntimeError, match="migration bug"):
+    with pytest.raises(sqlite3.OperationalError, match="half already exists"):
         schema.migrate(conn)
     assert read_version(conn) == 0
     assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master")} == set()
@@ -66,14 +62,4 @@ def test_store_written_before_the_application_id_is_accepted_and_stamped(tmp_pat
     again.close()
     conn = sqlite3.connect(path)
     assert read_application_id(conn) == APPLICATION_ID
-    conn.close()
-
-
-def test_execute_script_keeps_the_transaction(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "db", isolation_level=None)
-    conn.execute("BEGIN")
-    execute_script(conn, "CREATE TABLE a (x);\nINSERT INTO a VALUES (';');\nCREATE TABLE b (y);")
-    assert conn.in_transaction
-    conn.execute("ROLLBACK")
-    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master")} == set()
     conn.close()

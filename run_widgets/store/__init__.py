@@ -1,8 +1,22 @@
 """The tracking store: a backend-neutral interface, frozen records, rules and backends.
 
-Layout: ``base`` (the contract), ``entities`` (records and write ops), ``rules`` (pure
-backend-independent rules), ``registry`` (URI scheme → backend), ``artifacts`` (run files),
-``sqlite/`` (the embedded backend). Open a store with :func:`open_store`.
+Layout, bottom up:
+
+* ``entities`` (frozen records and write ops), ``assets`` (model and environment records),
+  ``codec`` (packed point blobs), ``run_query`` (pages of runs: the query model and its
+  reference answer);
+* ``rules``: every backend-independent write rule, as pure functions;
+* ``base``: the contract (:class:`TrackingStore`) and what a backend declares
+  (:class:`StoreBackend`);
+* ``sql/``: one SQL store base class holding everything the SQL backends share (the write
+  path, the reads, run pages, registries), over a per-database ``Dialect``;
+* ``sqlite/`` (the embedded default) and ``postgres/`` (the team store): connection,
+  dialect, schema and migrations only;
+* ``registry``: URI scheme → backend, one registry object derived from what each backend
+  declares; ``description``: how a process names a workspace to another one;
+* ``artifacts``, ``local_files``, ``snapshots``: run files, apart from the tracking store.
+
+Open a store with :func:`open_store`.
 """
 
 from .base import TagFilter, TrackingStore

@@ -1,9 +1,11 @@
 """The narrow, backend-neutral interface every tracking-store backend implements.
 
 Layers above (workspace, experiment, run, views) only use these methods, so another
-backend (PostgreSQL for teams) is added without touching them: implement this class, apply
-the rules of :mod:`run_widgets.store.rules` inside :meth:`TrackingStore.write`, and register
-a URI scheme with :func:`run_widgets.store.registry.register_store`. All changes go through
+backend is added without touching them: implement this class (a SQL database: subclass
+:class:`run_widgets.store.sql.SqlStore` and write its dialect), apply the rules of
+:mod:`run_widgets.store.rules` inside :meth:`TrackingStore.write`, and declare the backend
+(:class:`StoreBackend`: its URI schemes and where its builder lives) so the registry
+(:mod:`run_widgets.store.registry`) opens its URIs. All changes go through
 :meth:`TrackingStore.write`; everything else reads.
 
 Ordering contract of incremental reads
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .assets import EnvironmentRecord, ModelRecord, NewModel
@@ -57,6 +60,25 @@ from .run_query import RunColumns, RunPage, RunQuery, query_runs_generic, run_co
 
 TagFilter = str | Mapping[str, str | None] | None
 """``str``: the run has that tag; ``dict``: the run has each tag with that value."""
+
+
+@dataclass(frozen=True)
+class StoreBackend:
+    """What a backend package declares so its URIs open without importing it beforehand.
+
+    Attributes:
+        name: the backend's name (``sqlite``, ``postgresql``).
+        schemes: the URI schemes it opens (``postgresql``, ``postgres``, ...).
+        builder: ``"module:attribute"`` of a callable that takes the whole URI and returns
+            an open :class:`TrackingStore`; imported on the first URI of the backend.
+        extra: the package extra that installs the backend's driver (``postgres`` for
+            ``pip install 'run_widgets[postgres]'``), named when the import fails.
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    builder: str
+    extra: str | None = None
 
 
 class TrackingStore(abc.ABC):

@@ -1,23 +1,33 @@
-"""Backend-independent rules of the tracking store, as pure functions.
+"""Backend-independent rules of the tracking store, as pure functions: all of them.
 
-Every backend (SQLite, PostgreSQL, ...) applies the same rules when it executes a write;
-keeping them here, free of SQL and connections, means a second backend cannot drift from
-the first:
+Every backend applies the same rules when it executes a write (the SQL backends through
+the one write path of :class:`run_widgets.store.sql.SqlStore`); keeping them here, free of
+SQL and connections, means a second backend cannot drift from the first. In the order a
+write meets them:
 
+* each writer's appends applied once, in sequence: a batch resent because its COMMIT's
+  answer was lost adds nothing (:func:`unapplied_appends`);
+* attempt fencing: a run's current attempt (:func:`current_attempt`), and the ops of an
+  attempt that a retry replaced dropped (:func:`superseded_ops`);
+* creating a run: the same creation sent again is a no-op, any other creation of an
+  existing id fails (:func:`is_resent_creation`, :func:`check_existing_creation`); runs are
+  numbered per experiment, 1 + the largest number so far (:func:`next_number`); a run
+  created Running is started now (:func:`start_time_for`);
+* conditional updates (``only_if_status``, ``only_if_owner``) and sticky terminal
+  statuses: once Completed/Failed/Canceled, only ``force_status`` changes the lifecycle
+  columns (:func:`run_update`);
+* write-once properties (:func:`new_properties`), for runs and for registered models
+  (:func:`merge_model_labels`);
 * metric kinds: rows and tables mix, other kinds never share a name
   (:func:`merge_metric_kinds`);
 * step resolution: ``steps=None`` continues from the stored last step, ``AUTO_STEP``
   entries inside an explicit array mean "previous step + 1" (:func:`resolve_steps`);
-* sticky terminal statuses: once Completed/Failed/Canceled, only ``force_status`` changes
-  the lifecycle columns (:func:`run_update_fields`);
-* write-once properties (:func:`new_properties`);
-* run numbering: per experiment, 1 + the largest number so far (:func:`next_run_number`);
 * metric summaries kept beside the points: count, last step, first/last value, numeric
   min/max, table columns (:func:`summarize_append`);
-* compaction grouping of small consecutive chunks (:func:`mergeable_groups`);
-* each writer's appends applied once, in sequence (:func:`unapplied_appends`);
-* a run's current attempt (:func:`current_attempt`), and the ops of an attempt that a retry
-  replaced dropped (:func:`superseded_ops`).
+* compaction grouping of small consecutive chunks (:func:`mergeable_groups`).
+
+What a backend must guarantee itself (atomic batches, commit-ordered cursors) is the
+contract of :class:`run_widgets.store.base.TrackingStore`.
 """
 
 from __future__ import annotations
@@ -29,11 +39,13 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UserErrorException
+from . import codec
 from .entities import (
     AUTO_STEP,
     CALL_OF_KIND,
     TABLE_KINDS,
     AppendPoints,
+    CreateRun,
     MetricKind,
     RunStatus,
     UpdateRun,
@@ -46,14 +58,21 @@ __all__ = [
     "MIN_CHUNKS_TO_COMPACT",
     "SMALL_CHUNK",
     "MetricSummary",
+    "RunState",
+    "check_existing_creation",
+    "creation_fingerprint",
     "current_attempt",
+    "is_resent_creation",
     "merge_columns",
     "merge_metric_kinds",
+    "merge_model_labels",
     "mergeable_groups",
     "new_properties",
+    "next_number",
     "next_run_number",
     "point_count",
     "resolve_steps",
+    "run_update",
     "run_update_fields",
     "start_time_for",
     "status_allows",
@@ -92,14 +111,92 @@ def merge_metric_kinds(stored: str, new: str, name: str) -> MetricKind:
 
 
 # -- runs ---------------------------------------------------------------------------------
+def next_number(largest_so_far: int | None) -> int:
+    """The next number of a sequence whose largest number so far is given (1 for none).
+
+    Runs are numbered per experiment, registered models and environments per name.
+    """
+    return 1 if largest_so_far is None else int(largest_so_far) + 1
+
+
 def next_run_number(largest_so_far: int | None) -> int:
     """The number of a new run in an experiment whose largest run number is given."""
-    return 1 if largest_so_far is None else int(largest_so_far) + 1
+    return next_number(largest_so_far)
 
 
 def start_time_for(status: str, now: float) -> float | None:
     """A new run's start time: ``now`` if it is created Running, else not started yet."""
     return now if status == RunStatus.RUNNING else None
+
+
+def creation_fingerprint(op: CreateRun) -> tuple[Any, ...]:
+    """What identifies one creation of a run, as the columns a store compares for a resend.
+
+    ``experiment name, parent, type, owner, definition (JSON text), created_at``.
+    """
+    return (
+        op.experiment_name,
+        op.parent_id,
+        op.run_type,
+        op.owner_id,
+        codec.dumps_json(dict(op.definition)),
+        op.created_at,
+    )
+
+
+def is_resent_creation(op: CreateRun, stored: Sequence[Any] | None) -> bool:
+    """Whether the existing run is exactly what ``op`` made (a resend of ``op``).
+
+    ``stored`` holds the run's :func:`creation_fingerprint` columns. A resend is ``op``
+    sent again after its COMMIT's answer was lost: the same id, experiment, parent, type,
+    owner, definition and the creation time the client stamped on it (a second creation
+    of an id, even from the same process, has another). An op without ``created_at`` is
+    never taken for a resend.
+    """
+    return (
+        op.created_at is not None
+        and stored is not None
+        and tuple(stored) == creation_fingerprint(op)
+    )
+
+
+def check_existing_creation(op: CreateRun, stored: Sequence[Any] | None) -> None:
+    """Accept a creation of a run id that exists already only as a resend (a no-op).
+
+    Raises:
+        UserErrorException: the id is taken by another creation.
+    """
+    if not is_resent_creation(op, stored):
+        raise UserErrorException(f"A run with id {op.run_id!r} already exists.")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the update rules read of a stored run: its status and owner."""
+
+    status: str
+    owner_id: int | None = None
+
+
+def run_update(op: UpdateRun, state: RunState) -> tuple[dict[str, Any], RunState] | None:
+    """The run fields ``op`` changes and the run's state afterwards, or ``None`` to skip it.
+
+    ``op`` is skipped silently when its condition fails: ``only_if_status`` (the run is in
+    none of those statuses) or ``only_if_owner`` (another process owns the run). It is
+    skipped too when it changes nothing (see :func:`run_update_fields`).
+    """
+    if not status_allows(op, state.status):
+        return None
+    if op.only_if_owner is not None and state.owner_id != op.only_if_owner:
+        return None
+    fields = run_update_fields(op, state.status)
+    if not fields:
+        return None
+    after = RunState(
+        status=str(fields.get("status", state.status)),
+        owner_id=fields.get("owner_id", state.owner_id),
+    )
+    return fields, after
 
 
 def run_update_fields(op: UpdateRun, current_status: str) -> dict[str, Any]:
@@ -109,7 +206,7 @@ def run_update_fields(op: UpdateRun, current_status: str) -> dict[str, Any]:
     they are unless ``op.force_status``: a late "Completed" from a process that was already
     marked Failed by a reader must not win. ``error`` and ``definition`` are returned as
     plain dicts; the backend encodes them. The conditions ``only_if_status`` and
-    ``only_if_owner`` are checked by the caller (the owner lives in the backend).
+    ``only_if_owner`` are checked by :func:`run_update`.
     """
     fields: dict[str, Any] = {}
     if current_status not in RunStatus.TERMINAL or op.force_status:
@@ -153,6 +250,33 @@ def new_properties(
                 f"to {value!r}. Use a tag for values that change."
             )
     return {k: v for k, v in wanted.items() if k not in existing}
+
+
+def merge_model_labels(
+    model_id: str,
+    tags: Mapping[str, str],
+    properties: Mapping[str, str],
+    set_tags: Mapping[str, str] | None,
+    remove_tags: Sequence[str],
+    add_properties: Mapping[str, str] | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A registered model's tags and properties after an update (properties write-once).
+
+    Raises:
+        UserErrorException: a property is already set to a different value.
+    """
+    merged_tags = {**tags, **(set_tags or {})}
+    for key in remove_tags:
+        merged_tags.pop(key, None)
+    merged_properties = dict(properties)
+    for key, value in (add_properties or {}).items():
+        if key in merged_properties and merged_properties[key] != value:
+            raise UserErrorException(
+                f"Property {key!r} of model {model_id} is already {merged_properties[key]!r}; "
+                "model properties cannot be changed once set."
+            )
+        merged_properties[key] = value
+    return merged_tags, merged_properties
 
 
 # -- metric points ------------------------------------------------------------------------

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .entities import RunRecord, RunStatus
-
-if TYPE_CHECKING:
-    from .base import TrackingStore
+from .entities import MetricInfo, RunRecord, RunStatus
 
 BASE_SORT_KEYS = ("number", "display_name", "status", "start", "duration", "arguments")
 SORT_PREFIXES = ("tag:", "property:", "metric:")
@@ -128,6 +125,20 @@ class RunColumns:
 
 
 # ------------------------------------------------------------------ reference version --
+class RunSource(Protocol):
+    """The two store methods the reference version reads (every ``TrackingStore`` has them)."""
+
+    def find_runs(
+        self, *, experiment_id: int | None = None, top_level_only: bool = False
+    ) -> list[RunRecord]:
+        """Runs of an experiment (or all), newest first."""
+        ...
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs."""
+        ...
+
+
 def arguments_of(record: RunRecord) -> str:
     """The run's script arguments as one string (``""`` if none)."""
     arguments = record.definition.get("arguments") or []
@@ -201,9 +212,7 @@ def order(
     return [r for _, r in present] + missing
 
 
-def last_scalars(
-    store: TrackingStore, run_ids: Sequence[str]
-) -> dict[str, dict[str, float | None]]:
+def last_scalars(store: RunSource, run_ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
     """Last value of each scalar metric of the given runs (non-numbers as ``None``)."""
     values: dict[str, dict[str, float | None]] = {run_id: {} for run_id in run_ids}
     for info in store.metric_infos(run_ids):
@@ -219,7 +228,7 @@ def number_or_none(value: Any) -> float | None:
     return float(value)
 
 
-def scope_records(store: TrackingStore, query: RunQuery) -> list[RunRecord]:
+def scope_records(store: RunSource, query: RunQuery) -> list[RunRecord]:
     """Every run of the query's scope (experiment, ids, children), unfiltered."""
     records = store.find_runs(
         experiment_id=query.experiment_id, top_level_only=not query.include_children
@@ -230,7 +239,7 @@ def scope_records(store: TrackingStore, query: RunQuery) -> list[RunRecord]:
     return records
 
 
-def query_runs_generic(store: TrackingStore, query: RunQuery) -> RunPage:
+def query_runs_generic(store: RunSource, query: RunQuery) -> RunPage:
     """Answer ``query`` with the basic store methods (reads the whole scope)."""
     records = [r for r in scope_records(store, query) if matches(r, query)]
     metrics = (
@@ -247,7 +256,7 @@ def query_runs_generic(store: TrackingStore, query: RunQuery) -> RunPage:
     )
 
 
-def run_columns_generic(store: TrackingStore, query: RunQuery) -> RunColumns:
+def run_columns_generic(store: RunSource, query: RunQuery) -> RunColumns:
     """Tag keys and scalar metric names used by the query's scope, with counts."""
     records = scope_records(store, query)
     tags: dict[str, int] = {}

@@ -1,12 +1,13 @@
-"""SQL of the workspace's registries (models, environments, compute targets), for both backends.
+"""SQL of the workspace's registries (models, environments, compute targets), for every SQL backend.
 
 SQLite and PostgreSQL run these same statements.
 
 Each function runs inside the caller's transaction (the store opens a write or read
-transaction and passes its connection and :class:`~run_widgets.store._sql.Dialect`). The
-version of a new registration is ``MAX(version) + 1`` computed in the inserting
-transaction after ``dialect.lock`` on the name, so two processes registering the same name
-at once get distinct versions; ``PRIMARY KEY (name, version)`` is the last guard.
+transaction and passes its connection and :class:`~run_widgets.store.sql.dialect.Dialect`).
+The version of a new registration is ``MAX(version) + 1`` (``rules.next_number``) computed
+in the inserting transaction after ``dialect.lock`` on the name, so two processes
+registering the same name at once get distinct versions; ``PRIMARY KEY (name, version)``
+is the last guard.
 Tables: SQLite migrations 0003-0004, PostgreSQL migrations 0002-0003 (same columns).
 A compute target is one row per name holding its JSON definition; it is written once
 (``INSERT ... ON CONFLICT DO NOTHING``) and the caller compares what is there.
@@ -18,9 +19,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..exceptions import UserErrorException
-from ._sql import Connection, Dialect, dumps_labels
-from .assets import EnvironmentRecord, ModelRecord, NewModel
+from ...exceptions import UserErrorException
+from .. import rules
+from ..assets import EnvironmentRecord, ModelRecord, NewModel
+from .dialect import Connection, Dialect
 
 _T = TypeVar("_T")
 
@@ -94,6 +96,11 @@ class SqlRegistries:
     def delete_compute_target(self, name: str) -> bool:
         """Remove compute target ``name``; False if there was none."""
         return self._in_write(delete_compute_target, name)
+
+
+def dumps_labels(labels: Mapping[str, Any]) -> str:
+    """Tags, properties or a definition as the JSON text the registries store (keys sorted)."""
+    return json.dumps(dict(labels), sort_keys=True)
 
 
 _MODEL_COLUMNS = (
@@ -181,17 +188,9 @@ def update_model(
     record = get_model(conn, dialect, name, version)
     if record is None:
         raise UserErrorException(f"Model {name}:{version} does not exist.")
-    tags = {**record.tags, **(set_tags or {})}
-    for key in remove_tags:
-        tags.pop(key, None)
-    properties = dict(record.properties)
-    for key, value in (add_properties or {}).items():
-        if key in properties and properties[key] != value:
-            raise UserErrorException(
-                f"Property {key!r} of model {name}:{version} is already {properties[key]!r}; "
-                "model properties cannot be changed once set."
-            )
-        properties[key] = value
+    tags, properties = rules.merge_model_labels(
+        record.model_id, record.tags, record.properties, set_tags, remove_tags, add_properties
+    )
     dialect.execute(
         conn,
         "UPDATE models SET tags = ?, properties = ? WHERE name = ? AND version = ?",
@@ -275,7 +274,7 @@ def _next_version(conn: Connection, dialect: Dialect, table: str, name: str) -> 
     row = dialect.execute(
         conn, f"SELECT MAX(version) FROM {table} WHERE name = ?", (name,)
     ).fetchone()
-    return int(row[0] or 0) + 1
+    return rules.next_number(row[0])
 
 
 def _model(row: Sequence[Any]) -> ModelRecord:

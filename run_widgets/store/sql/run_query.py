@@ -7,15 +7,15 @@ Sorting by a tag, a property or a metric is a correlated subquery on that table'
 and never loads the other runs. Results match ``query_runs_generic`` (the contract tests
 in ``tests/test_run_query.py`` compare them on both backends), except that SQLite's
 ``LIKE`` folds case for ASCII only. What differs between the databases (JSON functions,
-case-insensitive matching, text order) comes from the :class:`~run_widgets.store._sql.Dialect`.
+case-insensitive matching, text order) comes from the :class:`~run_widgets.store.sql.dialect.Dialect`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._sql import Connection, Dialect
-from .run_query import RunColumns, RunQuery
+from ..run_query import RunColumns, RunQuery
+from .dialect import Connection, Dialect
 
 NEVER_EMPTY = frozenset({"number", "status", "start", "duration"})
 _LABEL = "(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ?)"
@@ -36,7 +36,7 @@ def scope_clause(query: RunQuery, dialect: Dialect) -> tuple[list[str], list[Any
         params.append(query.experiment_id)
     if query.run_ids is not None:
         clauses.append(dialect.in_clause("r.id"))
-        params.append(dialect.ids_param(query.run_ids))
+        params.append(dialect.values_param(query.run_ids))
     if not query.include_children:
         clauses.append("r.parent_id IS NULL")
     return clauses, params

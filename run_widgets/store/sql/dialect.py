@@ -1,0 +1,107 @@
+"""How one SQL database spells what the shared statements need: the dialect.
+
+The statements of :mod:`run_widgets.store.sql` are written once, with ``?`` parameter
+marks, and run on every SQL backend through its :class:`Dialect`: the parameter mark, a
+"column is one of these values" term that takes one parameter, row locks, how write and
+snapshot transactions begin, how chunk ids are drawn, and the few expressions the run-page
+queries need (JSON, case-insensitive matching, text order). Each backend package defines
+its dialect (``sqlite/dialect.py``, ``postgres/dialect.py``) as a subclass that sets these
+attributes and overrides the methods whose behaviour differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Connection = Any
+"""An open DB-API connection of the backend (``sqlite3.Connection`` or ``psycopg.Connection``):
+both have ``execute(sql, params)`` returning a cursor with ``fetchone``/``fetchall``, and
+``cursor()`` whose cursors have ``executemany``."""
+
+
+class Dialect:
+    """The differences between SQL databases that the shared statements need.
+
+    Attributes are SQL fragments; methods run the statements on a connection.
+    """
+
+    #: ``sqlite`` or ``postgresql``.
+    name: str
+    #: The parameter placeholder of the driver.
+    mark: str
+    #: WHERE term "``{}`` is one of the values of the one parameter" (format it with the
+    #: column); :meth:`values_param` builds that parameter.
+    member_of: str
+    #: Appended to a SELECT inside a write: lock the rows read until the transaction ends
+    #: (never blocking the foreign-key checks of other writers).
+    row_lock: str
+    #: The statement that begins a write transaction.
+    begin_write: str
+    #: The statement that begins a read transaction with one consistent snapshot.
+    begin_snapshot: str
+    #: Aggregate of ``(key, value)`` rows into one JSON object (tags, properties).
+    object_agg: str
+    #: Case-insensitive LIKE.
+    ilike: str
+    #: The last value of the metric row ``m`` as a float (NULL: not a scalar number).
+    metric_value: str
+    #: The run's script arguments joined by spaces (NULL: none).
+    arguments: str
+    #: The larger of two numbers.
+    greatest: str
+    #: Appended to a text sort value: code-point order, as Python compares str.
+    text_order: str
+    #: A WHERE clause that is always true.
+    true: str
+    #: Equality that matches NULL with NULL.
+    null_safe_equal: str
+
+    # -- statements ------------------------------------------------------------------------
+    def sql(self, statement: str) -> str:
+        """``statement`` (written with ``?`` marks) in this dialect."""
+        return statement if self.mark == "?" else statement.replace("?", self.mark)
+
+    def execute(self, conn: Connection, statement: str, params: Sequence[Any] = ()) -> Any:
+        """Run ``statement`` (written with ``?`` marks) on ``conn``; return the cursor."""
+        return conn.execute(self.sql(statement), tuple(params))
+
+    def executemany(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``statement`` once per row of parameters (nothing for no rows)."""
+        if rows:
+            cursor = conn.cursor()
+            try:
+                cursor.executemany(self.sql(statement), rows)
+            finally:
+                cursor.close()
+
+    def in_clause(self, column: str) -> str:
+        """WHERE term "``column`` is one of the values of the one parameter"."""
+        return self.member_of.format(column)
+
+    def values_param(self, values: Sequence[Any]) -> Any:
+        """The one parameter of :meth:`in_clause` holding ``values``."""
+        raise NotImplementedError
+
+    def select_in(
+        self, conn: Connection, select: str, column: str, values: Sequence[Any], rest: str = ""
+    ) -> list[Any]:
+        """The rows of ``select WHERE column IN values`` (then ``rest``: more terms, a lock)."""
+        statement = f"{select} WHERE {self.in_clause(column)}{rest}"
+        return list(self.execute(conn, statement, (self.values_param(values),)).fetchall())
+
+    # -- behaviour -------------------------------------------------------------------------
+    def lock(self, conn: Connection, key: str) -> None:
+        """Serialize, until commit, the write transactions that number things under ``key``."""
+
+    def in_transaction(self, conn: Connection) -> bool:
+        """Whether ``conn`` is inside a transaction block."""
+        raise NotImplementedError
+
+    def chunk_ids(self, conn: Connection, n: int) -> Sequence[int | None]:
+        """Ids for ``n`` new chunks, ascending (``None``: the insert assigns the next one)."""
+        return [None] * n
+
+    def blob_cursor(self, conn: Connection) -> Any:
+        """A cursor for statements that read or write packed point blobs."""
+        return conn.cursor()

@@ -1,0 +1,760 @@
+"""The SQL store: everything the SQL backends share, as one base class.
+
+:class:`SqlStore` implements the whole :class:`~run_widgets.store.base.TrackingStore`
+contract in SQL written once (with ``?`` marks, run through the backend's
+:class:`~run_widgets.store.sql.dialect.Dialect`). A backend subclass (``SqliteStore``,
+``PostgresStore``) adds only what truly differs: how a connection is opened, checked and
+migrated, how a driver error becomes a :class:`~run_widgets.exceptions.StoreError`, how a
+transaction begins, and whether a failed call may be tried again.
+
+One write, :meth:`SqlStore.write`, reads top to bottom:
+
+1. begin the write transaction (SQLite: ``BEGIN IMMEDIATE``, the whole database; other
+   databases: ``BEGIN`` and row locks below);
+2. drop what :mod:`~run_widgets.store.rules` says must not be applied: appends a writer
+   sent before (``write_progress``) and ops of an attempt a retry replaced;
+3. lock the rows of every existing run the ops touch, in id order (never deadlocking two
+   writes of the same runs), reading each run's status and owner;
+4. apply the ops in order, each through its rule: creations (resends are no-ops, numbers
+   per experiment under the experiment row's lock), conditional and sticky updates,
+   tags, write-once properties, metric summaries; new point chunks are held back;
+5. last, under the ``meta.seq`` row lock held until COMMIT: draw the change seq, insert
+   the held chunks with ids drawn now, stamp every touched run with the seq.
+
+Drawing the numbers last is what keeps incremental readers correct under concurrent
+writers (the ordering contract of :mod:`run_widgets.store.base`): the next writer gets
+the ``meta`` row, and so its numbers, only after this one's commit is visible.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar, Concatenate, NoReturn, ParamSpec, TypeVar
+
+from ...exceptions import RunNotFoundError, UserErrorException
+from .. import codec, rules
+from ..base import TagFilter, TrackingStore
+from ..entities import (
+    TABLE_KINDS,
+    AddProperties,
+    AppendPoints,
+    CreateRun,
+    ExperimentRecord,
+    MetricInfo,
+    OwnerRecord,
+    PointChunk,
+    RemoveTags,
+    RunRecord,
+    SetTags,
+    UpdateRun,
+    WriteOp,
+)
+from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
+from . import run_query as run_pages
+from .connections import ThreadConnections
+from .dialect import Connection, Dialect
+from .registries import SqlRegistries
+from .rows import (
+    CHUNK_COLUMNS,
+    METRIC_COLUMNS,
+    OWNER_COLUMNS,
+    RUN_COLUMNS,
+    STORED_CHUNK_COLUMNS,
+    SUMMARY_COLUMNS,
+    merged_chunk,
+    metric_info,
+    metric_summary,
+    owner_record,
+    point_chunk,
+    run_record,
+)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound="SqlStore")
+
+JSON_RUN_COLUMNS = frozenset({"error", "definition"})
+"""Run columns holding JSON text."""
+
+NewChunk = tuple[str, int, int, int, bytes, bytes, str, bytes]
+"""A chunk to insert: ``run_id, metric_id, first_index, n, steps, times, dtype, vals``."""
+
+_INSERT_CHUNK = (
+    f"INSERT INTO chunks (id, {STORED_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_CREATION_COLUMNS = (
+    "SELECT e.name, r.parent_id, r.run_type, r.owner_id, r.definition, r.created_at"
+    " FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?"
+)
+"""What identifies a stored run's creation (``rules.creation_fingerprint``)."""
+
+
+def retried(method: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_S, _P], _T]:
+    """Run a store method through :meth:`SqlStore._retry`, so a backend may run it again."""
+
+    @functools.wraps(method)
+    def call(store: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return store._retry(functools.partial(method, store, *args, **kwargs))
+
+    return call
+
+
+class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
+    """A tracking store in a SQL database: the shared statements and the write path.
+
+    Subclasses set :attr:`dialect` and :attr:`driver_error`, call
+    :meth:`_init_connections` and implement :meth:`_open_connection` and
+    :meth:`_raise_translated`; they may override :meth:`_usable`, :meth:`_begin` and
+    :meth:`_retry`.
+    """
+
+    #: How this database spells the shared statements.
+    dialect: ClassVar[Dialect]
+    #: The base class of the driver's exceptions (``sqlite3.Error``, ``psycopg.Error``).
+    driver_error: ClassVar[type[Exception]]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+    # -------------------------------------------------------------- backend hooks --
+    @abc.abstractmethod
+    def _raise_translated(self, exc: Exception) -> NoReturn:
+        """Raise the ``StoreError`` that tells the user what the driver error ``exc`` means."""
+
+    def _begin(self, conn: Connection, statement: str) -> None:
+        """Begin a transaction with ``statement`` (after ending one an interrupt abandoned)."""
+        self._end_stale_transaction(conn)
+        conn.execute(statement)
+
+    def _retry(self, call: Callable[[], _T]) -> _T:
+        """Run one call of a public method; a backend may run it again after a failure."""
+        return call()
+
+    # ---------------------------------------------------------------- transactions --
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """The thread's connection for reads outside a transaction (one statement each)."""
+        conn = self._conn()
+        try:
+            yield conn
+        except self.driver_error as exc:
+            self._raise_translated(exc)
+
+    @contextlib.contextmanager
+    def _snapshot_read(self) -> Iterator[Connection]:
+        """A read transaction: several SELECTs see one consistent state."""
+        with self._reading() as conn:
+            self._begin(conn, self.dialect.begin_snapshot)
+            self._local.in_transaction = True
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(self.driver_error):
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._local.in_transaction = False
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction: committed if the block ends normally, else rolled back."""
+        conn = self._conn()
+        try:
+            self._begin(conn, self.dialect.begin_write)
+        except self.driver_error as exc:
+            self._raise_translated(exc)
+        self._local.in_transaction = True
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(self.driver_error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, self.driver_error):
+                self._raise_translated(exc)
+            raise
+        finally:
+            self._local.in_transaction = False
+
+    def _end_stale_transaction(self, conn: Connection) -> None:
+        """Roll back a transaction left open by an interrupted call (e.g. by a signal handler).
+
+        Every transaction of this class ends in the call that began it, so one still open
+        when a new one starts, outside any of our calls, was abandoned between ``BEGIN``
+        and its ``try`` block; keeping it would hold its locks forever and make every later
+        write of this thread fail. Inside one of our transactions nothing is rolled back
+        (a nested ``BEGIN`` then fails loudly, as it should).
+        """
+        if self.dialect.in_transaction(conn) and not getattr(self._local, "in_transaction", False):
+            with contextlib.suppress(self.driver_error):
+                conn.execute("ROLLBACK")
+
+    def _in_read(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, dialect, *args)`` on the thread's connection (see ``SqlRegistries``)."""
+        return self._retry(functools.partial(self._read_with, function, *args))
+
+    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, dialect, *args)`` in a write transaction (see ``SqlRegistries``)."""
+        return self._retry(functools.partial(self._write_with, function, *args))
+
+    def _read_with(self, function: Callable[..., _T], *args: Any) -> _T:
+        with self._reading() as conn:
+            return function(conn, self.dialect, *args)
+
+    def _write_with(self, function: Callable[..., _T], *args: Any) -> _T:
+        with self._writing() as conn:
+            return function(conn, self.dialect, *args)
+
+    # ---------------------------------------------------------------------- writes --
+    @retried
+    def write(self, ops: Sequence[WriteOp]) -> int:
+        """Apply ``ops`` atomically and return the change sequence number they got."""
+        with self._writing() as conn:
+            return self._apply(conn, ops)
+
+    def _apply(self, conn: Connection, ops: Sequence[WriteOp]) -> int:
+        """Apply ``ops`` inside the write transaction (steps 2-5 of the module docstring)."""
+        d = self.dialect
+        ops = self._current_attempts_only(conn, self._unapplied(conn, ops))
+        created = {op.run_id for op in ops if isinstance(op, CreateRun)}
+        runs = self._lock_runs(conn, sorted({op.run_id for op in ops} - created))
+        chunks: list[NewChunk] = []
+        for op in ops:
+            if isinstance(op, CreateRun):
+                runs[op.run_id] = self._create_run(conn, op)
+                continue
+            run = runs.get(op.run_id)
+            if run is None:
+                raise RunNotFoundError(f"No run with id {op.run_id!r} in {self.location}.")
+            if isinstance(op, AppendPoints):
+                chunk = self._append_points(conn, op)
+                if chunk is not None:
+                    chunks.append(chunk)
+            elif isinstance(op, UpdateRun):
+                runs[op.run_id] = self._update_run(conn, op, run)
+            elif isinstance(op, SetTags):
+                d.executemany(
+                    conn,
+                    "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)"
+                    " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+                    [(op.run_id, k, v) for k, v in op.tags.items()],
+                )
+            elif isinstance(op, RemoveTags):
+                if op.keys:
+                    d.execute(
+                        conn,
+                        f"DELETE FROM tags WHERE run_id = ? AND {d.in_clause('key')}",
+                        (op.run_id, d.values_param(op.keys)),
+                    )
+            elif isinstance(op, AddProperties):
+                self._add_properties(conn, op)
+        # From here on the meta row is locked until COMMIT: numbers are in commit order.
+        seq = int(
+            conn.execute(
+                "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+            ).fetchone()[0]
+        )
+        if chunks:
+            ids = d.chunk_ids(conn, len(chunks))
+            d.executemany(conn, _INSERT_CHUNK, [(i, *c) for i, c in zip(ids, chunks, strict=True)])
+        touched = sorted({op.run_id for op in ops})
+        if touched:
+            d.execute(
+                conn,
+                f"UPDATE runs SET change_seq = ? WHERE {d.in_clause('id')}",
+                (seq, d.values_param(touched)),
+            )
+        return seq
+
+    def _unapplied(self, conn: Connection, ops: Sequence[WriteOp]) -> list[WriteOp]:
+        """``ops`` less the appends already stored (``rules.unapplied_appends``).
+
+        The writers' ``write_progress`` rows stay locked until the transaction ends, so the
+        check and the write are one.
+        """
+        writers = sorted({op.writer for op in ops if isinstance(op, AppendPoints) and op.writer})
+        if not writers:
+            return list(ops)
+        d = self.dialect
+        rows = d.select_in(
+            conn, "SELECT writer, last_seq FROM write_progress", "writer", writers, d.row_lock
+        )
+        kept, progress = rules.unapplied_appends(ops, {str(w): int(n) for w, n in rows})
+        d.executemany(
+            conn,
+            "INSERT INTO write_progress (writer, last_seq) VALUES (?, ?) ON CONFLICT (writer)"
+            " DO UPDATE SET last_seq = excluded.last_seq",
+            sorted(progress.items()),
+        )
+        return kept
+
+    def _current_attempts_only(self, conn: Connection, ops: Sequence[WriteOp]) -> list[WriteOp]:
+        """``ops`` less those of an attempt a retry replaced (``rules.superseded_ops``)."""
+        runs = sorted({op.run_id for op in ops if getattr(op, "attempt", None) is not None})
+        if not runs:
+            return list(ops)
+        prefix = rules.ATTEMPT_PREFIX
+        rows = self.dialect.select_in(
+            conn,
+            "SELECT run_id, key FROM properties",
+            "run_id",
+            runs,
+            f" AND substr(key, 1, {len(prefix)}) = '{prefix}'",
+        )
+        keys: dict[str, list[str]] = {}
+        for run_id, key in rows:
+            keys.setdefault(str(run_id), []).append(str(key))
+        attempts = {run_id: rules.current_attempt(keys.get(run_id, ())) for run_id in runs}
+        return rules.superseded_ops(ops, attempts)
+
+    def _lock_runs(self, conn: Connection, run_ids: Sequence[str]) -> dict[str, rules.RunState]:
+        """Lock the rows of ``run_ids`` (in id order); their status and owner by id."""
+        if not run_ids:
+            return {}
+        d = self.dialect
+        rows = d.select_in(
+            conn,
+            "SELECT id, status, owner_id FROM runs",
+            "id",
+            run_ids,
+            f" ORDER BY id{d.row_lock}",
+        )
+        return {
+            str(r[0]): rules.RunState(str(r[1]), None if r[2] is None else int(r[2])) for r in rows
+        }
+
+    def _create_run(self, conn: Connection, op: CreateRun) -> rules.RunState:
+        """Insert the run (a resend of its creation is a no-op); return its state."""
+        d = self.dialect
+        stored = d.execute(conn, _CREATION_COLUMNS, (op.run_id,)).fetchone()
+        if stored is not None:
+            rules.check_existing_creation(op, stored)
+            return self._lock_runs(conn, [op.run_id])[op.run_id]
+        if (
+            op.parent_id is not None
+            and d.execute(conn, "SELECT 1 FROM runs WHERE id = ?", (op.parent_id,)).fetchone()
+            is None
+        ):
+            raise RunNotFoundError(f"No run with id {op.parent_id!r} in {self.location}.")
+        experiment_id = self._experiment_id(conn, op.experiment_name)
+        # The experiment row's lock serialises the numbering of concurrent creations.
+        d.execute(conn, f"SELECT 1 FROM experiments WHERE id = ?{d.row_lock}", (experiment_id,))
+        largest = d.execute(
+            conn, "SELECT MAX(number) FROM runs WHERE experiment_id = ?", (experiment_id,)
+        ).fetchone()
+        now = op.created_at if op.created_at is not None else time.time()
+        inserted = d.execute(
+            conn,
+            "INSERT INTO runs (id, experiment_id, parent_id, number, display_name, description,"
+            " run_type, status, created_at, start_time, owner_id, definition, change_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            (
+                op.run_id,
+                experiment_id,
+                op.parent_id,
+                rules.next_number(largest[0]),
+                op.display_name,
+                op.description,
+                op.run_type,
+                op.status,
+                now,
+                rules.start_time_for(op.status, now),
+                op.owner_id,
+                codec.dumps_json(dict(op.definition)),
+            ),
+        ).fetchone()
+        if inserted is None:  # a concurrent writer created the id first
+            raise UserErrorException(f"A run with id {op.run_id!r} already exists.")
+        for table, labels in (("tags", op.tags), ("properties", op.properties)):
+            d.executemany(
+                conn,
+                f"INSERT INTO {table} (run_id, key, value) VALUES (?, ?, ?)",
+                [(op.run_id, k, v) for k, v in labels.items()],
+            )
+        return rules.RunState(op.status, op.owner_id)
+
+    def _experiment_id(self, conn: Connection, name: str) -> int:
+        """The id of experiment ``name``, inserted if new."""
+        d = self.dialect
+        d.execute(
+            conn,
+            "INSERT INTO experiments (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, time.time()),
+        )
+        return int(
+            d.execute(conn, "SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
+        )
+
+    def _update_run(self, conn: Connection, op: UpdateRun, run: rules.RunState) -> rules.RunState:
+        """Apply ``op`` as ``rules.run_update`` says; return the run's state afterwards."""
+        change = rules.run_update(op, run)
+        if change is None:
+            return run
+        fields, after = change
+        values = {
+            column: codec.dumps_json(value) if column in JSON_RUN_COLUMNS else value
+            for column, value in fields.items()
+        }
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        self.dialect.execute(
+            conn, f"UPDATE runs SET {assignments} WHERE id = ?", (*values.values(), op.run_id)
+        )
+        return after
+
+    def _add_properties(self, conn: Connection, op: AddProperties) -> None:
+        d = self.dialect
+        existing = {
+            str(k): v
+            for k, v in d.execute(
+                conn, "SELECT key, value FROM properties WHERE run_id = ?", (op.run_id,)
+            ).fetchall()
+        }
+        added = rules.new_properties(op.run_id, existing, op.properties)
+        d.executemany(
+            conn,
+            "INSERT INTO properties (run_id, key, value) VALUES (?, ?, ?)",
+            [(op.run_id, k, v) for k, v in added.items()],
+        )
+
+    def _append_points(self, conn: Connection, op: AppendPoints) -> NewChunk | None:
+        """Update the metric's summary (``rules.summarize_append``); the chunk to insert."""
+        d = self.dialect
+        row = d.execute(
+            conn,
+            f"SELECT {SUMMARY_COLUMNS} FROM metrics WHERE run_id = ? AND name = ?",
+            (op.run_id, op.name),
+        ).fetchone()
+        appended = rules.summarize_append(None if row is None else metric_summary(row), op)
+        if appended is None:
+            return None
+        summary, steps = appended
+        if row is None:
+            metric_id = int(
+                d.execute(
+                    conn,
+                    "INSERT INTO metrics (run_id, name, kind, description) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (op.run_id, op.name, op.kind, op.description),
+                ).fetchone()[0]
+            )
+            first_index = 0
+        else:
+            metric_id, first_index = int(row[0]), int(row[2])
+        d.execute(
+            conn,
+            "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
+            " first_value = ?, min_value = ?, max_value = ?, columns = ?, description = ?"
+            " WHERE id = ?",
+            (
+                summary.kind,
+                summary.n_points,
+                summary.last_step,
+                codec.dumps_json(summary.last_value),
+                codec.dumps_json(summary.first_value),
+                summary.min_value,
+                summary.max_value,
+                codec.dumps_json(list(summary.columns)),
+                summary.description or "",
+                metric_id,
+            ),
+        )
+        dtype, blob = codec.encode_values(op.values, table=op.kind in TABLE_KINDS)
+        return (
+            op.run_id,
+            metric_id,
+            first_index,
+            summary.n_points - first_index,
+            codec.encode_steps(steps),
+            codec.encode_times(op.times),
+            dtype,
+            blob,
+        )
+
+    # ----------------------------------------------------------------- compaction --
+    @retried
+    def compact_run(self, run_id: str) -> int:
+        """Merge runs of small consecutive chunks of each metric into big ones.
+
+        A training loop flushing every half second writes many small chunks; each costs a
+        row to fetch and arrays to decode on every full read. Consecutive chunks smaller
+        than ``SMALL_CHUNK`` points (with the same value encoding) are merged, in one
+        transaction under the run's row lock, into chunks of up to ``MERGED_CHUNK`` points.
+        A merged chunk keeps the largest id of the chunks it replaces, so chunk order is
+        unchanged and a reader whose cursor is past them never reads them again. Returns
+        the chunks removed.
+        """
+        d = self.dialect
+        removed = 0
+        with self._writing() as conn:
+            self._lock_runs(conn, [run_id])
+            metric_ids = [
+                int(row[0])
+                for row in d.execute(
+                    conn,
+                    "SELECT metric_id FROM chunks WHERE run_id = ? AND n < ?"
+                    " GROUP BY metric_id HAVING COUNT(*) >= ?",
+                    (run_id, rules.SMALL_CHUNK, rules.MIN_CHUNKS_TO_COMPACT),
+                ).fetchall()
+            ]
+            for metric_id in metric_ids:
+                rows = d.execute(
+                    conn,
+                    "SELECT id, n, dtype FROM chunks WHERE metric_id = ? ORDER BY first_index",
+                    (metric_id,),
+                ).fetchall()
+                for group in rules.mergeable_groups([(int(a), int(b), str(c)) for a, b, c in rows]):
+                    self._merge_chunks(conn, group)
+                    removed += len(group) - 1
+        return removed
+
+    def _merge_chunks(self, conn: Connection, ids: list[int]) -> None:
+        d = self.dialect
+        with contextlib.closing(d.blob_cursor(conn)) as cursor:
+            rows = cursor.execute(
+                d.sql(
+                    f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks WHERE {d.in_clause('id')}"
+                    " ORDER BY first_index"
+                ),
+                (d.values_param(ids),),
+            ).fetchall()
+        n, steps, times, dtype, blob = merged_chunk(rows)
+        d.execute(conn, f"DELETE FROM chunks WHERE {d.in_clause('id')}", (d.values_param(ids),))
+        d.execute(
+            conn,
+            _INSERT_CHUNK,
+            (max(ids), rows[0][0], rows[0][1], rows[0][2], n, steps, times, dtype, blob),
+        )
+
+    # ---------------------------------------------------------------- experiments --
+    @retried
+    def current_seq(self) -> int:
+        """The change sequence number of the last committed write."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+
+    @retried
+    def ensure_experiment(self, name: str) -> ExperimentRecord:
+        """Return the experiment ``name``, creating it in a short write if it is new."""
+        found = self.get_experiment(name)
+        if found is not None:
+            return found
+        with self._writing() as conn:
+            self._experiment_id(conn, name)
+        found = self.get_experiment(name)
+        assert found is not None
+        return found
+
+    @retried
+    def get_experiment(self, name: str) -> ExperimentRecord | None:
+        """The experiment called ``name``, or ``None``."""
+        with self._reading() as conn:
+            row = self.dialect.execute(
+                conn, "SELECT id, name, created_at FROM experiments WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else ExperimentRecord(int(row[0]), str(row[1]), float(row[2]))
+
+    @retried
+    def list_experiments(self) -> list[ExperimentRecord]:
+        """All experiments, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, name, created_at FROM experiments ORDER BY id"
+            ).fetchall()
+        return [ExperimentRecord(int(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+    # ------------------------------------------------------------------------ runs --
+    @retried
+    def _select_runs(
+        self, where: str, params: Sequence[Any], order: str = "", limit: int | None = None
+    ) -> list[RunRecord]:
+        """Runs matching ``where`` (on ``runs r``, ``?`` marks) with tags and properties.
+
+        One statement (one snapshot, one round trip): tags and properties come as JSON
+        objects aggregated per run.
+        """
+        d = self.dialect
+        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+        with self._reading() as conn:
+            rows = d.execute(
+                conn,
+                f"SELECT {RUN_COLUMNS},"
+                f" (SELECT {d.object_agg}(t.key, t.value) FROM tags t WHERE t.run_id = r.id),"
+                f" (SELECT {d.object_agg}(p.key, p.value) FROM properties p"
+                " WHERE p.run_id = r.id)"
+                " FROM runs r JOIN experiments e ON e.id = r.experiment_id"
+                f" WHERE {where} {order}{limit_sql}",
+                params,
+            ).fetchall()
+        return [run_record(row) for row in rows]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run with its tags and properties, or ``None``."""
+        runs = self._select_runs("r.id = ?", [run_id])
+        return runs[0] if runs else None
+
+    def find_runs(
+        self,
+        *,
+        experiment_id: int | None = None,
+        parent_id: str | None = None,
+        top_level_only: bool = False,
+        run_type: str | None = None,
+        status: str | None = None,
+        tags: TagFilter = None,
+        properties: TagFilter = None,
+        changed_after: int | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("r.experiment_id", experiment_id),
+            ("r.parent_id", parent_id),
+            ("r.run_type", run_type),
+            ("r.status", status),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if top_level_only:
+            clauses.append("r.parent_id IS NULL")
+        if changed_after is not None:
+            clauses.append("r.change_seq > ?")
+            params.append(changed_after)
+        exists = "EXISTS (SELECT 1 FROM {} x WHERE x.run_id = r.id AND x.key = ?{})"
+        for table, wanted in (("tags", tags), ("properties", properties)):
+            if isinstance(wanted, str):  # the run has that key
+                clauses.append(exists.format(table, ""))
+                params.append(wanted)
+                continue
+            for key, value in (wanted or {}).items():  # the key with that value (None: NULL)
+                clauses.append(
+                    exists.format(table, f" AND x.value {self.dialect.null_safe_equal} ?")
+                )
+                params.extend([key, value])
+        return self._select_runs(
+            " AND ".join(clauses) or self.dialect.true,
+            params,
+            order="ORDER BY r.created_at DESC, r.number DESC",
+            limit=limit,
+        )
+
+    @retried
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in SQL (see ``store.sql.run_query``)."""
+        d = self.dialect
+        with self._snapshot_read() as conn:
+            ids, total = run_pages.page_ids(conn, d, query)
+        if not ids:
+            return RunPage(records=(), total=total, metrics={})
+        found = {r.id: r for r in self._select_runs(d.in_clause("r.id"), [d.values_param(ids)])}
+        records = tuple(found[run_id] for run_id in ids if run_id in found)
+        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+
+    @retried
+    def run_columns(self, query: RunQuery) -> RunColumns:
+        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
+        with self._snapshot_read() as conn:
+            return run_pages.run_columns(conn, self.dialect, query)
+
+    @retried
+    def descendant_ids(self, run_id: str) -> list[str]:
+        """Ids of every run below ``run_id``, breadth first."""
+        with self._reading() as conn:
+            rows = self.dialect.execute(
+                conn,
+                "WITH RECURSIVE tree(id) AS ("
+                " SELECT id FROM runs WHERE parent_id = ?"
+                " UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)"
+                " SELECT id FROM tree",
+                (run_id,),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    # --------------------------------------------------------------------- metrics --
+    @retried
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs, in the order the metrics were created."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        d = self.dialect
+        with self._reading() as conn:
+            rows = d.select_in(
+                conn, f"SELECT {METRIC_COLUMNS} FROM metrics", "run_id", ids, " ORDER BY id"
+            )
+        return [metric_info(row) for row in rows]
+
+    @retried
+    def read_chunks(
+        self,
+        run_id: str,
+        *,
+        after_chunk_id: int = 0,
+        names: Iterable[str] | None = None,
+    ) -> list[PointChunk]:
+        """Chunks of one run newer than ``after_chunk_id``, optionally for some metrics."""
+        d = self.dialect
+        sql = (
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN metrics m ON m.id = c.metric_id"
+            " WHERE c.run_id = ? AND c.id > ?"
+        )
+        params: list[Any] = [run_id, after_chunk_id]
+        if names is not None:
+            wanted = list(names)
+            if not wanted:
+                return []
+            sql += f" AND {d.in_clause('m.name')}"
+            params.append(d.values_param(wanted))
+        sql += " ORDER BY c.id"
+        with self._reading() as conn, contextlib.closing(d.blob_cursor(conn)) as cursor:
+            rows = cursor.execute(d.sql(sql), params).fetchall()
+        return [point_chunk(row, run_id) for row in rows]
+
+    @retried
+    def last_chunk_id(self, run_id: str) -> int:
+        """Id of the newest chunk of a run (0 if it has none)."""
+        with self._reading() as conn:
+            row = self.dialect.execute(
+                conn, "SELECT MAX(id) FROM chunks WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return int(row[0] or 0)
+
+    # ---------------------------------------------------------------------- owners --
+    @retried
+    def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
+        """Record a process that owns runs and return its id."""
+        with self._writing() as conn:
+            row = self.dialect.execute(
+                conn,
+                "INSERT INTO owners (host, pid, pid_started_at, heartbeat_at)"
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (host, pid, pid_started_at, time.time()),
+            ).fetchone()
+        return int(row[0])
+
+    @retried
+    def heartbeat(self, owner_id: int) -> None:
+        """Record that the owner process is alive now."""
+        with self._writing() as conn:
+            self.dialect.execute(
+                conn, "UPDATE owners SET heartbeat_at = ? WHERE id = ?", (time.time(), owner_id)
+            )
+
+    @retried
+    def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
+        """Owner records by id."""
+        ids = sorted(set(owner_ids))
+        if not ids:
+            return {}
+        with self._reading() as conn:
+            rows = self.dialect.select_in(conn, f"SELECT {OWNER_COLUMNS} FROM owners", "id", ids)
+        return {int(r[0]): owner_record(r) for r in rows}
