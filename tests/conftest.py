@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_support import pg_server, pg_uri  # noqa: F401  (fixtures of the PostgreSQL tests)
+from pg_support import BACKEND_PARAMS, pg_server, pg_uri  # noqa: F401  (fixtures)
 
 from run_widgets import Experiment, Workspace
+from run_widgets.store import TrackingStore, open_store
 
 # Inputs of the porting tests (v1-style notebooks that import azureml), not notebooks to run.
 collect_ignore = ["v1_notebooks"]
@@ -31,22 +32,45 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(work)
 
 
-BACKENDS = ("sqlite", "postgresql")
-"""Store backends that tests marked ``both_backends`` run on (like Optuna's STORAGE_MODES)."""
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run tests of modules marked ``both_backends`` once per store backend."""
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
-        metafunc.parametrize("backend", BACKENDS, indirect=True)
+    """Run every test that gets a store or workspace once per store backend.
+
+    A test using ``backend`` (through ``store``, ``store_uri``, ``ws``, ``exp`` or directly)
+    runs as ``[sqlite]`` and ``[postgresql]`` (Optuna's ``STORAGE_MODES`` idea), unless its
+    module sets ``SQLITE_ONLY = "<why, in one line>"``.
+    """
+    if "backend" in metafunc.fixturenames and not getattr(metafunc.module, "SQLITE_ONLY", ""):
+        metafunc.parametrize("backend", BACKEND_PARAMS, indirect=True)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark ``postgres`` every test that uses the PostgreSQL server directly."""
+    if "pg_server" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("postgres"):
+        item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store backend of this test: ``sqlite`` unless the test is marked both_backends."""
+    """The store backend of this test: ``sqlite`` or ``postgresql`` (see BACKEND_PARAMS)."""
     return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def store_uri(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URI of a new, empty store of the test's backend."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_uri"))
+    folder = tmp_path / "store"
+    folder.mkdir()
+    return f"sqlite://{folder / 'tracking.db'}"
+
+
+@pytest.fixture
+def store(store_uri: str) -> Iterator[TrackingStore]:
+    """A new, empty tracking store of the test's backend, closed after the test."""
+    opened = open_store(store_uri)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import pytest
 from run_widgets import Experiment, Run, UserErrorException
 from run_widgets.exceptions import RunWidgetsWarning
 
-pytestmark = pytest.mark.both_backends
-
 
 @pytest.fixture
 def parent(exp: Experiment) -> Iterator[Run]:

@@ -55,7 +55,6 @@ def create_cluster(ws: Workspace, name: str = "cpu-cluster", max_nodes: int = 1)
 
 
 # ------------------------------------------------------------------------ definitions --
-@pytest.mark.both_backends
 def test_v1_get_or_create_pattern(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ComputeTargetException, match="cpu-cluster") as missing:
         ComputeTarget(workspace=ws, name="cpu-cluster")
@@ -78,7 +77,6 @@ def test_v1_get_or_create_pattern(ws: Workspace, capsys: pytest.CaptureFixture[s
     assert [t.name for t in ComputeTarget.list(ws)] == ["cpu-cluster"]
 
 
-@pytest.mark.both_backends
 def test_definition_is_seen_by_another_process_on_another_host(ws: Workspace) -> None:
     """Targets live in the store: a process of another host sees them and adds its own."""
     create_cluster(ws, max_nodes=3)
@@ -103,7 +101,6 @@ def test_definition_is_seen_by_another_process_on_another_host(ws: Workspace) ->
     assert not (ws.folder / "compute").exists()  # nothing kept beside the store
 
 
-@pytest.mark.both_backends
 def test_definition_files_of_an_older_version_move_into_the_store(ws: Workspace) -> None:
     old = {
         "name": "old-box",
@@ -138,7 +135,6 @@ def test_node_slots_are_per_host(ws: Workspace, monkeypatch: pytest.MonkeyPatch)
     again.release()
 
 
-@pytest.mark.both_backends
 def test_create_again_is_idempotent_but_another_config_is_refused(ws: Workspace) -> None:
     first = create_cluster(ws, max_nodes=2)
     assert create_cluster(ws, max_nodes=2) == first
@@ -173,7 +169,6 @@ def test_bad_names_are_refused(ws: Workspace, name: str) -> None:
     assert ws.store.list_compute_targets() == []
 
 
-@pytest.mark.both_backends
 def test_wrong_arguments_get_clear_errors(ws: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ComputeTargetException, match="provisioning_configuration"):
         ComputeTarget.create(ws, "cpu-cluster", {"max_nodes": 2})
@@ -189,7 +184,6 @@ def test_wrong_arguments_get_clear_errors(ws: Workspace, tmp_path: Path) -> None
     assert list(Experiment(ws, "e").get_runs()) == []  # nothing half-made
 
 
-@pytest.mark.both_backends
 def test_target_declared_in_the_config_file(ws: Workspace, tmp_path: Path) -> None:
     (Path.cwd() / "run_widgets.json").write_text(
         json.dumps({"compute": {"team-box": {"type": "AmlCompute", "max_nodes": 2}}})

@@ -143,7 +143,6 @@ def test_environment_dict_round_trip() -> None:
     assert again.python.conda_dependencies == env.python.conda_dependencies
 
 
-@pytest.mark.both_backends
 def test_curated_names_resolve_to_this_interpreter_with_one_warning(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,7 +162,6 @@ def test_curated_names_resolve_to_this_interpreter_with_one_warning(
         Environment.get(ws, "azureml-sklearn-1.5")
 
 
-@pytest.mark.both_backends
 def test_unknown_environment_is_named(ws: Workspace) -> None:
     with pytest.raises(UserErrorException, match="No environment named 'nope' is registered"):
         Environment.get(ws, "nope")

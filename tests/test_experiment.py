@@ -7,8 +7,6 @@ import pytest
 from run_widgets import Experiment, Run, UserErrorException, Workspace
 from run_widgets.exceptions import ExperimentNotFoundError
 
-pytestmark = pytest.mark.both_backends
-
 V1_NAME_MESSAGE = (
     "Experiment name must be between 1 and 255 characters long. Its first character has to "
     "be alphanumeric, and the rest may contain hyphens and underscores. No whitespace is "

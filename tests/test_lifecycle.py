@@ -247,7 +247,6 @@ def test_flush_waits_for_a_write_in_flight_and_retries_a_failed_one(exp: Experim
     run.complete()
 
 
-@pytest.mark.both_backends
 def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Workspace) -> None:
     run = _start(exp)
     for i in range(100):
@@ -266,7 +265,6 @@ def test_flush_makes_points_visible_to_another_process(exp: Experiment, ws: Work
     run.complete()
 
 
-@pytest.mark.both_backends
 def test_reopen_and_complete_from_another_process(exp: Experiment, ws: Workspace) -> None:
     run = _start(exp)
     run.log("mine", 1)
@@ -315,7 +313,6 @@ def test_normal_exit_without_complete_completes(ws: Workspace, exp: Experiment) 
     assert metrics["l"] == [1, 2]
 
 
-@pytest.mark.both_backends
 def test_uncaught_exception_fails_the_run(ws: Workspace, exp: Experiment) -> None:
     code = (
         _script_header(ws)
@@ -530,7 +527,6 @@ def test_env_passthrough_is_clean() -> None:
     assert str(Path(__file__).resolve().parents[1]) in env["PYTHONPATH"].split(os.pathsep)
 
 
-@pytest.mark.both_backends
 def test_cancel_from_another_process_is_carried_out_by_the_owner(
     ws: Workspace, exp: Experiment
 ) -> None:

@@ -47,7 +47,6 @@ def _assert_rejected(
 
 
 # --------------------------------------------------------------------------- log ----
-@pytest.mark.both_backends
 def test_log_scalars_of_each_type(run: Run) -> None:
     run.log("f", 0.5)
     run.log("i", 7)
@@ -81,7 +80,6 @@ def test_numpy_scalars_are_stored_as_numbers(
     assert type(stored) is kind
 
 
-@pytest.mark.both_backends
 def test_nan_and_inf_are_stored(run: Run) -> None:
     run.log("nan", float("nan"))
     run.log("inf", float("inf"))
@@ -229,7 +227,6 @@ def test_description_must_be_str(run: Run) -> None:
 
 
 # -------------------------------------------------------------------------- steps ----
-@pytest.mark.both_backends
 def test_steps_explicit_auto_and_mixed(run: Run) -> None:
     run.log("auto", 1.0)
     run.log("auto", 2.0)
@@ -265,7 +262,6 @@ def test_bad_steps(run: Run, step: Any, kind: type[BaseException]) -> None:
 
 
 # ----------------------------------------------------------------------- log_list ----
-@pytest.mark.both_backends
 def test_log_list_values(run: Run) -> None:
     run.log_list("ints", [1, 2, 3])
     run.log_list("mixed", [1, 2.5])
@@ -335,7 +331,6 @@ def test_log_row_once_and_many(run: Run) -> None:
     assert metrics["many"] == {"x": [0, 1, 2], "y": [0.0, 0.1, 0.2]}
 
 
-@pytest.mark.both_backends
 def test_log_row_with_new_column_fills_missing_with_none(run: Run) -> None:
     run.log_row("r", x=1)
     run.log_row("r", x=2, y=3)
@@ -388,7 +383,6 @@ def test_log_table_values(run: Run) -> None:
     assert metrics["arr"] == {"x": [0, 1], "y": [0.5, 1.5]}
 
 
-@pytest.mark.both_backends
 def test_log_table_twice_appends_rows(run: Run) -> None:
     run.log_table("t", {"x": [1], "y": [2]})
     run.log_table("t", {"x": [3], "y": [4]})
@@ -441,7 +435,6 @@ def test_log_table_bad_values(run: Run, value: Any, kind: type[BaseException], m
 
 
 # ---------------------------------------------------------------------- log_image ----
-@pytest.mark.both_backends
 def test_log_image_path(run: Run, tmp_path: Path) -> None:
     image = tmp_path / "pic.png"
     image.write_bytes(PNG_1x1)
@@ -583,7 +576,6 @@ def test_kind_conflicts_are_clear_errors(run: Run, first: str, second: str) -> N
     _assert_rejected(run, calls[second], UserErrorException, "cannot also be logged with")
 
 
-@pytest.mark.both_backends
 def test_kind_conflict_against_a_stored_metric_from_another_handle(
     exp: Experiment, run: Run
 ) -> None:
@@ -596,7 +588,6 @@ def test_kind_conflict_against_a_stored_metric_from_another_handle(
 
 
 # ------------------------------------------------------------------------ streams ----
-@pytest.mark.both_backends
 def test_values_logged_from_many_handles_interleave_in_order(exp: Experiment, run: Run) -> None:
     other = Run(exp, run.id)
     run.log("a", 1)
@@ -611,7 +602,6 @@ def test_bytes_stream_is_not_a_metric(run: Run) -> None:
     assert run.get_metrics()["b"].startswith("<_io.BytesIO")
 
 
-@pytest.mark.both_backends
 def test_conflict_found_at_flush_drops_only_that_metric(
     run: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:

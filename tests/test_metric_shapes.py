@@ -11,8 +11,6 @@ import pytest
 from run_widgets import Experiment, Run
 from run_widgets.exceptions import RunWidgetsWarning
 
-pytestmark = pytest.mark.both_backends
-
 
 @pytest.fixture
 def run(exp: Experiment) -> Iterator[Run]:

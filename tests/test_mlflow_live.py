@@ -36,7 +36,6 @@ def history(client: MlflowClient, run_id: str, key: str) -> list[Any]:
     return list(client.get_metric_history(run_id, key))
 
 
-@pytest.mark.both_backends
 def test_a_run_shows_in_mlflow_while_it_logs_and_ends_as_an_export_would(
     mlflow_server: Any, ws: Workspace, backend: str, tmp_path: Path
 ) -> None:

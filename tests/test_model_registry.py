@@ -30,8 +30,6 @@ from run_widgets import (
     Workspace,
 )
 
-pytestmark = pytest.mark.both_backends
-
 
 @contextmanager
 def _sql(ws: Workspace) -> Iterator[Any]:

@@ -128,7 +128,7 @@ def test_many_writers_and_a_polling_reader_see_everything(pg_uri: str) -> None:
 def test_new_database_gets_the_schema_once_even_with_concurrent_clients(
     pg_server: LocalPostgres,
 ) -> None:
-    uri = new_database(pg_server)
+    uri = new_database(pg_server, empty=True)
     errors: list[BaseException] = []
 
     def open_store() -> None:
@@ -165,7 +165,7 @@ def test_client_of_an_older_schema_version_is_refused(pg_uri: str) -> None:
 
 
 def test_foreign_database_is_refused_untouched(pg_server: LocalPostgres) -> None:
-    uri = new_database(pg_server)
+    uri = new_database(pg_server, empty=True)
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
     with pytest.raises(StoreCorruptError, match="not a run_widgets tracking store"):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pg_support import BACKEND_PARAMS, new_database
 
 from run_widgets.store import (
     AppendPoints,
@@ -23,6 +24,7 @@ from run_widgets.store import (
     SqliteStore,
     TrackingStore,
     UpdateRun,
+    open_store,
 )
 from run_widgets.store.run_query import query_runs_generic, run_columns_generic
 
@@ -40,17 +42,13 @@ def _scalar(run_id: str, name: str, values: list[float]) -> AppendPoints:
 
 
 def _open(backend: str, request: pytest.FixtureRequest, folder: Path) -> TrackingStore:
-    """An empty store of ``backend`` (PostgreSQL: a new schema on the session's server)."""
+    """An empty store of ``backend`` (PostgreSQL: a new database on the session's server)."""
     if backend == "postgresql":
-        from pg_support import new_database
-
-        from run_widgets.store.postgres import PostgresStore
-
-        return PostgresStore(new_database(request.getfixturevalue("pg_server")))
+        return open_store(new_database(request.getfixturevalue("pg_server")))
     return SqliteStore(folder / "tracking.db")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TrackingStore]:
@@ -239,11 +237,8 @@ def test_bad_queries_name_the_problem() -> None:
         RunQuery(statuses=("Sleeping",))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_page_of_many_runs_is_answered_in_sql(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    store = _open(backend, request, tmp_path)
+def test_a_page_of_many_runs_is_answered_in_sql(backend: str, store_uri: str) -> None:
+    store = open_store(store_uri)
     assert type(store).query_runs is not TrackingStore.query_runs  # not the read-all fallback
     count = 3000 if backend == "sqlite" else 400  # creating runs costs more on a server
     ops: list = []

@@ -3,7 +3,6 @@ and incremental reads."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -23,23 +22,17 @@ from support import python_env
 
 from run_widgets import Experiment, Workspace
 from run_widgets.exceptions import (
-    RunNotFoundError,
     StoreCorruptError,
     StoreError,
     StoreVersionError,
-    UserErrorException,
 )
 from run_widgets.store import (
     SCHEMA_VERSION,
-    AddProperties,
     AppendPoints,
     CreateRun,
-    RemoveTags,
     SetTags,
     SqliteStore,
     TrackingStore,
-    UpdateRun,
-    open_store,
 )
 from run_widgets.store.sqlite.schema import MIGRATIONS
 
@@ -62,14 +55,6 @@ def _new_store(tmp_path: Path, name: str = "s") -> SqliteStore:
     folder = tmp_path / name
     folder.mkdir()
     return SqliteStore(folder / "tracking.db")
-
-
-@pytest.fixture
-def any_store(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> TrackingStore:
-    """A fresh store of the test's backend (SQLite, or PostgreSQL for ``[postgresql]``)."""
-    if backend == "postgresql":
-        return open_store(request.getfixturevalue("pg_uri"))
-    return _new_store(tmp_path)
 
 
 def _points(run_id: str, name: str, values: list[float], **kwargs: object) -> AppendPoints:
@@ -328,221 +313,6 @@ def test_migrations_idempotent_when_many_processes_open_a_new_store(tmp_path: Pa
     assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone()[0] == 1
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
-
-
-# ------------------------------------------------------------------------- writes ----
-@pytest.mark.both_backends
-def test_write_batch_is_all_or_nothing(any_store: TrackingStore) -> None:
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "interactive", "Running")])
-        store.write([AddProperties("r", {"p": "1"})])
-        seq = store.current_seq()
-        with pytest.raises(UserErrorException, match="write-once"):
-            store.write(
-                [
-                    SetTags("r", {"t": "1"}),
-                    _points("r", "m", [1.0, 2.0]),
-                    AddProperties("r", {"p": "2"}),
-                ]
-            )
-        record = store.get_run("r")
-        assert record is not None
-        assert dict(record.tags) == {}
-        assert store.metric_infos(["r"]) == []
-        assert store.read_chunks("r") == []
-        assert store.current_seq() == seq
-        with pytest.raises(RunNotFoundError):
-            store.write([SetTags("r", {"t": "1"}), SetTags("ghost", {"t": "1"})])
-        with pytest.raises(RunNotFoundError):
-            store.write([CreateRun("child", "e", "interactive", "Running", parent_id="ghost")])
-        assert store.get_run("child") is None
-        with pytest.raises(UserErrorException, match="already exists"):
-            store.write([CreateRun("r", "other", "interactive", "Running")])
-        with pytest.raises(UserErrorException, match="already exists"):
-            store.write([CreateRun("r", "e", "script", "Running")])
-        # A second creation of the id (another time stamp, or none) fails; the same
-        # creation again is a resend (its first COMMIT's answer lost): a no-op.
-        with pytest.raises(UserErrorException, match="already exists"):
-            store.write([CreateRun("r", "e", "interactive", "Running")])
-        before = store.get_run("r")
-        assert before is not None
-        with pytest.raises(UserErrorException, match="already exists"):
-            store.write(
-                [CreateRun("r", "e", "interactive", "Running", created_at=before.created_at + 1)]
-            )
-        store.write([CreateRun("r", "e", "interactive", "Running", created_at=before.created_at)])
-        after = store.get_run("r")
-        assert before is not None and after is not None
-        assert dataclasses.replace(after, change_seq=before.change_seq) == before
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_an_append_sent_again_is_stored_once(any_store: TrackingStore) -> None:
-    """A batch resent because its COMMIT's answer was lost adds nothing the second time."""
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "interactive", "Running")])
-        first = [
-            _points("r", "loss", [1.0, 2.0], writer="w1", seq=1),
-            _points("r", "acc", [0.5], writer="w1", seq=2),
-        ]
-        store.write(first)
-        # Resent together with the next points (as the flusher does after a failure).
-        store.write([*first, _points("r", "loss", [3.0], writer="w1", seq=3)])
-        store.write([_points("r", "loss", [3.0], writer="w1", seq=3)])
-        # Another writer's numbers are its own; appends without a writer always apply.
-        store.write([_points("r", "loss", [4.0], writer="w2", seq=1)])
-        store.write([_points("r", "loss", [5.0]), _points("r", "loss", [5.0])])
-        values = _stored_values(store, "r")
-        assert values == {"loss": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0], "acc": [0.5]}
-        # A stale batch skipped as a whole still leaves the other ops of its write applied.
-        store.write([_points("r", "acc", [9.0], writer="w1", seq=2), SetTags("r", {"t": "1"})])
-        record = store.get_run("r")
-        assert record is not None and dict(record.tags) == {"t": "1"}
-        assert [i.n_points for i in store.metric_infos(["r"]) if i.name == "acc"] == [1]
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_appends_of_a_replaced_attempt_are_dropped(any_store: TrackingStore) -> None:
-    """A lost attempt's process that still logs does not add to its retry's run."""
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "script", "Running")])
-        store.write([_points("r", "x", [1.0], attempt=1)])  # before the loss: kept
-        store.write([AddProperties("r", {"attempt_2": "attempt 1 was lost"})])
-        store.write(
-            [
-                _points("r", "x", [2.0], attempt=1),  # the lost attempt, still running
-                _points("r", "x", [3.0], attempt=2),
-                _points("r", "y", [4.0]),  # not from a job of the run: always kept
-                SetTags("r", {"t": "1"}),
-            ]
-        )
-        values = _stored_values(store, "r")
-        assert values == {"x": [1.0, 3.0], "y": [4.0]}
-        record = store.get_run("r")
-        assert record is not None and dict(record.tags) == {"t": "1"}
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_tags_properties_and_updates_of_a_replaced_attempt_are_dropped(
-    any_store: TrackingStore,
-) -> None:
-    """The lost attempt can no more tag, describe or fail its retry's run than log to it."""
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "script", "Running")])
-        store.write([SetTags("r", {"who": "1"}, attempt=1)])  # before the loss: kept
-        store.write([AddProperties("r", {"attempt_2": "attempt 1 was lost"})])
-        store.write(
-            [
-                SetTags("r", {"who": "lost", "extra": "x"}, attempt=1),
-                RemoveTags("r", ("who",), attempt=1),
-                AddProperties("r", {"model": "lost"}, attempt=1),
-                UpdateRun("r", error={"message": "lost"}, description="lost", attempt=1),
-            ]
-        )
-        record = store.get_run("r")
-        assert record is not None
-        assert dict(record.tags) == {"who": "1"}
-        assert "model" not in record.properties
-        assert record.error is None and record.description is None
-        # The retry's own writes, and writes not from a job of the run, apply.
-        store.write(
-            [
-                SetTags("r", {"who": "2"}, attempt=2),
-                AddProperties("r", {"model": "retry"}, attempt=2),
-                UpdateRun("r", description="retry", attempt=2),
-                SetTags("r", {"by": "notebook"}),
-            ]
-        )
-        record = store.get_run("r")
-        assert record is not None
-        assert dict(record.tags) == {"who": "2", "by": "notebook"}
-        assert record.properties["model"] == "retry" and record.description == "retry"
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_terminal_status_sticky_in_store(any_store: TrackingStore) -> None:
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "interactive", "Running")])
-        store.write([UpdateRun("r", status="Completed", end_time=1.0)])
-        store.write([UpdateRun("r", status="Running", end_time=2.0, display_name="n")])
-        record = store.get_run("r")
-        assert record is not None
-        assert (record.status, record.end_time, record.display_name) == ("Completed", 1.0, "n")
-        store.write([SetTags("r", {"a": "1", "b": None}), RemoveTags("r", ("a", "zz"))])
-        record = store.get_run("r")
-        assert record is not None and dict(record.tags) == {"b": None}
-    finally:
-        store.close()
-
-
-# -------------------------------------------------------------- incremental reads ----
-@pytest.mark.both_backends
-def test_read_chunks_after_cursor(any_store: TrackingStore) -> None:
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "interactive", "Running")])
-        store.write([_points("r", "a", [1.0, 2.0]), _points("r", "b", [5.0])])
-        first = store.read_chunks("r")
-        assert [(c.metric_name, c.n) for c in first] == [("a", 2), ("b", 1)]
-        cursor = first[-1].id
-        assert store.read_chunks("r", after_chunk_id=cursor) == []
-        store.write([_points("r", "a", [3.0])])
-        new = store.read_chunks("r", after_chunk_id=cursor)
-        assert [(c.metric_name, list(c.values), list(c.steps)) for c in new] == [("a", [3.0], [2])]
-        assert new[0].first_index == 2
-        assert [c.metric_name for c in store.read_chunks("r", names=["b"])] == ["b"]
-        assert store.read_chunks("r", names=[]) == []
-        assert store.last_chunk_id("r") == new[0].id
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_find_runs_changed_after(any_store: TrackingStore) -> None:
-    store = any_store
-    try:
-        store.write([CreateRun("a", "e", "interactive", "Running")])
-        store.write([CreateRun("b", "e", "interactive", "Running")])
-        cursor = store.current_seq()
-        assert store.find_runs(changed_after=cursor) == []
-        store.write([SetTags("a", {"x": "1"})])
-        assert [r.id for r in store.find_runs(changed_after=cursor)] == ["a"]
-        cursor = store.current_seq()
-        store.write([_points("b", "m", [1.0])])
-        assert [r.id for r in store.find_runs(changed_after=cursor)] == ["b"]
-        assert [r.id for r in store.find_runs(changed_after=0)] == ["b", "a"]
-        assert [r.id for r in store.find_runs(limit=1)] == ["b"]
-    finally:
-        store.close()
-
-
-@pytest.mark.both_backends
-def test_metric_infos_summaries(any_store: TrackingStore) -> None:
-    store = any_store
-    try:
-        store.write([CreateRun("r", "e", "interactive", "Running")])
-        store.write([_points("r", "m", [3.0, float("nan"), -1.0], description="d")])
-        store.write([_points("r", "m", [10.0])])
-        (info,) = store.metric_infos(["r"])
-        assert (info.name, info.kind, info.n_points, info.last_step) == ("m", "scalar", 4, 3)
-        assert (info.first_value, info.last_value) == (3.0, 10.0)
-        assert (info.min_value, info.max_value) == (-1.0, 10.0)
-        assert info.description == "d"
-    finally:
-        store.close()
 
 
 def test_workspace_store_connections_are_released(ws: Workspace) -> None:

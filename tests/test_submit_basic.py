@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from submit_helpers import (  # noqa: F401 - fixtures
     ORDER,
     TERMINAL,
@@ -34,7 +33,6 @@ LOGGING_SCRIPT = """
 """
 
 
-@pytest.mark.both_backends
 def test_logging_script_goes_through_the_statuses_to_completed(
     exp: Experiment, tmp_path: Path
 ) -> None:

@@ -152,7 +152,6 @@ run.log("mse", (args.alpha - 0.3) ** 2)
 """
 
 
-@pytest.mark.both_backends
 def test_a_failing_child_does_not_stop_the_sweep(exp: Experiment, tmp_path: Path) -> None:
     folder = source_dir(tmp_path, {"train.py": FLAKY_SCRIPT})
     src = ScriptRunConfig(source_directory=folder, script="train.py", arguments=["--fail-at", 0.2])

@@ -10,8 +10,6 @@ from foundation_helpers import store_state
 from run_widgets import Experiment, Run, UserErrorException
 from run_widgets.exceptions import ArgumentTypeError, RunWidgetsWarning
 
-pytestmark = pytest.mark.both_backends
-
 
 @pytest.fixture
 def run(exp: Experiment) -> Iterator[Run]:

@@ -60,7 +60,6 @@ class StoreSpy:
         self.info_calls = 0
 
 
-@pytest.mark.both_backends
 def test_poll_reads_only_new_chunks(exp: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
     run = new_run(exp)
     append_points(run, "loss", np.linspace(1, 0, 10_000))
@@ -188,7 +187,6 @@ def dead_pid() -> int:
     return process.pid
 
 
-@pytest.mark.both_backends
 def test_a_child_whose_process_died_is_marked_failed_by_the_parents_poll(
     exp: Experiment,
 ) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from ...exceptions import StoreError
 
 SUPERUSER = "postgres"
+PORT_ATTEMPTS = 5
 
 
 def find_bindir() -> Path:
@@ -65,14 +66,23 @@ class LocalPostgres:
         fsync: keep PostgreSQL's durability settings (benchmarks); ``False`` is faster
             for tests that do not pull the plug.
         password: the superuser's password (random by default).
+        parent: the folder to create the server's folder in (default: the system's
+            temporary folder); a memory file system (``/dev/shm``) makes creating and
+            dropping databases cheap.
     """
 
-    def __init__(self, *, fsync: bool = True, password: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fsync: bool = True,
+        password: str | None = None,
+        parent: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.bindir = find_bindir()
         self.password = password or secrets.token_hex(12)
         self.port = free_port()
         self.host = "127.0.0.1"
-        self.folder = Path(tempfile.mkdtemp(prefix="run-widgets-pg-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="run-widgets-pg-", dir=parent))
         self.datadir = self.folder / "data"
         self.logfile = self.folder / "server.log"
         self._fsync = fsync
@@ -124,11 +134,32 @@ class LocalPostgres:
 
     # ----------------------------------------------------------------------- lifecycle --
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
-            "-w", "-t", "60", "start",
-        )  # fmt: skip
+        """Start the server and wait until it accepts connections.
+
+        If another process took the port meanwhile (several test workers start servers at
+        once), the server moves to another free port, a few times.
+        """
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                self._run(
+                    str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
+                    "-w", "-t", "60", "start",
+                )  # fmt: skip
+                return
+            except StoreError:
+                if attempt == PORT_ATTEMPTS - 1 or not self._port_was_taken():
+                    raise
+            self.port = free_port()
+            with open(self.datadir / "postgresql.conf", "a", encoding="utf-8") as conf:
+                conf.write(f"port = {self.port}\n")  # the last setting wins
+
+    def _port_was_taken(self) -> bool:
+        log = (
+            self.logfile.read_text(encoding="utf-8", errors="replace")
+            if self.logfile.exists()
+            else ""
+        )
+        return "could not bind" in log or "already in use" in log
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: abort open transactions, disconnect clients)."""
