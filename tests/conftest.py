@@ -86,6 +86,15 @@ def ws(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator
 
 
 @pytest.fixture
+def folder_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace in a folder, as ``Workspace(path)`` makes it: its store is the folder's
+    SQLite file (for tests of that form; ``ws`` is the one that runs on every backend)."""
+    workspace = Workspace(tmp_path / "ws")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
 def exp(ws: Workspace) -> Experiment:
     """An experiment in the fresh workspace."""
     return Experiment(ws, "test-exp")

@@ -220,17 +220,18 @@ def test_max_nodes_queues_runs_across_processes(
         """
         import sys
         from run_widgets import Experiment, ScriptRunConfig, Workspace
-        exp = Experiment(Workspace(sys.argv[1]), "test-exp")
-        config = ScriptRunConfig(source_directory=sys.argv[2], script="train.py",
+        exp = Experiment(Workspace.from_config(), "test-exp")  # RUN_WIDGETS_STORE, ...
+        config = ScriptRunConfig(source_directory=sys.argv[1], script="train.py",
                                  compute_target="cpu-cluster")
         print(exp.submit(config).id)
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", other_notebook, str(ws.folder), str(folder)],
+        [sys.executable, "-c", other_notebook, str(folder)],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **ws.description().environ()},
     )
     second = Run(exp, out.stdout.strip().splitlines()[-1])
     for _ in range(10):  # it stays Queued while the node is busy

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from foundation_helpers import run_python
+from support import python_env
 
 from run_widgets import Experiment, Run, RunEnvironmentException, Workspace, _context
 from run_widgets._context import OfflineRun
@@ -110,13 +111,13 @@ def test_script_context_names_experiment_after_script(tmp_path: Path, ws: Worksp
         "print(run.id)\n",
         encoding="utf-8",
     )
-    env_code = f"""
-        import os, runpy, sys
-        os.environ["RUN_WIDGETS_WORKSPACE"] = {str(ws.folder)!r}
+    env_code = """
+        import runpy, sys
         sys.argv = ["my_train.py"]
         runpy.run_path("my_train.py", run_name="__main__")
     """
-    result = run_python(env_code, cwd=Path.cwd(), check=True)
+    env = {**python_env(), **ws.description().environ()}  # RUN_WIDGETS_WORKSPACE, _STORE...
+    result = run_python(env_code, cwd=Path.cwd(), env=env, check=True)
     run_id = result.stdout.split()[-1]
     assert "not inside a submitted run" in result.stderr
     run = Run(Experiment(ws, "my_train"), run_id)

@@ -20,8 +20,9 @@ def test_version_is_the_package_version() -> None:
     assert "VERSION" in run_widgets.__all__
 
 
-def test_v1_boilerplate_cell_runs(ws: Workspace) -> None:
+def test_v1_boilerplate_cell_runs(folder_ws: Workspace) -> None:
     # The first cell of nearly every v1 notebook, verbatim apart from the import.
+    ws = folder_ws
     line = "\n".join(
         [
             "Workspace name: " + ws.name,
@@ -37,7 +38,8 @@ def test_v1_boilerplate_cell_runs(ws: Workspace) -> None:
     assert (ws.folder / "tracking.db").is_file()
 
 
-def test_get_details_has_the_v1_keys_with_local_values(ws: Workspace) -> None:
+def test_get_details_has_the_v1_keys_with_local_values(folder_ws: Workspace) -> None:
+    ws = folder_ws
     details = ws.get_details()
     assert details["name"] == details["friendlyName"] == "ws"
     assert details["location"] == "local"

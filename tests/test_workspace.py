@@ -128,8 +128,8 @@ def test_config_without_workspace_key_uses_default_with_name(tmp_path: Path) -> 
         ws.close()
 
 
-def test_repr(ws: Workspace) -> None:
-    assert repr(ws) == f"Workspace(name='ws', folder={str(ws.folder)!r})"
+def test_repr(folder_ws: Workspace) -> None:
+    assert repr(folder_ws) == f"Workspace(name='ws', folder={str(folder_ws.folder)!r})"
 
 
 def test_experiments_and_get_run(ws: Workspace) -> None:
@@ -140,9 +140,9 @@ def test_experiments_and_get_run(ws: Workspace) -> None:
     run.complete()
 
 
-def test_two_workspace_objects_share_one_store(ws: Workspace) -> None:
-    other = Workspace(ws.folder)
-    assert other.store is ws.store
+def test_two_workspace_objects_share_one_store(folder_ws: Workspace) -> None:
+    other = Workspace(folder_ws.folder)
+    assert other.store is folder_ws.store
 
 
 def test_v1_workspace_arguments_pick_a_named_local_workspace(tmp_path: Path) -> None:

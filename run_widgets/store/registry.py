@@ -102,6 +102,13 @@ class StoreRegistry:
         """
         self._builders[_checked(scheme)] = builder
 
+    def backends(self) -> list[StoreBackend]:
+        """The declared backends (and those of other packages' entry points), once each."""
+        found: dict[str, StoreBackend] = {}
+        for backend in [*self._declared.values(), *self._entry_points().values()]:
+            found.setdefault(backend.builder, backend)
+        return list(found.values())
+
     def schemes(self) -> list[str]:
         """Every scheme that opens a store now (registered, declared or an entry point)."""
         return sorted(set(self._builders) | set(self._declared) | set(self._entry_points()))

@@ -10,7 +10,8 @@ leaves a half-made environment behind), and it is a single pip-installable binar
 
 The job still needs ``run_widgets`` itself (``Run.get_context()``), as v1 jobs needed
 ``azureml-defaults``: an *overlay* folder of symbolic links to run_widgets and its own
-runtime dependencies is added to the environment's ``sys.path`` after its site-packages,
+runtime dependencies (with the drivers of the installed store backends, so a job reaches
+a PostgreSQL team store too) is added to the environment's ``sys.path`` after its site-packages,
 so the environment's packages win, and nothing else of the submitting interpreter is
 visible. The build output is streamed into the run's ``logs/image_build_log.txt``.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ..exceptions import UserErrorException
+from ..store.registry import STORES
 
 if TYPE_CHECKING:
     from importlib.metadata import Distribution
@@ -353,7 +355,8 @@ def _overlay_links() -> dict[str, Path]:
     package = Path(__file__).resolve().parent.parent
     links: dict[str, Path] = {package.name: package}
     purelib = Path(sysconfig.get_paths()["purelib"])
-    for distribution in _runtime_closure("run_widgets"):
+    extras = sorted({backend.extra for backend in STORES.backends() if backend.extra})
+    for distribution in _runtime_closure("run_widgets", extras):
         for top in _top_levels(distribution):
             if top in links or top == package.name:
                 continue
@@ -365,8 +368,12 @@ def _overlay_links() -> dict[str, Path]:
     return links
 
 
-def _runtime_closure(root: str) -> list[Distribution]:
-    """The installed distributions ``root`` needs at run time (extras left out)."""
+def _runtime_closure(root: str, extras: Sequence[str] = ()) -> list[Distribution]:
+    """The installed distributions ``root`` (with ``extras``) needs at run time.
+
+    A requirement's own extras are followed too (``psycopg[binary]`` brings
+    ``psycopg-binary``); a distribution that is not installed is left out.
+    """
     import importlib.metadata as metadata
 
     from packaging.markers import default_environment
@@ -375,26 +382,32 @@ def _runtime_closure(root: str) -> list[Distribution]:
 
     environment = {k: str(v) for k, v in default_environment().items()}
     seen: dict[str, Distribution] = {}
-    pending = [root]
+    wanted: dict[str, set[str]] = {}  # the extras asked of each distribution
+    pending: list[tuple[str, set[str]]] = [(root, set(extras))]
     while pending:
-        name = canonicalize_name(pending.pop())
-        if name in seen:
+        raw, asked = pending.pop()
+        name = canonicalize_name(raw)
+        new = asked - wanted.get(name, set())
+        if name in seen and not new:
             continue
+        wanted.setdefault(name, set()).update(asked)
         try:
-            distribution = metadata.distribution(name)
+            distribution = seen.get(name) or metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
+        first_visit = name not in seen
         seen[name] = distribution
         for line in distribution.requires or []:
             try:
                 requirement = Requirement(line)
             except InvalidRequirement:
                 continue
-            if requirement.marker is not None and not requirement.marker.evaluate(
-                {**environment, "extra": ""}
-            ):
-                continue
-            pending.append(requirement.name)
+            applies = requirement.marker is None or any(
+                requirement.marker.evaluate({**environment, "extra": extra})
+                for extra in ([""] if first_visit else []) + sorted(new)
+            )
+            if applies:
+                pending.append((requirement.name, set(requirement.extras)))
     return [d for n, d in seen.items() if n != canonicalize_name(root)] + (
         [seen[canonicalize_name(root)]] if canonicalize_name(root) in seen else []
     )
