@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from run_widgets import (Experiment, GridParameterSampling, HyperDriveConfig,
                          PrimaryMetricGoal, RunDetails, Workspace, choice)
 
-ws = Workspace({workspace!r})
+ws = Workspace.from_config()  # the test's workspace, described in the environment
 exp = Experiment(workspace=ws, name="notebook-sweep")
 features, y = load_diabetes(return_X_y=True)
 x_train, x_test, y_train, y_test = train_test_split(features, y, test_size=0.2, random_state=0)
@@ -90,7 +90,7 @@ def test_function_sweep_from_a_notebook(ws: Workspace, tmp_path: Path) -> None:
         "language": "python",
     }
     notebook.cells = [
-        nbformat.v4.new_code_cell(cell.format(workspace=str(ws.folder), alphas=ALPHAS))
+        nbformat.v4.new_code_cell(cell.format(alphas=ALPHAS))
         for cell in CELLS
     ]
     path = tmp_path / "sweep.ipynb"
@@ -101,7 +101,7 @@ def test_function_sweep_from_a_notebook(ws: Workspace, tmp_path: Path) -> None:
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    env = python_env()
+    env = {**python_env(), **ws.description().environ()}
     client.execute(env=env)
     submitted = last_json(notebook.cells[2])
     assert submitted["submitted_status"] in ("Queued", "Running")  # submit returned at once

@@ -4,7 +4,6 @@ and readers never hold writers up."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ import pytest
 from support import python_env
 
 from run_widgets import Experiment, Run, Workspace
+from run_widgets.store import open_store
 
 N_WRITERS = 8
 N_POINTS = 50_000
@@ -23,14 +23,14 @@ N_POINTS = 50_000
 WRITER = """
     import json, sys, time
     from run_widgets import Workspace, Experiment
-    ws = Workspace(sys.argv[1])
+    ws = Workspace.from_config()  # the test's workspace: RUN_WIDGETS_STORE, _ARTIFACTS
     exp = Experiment(ws, "load")
-    run = exp.start_logging(snapshot_directory=None, outputs=False, display_name=sys.argv[3])
-    start = float(sys.argv[2])
+    run = exp.start_logging(snapshot_directory=None, outputs=False, display_name=sys.argv[2])
+    start = float(sys.argv[1])
     while time.time() < start:
         time.sleep(0.005)
     began = time.perf_counter()
-    for i in range(int(sys.argv[4])):
+    for i in range(int(sys.argv[3])):
         run.log("x", i)
     logged = time.perf_counter() - began
     run.complete()
@@ -40,10 +40,10 @@ WRITER = """
 
 READER = """
     import json, os, sys, time
-    from run_widgets.store import SqliteStore
-    store = SqliteStore(os.path.join(sys.argv[1], "tracking.db"))
-    stop_file = sys.argv[2]
-    total = int(sys.argv[3])
+    from run_widgets.store import open_store
+    store = open_store(os.environ["RUN_WIDGETS_STORE"])
+    stop_file = sys.argv[1]
+    total = int(sys.argv[2])
     cursors, points, polls, errors, slowest, midway = {}, {}, 0, [], 0.0, 0
     while True:
         stopping = os.path.exists(stop_file)
@@ -68,10 +68,11 @@ READER = """
 """
 
 
-def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
+def _spawn(ws: Workspace, code: str, *args: str) -> subprocess.Popen[str]:
+    """A process running ``code`` on ``ws`` (described to it in the environment)."""
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
-        env=python_env(),
+        env={**python_env(), **ws.description().environ()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,12 +81,10 @@ def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
 
 def test_eight_writers_and_a_polling_reader(ws: Workspace, tmp_path: Path) -> None:
     stop_file = tmp_path / "stop"
-    reader = _spawn(READER, str(ws.folder), str(stop_file), str(N_WRITERS * N_POINTS))
+    reader = _spawn(ws, READER, str(stop_file), str(N_WRITERS * N_POINTS))
     start = time.time() + 2.0
     began = time.monotonic()
-    writers = [
-        _spawn(WRITER, str(ws.folder), str(start), f"w{i}", str(N_POINTS)) for i in range(N_WRITERS)
-    ]
+    writers = [_spawn(ws, WRITER, str(start), f"w{i}", str(N_POINTS)) for i in range(N_WRITERS)]
     results = []
     for proc in writers:
         out, err = proc.communicate(timeout=120)
@@ -127,15 +126,14 @@ def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:
     run = exp.start_logging(snapshot_directory=None, outputs=False)
     run.log("x", 1.0)
     run.flush()
-    reader = sqlite3.connect(ws.folder / "tracking.db", isolation_level=None)
-    reader.execute("BEGIN")
+    reader = open_store(ws.store_uri)  # its own connections
     # Points, not chunks: this process's flusher may compact the run's chunks meanwhile.
     points = "SELECT SUM(n) FROM chunks"
-    assert reader.execute(points).fetchone()[0] == 1
-    try:
+    with reader._snapshot_read() as conn:  # type: ignore[attr-defined]  # the store's read transaction
+        assert conn.execute(points).fetchone()[0] == 1
         code = f"""
             from run_widgets import Workspace, Experiment, Run
-            ws = Workspace({str(ws.folder)!r})
+            ws = Workspace.from_config()
             run = Run(Experiment(ws, "e"), {run.id!r})
             for i in range(20):
                 run.log("x", float(i))
@@ -145,17 +143,16 @@ def test_an_open_read_transaction_does_not_block_writers(ws: Workspace) -> None:
         # the writer: the subprocess would time out. (How fast: bench_concurrency.py.)
         result = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)],
-            env=python_env(),
+            env={**python_env(), **ws.description().environ()},
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert result.returncode == 0, result.stderr  # 20 commits while a reader holds a snapshot
         # the reader still sees its snapshot, and the new data once it ends the transaction
-        assert reader.execute(points).fetchone()[0] == 1
-    finally:
-        reader.execute("COMMIT")
-    assert reader.execute(points).fetchone()[0] == 21
+        assert conn.execute(points).fetchone()[0] == 1
+    with reader._reading() as conn:  # type: ignore[attr-defined]
+        assert conn.execute(points).fetchone()[0] == 21
     reader.close()
     assert len(run.get_metrics()["x"]) == 21
     run.complete()

@@ -148,8 +148,8 @@ import sys
 import time
 from run_widgets import Experiment, ScriptRunConfig, Workspace
 
-experiment = Experiment(Workspace(sys.argv[1]), "test-exp")
-run = experiment.submit(ScriptRunConfig(source_directory=sys.argv[2], script="train.py"))
+experiment = Experiment(Workspace.from_config(), "test-exp")  # described in the environment
+run = experiment.submit(ScriptRunConfig(source_directory=sys.argv[1], script="train.py"))
 print(run.id, flush=True)
 time.sleep(60)
 """
@@ -158,7 +158,7 @@ READER = """
 import sys
 from run_widgets import Experiment, Run, Workspace
 
-run = Run(Experiment(Workspace(sys.argv[1]), "test-exp"), sys.argv[2])
+run = Run(Experiment(Workspace.from_config(), "test-exp"), sys.argv[1])
 print(run.wait_for_completion()["status"], run.get_metrics()["x"], flush=True)
 """
 
@@ -182,9 +182,10 @@ def test_killing_the_submitting_kernel_does_not_affect_the_run(
         },
     )
     kernel = subprocess.Popen(
-        [sys.executable, "-c", SUBMITTER, str(ws.folder), str(folder)],
+        [sys.executable, "-c", SUBMITTER, str(folder)],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, **ws.description().environ()},
     )
     assert kernel.stdout is not None
     run_id = kernel.stdout.readline().strip()
@@ -197,10 +198,11 @@ def test_killing_the_submitting_kernel_does_not_affect_the_run(
         assert run.get_status() in ("Queued", "Starting", "Running", "Finalizing", "Completed")
         time.sleep(0.02)
     reader = subprocess.run(
-        [sys.executable, "-c", READER, str(ws.folder), run_id],
+        [sys.executable, "-c", READER, run_id],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **ws.description().environ()},
     )
     assert reader.returncode == 0, reader.stderr
     assert reader.stdout.split() == ["Completed", "[0,", "1,", "2]"]
