@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pg_support import BACKEND_PARAMS, pg_server, pg_uri  # noqa: F401  (fixtures)
+from pg_support import (  # noqa: F401  (pg_server, pg_uri: fixtures)
+    BACKEND_PARAMS,
+    drop_database,
+    new_database,
+    pg_server,
+    pg_uri,
+)
 
 from run_widgets import Experiment, Workspace
 from run_widgets.store import TrackingStore, open_store
@@ -83,6 +89,31 @@ def ws(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator
         workspace = Workspace(tmp_path / "ws")
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def make_ws(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Workspace]]:
+    """Makes more fresh workspaces on the test's backend (``make_ws("other")``), all closed
+    after the test."""
+    made: list[Workspace] = []
+    databases: list[str] = []
+
+    def make(name: str) -> Workspace:
+        if backend == "postgresql":
+            databases.append(new_database(request.getfixturevalue("pg_server")))
+            workspace = Workspace(store=databases[-1], artifacts=tmp_path / name)
+        else:
+            workspace = Workspace(tmp_path / name)
+        made.append(workspace)
+        return workspace
+
+    yield make
+    for workspace in made:
+        workspace.close()
+    for uri in databases:
+        drop_database(request.getfixturevalue("pg_server"), uri)
 
 
 @pytest.fixture

@@ -140,10 +140,10 @@ def test_export_again_does_not_duplicate(
 
 
 def test_import_round_trip_restores_the_runs(
-    mlflow_server: Any, exported: tuple[Run, TransferReport, Path], tmp_path: Path
+    mlflow_server: Any, exported: tuple[Run, TransferReport, Path], ws: Workspace
 ) -> None:
     run = exported[0]
-    target = Workspace(tmp_path / "target")
+    target = ws  # on each store backend
     report = import_runs(target, "exp-tree", tracking_uri=mlflow_server.url)
     assert len(report.created) == 3 and not report.unmapped
     back = target.get_run(run.id)  # an exported run comes back under its own id
@@ -167,14 +167,14 @@ def test_import_round_trip_restores_the_runs(
     assert sorted(c.get_status() for c in kids.values()) == ["Completed", "Failed"]
     again = import_runs(target, "exp-tree", tracking_uri=mlflow_server.url)
     assert not again.created and len(again.skipped) == 3
-    target.close()
 
 
-def test_import_runs_logged_by_mlflow(mlflow_server: Any, tmp_path: Path) -> None:
+def test_import_runs_logged_by_mlflow(
+    mlflow_server: Any, ws: Workspace, backend: str, tmp_path: Path
+) -> None:
     client = MlflowClient(mlflow_server.url)
-    experiment_id = client.create_experiment("native-import")
+    experiment_id = client.create_experiment(f"native-import-{backend}")
     ids = log_mlflow_parent(client, experiment_id, tmp_path)
-    ws = Workspace(tmp_path / "ws")
     report = import_runs(ws, experiment_id, tracking_uri=mlflow_server.url)
     assert set(report.created) == {ids["parent"], *ids["children"]}
     parent = ws.get_run(report.created[ids["parent"]])
@@ -188,8 +188,7 @@ def test_import_runs_logged_by_mlflow(mlflow_server: Any, tmp_path: Path) -> Non
     assert set(parent.get_file_names()) == {"images/plot.png", "logs/train.log"}
     statuses = sorted(c.get_status() for c in parent.get_children())
     assert statuses == ["Completed", "Failed"]
-    assert import_runs(ws, "native-import", tracking_uri=mlflow_server.url).created == {}
-    ws.close()
+    assert import_runs(ws, f"native-import-{backend}", tracking_uri=mlflow_server.url).created == {}
 
 
 def test_cli_exports_and_imports_with_a_sqlite_store(tmp_path: Path) -> None:

@@ -811,3 +811,27 @@ def test_a_store_of_an_older_schema_is_migrated_and_keeps_its_runs(
     again = open_store(store_uri)  # the upgrade happened once: nothing left to do
     assert again.get_run("kept") is not None
     again.close()
+
+
+def test_text_with_a_nul_character_is_refused_on_every_backend(store: TrackingStore) -> None:
+    """PostgreSQL text cannot hold NUL: the same ops are refused everywhere, nothing written."""
+    store.write([_run("r")])
+    seq = store.current_seq()
+    for op in (
+        SetTags("r", {"k": "v\x00"}),
+        SetTags("r", {"k\x00": "v"}),
+        AddProperties("r", {"p": "\x00"}),
+        UpdateRun("r", description="a\x00b"),
+        _run("n\x00"),
+        _run("n", "exp\x00"),
+        _run("n", tags={"t": "\x00"}),
+        _points("r", "m\x00", [1.0]),
+    ):
+        with pytest.raises(UserErrorException, match="NUL character"):
+            store.write([SetTags("r", {"fine": "1"}), op])
+    assert store.current_seq() == seq
+    record = store.get_run("r")
+    assert record is not None and dict(record.tags) == {}
+    # Metric values are packed, not text columns: any string goes.
+    store.write([AppendPoints("r", "s", "list", ["a\x00b"], np.zeros(1))])
+    assert store.read_chunks("r")[0].values == ["a\x00b"]

@@ -89,10 +89,7 @@ def test_function_sweep_from_a_notebook(ws: Workspace, tmp_path: Path) -> None:
         "display_name": "Python 3",
         "language": "python",
     }
-    notebook.cells = [
-        nbformat.v4.new_code_cell(cell.format(alphas=ALPHAS))
-        for cell in CELLS
-    ]
+    notebook.cells = [nbformat.v4.new_code_cell(cell.format(alphas=ALPHAS)) for cell in CELLS]
     path = tmp_path / "sweep.ipynb"
     nbformat.write(notebook, path)
     client = NotebookClient(

@@ -5,6 +5,8 @@ the one write path of :class:`run_widgets.store.sql.SqlStore`); keeping them her
 SQL and connections, means a second backend cannot drift from the first. In the order a
 write meets them:
 
+* text a run keeps (names, tags, properties, descriptions) holds no NUL character, which
+  PostgreSQL cannot store: refused alike on every backend (:func:`check_text`);
 * each writer's appends applied once, in sequence: a batch resent because its COMMIT's
   answer was lost adds nothing (:func:`unapplied_appends`);
 * attempt fencing: a run's current attempt (:func:`current_attempt`), and the ops of an
@@ -44,10 +46,12 @@ from .entities import (
     AUTO_STEP,
     CALL_OF_KIND,
     TABLE_KINDS,
+    AddProperties,
     AppendPoints,
     CreateRun,
     MetricKind,
     RunStatus,
+    SetTags,
     UpdateRun,
     WriteOp,
 )
@@ -60,6 +64,7 @@ __all__ = [
     "MetricSummary",
     "RunState",
     "check_existing_creation",
+    "check_text",
     "creation_fingerprint",
     "current_attempt",
     "is_resent_creation",
@@ -108,6 +113,52 @@ def merge_metric_kinds(stored: str, new: str, name: str) -> MetricKind:
         f"Metric {name!r} was logged with {CALL_OF_KIND[stored]}; it cannot also be logged "
         f"with {CALL_OF_KIND[new]}. Use another metric name."
     )
+
+
+# -- text -------------------------------------------------------------------------------
+def check_text(op: WriteOp) -> None:
+    """Refuse an op whose names, labels or descriptions hold a NUL character.
+
+    PostgreSQL's text columns cannot hold NUL, so the rule is the same on every backend:
+    a workspace that works on SQLite keeps working on the team store. (Metric *values*
+    are packed into blobs and may hold any string.)
+
+    Raises:
+        UserErrorException: naming the field that holds the NUL.
+    """
+    fields: list[tuple[str, Any]] = [("run id", op.run_id)]
+    if isinstance(op, CreateRun):
+        fields += [
+            ("experiment name", op.experiment_name),
+            ("run type", op.run_type),
+            ("status", op.status),
+            ("parent id", op.parent_id),
+            ("display name", op.display_name),
+            ("description", op.description),
+        ]
+        fields += _labels("tag", op.tags) + _labels("property", op.properties)
+    elif isinstance(op, UpdateRun):
+        fields += [
+            ("status", op.status),
+            ("display name", op.display_name),
+            ("description", op.description),
+        ]
+    elif isinstance(op, SetTags):
+        fields += _labels("tag", op.tags)
+    elif isinstance(op, AddProperties):
+        fields += _labels("property", op.properties)
+    elif isinstance(op, AppendPoints):
+        fields += [("metric name", op.name), ("metric description", op.description)]
+    for what, text in fields:
+        if isinstance(text, str) and "\x00" in text:
+            raise UserErrorException(
+                f"The {what} {text!r} of run {op.run_id!r} contains a NUL character (\\x00), "
+                "which a tracking store cannot keep (PostgreSQL text cannot hold it)."
+            )
+
+
+def _labels(what: str, labels: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [(f"{what} key", k) for k in labels] + [(f"{what} value", v) for v in labels.values()]
 
 
 # -- runs ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import pytest
 from foundation_helpers import all_files, store_state
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pg_support import BACKEND_PARAMS, drop_database, new_database
 
 from run_widgets import Experiment, Run, Workspace
 from run_widgets.exceptions import RunWidgetsWarning
@@ -133,13 +134,21 @@ calls = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def fuzz_experiment() -> Iterator[Experiment]:
-    """One workspace for every example (function-scoped fixtures do not mix with given)."""
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
+def fuzz_experiment(request: pytest.FixtureRequest) -> Iterator[Experiment]:
+    """One workspace for every example (function-scoped fixtures do not mix with given),
+    on each store backend."""
     folder = Path(tempfile.mkdtemp(prefix="rw-fuzz-"))
-    ws = Workspace(folder / "ws")
+    if request.param == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        uri = new_database(server)
+        ws = Workspace(store=uri, artifacts=folder / "ws")
+    else:
+        ws = Workspace(folder / "ws")
     yield Experiment(ws, "fuzz")
     ws.close()
+    if request.param == "postgresql":
+        drop_database(server, uri)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -69,9 +69,9 @@ def last_json(text: str) -> Any:
 
 
 @pytest.fixture
-def kernel_env(tmp_path: Path) -> dict[str, str]:
-    env = python_env()
-    env["RUN_WIDGETS_WORKSPACE"] = str(tmp_path / "ws")
+def kernel_env(ws: Workspace) -> dict[str, str]:
+    """The kernels' environment: ``Workspace.from_config()`` opens the test's workspace."""
+    env = {**python_env(), **ws.description().environ()}
     env.pop("RUN_WIDGETS_HOME", None)
     return env
 
@@ -82,7 +82,7 @@ def _write_script(folder: Path, points: int, delay: float) -> None:
 
 
 def test_kernel_killed_while_a_submitted_run_continues(
-    tmp_path: Path, kernel_env: dict[str, str]
+    tmp_path: Path, kernel_env: dict[str, str], ws: Workspace
 ) -> None:
     _write_script(tmp_path / "scripts", points=12, delay=0.4)
     with kernel(tmp_path, kernel_env) as (manager, client):
@@ -106,18 +106,12 @@ def test_kernel_killed_while_a_submitted_run_continues(
         while manager.is_alive() and time.time() < deadline:
             time.sleep(0.1)
         assert not manager.is_alive()
-    ws = Workspace(tmp_path / "ws")
-    try:
-        run = Run(Experiment(ws, "kernel-killed"), run_id)
-        deadline = time.time() + 60
-        while (
-            run.get_status() not in ("Completed", "Failed", "Canceled") and time.time() < deadline
-        ):
-            time.sleep(0.3)
-        assert run.get_status() == "Completed"
-        assert run.get_metrics()["x"] == [float(i) for i in range(12)]
-    finally:
-        ws.close()
+    run = Run(Experiment(ws, "kernel-killed"), run_id)
+    deadline = time.time() + 60
+    while run.get_status() not in ("Completed", "Failed", "Canceled") and time.time() < deadline:
+        time.sleep(0.3)
+    assert run.get_status() == "Completed"
+    assert run.get_metrics()["x"] == [float(i) for i in range(12)]
     # A new kernel reattaches with Run(exp, id) and RunDetails shows the finished run.
     with kernel(tmp_path, kernel_env) as (_, client):
         output = execute(

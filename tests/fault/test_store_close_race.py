@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,9 +28,9 @@ def _hammer(store: TrackingStore, run_id: str, outcome: list[str]) -> None:
         store.release_thread_resources()
 
 
-def test_closing_a_store_under_a_busy_thread(tmp_path: Path) -> None:
+def test_closing_a_store_under_a_busy_thread(make_ws: Callable[[str], Workspace]) -> None:
     for attempt in range(20):
-        ws = Workspace(tmp_path / f"ws{attempt}")
+        ws = make_ws(f"ws{attempt}")
         run = Experiment(ws, "race").start_logging(snapshot_directory=None)
         store = ws.store
         outcome: list[str] = []

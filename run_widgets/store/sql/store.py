@@ -11,8 +11,9 @@ One write, :meth:`SqlStore.write`, reads top to bottom:
 
 1. begin the write transaction (SQLite: ``BEGIN IMMEDIATE``, the whole database; other
    databases: ``BEGIN`` and row locks below);
-2. drop what :mod:`~run_widgets.store.rules` says must not be applied: appends a writer
-   sent before (``write_progress``) and ops of an attempt a retry replaced;
+2. refuse text no backend can keep, and drop what :mod:`~run_widgets.store.rules` says
+   must not be applied: appends a writer sent before (``write_progress``) and ops of an
+   attempt a retry replaced;
 3. lock the rows of every existing run the ops touch, in id order (never deadlocking two
    writes of the same runs), reading each run's status and owner;
 4. apply the ops in order, each through its rule: creations (resends are no-ops, numbers
@@ -221,6 +222,8 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
     def _apply(self, conn: Connection, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` inside the write transaction (steps 2-5 of the module docstring)."""
         d = self.dialect
+        for op in ops:
+            rules.check_text(op)
         ops = self._current_attempts_only(conn, self._unapplied(conn, ops))
         created = {op.run_id for op in ops if isinstance(op, CreateRun)}
         runs = self._lock_runs(conn, sorted({op.run_id for op in ops} - created))
