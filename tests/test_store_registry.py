@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -180,3 +181,83 @@ def test_workspace_on_a_postgresql_store_by_uri(pg_uri: str, tmp_path: Path) -> 
         assert ws.artifacts.list_files(run.id) == []
     finally:
         ws.close()
+
+
+OPEN_IN_A_FRESH_PROCESS = """
+import os, sys
+from run_widgets.store import open_store, registry
+assert "psycopg" not in sys.modules, "a driver was imported before a store needed it"
+print(" ".join(registry.registered_schemes()))
+store = open_store(os.environ["RW_TEST_STORE"])
+store.write([])
+print(type(store).__name__, store.current_seq())
+"""
+
+
+def _open_in_a_fresh_process(uri: str, extra_path: str = "") -> list[str]:
+    env = {**python_env(), "RW_TEST_STORE": uri}  # not on the command line: a password
+    if extra_path:
+        env["PYTHONPATH"] = extra_path + os.pathsep + env["PYTHONPATH"]
+    result = subprocess.run(
+        [sys.executable, "-c", OPEN_IN_A_FRESH_PROCESS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
+def test_every_postgresql_uri_form_opens_in_a_fresh_process(pg_uri: str, scheme: str) -> None:
+    uri = scheme + pg_uri[len("postgresql") :]
+    schemes, opened = _open_in_a_fresh_process(uri)
+    assert {"sqlite", "postgresql", "postgres", "postgresql+psycopg"} <= set(schemes.split())
+    assert opened == "PostgresStore 1"
+
+
+@pytest.mark.parametrize("form", ["sqlite:///abs", "sqlite:////abs", "folder"])
+def test_every_sqlite_uri_form_opens_in_a_fresh_process(tmp_path: Path, form: str) -> None:
+    db = tmp_path / "tracking.db"  # an absolute path: "sqlite://" + "/tmp/..."
+    uri = {
+        "sqlite:///abs": f"sqlite://{db}",
+        "sqlite:////abs": f"sqlite:///{db}",  # SQLAlchemy's spelling
+        "folder": str(tmp_path / "folder"),  # created on first use
+    }[form]
+    _, opened = _open_in_a_fresh_process(uri)
+    assert opened == "SqliteStore 1"
+
+
+def test_a_missing_driver_names_the_extra_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None  # as if psycopg were not installed\n"
+        "from run_widgets.store import open_store\n"
+        "open_store('postgresql://me@127.0.0.1:1/db')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "StoreError: The 'postgresql' store backend is not available" in result.stderr
+    assert "pip install 'run_widgets[postgres]'" in result.stderr
+
+
+def test_another_package_declares_a_backend_by_entry_point(tmp_path: Path) -> None:
+    """A package that is installed (here: its metadata on sys.path) adds a scheme without
+    anyone importing it: the registry finds its entry point and imports it on first use."""
+    site = tmp_path / "site"
+    info = site / "fakedb_backend-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakedb-backend\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[run_widgets.store_backends]\nfakedb = fakedb_backend:open_fake\n"
+    )
+    (site / "fakedb_backend.py").write_text(
+        "from run_widgets.store import SqliteStore\n"
+        "def open_fake(uri):\n"
+        "    return SqliteStore(uri[len('fakedb://'):])\n"
+    )
+    schemes, opened = _open_in_a_fresh_process(f"fakedb://{tmp_path / 'f.db'}", str(site))
+    assert "fakedb" in schemes.split()
+    assert opened == "SqliteStore 1"
