@@ -14,10 +14,9 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
+from store_helpers import scalar_points
 from support import python_env
 
 from run_widgets import Experiment, Workspace
@@ -28,23 +27,11 @@ from run_widgets.exceptions import (
 )
 from run_widgets.store import (
     SCHEMA_VERSION,
-    AppendPoints,
     CreateRun,
     SetTags,
     SqliteStore,
-    TrackingStore,
 )
 from run_widgets.store.sqlite.schema import MIGRATIONS
-
-
-def _stored_values(store: TrackingStore, run_id: str) -> dict[str, list[Any]]:
-    """Every metric's stored values, by name, in order."""
-    return {
-        info.name: np.concatenate(
-            [c.values for c in store.read_chunks(run_id) if c.metric_id == info.id]
-        ).tolist()
-        for info in store.metric_infos([run_id])
-    }
 
 
 def _digest(path: Path) -> str:
@@ -55,17 +42,6 @@ def _new_store(tmp_path: Path, name: str = "s") -> SqliteStore:
     folder = tmp_path / name
     folder.mkdir()
     return SqliteStore(folder / "tracking.db")
-
-
-def _points(run_id: str, name: str, values: list[float], **kwargs: object) -> AppendPoints:
-    return AppendPoints(
-        run_id=run_id,
-        name=name,
-        kind="scalar",
-        values=np.asarray(values, dtype=np.float64),
-        times=np.full(len(values), time.time()),
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 # ------------------------------------------------------------------ schema version ----
@@ -136,7 +112,7 @@ def test_truncated_store_is_refused_untouched(tmp_path: Path) -> None:
     store = _new_store(tmp_path)
     store.write(
         [CreateRun("r1", "e", "interactive", "Running")]
-        + [_points("r1", f"m{i}", list(range(2000))) for i in range(20)]
+        + [scalar_points("r1", f"m{i}", list(range(2000))) for i in range(20)]
     )
     store.close()
     conn = sqlite3.connect(store.path)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from store_helpers import scalar_points, stored_values
 
 from run_widgets.exceptions import RunNotFoundError, StoreError, UserErrorException
 from run_widgets.store import (
@@ -37,27 +38,6 @@ from run_widgets.store.assets import NewModel
 from run_widgets.store.entities import AUTO_STEP
 from run_widgets.store.rules import MIN_CHUNKS_TO_COMPACT
 from run_widgets.store.sql.schema import run_migrations
-
-
-def _points(run_id: str, name: str, values: list[float], **kwargs: Any) -> AppendPoints:
-    return AppendPoints(
-        run_id=run_id,
-        name=name,
-        kind="scalar",
-        values=np.asarray(values, dtype=np.float64),
-        times=np.full(len(values), time.time()),
-        **kwargs,
-    )
-
-
-def _stored_values(store: TrackingStore, run_id: str) -> dict[str, list[Any]]:
-    """Every metric's stored values, by name, in order."""
-    return {
-        info.name: np.concatenate(
-            [c.values for c in store.read_chunks(run_id) if c.metric_id == info.id]
-        ).tolist()
-        for info in store.metric_infos([run_id])
-    }
 
 
 def _history(store: TrackingStore, run_id: str) -> dict[str, list[tuple[int, Any]]]:
@@ -214,7 +194,7 @@ def test_write_batch_is_all_or_nothing(store: TrackingStore) -> None:
         store.write(
             [
                 SetTags("r", {"t": "1"}),
-                _points("r", "m", [1.0, 2.0]),
+                scalar_points("r", "m", [1.0, 2.0]),
                 AddProperties("r", {"p": "2"}),
             ]
         )
@@ -254,20 +234,20 @@ def test_an_append_sent_again_is_stored_once(store: TrackingStore) -> None:
 
     store.write([CreateRun("r", "e", "interactive", "Running")])
     first = [
-        _points("r", "loss", [1.0, 2.0], writer="w1", seq=1),
-        _points("r", "acc", [0.5], writer="w1", seq=2),
+        scalar_points("r", "loss", [1.0, 2.0], writer="w1", seq=1),
+        scalar_points("r", "acc", [0.5], writer="w1", seq=2),
     ]
     store.write(first)
     # Resent together with the next points (as the flusher does after a failure).
-    store.write([*first, _points("r", "loss", [3.0], writer="w1", seq=3)])
-    store.write([_points("r", "loss", [3.0], writer="w1", seq=3)])
+    store.write([*first, scalar_points("r", "loss", [3.0], writer="w1", seq=3)])
+    store.write([scalar_points("r", "loss", [3.0], writer="w1", seq=3)])
     # Another writer's numbers are its own; appends without a writer always apply.
-    store.write([_points("r", "loss", [4.0], writer="w2", seq=1)])
-    store.write([_points("r", "loss", [5.0]), _points("r", "loss", [5.0])])
-    values = _stored_values(store, "r")
+    store.write([scalar_points("r", "loss", [4.0], writer="w2", seq=1)])
+    store.write([scalar_points("r", "loss", [5.0]), scalar_points("r", "loss", [5.0])])
+    values = stored_values(store, "r")
     assert values == {"loss": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0], "acc": [0.5]}
     # A stale batch skipped as a whole still leaves the other ops of its write applied.
-    store.write([_points("r", "acc", [9.0], writer="w1", seq=2), SetTags("r", {"t": "1"})])
+    store.write([scalar_points("r", "acc", [9.0], writer="w1", seq=2), SetTags("r", {"t": "1"})])
     record = store.get_run("r")
     assert record is not None and dict(record.tags) == {"t": "1"}
     assert [i.n_points for i in store.metric_infos(["r"]) if i.name == "acc"] == [1]
@@ -277,17 +257,17 @@ def test_appends_of_a_replaced_attempt_are_dropped(store: TrackingStore) -> None
     """A lost attempt's process that still logs does not add to its retry's run."""
 
     store.write([CreateRun("r", "e", "script", "Running")])
-    store.write([_points("r", "x", [1.0], attempt=1)])  # before the loss: kept
+    store.write([scalar_points("r", "x", [1.0], attempt=1)])  # before the loss: kept
     store.write([AddProperties("r", {"attempt_2": "attempt 1 was lost"})])
     store.write(
         [
-            _points("r", "x", [2.0], attempt=1),  # the lost attempt, still running
-            _points("r", "x", [3.0], attempt=2),
-            _points("r", "y", [4.0]),  # not from a job of the run: always kept
+            scalar_points("r", "x", [2.0], attempt=1),  # the lost attempt, still running
+            scalar_points("r", "x", [3.0], attempt=2),
+            scalar_points("r", "y", [4.0]),  # not from a job of the run: always kept
             SetTags("r", {"t": "1"}),
         ]
     )
-    values = _stored_values(store, "r")
+    values = stored_values(store, "r")
     assert values == {"x": [1.0, 3.0], "y": [4.0]}
     record = store.get_run("r")
     assert record is not None and dict(record.tags) == {"t": "1"}
@@ -391,7 +371,7 @@ def test_metric_kinds_rows_and_tables_mix_others_never(store: TrackingStore) -> 
     assert (info.kind, info.n_points, info.columns) == ("table", 3, ("x", "y", "z"))
     blocks = [c.values for c in store.read_chunks("r")]
     assert blocks == [{"x": [1], "y": [2.0]}, {"x": [2, 3], "z": ["a", "b"]}]
-    store.write([_points("r", "s", [1.0])])
+    store.write([scalar_points("r", "s", [1.0])])
     seq = store.current_seq()
     with pytest.raises(UserErrorException, match=r"run\.log_list"):
         store.write(
@@ -403,10 +383,12 @@ def test_metric_kinds_rows_and_tables_mix_others_never(store: TrackingStore) -> 
 
 def test_steps_continue_and_auto_steps_follow_the_previous_one(store: TrackingStore) -> None:
     store.write([_run("r")])
-    store.write([_points("r", "m", [1.0, 2.0])])  # steps 0, 1
-    store.write([_points("r", "m", [3.0], steps=np.array([10]))])
-    store.write([_points("r", "m", [4.0, 5.0, 6.0], steps=np.array([AUTO_STEP, 20, AUTO_STEP]))])
-    store.write([_points("r", "m", [7.0])])
+    store.write([scalar_points("r", "m", [1.0, 2.0])])  # steps 0, 1
+    store.write([scalar_points("r", "m", [3.0], steps=np.array([10]))])
+    store.write(
+        [scalar_points("r", "m", [4.0, 5.0, 6.0], steps=np.array([AUTO_STEP, 20, AUTO_STEP]))]
+    )
+    store.write([scalar_points("r", "m", [7.0])])
     steps = np.concatenate([c.steps for c in store.read_chunks("r")]).tolist()
     assert steps == [0, 1, 10, 11, 20, 21, 22]
     (info,) = store.metric_infos(["r"])
@@ -438,14 +420,14 @@ def test_values_read_back_as_written(store: TrackingStore, values: Any) -> None:
 
 def test_an_append_without_points_writes_nothing(store: TrackingStore) -> None:
     store.write([_run("r")])
-    store.write([_points("r", "m", [])])
+    store.write([scalar_points("r", "m", [])])
     assert store.metric_infos(["r"]) == [] and store.last_chunk_id("r") == 0
 
 
 def test_compaction_keeps_the_points_and_the_readers_cursor(store: TrackingStore) -> None:
     store.write([_run("r")])
     for i in range(MIN_CHUNKS_TO_COMPACT + 4):
-        store.write([_points("r", "m", [float(i), float(i) + 0.5])])
+        store.write([scalar_points("r", "m", [float(i), float(i) + 0.5])])
     store.write([AppendPoints("r", "t", "row", {"c": [1]}, np.zeros(1)) for _ in range(2)])
     for _ in range(MIN_CHUNKS_TO_COMPACT):
         store.write([AppendPoints("r", "t", "row", {"d": ["x"]}, np.zeros(1))])
@@ -457,7 +439,7 @@ def test_compaction_keeps_the_points_and_the_readers_cursor(store: TrackingStore
     assert store.last_chunk_id("r") == cursor  # a merged chunk keeps the largest id
     assert store.read_chunks("r", after_chunk_id=cursor) == []
     assert store.compact_run("r") == 0
-    store.write([_points("r", "m", [99.0])])
+    store.write([scalar_points("r", "m", [99.0])])
     (new,) = store.read_chunks("r", after_chunk_id=cursor)
     assert new.values.tolist() == [99.0] and new.first_index == 2 * (MIN_CHUNKS_TO_COMPACT + 4)
 
@@ -538,12 +520,12 @@ def test_compute_targets_are_saved_once_by_name(store: TrackingStore) -> None:
 # ------------------------------------------------------------ incremental reads ----
 def test_read_chunks_after_cursor(store: TrackingStore) -> None:
     store.write([CreateRun("r", "e", "interactive", "Running")])
-    store.write([_points("r", "a", [1.0, 2.0]), _points("r", "b", [5.0])])
+    store.write([scalar_points("r", "a", [1.0, 2.0]), scalar_points("r", "b", [5.0])])
     first = store.read_chunks("r")
     assert [(c.metric_name, c.n) for c in first] == [("a", 2), ("b", 1)]
     cursor = first[-1].id
     assert store.read_chunks("r", after_chunk_id=cursor) == []
-    store.write([_points("r", "a", [3.0])])
+    store.write([scalar_points("r", "a", [3.0])])
     new = store.read_chunks("r", after_chunk_id=cursor)
     assert [(c.metric_name, list(c.values), list(c.steps)) for c in new] == [("a", [3.0], [2])]
     assert new[0].first_index == 2
@@ -560,7 +542,7 @@ def test_find_runs_changed_after(store: TrackingStore) -> None:
     store.write([SetTags("a", {"x": "1"})])
     assert [r.id for r in store.find_runs(changed_after=cursor)] == ["a"]
     cursor = store.current_seq()
-    store.write([_points("b", "m", [1.0])])
+    store.write([scalar_points("b", "m", [1.0])])
     assert [r.id for r in store.find_runs(changed_after=cursor)] == ["b"]
     assert [r.id for r in store.find_runs(changed_after=0)] == ["b", "a"]
     assert [r.id for r in store.find_runs(limit=1)] == ["b"]
@@ -568,8 +550,8 @@ def test_find_runs_changed_after(store: TrackingStore) -> None:
 
 def test_metric_infos_summaries(store: TrackingStore) -> None:
     store.write([CreateRun("r", "e", "interactive", "Running")])
-    store.write([_points("r", "m", [3.0, float("nan"), -1.0], description="d")])
-    store.write([_points("r", "m", [10.0])])
+    store.write([scalar_points("r", "m", [3.0, float("nan"), -1.0], description="d")])
+    store.write([scalar_points("r", "m", [10.0])])
     (info,) = store.metric_infos(["r"])
     assert (info.name, info.kind, info.n_points, info.last_step) == ("m", "scalar", 4, 3)
     assert (info.first_value, info.last_value) == (3.0, 10.0)
@@ -593,7 +575,7 @@ def test_incremental_readers_miss_nothing_under_concurrent_commits(store: Tracki
         try:
             for i in range(per_writer):
                 values = [float(i * batch + k) for k in range(batch)]
-                store.write([_points(run_id, "x", values), SetTags(run_id, {"i": str(i)})])
+                store.write([scalar_points(run_id, "x", values), SetTags(run_id, {"i": str(i)})])
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -639,7 +621,7 @@ def test_bad_input_is_refused_and_nothing_is_written(store: TrackingStore) -> No
     seq = store.current_seq()
     bad_batches: list[tuple[list[Any], type[Exception]]] = [
         ([SetTags("r", {"a": "1"}), UpdateRun("ghost", status="Failed")], RunNotFoundError),
-        ([_points("ghost", "m", [1.0])], RunNotFoundError),
+        ([scalar_points("ghost", "m", [1.0])], RunNotFoundError),
         ([AddProperties("ghost", {"a": "1"})], RunNotFoundError),
         ([_run("new"), _run("new2", parent_id="missing")], RunNotFoundError),
         ([_run("r", "elsewhere")], UserErrorException),
@@ -657,7 +639,7 @@ def test_bad_input_is_refused_and_nothing_is_written(store: TrackingStore) -> No
 def test_names_with_quotes_marks_and_unicode_are_plain_data(store: TrackingStore) -> None:
     odd = "it's %s ? \\ ; DROP TABLE runs; -- ünï 😀"
     store.write([_run(odd, odd, tags={odd: odd}, properties={odd: odd}, display_name=odd)])
-    store.write([_points(odd, odd, [1.0]), RemoveTags(odd, ("missing", "%"))])
+    store.write([scalar_points(odd, odd, [1.0]), RemoveTags(odd, ("missing", "%"))])
     record = store.get_run(odd)
     assert record is not None
     assert (record.experiment_name, record.display_name) == (odd, odd)
@@ -796,8 +778,8 @@ def test_a_store_of_an_older_schema_is_migrated_and_keeps_its_runs(
         assert (record.experiment_name, record.status) == ("old", "Completed")
         assert (dict(record.tags), dict(record.properties)) == ({"tag": "v"}, {"prop": "p"})
         # What the later migrations added works: resend-proof appends, registries, pages.
-        store.write([_points("kept", "m", [1.0], writer="w", seq=1)])
-        store.write([_points("kept", "m", [1.0], writer="w", seq=1)])
+        store.write([scalar_points("kept", "m", [1.0], writer="w", seq=1)])
+        store.write([scalar_points("kept", "m", [1.0], writer="w", seq=1)])
         assert [i.n_points for i in store.metric_infos(["kept"])] == [1]
         assert store.add_model(NewModel("m", "s", "p", 1.0)).version == 1
         assert store.add_environment("e", {}, 1.0).version == 1
@@ -825,7 +807,7 @@ def test_text_with_a_nul_character_is_refused_on_every_backend(store: TrackingSt
         _run("n\x00"),
         _run("n", "exp\x00"),
         _run("n", tags={"t": "\x00"}),
-        _points("r", "m\x00", [1.0]),
+        scalar_points("r", "m\x00", [1.0]),
     ):
         with pytest.raises(UserErrorException, match="NUL character"):
             store.write([SetTags("r", {"fine": "1"}), op])

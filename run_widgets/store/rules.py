@@ -35,7 +35,7 @@ contract of :class:`run_widgets.store.base.TrackingStore`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ from .entities import (
     AddProperties,
     AppendPoints,
     CreateRun,
+    MetricInfo,
     MetricKind,
     RunStatus,
     SetTags,
@@ -376,6 +377,11 @@ class MetricSummary:
     max_value: float | None = None
     columns: tuple[str, ...] = ()
     description: str | None = None
+
+    @classmethod
+    def of(cls, info: MetricInfo) -> MetricSummary:
+        """The summary part of a stored metric header (the fields of the same names)."""
+        return cls(**{f.name: getattr(info, f.name) for f in fields(cls)})
 
 
 def summarize_append(

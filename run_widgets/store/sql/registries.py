@@ -16,31 +16,22 @@ A compute target is one row per name holding its JSON definition; it is written 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ...exceptions import UserErrorException
 from .. import rules
 from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from .dialect import Connection, Dialect
+from .transactions import SqlTransactions
 
-_T = TypeVar("_T")
 
-
-class SqlRegistries:
+class SqlRegistries(SqlTransactions):
     """The registry methods of ``TrackingStore`` for a SQL store, over the functions below.
 
-    A store mixes this in (before ``TrackingStore``) and runs each function inside its own
-    read or write transaction through :meth:`_in_read` / :meth:`_in_write`.
+    Each method runs its function inside a read or write transaction through
+    :meth:`~.transactions.SqlTransactions._in_read` / ``_in_write``.
     """
-
-    def _in_read(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(conn, dialect, *args)`` in a read transaction."""
-        raise NotImplementedError
-
-    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(conn, dialect, *args)`` in a write transaction."""
-        raise NotImplementedError
 
     def add_model(self, model: NewModel) -> ModelRecord:
         """Insert ``model`` as the next version of its name (1, 2, …) in one transaction."""

@@ -28,12 +28,6 @@ METRIC_COLUMNS = (
 )
 """Columns of a metric header row, in :func:`metric_info`'s order."""
 
-SUMMARY_COLUMNS = (
-    "id, kind, n_points, last_step, first_value, last_value, min_value, max_value, columns,"
-    " description"
-)
-"""Columns of a metric row that :func:`metric_summary` reads (the id first)."""
-
 CHUNK_COLUMNS = (
     "c.id, c.metric_id, m.name, m.kind, c.first_index, c.steps, c.times, c.dtype, c.vals"
 )
@@ -94,21 +88,6 @@ def metric_info(row: Sequence[Any]) -> MetricInfo:
         min_value=row[9],
         max_value=row[10],
         columns=tuple(codec.loads_json(row[11])),
-    )
-
-
-def metric_summary(row: Sequence[Any]) -> rules.MetricSummary:
-    """A metric's running summary from a row of :data:`SUMMARY_COLUMNS`."""
-    return rules.MetricSummary(
-        kind=row[1],
-        n_points=int(row[2]),
-        last_step=None if row[3] is None else int(row[3]),
-        first_value=codec.loads_json(row[4]),
-        last_value=codec.loads_json(row[5]),
-        min_value=row[6],
-        max_value=row[7],
-        columns=tuple(codec.loads_json(row[8])),
-        description=row[9],
     )
 
 

@@ -1,11 +1,13 @@
-"""The SQL store: everything the SQL backends share, as one base class.
+"""The SQL store: everything the SQL backends share, as one base class, and its write path.
 
 :class:`SqlStore` implements the whole :class:`~run_widgets.store.base.TrackingStore`
 contract in SQL written once (with ``?`` marks, run through the backend's
-:class:`~run_widgets.store.sql.dialect.Dialect`). A backend subclass (``SqliteStore``,
-``PostgresStore``) adds only what truly differs: how a connection is opened, checked and
-migrated, how a driver error becomes a :class:`~run_widgets.exceptions.StoreError`, how a
-transaction begins, and whether a failed call may be tried again.
+:class:`~run_widgets.store.sql.dialect.Dialect`): the writes here, the reads in
+:mod:`.reads`, the registries in :mod:`.registries`, on the transactions of
+:mod:`.transactions`. A backend subclass (``SqliteStore``, ``PostgresStore``) adds only
+what truly differs: how a connection is opened, checked and migrated, how a driver error
+becomes a :class:`~run_widgets.exceptions.StoreError`, how a transaction begins, and
+whether a failed call may be tried again.
 
 One write, :meth:`SqlStore.write`, reads top to bottom:
 
@@ -29,54 +31,29 @@ the ``meta`` row, and so its numbers, only after this one's commit is visible.
 
 from __future__ import annotations
 
-import abc
 import contextlib
-import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar, Concatenate, NoReturn, ParamSpec, TypeVar
+from collections.abc import Sequence
 
 from ...exceptions import RunNotFoundError, UserErrorException
 from .. import codec, rules
-from ..base import TagFilter, TrackingStore
+from ..base import TrackingStore
 from ..entities import (
     TABLE_KINDS,
     AddProperties,
     AppendPoints,
     CreateRun,
     ExperimentRecord,
-    MetricInfo,
-    OwnerRecord,
-    PointChunk,
     RemoveTags,
-    RunRecord,
     SetTags,
     UpdateRun,
     WriteOp,
 )
-from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
-from . import run_query as run_pages
-from .connections import ThreadConnections
-from .dialect import Connection, Dialect
+from .dialect import Connection
+from .reads import SqlReads
 from .registries import SqlRegistries
-from .rows import (
-    CHUNK_COLUMNS,
-    METRIC_COLUMNS,
-    OWNER_COLUMNS,
-    RUN_COLUMNS,
-    STORED_CHUNK_COLUMNS,
-    SUMMARY_COLUMNS,
-    merged_chunk,
-    metric_info,
-    metric_summary,
-    owner_record,
-    point_chunk,
-    run_record,
-)
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-_S = TypeVar("_S", bound="SqlStore")
+from .rows import METRIC_COLUMNS, STORED_CHUNK_COLUMNS, merged_chunk, metric_info
+from .transactions import retried
 
 JSON_RUN_COLUMNS = frozenset({"error", "definition"})
 """Run columns holding JSON text."""
@@ -94,123 +71,15 @@ _CREATION_COLUMNS = (
 """What identifies a stored run's creation (``rules.creation_fingerprint``)."""
 
 
-def retried(method: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_S, _P], _T]:
-    """Run a store method through :meth:`SqlStore._retry`, so a backend may run it again."""
-
-    @functools.wraps(method)
-    def call(store: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return store._retry(functools.partial(method, store, *args, **kwargs))
-
-    return call
-
-
-class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
+class SqlStore(SqlReads, SqlRegistries, TrackingStore):
     """A tracking store in a SQL database: the shared statements and the write path.
 
-    Subclasses set :attr:`dialect` and :attr:`driver_error`, call
-    :meth:`_init_connections` and implement :meth:`_open_connection` and
-    :meth:`_raise_translated`; they may override :meth:`_usable`, :meth:`_begin` and
-    :meth:`_retry`.
+    A backend subclass sets ``dialect`` and ``driver_error`` and provides the connection
+    side (see :class:`~run_widgets.store.sql.transactions.SqlTransactions`).
     """
-
-    #: How this database spells the shared statements.
-    dialect: ClassVar[Dialect]
-    #: The base class of the driver's exceptions (``sqlite3.Error``, ``psycopg.Error``).
-    driver_error: ClassVar[type[Exception]]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
-
-    # -------------------------------------------------------------- backend hooks --
-    @abc.abstractmethod
-    def _raise_translated(self, exc: Exception) -> NoReturn:
-        """Raise the ``StoreError`` that tells the user what the driver error ``exc`` means."""
-
-    def _begin(self, conn: Connection, statement: str) -> None:
-        """Begin a transaction with ``statement`` (after ending one an interrupt abandoned)."""
-        self._end_stale_transaction(conn)
-        conn.execute(statement)
-
-    def _retry(self, call: Callable[[], _T]) -> _T:
-        """Run one call of a public method; a backend may run it again after a failure."""
-        return call()
-
-    # ---------------------------------------------------------------- transactions --
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """The thread's connection for reads outside a transaction (one statement each)."""
-        conn = self._conn()
-        try:
-            yield conn
-        except self.driver_error as exc:
-            self._raise_translated(exc)
-
-    @contextlib.contextmanager
-    def _snapshot_read(self) -> Iterator[Connection]:
-        """A read transaction: several SELECTs see one consistent state."""
-        with self._reading() as conn:
-            self._begin(conn, self.dialect.begin_snapshot)
-            self._local.in_transaction = True
-            try:
-                yield conn
-            except BaseException:
-                with contextlib.suppress(self.driver_error):
-                    conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-            finally:
-                self._local.in_transaction = False
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction: committed if the block ends normally, else rolled back."""
-        conn = self._conn()
-        try:
-            self._begin(conn, self.dialect.begin_write)
-        except self.driver_error as exc:
-            self._raise_translated(exc)
-        self._local.in_transaction = True
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(self.driver_error):
-                conn.execute("ROLLBACK")
-            if isinstance(exc, self.driver_error):
-                self._raise_translated(exc)
-            raise
-        finally:
-            self._local.in_transaction = False
-
-    def _end_stale_transaction(self, conn: Connection) -> None:
-        """Roll back a transaction left open by an interrupted call (e.g. by a signal handler).
-
-        Every transaction of this class ends in the call that began it, so one still open
-        when a new one starts, outside any of our calls, was abandoned between ``BEGIN``
-        and its ``try`` block; keeping it would hold its locks forever and make every later
-        write of this thread fail. Inside one of our transactions nothing is rolled back
-        (a nested ``BEGIN`` then fails loudly, as it should).
-        """
-        if self.dialect.in_transaction(conn) and not getattr(self._local, "in_transaction", False):
-            with contextlib.suppress(self.driver_error):
-                conn.execute("ROLLBACK")
-
-    def _in_read(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(conn, dialect, *args)`` on the thread's connection (see ``SqlRegistries``)."""
-        return self._retry(functools.partial(self._read_with, function, *args))
-
-    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(conn, dialect, *args)`` in a write transaction (see ``SqlRegistries``)."""
-        return self._retry(functools.partial(self._write_with, function, *args))
-
-    def _read_with(self, function: Callable[..., _T], *args: Any) -> _T:
-        with self._reading() as conn:
-            return function(conn, self.dialect, *args)
-
-    def _write_with(self, function: Callable[..., _T], *args: Any) -> _T:
-        with self._writing() as conn:
-            return function(conn, self.dialect, *args)
 
     # ---------------------------------------------------------------------- writes --
     @retried
@@ -431,14 +300,17 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
         d = self.dialect
         row = d.execute(
             conn,
-            f"SELECT {SUMMARY_COLUMNS} FROM metrics WHERE run_id = ? AND name = ?",
+            f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ?",
             (op.run_id, op.name),
         ).fetchone()
-        appended = rules.summarize_append(None if row is None else metric_summary(row), op)
+        stored = None if row is None else metric_info(row)
+        appended = rules.summarize_append(
+            None if stored is None else rules.MetricSummary.of(stored), op
+        )
         if appended is None:
             return None
         summary, steps = appended
-        if row is None:
+        if stored is None:
             metric_id = int(
                 d.execute(
                     conn,
@@ -449,7 +321,7 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
             )
             first_index = 0
         else:
-            metric_id, first_index = int(row[0]), int(row[2])
+            metric_id, first_index = stored.id, stored.n_points
         d.execute(
             conn,
             "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
@@ -537,12 +409,6 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
 
     # ---------------------------------------------------------------- experiments --
     @retried
-    def current_seq(self) -> int:
-        """The change sequence number of the last committed write."""
-        with self._reading() as conn:
-            return int(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
-
-    @retried
     def ensure_experiment(self, name: str) -> ExperimentRecord:
         """Return the experiment ``name``, creating it in a short write if it is new."""
         found = self.get_experiment(name)
@@ -553,183 +419,6 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
         found = self.get_experiment(name)
         assert found is not None
         return found
-
-    @retried
-    def get_experiment(self, name: str) -> ExperimentRecord | None:
-        """The experiment called ``name``, or ``None``."""
-        with self._reading() as conn:
-            row = self.dialect.execute(
-                conn, "SELECT id, name, created_at FROM experiments WHERE name = ?", (name,)
-            ).fetchone()
-        return None if row is None else ExperimentRecord(int(row[0]), str(row[1]), float(row[2]))
-
-    @retried
-    def list_experiments(self) -> list[ExperimentRecord]:
-        """All experiments, oldest first."""
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT id, name, created_at FROM experiments ORDER BY id"
-            ).fetchall()
-        return [ExperimentRecord(int(r[0]), str(r[1]), float(r[2])) for r in rows]
-
-    # ------------------------------------------------------------------------ runs --
-    @retried
-    def _select_runs(
-        self, where: str, params: Sequence[Any], order: str = "", limit: int | None = None
-    ) -> list[RunRecord]:
-        """Runs matching ``where`` (on ``runs r``, ``?`` marks) with tags and properties.
-
-        One statement (one snapshot, one round trip): tags and properties come as JSON
-        objects aggregated per run.
-        """
-        d = self.dialect
-        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
-        with self._reading() as conn:
-            rows = d.execute(
-                conn,
-                f"SELECT {RUN_COLUMNS},"
-                f" (SELECT {d.object_agg}(t.key, t.value) FROM tags t WHERE t.run_id = r.id),"
-                f" (SELECT {d.object_agg}(p.key, p.value) FROM properties p"
-                " WHERE p.run_id = r.id)"
-                " FROM runs r JOIN experiments e ON e.id = r.experiment_id"
-                f" WHERE {where} {order}{limit_sql}",
-                params,
-            ).fetchall()
-        return [run_record(row) for row in rows]
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """One run with its tags and properties, or ``None``."""
-        runs = self._select_runs("r.id = ?", [run_id])
-        return runs[0] if runs else None
-
-    def find_runs(
-        self,
-        *,
-        experiment_id: int | None = None,
-        parent_id: str | None = None,
-        top_level_only: bool = False,
-        run_type: str | None = None,
-        status: str | None = None,
-        tags: TagFilter = None,
-        properties: TagFilter = None,
-        changed_after: int | None = None,
-        limit: int | None = None,
-    ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("r.experiment_id", experiment_id),
-            ("r.parent_id", parent_id),
-            ("r.run_type", run_type),
-            ("r.status", status),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if top_level_only:
-            clauses.append("r.parent_id IS NULL")
-        if changed_after is not None:
-            clauses.append("r.change_seq > ?")
-            params.append(changed_after)
-        exists = "EXISTS (SELECT 1 FROM {} x WHERE x.run_id = r.id AND x.key = ?{})"
-        for table, wanted in (("tags", tags), ("properties", properties)):
-            if isinstance(wanted, str):  # the run has that key
-                clauses.append(exists.format(table, ""))
-                params.append(wanted)
-                continue
-            for key, value in (wanted or {}).items():  # the key with that value (None: NULL)
-                clauses.append(
-                    exists.format(table, f" AND x.value {self.dialect.null_safe_equal} ?")
-                )
-                params.extend([key, value])
-        return self._select_runs(
-            " AND ".join(clauses) or self.dialect.true,
-            params,
-            order="ORDER BY r.created_at DESC, r.number DESC",
-            limit=limit,
-        )
-
-    @retried
-    def query_runs(self, query: RunQuery) -> RunPage:
-        """One page of runs, filtered and sorted in SQL (see ``store.sql.run_query``)."""
-        d = self.dialect
-        with self._snapshot_read() as conn:
-            ids, total = run_pages.page_ids(conn, d, query)
-        if not ids:
-            return RunPage(records=(), total=total, metrics={})
-        found = {r.id: r for r in self._select_runs(d.in_clause("r.id"), [d.values_param(ids)])}
-        records = tuple(found[run_id] for run_id in ids if run_id in found)
-        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
-
-    @retried
-    def run_columns(self, query: RunQuery) -> RunColumns:
-        """Tag keys and scalar metric names of the query's scope, counted in SQL."""
-        with self._snapshot_read() as conn:
-            return run_pages.run_columns(conn, self.dialect, query)
-
-    @retried
-    def descendant_ids(self, run_id: str) -> list[str]:
-        """Ids of every run below ``run_id``, breadth first."""
-        with self._reading() as conn:
-            rows = self.dialect.execute(
-                conn,
-                "WITH RECURSIVE tree(id) AS ("
-                " SELECT id FROM runs WHERE parent_id = ?"
-                " UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)"
-                " SELECT id FROM tree",
-                (run_id,),
-            ).fetchall()
-        return [str(row[0]) for row in rows]
-
-    # --------------------------------------------------------------------- metrics --
-    @retried
-    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
-        """Metric headers of the given runs, in the order the metrics were created."""
-        ids = list(run_ids)
-        if not ids:
-            return []
-        d = self.dialect
-        with self._reading() as conn:
-            rows = d.select_in(
-                conn, f"SELECT {METRIC_COLUMNS} FROM metrics", "run_id", ids, " ORDER BY id"
-            )
-        return [metric_info(row) for row in rows]
-
-    @retried
-    def read_chunks(
-        self,
-        run_id: str,
-        *,
-        after_chunk_id: int = 0,
-        names: Iterable[str] | None = None,
-    ) -> list[PointChunk]:
-        """Chunks of one run newer than ``after_chunk_id``, optionally for some metrics."""
-        d = self.dialect
-        sql = (
-            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN metrics m ON m.id = c.metric_id"
-            " WHERE c.run_id = ? AND c.id > ?"
-        )
-        params: list[Any] = [run_id, after_chunk_id]
-        if names is not None:
-            wanted = list(names)
-            if not wanted:
-                return []
-            sql += f" AND {d.in_clause('m.name')}"
-            params.append(d.values_param(wanted))
-        sql += " ORDER BY c.id"
-        with self._reading() as conn, contextlib.closing(d.blob_cursor(conn)) as cursor:
-            rows = cursor.execute(d.sql(sql), params).fetchall()
-        return [point_chunk(row, run_id) for row in rows]
-
-    @retried
-    def last_chunk_id(self, run_id: str) -> int:
-        """Id of the newest chunk of a run (0 if it has none)."""
-        with self._reading() as conn:
-            row = self.dialect.execute(
-                conn, "SELECT MAX(id) FROM chunks WHERE run_id = ?", (run_id,)
-            ).fetchone()
-        return int(row[0] or 0)
 
     # ---------------------------------------------------------------------- owners --
     @retried
@@ -751,13 +440,3 @@ class SqlStore(ThreadConnections, SqlRegistries, TrackingStore):
             self.dialect.execute(
                 conn, "UPDATE owners SET heartbeat_at = ? WHERE id = ?", (time.time(), owner_id)
             )
-
-    @retried
-    def get_owners(self, owner_ids: Iterable[int]) -> dict[int, OwnerRecord]:
-        """Owner records by id."""
-        ids = sorted(set(owner_ids))
-        if not ids:
-            return {}
-        with self._reading() as conn:
-            rows = self.dialect.select_in(conn, f"SELECT {OWNER_COLUMNS} FROM owners", "id", ids)
-        return {int(r[0]): owner_record(r) for r in rows}
