@@ -83,12 +83,22 @@ class Dialect:
         """The one parameter of :meth:`in_clause` holding ``values``."""
         raise NotImplementedError
 
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+        """WHERE term "``column`` is one of ``values``" and its one parameter.
+
+        One value (a write's usual case: one run, one writer) is a plain ``=``: no list to
+        encode and unpack.
+        """
+        if len(values) == 1:
+            return f"{column} = ?", values[0]
+        return self.in_clause(column), self.values_param(values)
+
     def select_in(
         self, conn: Connection, select: str, column: str, values: Sequence[Any], rest: str = ""
     ) -> list[Any]:
         """The rows of ``select WHERE column IN values`` (then ``rest``: more terms, a lock)."""
-        statement = f"{select} WHERE {self.in_clause(column)}{rest}"
-        return list(self.execute(conn, statement, (self.values_param(values),)).fetchall())
+        term, param = self.one_of(column, values)
+        return list(self.execute(conn, f"{select} WHERE {term}{rest}", (param,)).fetchall())
 
     # -- behaviour -------------------------------------------------------------------------
     def lock(self, conn: Connection, key: str) -> None:

@@ -200,8 +200,9 @@ class SqlReads(SqlTransactions):
             wanted = list(names)
             if not wanted:
                 return []
-            sql += f" AND {d.in_clause('m.name')}"
-            params.append(d.values_param(wanted))
+            term, param = d.one_of("m.name", wanted)
+            sql += f" AND {term}"
+            params.append(param)
         sql += " ORDER BY c.id"
         with self._reading() as conn, contextlib.closing(d.blob_cursor(conn)) as cursor:
             rows = cursor.execute(d.sql(sql), params).fetchall()

@@ -119,10 +119,9 @@ class SqlStore(SqlReads, SqlRegistries, TrackingStore):
                 )
             elif isinstance(op, RemoveTags):
                 if op.keys:
+                    term, param = d.one_of("key", op.keys)
                     d.execute(
-                        conn,
-                        f"DELETE FROM tags WHERE run_id = ? AND {d.in_clause('key')}",
-                        (op.run_id, d.values_param(op.keys)),
+                        conn, f"DELETE FROM tags WHERE run_id = ? AND {term}", (op.run_id, param)
                     )
             elif isinstance(op, AddProperties):
                 self._add_properties(conn, op)
@@ -137,11 +136,8 @@ class SqlStore(SqlReads, SqlRegistries, TrackingStore):
             d.executemany(conn, _INSERT_CHUNK, [(i, *c) for i, c in zip(ids, chunks, strict=True)])
         touched = sorted({op.run_id for op in ops})
         if touched:
-            d.execute(
-                conn,
-                f"UPDATE runs SET change_seq = ? WHERE {d.in_clause('id')}",
-                (seq, d.values_param(touched)),
-            )
+            term, param = d.one_of("id", touched)
+            d.execute(conn, f"UPDATE runs SET change_seq = ? WHERE {term}", (seq, param))
         return seq
 
     def _unapplied(self, conn: Connection, ops: Sequence[WriteOp]) -> list[WriteOp]:
