@@ -17,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from run_widgets import Workspace
 from run_widgets.widgets.details import ENV_REFRESH, WIDGET_MIME
 
 LOGGER = '''
@@ -25,8 +26,8 @@ import sys, time
 from pathlib import Path
 from run_widgets import Experiment, Workspace
 
-workspace, go = sys.argv[1], Path(sys.argv[2])
-exp = Experiment(Workspace(workspace), "kernel")
+go = Path(sys.argv[1])
+exp = Experiment(Workspace.from_config(), "kernel")  # the test's workspace, from the environment
 with exp.start_logging(run_id="elsewhere", snapshot_directory=None, outputs=False) as run:
     run.log("loss", 1.0)
     run.log("loss", 0.9)
@@ -52,7 +53,7 @@ def wait_until(condition, timeout=90):
 """
 
 
-def cells(workspace: Path, logger: Path, go: Path) -> list[str]:
+def cells(logger: Path, go: Path) -> list[str]:
     return [
         WAIT,
         f"""
@@ -60,9 +61,9 @@ def cells(workspace: Path, logger: Path, go: Path) -> list[str]:
         from run_widgets import Experiment, Run, RunDetails, Workspace
         from run_widgets.widgets.poller import poll_threads
 
-        ws = Workspace({str(workspace)!r})
+        ws = Workspace.from_config()  # the test's workspace, described in the environment
         exp = Experiment(ws, "kernel")
-        proc = subprocess.Popen([sys.executable, {str(logger)!r}, {str(workspace)!r}, {str(go)!r}])
+        proc = subprocess.Popen([sys.executable, {str(logger)!r}, {str(go)!r}])
         store = ws.store
         wait_until(lambda: any(i.n_points >= 2 for i in store.metric_infos(["elsewhere"])))
         run = Run(exp, "elsewhere")
@@ -145,12 +146,16 @@ def execute(tmp_path: Path, sources: list[str]) -> Any:
 
 @pytest.mark.notebook
 @pytest.mark.slow
-def test_run_details_in_a_real_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_details_in_a_real_kernel(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(ENV_REFRESH, "1")
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    for name, value in ws.description().environ().items():  # what from_config() opens
+        monkeypatch.setenv(name, value)
     logger = tmp_path / "logger.py"
     logger.write_text(LOGGER, encoding="utf-8")
-    notebook = execute(tmp_path, cells(tmp_path / "ws", logger, tmp_path / "go"))
+    notebook = execute(tmp_path, cells(logger, tmp_path / "go"))
     for cell in notebook.cells:  # the poller never printed into any cell
         for output in cell.outputs:
             assert output.output_type != "stream" or output.name == "stdout", output
