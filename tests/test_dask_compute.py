@@ -47,7 +47,7 @@ from run_widgets import (
 )
 
 __all__ = ["no_leftover_sweeps"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.dask]
 
 # The trial processes cannot import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

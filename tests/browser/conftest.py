@@ -1,4 +1,7 @@
-"""Fixtures for the real-browser tests: a notebook folder, an isolated workspace home."""
+"""Fixtures for the real-browser tests: a notebook folder, an isolated workspace home.
+
+Every test here carries the ``browser`` marker (applied by the root conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,6 @@ from .harness import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here is a browser test."""
-    for item in items:
-        if "tests/browser" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

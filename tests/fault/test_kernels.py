@@ -19,6 +19,8 @@ from support import python_env
 
 from run_widgets import Experiment, Run, Workspace
 
+pytestmark = pytest.mark.notebook  # real kernels (jupyter_client), not the quick tier
+
 TRAIN = """
 import time
 from run_widgets import Run
