@@ -1,13 +1,27 @@
 """Settings for validating the notebooks with nbval (``pytest --nbval-lax notebooks``).
 
 Notebook kernels inherit this environment: a throwaway default workspace (so the runs
-they create never land in the real one) and a short demo run.
+they create never land in the real one, whatever the user's environment names) and a
+short demo run. Every nbval cell carries the ``notebook`` marker and each notebook's cells
+share an xdist group (the root conftest.py).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("RUN_WIDGETS_HOME", tempfile.mkdtemp(prefix="rw-notebooks-"))
+_HOME = tempfile.mkdtemp(prefix="rw-notebooks-")
+atexit.register(shutil.rmtree, _HOME, True)
+os.environ["RUN_WIDGETS_HOME"] = _HOME
+for _variable in (
+    "RUN_WIDGETS_WORKSPACE",
+    "RUN_WIDGETS_STORE",
+    "RUN_WIDGETS_ARTIFACTS",
+    "RUN_WIDGETS_WORKSPACE_NAME",
+    "RUN_WIDGETS_RUN_ID",
+):
+    os.environ.pop(_variable, None)
 os.environ.setdefault("RUN_WIDGETS_DEMO_EPOCHS", "8")
 os.environ.setdefault("RUN_WIDGETS_DEMO_DELAY", "0.2")
 

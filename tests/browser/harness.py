@@ -96,10 +96,13 @@ def jupyter_server(
     )
     if theme:
         (notification / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
-    if save_widget_state:
-        manager = settings / "@jupyter-widgets" / "jupyterlab-manager"
-        manager.mkdir(parents=True)
-        (manager / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
+    # Always said, so the default scripts/demo writes into the venv (overrides.json) does
+    # not leak into the tests.
+    manager = settings / "@jupyter-widgets" / "jupyterlab-manager"
+    manager.mkdir(parents=True)
+    (manager / "plugin.jupyterlab-settings").write_text(
+        json.dumps({"saveState": save_widget_state})
+    )
     runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
     workspaces = Path(tempfile.mkdtemp(prefix="rw-lab-workspaces-"))  # no restored tabs
     command = [
