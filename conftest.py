@@ -22,12 +22,13 @@ for a server fixture fails and says which.
 
 **Parallel workers** (pytest-xdist, ``-n 2 --dist loadgroup`` as scripts/test runs it): tests
 that share a heavy resource run on one worker, one after another, in one ``xdist_group``:
-all browser tests (one JupyterLab and one Chromium at a time on the machine), the tests of
-the MLflow server, each notebook's cells (its kernel runs them in order), and each module
-whose tests share a module-scoped fixture (e.g. a Dask cluster). Other tests go one by one
-to whichever worker is free. Session-scoped servers (PostgreSQL, MLflow) start once per
-worker that needs one, each in its own temporary folder on its own free port; every test
-has its own ``tmp_path``, ``RUN_WIDGETS_HOME`` and working directory (tests/conftest.py).
+the browser tests and the MLflow server's tests together (one JupyterLab and one Chromium
+at a time on the machine, one MLflow server: a browser test uses it too), each notebook's
+cells (its kernel runs them in order), and each module whose tests share a module-scoped
+fixture (e.g. a Dask cluster). Other tests go one by one to whichever worker is free. The
+PostgreSQL server (session-scoped) starts once per worker that needs one, in its own
+temporary folder on its own free port; every test has its own ``tmp_path``,
+``RUN_WIDGETS_HOME`` and working directory (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ FOLDER_MARKERS = {ROOT / "tests" / "browser": "browser", ROOT / "tests" / "fault
 
 SERVER_FIXTURES = {"pg_server": "postgres", "mlflow_server": "mlflow"}
 """Fixtures that start a server, and the marker of the tests that use them."""
+
+SHARED_SERVERS_GROUP = "browser-mlflow"
+"""The xdist group of the browser tests and of the MLflow server's tests."""
 
 POSTGRES_PARAM = "postgresql"
 """The parameter id of the PostgreSQL store backend (store fixtures are parametrized)."""
@@ -80,10 +84,8 @@ def _markers_of(item: pytest.Item) -> set[str]:
 
 def _group_of(item: pytest.Item) -> str | None:
     """The xdist group of tests that must share ``item``'s worker, if any."""
-    if item.get_closest_marker("browser"):
-        return "browser"
-    if "mlflow_server" in getattr(item, "fixturenames", ()):
-        return "mlflow"
+    if item.get_closest_marker("browser") or "mlflow_server" in getattr(item, "fixturenames", ()):
+        return SHARED_SERVERS_GROUP
     path = item.path
     if path.suffix == ".ipynb":
         return f"notebook:{path.name}"

@@ -136,5 +136,9 @@ def test_a_quick_test_that_asks_for_a_server_fails_and_says_so(
 def test_tests_sharing_a_resource_run_on_one_worker(fake_suite: pytest.Pytester) -> None:
     result = fake_suite.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-v")
     result.assert_outcomes(passed=11)
-    pages = re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED \S+::test_page_\w+", result.stdout.str())
-    assert len(pages) == 2 and len(set(pages)) == 1, result.stdout.str()
+    ran = re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED \S+::(test_\w+)", result.stdout.str())
+    shared = [
+        worker for worker, name in ran if name in ("test_page_one", "test_page_two", "test_mlflow")
+    ]
+    assert len(shared) == 3 and len(set(shared)) == 1, result.stdout.str()
+    assert len({worker for worker, _ in ran}) == 2, result.stdout.str()  # both workers used
