@@ -134,7 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="the tracked notebooks folder")
     parser.add_argument("work", type=Path, help="the working copy (git-ignored)")
     args = parser.parse_args(argv)
-    for line in sync(args.source, args.work):
+    first = not (args.work / MANIFEST).exists()
+    said = sync(args.source, args.work)
+    if first:
+        print(
+            f"{args.work.name}/: a working copy of {args.source.name}/ ({len(said)} files) for"
+            " JupyterLab; git ignores it, your edits there stay yours"
+        )
+        return 0
+    for line in said:
         print(f"{args.work.name}/: {line}")
     return 0
 
