@@ -88,7 +88,7 @@ def _group_of(item: pytest.Item) -> str | None:
         return SHARED_SERVERS_GROUP
     path = item.path
     if path.suffix == ".ipynb":
-        return f"notebook:{path.name}"
+        return f"notebook:{path.relative_to(ROOT).as_posix()}"
     info = getattr(item, "_fixtureinfo", None)
     definitions = info.name2fixturedefs.values() if info is not None else ()
     if any(d.scope in ("module", "package") for defs in definitions for d in defs):
