@@ -10,14 +10,17 @@ either, and ``run_all.py`` only formats what the scripts return.
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import importlib.util
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +31,7 @@ ROOT = HERE.parent
 MLFLOW_VENV = HERE / ".venv-mlflow"
 MLFLOW_WORKER = HERE / "_mlflow_worker.py"
 ENV_MLFLOW_PYTHON = "RUN_WIDGETS_BENCH_MLFLOW_PYTHON"
+MLFLOW_TEMPLATE_VARIABLE = "RUN_WIDGETS_BENCH_MLFLOW_TEMPLATE"  # read by _mlflow_worker.py
 
 
 # ------------------------------------------------------------------------- results --
@@ -217,7 +221,21 @@ def mlflow_env() -> dict[str, str]:
         }
     )
     env.pop("MLFLOW_TRACKING_URI", None)  # each task uses its own sqlite:/// file
+    env[MLFLOW_TEMPLATE_VARIABLE] = str(mlflow_template())
     return env
+
+
+def mlflow_template() -> Path:
+    """Where the MLflow tasks of this process and of its children (run_all's scripts) keep
+    one migrated, empty sqlite database to copy (``_mlflow_worker._copy_of_template``)."""
+    given = os.environ.get(MLFLOW_TEMPLATE_VARIABLE)
+    if given:
+        return Path(given)
+    folder = tempfile.mkdtemp(prefix="rw-bench-mlflow-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "template.db"
+    os.environ[MLFLOW_TEMPLATE_VARIABLE] = str(path)
+    return path
 
 
 def run_mlflow(task: str, params: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from _common import (
     machine_text,
     markdown_table,
     mlflow_python,
+    mlflow_template,
     mlflow_version,
     progress,
     want_mlflow,
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with_mlflow = want_mlflow(args)
+    if with_mlflow:
+        mlflow_template()  # one migrated MLflow database for the tasks of every script
     version = mlflow_version() if with_mlflow else None
     machine = machine_text()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
