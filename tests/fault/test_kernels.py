@@ -147,8 +147,10 @@ view.show()
 deadline = time.time() + 60
 while run.get_status() != "Completed" and time.time() < deadline:
     time.sleep(0.2)
-deadline = time.time() + 10
-while (poll_threads() or Poller.active()) and time.time() < deadline:
+def reapers():  # the submitting kernel waits for the run's supervisor process to exit,
+    return [t for t in threading.enumerate() if t.name.startswith("run-widgets-reaper")]
+deadline = time.time() + 10  # which may be a while after it wrote Completed on a loaded machine
+while (poll_threads() or Poller.active() or reapers()) and time.time() < deadline:
     time.sleep(0.1)
 # The result goes to a file: the 50 shows above send thousands of iopub messages, and a
 # subscriber that is not reading (the test drains one kernel at a time) may lose some of them.
