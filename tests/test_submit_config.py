@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from submit_helpers import no_leftover_processes, source_dir, wait_terminal  # noqa: F401
+from submit_helpers import (  # noqa: F401 - no_leftover_processes: fixture
+    no_leftover_processes,
+    source_dir,
+    wait_terminal,
+    wait_until,
+)
 
 from run_widgets import (
     Environment,
@@ -71,8 +76,10 @@ def test_snapshot_ignore_files_and_restore(exp: Experiment, tmp_path: Path) -> N
         assert sorted(archive.namelist()) == shipped
         assert archive.read("mylib.py") == b"ANSWER = 42\n"
     assert run.get_snapshot_id() == run.get_details()["snapshotId"]
-    # the job's private working copy is removed; the source folder is unchanged
-    assert not (exp.workspace.folder / "workdirs" / run.id).exists()
+    # the job's private working copy is removed (by the supervisor, after it wrote the final
+    # status: a moment later on a loaded machine); the source folder is unchanged
+    workdir = exp.workspace.folder / "workdirs" / run.id
+    wait_until(lambda: not workdir.exists(), what=f"{workdir} to be removed")
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [".amlignore", "big.bin", "data", "mylib.py", "notes.md", "secret", "train.py"]
     )
