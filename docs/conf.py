@@ -64,15 +64,27 @@ exclude_patterns = [
 nitpicky = True
 nitpick_ignore_regex = [
     # Names of other libraries (no intersphinx inventories offline) and typing internals.
-    (r"py:.*", r"(numpy|np|pandas|pd|ipywidgets|IPython|traitlets|mlflow|psycopg|distributed|matplotlib|PIL|os|pathlib|collections|typing|typing_extensions|datetime|threading|concurrent|subprocess|types|enum|zipfile|io|logging|json|contextlib|argparse|dataclasses|builtins|random)(\..*)?"),
-    (r"py:.*", r"(Path|PathLike|Any|Callable|Iterator|Iterable|Mapping|Sequence|Generator|Literal|Self|TracebackType|ndarray|DataFrame|Series|Figure|Widget|DOMWidget|Output|Enum|datetime|timedelta|StrPath|T|K|V)"),
-    (r"py:.*", r"(optional|callable|function|default|object|iterable|mapping|sequence|list of .*|dict of .*)"),
+    (
+        r"py:.*",
+        r"(numpy|np|pandas|pd|ipywidgets|IPython|traitlets|mlflow|psycopg|distributed|matplotlib|PIL|os|pathlib|collections|typing|typing_extensions|datetime|threading|concurrent|subprocess|types|enum|zipfile|io|logging|json|contextlib|argparse|dataclasses|builtins|random)(\..*)?",
+    ),
+    (
+        r"py:.*",
+        r"(Path|PathLike|Any|Callable|Iterator|Iterable|Mapping|Sequence|Generator|Literal|Self|TracebackType|ndarray|DataFrame|Series|Figure|Widget|DOMWidget|Output|Enum|datetime|timedelta|StrPath|T|K|V)",
+    ),
+    (
+        r"py:.*",
+        r"(optional|callable|function|default|object|iterable|mapping|sequence|list of .*|dict of .*)",
+    ),
     # Private modules and names a public signature mentions (documented where they are used).
     (r"py:.*", r"run_widgets(\..*)?\._.*|_.*"),
     # Internal types that public signatures mention: the read models behind the views and
     # the store's contract (the store and core tracks are restructuring these modules; the
     # docstrings of the methods that return them say what they hold).
-    (r"py:.*", r"run_widgets\.(views|widgets|store|runtime|tracking|mlflow\.(mirror|views|api|history))\..*"),
+    (
+        r"py:.*",
+        r"run_widgets\.(views|widgets|store|runtime|tracking|mlflow\.(mirror|views|api|history))\..*",
+    ),
     (r"py:.*", r"TagFilter|RunSource|PollChanges|ModelChanges"),
 ]
 

@@ -30,7 +30,9 @@ class _Page(HTMLParser):
                 self.ids.add(str(values[key]))
         for key in ("href", "src"):
             value = values.get(key)
-            if value and not (tag == "link" and values.get("rel") in {"preconnect", "dns-prefetch"}):
+            if value and not (
+                tag == "link" and values.get("rel") in {"preconnect", "dns-prefetch"}
+            ):
                 self.links.append(value)
 
 

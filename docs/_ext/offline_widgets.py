@@ -77,7 +77,13 @@ def _stage(static: Path, cache: Path) -> None:
     (target / "html-manager").mkdir(parents=True)
     shutil.copy(npm["requirejs"] / "require.js", target / "require.js")
     for path in (npm["html-manager"] / "dist").iterdir():
-        if path.name == "embed-amd.js" or path.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+        if path.name == "embed-amd.js" or path.suffix in {
+            ".woff",
+            ".woff2",
+            ".ttf",
+            ".eot",
+            ".svg",
+        }:
             shutil.copy(path, target / "html-manager" / path.name)
     nbextensions = Path(sys.prefix) / "share" / "jupyter" / "nbextensions"
     for name in WIDGET_LIBRARIES:
