@@ -36,6 +36,10 @@ class RunNotFoundError(UserErrorException, LookupError):
     """No run with the given id exists in the experiment or workspace."""
 
 
+class MetricNotFoundError(UserErrorException, LookupError):
+    """A run has no metric of the given name (e.g. a windowed read or a zoom asked for one)."""
+
+
 class ExperimentNotFoundError(UserErrorException, LookupError):
     """No experiment with the given name exists in the workspace."""
 

@@ -30,3 +30,61 @@ def stored_values(store: TrackingStore, run_id: str) -> dict[str, list[Any]]:
         ).tolist()
         for info in store.metric_infos([run_id])
     }
+
+
+def summary_levels(store: TrackingStore, run_id: str, name: str) -> tuple[int, dict[int, Any]]:
+    """How far a metric's stored summary goes, and every stored bucket by level.
+
+    Reads the summary's rows as they are (blocks and the header's tails) in one snapshot.
+    """
+    from run_widgets.store.sql.summaries import load_blocks
+    from run_widgets.store.summaries import Buckets, n_levels, size
+
+    with store._snapshot_read() as conn:  # type: ignore[attr-defined]
+        header = store._header_in(conn, run_id, name)  # type: ignore[attr-defined]
+        summarized = header.state.n
+        levels: dict[int, Any] = {}
+        for level in range(1, n_levels(summarized) + 1):
+            complete = summarized // size(level)
+            blocks = list(range(0, -(-complete // 64)))
+            stored = load_blocks(conn, store.dialect, header.metric_id, level, blocks)  # type: ignore[attr-defined]
+            tail = header.state.tails.get(level)
+            levels[level] = Buckets.concat([stored, tail] if tail is not None else [stored])
+    return summarized, levels
+
+
+def metric_columns(store: TrackingStore, run_id: str, name: str) -> tuple[Any, dict[str, Any]]:
+    """Every stored point of a metric: index and numeric columns (by summary column id)."""
+    from run_widgets.store.sql.summaries import ChunkPoints
+
+    with store._snapshot_read() as conn:  # type: ignore[attr-defined]
+        header = store._header_in(conn, run_id, name)  # type: ignore[attr-defined]
+        from run_widgets.store.summaries import columns_for
+
+        columns = columns_for(header.kind, header.table_columns).columns
+        return ChunkPoints(conn, store.dialect, header).points([(0, header.n_points)], columns)  # type: ignore[attr-defined]
+
+
+def check_summary(store: TrackingStore, run_id: str, name: str) -> int:
+    """Assert the stored summary of a metric is exactly that of its stored points.
+
+    Every level: the same buckets (index ranges) as the points grouped by that level's
+    bucket size, with equal first/last/min/max of every column, the same positions of the
+    extremes and the same x there. Returns the number of points summarized.
+    """
+    from run_widgets.store.summaries import bucketize, columns_for, size
+
+    summarized, levels = summary_levels(store, run_id, name)
+    index, data = metric_columns(store, run_id, name)
+    info = next(i for i in store.metric_infos([run_id]) if i.name == name)
+    assert summarized == info.n_points == len(index), (summarized, info.n_points, len(index))
+    columns = columns_for(info.kind, info.columns)
+    for level, stored in levels.items():
+        expected = bucketize(index, data, columns, index // size(level))
+        assert np.array_equal(stored.start, expected.start), level
+        assert np.array_equal(stored.end, expected.end), level
+        for key, values in expected.fields.items():
+            assert np.array_equal(stored.get(key), values, equal_nan=True), (level, key)
+        for key, values in stored.fields.items():  # nothing beyond: NaN where not expected
+            assert np.array_equal(values, expected.get(key), equal_nan=True), (level, key)
+    return summarized

@@ -6,6 +6,8 @@ Layout, bottom up:
   ``codec`` (packed point blobs), ``run_query`` (pages of runs: the query model and its
   reference answer);
 * ``rules``: every backend-independent write rule, as pure functions;
+* ``summaries/``: multi-resolution summaries of numeric series (first/last/min/max per
+  bucket, levels of buckets packed into blocks) and the windowed read drawn from them;
 * ``base``: the contract (:class:`TrackingStore`) and what a backend declares
   (:class:`StoreBackend`);
 * ``sql/``: one SQL store base class holding everything the SQL backends share (the write
@@ -38,6 +40,7 @@ from .entities import (
 from .registry import normalize_uri, open_store, redact, register_store
 from .run_query import RunColumns, RunPage, RunQuery
 from .sqlite import SCHEMA_VERSION, SqliteStore
+from .summaries import SeriesWindow
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,6 +57,7 @@ __all__ = [
     "RunQuery",
     "RunRecord",
     "RunStatus",
+    "SeriesWindow",
     "SetTags",
     "SqliteStore",
     "TagFilter",

@@ -32,6 +32,16 @@ every write transaction and number chunks from it), or else return only ids belo
 oldest still-open writer's (a "visible horizon"); sequences alone (which hand out ids at
 insert time, not commit time) do not satisfy 2.
 
+Windowed reads
+--------------
+A chart of a long series never reads its history: :meth:`TrackingStore.read_series_window`
+answers "what to draw of this x range" from the series' multi-resolution summary (see
+:mod:`run_widgets.store.summaries`: exact points when the range holds at most
+``max_points``, else first/min/max/last buckets of the finest level that fits). A backend
+keeps the summaries in the transaction that stores the points (points its rules drop
+never enter one) and builds them, on first read, for points stored before it kept them
+(:meth:`TrackingStore.build_summaries`).
+
 Resources
 ---------
 Backends may hold per-thread resources (SQLite: one connection per thread). Background
@@ -57,6 +67,7 @@ from .entities import (
     WriteOp,
 )
 from .run_query import RunColumns, RunPage, RunQuery, query_runs_generic, run_columns_generic
+from .summaries import MAX_POINTS, SeriesWindow
 
 TagFilter = str | Mapping[str, str | None] | None
 """``str``: the run has that tag; ``dict``: the run has each tag with that value."""
@@ -180,6 +191,51 @@ class TrackingStore(abc.ABC):
 
         Ids follow the ordering contract of the module docstring, so a reader that keeps
         the largest id it has seen never misses a chunk.
+        """
+
+    @abc.abstractmethod
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of the points of one series with ``lo <= x <= hi``.
+
+        Args:
+            run_id: the run.
+            name: the metric.
+            x_column: ``"step"``, ``"index"`` (position in the history), ``"time"``
+                (wall clock, epoch seconds) or, for a table, one of its columns.
+            y_column: ``None`` for the value of a ``log``/``log_list`` metric; a column
+                for a table.
+            lo, hi: the x range (``None``: unbounded on that side).
+            max_points: the most points to draw (at least 4).
+
+        Returns:
+            The exact points when the range holds at most ``max_points`` of them (in
+            logged order, ``exact=True``); otherwise at most ``max_points // 4``
+            buckets, each drawn as its first, minimum, maximum and last point: the
+            extremes of every point of the range are kept. Reads O(``max_points``) rows
+            and points, never the history (see :mod:`run_widgets.store.summaries.window`
+            for what a range means when x goes back).
+
+        Raises:
+            MetricNotFoundError: the run has no such metric.
+            UserErrorException: (a ``ValueError``) the metric is not a numeric series,
+                has no such column, or the range is reversed or not finite.
+        """
+
+    @abc.abstractmethod
+    def build_summaries(self, run_id: str, names: Iterable[str] | None = None) -> int:
+        """Summarize the points of the run's metrics (or ``names``) that have no summary.
+
+        Points stored since summaries exist are summarized as they are written; this
+        builds them for older points. Idempotent. Returns the points summarized now.
         """
 
     @abc.abstractmethod

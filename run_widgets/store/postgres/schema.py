@@ -48,6 +48,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003_compute_targets", tables.COMPUTE_TARGETS),
     Migration("0004_run_pages", tables.RUN_PAGES),
     Migration("0005_write_progress", tables.WRITE_PROGRESS),
+    Migration(
+        "0006_series_summaries",
+        # Packed floats do not compress: stored as they are, read back as a copy.
+        (*tables.SUMMARIES, "ALTER TABLE summaries ALTER COLUMN data SET STORAGE EXTERNAL"),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

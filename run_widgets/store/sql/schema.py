@@ -196,3 +196,21 @@ WRITE_PROGRESS = (
     "CREATE TABLE {if_new}write_progress (writer TEXT PRIMARY KEY, last_seq BIGINT NOT NULL)",
 )
 """Each writer's highest stored append; one row a log buffer."""
+
+SUMMARIES = (
+    # How far each metric's summary goes and the last, partial bucket of each level
+    # (store/summaries/levels.py); metrics logged before this migration start at 0 and
+    # are summarized on their first windowed read.
+    "ALTER TABLE metrics ADD COLUMN summarized {integer} NOT NULL DEFAULT 0",
+    "ALTER TABLE metrics ADD COLUMN summary_tail {blob}",
+    # The complete buckets of each level, 64 to a row (only a level's last row changes).
+    """CREATE TABLE {if_new}summaries (
+        metric_id {integer} NOT NULL REFERENCES metrics(id),
+        level     {integer} NOT NULL,
+        block     {integer} NOT NULL,
+        n         {integer} NOT NULL,
+        data      {blob} NOT NULL,
+        PRIMARY KEY (metric_id, level, block)
+    ){clustered}""",
+)
+"""Multi-resolution summaries of numeric series (``store/summaries``)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ...exceptions import RunNotFoundError, UserErrorException
 from .. import codec, rules
@@ -49,10 +50,12 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
+from ..summaries import SUMMARIZED_KINDS, SummaryState
 from .dialect import Connection
 from .reads import SqlReads
 from .registries import SqlRegistries
 from .rows import METRIC_COLUMNS, STORED_CHUNK_COLUMNS, merged_chunk, metric_info
+from .summaries import SUMMARY_COLUMNS, SqlSummaries, fold_points
 from .transactions import retried
 
 JSON_RUN_COLUMNS = frozenset({"error", "definition"})
@@ -71,7 +74,7 @@ _CREATION_COLUMNS = (
 """What identifies a stored run's creation (``rules.creation_fingerprint``)."""
 
 
-class SqlStore(SqlReads, SqlRegistries, TrackingStore):
+class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
     """A tracking store in a SQL database: the shared statements and the write path.
 
     A backend subclass sets ``dialect`` and ``driver_error`` and provides the connection
@@ -292,11 +295,18 @@ class SqlStore(SqlReads, SqlRegistries, TrackingStore):
         )
 
     def _append_points(self, conn: Connection, op: AppendPoints) -> NewChunk | None:
-        """Update the metric's summary (``rules.summarize_append``); the chunk to insert."""
+        """Update the metric's header and summary; return the chunk to insert.
+
+        The header follows ``rules.summarize_append``; the points are folded into the
+        metric's multi-resolution summary (:mod:`.summaries`) in this transaction, unless
+        the metric was stored before summaries existed and has none yet (its first
+        windowed read builds it).
+        """
         d = self.dialect
         row = d.execute(
             conn,
-            f"SELECT {METRIC_COLUMNS} FROM metrics WHERE run_id = ? AND name = ?",
+            f"SELECT {METRIC_COLUMNS}, {SUMMARY_COLUMNS} FROM metrics"
+            " WHERE run_id = ? AND name = ?",
             (op.run_id, op.name),
         ).fetchone()
         stored = None if row is None else metric_info(row)
@@ -316,13 +326,27 @@ class SqlStore(SqlReads, SqlRegistries, TrackingStore):
                 ).fetchone()[0]
             )
             first_index = 0
+            state: SummaryState | None = SummaryState(0, {})
         else:
             metric_id, first_index = stored.id, stored.n_points
+            summarized = int(row[len(row) - 2])
+            tail = row[len(row) - 1]
+            state = (
+                SummaryState.of(summarized, None if tail is None else bytes(tail))
+                if summarized == stored.n_points
+                else None  # behind: built lazily, from the chunks
+            )
+        if state is not None and summary.kind in SUMMARIZED_KINDS:
+            state = fold_points(
+                conn, d, metric_id, state, summary.kind, summary.columns, steps, op.times, op.values
+            )
+        summary_columns: tuple[Any, ...] = () if state is None else (state.n, state.encode_tails())
         d.execute(
             conn,
             "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
             " first_value = ?, min_value = ?, max_value = ?, columns = ?, description = ?"
-            " WHERE id = ?",
+            + (", summarized = ?, summary_tail = ?" if summary_columns else "")
+            + " WHERE id = ?",
             (
                 summary.kind,
                 summary.n_points,
@@ -333,6 +357,7 @@ class SqlStore(SqlReads, SqlRegistries, TrackingStore):
                 summary.max_value,
                 codec.dumps_json(list(summary.columns)),
                 summary.description or "",
+                *summary_columns,
                 metric_id,
             ),
         )

@@ -36,6 +36,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003_model_and_environment_registries", tables.REGISTRIES),
     Migration("0004_compute_targets", tables.COMPUTE_TARGETS),
     Migration("0005_write_progress", tables.WRITE_PROGRESS),
+    Migration("0006_series_summaries", tables.SUMMARIES),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
