@@ -398,3 +398,29 @@ def test_bucketize_is_what_the_levels_merge_to() -> None:
     for key, values in direct.fields.items():
         assert np.array_equal(merged.get(key), values, equal_nan=True), key
     assert INDEX not in columns.columns
+
+
+@pytest.mark.parametrize("ahead", [0, 300])
+def test_a_metric_against_another_is_paired_by_index(store: TrackingStore, ahead: int) -> None:
+    """mse against alpha: windows in alpha's values; buckets pair the same points."""
+    run_id = _new_run(store)
+    n = 100_000
+    alpha = np.linspace(1.0, 0.0, n + ahead)
+    mse = (np.arange(n) % 997) / 997.0
+    mse[54_321] = 50.0  # a spike
+    for start in range(0, n, 30_000):
+        _append(store, run_id, "mse", mse[start : start + 30_000])
+        _append(store, run_id, "alpha", alpha[start : start + 30_000])
+    if ahead:
+        _append(store, run_id, "alpha", alpha[n:])
+    full = store.read_paired_window(run_id, "mse", "alpha", max_points=400)
+    assert not full.exact and full.y.max() == 50.0 and len(full.x) <= 400
+    assert full.x.min() == alpha[n - 1] and full.x.max() == 1.0
+    near = store.read_paired_window(run_id, "mse", "alpha", lo=alpha[54_330], hi=alpha[54_300])
+    assert near.exact
+    assert near.index.tolist() == list(range(54_300, 54_331))
+    assert near.x.tolist() == alpha[54_300:54_331].tolist()
+    assert near.y.max() == 50.0
+    with pytest.raises(UserErrorException, match="'curve' is not a series of single numbers"):
+        _append(store, run_id, "curve", {"a": [1, 2], "b": [3, 4]})
+        store.read_paired_window(run_id, "mse", "curve")

@@ -231,6 +231,29 @@ class TrackingStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def read_paired_window(
+        self,
+        run_id: str,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart of metric ``name`` against metric ``x_name`` draws, for ``lo <= x <= hi``.
+
+        The two metrics (series of single numbers, e.g. ``mse`` and ``alpha`` logged in
+        lockstep) are paired by index; x is ``x_name``'s value. Like
+        :meth:`read_series_window` otherwise (where x lies at a bucket's y extremes is
+        placed by index between the bucket's first and last x).
+
+        Raises:
+            MetricNotFoundError: the run has no such metric.
+            UserErrorException: a metric is not a series of single numbers, or the
+                range is reversed or not finite.
+        """
+
+    @abc.abstractmethod
     def build_summaries(self, run_id: str, names: Iterable[str] | None = None) -> int:
         """Summarize the points of the run's metrics (or ``names``) that have no summary.
 

@@ -41,7 +41,7 @@ from ..summaries import (
     read_window,
 )
 from ..summaries.levels import block_buckets, encode
-from ..summaries.window import MAX_POINTS
+from ..summaries.window import MAX_POINTS, PairedSource
 from .dialect import Connection, Dialect
 from .transactions import SqlTransactions, retried
 
@@ -223,6 +223,40 @@ class SqlSummaries(SqlTransactions):
                 hi,
                 max_points,
             )
+
+    def read_paired_window(
+        self,
+        run_id: str,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart of ``name`` against metric ``x_name`` draws (see ``TrackingStore``)."""
+        for metric in (name, x_name):
+            header = self._series_header(run_id, metric)
+            if header.kind in SUMMARIZED_KINDS and header.state.n < header.n_points:
+                with contextlib.suppress(StoreError):
+                    self.build_summaries(run_id, [metric])
+        return self._read_paired(run_id, name, x_name, lo, hi, max_points)
+
+    @retried
+    def _read_paired(
+        self,
+        run_id: str,
+        name: str,
+        x_name: str,
+        lo: float | None,
+        hi: float | None,
+        max_points: int,
+    ) -> SeriesWindow:
+        with self._snapshot_read() as conn:
+            y = self._header_in(conn, run_id, name)
+            x = self._header_in(conn, run_id, x_name)
+            d = self.dialect
+            source = PairedSource(ChunkPoints(conn, d, y), y, ChunkPoints(conn, d, x), x)
+            return read_window(source, source.header, x_name, None, lo, hi, max_points)
 
     @retried
     def _series_header(self, run_id: str, name: str) -> SeriesHeader:

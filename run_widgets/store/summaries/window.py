@@ -47,6 +47,7 @@ from .levels import (
     TIME,
     VALUE,
     SummaryState,
+    columns_for,
     n_levels,
     size,
     table_column,
@@ -207,9 +208,17 @@ def read_window(
     check_range(header.name, lo, hi)
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 4:
         raise UserErrorException(f"max_points must be an int of at least 4, not {max_points!r}.")
-    x, y = resolve_columns(header, x_column, y_column)
+    x, y = (
+        (PARTNER, VALUE)
+        if isinstance(source, PairedSource)
+        else resolve_columns(header, x_column, y_column)
+    )
     low = -np.inf if lo is None else float(lo)
     high = np.inf if hi is None else float(hi)
+    # Buckets made here keep x at the y extremes only where stored buckets do, so that
+    # the two draw alike (a field missing from some buckets would read as NaN: not drawn).
+    stored_xs = () if x == PARTNER else columns_for(header.kind, header.table_columns).xs
+    kept_x = (x,) if x in stored_xs else ()
     budget = max(1, max_points // 4)
     raw_limit = BUCKET * budget
     n = header.n_points
@@ -235,7 +244,7 @@ def read_window(
         if len(index) <= max_points:
             return answer(True, xs, ys, index, None, 0)
         group = np.arange(len(index), dtype=np.int64) * budget // len(index)
-        columns = Columns(tuple(c for c in (y, x) if c != INDEX), (y,), (x,) if x != INDEX else ())
+        columns = Columns(tuple(c for c in (y, x) if c != INDEX), (y,), kept_x)
         buckets = bucketize(index, {y: ys, x: xs}, columns, group)
         return drawn(buckets, 0)
 
@@ -267,7 +276,7 @@ def read_window(
         index, data = source.points(remainder, [c for c in (x, y) if c != INDEX])
         if x == INDEX:
             data = {**data, INDEX: index.astype(np.float64)}
-        columns = Columns((y, x), (y,), (x,))
+        columns = Columns((y, x), (y,), kept_x)
         extra = bucketize(index, data, columns, index // size(level))
         chosen = Buckets.concat([chosen, extra.take(meets(extra))])
     return drawn(chosen, level)
@@ -320,3 +329,70 @@ def _ranges(buckets: Buckets) -> list[tuple[int, int]]:
         else:
             ranges.append((a, b))
     return ranges
+
+
+PARTNER = "@partner"
+"""Column id of the other metric's value in a paired read (:class:`PairedSource`)."""
+
+
+class PairedSource:
+    """One metric against another, paired by index: the second one's value is x.
+
+    Two metrics logged in lockstep (``mse`` and ``alpha``) have buckets over the same
+    index ranges, so a paired bucket is the y metric's bucket with the x metric's
+    first/last/min/max of the same points. (Where x was at the y extremes is not kept:
+    it is placed by index between the bucket's first and last x.) Points pair up to the
+    shorter of the two; when their summaries reach different points (one is a flush
+    ahead), only the levels' complete buckets both have are paired, and the rest is read
+    as points.
+    """
+
+    def __init__(
+        self, y: SeriesSource, y_header: SeriesHeader, x: SeriesSource, x_header: SeriesHeader
+    ) -> None:
+        for header in (y_header, x_header):
+            if header.kind not in ("scalar", "list"):
+                raise UserErrorException(
+                    f"Metric {header.name!r} is not a series of single numbers: it cannot "
+                    "be drawn against another metric."
+                )
+        self.y, self.x = y, x
+        n = min(y_header.n_points, x_header.n_points)
+        done = min(y_header.state.n, x_header.state.n, n)
+        if y_header.state.n == x_header.state.n == done:
+            tails = {
+                level: self._pair(tail, x_header.state.tails[level])
+                for level, tail in y_header.state.tails.items()
+                if level in x_header.state.tails
+            }
+            state = SummaryState(done, tails)
+        else:  # complete buckets only, up to where the coarsest level both have ends
+            width = size(n_levels(done)) if done else 1
+            state = SummaryState(done // width * width, {})
+        self.header = SeriesHeader(y_header.metric_id, y_header.name, y_header.kind, n, state)
+
+    @staticmethod
+    def _pair(y: Buckets, x: Buckets) -> Buckets:
+        both = np.intersect1d(y.start, x.start)  # one metric may have more complete buckets
+        y = y.take(np.isin(y.start, both))
+        x = x.take(np.isin(x.start, both))
+        fields = dict(y.fields)
+        for stat in ("first", "last", "min", "max"):
+            fields[(stat, PARTNER)] = x.get((stat, VALUE))
+        return Buckets(y.start, y.end, fields)
+
+    def blocks(self, level: int, numbers: Sequence[int]) -> Buckets:
+        """Both metrics' stored buckets, paired."""
+        return self._pair(self.y.blocks(level, numbers), self.x.blocks(level, numbers))
+
+    def points(
+        self, ranges: Sequence[tuple[int, int]], columns: Sequence[str]
+    ) -> tuple[ArrayI8, dict[str, ArrayF8]]:
+        """Index, the y metric's columns and the x metric's value (``PARTNER``)."""
+        ranges = [(a, min(b, self.header.n_points)) for a, b in ranges]
+        index, data = self.y.points(ranges, [c for c in columns if c != PARTNER])
+        if PARTNER in columns:
+            x_index, x_data = self.x.points(ranges, [VALUE])
+            assert np.array_equal(index, x_index)
+            data[PARTNER] = x_data[VALUE]
+        return index, data
