@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from run_widgets.store import AppendPoints, TrackingStore
+from run_widgets.store import AppendPoints, CreateRun, RunStatus, TrackingStore
 
 
 def scalar_points(run_id: str, name: str, values: list[float], **kwargs: Any) -> AppendPoints:
@@ -88,3 +88,31 @@ def check_summary(store: TrackingStore, run_id: str, name: str) -> int:
         for key, values in stored.fields.items():  # nothing beyond: NaN where not expected
             assert np.array_equal(values, expected.get(key), equal_nan=True), (level, key)
     return summarized
+
+
+_runs = iter(range(10**9))
+
+
+def new_run(store: TrackingStore) -> str:
+    """A new running run in ``store`` (a fresh id each call); its id."""
+    run_id = f"r{next(_runs)}"
+    store.write([CreateRun(run_id, "e", "interactive", RunStatus.RUNNING)])
+    return run_id
+
+
+def append(store: TrackingStore, run_id: str, name: str, values: Any, **kwargs: Any) -> None:
+    """Store ``values`` as points of metric ``name`` (a dict: a table) in one write."""
+    n = len(next(iter(values.values()))) if isinstance(values, dict) else len(values)
+    kind = kwargs.pop("kind", "table" if isinstance(values, dict) else "scalar")
+    store.write(
+        [
+            AppendPoints(
+                run_id=run_id,
+                name=name,
+                kind=kind,
+                values=values,
+                times=kwargs.pop("times", np.full(n, time.time())),
+                **kwargs,
+            )
+        ]
+    )

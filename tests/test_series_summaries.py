@@ -23,20 +23,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store_helpers import check_summary, metric_columns, summary_levels
+from store_helpers import append, check_summary, metric_columns, new_run, summary_levels
 
 from run_widgets.exceptions import MetricNotFoundError, UserErrorException
 from run_widgets.store import (
     AddProperties,
-    AppendPoints,
-    CreateRun,
-    RunStatus,
     SeriesWindow,
     TrackingStore,
     open_store,
@@ -49,32 +45,6 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-_runs = iter(range(10**9))
-
-
-def _new_run(store: TrackingStore) -> str:
-    run_id = f"r{next(_runs)}"
-    store.write([CreateRun(run_id, "e", "interactive", RunStatus.RUNNING)])
-    return run_id
-
-
-def _append(store: TrackingStore, run_id: str, name: str, values: Any, **kwargs: Any) -> None:
-    n = len(next(iter(values.values()))) if isinstance(values, dict) else len(values)
-    kind = kwargs.pop("kind", "table" if isinstance(values, dict) else "scalar")
-    store.write(
-        [
-            AppendPoints(
-                run_id=run_id,
-                name=name,
-                kind=kind,
-                values=values,
-                times=kwargs.pop("times", np.full(n, time.time())),
-                **kwargs,
-            )
-        ]
-    )
-
 
 values_st = st.lists(
     st.one_of(
@@ -172,10 +142,10 @@ def test_summaries_and_windows_are_exact(
     max_points: int,
 ) -> None:
     values, sizes = data
-    run_id = _new_run(store)
+    run_id = new_run(store)
     start = 0
     for n in sizes:
-        _append(store, run_id, "loss", values[start : start + n])
+        append(store, run_id, "loss", values[start : start + n])
         start += n
     assert check_summary(store, run_id, "loss") == len(values)
     index = np.arange(len(values))
@@ -212,10 +182,10 @@ def test_windows_over_an_x_that_goes_back(
     steps = np.arange(len(values), dtype=np.int64)
     moved = rng.random(len(values)) < 0.05
     steps[moved] = rng.integers(0, len(values), int(moved.sum()))
-    run_id = _new_run(store)
+    run_id = new_run(store)
     start = 0
     for n in sizes:
-        _append(store, run_id, "loss", values[start : start + n], steps=steps[start : start + n])
+        append(store, run_id, "loss", values[start : start + n], steps=steps[start : start + n])
         start += n
     check_summary(store, run_id, "loss")
     lo, hi = sorted(w * len(values) for w in window)
@@ -232,12 +202,12 @@ def test_levels_across_reopening_and_big_appends(store_uri: str) -> None:
     values = np.cumsum(rng.normal(size=300_000))
     cuts = [1, 255, 256, 257, 16_383, 16_384, 16_385, 70_000, 299_999]
     first = open_store(store_uri)
-    run_id = _new_run(first)
+    run_id = new_run(first)
     first.close()
     start = 0
     for cut in [*cuts, len(values)]:
         opened = open_store(store_uri)
-        _append(opened, run_id, "loss", values[start:cut])
+        append(opened, run_id, "loss", values[start:cut])
         opened.close()
         start = cut
     final = open_store(store_uri)
@@ -254,15 +224,15 @@ def test_levels_across_reopening_and_big_appends(store_uri: str) -> None:
 
 
 def test_tables_lists_and_time_are_series(store: TrackingStore) -> None:
-    run_id = _new_run(store)
+    run_id = new_run(store)
     n = 5_000
     epoch = np.arange(n)
     table = {"epoch": epoch.tolist(), "acc": (epoch / n).tolist(), "note": ["x"] * n}
-    _append(store, run_id, "curve", table, kind="table")
-    _append(store, run_id, "curve", {"epoch": [n], "loss": [0.5]}, kind="row")  # a new column
-    _append(store, run_id, "weights", np.linspace(0, 1, 3_000), kind="list")
+    append(store, run_id, "curve", table, kind="table")
+    append(store, run_id, "curve", {"epoch": [n], "loss": [0.5]}, kind="row")  # a new column
+    append(store, run_id, "weights", np.linspace(0, 1, 3_000), kind="list")
     times = 1_700_000_000 + np.arange(2_500) * 0.5
-    _append(store, run_id, "lr", np.geomspace(1, 1e-4, 2_500), times=times)
+    append(store, run_id, "lr", np.geomspace(1, 1e-4, 2_500), times=times)
     for name in ("curve", "weights", "lr"):
         check_summary(store, run_id, name)
     acc = store.read_series_window(run_id, "curve", "epoch", "acc", lo=10, hi=19)
@@ -278,10 +248,10 @@ def test_tables_lists_and_time_are_series(store: TrackingStore) -> None:
 
 
 def test_an_x_column_of_a_table_that_goes_back(store: TrackingStore) -> None:
-    run_id = _new_run(store)
+    run_id = new_run(store)
     x = np.concatenate([np.arange(1000), np.arange(1000)])  # a second pass over the same x
     y = np.concatenate([np.zeros(1000), np.ones(1000)])
-    _append(store, run_id, "t", {"x": x.tolist(), "y": y.tolist()})
+    append(store, run_id, "t", {"x": x.tolist(), "y": y.tolist()})
     answer = store.read_series_window(run_id, "t", "x", "y", lo=10, hi=12)
     assert answer.exact
     assert answer.index.tolist() == [10, 11, 12, 1010, 1011, 1012]  # in logged order
@@ -289,13 +259,13 @@ def test_an_x_column_of_a_table_that_goes_back(store: TrackingStore) -> None:
 
 
 def test_points_dropped_by_the_store_never_enter_a_summary(store: TrackingStore) -> None:
-    run_id = _new_run(store)
+    run_id = new_run(store)
     batch = np.arange(1000, dtype=np.float64)
-    _append(store, run_id, "loss", batch, writer="w1", seq=1)
-    _append(store, run_id, "loss", batch + 5000, writer="w1", seq=1)  # a resend: dropped
+    append(store, run_id, "loss", batch, writer="w1", seq=1)
+    append(store, run_id, "loss", batch + 5000, writer="w1", seq=1)  # a resend: dropped
     store.write([AddProperties(run_id, {"attempt_2": "retried"})])
-    _append(store, run_id, "loss", batch - 5000, attempt=1)  # a superseded attempt: dropped
-    _append(store, run_id, "loss", batch + 1, attempt=2)
+    append(store, run_id, "loss", batch - 5000, attempt=1)  # a superseded attempt: dropped
+    append(store, run_id, "loss", batch + 1, attempt=2)
     assert check_summary(store, run_id, "loss") == 2000
     full = store.read_series_window(run_id, "loss", max_points=8)
     assert full.y.min() == 0 and full.y.max() == 1000
@@ -304,14 +274,14 @@ def test_points_dropped_by_the_store_never_enter_a_summary(store: TrackingStore)
 def test_metrics_stored_before_summaries_are_built_on_first_read(store: TrackingStore) -> None:
     """A store migrated from before summaries holds points without one: the first windowed
     read builds it (in bounded batches), and building again does nothing."""
-    run_id = _new_run(store)
+    run_id = new_run(store)
     values = np.sin(np.arange(50_000) / 100)
-    _append(store, run_id, "old", values[:20_000])
-    _append(store, run_id, "old", values[20_000:])
+    append(store, run_id, "old", values[:20_000])
+    append(store, run_id, "old", values[20_000:])
     with store._writing() as conn:  # type: ignore[attr-defined]
         conn.execute("DELETE FROM summaries")
         conn.execute("UPDATE metrics SET summarized = 0, summary_tail = NULL")
-    _append(store, run_id, "old", values[:10])  # appended while behind: not folded
+    append(store, run_id, "old", values[:10])  # appended while behind: not folded
     assert summary_levels(store, run_id, "old")[0] == 0
     answer = store.read_series_window(run_id, "old", lo=100, hi=120)
     assert answer.exact and answer.y.tolist() == values[100:121].tolist()
@@ -320,9 +290,9 @@ def test_metrics_stored_before_summaries_are_built_on_first_read(store: Tracking
 
 
 def test_bad_windows_are_refused_by_name(store: TrackingStore) -> None:
-    run_id = _new_run(store)
-    _append(store, run_id, "loss", np.arange(10.0))
-    _append(store, run_id, "pic", ["a.png"], kind="image")
+    run_id = new_run(store)
+    append(store, run_id, "loss", np.arange(10.0))
+    append(store, run_id, "pic", ["a.png"], kind="image")
     with pytest.raises(MetricNotFoundError, match="'nope'"):
         store.read_series_window(run_id, "nope")
     for lo, hi, message in (
@@ -364,7 +334,7 @@ WRITER = textwrap.dedent(
 def test_a_writer_killed_mid_flush_leaves_summaries_consistent(
     store: TrackingStore, store_uri: str
 ) -> None:
-    run_id = _new_run(store)
+    run_id = new_run(store)
     for seed in range(3):
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, store_uri, run_id, str(seed)],
@@ -403,16 +373,16 @@ def test_bucketize_is_what_the_levels_merge_to() -> None:
 @pytest.mark.parametrize("ahead", [0, 300])
 def test_a_metric_against_another_is_paired_by_index(store: TrackingStore, ahead: int) -> None:
     """mse against alpha: windows in alpha's values; buckets pair the same points."""
-    run_id = _new_run(store)
+    run_id = new_run(store)
     n = 100_000
     alpha = np.linspace(1.0, 0.0, n + ahead)
     mse = (np.arange(n) % 997) / 997.0
     mse[54_321] = 50.0  # a spike
     for start in range(0, n, 30_000):
-        _append(store, run_id, "mse", mse[start : start + 30_000])
-        _append(store, run_id, "alpha", alpha[start : start + 30_000])
+        append(store, run_id, "mse", mse[start : start + 30_000])
+        append(store, run_id, "alpha", alpha[start : start + 30_000])
     if ahead:
-        _append(store, run_id, "alpha", alpha[n:])
+        append(store, run_id, "alpha", alpha[n:])
     full = store.read_paired_window(run_id, "mse", "alpha", max_points=400)
     assert not full.exact and full.y.max() == 50.0 and len(full.x) <= 400
     assert full.x.min() == alpha[n - 1] and full.x.max() == 1.0
@@ -422,5 +392,5 @@ def test_a_metric_against_another_is_paired_by_index(store: TrackingStore, ahead
     assert near.x.tolist() == alpha[54_300:54_331].tolist()
     assert near.y.max() == 50.0
     with pytest.raises(UserErrorException, match="'curve' is not a series of single numbers"):
-        _append(store, run_id, "curve", {"a": [1, 2], "b": [3, 4]})
+        append(store, run_id, "curve", {"a": [1, 2], "b": [3, 4]})
         store.read_paired_window(run_id, "mse", "curve")

@@ -17,7 +17,7 @@ from run_widgets import Experiment, Run, RunDetails
 from run_widgets.runtime.host import local_host
 from run_widgets.store import CreateRun, RunStatus
 from run_widgets.store import artifacts as artifacts_module
-from run_widgets.views import tracker as tracker_module
+from run_widgets.views.metric_lines import MetricData
 from run_widgets.views.reader import run_reader
 from run_widgets.views.tracker import RunTracker
 
@@ -61,24 +61,27 @@ class StoreSpy:
 
 
 def test_poll_reads_only_new_chunks(exp: Experiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening reads no chunk of a chart (it reads a window when drawn); polls read the new."""
     run = new_run(exp)
     append_points(run, "loss", np.linspace(1, 0, 10_000))
     spy = StoreSpy(monkeypatch, run.workspace.store)
     tracker = RunTracker(run_reader(run))
     tracker.poll()
-    assert spy.chunk_calls == [(0, 10_000)]
-    last = max(c.id for d in tracker.metrics.values() for c in d.chunks)
+    assert spy.chunk_calls == []
+    x, y = tracker.chart_xy("loss", "step")
+    assert len(x) <= 2000 and y.max() == 1.0 and y.min() == 0.0
+    last = run.workspace.store.last_chunk_id(run.id)
     spy.reset()
-    append_points(run, "loss", np.zeros(100))
+    append_points(run, "loss", np.full(100, -1.0))
     changes = tracker.poll()
     assert changes.metrics == {"loss"}
     assert spy.chunk_calls == [(last, 100)]  # after the last chunk seen: only the new one
-    assert len(tracker.history("loss")) == 10_100
+    assert tracker.chart_xy("loss", "step")[1].min() == -1.0
+    assert len(tracker.history("loss")) == 10_100  # read whole on demand (a report)
     spy.reset()
     changes = tracker.poll()  # nothing new
     assert spy.chunk_calls[0][1] == 0
     assert not changes.metrics
-    assert spy.info_calls == 0  # no new chunk: the metric headers are not even read
 
 
 def test_points_logged_in_this_process_are_flushed_by_the_poll(exp: Experiment) -> None:
@@ -296,7 +299,7 @@ def test_a_chart_over_another_metric_grows_with_the_new_pairs_only(
         def no_history(self: Any) -> Any:
             raise AssertionError("the whole history was read again")
 
-        monkeypatch.setattr(tracker_module._MetricData, "history", no_history)
+        monkeypatch.setattr(MetricData, "history", no_history)
         append_points(run, "alpha", np.array([5.0, 6.0]))
         append_points(run, "mse", np.array([7.0]))  # one pair complete, one waiting
         view.refresh()
@@ -306,7 +309,8 @@ def test_a_chart_over_another_metric_grows_with_the_new_pairs_only(
         view.refresh()
         x, y = chart.series_shown()[0]
         assert x.max() == 6.0 and y.max() == 8.0
-        assert view.tracker.metrics["mse"].pairs["alpha"][1] == n + 2
+        line = view.tracker.chart_line("mse", "alpha")
+        assert line.covered == n + 2 and not line.exact
     finally:
         view.close()
 

@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..store import MetricInfo, PointChunk, RunRecord
+from ..exceptions import MetricNotFoundError
+from ..store import MetricInfo, PointChunk, RunRecord, SeriesWindow
+from ..store.summaries import MAX_POINTS
+from ..store.summaries.memory import paired_window_of_chunks, window_of_chunks
 from . import mapping
 from .api import MlflowRun, ReadApi
 from .history import MetricFollower
@@ -341,16 +344,61 @@ class MlflowMirror:
     ) -> list[PointChunk]:
         """Chunks of one run newer than ``after_chunk_id`` (starts following the run)."""
         with self._lock:
-            if run_id not in self._followed:
-                self._followed.add(run_id)
-                if run_id in self._runs:
-                    self._sync_histories()
+            self._follow_now(run_id)
             wanted = None if names is None else set(names)
             return [
                 c
                 for c in self._chunks.get(run_id, [])
                 if c.id > after_chunk_id and (wanted is None or c.metric_name in wanted)
             ]
+
+    def last_chunk_id(self, run_id: str) -> int:
+        """Id of the newest chunk of a run held (0 for none); starts following the run."""
+        with self._lock:
+            self._follow_now(run_id)
+            return max((c.id for c in self._chunks.get(run_id, [])), default=0)
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """A window of one metric, from the points held (see ``TrackingStore``)."""
+        info, chunks = self._held(run_id, name)
+        return window_of_chunks(info, chunks, x_column, y_column, lo, hi, max_points)
+
+    def read_paired_window(
+        self,
+        run_id: str,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """A window of one metric against another, from the points held."""
+        info, chunks = self._held(run_id, name)
+        x_info, x_chunks = self._held(run_id, x_name)
+        return paired_window_of_chunks(info, chunks, x_info, x_chunks, lo, hi, max_points)
+
+    def _held(self, run_id: str, name: str) -> tuple[MetricInfo, list[PointChunk]]:
+        with self._lock:
+            self._follow_now(run_id)
+            info = self._infos.get(run_id, {}).get(name)
+            if info is None:
+                raise MetricNotFoundError(f"MLflow run {run_id!r} has no metric {name!r}.")
+            return info, [c for c in self._chunks.get(run_id, []) if c.metric_name == name]
+
+    def _follow_now(self, run_id: str) -> None:
+        if run_id not in self._followed:
+            self._followed.add(run_id)
+            if run_id in self._runs:
+                self._sync_histories()
 
 
 def _quote(text: str) -> str:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..exceptions import FileNotFoundInRunError
 from ..runtime import RUNTIME
-from ..store import MetricInfo, PointChunk, RunRecord, TrackingStore
+from ..store import MetricInfo, PointChunk, RunRecord, SeriesWindow, TrackingStore
 from ..store.artifacts import ArtifactStore
+from ..store.summaries import MAX_POINTS
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -89,6 +90,36 @@ class RunReader(Protocol):
         Of this run, or of ``run_id`` (one of its children, e.g. for a sweep's charts).
         """
 
+    def last_chunk_id(self) -> int:
+        """The id of this run's newest point chunk (0 for none): a cursor at the end."""
+
+    def read_series_window(
+        self,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of ``lo <= x <= hi`` of one series of this run.
+
+        See :meth:`run_widgets.store.TrackingStore.read_series_window`.
+        """
+
+    def read_paired_window(
+        self,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart of metric ``name`` against metric ``x_name`` draws (paired by index).
+
+        See :meth:`run_widgets.store.TrackingStore.read_paired_window`.
+        """
+
     def file_names(self, prefix: str | None = None) -> list[str]:
         """Sorted names (``logs/driver_log.txt``) of the run's files under ``prefix``."""
 
@@ -112,7 +143,10 @@ class RunReader(Protocol):
 
 
 class PointSource(Protocol):
-    """Where a reader's metric headers and point chunks come from (a store, a mirror)."""
+    """Where a reader's metric headers and points come from (a store, a mirror).
+
+    The methods of :class:`~run_widgets.store.TrackingStore` of the same names.
+    """
 
     def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
         """Metric headers of the given runs."""
@@ -121,6 +155,32 @@ class PointSource(Protocol):
         self, run_id: str, *, after_chunk_id: int = 0, names: Iterable[str] | None = None
     ) -> list[PointChunk]:
         """Point chunks of one run written after ``after_chunk_id``."""
+
+    def last_chunk_id(self, run_id: str) -> int:
+        """Id of the newest chunk of a run (0 if it has none)."""
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of one series of a run."""
+
+    def read_paired_window(
+        self,
+        run_id: str,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart of one metric against another of a run draws."""
 
 
 class PointReads:
@@ -144,6 +204,35 @@ class PointReads:
         return self.points.read_chunks(
             run_id or self.run_id, after_chunk_id=after_chunk_id, names=names
         )
+
+    def last_chunk_id(self) -> int:
+        """Id of this run's newest chunk."""
+        return self.points.last_chunk_id(self.run_id)
+
+    def read_series_window(
+        self,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """A window of one series of this run."""
+        return self.points.read_series_window(
+            self.run_id, name, x_column, y_column, lo, hi, max_points
+        )
+
+    def read_paired_window(
+        self,
+        name: str,
+        x_name: str,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """A window of one metric of this run against another."""
+        return self.points.read_paired_window(self.run_id, name, x_name, lo, hi, max_points)
 
 
 class WorkspaceRunReader(PointReads):

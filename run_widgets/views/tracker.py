@@ -4,12 +4,15 @@ Each :meth:`RunTracker.poll` reads only what changed since the previous one:
 
 * the run row (while it is active, its liveness check first ends it if its process died:
   see :mod:`.liveness`; the reader itself only reads);
-* metric points in chunks newer than the last chunk seen;
+* metric points in chunks newer than the last chunk seen: a metric drawn as a chart is
+  never read whole (its lines are windowed reads of the store, and the new points are
+  folded into them: see :mod:`.metric_lines`), the others' points are kept;
 * children whose change sequence is newer than the last one seen (their metric headers
   come with them, since every metric flush bumps the child's sequence);
 * bytes appended to the selected log file.
 
-So the cost of a poll follows the new data, not the run's history. Everything is read
+So the cost of a poll follows the new data, not the run's history, and what a view holds
+of a chart is O(its screen points), not O(its points). Everything is read
 through a :class:`~run_widgets.views.reader.RunReader`. Nothing here touches widgets or
 a kernel; it is tested directly.
 """
@@ -18,21 +21,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import RunNotFoundError
-from ..store import MetricInfo, PointChunk, RunRecord, RunStatus
-from ..tracking.metric_views import MetricHistory, history
+from ..exceptions import MetricNotFoundError, RunNotFoundError, UserErrorException
+from ..store import MetricInfo, RunRecord, RunStatus, SeriesWindow
+from ..store.summaries import MAX_POINTS
+from ..store.summaries.window import check_range
+from ..tracking.metric_views import MetricHistory
 from ..tracking.wait import LogFollower, choose_log
 from .liveness import LivenessCheck, liveness_for
-from .mapping import STEP, as_float, classify, is_number, numeric_columns
+from .mapping import STEP, classify, is_number, numeric_columns
+from .metric_lines import LineKey, LineSpec, MetricData, XRange, line_spec, waiting_values
 from .reader import RunReader
-from .sampler import SeriesSampler
+from .series import LiveSeries
 
 LOG_TAIL_CHARS = 64_000
 LOG_FOLDERS = ("logs", "azureml-logs", "user_logs")  # where a run's log files live
@@ -96,80 +102,6 @@ class PollChanges:
         )
 
 
-class _MetricData:
-    """Accumulated points of one metric: raw blocks plus bounded chart samplers."""
-
-    def __init__(self, info: MetricInfo) -> None:
-        self.info = info
-        self.chunks: list[PointChunk] = []
-        self.samplers: dict[tuple[str, str], SeriesSampler] = {}
-        # Against another metric (mse over alpha): the sampler and how many pairs it holds.
-        self.pairs: dict[str, tuple[SeriesSampler, int]] = {}
-        self.count = 0
-
-    def add(self, chunk: PointChunk) -> None:
-        fresh = chunk.since(self.count)  # a compacted chunk may repeat points held
-        if fresh is None:
-            return
-        chunk = fresh
-        self.chunks.append(chunk)
-        self.count += chunk.n
-        for (x_name, y_name), sampler in self.samplers.items():
-            x, y = self._xy(chunk, x_name, y_name)
-            sampler.extend(x, y)
-
-    @staticmethod
-    def _xy(chunk: PointChunk, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
-        if isinstance(chunk.values, dict):
-            y = as_float(chunk.values.get(y_name, [None] * chunk.n))
-            x = (
-                chunk.steps.astype(np.float64)
-                if x_name == STEP
-                else as_float(chunk.values.get(x_name, [None] * chunk.n))
-            )
-            return x, y
-        return chunk.steps.astype(np.float64), as_float(chunk.values)
-
-    def sampler(self, x_name: str, y_name: str) -> SeriesSampler:
-        """The sampler of column ``y_name`` against ``x_name`` (built on first use)."""
-        key = (x_name, y_name)
-        sampler = self.samplers.get(key)
-        if sampler is None:
-            sampler = SeriesSampler()
-            for chunk in self.chunks:
-                x, y = self._xy(chunk, x_name, y_name)
-                sampler.extend(x, y)
-            self.samplers[key] = sampler
-        return sampler
-
-    def values_from(self, start: int) -> np.ndarray:
-        """Values (as float) of the points from index ``start`` on (only the chunks needed)."""
-        parts = []
-        for chunk in reversed(self.chunks):
-            if chunk.first_index + chunk.n <= start:
-                break
-            parts.append(as_float(chunk.values)[max(0, start - chunk.first_index) :])
-        parts.reverse()
-        return np.concatenate(parts) if parts else np.empty(0)
-
-    def against(self, partner: _MetricData) -> SeriesSampler:
-        """The sampler of this metric over ``partner``'s values, paired by index.
-
-        It grows with the new pairs only, so a refresh costs the new points, not the history.
-        """
-        sampler, done = self.pairs.get(partner.info.name, (SeriesSampler(), 0))
-        n = min(self.count, partner.count)
-        if n > done:
-            sampler.extend(
-                partner.values_from(done)[: n - done], self.values_from(done)[: n - done]
-            )
-        self.pairs[partner.info.name] = (sampler, n)
-        return sampler
-
-    def history(self) -> MetricHistory:
-        return history(self.info.name, self.info.kind, self.chunks)
-
-
 class RunTracker:
     """Reads one run incrementally (see the module docstring).
 
@@ -195,7 +127,7 @@ class RunTracker:
         if self.liveness is not None and not record.is_terminal:
             record = self.liveness.reap_records([record])[0]
         self.record: RunRecord = record
-        self.metrics: dict[str, _MetricData] = {}
+        self.metrics: dict[str, MetricData] = {}
         self.children: dict[str, ChildRow] = {}
         self.log_files: list[str] = []
         self.selected_log: str | None = None
@@ -242,24 +174,61 @@ class RunTracker:
         self.record = record
 
     def _poll_metrics(self, changes: PollChanges) -> None:
-        chunks = self.reader.read_chunks(after_chunk_id=self._chunk_cursor)
-        if not chunks and self.polls:
-            return
+        first = self.polls == 0
+        if first:  # charts are read as windows when drawn; the cursor starts at the end
+            cursor = self.reader.last_chunk_id()
+            chunks = []
+        else:
+            chunks = self.reader.read_chunks(after_chunk_id=self._chunk_cursor)
+            if not chunks:
+                return
         infos = {info.name: info for info in self.reader.metric_infos()}
         self._views = self._infos = None
         for name, info in infos.items():
             data = self.metrics.get(name)
             if data is None:
-                self.metrics[name] = _MetricData(info)
+                self.metrics[name] = MetricData(info)
                 changes.new_metrics.add(name)
                 changes.metrics.add(name)
             elif data.info != info:
                 data.info = info
                 changes.metrics.add(name)
+        if first:
+            held = [name for name, data in self.metrics.items() if not data.charted]
+            chunks = self.reader.read_chunks(names=held) if held else []
+            self._chunk_cursor = cursor
         for chunk in chunks:
-            self.metrics[chunk.metric_name].add(chunk)
+            data = self.metrics.get(chunk.metric_name)
+            if data is None:  # a metric created after its header was read: next poll
+                continue
+            data.add(chunk)
             changes.metrics.add(chunk.metric_name)
             self._chunk_cursor = max(self._chunk_cursor, chunk.id)
+        self._fold_pairs()
+
+    def _fold_pairs(self) -> None:
+        """Fold the points both metrics now have into the lines over another metric."""
+        needed: dict[str, int] = {}
+        for data in self.metrics.values():
+            for key, spec, line in data.paired_lines():
+                assert spec.partner is not None
+                partner = self.metrics.get(spec.partner)
+                if partner is None:
+                    continue
+                stop = min(data.seen, partner.seen)
+                if stop > line.covered:
+                    y = waiting_values(data.waiting, line.covered, stop)
+                    x = waiting_values(partner.waiting, line.covered, stop)
+                    if x is None or y is None:  # points not held (e.g. read before): again
+                        del data.lines[key], data.specs[key]
+                        continue
+                    line.extend(np.arange(line.covered, stop, dtype=np.int64), x, y)
+                for name in (data.info.name, spec.partner):
+                    needed[name] = min(needed.get(name, line.covered), line.covered)
+        for name, data in self.metrics.items():
+            data.paired = name in needed
+            if data.waiting:
+                data.release(needed.get(name, data.seen))
 
     def _poll_children(self, changes: PollChanges, seq: int) -> None:
         # A newly seen active child whose process already died is marked Failed now, not
@@ -346,21 +315,84 @@ class RunTracker:
         return self._infos
 
     def history(self, name: str) -> MetricHistory:
-        """All points of one metric read so far."""
-        return self.metrics[name].history()
+        """All points of one metric (a chart's are read from the source: O(its points))."""
+        return self.metrics[name].history(lambda: self.reader.read_chunks(names=[name]))
 
     def chart_xy(
         self, name: str, x_name: str, y_name: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Bounded chart arrays of metric ``name`` (column ``y_name`` for tables)."""
+        """Bounded chart arrays of metric ``name`` (column ``y_name`` for tables).
+
+        What the chart draws of its x range (:meth:`set_x_range`; the whole run by
+        default): the exact points when the range holds at most ``MAX_POINTS``, else
+        buckets of first/min/max/last. ``x_name`` is ``STEP``, another metric (paired by
+        index) or, for a table metric, one of its columns.
+        """
+        return self.chart_line(name, x_name, y_name).arrays()
+
+    def chart_line(self, name: str, x_name: str, y_name: str | None = None) -> LiveSeries:
+        """The line behind :meth:`chart_xy` (its ``exact`` says whether it draws every point)."""
         data = self.metrics[name]
+        partner = None
         if x_name != STEP and data.info.kind not in ("row", "table"):
-            partner = self.metrics.get(x_name)
-            if partner is None or partner.info.kind in ("row", "table"):
+            found = self.metrics.get(x_name)
+            if found is None or found.info.kind in ("row", "table"):
                 x_name = STEP
             else:
-                return data.against(partner).arrays()
-        return data.sampler(x_name, y_name or name).arrays()
+                partner = found.info
+        spec = line_spec(data.info, x_name, y_name, partner)
+        key = LineKey(x_name, y_name, data.x_range)
+        line = data.line(key, spec, self._window_reader(name))
+        if partner is not None:
+            data.paired = self.metrics[partner.name].paired = True
+        return line
+
+    def _window_reader(self, name: str) -> Callable[[LineSpec, str | None, XRange], SeriesWindow]:
+        def read(spec: LineSpec, y_name: str | None, x_range: XRange) -> SeriesWindow:
+            lo, hi = x_range if x_range is not None else (None, None)
+            if spec.partner is not None:
+                return self.reader.read_paired_window(name, spec.partner, lo, hi, MAX_POINTS)
+            assert spec.x_column is not None
+            return self.reader.read_series_window(name, spec.x_column, y_name, lo, hi, MAX_POINTS)
+
+        return read
+
+    def x_range(self, name: str) -> XRange:
+        """The x range the chart of ``name`` draws (``None``: the whole run)."""
+        return self.metrics[name].x_range
+
+    def set_x_range(self, name: str, lo: float | None, hi: float | None = None) -> None:
+        """Draw the chart of ``name`` over ``lo <= x <= hi`` (``set_x_range(name, None)``: all).
+
+        The range stays while the run grows (new points inside it are drawn); the next
+        :meth:`chart_xy` reads it: the exact points when it holds at most ``MAX_POINTS``.
+
+        Raises:
+            MetricNotFoundError: the run has no metric ``name``.
+            UserErrorException: (a ``ValueError``) the metric is not drawn as a numeric
+                chart, or the range is reversed, not finite or has one end only. Nothing
+                changes then.
+        """
+        data = self.metrics.get(name)
+        if data is None:
+            raise MetricNotFoundError(
+                f"Run {self.run_id!r} has no metric {name!r} to zoom; its charts are "
+                f"{sorted(n for n, d in self.metrics.items() if d.charted)}."
+            )
+        if not data.charted:
+            raise UserErrorException(
+                f"Metric {name!r} is not a numeric series drawn as a chart (it is shown as "
+                f"{classify(data.info)!r}): it has no x range."
+            )
+        if lo is None and hi is None:
+            data.set_range(None)
+            return
+        if lo is None or hi is None:
+            raise UserErrorException(
+                f"The x range of {name!r} needs both ends (or None to show the whole run)."
+            )
+        check_range(name, lo, hi)
+        data.set_range((float(lo), float(hi)))
 
     def table_columns(self, name: str) -> list[str]:
         """Numeric columns of a row/table metric."""
