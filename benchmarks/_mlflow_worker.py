@@ -5,7 +5,7 @@ Usage (the benchmark scripts call it; run by hand only to debug)::
     python _mlflow_worker.py TASK '{"json": "params"}'
 
 It prints one JSON object on its last stdout line. Tasks: ``log_loop``, ``batch``,
-``history``, ``concurrency``. MLflow uses a ``sqlite:///`` store in a fresh temporary
+``history``, ``history_direct``, ``concurrency``. MLflow uses a ``sqlite:///`` store in a fresh temporary
 directory, with its default settings (which include ``busy_timeout=20000``), unless the
 parameters carry ``"uris"``: then each repeat uses the next ``postgresql://`` URI (an empty
 database on the benchmark's PostgreSQL server; MLflow needs psycopg2 for it).
@@ -234,6 +234,44 @@ def history(params: dict[str, Any]) -> dict[str, Any]:
     return {"rates": rates, "n": n}
 
 
+def history_direct(params: dict[str, Any]) -> dict[str, Any]:
+    """``get_metric_history`` of an ``n``-point metric whose rows were inserted directly.
+
+    Logging a million points through MLflow's client takes minutes; the rows are the
+    same when inserted into its ``metrics`` table with its own columns (after one
+    ``log_metric`` has created the run's latest-value row). The read is MLflow's client.
+    """
+    import numpy as np
+
+    n, repeats = params["n"], params["repeats"]
+    seconds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, db = _store(tmp)
+        client = _client(uri)
+        run_id = client.create_run(_experiment(client, "bench-history-1m", tmp)).info.run_id
+        client.log_metric(run_id, "loss", 0.0, step=0)
+        now = int(time.time() * 1000)
+        conn = sqlite3.connect(db)
+        try:
+            conn.executemany(
+                "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan)"
+                " VALUES ('loss', ?, ?, ?, ?, 0)",
+                ((i * 1e-3, now + i, run_id, i) for i in range(1, n)),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            points = client.get_metric_history(run_id, "loss")
+            values = np.fromiter((m.value for m in points), dtype=np.float64, count=len(points))
+            steps = np.fromiter((m.step for m in points), dtype=np.int64, count=len(points))
+            seconds.append(time.perf_counter() - start)
+            if len(values) != n or len(steps) != n:
+                raise RuntimeError(f"history has {len(values)} points, expected {n}")
+    return {"seconds": seconds, "n": n}
+
+
 # ----------------------------------------------------------------------- concurrency --
 def _writer(uri: str, experiment: str, count: int, ready: Any, start: Any, out: Any) -> None:
     client = _client(uri)
@@ -341,7 +379,13 @@ def concurrency(params: dict[str, Any]) -> dict[str, Any]:
     return {"samples": samples, "writers": writers, "per_writer": per_writer}
 
 
-TASKS = {"log_loop": log_loop, "batch": batch, "history": history, "concurrency": concurrency}
+TASKS = {
+    "log_loop": log_loop,
+    "batch": batch,
+    "history": history,
+    "history_direct": history_direct,
+    "concurrency": concurrency,
+}
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -66,18 +68,26 @@ def metric_columns(store: TrackingStore, run_id: str, name: str) -> tuple[Any, d
 
 
 def check_summary(store: TrackingStore, run_id: str, name: str) -> int:
-    """Assert the stored summary of a metric is exactly that of its stored points.
+    """Assert the stored summary of a metric is exactly that of the points it covers.
 
-    Every level: the same buckets (index ranges) as the points grouped by that level's
-    bucket size, with equal first/last/min/max of every column, the same positions of the
-    extremes and the same x there. Returns the number of points summarized.
+    The summary covers the first points of the metric, all but fewer than ``FOLD_MIN``
+    (the write path folds them in batches). Every level: the same buckets (index ranges)
+    as those points grouped by that level's bucket size, with equal first/last/min/max of
+    every column, the same positions of the extremes and the same x there. Returns the
+    number of points summarized.
     """
+    from run_widgets.store.sql import summaries as sql_summaries
     from run_widgets.store.summaries import bucketize, columns_for, size
 
     summarized, levels = summary_levels(store, run_id, name)
     index, data = metric_columns(store, run_id, name)
     info = next(i for i in store.metric_infos([run_id]) if i.name == name)
-    assert summarized == info.n_points == len(index), (summarized, info.n_points, len(index))
+    assert info.n_points == len(index), (info.n_points, len(index))
+    assert 0 <= info.n_points - summarized < max(1, sql_summaries.FOLD_MIN), (
+        summarized,
+        info.n_points,
+    )
+    index, data = index[:summarized], {k: v[:summarized] for k, v in data.items()}
     columns = columns_for(info.kind, info.columns)
     for level, stored in levels.items():
         expected = bucketize(index, data, columns, index // size(level))
@@ -88,6 +98,19 @@ def check_summary(store: TrackingStore, run_id: str, name: str) -> int:
         for key, values in stored.fields.items():  # nothing beyond: NaN where not expected
             assert np.array_equal(values, expected.get(key), equal_nan=True), (level, key)
     return summarized
+
+
+@contextlib.contextmanager
+def fold_every(points: int) -> Iterator[None]:
+    """Within the block, the write path folds points into summaries every ``points``."""
+    from run_widgets.store.sql import summaries as sql_summaries
+
+    saved = sql_summaries.FOLD_MIN
+    sql_summaries.FOLD_MIN = points
+    try:
+        yield
+    finally:
+        sql_summaries.FOLD_MIN = saved
 
 
 _runs = iter(range(10**9))

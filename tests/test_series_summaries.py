@@ -28,7 +28,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store_helpers import append, check_summary, metric_columns, new_run, summary_levels
+from store_helpers import (
+    append,
+    check_summary,
+    fold_every,
+    metric_columns,
+    new_run,
+    summary_levels,
+)
 
 from run_widgets.exceptions import MetricNotFoundError, UserErrorException
 from run_widgets.store import (
@@ -129,25 +136,32 @@ def _window_check(
         assert np.array_equal(buckets.get(("last", VALUE))[i], y[-1], equal_nan=True)
 
 
+FOLDS = st.sampled_from([1, 256, 1000, 16_384])
+"""How often the write path folds points into summaries (the default is the last)."""
+
+
 @PROPERTY
 @given(
     data=series(),
     window=st.tuples(st.floats(0, 1), st.floats(0, 1)),
     max_points=st.sampled_from([8, 16, 64, 2000]),
+    fold=FOLDS,
 )
 def test_summaries_and_windows_are_exact(
     store: TrackingStore,
     data: tuple[np.ndarray, list[int]],
     window: tuple[float, float],
     max_points: int,
+    fold: int,
 ) -> None:
     values, sizes = data
     run_id = new_run(store)
     start = 0
-    for n in sizes:
-        append(store, run_id, "loss", values[start : start + n])
-        start += n
-    assert check_summary(store, run_id, "loss") == len(values)
+    with fold_every(fold):
+        for n in sizes:
+            append(store, run_id, "loss", values[start : start + n])
+            start += n
+        check_summary(store, run_id, "loss")
     index = np.arange(len(values))
     steps = index.astype(np.float64)
     lo, hi = sorted(w * len(values) for w in window)
@@ -168,12 +182,14 @@ def test_summaries_and_windows_are_exact(
     data=series(),
     shuffle=st.integers(0, 2**32 - 1),
     window=st.tuples(st.floats(-0.1, 1.1), st.floats(-0.1, 1.1)),
+    fold=FOLDS,
 )
 def test_windows_over_an_x_that_goes_back(
     store: TrackingStore,
     data: tuple[np.ndarray, list[int]],
     shuffle: int,
     window: tuple[float, float],
+    fold: int,
 ) -> None:
     """Steps logged out of order: the window is the points whose step is in range, in the
     order they were logged; buckets are whole stored buckets that cover them."""
@@ -184,10 +200,11 @@ def test_windows_over_an_x_that_goes_back(
     steps[moved] = rng.integers(0, len(values), int(moved.sum()))
     run_id = new_run(store)
     start = 0
-    for n in sizes:
-        append(store, run_id, "loss", values[start : start + n], steps=steps[start : start + n])
-        start += n
-    check_summary(store, run_id, "loss")
+    with fold_every(fold):
+        for n in sizes:
+            append(store, run_id, "loss", values[start : start + n], steps=steps[start : start + n])
+            start += n
+        check_summary(store, run_id, "loss")
     lo, hi = sorted(w * len(values) for w in window)
     answer = store.read_series_window(run_id, "loss", "step", lo=lo, hi=hi, max_points=16)
     _window_check(
@@ -195,6 +212,7 @@ def test_windows_over_an_x_that_goes_back(
     )
 
 
+@fold_every(1)
 def test_levels_across_reopening_and_big_appends(store_uri: str) -> None:
     """Summaries grow the same whether the points come in one append, in many, or from
     several processes one after the other (each a new store object)."""
@@ -258,6 +276,7 @@ def test_an_x_column_of_a_table_that_goes_back(store: TrackingStore) -> None:
     assert answer.y.tolist() == [0, 0, 0, 1, 1, 1]
 
 
+@fold_every(1)
 def test_points_dropped_by_the_store_never_enter_a_summary(store: TrackingStore) -> None:
     run_id = new_run(store)
     batch = np.arange(1000, dtype=np.float64)

@@ -173,4 +173,4 @@ def _keep(buckets: Buckets, x: str, y: str) -> Buckets:
         for kind in ("min", "max"):
             if (f"v{kind}", y, x) not in fields:
                 fields[(f"v{kind}", y, x)] = extremes_x(buckets, y, x, kind)
-    return Buckets(buckets.start, buckets.end, fields)
+    return Buckets.of(buckets.start, buckets.end, fields)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from ...exceptions import RunNotFoundError, UserErrorException
 from .. import codec, rules
@@ -50,12 +49,12 @@ from ..entities import (
     UpdateRun,
     WriteOp,
 )
-from ..summaries import SUMMARIZED_KINDS, SummaryState
+from ..summaries import SUMMARIZED_KINDS
 from .dialect import Connection
 from .reads import SqlReads
 from .registries import SqlRegistries
 from .rows import METRIC_COLUMNS, STORED_CHUNK_COLUMNS, merged_chunk, metric_info
-from .summaries import SUMMARY_COLUMNS, SqlSummaries, fold_points
+from .summaries import Backlog, SqlSummaries, fold_backlogs
 from .transactions import retried
 
 JSON_RUN_COLUMNS = frozenset({"error", "definition"})
@@ -100,6 +99,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
         created = {op.run_id for op in ops if isinstance(op, CreateRun)}
         runs = self._lock_runs(conn, sorted({op.run_id for op in ops} - created))
         chunks: list[NewChunk] = []
+        backlogs: dict[int, Backlog] = {}
         for op in ops:
             if isinstance(op, CreateRun):
                 runs[op.run_id] = self._create_run(conn, op)
@@ -108,7 +108,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
             if run is None:
                 raise RunNotFoundError(f"No run with id {op.run_id!r} in {self.location}.")
             if isinstance(op, AppendPoints):
-                chunk = self._append_points(conn, op)
+                chunk = self._append_points(conn, op, backlogs)
                 if chunk is not None:
                     chunks.append(chunk)
             elif isinstance(op, UpdateRun):
@@ -137,6 +137,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
         if chunks:
             ids = d.chunk_ids(conn, len(chunks))
             d.executemany(conn, _INSERT_CHUNK, [(i, *c) for i, c in zip(ids, chunks, strict=True)])
+            fold_backlogs(conn, d, backlogs.values())
         touched = sorted({op.run_id for op in ops})
         if touched:
             term, param = d.one_of("id", touched)
@@ -294,19 +295,18 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
             [(op.run_id, k, v) for k, v in added.items()],
         )
 
-    def _append_points(self, conn: Connection, op: AppendPoints) -> NewChunk | None:
-        """Update the metric's header and summary; return the chunk to insert.
+    def _append_points(
+        self, conn: Connection, op: AppendPoints, backlogs: dict[int, Backlog]
+    ) -> NewChunk | None:
+        """Update the metric's header (``rules.summarize_append``); the chunk to insert.
 
-        The header follows ``rules.summarize_append``; the points are folded into the
-        metric's multi-resolution summary (:mod:`.summaries`) in this transaction, unless
-        the metric was stored before summaries existed and has none yet (its first
-        windowed read builds it).
+        The points are noted in ``backlogs``: once the chunks are stored, a metric that
+        has gathered enough points past its summary gets them folded in (``.summaries``).
         """
         d = self.dialect
         row = d.execute(
             conn,
-            f"SELECT {METRIC_COLUMNS}, {SUMMARY_COLUMNS} FROM metrics"
-            " WHERE run_id = ? AND name = ?",
+            f"SELECT {METRIC_COLUMNS}, summarized FROM metrics WHERE run_id = ? AND name = ?",
             (op.run_id, op.name),
         ).fetchone()
         stored = None if row is None else metric_info(row)
@@ -325,28 +325,15 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
                     (op.run_id, op.name, op.kind, op.description),
                 ).fetchone()[0]
             )
-            first_index = 0
-            state: SummaryState | None = SummaryState(0, {})
+            first_index = summarized = 0
         else:
             metric_id, first_index = stored.id, stored.n_points
-            summarized = int(row[len(row) - 2])
-            tail = row[len(row) - 1]
-            state = (
-                SummaryState.of(summarized, None if tail is None else bytes(tail))
-                if summarized == stored.n_points
-                else None  # behind: built lazily, from the chunks
-            )
-        if state is not None and summary.kind in SUMMARIZED_KINDS:
-            state = fold_points(
-                conn, d, metric_id, state, summary.kind, summary.columns, steps, op.times, op.values
-            )
-        summary_columns: tuple[Any, ...] = () if state is None else (state.n, state.encode_tails())
+            summarized = int(row[len(row) - 1])
         d.execute(
             conn,
             "UPDATE metrics SET kind = ?, n_points = ?, last_step = ?, last_value = ?,"
             " first_value = ?, min_value = ?, max_value = ?, columns = ?, description = ?"
-            + (", summarized = ?, summary_tail = ?" if summary_columns else "")
-            + " WHERE id = ?",
+            " WHERE id = ?",
             (
                 summary.kind,
                 summary.n_points,
@@ -357,10 +344,19 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
                 summary.max_value,
                 codec.dumps_json(list(summary.columns)),
                 summary.description or "",
-                *summary_columns,
                 metric_id,
             ),
         )
+        backlog = backlogs.setdefault(
+            metric_id, Backlog(metric_id, summary.kind, (), summarized, first_index, 0)
+        )
+        backlog.kind, backlog.table_columns, backlog.n = (
+            summary.kind,
+            summary.columns,
+            summary.n_points,
+        )
+        if summary.kind in SUMMARIZED_KINDS:
+            backlog.parts.append((steps, op.times, op.values))
         dtype, blob = codec.encode_values(op.values, table=op.kind in TABLE_KINDS)
         return (
             op.run_id,

@@ -1,12 +1,15 @@
 """Series summaries in the SQL stores: kept by the write path, read in one snapshot.
 
-* **Write path** (:func:`fold_points`, called by ``SqlStore._append_points`` inside the
-  write transaction): the appended points are folded into the metric's summary
-  (:func:`run_widgets.store.summaries.fold`); the metric's header row keeps how far the
-  summary goes (``summarized``) and every level's partial last bucket
-  (``summary_tail``), and the blocks whose buckets completed are upserted into
-  ``summaries``. Points the store's rules drop (a resent batch, a superseded attempt)
-  never get there, and a writer killed mid-flush leaves points and summary together.
+* **Write path** (:func:`fold_backlogs`, called by ``SqlStore.write`` inside the write
+  transaction, after the new chunks are stored): once a metric has ``FOLD_MIN`` points
+  past its summary, they are folded in (:func:`run_widgets.store.summaries.fold`); the
+  metric's header row keeps how far the summary goes (``summarized``) and every level's
+  partial last bucket (``summary_tail``), and the blocks whose buckets completed are
+  upserted into ``summaries``. Folding a batch at a time keeps the cost of a small flush
+  (a few points per metric, every half second) at nothing most of the time; a windowed
+  read takes the fewer than ``FOLD_MIN`` points past the summary from the chunks. Points
+  the store's rules drop (a resent batch, a superseded attempt) never get there, and a
+  writer killed mid-flush leaves points and summary together.
 * **Windowed reads** (:meth:`SqlSummaries.read_series_window`): the backend-independent
   descent of :func:`run_widgets.store.summaries.read_window` over one snapshot
   transaction, reading summary blocks by (level, block) and raw points by index range
@@ -21,7 +24,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,11 +49,13 @@ from ..summaries.window import MAX_POINTS, PairedSource
 from .dialect import Connection, Dialect
 from .transactions import SqlTransactions, retried
 
+FOLD_MIN = 16_384
+"""Points past its summary a metric gathers before the write path folds them in (64
+level-1 buckets: a block's worth, so a fold writes about one block per level)."""
 BUILD_BATCH = 4_000_000
 """Points the lazy build folds per write transaction (so it never holds the lock long)."""
-
-SUMMARY_COLUMNS = "summarized, summary_tail"
-"""The summary columns of a metric header row, in :class:`SummaryState`'s order."""
+FOLD_PIECE = 1_000_000
+"""Points folded at once (the columns of that many points are held in memory)."""
 
 _HEADER = "SELECT id, name, kind, n_points, summarized, summary_tail, columns FROM metrics"
 _KINDS = ", ".join(f"'{kind}'" for kind in sorted(SUMMARIZED_KINDS))
@@ -67,38 +73,108 @@ def _header(row: Sequence[Any]) -> SeriesHeader:
 
 
 # ----------------------------------------------------------------------- write path --
+@dataclass
+class Backlog:
+    """What one write appends to one metric, for the fold after its chunks are stored.
+
+    Attributes:
+        metric_id: the metric.
+        kind: its kind after the write.
+        table_columns: a table's columns after the write.
+        summarized: points its summary covered before the write.
+        first: index of the first point the write appends.
+        n: points stored after the write.
+        parts: the appended points as ``(steps, times, values)``, in order.
+    """
+
+    metric_id: int
+    kind: str
+    table_columns: tuple[str, ...]
+    summarized: int
+    first: int
+    n: int
+    parts: list[tuple[ArrayI8, ArrayF8, Any]] = field(default_factory=list)
+
+
+def fold_backlogs(conn: Connection, d: Dialect, backlogs: Iterable[Backlog]) -> None:
+    """Fold into their summaries the metrics of a write that reached ``FOLD_MIN`` points past it.
+
+    A metric already ``FOLD_MIN`` behind before the write (stored before summaries
+    existed) is left to the lazy build (:meth:`SqlSummaries.build_summaries`).
+    """
+    for backlog in backlogs:
+        behind_before = backlog.first - backlog.summarized
+        if (
+            backlog.kind not in SUMMARIZED_KINDS
+            or behind_before >= FOLD_MIN
+            or backlog.n - backlog.summarized < FOLD_MIN
+        ):
+            continue
+        row = d.execute(
+            conn, "SELECT summary_tail FROM metrics WHERE id = ?", (backlog.metric_id,)
+        ).fetchone()
+        state = SummaryState.of(backlog.summarized, None if row[0] is None else bytes(row[0]))
+        header = SeriesHeader(
+            backlog.metric_id, "", backlog.kind, backlog.n, state, backlog.table_columns
+        )
+        earlier = ChunkPoints(conn, d, header).columns(backlog.summarized, backlog.first)
+        now = [point_data(backlog.kind, *part) for part in backlog.parts]
+        state = fold_points(conn, d, header, state, [*earlier, *now])
+        save_state(conn, d, backlog.metric_id, state)
+
+
 def fold_points(
     conn: Connection,
     d: Dialect,
-    metric_id: int,
+    header: SeriesHeader,
     state: SummaryState,
-    kind: str,
-    table_columns: Sequence[str],
-    steps: ArrayI8,
-    times: ArrayF8,
-    values: Any,
+    parts: Sequence[Mapping[str, ArrayF8]],
 ) -> SummaryState:
-    """Fold appended points into the metric's summary; store the blocks that changed.
+    """Fold the next points (``parts``, in order) into a summary; store the blocks that changed.
 
     Returns the metric's new :class:`SummaryState` (the caller writes it to the header row).
     """
-    data = point_data(kind, steps, times, values)
+    data = _joined(parts)
+    if not data:
+        return state
     state, writes = fold(
         state,
         data,
-        columns_for(kind, table_columns),
-        lambda level, numbers: load_blocks(conn, d, metric_id, level, numbers),
+        columns_for(header.kind, header.table_columns),
+        lambda level, numbers: load_blocks(conn, d, header.metric_id, level, numbers),
     )
     d.executemany(
         conn,
         "INSERT INTO summaries (metric_id, level, block, n, data) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (metric_id, level, block) DO UPDATE SET n = excluded.n, data = excluded.data",
         [
-            (metric_id, level, block, len(buckets), encode(buckets))
+            (header.metric_id, level, block, len(buckets), encode(buckets))
             for (level, block), buckets in sorted(writes.items())
         ],
     )
     return state
+
+
+def save_state(conn: Connection, d: Dialect, metric_id: int, state: SummaryState) -> None:
+    """Record how far a metric's summary goes, and its tails, in its header row."""
+    d.execute(
+        conn,
+        "UPDATE metrics SET summarized = ?, summary_tail = ? WHERE id = ?",
+        (state.n, state.encode_tails(), metric_id),
+    )
+
+
+def _joined(parts: Sequence[Mapping[str, ArrayF8]]) -> dict[str, ArrayF8]:
+    """The columns of consecutive parts, one after the other (a missing column is NaN)."""
+    parts = [p for p in parts if p and len(next(iter(p.values())))]
+    if len(parts) <= 1:
+        return dict(parts[0]) if parts else {}
+    names = list(dict.fromkeys(c for p in parts for c in p))
+    sizes = [len(next(iter(p.values()))) for p in parts]
+    return {
+        c: np.concatenate([p.get(c, np.full(n, np.nan)) for p, n in zip(parts, sizes, strict=True)])
+        for c in names
+    }
 
 
 def load_blocks(
@@ -139,27 +215,37 @@ class ChunkPoints:
         index: list[ArrayI8] = []
         data: dict[str, list[ArrayF8]] = {c: [] for c in columns}
         for start, stop in ranges:
-            for row in self._chunks(start, stop):
-                first, n = int(row[0]), int(row[1])
-                a, b = max(start, first) - first, min(stop, first + n) - first
-                if b <= a:
-                    continue
-                values = codec.decode_values(row[4], bytes(row[5]))
-                table = self.header.kind in TABLE_KINDS
-                sliced_values = {k: v[a:b] for k, v in values.items()} if table else values[a:b]
-                chunk = point_data(
-                    self.header.kind,
-                    codec.decode_steps(bytes(row[2]))[a:b],
-                    codec.decode_times(bytes(row[3]))[a:b],
-                    sliced_values,
-                )
-                index.append(np.arange(first + a, first + b, dtype=np.int64))
+            at = start
+            for part in self.columns(start, stop):
+                n = len(next(iter(part.values())))
+                index.append(np.arange(at, at + n, dtype=np.int64))
+                at += n
                 for column in columns:
-                    found = chunk.get(column)
-                    data[column].append(found if found is not None else np.full(b - a, np.nan))
+                    found = part.get(column)
+                    data[column].append(found if found is not None else np.full(n, np.nan))
         if not index:
             return np.empty(0, dtype=np.int64), {c: np.empty(0) for c in columns}
         return np.concatenate(index), {c: np.concatenate(v) for c, v in data.items()}
+
+    def columns(self, start: int, stop: int) -> list[dict[str, ArrayF8]]:
+        """Every numeric column of the points ``start … stop-1``, chunk by chunk."""
+        parts = []
+        table = self.header.kind in TABLE_KINDS
+        for row in self._chunks(start, stop) if stop > start else []:
+            first, n = int(row[0]), int(row[1])
+            a, b = max(start, first) - first, min(stop, first + n) - first
+            if b <= a:
+                continue
+            values = codec.decode_values(row[4], bytes(row[5]))
+            parts.append(
+                point_data(
+                    self.header.kind,
+                    codec.decode_steps(bytes(row[2]))[a:b],
+                    codec.decode_times(bytes(row[3]))[a:b],
+                    {k: v[a:b] for k, v in values.items()} if table else values[a:b],
+                )
+            )
+        return parts
 
     def _chunks(self, start: int, stop: int) -> list[Any]:
         d = self.d
@@ -193,12 +279,7 @@ class SqlSummaries(SqlTransactions):
         max_points: int = MAX_POINTS,
     ) -> SeriesWindow:
         """What a chart draws of ``lo <= x <= hi`` of one series (see ``TrackingStore``)."""
-        header = self._series_header(run_id, name)
-        if header.kind in SUMMARIZED_KINDS and header.state.n < header.n_points:
-            # Logged before summaries existed: build them now (a read-only user cannot;
-            # the read then computes what the summary lacks from the points).
-            with contextlib.suppress(StoreError):
-                self.build_summaries(run_id, [name])
+        self._catch_up(run_id, [name])
         return self._read_window(run_id, name, x_column, y_column, lo, hi, max_points)
 
     @retried
@@ -234,11 +315,7 @@ class SqlSummaries(SqlTransactions):
         max_points: int = MAX_POINTS,
     ) -> SeriesWindow:
         """What a chart of ``name`` against metric ``x_name`` draws (see ``TrackingStore``)."""
-        for metric in (name, x_name):
-            header = self._series_header(run_id, metric)
-            if header.kind in SUMMARIZED_KINDS and header.state.n < header.n_points:
-                with contextlib.suppress(StoreError):
-                    self.build_summaries(run_id, [metric])
+        self._catch_up(run_id, [name, x_name])
         return self._read_paired(run_id, name, x_name, lo, hi, max_points)
 
     @retried
@@ -257,6 +334,18 @@ class SqlSummaries(SqlTransactions):
             d = self.dialect
             source = PairedSource(ChunkPoints(conn, d, y), y, ChunkPoints(conn, d, x), x)
             return read_window(source, source.header, x_name, None, lo, hi, max_points)
+
+    def _catch_up(self, run_id: str, names: list[str]) -> None:
+        """Summarize metrics stored before summaries existed (``FOLD_MIN`` or more behind).
+
+        A read-only user cannot; the read then computes what the summary lacks from the
+        points.
+        """
+        for name in names:
+            header = self._series_header(run_id, name)
+            if header.kind in SUMMARIZED_KINDS and header.n_points - header.state.n >= FOLD_MIN:
+                with contextlib.suppress(StoreError):
+                    self.build_summaries(run_id, [name])
 
     @retried
     def _series_header(self, run_id: str, name: str) -> SeriesHeader:
@@ -302,35 +391,13 @@ class SqlSummaries(SqlTransactions):
                 if names is not None and header.name not in names:
                     continue
                 state = header.state
-                points = ChunkPoints(conn, d, header)
                 stop = min(header.n_points, state.n + BUILD_BATCH - folded)
-                for chunk in points._chunks(state.n, stop):
-                    first, n = int(chunk[0]), int(chunk[1])
-                    a, b = max(state.n, first) - first, min(stop, first + n) - first
-                    if b <= a:
-                        continue
-                    values = codec.decode_values(chunk[4], bytes(chunk[5]))
-                    if header.kind in TABLE_KINDS:
-                        values = {k: v[a:b] for k, v in values.items()}
-                    else:
-                        values = values[a:b]
-                    state = fold_points(
-                        conn,
-                        d,
-                        header.metric_id,
-                        state,
-                        header.kind,
-                        header.table_columns,
-                        codec.decode_steps(bytes(chunk[2]))[a:b],
-                        codec.decode_times(bytes(chunk[3]))[a:b],
-                        values,
-                    )
+                points = ChunkPoints(conn, d, header)
+                for start in range(state.n, stop, FOLD_PIECE):
+                    parts = points.columns(start, min(stop, start + FOLD_PIECE))
+                    state = fold_points(conn, d, header, state, parts)
                 folded += state.n - header.state.n
-                d.execute(
-                    conn,
-                    "UPDATE metrics SET summarized = ?, summary_tail = ? WHERE id = ?",
-                    (state.n, state.encode_tails(), header.metric_id),
-                )
+                save_state(conn, d, header.metric_id, state)
                 if folded >= BUILD_BATCH:
                     break
         return folded

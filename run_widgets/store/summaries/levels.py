@@ -8,11 +8,14 @@ one block (64 buckets) and a window read starts from one row.
 
 Storage: the *complete* buckets of a level are packed ``BLOCK`` to a row (``summaries``:
 metric, level, block number, packed fields), and the last, partial bucket of every level
-(the *tails*) travels with the metric's header row. So appending a few points to a long
-series rewrites only that header row (which every append rewrites anyway); a block row
-is written when buckets of its level complete, and only the last block of a level is
-ever rewritten. A summary costs about 3 % of the points it covers (18 floats per 256
-scalar points, plus a third for the levels above).
+(the *tails*) travels with the metric's header row. A block row is written when buckets
+of its level complete, and only the last block of a level is ever rewritten. A summary
+costs about 3 % of the points it covers (18 floats per 256 scalar points, plus a third
+for the levels above).
+
+Buckets are merged as a matrix (:mod:`.buckets`), so a fold costs a few dozen numpy
+operations plus O(points); the write path therefore folds a batch at a time (see
+``store/sql/summaries.py``), and points appended in between are read as they are.
 
 :func:`fold` is the one way a summary grows, for the write path (in the same transaction
 as the points: a killed writer leaves summaries consistent with the stored points) and
@@ -22,6 +25,7 @@ stored chunks, in batches).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..entities import TABLE_KINDS, ArrayF8, ArrayI8
-from .buckets import Buckets, Columns, Field, bucketize, merge
+from .buckets import Buckets, Columns, Field, bucketize, extend, merge
 
 BUCKET = 256
 """Points per bucket of level 1."""
@@ -111,35 +115,43 @@ def point_data(kind: str, steps: ArrayI8, times: ArrayF8, values: object) -> dic
 
 
 # -- packing -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _header(keys: tuple[Field, ...], bounds: bool) -> bytes:
+    text = json.dumps({"fields": [list(k) for k in keys], "bounds": bounds}).encode("ascii")
+    return len(text).to_bytes(4, "little") + text
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(header: bytes) -> tuple[tuple[Field, ...], bool]:
+    parsed = json.loads(header)
+    return tuple(tuple(k) for k in parsed["fields"]), bool(parsed["bounds"])
+
+
 def encode(buckets: Buckets, bounds: bool = False) -> bytes:
-    """Pack buckets into a blob: a JSON header naming the fields, then float64 columns.
+    """Pack buckets into a blob: a JSON header naming the fields, then the float64 matrix.
 
     ``bounds`` keeps each bucket's index range too (block rows leave it out: a block's
     place says it).
     """
-    keys = list(buckets.fields)
-    arrays = [buckets.fields[key] for key in keys]
+    matrix = buckets.matrix
     if bounds:
-        arrays = [buckets.start.astype(np.float64), buckets.end.astype(np.float64), *arrays]
-    header = json.dumps({"fields": [list(k) for k in keys], "bounds": bounds}).encode("ascii")
-    body = np.ascontiguousarray(np.stack(arrays) if arrays else np.empty(0), dtype="<f8")
-    return len(header).to_bytes(4, "little") + header + body.tobytes()
+        matrix = np.column_stack([buckets.start, buckets.end, matrix]).astype(np.float64)
+    body = np.ascontiguousarray(matrix, dtype="<f8").tobytes()
+    return _header(buckets.keys, bounds) + body
 
 
 def decode(blob: bytes, start: ArrayI8 | None = None, end: ArrayI8 | None = None) -> Buckets:
     """Inverse of :func:`encode`; a block's index ranges are given as ``start``/``end``."""
     data = bytes(blob)
     length = int.from_bytes(data[:4], "little")
-    header = json.loads(data[4 : 4 + length])
-    keys: list[Field] = [tuple(k) for k in header["fields"]]
-    rows = len(keys) + (2 if header["bounds"] else 0)
-    body = np.frombuffer(data, dtype="<f8", offset=4 + length)
-    matrix = body.reshape(rows, -1) if rows else body.reshape(0, 0)
-    if header["bounds"]:
-        start, end = matrix[0].astype(np.int64), matrix[1].astype(np.int64)
-        matrix = matrix[2:]
+    keys, bounds = _parse(data[4 : 4 + length])
+    width = len(keys) + (2 if bounds else 0)
+    body = np.frombuffer(data, dtype="<f8", offset=4 + length).reshape(-1, max(1, width))
+    if bounds:
+        start, end = body[:, 0].astype(np.int64), body[:, 1].astype(np.int64)
+        body = body[:, 2:]
     assert start is not None and end is not None
-    return Buckets(start, end, {key: matrix[i] for i, key in enumerate(keys)})
+    return Buckets(start, end, keys, body[:, : len(keys)])
 
 
 def block_buckets(blob: bytes, level: int, block: int, n: int) -> Buckets:
@@ -227,6 +239,8 @@ def fold(
         return held.take((number >= first) & (number < stop))
 
     index = np.arange(before, after, dtype=np.int64)
+    if before and before % BUCKET + n_new < BUCKET and old_levels == new_levels:
+        return _fold_into_tails(state, index, data, columns), {}
     fresh = bucketize(index, data, columns, index // BUCKET)
     levels: dict[int, Buckets] = {}
     for level in range(1, new_levels + 1):
@@ -258,3 +272,21 @@ def fold(
         for block in np.unique(block_of):
             writes[(level, int(block))] = done.take(block_of == block)
     return SummaryState(after, tails), writes
+
+
+def _fold_into_tails(
+    state: SummaryState, index: ArrayI8, data: Mapping[str, ArrayF8], columns: Columns
+) -> SummaryState:
+    """A few points that complete no bucket: every level's last bucket takes them.
+
+    The usual append of a live run (a flush of a few points per metric): one bucket of
+    the new points, merged into every level's partial bucket at once.
+    """
+    fresh = bucketize(index, data, columns, np.zeros(len(index), dtype=np.int64))
+    levels = range(1, n_levels(state.n) + 1)
+    held = [level for level in levels if level in state.tails]
+    tails = dict.fromkeys(levels, fresh)  # a level whose buckets were all complete
+    if held:
+        grown = extend(Buckets.concat([state.tails[level] for level in held]), fresh)
+        tails.update({level: grown.take(slice(i, i + 1)) for i, level in enumerate(held)})
+    return SummaryState(int(index[-1]) + 1, tails)

@@ -376,10 +376,10 @@ class PairedSource:
         both = np.intersect1d(y.start, x.start)  # one metric may have more complete buckets
         y = y.take(np.isin(y.start, both))
         x = x.take(np.isin(x.start, both))
-        fields = dict(y.fields)
-        for stat in ("first", "last", "min", "max"):
-            fields[(stat, PARTNER)] = x.get((stat, VALUE))
-        return Buckets(y.start, y.end, fields)
+        stats = ("first", "last", "min", "max")
+        partner = x.with_keys(tuple((stat, VALUE) for stat in stats))
+        keys = (*y.keys, *((stat, PARTNER) for stat in stats))
+        return Buckets(y.start, y.end, keys, np.hstack([y.matrix, partner.matrix]))
 
     def blocks(self, level: int, numbers: Sequence[int]) -> Buckets:
         """Both metrics' stored buckets, paired."""
