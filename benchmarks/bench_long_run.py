@@ -267,7 +267,9 @@ def anchor_code(folder: Path) -> Path | None:
     if not base:
         return None
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", base, "run_widgets"], capture_output=True, check=True
+        ["git", "-C", str(ROOT), "archive", base, "run_widgets", "js"],
+        capture_output=True,
+        check=True,
     )
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
@@ -473,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
         if "postgresql" in backends:
             from run_widgets.store.postgres.local_server import LocalPostgres
 
-            with LocalPostgres(fsync=True, parent=tmp) as server:
+            with LocalPostgres(fsync=True) as server:
                 os.environ["PGPASSWORD"] = server.password
                 uri = server.create_database("longrun")
                 folder = Path(tmp) / "pg-artifacts"

@@ -8,7 +8,7 @@ the points logged since, exactly:
 * while exact, new points are appended; past ``max_points`` they are grouped into
   buckets of equal size;
 * buckets take new points into the last bucket until it holds ``width`` points, then
-  into new ones; past twice the budget, neighbours merge in pairs and ``width`` doubles
+  into new ones; past the budget, neighbours merge in pairs and ``width`` doubles
   (the minimum and maximum of every point survive every merge). New points first wait,
   drawn as they are, in a short raw tail (at most ``RAW_TAIL``), so that most refreshes
   only add points at the end of what is drawn (the chart then sends only those).
@@ -48,7 +48,10 @@ class LiveSeries:
         self.x_id = x
         self.y_id = y
         self.max_points = max_points
-        self.budget = max(1, max_points // 4)
+        # The raw tail holds fewer than ``tail_max`` points and each bucket draws at most
+        # four: together, never more than ``max_points``.
+        self.tail_max = min(RAW_TAIL, max(1, max_points // 2))
+        self.budget = max(1, (max_points - self.tail_max) // 4)
         self.lo = -math.inf if window.lo is None else float(window.lo)
         self.hi = math.inf if window.hi is None else float(window.hi)
         self.covered = window.covered
@@ -65,7 +68,7 @@ class LiveSeries:
             self._points = (window.index, window.x, window.y)
         else:
             assert window.buckets is not None
-            self._buckets = _keep(window.buckets, x, y)
+            self._buckets = coarsen(_keep(window.buckets, x, y), self.budget)
             self._members = self._buckets.count
             self.width = max(1, int(self._members.max(initial=1)))
 
@@ -99,7 +102,7 @@ class LiveSeries:
             return
         self._tail.append((index, x, y))
         self._tail_len += len(index)
-        if self._tail_len >= min(self.width, RAW_TAIL, max(1, self.max_points // 2)):
+        if self._tail_len >= min(self.width, self.tail_max):
             parts = self._tail
             self._tail, self._tail_len = [], 0
             self._fold(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
@@ -125,7 +128,7 @@ class LiveSeries:
         else:
             self._buckets = Buckets.concat([self._buckets, fresh])
             self._members = np.concatenate([self._members, counts])
-        while len(self._buckets) > 2 * self.budget:
+        while len(self._buckets) > self.budget:
             pairs = np.arange(len(self._buckets), dtype=np.int64) // 2
             self._buckets = merge(self._buckets, pairs)
             self._members = np.bincount(pairs, weights=self._members).astype(np.int64)
@@ -135,8 +138,7 @@ class LiveSeries:
         """What the line draws: its points, or each bucket's first/min/max/last."""
         if self._points is not None:
             return self._points[1], self._points[2]
-        limit = max(1, (self.max_points - self._tail_len) // 4)  # tail included: max_points
-        xs, ys, _ = m4(coarsen(self._buckets, limit), self.x_id, self.y_id)
+        xs, ys, _ = m4(self._buckets, self.x_id, self.y_id)
         if self._tail:
             xs = np.concatenate([xs, *(p[1] for p in self._tail)])
             ys = np.concatenate([ys, *(p[2] for p in self._tail)])
