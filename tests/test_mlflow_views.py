@@ -196,3 +196,41 @@ def test_run_details_over_an_active_mlflow_run(mlflow_server: Any, tmp_path: Pat
         assert {m["name"]: m["points"] for m in data["run_metrics"]}["loss"] == 60
     finally:
         view.close()
+
+
+def test_a_long_metric_is_drawn_and_zoomed_from_step_ranges(mlflow_server: Any) -> None:
+    """A metric past LONG_METRIC_STEPS is never read from its start: its chart is MLflow's
+    step-range read (exact when the range holds few points), new points by step."""
+    from run_widgets.mlflow import history
+    from run_widgets.views.reader import RunReader
+    from run_widgets.views.tracker import RunTracker
+
+    client = MlflowClient(mlflow_server.url)
+    run_id = client.create_run(client.create_experiment("long-metric")).info.run_id
+    n = history.LONG_METRIC_STEPS + 500
+    for start in range(0, n, 1000):
+        _log(client, run_id, "loss", start, min(1000, n - start))
+    source = open_run(run_id, tracking_uri=mlflow_server.url)
+    reader: RunReader = source.run_reader()
+    api = source.mirror.api
+    tracker = RunTracker(reader)
+    tracker.poll()
+    before = api.bytes_read
+    x, y = tracker.chart_xy("loss", "step")
+    assert 1000 < len(x) <= 2000 and x[0] == 0 and x[-1] == n - 1  # MLflow's even sample
+    assert not tracker.chart_line("loss", "step").exact
+    assert api.bytes_read - before < 400_000  # a sample, not the 50,500-point history
+    tracker.set_x_range("loss", 1000, 1999)
+    x, y = tracker.chart_xy("loss", "step")
+    assert tracker.chart_line("loss", "step").exact
+    assert x.tolist() == list(range(1000, 2000)) and y.tolist() == [
+        float(i) for i in range(1000, 2000)
+    ]
+    tracker.set_x_range("loss", n - 10, n + 100)  # the range reaches past the end: grows
+    _log(client, run_id, "loss", n, 5)
+    reader.flush()
+    tracker.poll()
+    x, y = tracker.chart_xy("loss", "step")
+    assert x.tolist() == list(range(n - 10, n + 5))
+    with pytest.raises(ValueError, match="drawn over its steps only"):
+        reader.read_series_window("loss", "index")

@@ -10,7 +10,10 @@ Two implementations answer the same small set of calls:
   MLflow's tracking-store object for that URI.
 
 Metric history is read a page at a time (``max_results`` + ``page_token``), which is what
-lets a view fetch only the points logged since its last poll (see :mod:`.history`).
+lets a view fetch only the points logged since its last poll (see :mod:`.history`), or as
+a step range sampled by MLflow (``get_metric_history_bulk_interval``: at most
+``MAX_INTERVAL_POINTS`` evenly spaced points of the range, its first and last included),
+which is how a view draws and zooms a long metric without reading its history.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from . import mapping
 from ._client import client as make_client
 from ._client import is_http, mlflow_module, safe_uri
 
+MAX_INTERVAL_POINTS = 2500
+"""The most points MLflow's step-range read returns (its server's ``MAX_RESULTS_PER_RUN``)."""
 ENV_TIMEOUT = "RUN_WIDGETS_MLFLOW_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -113,6 +118,17 @@ class ReadApi(abc.ABC):
         self, run_id: str, key: str, max_results: int, page_token: str | None
     ) -> MetricPage:
         """One page of a metric's history."""
+
+    @abc.abstractmethod
+    def metric_interval(
+        self, run_id: str, key: str, start_step: int, end_step: int, max_results: int
+    ) -> MetricPage:
+        """At most ``max_results`` points with ``start_step <= step <= end_step``, by step.
+
+        MLflow's own sampling (``get_metric_history_bulk_interval``): every point of the
+        range when it holds at most ``max_results``, else evenly spaced ones, the first
+        and last included (no minimum or maximum is kept).
+        """
 
     @abc.abstractmethod
     def search_runs(
@@ -231,14 +247,21 @@ class RestApi(ReadApi):
         if page_token:
             params["page_token"] = page_token
         data = self._call("/api/2.0/mlflow/metrics/get-history", params=params)
-        points = data.get("metrics", [])
-        n = len(points)
-        return MetricPage(
-            steps=np.fromiter((int(p.get("step", 0)) for p in points), np.int64, n),
-            times=np.fromiter((int(p.get("timestamp", 0)) for p in points), np.float64, n) / 1000.0,
-            values=np.fromiter((float(p.get("value", 0.0)) for p in points), np.float64, n),
-            next_token=data.get("next_page_token") or None,
-        )
+        return _page_from_json(data.get("metrics", []), data.get("next_page_token") or None)
+
+    def metric_interval(
+        self, run_id: str, key: str, start_step: int, end_step: int, max_results: int
+    ) -> MetricPage:
+        """``metrics/get-history-bulk-interval`` of one run (the route MLflow's UI charts use)."""
+        params: dict[str, Any] = {
+            "run_ids": [run_id],
+            "metric_key": key,
+            "start_step": int(start_step),
+            "end_step": int(end_step),
+            "max_results": min(int(max_results), MAX_INTERVAL_POINTS),
+        }
+        data = self._call("/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", params=params)
+        return _by_step(_page_from_json(data.get("metrics", []), None))
 
     def search_runs(
         self, experiment_ids: Sequence[str], filter_string: str, page_token: str | None
@@ -329,6 +352,28 @@ class StoreApi(ReadApi):
             next_token=getattr(page, "token", None) or None,
         )
 
+    def metric_interval(
+        self, run_id: str, key: str, start_step: int, end_step: int, max_results: int
+    ) -> MetricPage:
+        """The store's ``get_metric_history_bulk_interval`` of one run."""
+        found = self.store.get_metric_history_bulk_interval(
+            [run_id],
+            key,
+            min(int(max_results), MAX_INTERVAL_POINTS),
+            int(start_step),
+            int(end_step),
+        )
+        points = [getattr(m, "metric", m) for m in found]
+        n = len(points)
+        return _by_step(
+            MetricPage(
+                steps=np.fromiter((m.step for m in points), np.int64, n),
+                times=np.fromiter((m.timestamp for m in points), np.float64, n) / 1000.0,
+                values=np.fromiter((m.value for m in points), np.float64, n),
+                next_token=None,
+            )
+        )
+
     def search_runs(
         self, experiment_ids: Sequence[str], filter_string: str, page_token: str | None
     ) -> tuple[list[MlflowRun], str | None]:
@@ -368,6 +413,21 @@ class StoreApi(ReadApi):
         if found is None:
             raise UserErrorException(f"No MLflow experiment named or with id {name_or_id!r}.")
         return str(found.experiment_id), str(found.name)
+
+
+def _page_from_json(points: Sequence[Mapping[str, Any]], token: str | None) -> MetricPage:
+    n = len(points)
+    return MetricPage(
+        steps=np.fromiter((int(p.get("step", 0)) for p in points), np.int64, n),
+        times=np.fromiter((int(p.get("timestamp", 0)) for p in points), np.float64, n) / 1000.0,
+        values=np.fromiter((float(p.get("value", 0.0)) for p in points), np.float64, n),
+        next_token=token,
+    )
+
+
+def _by_step(page: MetricPage) -> MetricPage:
+    order = np.argsort(page.steps, kind="stable")
+    return MetricPage(page.steps[order], page.times[order], page.values[order], page.next_token)
 
 
 def _run_from_entity(run: Any) -> MlflowRun:

@@ -13,6 +13,15 @@ MLflow's own stores (SQL, file store, and so its tracking server) order points b
 
 A point logged with a timestamp older than points already read sorts before them and is
 missed by a live view until the view is reopened (MLflow's API has no change cursor).
+
+A *long* metric (its latest step at least ``LONG_METRIC_STEPS``) is not read from its
+start at all: MLflow has no way to start at a history's end (no count; offset pages from
+the start, each an O(offset) scan in its SQL stores), so :class:`StepFollower` follows it
+by step instead: each poll reads the points past the last step seen with MLflow's step-range
+read (``get_metric_history_bulk_interval``), which returns them all when there are at
+most ``MAX_INTERVAL_POINTS``, else an even sample. Such a metric's point count is an
+estimate (its latest step + 1, then the points read since), and a point logged with a
+step at or below one already seen is missed until the view is reopened.
 """
 
 from __future__ import annotations
@@ -23,9 +32,13 @@ import json
 
 import numpy as np
 
-from .api import MetricPage, ReadApi
+from .api import MAX_INTERVAL_POINTS, MetricPage, ReadApi
 
 PAGE_SIZE = 25_000  # MLflow's own page size for get_metric_history
+LONG_METRIC_STEPS = 50_000
+"""A metric whose latest step is at least this is followed by step (``StepFollower``)."""
+LAST_STEP = 2**53
+"""A step beyond any logged one (the open end of a step range)."""
 
 
 def offset_token(offset: int) -> str:
@@ -105,3 +118,33 @@ def _drop(page: MetricPage, n: int) -> MetricPage:
     if n <= 0:
         return page
     return MetricPage(page.steps[n:], page.times[n:], page.values[n:], page.next_token)
+
+
+class StepFollower:
+    """Follows a long metric by step (see the module docstring): no history is read.
+
+    Attributes:
+        count: points known so far (the latest step + 1 at first: MLflow has no count).
+        last_step: the largest step seen.
+        sampled: True once a poll brought more than ``MAX_INTERVAL_POINTS`` points (it got
+            an even sample of them).
+    """
+
+    def __init__(self, api: ReadApi, run_id: str, key: str, last_step: int) -> None:
+        self.api = api
+        self.run_id = run_id
+        self.key = key
+        self.last_step = last_step
+        self.count = last_step + 1
+        self.sampled = False
+
+    def read_new(self) -> MetricPage:
+        """The points logged with a step past the last one seen."""
+        page = self.api.metric_interval(
+            self.run_id, self.key, self.last_step + 1, LAST_STEP, MAX_INTERVAL_POINTS
+        )
+        if len(page):
+            self.sampled = self.sampled or len(page) >= MAX_INTERVAL_POINTS
+            self.last_step = max(self.last_step, int(page.steps.max()))
+            self.count += len(page)
+        return page

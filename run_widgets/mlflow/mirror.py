@@ -4,13 +4,16 @@ It is what the live views read when they show MLflow runs, kept fresh incrementa
 each sync asks MLflow for the runs in scope (one ``search`` per page of
 1,000 runs: MLflow has no "changed since" query) and, for the runs whose metrics a view
 reads, only the metrics whose latest point moved, and of those only the new points (see
-:mod:`.history`). Between syncs every read is answered from memory, in the shapes the
+:mod:`.history`). A long metric's history is never read: a chart of it is drawn from
+MLflow's step-range reads (:meth:`MlflowMirror.read_series_window`), and only the points
+logged since the view opened are held. Between syncs every read is answered from memory, in the shapes the
 views already know (:class:`RunRecord`, :class:`MetricInfo`, :class:`PointChunk`), with a
 change sequence that moves only when something changed.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -18,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import MetricNotFoundError
+from ..exceptions import MetricNotFoundError, UserErrorException
 from ..store import MetricInfo, PointChunk, RunRecord, SeriesWindow
 from ..store.summaries import MAX_POINTS
 from ..store.summaries.memory import paired_window_of_chunks, window_of_chunks
+from ..store.summaries.window import check_range
 from . import mapping
-from .api import MlflowRun, ReadApi
-from .history import MetricFollower
+from .api import MAX_INTERVAL_POINTS, MetricPage, MlflowRun, ReadApi
+from .history import LAST_STEP, LONG_METRIC_STEPS, MetricFollower, StepFollower
 
 RUN_TYPE = "mlflow"
 HIDDEN_TAGS = frozenset({"mlflow.log-model.history", "mlflow.loggedArtifacts"})
@@ -49,7 +53,7 @@ class MlflowMirror:
         self._runs: dict[str, MlflowRun] = {}
         self._records: dict[str, RunRecord] = {}
         self._numbers: dict[str, int] = {}
-        self._followers: dict[tuple[str, str], MetricFollower] = {}
+        self._followers: dict[tuple[str, str], MetricFollower | StepFollower] = {}
         self._infos: dict[str, dict[str, MetricInfo]] = {}
         self._chunks: dict[str, list[PointChunk]] = {}
         self._read_latest: dict[str, Mapping[str, tuple[float, int, int]]] = {}
@@ -256,11 +260,17 @@ class MlflowMirror:
 
     def _read_metric(self, run_id: str, key: str, latest: tuple[float, int, int]) -> None:
         follower = self._followers.get((run_id, key))
+        infos = self._infos.setdefault(run_id, {})
         if follower is None:
+            if latest[1] >= LONG_METRIC_STEPS:  # follow it by step, from its end
+                follower = StepFollower(self.api, run_id, key, latest[1])
+                self._followers[(run_id, key)] = follower
+                info = self._latest_info(run_id, key, latest)
+                infos[key] = replace(info, n_points=follower.count)
+                return
             follower = self._followers[(run_id, key)] = MetricFollower(self.api, run_id, key)
         first = follower.count
         page = follower.read_new()
-        infos = self._infos.setdefault(run_id, {})
         old = infos.get(key) if first else None
         if len(page) == 0 and old is not None:
             return
@@ -368,9 +378,53 @@ class MlflowMirror:
         hi: float | None = None,
         max_points: int = MAX_POINTS,
     ) -> SeriesWindow:
-        """A window of one metric, from the points held (see ``TrackingStore``)."""
+        """A window of one metric (see ``TrackingStore.read_series_window``).
+
+        A metric whose history is held is read from memory: exact points, or buckets
+        that keep every extreme. A long metric (followed by step) is read with MLflow's
+        step-range read: the exact points when the range holds fewer than ``max_points``
+        (at most 2,500), else MLflow's even sample of them (``exact`` False, no buckets:
+        MLflow keeps no minimum or maximum, so a spike can be missed until zoomed in).
+        Only x = step is possible for it.
+        """
+        follower = self._followers.get((run_id, name))
+        if isinstance(follower, StepFollower):
+            return self._step_window(follower, name, x_column, y_column, lo, hi, max_points)
         info, chunks = self._held(run_id, name)
         return window_of_chunks(info, chunks, x_column, y_column, lo, hi, max_points)
+
+    def _step_window(
+        self,
+        follower: StepFollower,
+        name: str,
+        x_column: str,
+        y_column: str | None,
+        lo: float | None,
+        hi: float | None,
+        max_points: int,
+    ) -> SeriesWindow:
+        check_range(name, lo, hi)
+        if x_column != "step" or y_column not in (None, name, "value"):
+            raise UserErrorException(
+                f"The MLflow metric {name!r} is long ({follower.count:,} points or so): MLflow "
+                "reads it only as step ranges, so it is drawn over its steps only."
+            )
+        start = 0 if lo is None else max(0, math.ceil(lo))
+        stop = LAST_STEP if hi is None else math.floor(hi)
+        asked = min(max_points, MAX_INTERVAL_POINTS)
+        page = (
+            self.api.metric_interval(follower.run_id, name, start, stop, asked)
+            if stop >= start
+            else MetricPage(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), None)
+        )
+        finite = np.isfinite(page.values)
+        steps, values = page.steps[finite].astype(np.float64), page.values[finite]
+        covered = follower.count
+        index = np.arange(covered - len(steps), covered, dtype=np.int64)
+        exact = len(page) < asked
+        return SeriesWindow(
+            name, x_column, y_column, lo, hi, exact, steps, values, index, None, 0, covered
+        )
 
     def read_paired_window(
         self,
@@ -387,6 +441,11 @@ class MlflowMirror:
         return paired_window_of_chunks(info, chunks, x_info, x_chunks, lo, hi, max_points)
 
     def _held(self, run_id: str, name: str) -> tuple[MetricInfo, list[PointChunk]]:
+        if isinstance(self._followers.get((run_id, name)), StepFollower):
+            raise UserErrorException(
+                f"The MLflow metric {name!r} is long: MLflow reads it only as step ranges, so "
+                "it is drawn over its steps only (not against another metric)."
+            )
         with self._lock:
             self._follow_now(run_id)
             info = self._infos.get(run_id, {}).get(name)

@@ -64,7 +64,9 @@ class LiveSeries:
         self._tail: list[tuple[ArrayI8, ArrayF8, ArrayF8]] = []
         self._tail_len = 0
         self.width = 1
-        if window.exact:
+        # A source that samples its windows (MLflow) gives points that are not all of them.
+        self.sampled = not window.exact and window.buckets is None
+        if window.exact or self.sampled:
             self._points = (window.index, window.x, window.y)
         else:
             assert window.buckets is not None
@@ -75,7 +77,7 @@ class LiveSeries:
     @property
     def exact(self) -> bool:
         """True while the line draws every point of its window."""
-        return self._points is not None
+        return self._points is not None and not self.sampled
 
     def extend(self, index: ArrayI8, x: ArrayF8, y: ArrayF8) -> None:
         """Fold in new points (``index`` at or after :attr:`covered`, increasing)."""
