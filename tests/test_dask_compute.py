@@ -267,7 +267,7 @@ def test_function_sweep_runs_on_the_cluster(
     assert best is not None and best.get_metrics()["mse"] == 0.0
     # The sweep view shows where each child ran.
     from run_widgets import RunDetails
-    from run_widgets.sweep.view import SweepView
+    from run_widgets.widgets.sweep import SweepView
 
     details = RunDetails(sweep)
     try:
@@ -374,7 +374,7 @@ def test_a_trial_lost_with_its_worker_is_retried_when_the_target_allows_it(
         assert victim.get_metrics()["mse"] == float(x)  # the retry ran to its end
         assert victim.get_details().get("error") is None
         from run_widgets import RunDetails
-        from run_widgets.sweep.view import SweepView
+        from run_widgets.widgets.sweep import SweepView
 
         details = RunDetails(sweep)  # the sweep view shows the attempt that ran it
         try:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import run_widgets
+import run_widgets.widgets.sweep
 from run_widgets import Experiment, Run
 from run_widgets.run import attach_run
 from run_widgets.runtime.registry import REGISTRY, Lazy, Registry, Slot, Table
@@ -35,8 +38,7 @@ LAYERS = [
     {"widgets"},
     {"mlflow"},
 ]
-# The sweep view is a widget that still lives in sweep/ (issue 19 item 4 moves it).
-KNOWN_UPWARD = {("run_widgets.sweep.view", "widgets"), ("run_widgets.sweep.view", "views")}
+KNOWN_UPWARD: set[tuple[str, str]] = set()  # (module, layer) allowed to import upwards: none
 
 
 def layer_of(top: str) -> int:
@@ -159,8 +161,25 @@ def test_the_registry_finds_what_the_layers_above_registered() -> None:
     assert REGISTRY.experiment_class.require() is Experiment
     assert REGISTRY.run_types.get("hyperdrive") is run_widgets.HyperDriveRun
     assert {"local", "amlcompute", "dask"} <= set(REGISTRY.executors.keys())
-    assert REGISTRY.view_kinds.get("hyperdrive").__name__ == "SweepView"  # loaded on use
+    assert REGISTRY.view_kinds.get("hyperdrive") is run_widgets.widgets.sweep.SweepView
     assert REGISTRY.run_report.get() is not None
+
+
+def test_scripts_load_no_widget_and_the_widget_layer_registers_its_view_kinds() -> None:
+    # A fresh process: `import run_widgets` (what a training script does) loads no widget
+    # library; the first RunDetails loads the widget layer, which registers the sweep view.
+    code = (
+        "import sys, run_widgets\n"
+        "from run_widgets.runtime import REGISTRY\n"
+        "loaded = sorted(m for m in ('ipywidgets', 'bqplot', 'anywidget') if m in sys.modules)\n"
+        "print(loaded, REGISTRY.view_kinds.get('hyperdrive'))\n"
+        "run_widgets.RunDetails\n"
+        "print(REGISTRY.view_kinds.get('hyperdrive').__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["[] None", "run_widgets.widgets.sweep"]
 
 
 def test_slots_and_tables_say_what_is_missing_and_load_lazy_values() -> None:

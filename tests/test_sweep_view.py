@@ -25,11 +25,11 @@ from run_widgets.sweep import (
     uniform,
 )
 from run_widgets.sweep.executor import child_labels
-from run_widgets.sweep.view import BEST_COLOR, SweepView
 from run_widgets.views import sweep_state as view_state
 from run_widgets.views.sweep_state import SweepSettings
 from run_widgets.views.tracker import ChildRow
 from run_widgets.widgets.panels import panel_state
+from run_widgets.widgets.sweep import BEST_COLOR, SweepView
 
 Child = tuple[dict[str, Any], Sequence[float], str]  # params, mse values, final status
 

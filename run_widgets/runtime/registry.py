@@ -17,7 +17,7 @@ attribute                   maps                                              re
 ``listings``                ``ws.<collection>`` → ``listing(ws)``              ``submit``, ``registry``
 ``executors``               compute type → :class:`ExecutorEntry`             ``submit``, ``submit.dask``
 ``compute_types``           compute type → ``ComputeTarget`` subclass          ``submit.compute``
-``view_kinds``              run type → the widget that extends its view        ``sweep``
+``view_kinds``              run type → the widget that extends its view        ``widgets``
 ``run_report``              the function behind ``run.get_portal_url()``      ``run_widgets``
 ``wait_finished``           hooks called when ``wait_for_completion`` ends    ``widgets``
 ``log_shown``               hooks: does a live view show this run's log?      ``widgets``

@@ -12,12 +12,11 @@ Example::
     sweep = experiment.submit(config)      # returns at once; RunDetails(sweep).show()
 
 Layer: sweep, above the API façades and ``submit``; importing it registers
-``HyperDriveConfig`` submission, the ``hyperdrive`` run class and the sweep's view kind (the
-widget in ``sweep.view``, loaded only when a sweep is shown).
+``HyperDriveConfig`` submission and the ``hyperdrive`` run class. No widget here: the sweep
+view is ``widgets.sweep``, which registers itself as the ``hyperdrive`` view kind.
 """
 
 from ..experiment import register_submit_function
-from ..runtime.registry import REGISTRY, Lazy
 from .config import HyperDriveConfig, PrimaryMetricGoal
 from .executor import FunctionExecutor, ScriptExecutor, TrialExecutor
 from .parent import HyperDriveRun, submit_sweep
@@ -45,7 +44,6 @@ from .space import (
 )
 
 register_submit_function(HyperDriveConfig, submit_sweep)
-REGISTRY.view_kinds.register("hyperdrive", Lazy("run_widgets.sweep.view", "SweepView"))
 
 __all__ = [
     "BanditPolicy",

@@ -2,8 +2,9 @@
 
 Kept apart from the widgets so the sweep view is checked without a kernel: summary counts,
 the child table (one column per hyperparameter, sorted by the best primary-metric value
-according to the goal, best child highlighted), the chart data and the parallel
-coordinates.
+according to the goal, best child highlighted), the primary metric's histories read
+incrementally (:class:`SweepHistories`), the chart data and axis labels, and the parallel
+coordinates. ``widgets.sweep`` draws what these return.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import numpy as np
 from ..runtime import attempts as _attempts
 from ..store import RunRecord, RunStatus
 from ..sweep.results import MINIMIZE, best_of
+from .mapping import as_float
+from .reader import RunReader
 from .tracker import ChildRow
 from .view_state import child_row
 
@@ -26,6 +29,9 @@ FOOTNOTE = (
     "* The best metric field is obtained from the min/max of primary metric achieved by a run"
 )
 MAX_LINES = 50
+MAX_CATEGORY_NAMES = 8  # text values named in the x label of the parameter chart
+BEST_COLOR = "#d62728"
+OTHER_COLOR = "#7f9fbf"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,33 @@ class SweepSettings:
             max_total=_int(record.tags.get("max_total_jobs")),
             log_scale=tuple(p.lstrip("-") for p in sweep.get("log_scale_parameters", [])),
         )
+
+
+class SweepHistories:
+    """The primary metric's points of each child, read incrementally.
+
+    Args:
+        reader: the sweep parent's reader (children are read through it by run id).
+        metric: the primary metric.
+    """
+
+    def __init__(self, reader: RunReader, metric: str) -> None:
+        self.reader = reader
+        self.metric = metric
+        self.values: dict[str, list[float]] = {}
+        self._cursors: dict[str, int] = {}
+
+    def read(self, child_ids: set[str]) -> None:
+        """Read the new points of these children (only chunks written since the last read)."""
+        for run_id in child_ids:
+            history = self.values.setdefault(run_id, [])
+            for chunk in self.reader.read_chunks(
+                self._cursors.get(run_id, 0), [self.metric], run_id=run_id
+            ):
+                self._cursors[run_id] = chunk.id
+                fresh = chunk.since(len(history))  # a compacted chunk may repeat points
+                if fresh is not None:
+                    history.extend(as_float(fresh.values).tolist())
 
 
 def _int(text: str | None) -> int | None:
@@ -254,6 +287,21 @@ def parameter_points(
         "log": log,
         "categories": categories,
     }
+
+
+def parameter_axis_label(data: Mapping[str, Any]) -> str:
+    """The x label of the metric-against-parameter chart (``parameter_points``' result).
+
+    A log axis says so; text values are drawn at their category's index, named here
+    (the first ``MAX_CATEGORY_NAMES``).
+    """
+    label = str(data["parameter"]) + (" (log)" if data["log"] else "")
+    categories = data["categories"]
+    if categories:
+        shown = categories[:MAX_CATEGORY_NAMES]
+        label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(shown))
+        label += ", ...)" if len(categories) > MAX_CATEGORY_NAMES else ")"
+    return label
 
 
 def parcoords_state(children: Sequence[ChildRow], settings: SweepSettings) -> dict[str, Any]:

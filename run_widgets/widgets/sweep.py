@@ -1,4 +1,4 @@
-"""The sweep part of RunDetails, shown for a sweep's parent run.
+"""The sweep view: the part of RunDetails shown for a sweep's parent run (a view kind).
 
 It adds, above the generic view: a summary (child counts per status as a stacked bar,
 max concurrent / max total runs, the best child so far, a "Cancel sweep" button), the
@@ -7,13 +7,17 @@ the metric against a chosen hyperparameter (log x for ``loguniform`` parameters)
 parallel coordinates when there are three or more hyperparameters. The best child is
 highlighted everywhere, and the child table gets one column per hyperparameter, sorted
 by the best metric. Everything updates on each poll from the children that changed.
+
+What to show is decided in ``views.sweep_state`` (and ``views.sweep_static`` for the
+snapshot); this module only draws it. Importing it registers :class:`SweepView` as the
+view kind of ``"hyperdrive"`` runs (``runtime.REGISTRY.view_kinds``), which
+``RunDetails`` looks up; the widget package imports it, so a sweep never needs the
+``sweep`` layer to know about widgets.
 """
 
 from __future__ import annotations
 
-import io
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anywidget
 import bqplot
@@ -22,20 +26,25 @@ import numpy as np
 import traitlets
 
 from ..run import Run
-from ..tracking.details import duration_text
-from ..views import static
+from ..runtime import REGISTRY
 from ..views import sweep_state as view_state
-from ..views.mapping import as_float
-from ..views.sweep_state import SweepSettings
-from ..views.tracker import PollChanges
-from ..widgets._assets import asset, css
-from ..widgets.charts import round_ticks
+from ..views import sweep_static
+from ..views.sweep_state import BEST_COLOR, OTHER_COLOR, SweepHistories, SweepSettings
+from ..views.tracker import PollChanges, RunTracker
+from ._assets import asset, css
+from .charts import round_ticks
 
-if TYPE_CHECKING:
-    from ..widgets.details import RunDetails
+__all__ = ["BEST_COLOR", "OTHER_COLOR", "ParallelCoordinates", "SweepSummaryPanel", "SweepView"]
 
-BEST_COLOR = "#d62728"
-OTHER_COLOR = "#7f9fbf"
+
+class HostView(Protocol):
+    """What the sweep view needs of the ``RunDetails`` it extends."""
+
+    tracker: RunTracker
+    run: Any
+
+    def refresh(self) -> PollChanges:
+        """Read what is new and update the whole view."""
 
 
 class SweepSummaryPanel(anywidget.AnyWidget):
@@ -55,18 +64,6 @@ class ParallelCoordinates(anywidget.AnyWidget):
     lines: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
 
-def _static_cell(row: dict[str, Any], key: str) -> Any:
-    if key == "started":
-        return static.when(row.get("start"))
-    if key == "duration":
-        end = row.get("end") or time.time()
-        return duration_text(end - row["created"]) if row.get("created") else ""
-    if key == "best":
-        value = row.get("best")
-        return "" if value is None else f"{value:.6g}"
-    return row.get(key, row.get("values", {}).get(key, ""))
-
-
 def _figure(title: str, marks: list[Any], axes: list[Any]) -> bqplot.Figure:
     return bqplot.Figure(
         title=title,
@@ -81,12 +78,11 @@ def _figure(title: str, marks: list[Any], axes: list[Any]) -> bqplot.Figure:
 class SweepView(ipywidgets.VBox):  # type: ignore[misc]
     """The sweep extension of a :class:`RunDetails` (see the module docstring)."""
 
-    def __init__(self, details: RunDetails) -> None:
+    def __init__(self, details: HostView) -> None:
         self.details = details
         self.reader = details.tracker.reader
         self.settings = SweepSettings.from_record(details.tracker.record)
-        self.histories: dict[str, list[float]] = {}
-        self._cursors: dict[str, int] = {}
+        self._histories = SweepHistories(self.reader, self.settings.metric)
         self.summary = SweepSummaryPanel()
         self.summary.on_msg(self._on_summary_message)
         # Primary metric chart.
@@ -178,6 +174,11 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
 
     # ---------------------------------------------------------------------- update --
     @property
+    def histories(self) -> dict[str, list[float]]:
+        """The primary metric's values per child, as read so far."""
+        return self._histories.values
+
+    @property
     def children_rows(self) -> list[Any]:
         """The parent's children as the tracker knows them."""
         return list(self.details.tracker.children.values())
@@ -185,7 +186,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
     def update(self, changes: PollChanges) -> None:
         """Refresh from the children that changed in this poll."""
         if changes.children:
-            self._read_histories(changes.children)
+            self._histories.read(changes.children)
         children = self.children_rows
         self.summary.summary = view_state.summary_state(
             self.details.tracker.record, children, self.settings
@@ -205,18 +206,6 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         with self.parcoords.hold_trait_notifications():
             self.parcoords.dimensions = state["dimensions"]
             self.parcoords.lines = state["lines"]
-
-    def _read_histories(self, child_ids: set[str]) -> None:
-        metric = self.settings.metric
-        for run_id in child_ids:
-            history = self.histories.setdefault(run_id, [])
-            for chunk in self.reader.read_chunks(
-                self._cursors.get(run_id, 0), [metric], run_id=run_id
-            ):
-                self._cursors[run_id] = chunk.id
-                fresh = chunk.since(len(history))  # a compacted chunk may repeat points
-                if fresh is not None:
-                    history.extend(as_float(fresh.values).tolist())
 
     def _draw_primary_chart(self) -> None:
         data = view_state.primary_series(self.children_rows, self.histories, self.settings)
@@ -266,18 +255,15 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             if mark.scales["x"] is not scale:
                 mark.scales = {"x": scale, "y": self._qy}
         self.param_axis_x.scale = scale
-        label = parameter + (" (log)" if data["log"] else "")
         categories = data["categories"]
         if categories:  # text values: x is the category's index, named in the label
-            label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(categories[:8]))
-            label += ", ...)" if len(categories) > 8 else ")"
             self.param_axis_x.tick_values = np.arange(len(categories), dtype=np.float64)
         elif data["log"]:
             self.param_axis_x.tick_values = None
         else:
             round_ticks(self.param_axis_x, [np.asarray(data["x"])])
         round_ticks(self.param_axis_y, [np.asarray(data["y"])])
-        self.param_axis_x.label = label
+        self.param_axis_x.label = view_state.parameter_axis_label(data)
         index = data["best_index"]
         with self._param_points.hold_sync():
             self._param_points.x, self._param_points.y = data["x"], data["y"]
@@ -293,67 +279,12 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
 
     def static_chart_png(self) -> bytes | None:
         """The primary metric per child and against the first hyperparameter, as a PNG."""
-        children = self.children_rows
-        points = view_state.primary_series(children, self.histories, self.settings)
-        params = view_state.parameter_names(children)
-        if points["mode"] != "points" or not len(points["x"]):
-            return None
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(9, 3), dpi=80)
-        FigureCanvasAgg(figure)
-        left = figure.add_subplot(1, 2, 1)
-        left.scatter(points["x"], points["y"], s=14, color=OTHER_COLOR)
-        left.step(points["x"], points["best_so_far"], where="post", color="#2ca02c")
-        best = points["best_index"]
-        left.scatter(points["x"][best], points["y"][best], s=60, color=BEST_COLOR, marker="D")
-        left.set_title(f"{self.settings.metric} per child", fontsize=10)
-        left.set_xlabel("run number", fontsize=8)
-        if params:
-            data = view_state.parameter_points(children, self.settings, params[0])
-            right = figure.add_subplot(1, 2, 2)
-            right.scatter(data["x"], data["y"], s=14, color=OTHER_COLOR)
-            index = data["best_index"]
-            right.scatter(data["x"][index], data["y"][index], s=60, color=BEST_COLOR, marker="D")
-            if data["log"]:
-                right.set_xscale("log")
-            right.set_title(f"{self.settings.metric} by {params[0]}", fontsize=10)
-            right.set_xlabel(params[0], fontsize=8)
-        for axes in figure.axes:
-            axes.tick_params(labelsize=7)
-            axes.grid(alpha=0.3)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return sweep_static.chart_png(self.children_rows, self.histories, self.settings)
 
     def static_children_html(self) -> str:
         """The sweep's summary and child table for the static snapshot (best child first)."""
-        summary = view_state.summary_state(
+        return sweep_static.children_html(
             self.details.tracker.record, self.children_rows, self.settings
-        )
-        table = view_state.table_state(self.children_rows, self.settings)
-        keys = [c["key"] for c in table["columns"]]
-        rows = [
-            [_static_cell(row, key) for key in keys]
-            for row in table["rows"][: static.MAX_STATIC_CHILDREN]
-        ]
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["counts"].items()))
-        best = summary["best"]
-        lines = [
-            f"Primary metric: {self.settings.metric} ({self.settings.goal.lower()}); "
-            f"children: {counts or 'none yet'}"
-        ]
-        if best is not None:
-            lines.append(
-                f"Best: run {best['number']}, {self.settings.metric} = {best['value']:.6g}"
-            )
-        text = "".join(f"<p>{static.esc(line)}</p>" for line in lines)
-        return (
-            text
-            + static.table_html([c["title"] for c in table["columns"]], rows)
-            + (f"<p>{static.esc(view_state.FOOTNOTE)}</p>")
         )
 
     def _on_summary_message(self, widget: Any, content: dict[str, Any], buffers: Any) -> None:
@@ -369,3 +300,6 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             if part is not None:
                 part.close()
         super().close()
+
+
+REGISTRY.view_kinds.register("hyperdrive", SweepView)
