@@ -177,6 +177,31 @@ def metric_vs_param(
     }
 
 
+def x_options(rows: Sequence[AcrossRow], metric: str) -> list[str]:
+    """What the final ``metric`` can be plotted against: parameters, then other metrics."""
+    return parameter_names(rows) + [m for m in metric_names(rows) if m != metric]
+
+
+def scatter_state(rows: Sequence[AcrossRow], param: str, metric: str, goal: str) -> dict[str, Any]:
+    """The final-metric-by-parameter chart: :func:`metric_vs_param` ready to draw.
+
+    A log x is given as ``log10(x)`` on a linear axis (bqplot's log axis put its ticks at
+    the origin after data updates, or crowded 2-5-per-decade labels) and says so in the
+    label; text values are named in the label by their index. Adds ``label`` and
+    ``title``.
+    """
+    data = metric_vs_param(rows, param, metric, goal)
+    label = f"log10({param})" if data["log"] else param
+    if data["log"]:
+        data["x"] = np.log10(data["x"])
+    if data["categories"]:
+        shown = data["categories"][:8]
+        label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(shown)) + ")"
+    data["label"] = label
+    data["title"] = f"final {metric} by {param}"
+    return data
+
+
 def numeric_params(rows: Sequence[AcrossRow]) -> list[str]:
     """Parameters with a numeric value in at least two runs."""
     names = []

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from ..experiment import Experiment
+from ..run import Run
 from ..runtime import RUNTIME
 from ..store import (
     MetricInfo,
@@ -138,3 +140,39 @@ class StoreExperimentReader:
     def release(self) -> None:
         """Close the calling thread's store connection."""
         self.store.release_thread_resources()
+
+
+def workspace_scope(source: Any, include_children: bool) -> tuple[Any, RunQuery, str, str]:
+    """``(workspace, scope, title, key)`` of an experiment or some runs of one workspace.
+
+    ``key`` identifies the scope (the poller registry key).
+
+    Raises:
+        TypeError: not an ``Experiment``, a ``Run`` or runs.
+        ValueError: no runs, or runs of several workspaces.
+    """
+    if isinstance(source, Experiment):
+        scope = RunQuery(experiment_id=source.id, include_children=include_children)
+        return source.workspace, scope, f"Experiment {source.name}", f"experiment:{source.id}"
+    if isinstance(source, Run):
+        source = [source]
+    if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
+        raise TypeError(
+            "ExperimentDetails needs an Experiment, a list of Runs or experiment.get_runs(), "
+            f"not {type(source).__name__}."
+        )
+    runs = list(source)
+    bad = [type(r).__name__ for r in runs if not isinstance(r, Run)]
+    if bad:
+        raise TypeError(f"ExperimentDetails needs Runs; got {', '.join(sorted(set(bad)))}.")
+    if not runs:
+        raise ValueError("ExperimentDetails got no runs to compare (an empty list).")
+    workspace = runs[0].workspace
+    if any(r.workspace.folder != workspace.folder for r in runs):
+        raise ValueError(
+            "ExperimentDetails compares runs of one workspace; these come from several."
+        )
+    ids = tuple(dict.fromkeys(r.id for r in runs))
+    names = sorted({r.experiment.name for r in runs})
+    title = f"{len(ids)} runs of {', '.join(names)}"
+    return workspace, RunQuery(run_ids=ids, include_children=True), title, "runs:" + ",".join(ids)

@@ -168,3 +168,12 @@ def report_html(model: ExperimentModel, title: str, png: bytes | None) -> str:
         f"<p>Written {esc(_when(time.time()))}.</p>"
         f"{snapshot_html(model, title, png)}</body></html>"
     )
+
+
+def best_html(model: ExperimentModel) -> str:
+    """The line naming the best run for the model's metric and goal (escaped HTML)."""
+    best, metric = model.best, model.metric
+    value = best.metrics.get(metric) if best is not None else None
+    if best is None or value is None:
+        return ""
+    return f"best ({esc(model.goal)} {esc(metric)}): <b>run {esc(best.label)}</b> = {value:.6g}"

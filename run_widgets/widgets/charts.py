@@ -20,14 +20,14 @@ import ipywidgets
 import numpy as np
 
 from ..views.mapping import STEP
+from ..views.run_charts import PAGE_SIZE
+from ..views.ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 from .panels import ChartVisibility
-from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
 # Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).
 PALETTE = ("#1f77b4", "#d35f00", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 CHART_HEIGHT = "260px"
 CARD_HEIGHT = "300px"
-PAGE_SIZE = 12
 TAIL_MAX = 128  # points appended in the tail mark before the body is resent
 # 0 turns appending off (every refresh resends whole series): the browser benchmark's anchor.
 ENV_TAIL_MAX = "RUN_WIDGETS_TAIL_MAX"

@@ -23,45 +23,30 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import numbers
 import threading
 import time
 import weakref
-from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets
 
 from ..run import Run
 from ..runtime import REGISTRY
-from ..views import static, view_state
-from ..views.mapping import STEP, classify, lockstep_partners
+from ..views import run_charts, static, view_state
+from ..views.mapping import classify
 from ..views.reader import RunSource, run_reader
 from ..views.report import report_path, write_report
+from ..views.run_charts import charts_per_page
 from ..views.tracker import PollChanges, RunTracker
 from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_error_text
 from ._live import ENV_REFRESH as ENV_REFRESH
 from ._live import WIDGET_MIME as WIDGET_MIME
-from .charts import CARD_HEIGHT, PAGE_SIZE, ChartGrid, MetricChart
+from .charts import CARD_HEIGHT, ChartGrid, MetricChart
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
 from .poller import Poller
 
 CHART_VIEWS = ("line", "line2")
 GALLERY_VIEWS = ("image", "table", "artifact")
-
-
-def charts_per_page(settings: Mapping[str, Any]) -> int:
-    """``widget_settings["charts_per_page"]``, checked (default ``PAGE_SIZE``).
-
-    Raises:
-        TypeError, ValueError: not a whole number of at least 1.
-    """
-    value = settings.get("charts_per_page", PAGE_SIZE)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"widget_settings['charts_per_page'] must be an int, not {value!r}.")
-    if value < 1:
-        raise ValueError(f"widget_settings['charts_per_page'] must be at least 1, got {value}.")
-    return int(value)
 
 
 class RunDetails(LiveView):
@@ -133,7 +118,7 @@ class RunDetails(LiveView):
         self.children_table.observe(self._on_child_selected, names="selected_id")
         self.children_table.on_msg(self._on_table_message)
         view_kind = REGISTRY.view_kinds.get(str(getattr(run_instance, "type", "")))
-        if view_kind is not None:  # e.g. a sweep's parent: the sweep view (``sweep.view``)
+        if view_kind is not None:  # e.g. a sweep's parent: the sweep view (``widgets.sweep``)
             self.extensions.append(view_kind(self))
             self.children = (
                 self.header,
@@ -223,28 +208,18 @@ class RunDetails(LiveView):
             if (
                 name not in names
                 and views.get(name) == "line"
-                and chart.set_x_options(self._line_x_options(name, chart.x_choice))
+                and chart.set_x_options(
+                    run_charts.line_x_options(self.tracker, name, chart.x_choice)
+                )
             ):
                 self.charts.changed(name)
-
-    def _line_x_options(self, name: str, current: str) -> list[str]:
-        """Step, the metrics logged in lockstep with ``name``, and the current choice.
-
-        The current choice stays offered while it is still a numeric series: two metrics
-        logged in lockstep (mse and alpha) are briefly one point apart when a flush falls
-        between their two ``log`` calls, and the user's choice must survive that.
-        """
-        options = [STEP, *lockstep_partners(self.tracker.infos(), name)]
-        if current not in options and self.tracker.views().get(current) == "line":
-            options.append(current)
-        return options
 
     def _draw_chart(self, chart: MetricChart) -> None:
         tracker = self.tracker
         name = chart.name
         info = tracker.metrics[name].info
         if classify(info) == "line":
-            chart.set_x_options(self._line_x_options(name, chart.x_choice))
+            chart.set_x_options(run_charts.line_x_options(self.tracker, name, chart.x_choice))
             x_name = chart.x_choice
             x, y = tracker.chart_xy(name, x_name)
             chart.set_series(x_name, [(name, x, y)])

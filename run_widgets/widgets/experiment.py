@@ -35,12 +35,15 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..experiment import Experiment
 from ..run import Run
-from ..store import RunQuery
 from ..views import across, experiment_static, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
-from ..views.experiment_reader import ExperimentReader, ExperimentView, StoreExperimentReader
+from ..views.experiment_reader import (
+    ExperimentReader,
+    ExperimentView,
+    StoreExperimentReader,
+    workspace_scope,
+)
 from ..views.reader import RunSource
 from ..workspace import Workspace
 from ._assets import asset, css
@@ -87,35 +90,6 @@ class ParallelCoordinates(anywidget.AnyWidget):
     lines: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
 
-def _scope_of(source: Any, include_children: bool) -> tuple[Any, RunQuery, str, str]:
-    """(workspace, scope, title, poller key) of an experiment or some runs."""
-    if isinstance(source, Experiment):
-        scope = RunQuery(experiment_id=source.id, include_children=include_children)
-        return source.workspace, scope, f"Experiment {source.name}", f"experiment:{source.id}"
-    if isinstance(source, Run):
-        source = [source]
-    if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
-        raise TypeError(
-            "ExperimentDetails needs an Experiment, a list of Runs or experiment.get_runs(), "
-            f"not {type(source).__name__}."
-        )
-    runs = list(source)
-    bad = [type(r).__name__ for r in runs if not isinstance(r, Run)]
-    if bad:
-        raise TypeError(f"ExperimentDetails needs Runs; got {', '.join(sorted(set(bad)))}.")
-    if not runs:
-        raise ValueError("ExperimentDetails got no runs to compare (an empty list).")
-    workspace = runs[0].workspace
-    if any(r.workspace.folder != workspace.folder for r in runs):
-        raise ValueError(
-            "ExperimentDetails compares runs of one workspace; these come from several."
-        )
-    ids = tuple(dict.fromkeys(r.id for r in runs))
-    names = sorted({r.experiment.name for r in runs})
-    title = f"{len(ids)} runs of {', '.join(names)}"
-    return workspace, RunQuery(run_ids=ids, include_children=True), title, "runs:" + ",".join(ids)
-
-
 class ExperimentDetails(LiveView):
     """The live comparison of an experiment's runs (see the module docstring).
 
@@ -153,7 +127,7 @@ class ExperimentDetails(LiveView):
             self._source_run = view.open_run
             scope, title, self._key = view.scope, view.title, (view.reader.location, view.key)
         else:
-            workspace, scope, title, key = _scope_of(experiment_or_runs, include_children)
+            workspace, scope, title, key = workspace_scope(experiment_or_runs, include_children)
             self.workspace = workspace
             self.reader = StoreExperimentReader(workspace.store)
             self._source_run = None
@@ -403,7 +377,7 @@ class ExperimentDetails(LiveView):
         model = self.model
         rows = model.across_list()
         params = across.parameter_names(rows)
-        options = params + [m for m in across.metric_names(rows) if m != model.metric]
+        options = across.x_options(rows, model.metric)
         current = self.param.value
         self._set_options(self.param, options, current or (params[0] if params else ""))
         hidden_if_empty = None if options else "none"
@@ -412,16 +386,10 @@ class ExperimentDetails(LiveView):
         self.across_figure.layout.display = hidden_if_empty
         param, metric = self.param.value, model.metric
         if param and metric:
-            data = across.metric_vs_param(rows, param, metric, model.goal)
-            # A log x is drawn as log10(x) on a linear scale: bqplot's log axis put its
-            # ticks at the origin after data updates, or crowded 2-5-per-decade labels.
-            x = np.log10(data["x"]) if data["log"] else data["x"]
-            label = f"log10({param})" if data["log"] else param
-            if data["categories"]:
-                shown = data["categories"][:8]
-                label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(shown)) + ")"
-            self.across_x_axis.label = label
-            self.across_figure.title = f"final {metric} by {param}"
+            data = across.scatter_state(rows, param, metric, model.goal)
+            x = data["x"]
+            self.across_x_axis.label = data["label"]
+            self.across_figure.title = data["title"]
             index = data["best"]
             with self._points.hold_sync():
                 self._points.x, self._points.y = x, data["y"]
@@ -435,14 +403,7 @@ class ExperimentDetails(LiveView):
             self.parcoords.lines = state["lines"]
 
     def _draw_best(self) -> None:
-        best, metric, esc = self.model.best, self.model.metric, experiment_static.esc
-        value = best.metrics.get(metric) if best is not None else None
-        self.best_label.value = (
-            f"best ({esc(self.model.goal)} {esc(metric)}): <b>run {esc(best.label)}</b> = "
-            f"{value:.6g}"
-            if best is not None and value is not None
-            else ""
-        )
+        self.best_label.value = experiment_static.best_html(self.model)
 
     # --------------------------------------------------------------------- intents --
     def _on_across_open(self, change: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ import ipywidgets
 import numpy as np
 
 from ..views.overlay import X_LABELS, Line
-from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
+from ..views.ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
 
 CHART_HEIGHT = "280px"
 

@@ -1,4 +1,4 @@
-"""Axis ticks chosen in the kernel: few, round, and right for the scale.
+"""Axis ticks chosen in the kernel (for the widgets and the static charts): few, round, right.
 
 bqplot leaves ticks to d3, which gives fractional steps (0, 0.2 … 2) early in a run, a
 label per minor decade on log axes (0.08, 0.09, 0.1 overlapping) and, in a narrow chart,
