@@ -10,7 +10,14 @@
   from the runs that change);
 * the across-run rows (up to ``MAX_ACROSS_RUNS`` runs of the filtered, sorted table),
   read only while the across-run views are on (by default for scopes of at most
-  ``AUTO_ACROSS_RUNS`` runs; a big experiment's view turns them on when they are opened).
+  ``AUTO_ACROSS_RUNS`` runs; a big experiment's view turns them on when they are opened);
+* groups, when ``group_by`` is set: every run the table's filters keep is in the group of
+  its value of the key(s) (``views.groups``), newest first; the charts show the first
+  ``MAX_GROUPS`` groups, each as one line with a band over its first
+  ``MAX_GROUP_MEMBERS`` members (their series read like a selected run's);
+* the chart options (x axis, smoothing, the metric filter) and what each chart draws
+  (:meth:`ExperimentModel.chart_data`), which the widget, the exports and
+  ``get_widget_data`` share.
 
 :meth:`ExperimentModel.poll` asks the reader which runs changed since the last poll (a
 metric flush changes a run) and re-reads only those: the page query, the changed
@@ -20,20 +27,33 @@ is two small queries. Widgets render :class:`ModelChanges`; tests read the model
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
-from . import across, overlay, run_table
+from ..store.run_query import MAX_PAGE_SIZE, matches
+from . import across, groups, overlay, run_table, summary
 from .across import AcrossRow
 from .experiment_reader import ExperimentReader
+from .export import ChartData, SeriesData
+from .groups import Group
 from .liveness import liveness_for
+from .metric_filter import MetricFilter, metric_filter
 from .overlay import RunSeries
 from .run_table import TableSettings
 
 SELECTIONS = ("newest", "best")
 AUTO_ACROSS_RUNS = 300
+
+
+@dataclass(frozen=True)
+class ChartOptions:
+    """How the overlay charts are drawn: x axis, smoothing, and the metric filter."""
+
+    x: str = "step"
+    smoothing: float = 0.0
+    pattern: str = ""
 
 
 @dataclass
@@ -46,12 +66,19 @@ class ModelChanges:
     grown: dict[str, set[str]] = field(default_factory=dict)  # run id -> metrics that grew
     runs: set[str] = field(default_factory=set)  # runs whose record changed
     across: bool = False
+    groups: bool = False  # group membership or the grouping changed: every chart redraws
 
     @property
     def anything(self) -> bool:
         """True if anything changed."""
         return bool(
-            self.table or self.columns or self.selection or self.grown or self.runs or self.across
+            self.table
+            or self.columns
+            or self.selection
+            or self.grown
+            or self.runs
+            or self.across
+            or self.groups
         )
 
 
@@ -67,6 +94,13 @@ class ExperimentModel:
         default_runs: how many runs the default selection takes (at most 10).
         across_views: read the across-run rows (``None``: when the scope has at most
             ``AUTO_ACROSS_RUNS`` runs).
+        group_by: a key (tag, argument, hyperparameter or property) or several keys to
+            group the runs by (``None``: no groups).
+        center: the group line: ``"mean"`` or ``"median"``.
+        spread: the group band: ``"std"`` (± one standard deviation) or ``"minmax"``.
+        show_members: also draw the group members' own lines.
+        goals: the goal of other metrics than ``metric`` (``{"accuracy": "maximize"}``);
+            the others' is read from their names (see ``views.summary``).
     """
 
     def __init__(
@@ -78,6 +112,11 @@ class ExperimentModel:
         goal: str = across.MINIMIZE,
         default_runs: int = overlay.DEFAULT_RUNS,
         across_views: bool | None = None,
+        group_by: Any = None,
+        center: str = "mean",
+        spread: str = "std",
+        show_members: bool = False,
+        goals: Mapping[str, str] | None = None,
     ) -> None:
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be 'newest' or 'best', got {selection!r}.")
@@ -87,6 +126,8 @@ class ExperimentModel:
             raise ValueError(
                 f"default_runs must be between 1 and {overlay.MAX_OVERLAY_RUNS}, got {default_runs}."
             )
+        groups.check_band_options(center, spread)
+        self.goals = {str(k): _checked_goal(v) for k, v in (goals or {}).items()}
         self.reader = reader
         self.liveness = liveness_for(reader)  # the reader only reads
         self.scope = replace(scope, offset=0, limit=run_table.PAGE_SIZE)
@@ -110,6 +151,19 @@ class ExperimentModel:
         self.across_total = 0
         self._seq = 0
         self.polls = 0
+        self.options = ChartOptions()
+        self.filter: MetricFilter = metric_filter("")
+        self.page_summaries: dict[str, dict[str, dict[str, float | None]]] = {}
+        # Groups (``group_by``): each run's group value, the runs in table order, groups.
+        self.group_keys: tuple[str, ...] = groups.parse_group_by(group_by)
+        self.center = center
+        self.spread = spread
+        self.show_members = bool(show_members)
+        self.group_values: dict[str, tuple[Any, ...] | None] = {}
+        self._group_numbers: dict[str, int] = {}
+        self.groups: list[Group] = []
+        self.group_colors: dict[str, str] = {}
+        self.param_names: set[str] = set()
 
     # ------------------------------------------------------------------------- polls --
     def poll(self) -> ModelChanges:
@@ -144,15 +198,21 @@ class ExperimentModel:
         self._set_columns(self.reader.run_columns(self.scope))
         if not self.metric and self.metric_columns:
             self.metric = self.metric_columns[0]
+        if self.group_keys:
+            self._load_groups()
+            self._check_group_keys(self.group_keys)
         self._query_page()
         self._max_number = max((r.number for r in self.page.records), default=0)
         if self.across_enabled is None:
             self.across_enabled = self.page.total <= AUTO_ACROSS_RUNS
         self._default_selection(changes)
+        if self.group_keys:
+            self._read_series(self.charted_runs(), changes)
         self._query_best()
         if self.across_enabled:
             self._load_across()
         changes.table = changes.columns = changes.selection = changes.across = True
+        changes.groups = bool(self.group_keys)
 
     def _apply_changed(self, changed: list[RunRecord], changes: ModelChanges) -> None:
         by_id = {r.id: r for r in changed}
@@ -182,7 +242,9 @@ class ExperimentModel:
             before = list(self.selected)
             self._default_selection(changes)
             changes.selection = before != self.selected
-        for run_id in self.selected:
+        if self.group_keys and self._update_groups(changed):
+            changes.groups = True
+        for run_id in self.charted_runs():
             if run_id in by_id and run_id in self.series:
                 series = self.series[run_id]
                 series.record = by_id[run_id]
@@ -204,7 +266,25 @@ class ExperimentModel:
         self.tag_columns, self.metric_columns = run_table.choose_columns(columns)
 
     def _query_page(self) -> None:
-        self.page = self.reader.query_runs(self.settings.query(self.scope))
+        self._set_page(self.reader.query_runs(self.settings.query(self.scope)))
+
+    def _set_page(self, page: RunPage) -> None:
+        """Take a page and read its runs' metric headers (last, min, max per metric)."""
+        self.page = page
+        self.param_names.update(k for r in page.records for k in groups.group_params(r))
+        summaries: dict[str, dict[str, dict[str, float | None]]] = {r.id: {} for r in page.records}
+        for info in self.reader.metric_infos(summaries):
+            if info.kind == "scalar":
+                summaries[info.run_id][info.name] = summary.summaries(
+                    info.last_value, info.min_value, info.max_value, self.goal_of(info.name)
+                )
+        self.page_summaries = summaries
+
+    def goal_of(self, metric: str) -> str:
+        """The goal of ``metric``: the view's for its metric, a given one, else guessed."""
+        if metric == self.metric:
+            return self.goal
+        return summary.goal_of(metric, self.goals)
 
     def set_table(self, **settings: Any) -> ModelChanges:
         """Change filters, sort or page, and re-query the page.
@@ -220,6 +300,8 @@ class ExperimentModel:
         unknown = set(settings) - set(TableSettings.__dataclass_fields__)
         if unknown:
             raise ValueError(f"Unknown table setting(s): {sorted(unknown)}.")
+        if "stat" in settings:
+            summary.check_stat(str(settings["stat"]))
         if "page" not in settings and set(settings) & {
             "status",
             "tag",
@@ -236,24 +318,43 @@ class ExperimentModel:
             candidate = replace(candidate, page=last)
             page = self.reader.query_runs(candidate.query(self.scope))
         self.settings = candidate
-        self.page = page
+        self._set_page(page)
         changes = ModelChanges(table=True)
         if set(settings) & {"status", "tag", "text", "sort", "descending"} and self.across_enabled:
             self._load_across()
             changes.across = True
+        if set(settings) & {"status", "tag", "text"} and self.group_keys:
+            self._load_groups()  # groups are formed from the runs the filters keep
+            changes.groups = True
         return changes
 
     def table_state(self) -> dict[str, Any]:
         """The table panel's traits."""
         state = run_table.table_state(
-            self.page, self.tag_columns, self.metric_columns, self.settings
+            self.page,
+            self.tag_columns,
+            self.metric_columns,
+            self.settings,
+            self.page_summaries,
+            {m: self.goal_of(m) for m in self.metric_columns},
+        )
+        grouped = bool(self.group_keys)
+        colors = (
+            {
+                r.id: self.group_colors.get(self._group_label(r.id), "")
+                for r in self.page.records
+                if r.id in self.group_values
+            }
+            if grouped
+            else dict(self.colors)
         )
         state.update(
             selected=list(self.selected),
-            colors=dict(self.colors),
+            colors=colors,
             best_id=self.best.run_id if self.best else "",
             sort_key=self.settings.sort,
             sort_desc=self.settings.descending,
+            grouped=grouped,
         )
         return state
 
@@ -317,8 +418,9 @@ class ExperimentModel:
     ) -> None:
         self.selected = run_ids
         self.colors = overlay.assign_colors(run_ids, self.colors)
+        keep = set(run_ids) | set(self.charted_runs())
         for run_id in list(self.series):
-            if run_id not in run_ids:
+            if run_id not in keep:
                 del self.series[run_id]
         for record in records:
             if record.id not in self.series:
@@ -329,15 +431,259 @@ class ExperimentModel:
                     changes.grown[record.id] = grown
         changes.selection = True
 
+    def charted_runs(self) -> list[str]:
+        """The runs whose series the charts draw: the selection, or the groups' members."""
+        if not self.group_keys:
+            return list(self.selected)
+        ids: list[str] = []
+        for group in self.shown_groups():
+            ids.extend(group.band_members)
+        return ids
+
+    def all_chart_names(self) -> list[str]:
+        """Every metric with an overlay chart, before the metric filter."""
+        return overlay.chart_names(self.series, self.charted_runs())
+
     def chart_names(self) -> list[str]:
-        """The metrics with an overlay chart."""
-        return overlay.chart_names(self.series, self.selected)
+        """The metrics with an overlay chart that pass the metric filter."""
+        return self.filter.apply(self.all_chart_names())
 
     def chart_lines(
         self, name: str, mode: str = "step", smoothing: float = 0.0
     ) -> list[overlay.Line]:
-        """The lines of one overlay chart."""
+        """The selected runs' lines of one overlay chart."""
         return overlay.chart_lines(self.series, self.selected, self.colors, name, mode, smoothing)
+
+    # ------------------------------------------------------------------ chart options --
+    def set_options(
+        self, x: str | None = None, smoothing: float | None = None, pattern: str | None = None
+    ) -> ModelChanges:
+        """Change the x axis, the smoothing or the metric filter (a regular expression).
+
+        An invalid pattern filters nothing; :attr:`filter` says why (``filter.error``).
+
+        Raises:
+            ValueError: an unknown x axis or a smoothing outside [0, 0.999].
+        """
+        options = self.options
+        if x is not None:
+            options = replace(options, x=overlay.check_x_mode(x))
+        if smoothing is not None:
+            options = replace(options, smoothing=overlay.check_smoothing(smoothing))
+        if pattern is not None:
+            options = replace(options, pattern=str(pattern))
+            self.filter = metric_filter(options.pattern)
+        self.options = options
+        return ModelChanges(selection=True)
+
+    def x_options(self) -> list[tuple[str, str]]:
+        """The x axes offered: ``(label, mode)``: the four modes, then the charted metrics."""
+        modes = [(overlay.X_LABELS[m], m) for m in overlay.X_MODES]
+        metrics = [(f"metric: {n}", overlay.METRIC_X + n) for n in self.all_chart_names()]
+        current = self.options.x
+        if current.startswith(overlay.METRIC_X) and all(m != current for _, m in metrics):
+            metrics.append((f"metric: {overlay.x_label(current)}", current))
+        return modes + metrics
+
+    def chart_data(self, name: str) -> ChartData:
+        """What the chart of metric ``name`` draws (runs' lines or groups' bands)."""
+        mode, smoothing = self.options.x, self.options.smoothing
+        label = overlay.x_label(mode)
+        lines: list[SeriesData] = []
+        if not self.group_keys:
+            for line in self.chart_lines(name, mode, smoothing):
+                lines.append(
+                    SeriesData(line.label, line.x, line.y, run_id=line.run_id, color=line.color)
+                )
+            return ChartData(name, label, lines, self._chart_note(name, lines))
+        for group in self.shown_groups():
+            members = [
+                (run_id, self.series[run_id])
+                for run_id in group.band_members
+                if run_id in self.series and name in self.series[run_id].metrics
+            ]
+            arrays = [(run_id, s.arrays(name, mode, smoothing)) for run_id, s in members]
+            found = groups.band([xy for _, xy in arrays], self.center, self.spread)
+            if not len(found.x):
+                continue
+            lines.append(
+                SeriesData(
+                    group.legend(),
+                    found.x,
+                    found.center,
+                    group=group.label,
+                    color=group.color,
+                    lower=found.lower,
+                    upper=found.upper,
+                    count=found.count,
+                )
+            )
+            if self.show_members:
+                for (run_id, (x, y)), (_, series) in zip(arrays, members, strict=True):
+                    lines.append(
+                        SeriesData(
+                            overlay.run_label(series.record),
+                            x,
+                            y,
+                            run_id=run_id,
+                            group=group.label,
+                            color=group.color,
+                        )
+                    )
+        return ChartData(name, label, lines, self._chart_note(name, lines))
+
+    def _chart_note(self, name: str, lines: Sequence[SeriesData]) -> str:
+        if any(len(line.x) for line in lines):
+            return ""
+        drawn = self.charted_runs()
+        if any(name in self.series[r].metrics for r in drawn if r in self.series):
+            return f"{name} has no numeric values to draw" + (
+                " (no band: not numeric)" if self.group_keys else ""
+            )
+        return ""
+
+    def charts(self) -> list[ChartData]:
+        """What every chart that passes the metric filter draws."""
+        return [self.chart_data(name) for name in self.chart_names()]
+
+    # ------------------------------------------------------------------------ groups --
+    def group(
+        self,
+        by: Any = None,
+        center: str | None = None,
+        spread: str | None = None,
+        show_members: bool | None = None,
+    ) -> ModelChanges:
+        """Group the runs by ``by`` (a key or keys; ``None``/``""``: no groups).
+
+        Also chooses the group line (``center``), the band (``spread``) and whether the
+        members' own lines show.
+
+        Raises:
+            TypeError: ``by`` is not a key or a list of keys.
+            ValueError: no run has the key (the runs' keys are named), or an unknown
+                ``center``/``spread``. The model is unchanged.
+        """
+        keys = groups.parse_group_by(by)
+        center = self.center if center is None else center
+        spread = self.spread if spread is None else spread
+        groups.check_band_options(center, spread)
+        if keys and keys != self.group_keys:
+            previous = (self.group_keys, self.group_values, self._group_numbers)
+            self.group_keys = keys
+            self._load_groups()
+            try:
+                self._check_group_keys(keys)
+            except ValueError:
+                self.group_keys, self.group_values, self._group_numbers = previous
+                self._make_groups()
+                raise
+        elif not keys:
+            self.group_keys = ()
+            self.group_values, self._group_numbers, self.groups = {}, {}, []
+        self.center, self.spread = center, spread
+        if show_members is not None:
+            self.show_members = bool(show_members)
+        changes = ModelChanges(groups=True, table=True, selection=True)
+        self._read_series(self.charted_runs(), changes)
+        return changes
+
+    def group_options(self) -> list[tuple[str, tuple[str, ...]]]:
+        """What the runs can be grouped by: ``(label, keys)`` (see ``groups.group_options``)."""
+        names = set(self.param_names) | set(self.columns.tags)
+        names |= {k for row in self.across_rows.values() for k in row.params}
+        options = groups.group_options(names)
+        if self.group_keys and all(keys != self.group_keys for _, keys in options):
+            options.append((" + ".join(self.group_keys), self.group_keys))
+        return options
+
+    def _check_group_keys(self, keys: tuple[str, ...]) -> None:
+        if not self.group_values:
+            return  # no run yet: runs with the key may come
+        if all(value is None for value in self.group_values.values()):
+            known = sorted(self.param_names, key=str.lower)
+            raise ValueError(
+                f"No run has {' and '.join(repr(k) for k in keys)} among its tags, arguments, "
+                f"hyperparameters or properties (keys: {', '.join(known) or 'none'})."
+            )
+
+    def _load_groups(self) -> None:
+        """Every run the table's filters keep, with its group value (pages of the store)."""
+        values: dict[str, tuple[Any, ...] | None] = {}
+        numbers: dict[str, int] = {}
+        query = replace(
+            self.settings.query(self.scope), sort="number", descending=True, limit=MAX_PAGE_SIZE
+        )
+        offset = 0
+        while True:
+            page = self.reader.query_runs(replace(query, offset=offset))
+            for record in page.records:
+                params = groups.group_params(record)
+                self.param_names.update(params)
+                values[record.id] = groups.group_value(params, self.group_keys)
+                numbers[record.id] = record.number
+            offset += len(page.records)
+            if not page.records or offset >= page.total:
+                break
+        self.group_values, self._group_numbers = values, numbers
+        self._make_groups()
+
+    def _update_groups(self, changed: Sequence[RunRecord]) -> bool:
+        """Keep membership right from the runs that changed; True if it changed."""
+        query = self.settings.query(self.scope)
+        moved = False
+        for record in changed:
+            if matches(record, query):
+                params = groups.group_params(record)
+                self.param_names.update(params)
+                value = groups.group_value(params, self.group_keys)
+                if self.group_values.get(record.id, ()) != value:
+                    self.group_values[record.id] = value
+                    self._group_numbers[record.id] = record.number
+                    moved = True
+            elif record.id in self.group_values:
+                del self.group_values[record.id]
+                del self._group_numbers[record.id]
+                moved = True
+        if moved:
+            self._make_groups()
+            self._read_series(self.charted_runs(), ModelChanges())
+        return moved
+
+    def _make_groups(self) -> None:
+        order = sorted(self._group_numbers, key=lambda r: -self._group_numbers[r])
+        made = groups.make_groups(self.group_keys, self.group_values, order, overlay.PALETTE)
+        self.group_colors = overlay.assign_colors(
+            [g.label for g in made[: groups.MAX_GROUPS]], self.group_colors
+        )
+        self.groups = [replace(g, color=self.group_colors.get(g.label, g.color)) for g in made]
+
+    def shown_groups(self) -> list[Group]:
+        """The groups the charts show (the first ``MAX_GROUPS`` in value order)."""
+        return self.groups[: groups.MAX_GROUPS]
+
+    def _group_label(self, run_id: str) -> str:
+        return groups.group_label(self.group_keys, self.group_values.get(run_id))
+
+    def _read_series(self, run_ids: Sequence[str], changes: ModelChanges) -> None:
+        """Read the series of these runs if not held yet (and drop the ones not needed)."""
+        wanted = set(run_ids) | set(self.selected)
+        for run_id in list(self.series):
+            if run_id not in wanted:
+                del self.series[run_id]
+        missing = [r for r in run_ids if r not in self.series]
+        if not missing:
+            return
+        records = {r.id: r for r in self.page.records}
+        for run_id in missing:
+            record = records.get(run_id) or self.reader.get_run(run_id)
+            if record is None:
+                continue
+            series = RunSeries(record)
+            grown = series.add(self.reader.read_chunks(run_id))
+            self.series[run_id] = series
+            if grown:
+                changes.grown[run_id] = grown
 
     # -------------------------------------------------------------------------- best --
     def _better(self, value: float, than: float) -> bool:
@@ -400,3 +746,9 @@ class ExperimentModel:
     def across_list(self) -> list[AcrossRow]:
         """The across-run rows, by run number."""
         return sorted(self.across_rows.values(), key=lambda row: row.number)
+
+
+def _checked_goal(goal: str) -> str:
+    if str(goal).lower() not in across.GOALS:
+        raise ValueError(f"A goal must be 'minimize' or 'maximize', got {goal!r}.")
+    return str(goal).lower()

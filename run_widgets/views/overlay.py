@@ -4,10 +4,12 @@
 since the last read) and keeps, per metric and x axis, a bounded min/max-preserving
 sampler (the one ``RunDetails`` uses), so a refresh costs the new points and every line
 holds at most ``MAX_POINTS`` points however long the history. The x axis is the step,
-the point's index, its wall time or the time since the run started; smoothing is an
-exponential moving average (debiased, as TensorBoard's) computed on the raw points
-before sampling. Colours are assigned per run and kept while the run stays selected, so
-a run has the same colour in every chart.
+the point's index, its wall time, the time since the run started, or another metric of
+the run (``metric:<name>``: its values paired point by point with the charted metric's,
+as for metrics logged in lockstep, mse against alpha); smoothing is an exponential moving
+average (debiased, as TensorBoard's) computed on the raw points before sampling. Colours
+are assigned per run and kept while the run stays selected, so a run has the same colour
+in every chart.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ X_LABELS = {
     "step": "step",
     "index": "index",
     "wall": "wall time",
-    "relative": "time since start (s)",
+    "relative": "time since start",
 }
+METRIC_X = "metric:"
+"""Prefix of an x mode that is another metric (``metric:alpha``)."""
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -38,14 +42,19 @@ EMA_BLOCK = 64
 
 
 def check_x_mode(mode: str) -> str:
-    """Return ``mode`` if it is an x axis the overlay knows.
+    """Return ``mode`` if it is an x axis the overlay knows (a mode or ``metric:<name>``).
 
     Raises:
         ValueError: an unknown mode.
     """
-    if mode not in X_MODES:
-        raise ValueError(f"x must be one of {', '.join(X_MODES)}; got {mode!r}.")
+    if mode not in X_MODES and not (mode.startswith(METRIC_X) and len(mode) > len(METRIC_X)):
+        raise ValueError(f"x must be one of {', '.join(X_MODES)} or 'metric:<name>'; got {mode!r}.")
     return mode
+
+
+def x_label(mode: str) -> str:
+    """The x axis' label for ``mode`` (a metric's name for ``metric:<name>``)."""
+    return mode[len(METRIC_X) :] if mode.startswith(METRIC_X) else X_LABELS[mode]
 
 
 def check_smoothing(weight: float) -> float:
@@ -91,6 +100,7 @@ class _Metric:
         self.chunks: list[PointChunk] = []
         self.count = 0
         self.samplers: dict[tuple[str, float], tuple[SeriesSampler, tuple[float, int]]] = {}
+        self.pairs: dict[tuple[str, float], int] = {}  # metric-x samplers: pairs held
 
     def add(self, chunk: PointChunk, start: float) -> None:
         fresh = chunk.since(self.count)  # a compacted chunk may repeat points held
@@ -99,7 +109,8 @@ class _Metric:
         self.chunks.append(fresh)
         self.count += fresh.n
         for key, (sampler, state) in list(self.samplers.items()):
-            self.samplers[key] = (sampler, self._feed(sampler, fresh, key, state, start))
+            if not key[0].startswith(METRIC_X):  # those grow when drawn (both metrics' points)
+                self.samplers[key] = (sampler, self._feed(sampler, fresh, key, state, start))
 
     @staticmethod
     def _feed(
@@ -125,6 +136,37 @@ class _Metric:
         smoothed, state = ema(y, weight, state)
         sampler.extend(x, smoothed)
         return state
+
+    def values_from(self, start: int) -> np.ndarray:
+        """Values (as float) of the points from index ``start`` on (only the chunks needed)."""
+        parts = []
+        for chunk in reversed(self.chunks):
+            if chunk.first_index + chunk.n <= start:
+                break
+            parts.append(as_float(chunk.values)[max(0, start - chunk.first_index) :])
+        parts.reverse()
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def against(
+        self, partner: _Metric, partner_name: str, weight: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """This metric (smoothed) over ``partner``'s values, paired by index.
+
+        The sampler grows by the new pairs only.
+        """
+        key = (METRIC_X + partner_name, weight)
+        sampler, state = self.samplers.get(key, (SeriesSampler(), (0.0, 0)))
+        done = self.pairs.get(key, 0)
+        n = min(self.count, partner.count)
+        if n > done:
+            y = self.values_from(done)[: n - done]
+            x = partner.values_from(done)[: n - done]
+            finite = np.isfinite(y)
+            smoothed, state = ema(y[finite], weight, state)
+            sampler.extend(x[finite], smoothed)
+        self.samplers[key] = (sampler, state)
+        self.pairs[key] = n
+        return sampler.arrays()
 
     def arrays(self, mode: str, weight: float, start: float) -> tuple[np.ndarray, np.ndarray]:
         key = (mode, weight)
@@ -173,6 +215,11 @@ class RunSeries:
         metric = self.metrics.get(name)
         if metric is None:
             return np.empty(0), np.empty(0)
+        if mode.startswith(METRIC_X):
+            partner = self.metrics.get(mode[len(METRIC_X) :])
+            if partner is None:
+                return np.empty(0), np.empty(0)
+            return metric.against(partner, mode[len(METRIC_X) :], smoothing)
         return metric.arrays(mode, smoothing, self.start)
 
 

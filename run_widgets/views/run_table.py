@@ -16,6 +16,7 @@ from typing import Any
 
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
 from ..store.run_query import arguments_of
+from . import summary
 
 PAGE_SIZE = 20
 MAX_TAG_COLUMNS = 4
@@ -35,6 +36,8 @@ class TableSettings:
     descending: bool = True
     page: int = 0
     page_size: int = PAGE_SIZE
+    stat: str = "last"
+    """Which summary of each metric the metric columns show (``views.summary.STATS``)."""
 
     def query(self, scope: RunQuery, now: float | None = None) -> RunQuery:
         """The store query of the current page within ``scope``."""
@@ -98,12 +101,24 @@ def json_number(value: Any) -> Any:
 
 
 def row_state(
-    record: RunRecord, metrics: Mapping[str, float | None], tags: list[str], names: list[str]
+    record: RunRecord,
+    metrics: Mapping[str, float | None],
+    tags: list[str],
+    names: list[str],
+    summaries: Mapping[str, Mapping[str, float | None]] | None = None,
 ) -> dict[str, Any]:
-    """One table row (times in epoch seconds: the browser formats them, live)."""
+    """One table row (times in epoch seconds: the browser formats them, live).
+
+    A metric's cell ``metric:<name>`` holds its last value; ``metric:<name>@min``,
+    ``@max`` and ``@best`` its other summaries (from ``summaries``: the metric headers).
+    """
     values: dict[str, Any] = {f"tag:{k}": record.tags.get(k) for k in tags}
     values["arguments"] = hyperparameters_text(record)
     values.update({f"metric:{m}": json_number(metrics.get(m)) for m in names})
+    for m in names:
+        found = (summaries or {}).get(m, {})
+        for stat in ("min", "max", "best"):
+            values[f"metric:{m}@{stat}"] = json_number(found.get(stat))
     return {
         "id": record.id,
         "number": record.number,
@@ -117,12 +132,25 @@ def row_state(
 
 
 def table_state(
-    page: RunPage, tags: list[str], metrics: list[str], settings: TableSettings
+    page: RunPage,
+    tags: list[str],
+    metrics: list[str],
+    settings: TableSettings,
+    summaries: Mapping[str, Mapping[str, Mapping[str, float | None]]] | None = None,
+    goals: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The table panel's traits for one page."""
+    """The table panel's traits for one page (``summaries``: run → metric → stat → value)."""
     pages = max(1, math.ceil(page.total / settings.page_size))
-    rows = [row_state(r, page.metrics.get(r.id, {}), tags, metrics) for r in page.records]
+    rows = [
+        row_state(r, page.metrics.get(r.id, {}), tags, metrics, (summaries or {}).get(r.id))
+        for r in page.records
+    ]
     columns = column_specs(tags, metrics)
+    for column in columns:
+        if column["kind"] == "metric":
+            column["goal"] = (goals or {}).get(
+                column["title"], summary.guessed_goal(column["title"])
+            )
     if not any(row["values"]["arguments"] for row in rows) and settings.sort != "arguments":
         columns = [c for c in columns if c["key"] != "arguments"]  # no run on the page has any
     return {
@@ -131,4 +159,12 @@ def table_state(
         "total": page.total,
         "page": settings.page,
         "pages": pages,
+        "stat": settings.stat,
     }
+
+
+def stat_sort_key(metric: str, stat: str, goal: str) -> str:
+    """The store's sort key for a metric column showing ``stat`` (best: by ``goal``)."""
+    if stat == "best":
+        stat = "max" if goal == summary.MAXIMIZE else "min"
+    return f"metric:{metric}" if stat == "last" else f"metric_{stat}:{metric}"
