@@ -1,8 +1,16 @@
 // Child-run table: sortable columns, pages of `page_size` rows, live durations, the best
 // run highlighted; clicking a row selects that child (the kernel shows its details), and
-// an optional cancel button per running row sends an intent. No business logic here.
-// (rwTime, rwDuration, rwClock, rwStatusClass, RW_ACTIVE come from format.js.)
+// an optional cancel button per running row sends an intent. Metric columns show the
+// summary chosen above the table (last, min, max or best: every row carries all four).
+// No business logic here. (rwTime, rwDuration, rwClock, rwStatusClass, RW_ACTIVE come
+// from format.js.)
 const clock = rwClock();
+const STATS = [["last", "last value"], ["min", "minimum"], ["max", "maximum"], ["best", "best (by goal)"]];
+
+// The key of a metric column's cell for the summary shown ("m:loss@min" …).
+function shownKey(column, stat) {
+  return column.stats && stat && stat !== "last" ? `${column.key}@${stat}` : column.key;
+}
 
 function duration(row) {
   if (row.created == null) return null;
@@ -33,6 +41,9 @@ function render({ model, el: root }) {
   const table = document.createElement("table");
   const scroller = document.createElement("div");
   scroller.className = "rw-table-scroll";
+  scroller.tabIndex = 0;  // a scrolling region keyboard users can reach
+  scroller.setAttribute("role", "region");
+  scroller.setAttribute("aria-label", "Child runs");
   scroller.append(table);
   const pager = document.createElement("div");
   pager.className = "rw-pager";
@@ -40,13 +51,25 @@ function render({ model, el: root }) {
   const head = document.createElement("div");
   head.className = "rw-children-head";
   head.append(title, pager);
+  const stat = document.createElement("select");
+  stat.className = "rw-stat";
+  stat.setAttribute("aria-label", "Metric columns show");
+  for (const [value, label] of STATS) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    stat.append(option);
+  }
+  stat.addEventListener("change", () => { model.set("stat", stat.value); model.save_changes(); });
+  head.insertBefore(stat, pager);
   const footnote = document.createElement("div");
   footnote.className = "rw-muted rw-footnote";
   root.append(head, scroller, footnote);
 
   function sortedRows() {
     const rows = [...(model.get("rows") || [])];
-    const key = model.get("sort_key");
+    const column = (model.get("columns") || []).find((c) => c.key === model.get("sort_key"));
+    const key = column ? shownKey(column, model.get("stat")) : model.get("sort_key");
     const desc = model.get("sort_desc");
     if (key) {
       rows.sort((a, b) => {
@@ -76,22 +99,38 @@ function render({ model, el: root }) {
     title.textContent = `${model.get("title") || "Child runs"} (${rows.length})`;
     // A class, not an inline style: some widget managers (Voilà, html-manager) reset it.
     root.classList.toggle("rw-empty", !(rows.length || model.get("show_empty")));
+    const shown = model.get("stat") || "last";
+    const statsShown = columns.some((c) => c.stats);
+    stat.style.display = statsShown ? "" : "none";
+    if (document.activeElement !== stat) stat.value = shown;
     table.replaceChildren();
     const head = document.createElement("tr");
     for (const column of columns) {
       const th = document.createElement("th");
+      th.scope = "col";
       const key = model.get("sort_key");
-      th.textContent = column.title + (key === column.key ? (model.get("sort_desc") ? " ▼" : " ▲") : "");
-      if (column.tooltip) th.title = column.tooltip;
+      const sorted = key === column.key;
+      const title = column.stats && shown !== "last" ? `${column.title} (${shown})` : column.title;
+      const sort = document.createElement("button");
+      sort.type = "button";
+      sort.className = "rw-sort";
+      sort.textContent = title + (sorted ? (model.get("sort_desc") ? " ▼" : " ▲") : "");
+      sort.title = column.tooltip || `Sort by ${title}`;
+      if (sorted) th.setAttribute("aria-sort", model.get("sort_desc") ? "descending" : "ascending");
       th.className = `rw-sortable rw-col-${column.key.replace(/[^a-z]/gi, "")}`;
-      th.addEventListener("click", () => {
+      sort.addEventListener("click", () => {
         if (model.get("sort_key") === column.key) model.set("sort_desc", !model.get("sort_desc"));
         else { model.set("sort_key", column.key); model.set("sort_desc", false); }
         model.save_changes();
       });
+      th.append(sort);
       head.append(th);
     }
-    if (model.get("cancellable")) head.append(document.createElement("th"));
+    if (model.get("cancellable")) {
+      const th = document.createElement("th");
+      th.append(Object.assign(document.createElement("span"), { className: "rw-sr-only", textContent: "Cancel" }));
+      head.append(th);
+    }
     table.append(head);
     const best = model.get("best_id");
     const selected = model.get("selected_id");
@@ -103,7 +142,7 @@ function render({ model, el: root }) {
       tr.dataset.runId = row.id;
       for (const column of columns) {
         const td = document.createElement("td");
-        let value = cellValue(row, column.key);
+        let value = cellValue(row, shownKey(column, shown));
         if (column.key === "duration") {
           value = rwDuration(value);
           td.classList.add("rw-duration");
@@ -119,7 +158,9 @@ function render({ model, el: root }) {
       if (model.get("cancellable")) {
         const td = document.createElement("td");
         if (RW_ACTIVE.has(row.status) && row.status !== "CancelRequested") {
-          td.append(button("Cancel", () => model.send({ event: "cancel", run_id: row.id })));
+          const cancel = button("Cancel", () => model.send({ event: "cancel", run_id: row.id }));
+          cancel.setAttribute("aria-label", `Cancel run ${row.number}`);
+          td.append(cancel);
         }
         tr.append(td);
       }
@@ -143,7 +184,7 @@ function render({ model, el: root }) {
     footnote.textContent = model.get("footnote") || "";
   }
 
-  const events = ["clock", "rows", "columns", "sort_key", "sort_desc", "best_id", "selected_id", "page_size", "title", "footnote", "cancellable"];
+  const events = ["clock", "rows", "columns", "sort_key", "sort_desc", "best_id", "selected_id", "page_size", "title", "footnote", "cancellable", "stat"];
   for (const name of events) model.on(`change:${name}`, update);
   update();
   // Running rows: only their duration cells change each second, without the kernel.

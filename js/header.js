@@ -22,12 +22,18 @@ function render({ model, el: root }) {
     const win = window.open("", "_blank");  // opened now: a user gesture, not blocked
     pending = win;
     model.send({ event: "open_report" });
-    // A view restored from saved state has no kernel to make the report: say so.
+    // A view restored from saved state has no kernel to make the report: say what works.
     setTimeout(() => {
       if (pending === win) {
         pending = null;
         if (win) win.close();
-        errorBar.textContent = "The report is made by the notebook's kernel: run the cell again to open it.";
+        const url = (model.get("header") || {}).portal_url || "";
+        let path = "";
+        try { path = url ? decodeURIComponent(new URL(url).pathname) : ""; } catch (e) { path = ""; }
+        errorBar.textContent = "This view was saved with the notebook and no kernel runs it now, " +
+          "so it cannot make the report. Run the notebook from the top to bring the view back " +
+          "(its cell needs the cells before it), or open the report that run.get_portal_url() " +
+          "writes in the workspace" + (path ? `: ${path}` : ".");
         errorBar.style.display = "";
       }
     }, 8000);

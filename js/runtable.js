@@ -1,9 +1,13 @@
 // Experiment run table: one page of runs as the kernel sent it. Clicking a header asks for
-// that sort, the filter boxes and pager ask for other pages, the checkboxes ask for another
-// overlay selection, a click on a row asks to open that run. All sorting, filtering and
-// paging happen in the kernel (over the store); this module renders traits and sends intents.
-const COLORS = { Completed: "#65B806", Failed: "#A80000", Canceled: "#A80000" };
+// that sort, the filter boxes and pager ask for other pages, the "metric columns show"
+// choice asks for another summary (last, min, max or best by the metric's goal), the
+// checkboxes ask for another overlay selection, a click on a row asks to open that run.
+// All sorting, filtering and paging happen in the kernel (over the store); this module
+// renders traits and sends intents. (rwTime, rwDuration, rwClock, rwStatusClass,
+// rwEverySecond and rwSetText come from format.js: one time format for every panel.)
 const STATUSES = [["", "All statuses"], ["active", "Active"], ["Completed", "Completed"], ["Failed", "Failed"], ["Canceled", "Canceled"]];
+const STATS = [["last", "last value"], ["min", "minimum"], ["max", "maximum"], ["best", "best (by goal)"]];
+const clock = rwClock();
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -12,18 +16,15 @@ function el(tag, className, text) {
   return node;
 }
 
-function formatDuration(seconds) {
-  if (seconds == null || !isFinite(seconds)) return "";
-  let s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
-  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+function metricKey(column, stat) {
+  return column.kind === "metric" && stat !== "last" ? `${column.key}@${stat}` : column.key;
 }
 
-function cell(row, column) {
-  if (column.key === "start") return row.start != null ? new Date(row.start * 1000).toLocaleString() : "";
-  if (column.key === "duration") return formatDuration((row.end != null ? row.end : Date.now() / 1000) - row.created);
-  const value = column.key in row ? row[column.key] : (row.values || {})[column.key];
+function cell(row, column, stat) {
+  if (column.key === "start") return rwTime(row.start);
+  if (column.key === "duration") return rwDuration((row.end != null ? row.end : clock.now()) - row.created);
+  const key = metricKey(column, stat);
+  const value = key in row ? row[key] : (row.values || {})[key];
   if (value == null) return "";
   if (typeof value === "number" && !Number.isInteger(value)) return String(Number(value.toPrecision(6)));
   return String(value);
@@ -35,6 +36,7 @@ function render({ model, el: root }) {
   const bar = el("div", "rw-runtable-bar");
   const title = el("span", "rw-title");
   const status = el("select", "rw-filter-status");
+  status.setAttribute("aria-label", "Show runs of status");
   for (const [value, label] of STATUSES) {
     const option = el("option", null, label);
     option.value = value;
@@ -42,16 +44,28 @@ function render({ model, el: root }) {
   }
   const tag = el("input", "rw-filter-tag");
   tag.placeholder = "tag or tag=value";
+  tag.setAttribute("aria-label", "Filter runs by tag (key or key=value)");
   const text = el("input", "rw-filter-text");
   text.placeholder = "filter: name, id, number, tag";
+  text.setAttribute("aria-label", "Filter runs by name, id, number or tag");
+  const stat = el("select", "rw-stat");
+  stat.setAttribute("aria-label", "Metric columns show");
+  stat.title = "What each metric column shows: its last value, minimum, maximum, or best by the metric's goal";
+  for (const [value, label] of STATS) {
+    const option = el("option", null, label);
+    option.value = value;
+    stat.append(option);
+  }
+  const statLabel = el("span", "rw-muted", "metrics:");
   const report = el("button", "rw-report", "Report");
   report.title = "Open a self-contained HTML report of the selected runs";
   // The pager shares the filter bar's line: appearing with the page's last row + 1, it
   // moves nothing below the table.
   const pager = el("div", "rw-pager");
-  bar.append(title, status, tag, text, report, pager);
+  bar.append(title, status, tag, text, statLabel, stat, report, pager);
   const table = el("table");
   const error = el("div", "rw-error-bar");
+  error.setAttribute("role", "alert");
   root.append(bar, error, table);
 
   let timer = null;
@@ -62,10 +76,29 @@ function render({ model, el: root }) {
   status.addEventListener("change", sendFilters);
   tag.addEventListener("input", sendFilters);
   text.addEventListener("input", sendFilters);
+  stat.addEventListener("change", () => model.send({ event: "stat", stat: stat.value }));
   report.addEventListener("click", () => {
     pending = window.open("", "_blank");  // opened now: a user gesture, not blocked
     model.send({ event: "report" });
   });
+
+  function header(column, sortKey, desc, shown) {
+    const th = el("th", "rw-sortable");
+    th.scope = "col";
+    th.dataset.key = column.key;
+    const sorted = sortKey === column.key;
+    if (sorted) th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+    const label = column.kind === "metric" && shown !== "last" ? `${column.title} (${shown})` : column.title;
+    const button = el("button", "rw-sort", label + (sorted ? (desc ? " ▼" : " ▲") : ""));
+    button.type = "button";
+    const goal = column.goal ? `; best = ${column.goal === "maximize" ? "maximum" : "minimum"} (${column.goal})` : "";
+    button.title = `Sort by ${label}${goal}`;
+    button.addEventListener("click", () => {
+      model.send({ event: "sort", key: column.key, desc: sorted ? !desc : column.kind !== "text" && column.kind !== "status" });
+    });
+    th.append(button);
+    return th;
+  }
 
   function update() {
     const columns = model.get("columns") || [];
@@ -74,24 +107,23 @@ function render({ model, el: root }) {
     const colors = model.get("colors") || {};
     const best = model.get("best_id");
     const opened = model.get("opened_id");
+    const grouped = !!model.get("grouped");
+    const shown = model.get("stat") || "last";
     const sortKey = model.get("sort_key"), desc = model.get("sort_desc");
     title.textContent = `${model.get("title") || "Runs"} (${model.get("total") || 0})`;
     if (document.activeElement !== status) status.value = model.get("status_filter") || "";
     if (document.activeElement !== tag) tag.value = model.get("tag_filter") || "";
     if (document.activeElement !== text) text.value = model.get("text_filter") || "";
+    if (document.activeElement !== stat) stat.value = shown;
+    const hasMetrics = columns.some((c) => c.kind === "metric");
+    stat.style.display = statLabel.style.display = hasMetrics ? "" : "none";
     table.replaceChildren();
     const head = el("tr");
-    head.append(el("th", "rw-check-col", ""));
-    for (const column of columns) {
-      const th = el("th", "rw-sortable", column.title + (sortKey === column.key ? (desc ? " ▼" : " ▲") : ""));
-      th.dataset.key = column.key;
-      th.title = `Sort by ${column.title}`;
-      th.addEventListener("click", () => {
-        const same = sortKey === column.key;
-        model.send({ event: "sort", key: column.key, desc: same ? !desc : column.kind !== "text" && column.kind !== "status" });
-      });
-      head.append(th);
-    }
+    const checkHead = el("th", "rw-check-col");
+    checkHead.scope = "col";
+    checkHead.append(el("span", "rw-sr-only", grouped ? "Group colour" : "In the charts"));
+    head.append(checkHead);
+    for (const column of columns) head.append(header(column, sortKey, desc, shown));
     table.append(head);
     for (const row of rows) {
       const tr = el("tr", "rw-row");
@@ -102,7 +134,9 @@ function render({ model, el: root }) {
       const box = el("input");
       box.type = "checkbox";
       box.checked = selected.has(row.id);
-      box.title = "Show this run in the overlay charts";
+      box.disabled = grouped;
+      box.title = grouped ? "Grouped: the charts show the groups of the filtered runs" : "Show this run in the overlay charts";
+      box.setAttribute("aria-label", `Show run ${row.number} ${row.display_name || ""} in the charts`.replace(/\s+/g, " ").trim());
       box.addEventListener("click", (event) => {
         event.stopPropagation();
         const next = new Set(model.get("selected") || []);
@@ -114,8 +148,8 @@ function render({ model, el: root }) {
       check.append(box, swatch);
       tr.append(check);
       for (const column of columns) {
-        const td = el("td", null, cell(row, column));
-        if (column.key === "status") td.style.color = COLORS[row.status] || "#015CDA";
+        const td = el("td", null, cell(row, column, shown));
+        if (column.key === "status") td.className = rwStatusClass(row.status);
         if (column.key === "duration" && row.end == null) td.classList.add("rw-live-duration");
         tr.append(td);
       }
@@ -125,16 +159,19 @@ function render({ model, el: root }) {
     pager.replaceChildren();
     const page = model.get("page") || 0, pages = model.get("pages") || 1;
     const go = (p) => model.send({ event: "page", page: p });
-    const button = (label, p, disabled) => {
+    const button = (label, p, disabled, name) => {
       const b = el("button", null, label);
       b.disabled = disabled;
+      b.setAttribute("aria-label", name);
       b.addEventListener("click", () => go(p));
       return b;
     };
     if (pages > 1) {
-      pager.append(button("first", 0, page === 0), button("prev", page - 1, page === 0),
+      pager.append(button("first", 0, page === 0, "First page of runs"),
+        button("prev", page - 1, page === 0, "Previous page of runs"),
         el("span", "rw-page-of", ` ${page + 1} / ${pages} `),
-        button("next", page + 1, page >= pages - 1), button("last", pages - 1, page >= pages - 1));
+        button("next", page + 1, page >= pages - 1, "Next page of runs"),
+        button("last", pages - 1, page >= pages - 1, "Last page of runs"));
     }
     const message = model.get("error") || "";
     error.textContent = message;
@@ -146,20 +183,20 @@ function render({ model, el: root }) {
       pending = null;
     }
   }
-  const names = ["columns", "rows", "selected", "colors", "best_id", "opened_id", "sort_key", "sort_desc", "total", "page", "pages", "title", "error", "status_filter", "tag_filter", "text_filter"];
+  const names = ["columns", "rows", "selected", "colors", "best_id", "opened_id", "sort_key", "sort_desc", "total", "page", "pages", "title", "error", "status_filter", "tag_filter", "text_filter", "stat", "grouped"];
   for (const name of names) model.on(`change:${name}`, update);
   model.on("msg:custom", onMessage);
   update();
-  const clock = setInterval(() => {
+  const stopTicking = rwEverySecond(() => {
     const rows = model.get("rows") || [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const td of table.querySelectorAll("td.rw-live-duration")) {
       const row = byId.get(td.parentElement.dataset.runId);
-      if (row) td.textContent = formatDuration(Date.now() / 1000 - row.created);
+      if (row) rwSetText(td, rwDuration(clock.now() - row.created));
     }
-  }, 1000);
+  });
   return () => {
-    clearInterval(clock);
+    stopTicking();
     clearTimeout(timer);
     for (const name of names) model.off(`change:${name}`, update);
     model.off("msg:custom", onMessage);

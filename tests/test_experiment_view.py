@@ -242,7 +242,13 @@ def test_across_runs_explains_itself_when_there_is_nothing_to_compare_by(
         with exp.start_logging(snapshot_directory=None, tags={"alpha": "0.1"}) as run:
             run.log("mse", 0.5)
         view.refresh()
-        assert view.param.options == ("alpha",)
+        # One run has alpha: a key every compared run shares (or one run alone) separates
+        # nothing, so the hint stays instead of a chart with every point at one x.
+        assert view.across_hint.layout.display is None
+        with exp.start_logging(snapshot_directory=None, tags={"alpha": "1.0"}) as run:
+            run.log("mse", 0.25)
+        view.refresh()
+        assert view.param.options == ("alpha",) and view.param.value == "alpha"
         assert view.across_hint.layout.display == "none"
         assert view.across_figure.layout.display is None
     finally:

@@ -232,11 +232,35 @@ def test_lines_mode_one_line_per_child(exp: Experiment, shown: list[RunDetails])
     assert [line["id"] for line in data["lines"]] == ["HD_lines_1", "HD_lines_0", "HD_lines_2"]
     assert [line["best"] for line in data["lines"]] == [True, False, False]
     assert data["lines"][0]["y"].tolist() == [2.0, 1.0, 0.5, 0.25]
-    marks = list(view.primary_figure.marks)
+    assert view.curves.layout.display == "" and view.points_box.layout.display == "none"
+    marks = list(view.curves.figure.marks)
     assert len(marks) == 3 and all(isinstance(m, bqplot.Lines) for m in marks)
     assert list(marks[-1].colors) == [BEST_COLOR]  # the best line drawn on top
     assert marks[-1].y.tolist() == [2.0, 1.0, 0.5, 0.25]
-    assert view.primary_axis_x.label == "step"
+    assert view.curves.x_axis.label == "step"
+
+
+def test_children_group_by_every_hyperparameter_but_the_seed(
+    exp: Experiment, shown: list[RunDetails]
+) -> None:
+    children: list[Child] = [
+        ({"--alpha": alpha, "--seed": seed}, [alpha + seed, alpha + seed / 2], "Completed")
+        for alpha in (0.1, 0.5)
+        for seed in (1, 2, 3)
+    ]
+    _, view = details_of(build_sweep(exp, "HD_groups", children), shown)
+    label, keys = view.group_select.options[1]
+    assert keys == ("alpha",) and label == "alpha (all but the seed)"
+    view.group_select.value = keys
+    assert view.band_select.layout.display == ""
+    chart = view.curves.data
+    assert [line.label for line in chart.lines] == ["alpha=0.1 (n=3)", "alpha=0.5 (n=3)"]
+    first = chart.lines[0]
+    assert first.y.tolist() == pytest.approx([2.1, 1.1])  # the mean over the 3 seeds
+    assert first.upper is not None and first.upper[0] - first.y[0] == pytest.approx(1.0)
+    assert len(view.curves.bands) == 2  # one band per group, under the lines
+    view.group_select.value = ()
+    assert len(view.curves.data.lines) == 6
 
 
 def test_metric_against_a_hyperparameter_log_x_for_loguniform(
@@ -414,7 +438,7 @@ def test_live_updates_as_children_log(exp: Experiment, shown: list[RunDetails]) 
     child.flush()
     details.refresh()
     assert view.histories["HD_live_0"] == [3.0, 0.5]
-    assert view.primary_axis_x.label == "step"
+    assert view.curves.x_axis.label == "step"
     assert panel_state(details.children_table)["best_id"] == "HD_live_0"
     assert view.summary.summary["best"]["value"] == 0.5
     tags, properties = child_labels({"--alpha": 0.3})

@@ -19,7 +19,7 @@ from run_widgets.views import across, run_charts, sweep_static
 from run_widgets.views import sweep_state as state
 from run_widgets.views.across import AcrossRow
 from run_widgets.views.experiment_reader import workspace_scope
-from run_widgets.views.mapping import STEP
+from run_widgets.views.mapping import INDEX, RELATIVE, STEP, WALL
 from run_widgets.views.reader import run_reader
 from run_widgets.views.sweep_state import SweepHistories, SweepSettings
 from run_widgets.views.tracker import ChildRow, RunTracker
@@ -36,12 +36,22 @@ def test_x_options_are_step_and_lockstep_partners_and_the_choice_survives_a_gap(
     run.flush()
     tracker = RunTracker(run_reader(run))
     tracker.poll()
-    assert run_charts.line_x_options(tracker, "mse", STEP) == [STEP, "alpha"]
+    times = [STEP, INDEX, WALL, RELATIVE]
+    assert run_charts.line_x_options(tracker, "mse", STEP) == [*times, "alpha"]
     run.log("alpha", 0.4)  # a flush between the two log calls: briefly one point apart
     run.flush()
     tracker.poll()
-    assert run_charts.line_x_options(tracker, "mse", "alpha") == [STEP, "alpha"]
-    assert run_charts.line_x_options(tracker, "mse", "nothing") == [STEP]
+    assert run_charts.line_x_options(tracker, "mse", "alpha") == [*times, "alpha"]
+    assert run_charts.line_x_options(tracker, "mse", "nothing") == times
+    # What the chart draws over each axis: steps, indexes, epoch ms, seconds since start.
+    wall = run_charts.chart_data(tracker, "mse", WALL)
+    assert wall.x_kind == "wall" and wall.x_axis == "wall time"
+    relative = run_charts.chart_data(tracker, "mse", RELATIVE)
+    assert relative.x_kind == "relative" and relative.x_axis == "time since start (s)"
+    assert np.allclose(relative.lines[0].x, wall.lines[0].x / 1000 - tracker.start_time)
+    assert (relative.lines[0].x >= 0).all() and relative.lines[0].run_id == run.id
+    against = run_charts.chart_data(tracker, "mse", "alpha")
+    assert against.x_axis == "alpha" and np.allclose(against.lines[0].x, [0.1, 0.2, 0.3])
     run.complete()
 
 

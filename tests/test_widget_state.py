@@ -17,7 +17,7 @@ from widget_helpers import log_every_way, new_run
 from run_widgets import Experiment, Run, RunDetails
 from run_widgets.views import view_state
 from run_widgets.views.downsample import MAX_POINTS
-from run_widgets.views.mapping import STEP, lockstep_partners
+from run_widgets.views.mapping import INDEX, RELATIVE, STEP, WALL, lockstep_partners
 from run_widgets.views.reader import run_reader
 from run_widgets.views.tracker import RunTracker
 from run_widgets.widgets.charts import MetricChart
@@ -131,7 +131,7 @@ def test_log_list_chart_is_drawn_over_the_index(details: RunDetails) -> None:
 
 def test_row_and_table_charts_have_a_selectable_x_column(details: RunDetails) -> None:
     roc = details._charts["roc"]
-    assert list(roc.x_select.options) == ["fpr", "tpr", "thr"]
+    assert roc.x_values == ["fpr", "tpr", "thr", STEP, WALL, RELATIVE]
     assert roc.x_choice == "fpr"  # the first numeric column
     assert [line.labels for line in roc.lines] == [["tpr"], ["thr"]]
     np.testing.assert_allclose(roc.lines[0].x, [0, 0.25, 0.5, 0.75])
@@ -141,7 +141,7 @@ def test_row_and_table_charts_have_a_selectable_x_column(details: RunDetails) ->
     assert [line.labels for line in roc.figure.marks if line.labels] == [["fpr"], ["tpr"]]
     np.testing.assert_allclose(roc.figure.marks[0].x, [1, 0.75, 0.5, 0.25])
     table = details._charts["numeric_table"]
-    assert list(table.x_select.options) == ["epoch", "train"]
+    assert table.x_values == ["epoch", "train", STEP, WALL, RELATIVE]
     np.testing.assert_array_equal(table.lines[0].x, [1, 2, 3])
     np.testing.assert_allclose(table.lines[0].y, [0.9, 0.5, 0.3])
 
@@ -174,8 +174,8 @@ def test_lockstep_metrics_can_be_plotted_against_each_other(exp: Experiment) -> 
     try:
         assert lockstep_partners(view.tracker.infos(), "mse") == ["alpha"]
         chart = view._charts["mse"]
-        assert list(chart.x_select.options) == [STEP, "alpha"]
-        assert list(view._charts["other"].x_select.options) == [STEP]
+        assert chart.x_values == [STEP, INDEX, WALL, RELATIVE, "alpha"]
+        assert view._charts["other"].x_values == [STEP, INDEX, WALL, RELATIVE]
         chart.x_select.value = "alpha"
         assert chart.x_axis.label == "alpha"
         np.testing.assert_allclose(chart.lines[0].x, alphas)
@@ -431,7 +431,15 @@ def test_child_table_rows_columns_paging_and_sorting(exp: Experiment) -> None:
         rows = state["rows"]
         assert [r["id"] for r in rows] == [c.id for c in children]  # by run number
         assert [r["status"] for r in rows] == ["Completed", "Failed", "Running"]
-        assert rows[0]["values"] == {"p:alpha": 0.1, "m:mse": 0.2}
+        assert rows[0]["values"] == {
+            "p:alpha": 0.1,
+            "m:mse": 0.2,  # the last value; the table can show the others instead
+            "m:mse@min": 0.2,
+            "m:mse@max": 0.2,
+            "m:mse@best": 0.2,
+        }
+        mse = next(c for c in state["columns"] if c["key"] == "m:mse")
+        assert mse["stats"] and mse["goal"] == "minimize" and state["stat"] == "last"
         assert rows[2]["end"] is None and rows[0]["end"] is not None
         for row in rows:
             for key in keys:  # every column has a value the JS can sort on
@@ -540,7 +548,7 @@ def test_a_series_mixing_numbers_and_strings_charts_its_numbers(exp: Experiment)
         odd = view._charts["odd"].lines[0]  # NaN and inf cannot be drawn
         np.testing.assert_array_equal(odd.y, [2.0])
         sparse = view._charts["sparse"]
-        assert list(sparse.x_select.options) == ["a", "b", "c"]
+        assert sparse.x_values[:3] == ["a", "b", "c"]
         b, c = sparse.lines
         np.testing.assert_array_equal(b.x, [1, 3])
         np.testing.assert_array_equal(c.x, [2, 3])

@@ -179,7 +179,24 @@ def metric_vs_param(
 
 def x_options(rows: Sequence[AcrossRow], metric: str) -> list[str]:
     """What the final ``metric`` can be plotted against: parameters, then other metrics."""
-    return parameter_names(rows) + [m for m in metric_names(rows) if m != metric]
+    params = parameter_names(rows)
+    return params + [m for m in metric_names(rows) if m != metric and m not in params]
+
+
+def distinct_values(rows: Sequence[AcrossRow], name: str) -> int:
+    """How many different values the runs have for parameter or metric ``name``."""
+    values = {row.params.get(name, row.metrics.get(name)) for row in rows}
+    values.discard(None)
+    return len({str(v) for v in values})
+
+
+def default_x(rows: Sequence[AcrossRow], options: Sequence[str]) -> str:
+    """The x the across-run chart opens with (``""``: none).
+
+    The first option whose values differ between runs: a tag every run shares
+    (``model=ridge``) separates nothing.
+    """
+    return next((name for name in options if distinct_values(rows, name) >= 2), "")
 
 
 def scatter_state(rows: Sequence[AcrossRow], param: str, metric: str, goal: str) -> dict[str, Any]:
@@ -220,8 +237,9 @@ def parcoords_state(
     Lines are coloured by ``metric`` (better = darker) and the best run is drawn thick;
     the shape is what ``js/parcoords.js`` renders.
     """
-    params = numeric_params(rows)
-    others = [m for m in metrics if m != metric]
+    params = [p for p in numeric_params(rows) if p != metric]
+    # A name that is both a parameter (a tag) and a metric is one axis, not two.
+    others = [m for m in metrics if m != metric and m not in params]
     axes = (params + others)[: MAX_PARCOORD_AXES - 1] + ([metric] if metric else [])
     if len(axes) < 2 or not rows:
         return {"dimensions": [], "lines": []}

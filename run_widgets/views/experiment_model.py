@@ -309,9 +309,12 @@ class ExperimentModel:
             "sort",
             "descending",
             "page_size",
+            "stat",
         }:
             settings["page"] = 0
         candidate = replace(self.settings, **settings)
+        if candidate.sort.startswith("metric:"):
+            candidate = replace(candidate, sort_goal=self.goal_of(candidate.sort.split(":", 1)[1]))
         page = self.reader.query_runs(candidate.query(self.scope))  # the query validates
         if candidate.page > 0 and not page.records:  # past the end: the last page
             last = max(0, -(-page.total // candidate.page_size) - 1)
@@ -488,14 +491,14 @@ class ExperimentModel:
     def chart_data(self, name: str) -> ChartData:
         """What the chart of metric ``name`` draws (runs' lines or groups' bands)."""
         mode, smoothing = self.options.x, self.options.smoothing
-        label = overlay.x_label(mode)
+        label, kind = overlay.x_label(mode), overlay.x_kind(mode)
         lines: list[SeriesData] = []
         if not self.group_keys:
             for line in self.chart_lines(name, mode, smoothing):
                 lines.append(
                     SeriesData(line.label, line.x, line.y, run_id=line.run_id, color=line.color)
                 )
-            return ChartData(name, label, lines, self._chart_note(name, lines))
+            return ChartData(name, label, lines, self._chart_note(name, lines), kind)
         for group in self.shown_groups():
             members = [
                 (run_id, self.series[run_id])
@@ -530,7 +533,7 @@ class ExperimentModel:
                             color=group.color,
                         )
                     )
-        return ChartData(name, label, lines, self._chart_note(name, lines))
+        return ChartData(name, label, lines, self._chart_note(name, lines), kind)
 
     def _chart_note(self, name: str, lines: Sequence[SeriesData]) -> str:
         if any(len(line.x) for line in lines):

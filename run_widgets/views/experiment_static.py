@@ -17,8 +17,10 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
+from . import a11y
 from .experiment_model import ExperimentModel
-from .overlay import X_LABELS
 from .static import ACTIVE_COLOR, HIDE_DEAD_VIEW_CSS
 
 MAX_STATIC_CHARTS = 9
@@ -53,15 +55,60 @@ def _cell(value: Any) -> str:
 
 
 def snapshot_text(model: ExperimentModel, title: str) -> str:
-    """A deterministic plain-text summary (no times, no ids that change between runs)."""
+    """The table page as text (what ``show()`` prints outside a kernel), then the charts.
+
+    Run numbers, display names, status and each metric column's value (the summary the
+    table shows: last, min, max or best); deterministic (no times, no run ids), so a saved
+    notebook's text output compares stably.
+    """
+    stat = model.settings.stat
     lines = [f"ExperimentDetails: {title}", f"Runs: {model.page.total}"]
-    if model.selected:
+    state = model.table_state()
+    metrics = model.metric_columns
+    headers = ["#", "name", "status", *(m if stat == "last" else f"{m} ({stat})" for m in metrics)]
+    rows = []
+    for row in state["rows"]:
+        suffix = "" if stat == "last" else f"@{stat}"
+        values = [row["values"].get(f"metric:{m}{suffix}") for m in metrics]
+        rows.append(
+            [str(row["number"]), row["display_name"], row["status"], *(_cell(v) for v in values)]
+        )
+    if rows:
+        lines.append(text_table(headers, rows))
+    if model.page.total > len(rows):
+        lines.append(f"(page {model.settings.page + 1}: {len(rows)} of {model.page.total} runs)")
+    if model.group_keys:
+        shown = model.shown_groups()
+        lines.append(
+            f"Groups by {', '.join(model.group_keys)}: "
+            + "; ".join(group.legend() for group in shown)
+            + (
+                f"; and {len(model.groups) - len(shown)} more"
+                if len(model.groups) > len(shown)
+                else ""
+            )
+        )
+    elif model.selected:
         labels = [model.series[r].record.number for r in model.selected if r in model.series]
         lines.append("Overlay: runs " + ", ".join(str(n) for n in labels))
     charts = model.chart_names()
     if charts:
         lines.append("Charts: " + ", ".join(charts))
     return "\n".join(lines)
+
+
+def text_table(headers: list[str], rows: list[list[str]], width: int = 28) -> str:
+    """Rows as aligned text columns (cells longer than ``width`` are cut with "…")."""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    cells = [[cut(h) for h in headers], *([cut(c) for c in row] for row in rows)]
+    sizes = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(size) for cell, size in zip(row, sizes, strict=True)).rstrip()
+        for row in cells
+    )
 
 
 def table_html(model: ExperimentModel, now: float | None = None) -> str:
@@ -90,14 +137,8 @@ def table_html(model: ExperimentModel, now: float | None = None) -> str:
     )
 
 
-def overlay_png(
-    model: ExperimentModel,
-    mode: str = "step",
-    smoothing: float = 0.0,
-    log_y: bool = False,
-    dpi: int = 80,
-) -> bytes | None:
-    """The overlay charts of the selected runs in one PNG grid (``None`` if none)."""
+def overlay_png(model: ExperimentModel, log_y: bool = False, dpi: int = 80) -> bytes | None:
+    """The overlay charts (runs' lines or groups' bands) in one PNG grid (``None``: none)."""
     names = model.chart_names()[:MAX_STATIC_CHARTS]
     if not names:
         return None
@@ -111,25 +152,31 @@ def overlay_png(
     for index, name in enumerate(names):
         axes = figure.add_subplot(rows, columns, index + 1)
         axes.set_title(name, fontsize=10, parse_math=False)
-        for line in model.chart_lines(name, mode, smoothing):
-            x = line.x.astype("datetime64[ms]") if mode == "wall" else line.x
+        chart = model.chart_data(name)
+        for line in chart.lines:
+            x = line.x.astype("datetime64[ms]") if chart.x_kind == "wall" else line.x
             y = line.y
-            if log_y:
-                keep = y > 0
-                x, y = x[keep], y[keep]
+            keep = y > 0 if log_y else np.isfinite(y)
+            x, y = x[keep], y[keep]
+            member = bool(line.group and line.run_id)
+            if line.lower is not None and line.upper is not None:
+                axes.fill_between(
+                    x, line.lower[keep], line.upper[keep], color=line.color, alpha=0.2, lw=0
+                )
             label = "\u200b" + line.label if line.label.startswith("_") else line.label
             axes.plot(
                 x,
                 y,
                 color=line.color,
-                linewidth=1.2,
-                label=label,
-                marker="o" if len(y) <= 30 else None,
+                linewidth=0.8 if member else (1.8 if line.group else 1.2),
+                alpha=0.4 if member else 1.0,
+                label=None if member else label,
+                marker="o" if len(y) <= 30 and not member else None,
                 markersize=3,
             )
         if log_y:
             axes.set_yscale("log")
-        axes.set_xlabel(X_LABELS[mode], fontsize=8)
+        axes.set_xlabel(chart.x_axis, fontsize=8, parse_math=False)
         axes.tick_params(labelsize=7)
         axes.grid(alpha=0.3)
         if index == 0:
@@ -155,7 +202,10 @@ def snapshot_html(model: ExperimentModel, title: str, png: bytes | None) -> str:
         parts.append(f"<p>Showing {len(model.page.records)} of {model.page.total} runs.</p>")
     if png:
         encoded = base64.b64encode(png).decode("ascii")
-        parts.append(f'<img alt="overlay charts" src="data:image/png;base64,{encoded}"/>')
+        alt = "Overlay charts. " + ". ".join(
+            a11y.describe(model.chart_data(n)) for n in model.chart_names()[:MAX_STATIC_CHARTS]
+        )
+        parts.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{encoded}"/>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -177,3 +227,74 @@ def best_html(model: ExperimentModel) -> str:
     if best is None or value is None:
         return ""
     return f"best ({esc(model.goal)} {esc(metric)}): <b>run {esc(best.label)}</b> = {value:.6g}"
+
+
+def widget_data(
+    model: ExperimentModel, title: str, log_y: bool = False, ignore_outliers: bool = False
+) -> dict[str, Any]:
+    """``ExperimentDetails.get_widget_data()``: everything the view shows, JSON-able."""
+    runs = []
+    by_id = {r.id: r for r in model.page.records}
+    for row in model.table_state()["rows"]:
+        record = by_id[row["id"]]
+        metrics = {
+            name: {stat: _json(value) for stat, value in stats.items()}
+            for name, stats in model.page_summaries.get(record.id, {}).items()
+        }
+        runs.append(
+            {
+                "id": record.id,
+                "number": record.number,
+                "display_name": record.display_name or "",
+                "status": record.status,
+                "created": record.created_at,
+                "start": record.start_time,
+                "end": record.end_time,
+                "tags": dict(record.tags),
+                "arguments": row["values"].get("arguments", ""),
+                "metrics": metrics,
+            }
+        )
+    return {
+        "title": title,
+        "total": model.page.total,
+        "page": model.settings.page,
+        "runs": runs,
+        "selected": list(model.selected),
+        "group_by": list(model.group_keys),
+        "groups": [
+            {
+                "label": group.label,
+                "value": [_json(v) for v in group.value] if group.value is not None else None,
+                "color": group.color,
+                "count": len(group.members),
+                "members": list(group.members),
+                "band_members": list(group.band_members),
+                "shown": index < len(model.shown_groups()),
+            }
+            for index, group in enumerate(model.groups)
+        ],
+        "charts": {chart.metric: chart.json() for chart in model.charts()},
+        "best": None if model.best is None else model.best.run_id,
+        "settings": {
+            "metric": model.metric,
+            "goal": model.goal,
+            "stat": model.settings.stat,
+            "x": model.options.x,
+            "smoothing": model.options.smoothing,
+            "filter": model.options.pattern,
+            "filter_error": model.filter.error,
+            "log_y": log_y,
+            "ignore_outliers": ignore_outliers,
+            "center": model.center,
+            "band": model.spread,
+            "show_members": model.show_members,
+        },
+    }
+
+
+def _json(value: Any) -> Any:
+    """A value JSON can carry (non-finite floats as ``None``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

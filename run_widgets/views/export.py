@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = ["metric", "x_axis", "run_id", "group", "label", "x", "y", "lower", "upper", "members"]
-WALL = "wall time"
+WALL_AXIS = "wall time"
+"""The ``x_axis`` of wall-clock charts (x in epoch milliseconds, exported as ISO times)."""
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,31 @@ class SeriesData:
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     count: np.ndarray | None = None
+    emphasis: bool = False
+    """Drawn thicker and on top (a sweep's best child)."""
+    faded: bool = False
+    """Drawn thin and translucent (a group member, a sweep's other children)."""
+
+
+X_KINDS = ("number", "integer", "wall", "relative")
+RELATIVE_AXIS = "time since start (s)"
 
 
 @dataclass(frozen=True)
 class ChartData:
-    """What one chart draws: its metric, its x axis (a label) and its lines."""
+    """What one chart draws: its metric, its x axis (a label) and its lines.
+
+    ``x_kind`` says how to draw x: ``"integer"`` (steps, indexes: whole ticks),
+    ``"wall"`` (epoch milliseconds on a date axis), ``"relative"`` (seconds since the
+    run started, shown in the unit that fits) or ``"number"``.
+    """
 
     metric: str
     x_axis: str
     lines: Sequence[SeriesData] = field(default_factory=tuple)
     note: str = ""
     """Why lines are missing, e.g. a metric that is not numeric."""
+    x_kind: str = "number"
 
     def json(self) -> dict[str, Any]:
         """The chart as JSON-able data (``get_widget_data()["charts"][metric]``)."""
@@ -90,7 +105,7 @@ def _json_list(values: np.ndarray) -> list[float | None]:
 
 
 def _x_json(x_axis: str, values: np.ndarray) -> list[Any]:
-    if x_axis == WALL:
+    if x_axis == WALL_AXIS:
         return [iso_time(v) for v in np.asarray(values, dtype=np.float64)]
     return _json_list(values)
 
@@ -113,7 +128,7 @@ def frame(charts: Iterable[ChartData]) -> pd.DataFrame:
             empty = np.full(n, np.nan)
             x: Any = (
                 [iso_time(v) for v in np.asarray(line.x, dtype=np.float64)]
-                if chart.x_axis == WALL
+                if chart.x_axis == WALL_AXIS
                 else np.asarray(line.x, dtype=np.float64)
             )
             parts.append(

@@ -35,6 +35,17 @@ from ..tracking.metric_views import MetricHistory
 
 View = Literal["property", "line", "line2", "table", "image", "artifact"]
 STEP = "step"
+INDEX = "@index"
+WALL = "@wall"
+RELATIVE = "@relative"
+TIME_AXES = (INDEX, WALL, RELATIVE)
+"""x axes other than the step and other metrics (values that no metric name takes)."""
+AXIS_TITLES = {STEP: "step", INDEX: "index", WALL: "wall time", RELATIVE: "time since start"}
+
+
+def axis_title(x_name: str) -> str:
+    """How an x axis is named: its title, or the metric's (or column's) own name."""
+    return AXIS_TITLES.get(x_name, x_name)
 
 
 def is_number(value: Any) -> bool:

@@ -25,9 +25,10 @@ from ..store import MetricInfo, PointChunk, SeriesWindow
 from ..store.entities import ArrayF8, ArrayI8
 from ..store.summaries import INDEX, MAX_POINTS, point_data
 from ..store.summaries.levels import STEP as STEP_ID
-from ..store.summaries.levels import VALUE, table_column
+from ..store.summaries.levels import TIME, VALUE, table_column
 from ..store.summaries.window import PARTNER
 from ..tracking.metric_views import MetricHistory, history
+from . import mapping
 from .mapping import STEP, classify
 from .series import LiveSeries
 
@@ -37,6 +38,14 @@ LINES_PER_METRIC = 8
 """Lines a metric keeps (x axes and ranges drawn recently); older ones are read again."""
 
 XRange = tuple[float, float] | None
+
+TIME_LINES = {
+    mapping.INDEX: ("index", INDEX),
+    mapping.WALL: ("time", TIME),
+    mapping.RELATIVE: ("time", TIME),
+}
+"""x axes every series has besides its step (its position, its wall-clock time): the
+store column each reads and its summary column id."""
 
 
 @dataclass(frozen=True)
@@ -168,9 +177,16 @@ class MetricData:
 def line_spec(
     info: MetricInfo, x_name: str, y_name: str | None, partner: MetricInfo | None
 ) -> LineSpec:
-    """How to read a chart line of ``info`` over ``x_name`` (column ``y_name`` of a table)."""
+    """How to read a chart line of ``info`` over ``x_name`` (column ``y_name`` of a table).
+
+    ``x_name`` is ``STEP``, a time axis (:data:`TIME_LINES`), a column of a table
+    metric, or (with ``partner``) another metric.
+    """
     table = info.kind in ("row", "table")
     y_id = table_column(y_name) if table and y_name is not None else VALUE
+    if x_name in TIME_LINES:
+        column, x_id = TIME_LINES[x_name]
+        return LineSpec(column, None, x_id, y_id)
     if table and x_name != STEP:
         return LineSpec(x_name, None, table_column(x_name), y_id)
     if partner is not None:

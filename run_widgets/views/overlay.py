@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..store import PointChunk, RunRecord
+from .export import RELATIVE_AXIS
 from .mapping import as_float
 from .sampler import SeriesSampler
 
@@ -54,7 +55,16 @@ def check_x_mode(mode: str) -> str:
 
 def x_label(mode: str) -> str:
     """The x axis' label for ``mode`` (a metric's name for ``metric:<name>``)."""
-    return mode[len(METRIC_X) :] if mode.startswith(METRIC_X) else X_LABELS[mode]
+    if mode.startswith(METRIC_X):
+        return mode[len(METRIC_X) :]
+    return RELATIVE_AXIS if mode == "relative" else X_LABELS[mode]
+
+
+def x_kind(mode: str) -> str:
+    """How ``mode`` is drawn (see ``export.ChartData.x_kind``)."""
+    if mode in ("step", "index"):
+        return "integer"
+    return mode if mode in ("wall", "relative") else "number"
 
 
 def check_smoothing(weight: float) -> float:

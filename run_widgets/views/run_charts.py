@@ -1,5 +1,8 @@
-"""What RunDetails' charts offer, decided without widgets: x-axis choices, page size.
+"""What RunDetails' charts offer and draw, decided without widgets.
 
+The x axes a chart offers (step, index, wall time, time since start, a metric logged in
+lockstep, a table's columns), what the chart of one metric draws (:func:`chart_data`, the
+description shared with the exports and ``get_widget_data``), and the page size.
 ``widgets.details`` asks these and draws the answer; the tests call them directly.
 """
 
@@ -9,7 +12,17 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from .mapping import STEP, lockstep_partners
+from .export import RELATIVE_AXIS, WALL_AXIS, ChartData, SeriesData
+from .mapping import (
+    INDEX,
+    RELATIVE,
+    STEP,
+    TIME_AXES,
+    WALL,
+    axis_title,
+    classify,
+    lockstep_partners,
+)
 from .tracker import RunTracker
 
 PAGE_SIZE = 12
@@ -22,10 +35,54 @@ def line_x_options(tracker: RunTracker, name: str, current: str) -> list[str]:
     logged in lockstep (mse and alpha) are briefly one point apart when a flush falls
     between their two ``log`` calls, and the user's choice must survive that.
     """
-    options = [STEP, *lockstep_partners(tracker.infos(), name)]
+    options = [STEP, *TIME_AXES, *lockstep_partners(tracker.infos(), name)]
     if current not in options and tracker.views().get(current) == "line":
         options.append(current)
     return options
+
+
+def table_x_options(tracker: RunTracker, name: str) -> list[str]:
+    """The x axes of a row/table metric's chart: its numeric columns, then step and time."""
+    return [*tracker.table_columns(name), STEP, WALL, RELATIVE]
+
+
+def x_options(tracker: RunTracker, name: str, current: str) -> list[str]:
+    """The x axes the chart of ``name`` offers (``current``: the choice now)."""
+    if classify(tracker.metrics[name].info) == "line":
+        return line_x_options(tracker, name, current)
+    return table_x_options(tracker, name)
+
+
+def x_kind(x_name: str) -> str:
+    """How x is drawn (``export.ChartData.x_kind``)."""
+    if x_name in (STEP, INDEX):
+        return "integer"
+    if x_name == WALL:
+        return "wall"
+    return "relative" if x_name == RELATIVE else "number"
+
+
+def chart_data(tracker: RunTracker, name: str, x_choice: str = STEP) -> ChartData:
+    """What the chart of metric ``name`` draws over ``x_choice`` (falls back if gone).
+
+    A line metric has one line (the run's); a row/table metric one line per numeric
+    column but the one on x.
+    """
+    options = x_options(tracker, name, x_choice)
+    x_name = x_choice if x_choice in options else options[0]
+    run_id = tracker.run_id
+    if classify(tracker.metrics[name].info) == "line":
+        x, y = tracker.chart_xy(name, x_name)
+        lines = [SeriesData(name, x, y, run_id=run_id)]
+    else:
+        columns = tracker.table_columns(name)
+        lines = [
+            SeriesData(column, *tracker.chart_xy(name, x_name, column), run_id=run_id)
+            for column in columns
+            if column != x_name
+        ]
+    title = {WALL: WALL_AXIS, RELATIVE: RELATIVE_AXIS}.get(x_name, axis_title(x_name))
+    return ChartData(name, title, lines, x_kind=x_kind(x_name))
 
 
 def charts_per_page(settings: Mapping[str, Any]) -> int:

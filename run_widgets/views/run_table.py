@@ -38,15 +38,24 @@ class TableSettings:
     page_size: int = PAGE_SIZE
     stat: str = "last"
     """Which summary of each metric the metric columns show (``views.summary.STATS``)."""
+    sort_goal: str = summary.MINIMIZE
+    """The goal of the metric sorted by (what "best" means for it)."""
 
     def query(self, scope: RunQuery, now: float | None = None) -> RunQuery:
-        """The store query of the current page within ``scope``."""
+        """The store query of the current page within ``scope``.
+
+        A metric column sorts by the summary it shows (``stat``): a sort on
+        ``metric:<name>`` asks the store for ``metric_min:<name>`` when it shows minima.
+        """
+        sort = self.sort
+        if sort.startswith("metric:"):
+            sort = stat_sort_key(sort.split(":", 1)[1], self.stat, self.sort_goal)
         return replace(
             scope,
             statuses=(self.status,) if self.status else (),
             tag=self.tag,
             text=self.text,
-            sort=self.sort,
+            sort=sort,
             descending=self.descending,
             offset=self.page * self.page_size,
             limit=self.page_size,

@@ -20,6 +20,8 @@ import numpy as np
 from ..runtime import attempts as _attempts
 from ..store import RunRecord, RunStatus
 from ..sweep.results import MINIMIZE, best_of
+from . import groups
+from .export import ChartData, SeriesData
 from .mapping import as_float
 from .reader import RunReader
 from .tracker import ChildRow
@@ -233,6 +235,71 @@ def primary_series(
     running = _best_so_far(y, settings.goal)
     best_index = [i for i, c in enumerate(ordered) if best is not None and c.id == best.id]
     return {"mode": "points", "x": x, "y": y, "best_so_far": running, "best_index": best_index}
+
+
+def group_options(children: Sequence[ChildRow]) -> list[tuple[str, tuple[str, ...]]]:
+    """How the children can be grouped: every hyperparameter but the seed first, then each."""
+    return groups.group_options(parameter_names(children))
+
+
+def primary_chart_data(
+    children: Sequence[ChildRow],
+    histories: Mapping[str, Sequence[float]],
+    settings: SweepSettings,
+    keys: Sequence[str] = (),
+    center: str = "mean",
+    spread: str = "std",
+    palette: Sequence[str] = (OTHER_COLOR,),
+) -> ChartData:
+    """The primary-metric chart when children logged curves (``primary_series`` "lines").
+
+    One line per child (the best emphasised), or with ``keys`` one line and band per group
+    of children (their values of those hyperparameters), over each child's point index.
+    """
+    data = primary_series(children, histories, settings)
+    metric, axis = settings.metric, "step"
+    if data["mode"] != "lines":
+        return ChartData(metric, axis, [], x_kind="integer")
+    if not keys:
+        lines = [
+            SeriesData(
+                line["label"],
+                np.arange(len(line["y"]), dtype=np.float64),
+                line["y"],
+                run_id=line["id"],
+                color=BEST_COLOR if line["best"] else OTHER_COLOR,
+                emphasis=line["best"],
+                faded=not line["best"],
+            )
+            for line in data["lines"]
+        ]
+        return ChartData(metric, axis, lines, x_kind="integer")
+    by_id = {c.id: c for c in children}
+    values = {
+        c.id: groups.group_value(child_params(c), keys) for c in children if histories.get(c.id)
+    }
+    order = sorted(values, key=lambda r: by_id[r].number)
+    lines = []
+    for group in groups.make_groups(keys, values, order, palette)[: groups.MAX_GROUPS]:
+        members = [
+            (np.arange(len(histories[r]), dtype=np.float64), np.asarray(histories[r], float))
+            for r in group.band_members
+        ]
+        found = groups.band(members, center, spread)
+        if len(found.x):
+            lines.append(
+                SeriesData(
+                    group.legend(),
+                    found.x,
+                    found.center,
+                    group=group.label,
+                    color=group.color,
+                    lower=found.lower,
+                    upper=found.upper,
+                    count=found.count,
+                )
+            )
+    return ChartData(metric, axis, lines, x_kind="integer")
 
 
 def placement(child: ChildRow) -> str:

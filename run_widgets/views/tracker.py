@@ -35,7 +35,7 @@ from ..store.summaries.window import check_range
 from ..tracking.metric_views import MetricHistory
 from ..tracking.wait import LogFollower, choose_log
 from .liveness import LivenessCheck, liveness_for
-from .mapping import STEP, classify, is_number, numeric_columns
+from .mapping import RELATIVE, STEP, TIME_AXES, WALL, classify, is_number, numeric_columns
 from .metric_lines import LineKey, LineSpec, MetricData, XRange, line_spec, waiting_values
 from .reader import RunReader
 from .series import LiveSeries
@@ -325,16 +325,29 @@ class RunTracker:
 
         What the chart draws of its x range (:meth:`set_x_range`; the whole run by
         default): the exact points when the range holds at most ``MAX_POINTS``, else
-        buckets of first/min/max/last. ``x_name`` is ``STEP``, another metric (paired by
-        index) or, for a table metric, one of its columns.
+        buckets of first/min/max/last. ``x_name`` is ``STEP``, a time axis (``INDEX``,
+        ``WALL`` in epoch milliseconds, ``RELATIVE`` in seconds since the run started),
+        another metric logged in lockstep (paired by index) or, for a table metric, one of
+        its columns.
         """
-        return self.chart_line(name, x_name, y_name).arrays()
+        x, y = self.chart_line(name, x_name, y_name).arrays()
+        if x_name == WALL:
+            return x * 1000.0, y  # a date axis counts milliseconds
+        if x_name == RELATIVE:
+            return x - self.start_time, y
+        return x, y
 
     def chart_line(self, name: str, x_name: str, y_name: str | None = None) -> LiveSeries:
-        """The line behind :meth:`chart_xy` (its ``exact`` says whether it draws every point)."""
+        """The line behind :meth:`chart_xy` (its ``exact`` says whether it draws every point).
+
+        A time axis reads the store's ``index`` or ``time`` column (wall time and relative
+        time share one line); the x range of a time line is in epoch seconds.
+        """
         data = self.metrics[name]
         partner = None
-        if x_name != STEP and data.info.kind not in ("row", "table"):
+        if x_name == RELATIVE:
+            x_name = WALL  # one line over the wall clock; chart_xy moves its origin
+        elif x_name not in TIME_AXES and x_name != STEP and data.info.kind not in ("row", "table"):
             found = self.metrics.get(x_name)
             if found is None or found.info.kind in ("row", "table"):
                 x_name = STEP
@@ -406,6 +419,12 @@ class RunTracker:
         if self._views is None:
             self._views = {info.name: classify(info) for info in self.infos()}
         return MappingProxyType(self._views)
+
+    @property
+    def start_time(self) -> float:
+        """When the run started (its creation while it has not): relative time's origin."""
+        record = self.record
+        return record.start_time if record.start_time is not None else record.created_at
 
     def duration(self, now: float | None = None) -> float | None:
         """Seconds from creation (queue time included, as v1) to end or now."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..store import RunStatus
 from ..tracking.details import error_message
-from . import static
+from . import static, summary
 from .mapping import is_number
 from .tracker import ChildRow, RunTracker
 
@@ -126,7 +126,7 @@ def child_table_state(
     return {"columns": columns, "rows": [child_row(c, params, metrics) for c in children]}
 
 
-def child_column_specs(params: list[str], metrics: list[str]) -> list[dict[str, str]]:
+def child_column_specs(params: list[str], metrics: list[str]) -> list[dict[str, Any]]:
     """Column descriptions of the generic child table."""
     return [
         {"key": "number", "title": "Run Number"},
@@ -135,7 +135,10 @@ def child_column_specs(params: list[str], metrics: list[str]) -> list[dict[str, 
         {"key": "duration", "title": "Duration", "tooltip": "Duration in hh:mm:ss"},
         {"key": "id", "title": "Run Id"},
         *({"key": f"p:{name}", "title": name} for name in params),
-        *({"key": f"m:{name}", "title": name} for name in metrics),
+        *(
+            {"key": f"m:{name}", "title": name, "stats": True, "goal": summary.guessed_goal(name)}
+            for name in metrics
+        ),
     ]
 
 
@@ -186,6 +189,11 @@ def child_row(child: ChildRow, params: list[str], metrics: list[str]) -> dict[st
     known = {**child.tags, **child.properties}
     values: dict[str, Any] = {f"p:{name}": _number_or_text(known.get(name)) for name in params}
     values.update({f"m:{name}": _json_number(child.metrics.get(name)) for name in metrics})
+    for name in metrics:  # every summary: the table shows the one chosen (js/children.js)
+        low, high = child.best.get(name, (None, None))
+        found = summary.summaries(child.metrics.get(name), low, high, summary.guessed_goal(name))
+        for stat in ("min", "max", "best"):
+            values[f"m:{name}@{stat}"] = _json_number(found[stat])
     return {
         "id": child.id,
         "number": child.number,

@@ -1,14 +1,18 @@
 """bqplot charts of metrics, updated in place with bounded, binary-serialised arrays.
 
 One :class:`MetricChart` per charted metric: a bqplot Figure with one line per series, an
-x-axis chooser (step, or another metric logged in lockstep, or a table column) and a
-log-scale toggle. Arrays are float64 numpy arrays, which bqplot sends as binary buffers;
+x-axis chooser (step, index, wall time, time since start, another metric logged in
+lockstep, or a table column), a log-scale toggle and the chart menu (ignore outliers, save
+as PNG, SVG or CSV), with a visually hidden data summary for screen readers. What to draw
+is a ``views.export.ChartData`` (``views.run_charts.chart_data``); how the axes read is
+``views.axes``. Arrays are float64 numpy arrays, which bqplot sends as binary buffers;
 each update reassigns x and y together under ``hold_sync`` so the front-end redraws once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import threading
@@ -19,9 +23,13 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from ..views.mapping import STEP
+from ..views import a11y
+from ..views.axes import AxisLayout, linear_axis, log_axis, relative_time
+from ..views.export import ChartData, SeriesData, csv_text
+from ..views.mapping import STEP, axis_title
+from ..views.metric_filter import metric_filter
 from ..views.run_charts import PAGE_SIZE
-from ..views.ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
+from .chart_parts import ChartMenu, apply_axis, data_summary, free_scale, set_summary, set_ticks
 from .panels import ChartVisibility
 
 # Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).
@@ -31,15 +39,18 @@ CARD_HEIGHT = "300px"
 TAIL_MAX = 128  # points appended in the tail mark before the body is resent
 # 0 turns appending off (every refresh resends whole series): the browser benchmark's anchor.
 ENV_TAIL_MAX = "RUN_WIDGETS_TAIL_MAX"
+FIG_MARGIN = {"top": 36, "bottom": 40, "left": 64, "right": 24}
 
 
 class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
-    """A chart of one metric with its x chooser and log toggle.
+    """A chart of one metric with its x chooser, log toggle and menu.
 
     Args:
         name: the metric name (the chart title).
         x_options: axes the user may choose (``"step"`` first for series).
         on_x_change: called with the chosen x when the user changes it.
+        lock: held while the chart redraws on the user's toggles (the owner's lock: a
+            poller thread may be drawing too).
     """
 
     def __init__(
@@ -47,14 +58,17 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         name: str,
         x_options: Sequence[str] = (STEP,),
         on_x_change: Callable[[MetricChart, str], None] | None = None,
+        lock: threading.RLock | None = None,
     ) -> None:
         self.name = name
+        self._lock = lock or threading.RLock()
         self._on_x_change = on_x_change
         self._quiet = False
-        # No padding on x and d3's own "nice" ticks: steps read 0, 10, 20, not -0.14, 7.18.
+        # No padding on x: the axis layout pads its own domain (views.axes).
         self.x_scale = bqplot.LinearScale(allow_padding=False)
-        self.y_linear = bqplot.LinearScale()
-        self.y_log = bqplot.LogScale()
+        self.x_date = bqplot.DateScale()
+        self.y_linear = bqplot.LinearScale(allow_padding=False)
+        self.y_log = bqplot.LogScale(allow_padding=False)
         self.x_axis = bqplot.Axis(scale=self.x_scale, label=STEP, grid_lines="dashed")
         # One axis per y scale, swapped in the figure: bqplot's axis view keeps the old
         # scale's tick labels when only ``Axis.scale`` changes (log y showed 0 … 1).
@@ -65,25 +79,24 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.lines: list[bqplot.Lines] = []
         self.tails: list[bqplot.Lines] = []
         self._body_len: list[int] = []
-        self._log_shown = False
+        self._drawn_as: tuple[bool, bool, str] | None = None  # (log, outliers, x kind)
         self._tail_max = int(os.environ.get(ENV_TAIL_MAX, TAIL_MAX))
-        self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.data = ChartData(name, axis_title(STEP))
         self.figure = bqplot.Figure(
             title=name,
             marks=[],
             axes=[self.x_axis, self.y_axis_linear],
             animation_duration=0,
-            fig_margin={"top": 36, "bottom": 40, "left": 60, "right": 20},
+            fig_margin=dict(FIG_MARGIN),
             # The hover toolbar covered the title; the x chooser and log toggle stay.
             display_toolbar=False,
             layout=ipywidgets.Layout(width="100%", height=CHART_HEIGHT),
             legend_location="top-right",
         )
         self.x_select = ipywidgets.Dropdown(
-            options=list(x_options),
-            value=x_options[0] if x_options else STEP,
+            options=[],
             description="x",
-            layout=ipywidgets.Layout(width="200px"),
+            layout=ipywidgets.Layout(width="190px"),
             style={"description_width": "14px"},
         )
         self.log_toggle = ipywidgets.ToggleButton(
@@ -92,14 +105,18 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             tooltip="Logarithmic y axis (non-positive values are hidden)",
             layout=ipywidgets.Layout(width="64px"),
         )
+        self.menu = ChartMenu(name, self.figure, self.csv)
+        self.summary = data_summary()
         self.x_select.observe(self._x_changed, names="value")
-        self.log_toggle.observe(self._log_changed, names="value")
+        self.log_toggle.observe(self._redraw, names="value")
+        self.menu.observe(self._redraw, names="ignore_outliers")
         controls = ipywidgets.HBox(
-            [self.x_select, self.log_toggle], layout=ipywidgets.Layout(justify_content="flex-end")
+            [self.x_select, self.log_toggle, self.menu],
+            layout=ipywidgets.Layout(justify_content="flex-end", align_items="center"),
         )
         super().__init__(
-            [controls, self.figure],
-            layout=ipywidgets.Layout(min_width="300px", overflow="hidden"),
+            [controls, self.figure, self.summary],
+            layout=ipywidgets.Layout(min_width="300px", overflow="visible"),
         )
         self.add_class("rw-chart")
         self.set_x_options(list(x_options))
@@ -124,6 +141,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
                 self.x_axis,
                 self.y_log,
                 self.y_linear,
+                self.x_date,
                 self.x_scale,
             ):
                 stack.enter_context(widget.hold_sync())
@@ -139,6 +157,20 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         """The x axis currently chosen."""
         return str(self.x_select.value)
 
+    @property
+    def x_values(self) -> list[str]:
+        """The x axes offered (values, not their labels)."""
+        return [value for _, value in self.x_select.options]
+
+    @property
+    def ignore_outliers(self) -> bool:
+        """Whether the y axis ignores outliers (the menu's toggle)."""
+        return bool(self.menu.ignore_outliers)
+
+    @ignore_outliers.setter
+    def ignore_outliers(self, value: bool) -> None:
+        self.menu.ignore_outliers = bool(value)
+
     def set_x_options(self, options: Sequence[str]) -> bool:
         """Offer these x axes (keeping the current choice if still possible).
 
@@ -147,10 +179,10 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         """
         options = list(options) or [STEP]
         current = self.x_select.value
-        if list(self.x_select.options) != options:
+        if self.x_values != options:
             self._quiet = True  # a programmatic change is not the user's choice
             try:
-                self.x_select.options = options
+                self.x_select.options = [(axis_title(o), o) for o in options]
                 self.x_select.value = current if current in options else options[0]
             finally:
                 self._quiet = False
@@ -161,27 +193,59 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self, x_label: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]]
     ) -> None:
         """Show ``series`` (label, x, y), one line each, replacing what was shown."""
-        self._series = [(label, np.asarray(x), np.asarray(y)) for label, x, y in series]
-        self.x_axis.label = x_label
+        lines = [SeriesData(label, np.asarray(x), np.asarray(y)) for label, x, y in series]
+        kind = "integer" if x_label == STEP else "number"
+        self.show(ChartData(self.name, axis_title(x_label), lines, x_kind=kind))
+
+    def show(self, data: ChartData) -> None:
+        """Draw ``data`` (what the chart shows), replacing what was shown."""
+        self.data = data
         self._draw()
+
+    def csv(self) -> str:
+        """What the chart draws, as CSV (the menu's "Save CSV")."""
+        return csv_text([self.data])
+
+    def _x_layout(self, xs: list[np.ndarray]) -> tuple[list[np.ndarray], str, AxisLayout | None]:
+        """X arrays as drawn, the axis label, and the layout (``None``: a date axis)."""
+        kind, label = self.data.x_kind, self.data.x_axis
+        if kind == "wall":
+            return [x.astype("datetime64[ms]") for x in xs], label, None
+        if kind == "relative":
+            unit, divisor = relative_time(xs)
+            xs = [x / divisor for x in xs]
+            label = f"time since start ({unit})"
+        return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
 
     def _draw(self) -> None:
         log = bool(self.log_toggle.value)
+        outliers = self.ignore_outliers
         y_scale = self.y_log if log else self.y_linear
-        while len(self.lines) < len(self._series):
+        series = [
+            (line.label, line.x.astype(np.float64, copy=False), line.y.astype(np.float64))
+            for line in self.data.lines
+        ]
+        if log:
+            series = [(label, x[y > 0], y[y > 0]) for label, x, y in series]
+        xs, x_label, x_layout = self._x_layout([x for _, x, _ in series])
+        y_layout = (
+            log_axis([y for *_, y in series], outliers)
+            if log
+            else linear_axis([y for *_, y in series], ignore_outliers=outliers)
+        )
+        while len(self.lines) < len(series):
             color = PALETTE[len(self.lines) % len(PALETTE)]
             self.lines.append(self._line(color, y_scale))
             self.tails.append(self._line(color, y_scale))
             self._body_len.append(0)
-        show_legend = len(self._series) > 1
-        reset = log != self._log_shown
-        self._log_shown = log
-        for i, (label, x, y) in enumerate(self._series):
-            x = x.astype(np.float64, copy=False)
-            y = y.astype(np.float64, copy=False)
-            if log:
-                keep = y > 0
-                x, y = x[keep], y[keep]
+        show_legend = len(series) > 1
+        drawn_as = (log, outliers, self.data.x_kind)
+        reset = drawn_as != self._drawn_as
+        self._drawn_as = drawn_as
+        x_scale = self.x_date if self.data.x_kind == "wall" else self.x_scale
+        for i, ((label, _, y), x) in enumerate(zip(series, xs, strict=True)):
+            if y_layout is not None:
+                y = y_layout.clipped(y)
             body, tail = self.lines[i], self.tails[i]
             marker = "circle" if len(y) <= 40 else None
             n = self._body_len[i]
@@ -202,16 +266,25 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
                 continue
             self._body_len[i] = len(x)
             with body.hold_sync(), tail.hold_sync():
-                if body.scales["y"] is not y_scale:
-                    body.scales = {"x": self.x_scale, "y": y_scale}
-                    tail.scales = {"x": self.x_scale, "y": y_scale}
+                if body.scales["y"] is not y_scale or body.scales["x"] is not x_scale:
+                    body.scales = {"x": x_scale, "y": y_scale}
+                    tail.scales = {"x": x_scale, "y": y_scale}
                 body.x, body.y = x, y
                 tail.x, tail.y = np.empty(0), np.empty(0)
                 body.labels = [label]
                 body.display_legend = show_legend
                 body.marker = tail.marker = marker
-        self._set_ticks(log)
-        count = len(self._series)
+        if x_layout is None:
+            free_scale(self.x_date)
+            set_ticks(self.x_axis, None, None)
+        else:
+            apply_axis(self.x_scale, self.x_axis, x_layout)
+        if self.x_axis.scale is not x_scale:
+            self.x_axis.scale = x_scale
+        if self.x_axis.label != x_label:
+            self.x_axis.label = x_label
+        apply_axis(y_scale, self.y_axis, y_layout)
+        count = len(series)
         marks = [*self.lines[:count], *self.tails[:count]]
         axes = [self.x_axis, self.y_axis]
         with self.figure.hold_sync():
@@ -219,6 +292,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
                 self.figure.marks = marks
             if list(self.figure.axes) != axes:
                 self.figure.axes = axes
+        set_summary(self.summary, a11y.summary_html(self.data))
 
     def _line(self, color: str, y_scale: bqplot.Scale) -> bqplot.Lines:
         return bqplot.Lines(
@@ -230,37 +304,6 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             marker="circle",
             marker_size=12,
         )
-
-    def _set_ticks(self, log: bool) -> None:
-        """Few round ticks and a domain rounded out to them.
-
-        Whole numbers on a step axis, decades (or 1-2-5) on a log axis. The rounded domain
-        changes only when the data crosses it, so most refreshes move no existing mark.
-        """
-        xs = [x[np.isfinite(x)] for _, x, _ in self._series]
-        ys = [y[y > 0] if log else y for _, _, y in self._series]
-        ys = [y[np.isfinite(y)] for y in ys]
-        xs = [x for x in xs if len(x)]
-        ys = [y for y in ys if len(y)]
-        integer = self.x_axis.label == STEP
-        if xs:
-            lo = min(float(x.min()) for x in xs)
-            hi = max(float(x.max()) for x in xs)
-            low, high = nice_domain(lo, hi, integer=integer)
-            ticks = linear_ticks(low, high, MAX_TICKS, integer=integer)
-            _set_domain(self.x_scale, low, high)
-            _set_axis_ticks(self.x_axis, ticks, tick_format(ticks, integer))
-        if ys:
-            lo = min(float(y.min()) for y in ys)
-            hi = max(float(y.max()) for y in ys)
-            if log:
-                low, high = log_domain(lo, hi)
-                ticks = log_ticks(low, high)
-            else:
-                low, high = nice_domain(lo, hi)
-                ticks = linear_ticks(low, high)
-            _set_domain(self.y_log if log else self.y_linear, low, high)
-            _set_axis_ticks(self.y_axis, ticks, tick_format(ticks))
 
     def points_shown(self) -> list[int]:
         """Number of points drawn per line (for tests and benchmarks)."""
@@ -276,45 +319,24 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
                 )
             else:
                 shown.append((np.asarray(body.x), np.asarray(body.y)))
-        return shown[: len(self._series)]
+        return shown[: len(self.data.lines)]
 
     # ---------------------------------------------------------------------- events --
     def _x_changed(self, change: dict[str, object]) -> None:
         if self._on_x_change is not None and not self._quiet:
             self._on_x_change(self, str(change["new"]))
 
-    def _log_changed(self, change: dict[str, object]) -> None:
-        self._draw()
+    def _redraw(self, change: dict[str, object]) -> None:
+        with self._lock:
+            self._draw()
 
-
-def _set_domain(scale: bqplot.Scale, low: float, high: float) -> None:
-    if scale.min != low:
-        scale.min = low
-    if scale.max != high:
-        scale.max = high
-
-
-def round_ticks(axis: bqplot.Axis, arrays: Sequence[np.ndarray], integer: bool = False) -> None:
-    """Give a linear ``axis`` a few round ticks over the finite values of ``arrays``.
-
-    For charts built outside :class:`MetricChart` (the sweep view): whole numbers for steps
-    and run numbers, at most ``MAX_TICKS`` intervals.
-    """
-    values = [a[np.isfinite(a)] for a in (np.asarray(x, dtype=np.float64) for x in arrays)]
-    values = [v for v in values if len(v)]
-    if not values:
-        return
-    lo = min(float(v.min()) for v in values)
-    hi = max(float(v.max()) for v in values)
-    ticks = linear_ticks(*nice_domain(lo, hi, integer=integer), MAX_TICKS, integer=integer)
-    _set_axis_ticks(axis, ticks, tick_format(ticks, integer))
-
-
-def _set_axis_ticks(axis: bqplot.Axis, ticks: np.ndarray, fmt: str) -> None:
-    if axis.tick_values is None or not np.array_equal(axis.tick_values, ticks):
-        axis.tick_values = ticks
-    if axis.tick_format != fmt:
-        axis.tick_format = fmt
+    def close(self) -> None:
+        """Close the chart, its marks and its menu."""
+        for mark in (*self.lines, *self.tails):
+            mark.close()
+        for part in (self.menu, self.summary, self.figure):
+            part.close()
+        super().close()
 
 
 def natural_key(name: str) -> list[Any]:
@@ -329,8 +351,10 @@ def natural_key(name: str) -> list[Any]:
 class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
     """Cards (properties, then charts in natural name order) in as many columns as fit.
 
-    Past ``page_size`` charts a filter box and pages appear (a compact layout for 30+
-    metrics): only the charts on the page are drawn, and of those, once the front-end has
+    A toolbar above them holds the metric filter (a regular expression: an invalid one is
+    shown as such and filters nothing) and "ignore outliers" for every chart; past
+    ``page_size`` charts, pages (a compact layout for 30+ metrics): only the charts on
+    the page are drawn, and of those, once the front-end has
     said which cards are in or near the window (:class:`ChartVisibility`), only those;
     the others are marked and drawn when they come into view, so a refresh costs what is
     shown, not every metric. One marked chart of the page, the longest marked, is drawn per
@@ -373,21 +397,34 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
             ),
         )
         self.filter = ipywidgets.Text(
-            placeholder="filter metrics (e.g. loss or val_)",
-            layout=ipywidgets.Layout(width="260px"),
+            placeholder="filter metrics: regex, e.g. ^val_ or loss|acc",
+            layout=ipywidgets.Layout(width="280px"),
+        )
+        self.filter_error = ipywidgets.HTML("")
+        self.filter_error.add_class("rw-filter-error")
+        self.outliers = ipywidgets.ToggleButton(
+            value=False,
+            description="ignore outliers",
+            tooltip="Scale every chart's y axis to the 5–95 % quantiles of what it shows",
+            layout=ipywidgets.Layout(width="120px"),
         )
         self.previous = ipywidgets.Button(description="◀", layout=ipywidgets.Layout(width="36px"))
         self.next = ipywidgets.Button(description="▶", layout=ipywidgets.Layout(width="36px"))
         self.page_label = ipywidgets.Label("")
         self.previous.tooltip = "previous charts"
         self.next.tooltip = "next charts"
-        self.controls = ipywidgets.HBox(
-            [self.filter, self.previous, self.page_label, self.next],
+        self.pager = ipywidgets.HBox(
+            [self.previous, self.page_label, self.next],
             layout=ipywidgets.Layout(display="none", align_items="center"),
+        )
+        self.controls = ipywidgets.HBox(
+            [self.filter, self.filter_error, self.outliers, self.pager],
+            layout=ipywidgets.Layout(display="none", align_items="center", flex_flow="row wrap"),
         )
         self.controls.add_class("rw-chart-picker")
         self.grid.add_class("rw-chart-grid")
         self.filter.observe(self._filter_changed, names="value")
+        self.outliers.observe(self._outliers_changed, names="value")
         self.previous.on_click(lambda _: self.show_page(self.page - 1))
         self.next.on_click(lambda _: self.show_page(self.page + 1))
         super().__init__(
@@ -399,6 +436,7 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         """Add charts (each drawn when it is on screen)."""
         for chart in charts:
             self.charts[chart.name] = chart
+            chart.menu.ignore_outliers = bool(self.outliers.value)
             self._dirty.setdefault(chart.name)
             self._card[chart.name] = str(len(self._card))
             chart.add_class(f"rw-card-{self._card[chart.name]}")
@@ -455,10 +493,17 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         return list(self._shown)
 
     def matching(self) -> list[str]:
-        """Chart names passing the filter, in natural order."""
-        words = self.filter.value.lower().split()
-        names = sorted(self.charts, key=natural_key)
-        return [n for n in names if all(w in n.lower() for w in words)]
+        """Chart names passing the filter (a regular expression), in natural order."""
+        found = metric_filter(self.filter.value)
+        error = f"<span role='alert'>{html.escape(found.error)}</span>" if found.error else ""
+        if self.filter_error.value != error:
+            self.filter_error.value = error
+        return found.apply(sorted(self.charts, key=natural_key))
+
+    def _outliers_changed(self, change: dict[str, object]) -> None:
+        with self._lock, self.held():
+            for chart in self.charts.values():
+                chart.ignore_outliers = bool(change["new"])
 
     # ---------------------------------------------------------------------- layout --
     def show_page(self, page: int) -> None:
@@ -486,7 +531,8 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         if shown != self._shown:
             self._shown = shown
             self.grid.children = (*self._lead, *(self.charts[n] for n in shown))
-        self.controls.layout.display = "" if paged else "none"
+        self.controls.layout.display = "" if self.charts else "none"
+        self.pager.layout.display = "" if paged else "none"
         if paged:
             first = self.page * self.page_size + 1 if names else 0
             self.page_label.value = (

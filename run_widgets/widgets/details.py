@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import threading
 import time
 import weakref
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
 from ..run import Run
 from ..runtime import REGISTRY
-from ..views import run_charts, static, view_state
-from ..views.mapping import classify
+from ..views import export, run_charts, static, view_state
+from ..views.export import ChartData
+from ..views.mapping import STEP
 from ..views.reader import RunSource, run_reader
 from ..views.report import report_path, write_report
 from ..views.run_charts import charts_per_page
@@ -44,6 +47,9 @@ from ._live import WIDGET_MIME as WIDGET_MIME
 from .charts import CARD_HEIGHT, ChartGrid, MetricChart
 from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesPanel
 from .poller import Poller
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHART_VIEWS = ("line", "line2")
 GALLERY_VIEWS = ("image", "table", "artifact")
@@ -198,7 +204,12 @@ class RunDetails(LiveView):
             if name in self._charts:
                 self.charts.changed(name)
             else:
-                chart = MetricChart(name, on_x_change=self._on_x_change)
+                chart = MetricChart(
+                    name,
+                    x_options=run_charts.x_options(self.tracker, name, STEP),
+                    on_x_change=self._on_x_change,
+                    lock=self._lock,
+                )
                 self._charts[name] = chart
                 added.append(chart)
         self.charts.add(added)
@@ -215,22 +226,9 @@ class RunDetails(LiveView):
                 self.charts.changed(name)
 
     def _draw_chart(self, chart: MetricChart) -> None:
-        tracker = self.tracker
         name = chart.name
-        info = tracker.metrics[name].info
-        if classify(info) == "line":
-            chart.set_x_options(run_charts.line_x_options(self.tracker, name, chart.x_choice))
-            x_name = chart.x_choice
-            x, y = tracker.chart_xy(name, x_name)
-            chart.set_series(x_name, [(name, x, y)])
-        else:
-            columns = tracker.table_columns(name)
-            chart.set_x_options(columns)
-            x_name = chart.x_choice if chart.x_choice in columns else columns[0]
-            chart.set_series(
-                x_name,
-                [(c, *tracker.chart_xy(name, x_name, c)) for c in columns if c != x_name],
-            )
+        chart.set_x_options(run_charts.x_options(self.tracker, name, chart.x_choice))
+        chart.show(run_charts.chart_data(self.tracker, name, chart.x_choice))
 
     def _on_x_change(self, chart: MetricChart, x_name: str) -> None:
         with self._lock:
@@ -394,9 +392,39 @@ class RunDetails(LiveView):
         return f"{summary}\nReport: {self.run.get_portal_url()}" if self._own_run else summary
 
     def get_widget_data(self, widget_settings: Any = None) -> dict[str, Any]:
-        """Everything the view shows, as a JSON-able dict (v1 name)."""
+        """Everything the view shows, as a JSON-able dict (v1 name).
+
+        v1's keys (``status``, ``run_id``, ``run_properties``, ``run_metrics``,
+        ``child_runs``, ``run_logs`` …) and ``charts``: per charted metric, its x axis and
+        the lines drawn (``{"label", "run_id", "x": [...], "y": [...]}``).
+        """
         with self._lock:  # the poller thread may be changing the tracker
-            return view_state.widget_data(self.tracker, self.portal_url)
+            data = view_state.widget_data(self.tracker, self.portal_url)
+            data["charts"] = {chart.metric: chart.json() for chart in self.chart_data()}
+            return data
+
+    def chart_data(self) -> list[ChartData]:
+        """What each chart that passes the metric filter draws, in the charts' order."""
+        with self._lock:
+            return [
+                run_charts.chart_data(self.tracker, name, self._charts[name].x_choice)
+                for name in self.charts.matching()
+            ]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The series the charts draw, one row per point (columns: ``views.export``).
+
+        The same as each chart's "Save CSV", for every chart that passes the filter.
+        """
+        return export.frame(self.chart_data())
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
+
+        Raises:
+            OSError: ``path`` cannot be written (the message names it); the view goes on.
+        """
+        return export.write_csv(self.chart_data(), path)
 
     def __repr__(self) -> str:
         # No status here: this text is saved with the live output and would go stale (the

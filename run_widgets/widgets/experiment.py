@@ -9,8 +9,11 @@ puts the live view and a static snapshot in the notebook and returns at once, li
   sorted, filtered and paged in the kernel over the store; checkboxes choose the runs of
   the overlay; a click on a row opens that run's ``RunDetails`` below;
 * overlay charts, one per metric, one line per selected run in a colour kept across
-  charts, with a legend; x = step, index, wall time or time since start; log y; EMA
-  smoothing; lines of active runs grow live;
+  charts, with a legend; or, grouped by a key (``group_by``), one line per group (mean or
+  median) with a band (± std or min–max), the member count in the legend and, on request,
+  the members' own lines; x = step, index, wall time, time since start or a metric logged
+  in lockstep; log y; ignore outliers; EMA smoothing; a regular-expression filter over
+  the metric names; each chart's menu saves it as PNG, SVG or CSV; lines grow live;
 * across-run views: a final metric against a parameter or tag (log x when values span
   decades), parallel coordinates, the best run for the chosen metric and goal highlighted.
 
@@ -25,9 +28,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import threading
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import bqplot
@@ -36,7 +41,8 @@ import numpy as np
 import traitlets
 
 from ..run import Run
-from ..views import across, experiment_static, overlay
+from ..views import across, experiment_static, export, groups, overlay
+from ..views.axes import linear_axis
 from ..views.experiment_model import ExperimentModel, ModelChanges
 from ..views.experiment_reader import (
     ExperimentReader,
@@ -44,13 +50,18 @@ from ..views.experiment_reader import (
     StoreExperimentReader,
     workspace_scope,
 )
+from ..views.export import ChartData
 from ..views.reader import RunSource
 from ..workspace import Workspace
-from ._assets import asset, css
+from ._assets import asset, css, module
 from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_error_text
+from .chart_parts import apply_axis
 from .details import RunDetails
 from .overlay_chart import OverlayChart
 from .poller import Poller
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IDLE_FACTOR = 5.0
 MAX_IDLE_INTERVAL_S = 60.0
@@ -61,7 +72,7 @@ OTHER_COLOR = "#7f9fbf"
 class RunTablePanel(anywidget.AnyWidget):
     """The run table (``js/runtable.js``): one page, the user's intents as messages."""
 
-    _esm = asset("runtable.js")
+    _esm = module("runtable.js")
     _css = css("children.css", "runtable.css")
     title = traitlets.Unicode("Runs").tag(sync=True)
     columns: traitlets.List[Any] = traitlets.List().tag(sync=True)
@@ -79,6 +90,8 @@ class RunTablePanel(anywidget.AnyWidget):
     best_id = traitlets.Unicode("").tag(sync=True)
     opened_id = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    stat = traitlets.Unicode("last").tag(sync=True)
+    grouped = traitlets.Bool(False).tag(sync=True)
 
 
 class ParallelCoordinates(anywidget.AnyWidget):
@@ -105,6 +118,19 @@ class ExperimentDetails(LiveView):
             first scalar metric by name).
         goal: ``"minimize"`` or ``"maximize"``.
         default_runs: how many runs the default overlay shows (1–10, default 5).
+        group_by: group the runs by a key (a tag, an argument, a hyperparameter or a
+            property) or by several (a list): one line with a band per group. Runs
+            missing the key form the ``"(none)"`` group.
+        center: the group line: ``"mean"`` (default) or ``"median"``.
+        band: the group band: ``"std"`` (± one standard deviation, default) or
+            ``"minmax"``.
+        show_members: also draw each group member's own line.
+        goals: the goals of metrics other than ``metric`` for their "best" value, e.g.
+            ``{"accuracy": "maximize"}`` (default: read from the name).
+
+    Raises:
+        TypeError: a bad source of runs or ``group_by``.
+        ValueError: no runs, an unknown option, or a ``group_by`` key no run has.
     """
 
     def __init__(
@@ -117,6 +143,11 @@ class ExperimentDetails(LiveView):
         metric: str | None = None,
         goal: str = across.MINIMIZE,
         default_runs: int = overlay.DEFAULT_RUNS,
+        group_by: str | list[str] | tuple[str, ...] | None = None,
+        center: str = "mean",
+        band: str = "std",
+        show_members: bool = False,
+        goals: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         external = getattr(experiment_or_runs, "experiment_view", None)
@@ -143,6 +174,11 @@ class ExperimentDetails(LiveView):
             metric=metric,
             goal=goal,
             default_runs=default_runs,
+            group_by=group_by,
+            center=center,
+            spread=band,
+            show_members=show_members,
+            goals=goals,
         )
         self._lock = threading.RLock()
         self._closed = False
@@ -161,8 +197,53 @@ class ExperimentDetails(LiveView):
             style={"description_width": "14px"},
         )
         self.log_y = ipywidgets.ToggleButton(
-            value=False, description="log y", layout=ipywidgets.Layout(width="64px")
+            value=False,
+            description="log y",
+            tooltip="Logarithmic y axis (non-positive values are hidden)",
+            layout=ipywidgets.Layout(width="64px"),
         )
+        self.outliers = ipywidgets.ToggleButton(
+            value=False,
+            description="ignore outliers",
+            tooltip="Scale every chart's y axis to the 5–95 % quantiles of what it shows",
+            layout=ipywidgets.Layout(width="120px"),
+        )
+        self.metric_filter = ipywidgets.Text(
+            placeholder="filter metrics: regex, e.g. ^val_ or loss|acc",
+            description="charts",
+            layout=ipywidgets.Layout(width="320px"),
+            style={"description_width": "44px"},
+        )
+        self.filter_error = ipywidgets.HTML("")
+        self.filter_error.add_class("rw-filter-error")
+        self.group_select = ipywidgets.Dropdown(
+            options=[("no groups", ())],
+            value=(),
+            description="group by",
+            layout=ipywidgets.Layout(width="300px"),
+            style={"description_width": "60px"},
+        )
+        self.center = ipywidgets.Dropdown(
+            options=[("mean", "mean"), ("median", "median")],
+            value=center,
+            description="line",
+            layout=ipywidgets.Layout(width="140px"),
+            style={"description_width": "30px"},
+        )
+        self.band = ipywidgets.Dropdown(
+            options=[(groups.SPREAD_LABELS[b], b) for b in groups.SPREADS],
+            value=band,
+            description="band",
+            layout=ipywidgets.Layout(width="150px"),
+            style={"description_width": "34px"},
+        )
+        self.members = ipywidgets.ToggleButton(
+            value=bool(show_members),
+            description="members",
+            tooltip="Also draw each group member's own line",
+            layout=ipywidgets.Layout(width="84px"),
+        )
+        self.group_note = ipywidgets.HTML("")
         self.smooth = ipywidgets.FloatSlider(
             value=0.0,
             min=0.0,
@@ -190,18 +271,30 @@ class ExperimentDetails(LiveView):
             options=list(across.GOALS), value=goal, layout=ipywidgets.Layout(width="110px")
         )
         self.best_label = ipywidgets.HTML("")
-        controls = ipywidgets.HBox(
+        row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
+        controls = ipywidgets.VBox(
             [
-                self.selection,
-                self.metric,
-                self.goal,
-                self.best_label,
-                self.x_mode,
-                self.log_y,
-                self.smooth,
-            ],
-            layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"),
+                ipywidgets.HBox(
+                    [self.selection, self.metric, self.goal, self.best_label], layout=row
+                ),
+                ipywidgets.HBox(
+                    [self.group_select, self.center, self.band, self.members, self.group_note],
+                    layout=row,
+                ),
+                ipywidgets.HBox(
+                    [
+                        self.x_mode,
+                        self.log_y,
+                        self.outliers,
+                        self.smooth,
+                        self.metric_filter,
+                        self.filter_error,
+                    ],
+                    layout=row,
+                ),
+            ]
         )
+        controls.add_class("rw-experiment-controls")
         self.chart_grid = ipywidgets.GridBox(
             [],
             layout=ipywidgets.Layout(
@@ -218,10 +311,12 @@ class ExperimentDetails(LiveView):
         )
         self.add_class("rw-experiment-details")
         self.add_class("rw-live")
-        for control in (self.x_mode, self.log_y, self.smooth):
+        for control in (self.x_mode, self.log_y, self.smooth, self.outliers, self.metric_filter):
             control.observe(self._on_chart_option, names="value")
         for control in (self.selection, self.metric, self.goal):
             control.observe(self._on_selection_option, names="value")
+        for control in (self.group_select, self.center, self.band, self.members):
+            control.observe(self._on_group_option, names="value")
         self.param.observe(lambda _: self._draw_across(), names="value")
         self.refresh()
         if self.model.across_enabled:
@@ -229,8 +324,8 @@ class ExperimentDetails(LiveView):
         self.across_box.observe(self._on_across_open, names="selected_index")
 
     def _build_across(self) -> None:
-        self._ax_linear = bqplot.LinearScale()
-        self._ay = bqplot.LinearScale()
+        self._ax_linear = bqplot.LinearScale(allow_padding=False)
+        self._ay = bqplot.LinearScale(allow_padding=False)
         scales = {"x": self._ax_linear, "y": self._ay}
         self._points = bqplot.Scatter(
             x=np.empty(0),
@@ -249,17 +344,14 @@ class ExperimentDetails(LiveView):
             marker="diamond",
         )
         self.across_x_axis = bqplot.Axis(scale=self._ax_linear, label="", grid_lines="dashed")
+        self.across_y_axis = bqplot.Axis(scale=self._ay, side="left", grid_lines="dashed")
         self.across_figure = bqplot.Figure(
             title="",
             marks=[self._points, self._best],
-            axes=[
-                self.across_x_axis,
-                bqplot.Axis(
-                    scale=self._ay, orientation="vertical", side="left", grid_lines="dashed"
-                ),
-            ],
+            axes=[self.across_x_axis, self.across_y_axis],
             animation_duration=0,
-            fig_margin={"top": 36, "bottom": 44, "left": 60, "right": 16},
+            # Room on the right for the right-most point's run label.
+            fig_margin={"top": 36, "bottom": 44, "left": 64, "right": 48},
             layout=ipywidgets.Layout(width="100%", height="300px"),
         )
         self.param = ipywidgets.Dropdown(
@@ -271,9 +363,10 @@ class ExperimentDetails(LiveView):
         self.parcoords = ParallelCoordinates()
         # Shown instead of empty axes while the runs have nothing to compare them by.
         self.across_hint = ipywidgets.HTML(
-            "Nothing to plot the final metric against yet: these runs have no arguments, "
-            "tags or second metric. Log them, e.g. <code>tags={'alpha': '0.1'}</code> or "
-            "<code>run.log('alpha', 0.1)</code>, to compare runs by them.",
+            "Nothing to plot the final metric against yet: no argument, tag or second "
+            "metric differs between these runs. Log one, e.g. "
+            "<code>tags={'alpha': '0.1'}</code> or <code>run.log('alpha', 0.1)</code>, to "
+            "compare runs by it.",
             layout=ipywidgets.Layout(display="none"),
         )
         body = ipywidgets.VBox(
@@ -314,9 +407,11 @@ class ExperimentDetails(LiveView):
         model = self.model
         if changes.columns or model.polls == 1:
             self._set_options(self.metric, model.metric_columns, model.metric)
-        if changes.table or changes.selection:
+        if changes.columns or changes.groups or changes.selection or model.polls == 1:
+            self._update_group_controls()
+        if changes.table or changes.selection or changes.groups:
             self._update_table()
-        if changes.selection or changes.columns:
+        if changes.selection or changes.columns or changes.groups:
             self._redraw_charts(None)
         elif changes.grown:
             self._redraw_charts({n for names in changes.grown.values() for n in names})
@@ -325,14 +420,34 @@ class ExperimentDetails(LiveView):
         if (changes.across or changes.selection) and model.across_enabled:
             self._draw_across()
 
-    def _set_options(self, dropdown: ipywidgets.Dropdown, options: list[str], value: str) -> None:
+    def _set_options(self, dropdown: ipywidgets.Dropdown, options: list[Any], value: Any) -> None:
         if list(dropdown.options) != options:
+            values = [o[1] if isinstance(o, tuple) else o for o in options]
             self._quiet = True  # a programmatic change is not the user's choice
             try:
                 dropdown.options = options
-                dropdown.value = value if value in options else (options[0] if options else None)
+                dropdown.value = value if value in values else (values[0] if values else None)
             finally:
                 self._quiet = False
+
+    def _update_group_controls(self) -> None:
+        model = self.model
+        options: list[Any] = [("no groups", ()), *model.group_options()]
+        self._set_options(self.group_select, options, model.group_keys)
+        self._set_options(self.x_mode, model.x_options(), model.options.x)
+        grouped = bool(model.group_keys)
+        for control in (self.center, self.band, self.members):
+            control.layout.display = "" if grouped else "none"
+        shown, total = len(model.shown_groups()), len(model.groups)
+        note = (
+            f"{shown} of {total} groups shown (filter the table to choose)"
+            if total > shown
+            else (f"{total} group{'s' if total != 1 else ''}" if grouped else "")
+        )
+        if self.group_note.value != experiment_static.esc(note):
+            self.group_note.value = experiment_static.esc(note)
+        # Grouped, the charts show groups of the filtered runs, not the ticked ones.
+        self.selection.disabled = grouped
 
     def _update_table(self) -> None:
         state = self.model.table_state()
@@ -349,6 +464,8 @@ class ExperimentDetails(LiveView):
                 "best_id",
                 "sort_key",
                 "sort_desc",
+                "stat",
+                "grouped",
             ):
                 setattr(self.table, name, state[name])
             self.table.status_filter = settings.status
@@ -364,39 +481,48 @@ class ExperimentDetails(LiveView):
         added = False
         for name in wanted:
             if name not in self.charts:
-                self.charts[name] = OverlayChart(name)
+                chart = OverlayChart(name, on_toggle=self._on_chart_toggle)
+                chart.menu.ignore_outliers = bool(self.outliers.value)
+                self.charts[name] = chart
                 added = True
         if added or len(self.chart_grid.children) != len(wanted):
             self.chart_grid.children = tuple(self.charts[n] for n in wanted)
-        mode, smoothing, log_y = self.x_mode.value, float(self.smooth.value), self.log_y.value
         for name in wanted:
             if names is None or name in names:
-                self.charts[name].draw(model.chart_lines(name, mode, smoothing), mode, log_y)
+                self.charts[name].draw(model.chart_data(name), bool(self.log_y.value))
+
+    def _on_chart_toggle(self, chart: OverlayChart) -> None:
+        with self._lock:
+            chart.draw(self.model.chart_data(chart.name), bool(self.log_y.value))
 
     def _draw_across(self) -> None:
         model = self.model
         rows = model.across_list()
-        params = across.parameter_names(rows)
         options = across.x_options(rows, model.metric)
         current = self.param.value
-        self._set_options(self.param, options, current or (params[0] if params else ""))
-        hidden_if_empty = None if options else "none"
-        self.across_hint.layout.display = "none" if options else None
-        self.param.layout.display = hidden_if_empty
-        self.across_figure.layout.display = hidden_if_empty
+        useful = across.default_x(rows, options)
+        self._set_options(self.param, options, current if current in options else useful)
+        # Nothing separates the runs (no parameter, or one every run shares): say so.
+        empty = not useful
+        self.across_hint.layout.display = None if empty else "none"
+        for part in (self.param, self.across_figure):
+            part.layout.display = "none" if empty else None
         param, metric = self.param.value, model.metric
-        if param and metric:
+        if param and metric and not empty:
             data = across.scatter_state(rows, param, metric, model.goal)
-            x = data["x"]
+            x, y = data["x"], data["y"]
             self.across_x_axis.label = data["label"]
             self.across_figure.title = data["title"]
             index = data["best"]
+            categories = bool(data["categories"])
+            apply_axis(self._ax_linear, self.across_x_axis, linear_axis([x], integer=categories))
+            apply_axis(self._ay, self.across_y_axis, linear_axis([y]))
             with self._points.hold_sync():
-                self._points.x, self._points.y = x, data["y"]
+                self._points.x, self._points.y = x, y
                 self._points.names = data["labels"]
             with self._best.hold_sync():
                 self._best.x = x[index : index + 1] if index >= 0 else np.empty(0)
-                self._best.y = data["y"][index : index + 1] if index >= 0 else np.empty(0)
+                self._best.y = y[index : index + 1] if index >= 0 else np.empty(0)
         state = across.parcoords_state(rows, metric, model.goal, model.metric_columns)
         with self.parcoords.hold_trait_notifications():
             self.parcoords.dimensions = state["dimensions"]
@@ -415,8 +541,41 @@ class ExperimentDetails(LiveView):
     _quiet = False
 
     def _on_chart_option(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
         with self._lock:
+            owner = change["owner"]
+            if owner is self.outliers:
+                for chart in self.charts.values():
+                    chart.menu.ignore_outliers = bool(self.outliers.value)  # each redraws
+                return
+            self.model.set_options(
+                x=str(self.x_mode.value),
+                smoothing=float(self.smooth.value),
+                pattern=str(self.metric_filter.value),
+            )
+            error = self.model.filter.error
+            html = f"<span role='alert'>{experiment_static.esc(error)}</span>" if error else ""
+            if self.filter_error.value != html:
+                self.filter_error.value = html
             self._redraw_charts(None)
+
+    def _on_group_option(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        with self._lock:
+            try:
+                changes = self.model.group(
+                    self.group_select.value,
+                    center=str(self.center.value),
+                    spread=str(self.band.value),
+                    show_members=bool(self.members.value),
+                )
+            except (TypeError, ValueError) as error:
+                self.table.error = str(error)
+                return
+            self.table.error = ""
+            self._apply(changes)
 
     def _on_selection_option(self, change: dict[str, Any]) -> None:
         if self._quiet:
@@ -439,6 +598,8 @@ class ExperimentDetails(LiveView):
                             sort=str(content.get("key")), descending=bool(content.get("desc"))
                         )
                     )
+                elif event == "stat":
+                    self._apply(self.model.set_table(stat=str(content.get("stat"))))
                 elif event == "page":
                     self._apply(self.model.set_table(page=max(0, int(content.get("page", 0)))))
                 elif event == "filter":
@@ -539,9 +700,7 @@ class ExperimentDetails(LiveView):
         return bundle
 
     def _overlay_png(self) -> bytes | None:
-        return experiment_static.overlay_png(
-            self.model, str(self.x_mode.value), float(self.smooth.value), bool(self.log_y.value)
-        )
+        return experiment_static.overlay_png(self.model, bool(self.log_y.value))
 
     def report_html(self) -> str:
         """A self-contained HTML report of the view (table page and overlay charts)."""
@@ -550,8 +709,6 @@ class ExperimentDetails(LiveView):
 
     def write_report(self, path: Any = None) -> Any:
         """Write :meth:`report_html` to ``path`` (default: the workspace's reports folder)."""
-        from pathlib import Path
-
         target = (
             Path(path)
             if path is not None
@@ -596,6 +753,105 @@ class ExperimentDetails(LiveView):
         """What ``show()`` prints outside a kernel."""
         with self._lock:
             return experiment_static.snapshot_text(self.model, self.title)
+
+    def get_widget_data(self) -> dict[str, Any]:
+        """Everything the view shows, as a JSON-able dict.
+
+        ``runs`` (the table page: id, number, display name, status, times, tags,
+        arguments, and per scalar metric its ``last``, ``min``, ``max`` and ``best``),
+        ``selected`` (run ids), ``groups`` (label, keys, members, colour; empty when not
+        grouped), ``charts`` (per metric: its x axis and the lines drawn, each with its
+        ``run_id`` or ``group``, ``x`` and ``y``, and a group's ``lower``/``upper``
+        band), and ``settings``.
+        """
+        with self._lock:
+            return experiment_static.widget_data(
+                self.model,
+                self.title,
+                log_y=bool(self.log_y.value),
+                ignore_outliers=bool(self.outliers.value),
+            )
+
+    def chart_data(self) -> list[ChartData]:
+        """What each chart draws (every chart that passes the metric filter)."""
+        with self._lock:
+            return self.model.charts()
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The series the charts draw, one row per point (columns: ``views.export``).
+
+        The same as each chart's "Save CSV", for every chart that passes the filter:
+        runs' lines with their ``run_id``, groups' lines with their band.
+        """
+        return export.frame(self.chart_data())
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
+
+        Raises:
+            OSError: ``path`` cannot be written (the message names it); the view goes on.
+        """
+        return export.write_csv(self.chart_data(), path)
+
+    def group(
+        self,
+        by: str | list[str] | tuple[str, ...] | None,
+        center: str | None = None,
+        band: str | None = None,
+        show_members: bool | None = None,
+    ) -> None:
+        """Group the runs by ``by`` (``None``: no groups), as choosing it in the view.
+
+        Raises:
+            TypeError, ValueError: see ``ExperimentDetails``; the view is unchanged.
+        """
+        with self._lock:
+            changes = self.model.group(by, center=center, spread=band, show_members=show_members)
+            self._quiet = True
+            try:
+                self.center.value = self.model.center
+                self.band.value = self.model.spread
+                self.members.value = self.model.show_members
+            finally:
+                self._quiet = False
+            self._apply(changes)
+
+    def set_charts(
+        self,
+        x: str | None = None,
+        smoothing: float | None = None,
+        log_y: bool | None = None,
+        ignore_outliers: bool | None = None,
+        filter: str | None = None,
+    ) -> None:
+        """Choose the charts' x axis, smoothing, log y, outliers and metric filter.
+
+        ``x`` is ``"step"``, ``"index"``, ``"wall"``, ``"relative"`` or
+        ``"metric:<name>"``; ``filter`` a regular expression over metric names (an
+        invalid one is shown beside the box and filters nothing).
+
+        Raises:
+            ValueError: an unknown ``x`` or a smoothing outside [0, 0.999].
+        """
+        with self._lock:
+            self.model.set_options(x=x, smoothing=smoothing, pattern=filter)
+            self._quiet = True
+            try:
+                self._set_options(self.x_mode, self.model.x_options(), self.model.options.x)
+                self.x_mode.value = self.model.options.x
+                self.smooth.value = self.model.options.smoothing
+                self.metric_filter.value = self.model.options.pattern
+                if log_y is not None:
+                    self.log_y.value = bool(log_y)
+            finally:
+                self._quiet = False
+            if ignore_outliers is not None:
+                self.outliers.value = bool(ignore_outliers)  # redraws every chart
+            error = self.model.filter.error
+            self.filter_error.value = (
+                f"<span role='alert'>{experiment_static.esc(error)}</span>" if error else ""
+            )
+            self._redraw_charts(None)
 
     def __repr__(self) -> str:
         return f"ExperimentDetails({self.title!r})"

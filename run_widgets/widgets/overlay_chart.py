@@ -1,143 +1,225 @@
-"""One overlay chart: a metric of several runs on the same axes, one coloured line per run.
+"""One overlay chart: a metric of several runs (or groups of runs) on the same axes.
 
-The x axis is a linear scale (step, index, seconds since start) or a date scale (wall
-time); the y axis linear or logarithmic. Lines are reused between refreshes and each is
-reassigned under ``hold_sync`` (x and y arrive in one message); arrays are float64 and
-bounded by the series samplers (at most 2,000 points per run).
+It draws a ``views.export.ChartData``: a coloured line per run, or per group a line with
+a translucent band (mean ± std or min–max) and, on request, the members' own thin lines in
+the group's colour. The x axis is a linear scale (step, index, time since start in the
+unit that fits, a metric) or a date scale (wall time); the y axis linear or logarithmic,
+optionally ignoring outliers (the chart menu, or the view's toggle for all charts). Marks
+are reused between refreshes and each is reassigned under ``hold_sync``; arrays are
+float64 and bounded by the series samplers (at most 2,000 points per run, and the bands'
+grids). A visually hidden table beside the chart gives its data to screen readers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Callable
 
 import bqplot
 import ipywidgets
 import numpy as np
 
-from ..views.overlay import X_LABELS, Line
-from ..views.ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain, tick_format
+from ..views import a11y
+from ..views.axes import AxisLayout, linear_axis, log_axis, relative_time
+from ..views.export import ChartData, SeriesData, csv_text
+from .chart_parts import ChartMenu, apply_axis, data_summary, free_scale, set_summary, set_ticks
 
 CHART_HEIGHT = "280px"
+FIG_MARGIN = {"top": 36, "bottom": 40, "left": 64, "right": 24}
+BAND_OPACITY = 0.2
+MEMBER_OPACITY = 0.35
 
 
 class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
-    """The overlay chart of metric ``name``."""
+    """The overlay chart of metric ``name``.
 
-    def __init__(self, name: str) -> None:
+    Args:
+        name: the metric.
+        on_toggle: called (under the owner's lock) when the chart's own "ignore outliers"
+            changes, to redraw it.
+    """
+
+    def __init__(self, name: str, on_toggle: Callable[[OverlayChart], None] | None = None):
         self.name = name
+        self._on_toggle = on_toggle
         self.x_linear = bqplot.LinearScale(allow_padding=False)
         self.x_date = bqplot.DateScale()
-        self.y_linear = bqplot.LinearScale()
-        self.y_log = bqplot.LogScale()
+        self.y_linear = bqplot.LinearScale(allow_padding=False)
+        self.y_log = bqplot.LogScale(allow_padding=False)
         self.x_axis = bqplot.Axis(scale=self.x_linear, label="step", grid_lines="dashed")
-        self.y_axis = bqplot.Axis(
-            scale=self.y_linear, orientation="vertical", side="left", grid_lines="dashed"
-        )
+        self.y_axis = bqplot.Axis(scale=self.y_linear, side="left", grid_lines="dashed")
         self.lines: list[bqplot.Lines] = []
-        self.shown: list[Line] = []
+        self.bands: list[bqplot.Lines] = []
+        self.data = ChartData(name, "step")
         self.figure = bqplot.Figure(
             title=name,
             marks=[],
             axes=[self.x_axis, self.y_axis],
             animation_duration=0,
-            fig_margin={"top": 36, "bottom": 40, "left": 60, "right": 16},
+            fig_margin=dict(FIG_MARGIN),
             layout=ipywidgets.Layout(width="100%", height=CHART_HEIGHT),
             legend_location="top-right",
         )
-        super().__init__([self.figure], layout=ipywidgets.Layout(min_width="320px"))
+        self.menu = ChartMenu(name, self.figure, self.csv)
+        self.menu.observe(self._toggled, names="ignore_outliers")
+        self.summary = data_summary()
+        self.note = ipywidgets.HTML("")
+        self.note.add_class("rw-chart-note")
+        head = ipywidgets.HBox(
+            [self.note, self.menu],
+            layout=ipywidgets.Layout(justify_content="space-between", align_items="center"),
+        )
+        super().__init__(
+            [head, self.figure, self.summary], layout=ipywidgets.Layout(min_width="320px")
+        )
         self.add_class("rw-overlay-chart")
+        self._log_y = False
 
-    def draw(self, lines: Sequence[Line], mode: str, log_y: bool) -> None:
-        """Show ``lines`` over x axis ``mode``, replacing what was shown."""
-        x_scale = self.x_date if mode == "wall" else self.x_linear
+    @property
+    def shown(self) -> list[SeriesData]:
+        """The lines drawn now (runs', groups', members')."""
+        return list(self.data.lines)
+
+    def csv(self) -> str:
+        """What the chart draws, as CSV (the menu's "Save CSV")."""
+        return csv_text([self.data])
+
+    def _toggled(self, change: dict[str, object]) -> None:
+        if self._on_toggle is not None:
+            self._on_toggle(self)
+
+    def draw(self, data: ChartData, log_y: bool) -> None:
+        """Show ``data``, replacing what was shown."""
+        self.data = data
+        self._log_y = log_y
+        outliers = bool(self.menu.ignore_outliers)
+        wall = data.x_kind == "wall"
+        x_scale = self.x_date if wall else self.x_linear
         y_scale = self.y_log if log_y else self.y_linear
         scales = {"x": x_scale, "y": y_scale}
-        while len(self.lines) < len(lines):
-            self.lines.append(
-                bqplot.Lines(
-                    x=np.empty(0),
-                    y=np.empty(0),
-                    scales=scales,
-                    stroke_width=1.6,
-                    display_legend=True,
-                )
-            )
-        for mark, line in zip(self.lines, lines, strict=False):
-            x, y = line.x, line.y
-            if log_y:
-                keep = y > 0
-                x, y = x[keep], y[keep]
+        kept = [_positive(line) if log_y else line for line in data.lines]
+        xs, x_label, x_layout = self._x_layout(kept)
+        ys = [line.y for line in kept]
+        ys += [b for line in kept for b in (line.lower, line.upper) if b is not None]
+        y_layout = log_axis(ys, outliers) if log_y else linear_axis(ys, ignore_outliers=outliers)
+        marks: list[bqplot.Lines] = []
+        bands: list[bqplot.Lines] = []
+        members: list[bqplot.Lines] = []
+        centers: list[bqplot.Lines] = []
+        for line, x in zip(kept, xs, strict=True):
+            y = _clip(line.y, y_layout)
+            if line.lower is not None and line.upper is not None:
+                band = self._mark(self.bands, len(bands), scales)
+                with band.hold_sync():
+                    band.x = x
+                    low = _clip(line.lower, y_layout)
+                    if log_y and y_layout is not None:  # a band reaching 0 or below
+                        low = np.maximum(low, y_layout.low)
+                    band.y = np.vstack([low, _clip(line.upper, y_layout)])
+                    band.colors = [line.color, line.color]
+                    band.fill_colors = [line.color]
+                bands.append(band)
+            mark = self._mark(self.lines, len(members) + len(centers), scales)
+            member = bool(line.group and line.run_id) or line.faded
             with mark.hold_sync():
-                if mark.scales["x"] is not x_scale or mark.scales["y"] is not y_scale:
-                    mark.scales = scales
-                mark.x = x.astype("datetime64[ms]") if mode == "wall" else x
-                mark.y = y
+                mark.x, mark.y = x, y
                 mark.colors = [line.color]
                 mark.labels = [line.label]
-                mark.marker = "circle" if len(y) <= 30 else None
+                mark.display_legend = not member
+                width = 1.0 if member else (2.2 if line.group else 1.6)
+                mark.stroke_width = 3.0 if line.emphasis else width
+                mark.opacities = [MEMBER_OPACITY if member else 1.0]
+                mark.marker = "circle" if len(y) <= 30 and not member else None
                 mark.marker_size = 16
-        marks = self.lines[: len(lines)]
-        self._set_ticks(lines, mode, log_y)
+            (members if member else centers).append(mark)
+        # Bands under the lines; members faded below the groups' (and the best) lines.
+        centers.sort(key=lambda m: m.stroke_width)
+        marks = [*bands, *members, *centers]
+        if x_layout is None:
+            free_scale(self.x_date)
+            set_ticks(self.x_axis, None, None)
+        else:
+            apply_axis(self.x_linear, self.x_axis, x_layout)
+        apply_axis(y_scale, self.y_axis, y_layout)
         with self.figure.hold_sync():
             if self.x_axis.scale is not x_scale:
                 self.x_axis.scale = x_scale
             if self.y_axis.scale is not y_scale:
                 self.y_axis.scale = y_scale
-            self.x_axis.label = X_LABELS[mode]
+            if self.x_axis.label != x_label:
+                self.x_axis.label = x_label
             if list(self.figure.marks) != marks:
                 self.figure.marks = marks
-        self.shown = list(lines)
+        note = html.escape(data.note) if data.note else ""
+        if self.note.value != note:
+            self.note.value = note
+        set_summary(self.summary, a11y.summary_html(data))
 
-    def _set_ticks(self, lines: Sequence[Line], mode: str, log_y: bool) -> None:
-        """Few round ticks and domains rounded out to them (RunDetails' chart rules)."""
-        xs = [line.x[np.isfinite(line.x)] for line in lines]
-        ys = [line.y[line.y > 0] if log_y else line.y for line in lines]
-        xs = [x for x in xs if len(x)]
-        ys = [y[np.isfinite(y)] for y in ys]
-        ys = [y for y in ys if len(y)]
-        if xs and mode != "wall":  # a date axis keeps d3's time ticks
-            integer = mode in ("step", "index")
-            low, high = nice_domain(
-                min(float(x.min()) for x in xs), max(float(x.max()) for x in xs), integer=integer
-            )
-            ticks = linear_ticks(low, high, MAX_TICKS, integer=integer)
-            _set_domain(self.x_linear, low, high)
-            _set_axis_ticks(self.x_axis, ticks, tick_format(ticks, integer))
-        elif mode == "wall":
-            _set_axis_ticks(self.x_axis, None, None)
-        if ys:
-            lo, hi = min(float(y.min()) for y in ys), max(float(y.max()) for y in ys)
-            if log_y:
-                low, high = log_domain(lo, hi)
-                ticks = log_ticks(low, high)
+    def _x_layout(self, lines: list[SeriesData]) -> tuple[list[np.ndarray], str, AxisLayout | None]:
+        kind, label = self.data.x_kind, self.data.x_axis
+        xs = [np.asarray(line.x, dtype=np.float64) for line in lines]
+        if kind == "wall":
+            return [x.astype("datetime64[ms]") for x in xs], label, None
+        if kind == "relative":
+            unit, divisor = relative_time(xs)
+            xs = [x / divisor for x in xs]
+            label = f"time since start ({unit})"
+        return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
+
+    def _mark(
+        self, pool: list[bqplot.Lines], index: int, scales: dict[str, bqplot.Scale]
+    ) -> bqplot.Lines:
+        """Mark ``index`` of ``pool`` (made when missing: a band or a line), on ``scales``."""
+        while len(pool) <= index:
+            if pool is self.bands:  # the area between a group's lower and upper lines
+                mark = bqplot.Lines(
+                    x=np.empty(0),
+                    y=np.empty((2, 0)),
+                    scales=scales,
+                    fill="between",
+                    fill_opacities=[BAND_OPACITY],
+                    opacities=[0.0, 0.0],
+                    stroke_width=0.5,
+                    display_legend=False,
+                )
             else:
-                low, high = nice_domain(lo, hi)
-                ticks = linear_ticks(low, high)
-            _set_domain(self.y_log if log_y else self.y_linear, low, high)
-            _set_axis_ticks(self.y_axis, ticks, tick_format(ticks))
+                mark = bqplot.Lines(x=np.empty(0), y=np.empty(0), scales=scales, stroke_width=1.6)
+            pool.append(mark)
+        mark = pool[index]
+        if mark.scales["x"] is not scales["x"] or mark.scales["y"] is not scales["y"]:
+            mark.scales = scales
+        return mark
 
     def points_shown(self) -> list[int]:
         """Points drawn per line (for tests and benchmarks)."""
-        return [len(mark.y) for mark in self.lines[: len(self.shown)]]
+        return [len(line.y) for line in self.data.lines]
 
     def close(self) -> None:
         """Close the chart and its marks."""
-        for mark in self.lines:
+        for mark in (*self.lines, *self.bands):
             mark.close()
-        self.figure.close()
+        for part in (self.menu, self.summary, self.note, self.figure):
+            part.close()
         super().close()
 
 
-def _set_domain(scale: bqplot.Scale, low: float, high: float) -> None:
-    if scale.min != low:
-        scale.min = low
-    if scale.max != high:
-        scale.max = high
+def _positive(line: SeriesData) -> SeriesData:
+    """A line as a log axis shows it: points with a positive value."""
+    keep = np.asarray(line.y) > 0
+    if keep.all():
+        return line
+    from dataclasses import replace
+
+    return replace(
+        line,
+        x=line.x[keep],
+        y=line.y[keep],
+        lower=None if line.lower is None else line.lower[keep],
+        upper=None if line.upper is None else line.upper[keep],
+        count=None if line.count is None else line.count[keep],
+    )
 
 
-def _set_axis_ticks(axis: bqplot.Axis, ticks: np.ndarray | None, fmt: str | None) -> None:
-    old = axis.tick_values
-    if (ticks is None) != (old is None) or (ticks is not None and not np.array_equal(old, ticks)):
-        axis.tick_values = ticks
-    if axis.tick_format != fmt:
-        axis.tick_format = fmt
+def _clip(values: np.ndarray, layout: AxisLayout | None) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    return array if layout is None else layout.clipped(array)

@@ -49,6 +49,8 @@ class ChildTable(anywidget.AnyWidget):
     cancellable = traitlets.Bool(False).tag(sync=True)
     footnote = traitlets.Unicode("").tag(sync=True)
     show_empty = traitlets.Bool(False).tag(sync=True)
+    stat = traitlets.Unicode("last").tag(sync=True)
+    """What metric columns show: ``last``, ``min``, ``max`` or ``best`` (the user's choice)."""
 
 
 class LogPanel(anywidget.AnyWidget):

@@ -4,7 +4,9 @@ It adds, above the generic view: a summary (child counts per status as a stacked
 max concurrent / max total runs, the best child so far, a "Cancel sweep" button), the
 primary-metric chart (one line per child, or value per child with the best-so-far line),
 the metric against a chosen hyperparameter (log x for ``loguniform`` parameters), and
-parallel coordinates when there are three or more hyperparameters. The best child is
+parallel coordinates when there are three or more hyperparameters. When children log
+curves, they can be grouped (every hyperparameter but the seed, or one of them): one line
+with a band per configuration instead of one line per child. The best child is
 highlighted everywhere, and the child table gets one column per hyperparameter, sorted
 by the best metric. Everything updates on each poll from the children that changed.
 
@@ -27,12 +29,16 @@ import traitlets
 
 from ..run import Run
 from ..runtime import REGISTRY
+from ..views import a11y, groups, sweep_static
 from ..views import sweep_state as view_state
-from ..views import sweep_static
+from ..views.axes import linear_axis
+from ..views.export import ChartData, SeriesData, csv_text
+from ..views.overlay import PALETTE
 from ..views.sweep_state import BEST_COLOR, OTHER_COLOR, SweepHistories, SweepSettings
 from ..views.tracker import PollChanges, RunTracker
 from ._assets import asset, css
-from .charts import round_ticks
+from .chart_parts import ChartMenu, apply_axis, data_summary, set_summary, set_ticks
+from .overlay_chart import OverlayChart
 
 __all__ = ["BEST_COLOR", "OTHER_COLOR", "ParallelCoordinates", "SweepSummaryPanel", "SweepView"]
 
@@ -70,7 +76,7 @@ def _figure(title: str, marks: list[Any], axes: list[Any]) -> bqplot.Figure:
         marks=marks,
         axes=axes,
         animation_duration=0,
-        fig_margin={"top": 36, "bottom": 40, "left": 60, "right": 16},
+        fig_margin={"top": 36, "bottom": 40, "left": 64, "right": 24},
         layout=ipywidgets.Layout(width="100%", height="280px"),
     )
 
@@ -85,10 +91,27 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         self._histories = SweepHistories(self.reader, self.settings.metric)
         self.summary = SweepSummaryPanel()
         self.summary.on_msg(self._on_summary_message)
-        # Primary metric chart.
+        # Primary metric: children's curves (or their groups' bands) …
+        self.curves = OverlayChart(f"Primary metric: {self.settings.metric}")
+        self.group_select = ipywidgets.Dropdown(
+            options=[("each child", ())],
+            value=(),
+            description="group",
+            layout=ipywidgets.Layout(width="300px"),
+            style={"description_width": "40px"},
+        )
+        self.group_select.observe(lambda _: self._draw_primary_chart(), names="value")
+        self.band_select = ipywidgets.Dropdown(
+            options=[(groups.SPREAD_LABELS[b], b) for b in groups.SPREADS],
+            value="std",
+            description="band",
+            layout=ipywidgets.Layout(width="150px", display="none"),
+            style={"description_width": "34px"},
+        )
+        self.band_select.observe(lambda _: self._draw_primary_chart(), names="value")
+        # … or one value per child against its run number.
         self._px = bqplot.LinearScale(allow_padding=False)
-        self._py = bqplot.LinearScale()
-        self._primary_lines: list[bqplot.Lines] = []
+        self._py = bqplot.LinearScale(allow_padding=False)
         self._points = bqplot.Scatter(
             x=np.empty(0),
             y=np.empty(0),
@@ -119,10 +142,19 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             [],
             [self.primary_axis_x, self.primary_axis_y],
         )
+        self.points_box = ipywidgets.VBox(
+            [
+                ipywidgets.HBox(
+                    [ChartMenu(self.primary_figure.title, self.primary_figure, self._points_csv)],
+                    layout=ipywidgets.Layout(justify_content="flex-end"),
+                ),
+                self.primary_figure,
+            ]
+        )
         # Metric against a hyperparameter.
-        self._linear_x = bqplot.LinearScale()
+        self._linear_x = bqplot.LinearScale(allow_padding=False)
         self._log_x = bqplot.LogScale()
-        self._qy = bqplot.LinearScale()
+        self._qy = bqplot.LinearScale(allow_padding=False)
         self._param_points = bqplot.Scatter(
             x=np.empty(0),
             y=np.empty(0),
@@ -153,15 +185,32 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         )
         self.param_select.observe(lambda _: self._draw_parameter_chart(), names="value")
         self.parcoords = ParallelCoordinates()
+        self.param_menu = ChartMenu(self.param_figure.title, self.param_figure, self._param_csv)
+        self.param_summary = data_summary()
+        self.points_summary = data_summary()
         charts = ipywidgets.GridBox(
             [
                 ipywidgets.VBox(
                     [
-                        ipywidgets.HBox([], layout=ipywidgets.Layout(height="32px")),
-                        self.primary_figure,
+                        ipywidgets.HBox(
+                            [self.group_select, self.band_select],
+                            layout=ipywidgets.Layout(height="32px"),
+                        ),
+                        self.curves,
+                        self.points_box,
+                        self.points_summary,
                     ]
                 ),
-                ipywidgets.VBox([self.param_select, self.param_figure]),
+                ipywidgets.VBox(
+                    [
+                        ipywidgets.HBox(
+                            [self.param_select, self.param_menu],
+                            layout=ipywidgets.Layout(justify_content="space-between"),
+                        ),
+                        self.param_figure,
+                        self.param_summary,
+                    ]
+                ),
             ],
             layout=ipywidgets.Layout(
                 grid_template_columns="repeat(auto-fill, minmax(360px, 1fr))", width="100%"
@@ -208,42 +257,77 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
             self.parcoords.lines = state["lines"]
 
     def _draw_primary_chart(self) -> None:
-        data = view_state.primary_series(self.children_rows, self.histories, self.settings)
-        if data["mode"] == "lines":
-            lines = data["lines"]
-            while len(self._primary_lines) < len(lines):
-                self._primary_lines.append(
-                    bqplot.Lines(
-                        x=np.empty(0), y=np.empty(0), scales={"x": self._px, "y": self._py}
-                    )
-                )
-            for mark, line in zip(self._primary_lines, lines, strict=False):
-                with mark.hold_sync():
-                    mark.x = np.arange(len(line["y"]), dtype=np.float64)
-                    mark.y = line["y"]
-                    mark.colors = [BEST_COLOR if line["best"] else OTHER_COLOR]
-                    mark.stroke_width = 3 if line["best"] else 1.2
-                    mark.opacities = [1.0 if line["best"] else 0.6]
-                    mark.labels = [line["label"]]
-            marks = self._primary_lines[: len(lines)]
-            best = [m for m, line in zip(marks, lines, strict=True) if line["best"]]
-            marks = [m for m in marks if m not in best] + best  # the best line on top
-            self.primary_axis_x.label = "step"
-        else:
-            with self._points.hold_sync():
-                self._points.x, self._points.y = data["x"], data["y"]
-            with self._best_so_far.hold_sync():
-                self._best_so_far.x, self._best_so_far.y = data["x"], data["best_so_far"]
-            index = data["best_index"]
-            with self._best_point.hold_sync():
-                self._best_point.x, self._best_point.y = data["x"][index], data["y"][index]
-            marks = [self._points, self._best_so_far, self._best_point]
-            self.primary_axis_x.label = "run number"
+        children = self.children_rows
+        data = view_state.primary_series(children, self.histories, self.settings)
+        curves = data["mode"] == "lines"
+        self.curves.layout.display = "" if curves else "none"
+        self.points_box.layout.display = "none" if curves else ""
+        options: list[Any] = [("each child", ()), *view_state.group_options(children)]
+        if curves and list(self.group_select.options) != options:
+            current = self.group_select.value
+            self.group_select.options = options
+            self.group_select.value = current if current in [v for _, v in options] else ()
+        self.group_select.layout.visibility = "visible" if curves else "hidden"
+        grouped = curves and bool(self.group_select.value)
+        self.band_select.layout.display = "" if grouped else "none"
+        if curves:
+            chart = view_state.primary_chart_data(
+                children,
+                self.histories,
+                self.settings,
+                keys=self.group_select.value or (),
+                spread=str(self.band_select.value),
+                palette=PALETTE,
+            )
+            self.curves.draw(chart, log_y=False)
+            return
+        with self._points.hold_sync():
+            self._points.x, self._points.y = data["x"], data["y"]
+        with self._best_so_far.hold_sync():
+            self._best_so_far.x, self._best_so_far.y = data["x"], data["best_so_far"]
+        index = data["best_index"]
+        with self._best_point.hold_sync():
+            self._best_point.x, self._best_point.y = data["x"][index], data["y"][index]
+        marks = [self._points, self._best_so_far, self._best_point]
+        self.primary_axis_x.label = "run number"
         if list(self.primary_figure.marks) != marks:
             self.primary_figure.marks = marks
-        # Steps and run numbers are whole: no 0.2, 0.4 … ticks; a few round y labels.
-        round_ticks(self.primary_axis_x, [m.x for m in marks], integer=True)
-        round_ticks(self.primary_axis_y, [m.y for m in marks])
+        # Run numbers are whole; the domains are padded so that neither the two zero
+        # labels nor the right-most point meet the figure's edges.
+        apply_axis(self._px, self.primary_axis_x, linear_axis([data["x"]], integer=True))
+        apply_axis(self._py, self.primary_axis_y, linear_axis([data["y"], data["best_so_far"]]))
+        set_summary(self.points_summary, a11y.summary_html(self._points_data()))
+
+    def _points_data(self) -> ChartData:
+        data = view_state.primary_series(self.children_rows, self.histories, self.settings)
+        if data["mode"] != "points":
+            return ChartData(self.settings.metric, "run number")
+        ids = {c.number: c.id for c in self.children_rows}
+        lines = [
+            SeriesData(f"run {int(x)}", np.array([x]), np.array([y]), run_id=ids.get(int(x), ""))
+            for x, y in zip(data["x"], data["y"], strict=True)
+        ]
+        lines.append(
+            SeriesData(f"{self.settings.metric} best so far", data["x"], data["best_so_far"])
+        )
+        return ChartData(self.settings.metric, "run number", lines, x_kind="integer")
+
+    def _points_csv(self) -> str:
+        return csv_text([self._points_data()])
+
+    def _param_data(self) -> ChartData:
+        parameter = self.param_select.value
+        if not parameter:
+            return ChartData(self.settings.metric, "")
+        data = view_state.parameter_points(self.children_rows, self.settings, parameter)
+        lines = [
+            SeriesData(run_id, np.array([x]), np.array([y]), run_id=run_id)
+            for run_id, x, y in zip(data["ids"], data["x"], data["y"], strict=True)
+        ]
+        return ChartData(self.settings.metric, view_state.parameter_axis_label(data), lines)
+
+    def _param_csv(self) -> str:
+        return csv_text([self._param_data()])
 
     def _draw_parameter_chart(self) -> None:
         parameter = self.param_select.value
@@ -256,19 +340,19 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
                 mark.scales = {"x": scale, "y": self._qy}
         self.param_axis_x.scale = scale
         categories = data["categories"]
-        if categories:  # text values: x is the category's index, named in the label
-            self.param_axis_x.tick_values = np.arange(len(categories), dtype=np.float64)
-        elif data["log"]:
-            self.param_axis_x.tick_values = None
-        else:
-            round_ticks(self.param_axis_x, [np.asarray(data["x"])])
-        round_ticks(self.param_axis_y, [np.asarray(data["y"])])
+        if data["log"]:  # d3's decades; the log scale's domain follows the data
+            set_ticks(self.param_axis_x, None, None)
+        else:  # text values: x is the category's index, named in the label
+            layout = linear_axis([np.asarray(data["x"])], integer=True if categories else None)
+            apply_axis(self._linear_x, self.param_axis_x, layout)
+        apply_axis(self._qy, self.param_axis_y, linear_axis([np.asarray(data["y"])]))
         self.param_axis_x.label = view_state.parameter_axis_label(data)
         index = data["best_index"]
         with self._param_points.hold_sync():
             self._param_points.x, self._param_points.y = data["x"], data["y"]
         with self._param_best.hold_sync():
             self._param_best.x, self._param_best.y = data["x"][index], data["y"][index]
+        set_summary(self.param_summary, a11y.summary_html(self._param_data()))
 
     # --------------------------------------------------------------------- intents --
     def child_table_state(self) -> dict[str, Any]:
@@ -295,7 +379,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Close the sweep parts."""
-        for name in ("summary", "parcoords", "primary_figure", "param_figure"):
+        for name in ("summary", "parcoords", "primary_figure", "param_figure", "curves"):
             part = getattr(self, name, None)  # close() also runs from __del__ of a half-built view
             if part is not None:
                 part.close()

@@ -1,0 +1,103 @@
+"""Parts every chart of the views shares: the chart menu, the data summary, axis drawing.
+
+* :class:`ChartMenu` (``js/chartmenu.js``): "Ignore outliers", "Save PNG", "Save SVG"
+  (the bqplot figure's own export, in the browser) and "Save CSV" (what the chart draws,
+  made here on request: ``csv_of`` is called with no argument and returns the text).
+* :func:`data_summary`: the visually hidden table a screen reader reads for a chart.
+* :func:`apply_axis`: an ``views.axes.AxisLayout`` onto a bqplot scale and axis, sending
+  only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import bqplot
+import ipywidgets
+import numpy as np
+import traitlets
+
+from ..views.axes import AxisLayout
+from ._assets import asset, css
+
+
+class ChartMenu(anywidget.AnyWidget):
+    """A chart's menu: ignore outliers, save as PNG, SVG or CSV.
+
+    Args:
+        title: the chart's name (the menu's accessible name and the files' name).
+        figure: the bqplot figure saved as PNG or SVG.
+        csv_of: makes the CSV of what the chart draws (called when the user asks).
+    """
+
+    _esm = asset("chartmenu.js")
+    _css = css("chartmenu.css")
+    title = traitlets.Unicode("").tag(sync=True)
+    figure = traitlets.Instance(bqplot.Figure, allow_none=True).tag(
+        sync=True, **ipywidgets.widget_serialization
+    )
+    ignore_outliers = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        title: str,
+        figure: bqplot.Figure,
+        csv_of: Callable[[], str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(title=title, figure=figure, **kwargs)
+        self._csv_of = csv_of
+        self.on_msg(self._on_message)
+
+    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "csv":
+            try:
+                text = self._csv_of()
+            except Exception as error:  # shown beside the menu; the view keeps working
+                self.send({"error": f"Could not make the CSV: {error}"})
+                return
+            name = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.title)
+            self.send({"csv": text, "filename": f"{name or 'chart'}.csv"})
+
+
+def data_summary() -> ipywidgets.HTML:
+    """An empty data summary (visually hidden; its ``value`` is ``a11y.summary_html``)."""
+    summary = ipywidgets.HTML("")
+    summary.add_class("rw-sr-only")
+    return summary
+
+
+def set_summary(summary: ipywidgets.HTML, text: str) -> None:
+    """Update a data summary (only when its text changed)."""
+    if summary.value != text:
+        summary.value = text
+
+
+def apply_axis(scale: bqplot.Scale, axis: bqplot.Axis, layout: AxisLayout | None) -> None:
+    """Draw ``layout`` on ``scale`` (its domain) and ``axis`` (ticks and their format)."""
+    if layout is None:
+        return
+    if scale.min != layout.low:
+        scale.min = layout.low
+    if scale.max != layout.high:
+        scale.max = layout.high
+    set_ticks(axis, layout.ticks, layout.fmt)
+
+
+def set_ticks(axis: bqplot.Axis, ticks: np.ndarray | None, fmt: str | None) -> None:
+    """Set an axis' tick values and format (``None``: d3's own, e.g. a date axis)."""
+    old = axis.tick_values
+    if (ticks is None) != (old is None) or (ticks is not None and not np.array_equal(old, ticks)):
+        axis.tick_values = ticks
+    if axis.tick_format != fmt:
+        axis.tick_format = fmt
+
+
+def free_scale(scale: bqplot.Scale) -> None:
+    """Let ``scale`` fit its data again (a date axis: d3 picks the domain)."""
+    if scale.min is not None:
+        scale.min = None
+    if scale.max is not None:
+        scale.max = None
