@@ -74,3 +74,27 @@ function rwEverySecond(callback) {
 function rwSetText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
+
+// A notebook reopened with saved widget state is marked modified before anything runs:
+// JupyterLab's widget manager (@jupyter-widgets/jupyterlab-manager) calls setDirty() for
+// every model it registers, also for the models it restores from the notebook itself when
+// "Save Widget State Automatically" is on. Restoring is not a change. When a run_widgets
+// view is drawn from restored state (its model has no live comm), the notebook is marked
+// clean again, once, if it holds no edit yet (an empty undo history, no cell run).
+// `model.get("model_ref")` is the panel's own model id (set by the kernel).
+async function rwRestoredIsNoChange(model) {
+  try {
+    const manager = model.widget_manager;
+    const context = manager && manager.context;
+    const ref = model.get("model_ref");
+    if (!context || !context.model || !ref || context.__rwRestoreChecked) return;
+    const own = await manager.get_model(ref);
+    if (!own || own.comm_live) return;  // a live view: the notebook really changed
+    context.__rwRestoreChecked = true;
+    const shared = context.model.sharedModel;
+    const edits = shared && shared.undoManager ? shared.undoManager.undoStack.length : 0;
+    const ran = (context.model.cells ? [...context.model.cells] : [])
+      .some((cell) => cell.sharedModel && cell.sharedModel.execution_state === "running");
+    if (context.model.dirty && edits === 0 && !ran) context.model.dirty = false;
+  } catch (error) { /* another front-end (Voilà, nbconvert): nothing to mark */ }
+}

@@ -84,6 +84,7 @@ function render({ model, el: root }) {
   model.on("change:error", update);
   model.on("msg:custom", onMessage);
   update();
+  rwRestoredIsNoChange(model);
   const stopTicking = rwEverySecond(tick);
   return () => {
     stopTicking();

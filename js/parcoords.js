@@ -45,7 +45,10 @@ function render({ model, el: root }) {
     if (!dims.length) return;
     const width = Math.max(360, root.clientWidth || 720), height = 260;
     const top = 24, bottom = 24, left = 40, right = 40;
-    const svg = node("svg", { width, height, class: "rw-parcoords-svg" }, holder);
+    const svg = node("svg", { width, height, class: "rw-parcoords-svg", role: "img" }, holder);
+    const best = lines.find((l) => l.best);
+    svg.setAttribute("aria-label", `Parallel coordinates of ${lines.length} runs over ` +
+      `${dims.map((d) => d.name).join(", ")}` + (best ? `; best: ${best.label}` : ""));
     const xs = dims.map((_, i) => left + (i * (width - left - right)) / Math.max(1, dims.length - 1));
     const scales = dims.map((d, i) => scaler(lines.map((l) => l.values[i]), d.log));
     const y = (t) => top + (1 - t) * (height - top - bottom);
@@ -76,12 +79,51 @@ function render({ model, el: root }) {
       }
     });
   }
+  // The same data as a table, for screen readers (visually hidden).
+  const table = document.createElement("table");
+  table.className = "rw-sr-only";
+  root.append(table);
+  function describe() {
+    const dims = model.get("dimensions") || [];
+    const lines = model.get("lines") || [];
+    table.replaceChildren();
+    if (!dims.length) return;
+    const caption = document.createElement("caption");
+    caption.textContent = "Parallel coordinates data";
+    const head = document.createElement("tr");
+    for (const text of ["run", ...dims.map((d) => d.name)]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = text;
+      head.append(th);
+    }
+    table.append(caption, head);
+    for (const line of lines.slice(0, 200)) {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = line.label + (line.best ? " (best)" : "");
+      tr.append(th);
+      for (const value of line.values) {
+        const td = document.createElement("td");
+        td.textContent = value == null ? "" : String(Number(Number(value).toPrecision(6)));
+        tr.append(td);
+      }
+      table.append(tr);
+    }
+  }
   model.on("change:dimensions", update);
   model.on("change:lines", update);
+  model.on("change:dimensions", describe);
+  model.on("change:lines", describe);
   update();
+  describe();
   const observer = new ResizeObserver(() => update());
   observer.observe(root);
-  return () => { observer.disconnect(); model.off("change:dimensions", update); model.off("change:lines", update); };
+  return () => {
+    observer.disconnect();
+    for (const fn of [update, describe]) { model.off("change:dimensions", fn); model.off("change:lines", fn); }
+  };
 }
 
 export default { render };

@@ -134,7 +134,7 @@ function render({ model, el: root }) {
       const box = el("input");
       box.type = "checkbox";
       box.checked = selected.has(row.id);
-      box.disabled = grouped;
+      box.hidden = grouped;  // grouped, the charts show the groups of the filtered runs
       box.title = grouped ? "Grouped: the charts show the groups of the filtered runs" : "Show this run in the overlay charts";
       box.setAttribute("aria-label", `Show run ${row.number} ${row.display_name || ""} in the charts`.replace(/\s+/g, " ").trim());
       box.addEventListener("click", (event) => {
@@ -187,6 +187,7 @@ function render({ model, el: root }) {
   for (const name of names) model.on(`change:${name}`, update);
   model.on("msg:custom", onMessage);
   update();
+  rwRestoredIsNoChange(model);
   const stopTicking = rwEverySecond(() => {
     const rows = model.get("rows") || [];
     const byId = new Map(rows.map((r) => [r.id, r]));

@@ -97,6 +97,8 @@ def test_group_keys_options_and_labels() -> None:
     options = groups.group_options(["seed", "alpha", "l1_ratio"])
     assert options[0] == ("alpha + l1_ratio (all but the seed)", ("alpha", "l1_ratio"))
     assert [label for label, _ in options[1:]] == ["alpha", "l1_ratio", "seed"]
+    alone = groups.group_options(["seed", "alpha"])  # alpha alone is the configuration
+    assert alone == [("alpha (all but the seed)", ("alpha",)), ("seed", ("seed",))]
     assert groups.group_label(("alpha",), (0.1,)) == "alpha=0.1"
     assert groups.group_label(("alpha",), None) == groups.NONE_GROUP
     assert (

@@ -232,7 +232,7 @@ def test_lines_mode_one_line_per_child(exp: Experiment, shown: list[RunDetails])
     assert [line["id"] for line in data["lines"]] == ["HD_lines_1", "HD_lines_0", "HD_lines_2"]
     assert [line["best"] for line in data["lines"]] == [True, False, False]
     assert data["lines"][0]["y"].tolist() == [2.0, 1.0, 0.5, 0.25]
-    assert view.curves.layout.display == "" and view.points_box.layout.display == "none"
+    assert list(view.primary_box.children) == [view.curves]  # the points chart is not shown
     marks = list(view.curves.figure.marks)
     assert len(marks) == 3 and all(isinstance(m, bqplot.Lines) for m in marks)
     assert list(marks[-1].colors) == [BEST_COLOR]  # the best line drawn on top
@@ -251,6 +251,7 @@ def test_children_group_by_every_hyperparameter_but_the_seed(
     _, view = details_of(build_sweep(exp, "HD_groups", children), shown)
     label, keys = view.group_select.options[1]
     assert keys == ("alpha",) and label == "alpha (all but the seed)"
+    assert [v for _, v in view.group_select.options] == [(), ("alpha",), ("seed",)]
     view.group_select.value = keys
     assert view.band_select.layout.display == ""
     chart = view.curves.data

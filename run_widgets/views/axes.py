@@ -27,7 +27,7 @@ import numpy as np
 
 from .ticks import MAX_TICKS, linear_ticks, log_domain, log_ticks, nice_domain
 
-PAD_FRACTION = 0.04
+PAD_FRACTION = 0.06  # of the span: about 14 px of a 240 px axis, a tick label's height
 OUTLIER_QUANTILES = (5.0, 95.0)
 # (unit, seconds per unit, the span from which it is used)
 TIME_UNITS = (

@@ -90,7 +90,8 @@ class ExperimentModel:
         scope: which runs (experiment, ids, children); its filters and window are ignored.
         selection: ``"newest"`` or ``"best"`` (by ``metric`` and ``goal``).
         metric: the metric the best runs are chosen by and the across views show.
-        goal: ``"minimize"`` or ``"maximize"``.
+        goal: ``"minimize"`` or ``"maximize"`` (``None``: read from the metric's name,
+            see ``views.summary``).
         default_runs: how many runs the default selection takes (at most 10).
         across_views: read the across-run rows (``None``: when the scope has at most
             ``AUTO_ACROSS_RUNS`` runs).
@@ -109,7 +110,7 @@ class ExperimentModel:
         scope: RunQuery,
         selection: str = "newest",
         metric: str | None = None,
-        goal: str = across.MINIMIZE,
+        goal: str | None = None,
         default_runs: int = overlay.DEFAULT_RUNS,
         across_views: bool | None = None,
         group_by: Any = None,
@@ -120,7 +121,7 @@ class ExperimentModel:
     ) -> None:
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be 'newest' or 'best', got {selection!r}.")
-        if goal not in across.GOALS:
+        if goal is not None and goal not in across.GOALS:
             raise ValueError(f"goal must be 'minimize' or 'maximize', got {goal!r}.")
         if not 1 <= default_runs <= overlay.MAX_OVERLAY_RUNS:
             raise ValueError(
@@ -134,7 +135,8 @@ class ExperimentModel:
         self.settings = TableSettings()
         self.selection_mode = selection
         self.metric = metric or ""
-        self.goal = goal
+        self._goal_given = goal is not None
+        self.goal = goal or (summary.guessed_goal(metric) if metric else across.MINIMIZE)
         self.default_runs = default_runs
         self.columns = RunColumns(tags={}, metrics={})
         self.tag_columns: list[str] = []
@@ -198,6 +200,8 @@ class ExperimentModel:
         self._set_columns(self.reader.run_columns(self.scope))
         if not self.metric and self.metric_columns:
             self.metric = self.metric_columns[0]
+            if not self._goal_given:
+                self.goal = summary.guessed_goal(self.metric)
         if self.group_keys:
             self._load_groups()
             self._check_group_keys(self.group_keys)
@@ -389,6 +393,8 @@ class ExperimentModel:
         if goal is not None and goal not in across.GOALS:
             raise ValueError(f"goal must be 'minimize' or 'maximize', got {goal!r}.")
         self.selection_mode = selection
+        if metric is not None and metric != self.metric and goal is None:
+            goal = summary.guessed_goal(metric)  # another metric: its own goal
         self.metric = metric if metric is not None else self.metric
         self.goal = goal or self.goal
         self.user_selected = False

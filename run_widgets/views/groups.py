@@ -134,8 +134,10 @@ def group_options(names: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
     configuration of a sweep child, whose seeds then form one group).
     """
     names = sorted(set(names), key=str.lower)
-    options: list[tuple[str, tuple[str, ...]]] = [(name, (name,)) for name in names]
     config = tuple(n for n in names if not is_seed(n))
+    options: list[tuple[str, tuple[str, ...]]] = [
+        (name, (name,)) for name in names if (name,) != config
+    ]
     if len(config) >= 2 or (config and len(config) < len(names)):
         label = " + ".join(config) + (" (all but the seed)" if len(config) < len(names) else "")
         options.insert(0, (label, config))

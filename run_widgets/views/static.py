@@ -19,6 +19,7 @@ from typing import Any
 
 from ..store import RunRecord, RunStatus
 from ..tracking.details import duration_text, error_message
+from . import a11y, run_charts
 from .mapping import STEP, property_text
 from .tracker import ChildRow, RunTracker
 
@@ -231,11 +232,13 @@ def snapshot_html(
     chart_png: bytes | None,
     portal_url: str | None = None,
     children_html: str | None = None,
+    chart_alt: str | None = None,
 ) -> str:
     """The static fallback: header, properties, charts image, children, error.
 
     ``children_html`` replaces the generic child table (a sweep shows its own).
     ``portal_url`` is accepted for compatibility and not shown (see :func:`header_html`).
+    ``chart_alt`` is the image's text alternative (default: :func:`charts_alt`).
     """
     parts = [
         HIDE_DEAD_VIEW_CSS,
@@ -248,7 +251,8 @@ def snapshot_html(
     parts.append(table_html(["Run Properties", ""], properties_rows(tracker)))
     if chart_png:
         encoded = base64.b64encode(chart_png).decode("ascii")
-        parts.append(f'<img alt="metric charts" src="data:image/png;base64,{encoded}"/>')
+        alt = chart_alt if chart_alt is not None else charts_alt(tracker)
+        parts.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{encoded}"/>')
     if children_html is not None:
         parts.append(children_html)
     elif tracker.children:
@@ -262,6 +266,16 @@ def snapshot_html(
 
 
 # -------------------------------------------------------------------------- charts --
+def charts_alt(tracker: RunTracker, x_choices: dict[str, str] | None = None) -> str:
+    """The text alternative of :func:`charts_png`: each chart's metric and ranges."""
+    names = charted(tracker)[:MAX_STATIC_CHARTS]
+    described = [
+        a11y.describe(run_charts.chart_data(tracker, n, (x_choices or {}).get(n, STEP)))
+        for n in names
+    ]
+    return "Charts of the run. " + ". ".join(described) if described else "Charts of the run"
+
+
 def charts_png(
     tracker: RunTracker,
     names: Sequence[str] | None = None,

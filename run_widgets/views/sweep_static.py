@@ -13,10 +13,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..store import RunRecord
 from ..tracking.details import duration_text
 from . import static
 from . import sweep_state as state
+from .a11y import number_text
 from .sweep_state import BEST_COLOR, OTHER_COLOR, SweepSettings
 from .tracker import ChildRow
 
@@ -77,6 +80,33 @@ def chart_png(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def chart_alt(
+    children: Sequence[ChildRow],
+    histories: Mapping[str, Sequence[float]],
+    settings: SweepSettings,
+) -> str:
+    """The text alternative of :func:`chart_png`: the metric, its range, the best child."""
+    points = state.primary_series(children, histories, settings)
+    if points["mode"] != "points" or not len(points["x"]):
+        return f"{settings.metric} per child: no values yet"
+    y = points["y"][np.isfinite(points["y"])]
+    parts = [
+        f"{settings.metric} per child: {len(points['x'])} children, run number "
+        f"{number_text(float(points['x'].min()))} to {number_text(float(points['x'].max()))}"
+    ]
+    if len(y):
+        parts.append(
+            f"{settings.metric} {number_text(float(y.min()))} to {number_text(float(y.max()))}"
+        )
+    best = state.best_child(children, settings)
+    if best is not None:
+        parts.append(f"best: run {best.number}")
+    params = state.parameter_names(children)
+    if params:
+        parts.append(f"and {settings.metric} by {params[0]}")
+    return "; ".join(parts)
 
 
 def children_html(record: RunRecord, children: Sequence[ChildRow], settings: SweepSettings) -> str:

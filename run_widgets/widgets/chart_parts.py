@@ -87,12 +87,19 @@ def apply_axis(scale: bqplot.Scale, axis: bqplot.Axis, layout: AxisLayout | None
 
 
 def set_ticks(axis: bqplot.Axis, ticks: np.ndarray | None, fmt: str | None) -> None:
-    """Set an axis' tick values and format (``None``: d3's own, e.g. a date axis)."""
+    """Set an axis' tick values and format (``None``: d3's own, e.g. a date axis).
+
+    A new format is sent at once, ahead of any held burst: bqplot redraws new tick values
+    through a d3 transition that prints them with the format the axis has when the values
+    arrive, so a format arriving after them (or with them, keys in any order) was lost and
+    0.0006 printed as "0" with the previous ",d".
+    """
+    if axis.tick_format != fmt:
+        axis.tick_format = fmt
+        axis.send_state("tick_format")
     old = axis.tick_values
     if (ticks is None) != (old is None) or (ticks is not None and not np.array_equal(old, ticks)):
         axis.tick_values = ticks
-    if axis.tick_format != fmt:
-        axis.tick_format = fmt
 
 
 def free_scale(scale: bqplot.Scale) -> None:

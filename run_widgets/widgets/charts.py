@@ -200,7 +200,8 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
     def show(self, data: ChartData) -> None:
         """Draw ``data`` (what the chart shows), replacing what was shown."""
         self.data = data
-        self._draw()
+        with self.held():  # scales, axes and marks in one burst (see held)
+            self._draw()
 
     def csv(self) -> str:
         """What the chart draws, as CSV (the menu's "Save CSV")."""
@@ -327,7 +328,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             self._on_x_change(self, str(change["new"]))
 
     def _redraw(self, change: dict[str, object]) -> None:
-        with self._lock:
+        with self._lock, self.held():
             self._draw()
 
     def close(self) -> None:

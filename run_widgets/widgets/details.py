@@ -330,9 +330,11 @@ class RunDetails(LiveView):
                 if with_charts
                 else None
             )
+            alt = static.charts_alt(self.tracker, self._x_choices()) if png else None
             for extension in self.extensions:  # a sweep draws its own chart
                 if with_charts and png is None and hasattr(extension, "static_chart_png"):
                     png = extension.static_chart_png()
+                    alt = extension.static_chart_alt() if png else None
             children = [
                 e.static_children_html()
                 for e in self.extensions
@@ -341,7 +343,7 @@ class RunDetails(LiveView):
             bundle = {
                 "text/plain": static.snapshot_text(self.tracker),
                 "text/html": static.snapshot_html(
-                    self.tracker, png, self.portal_url, children[0] if children else None
+                    self.tracker, png, self.portal_url, children[0] if children else None, alt
                 ),
             }
         if png:

@@ -58,6 +58,7 @@ from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_err
 from .chart_parts import apply_axis
 from .details import RunDetails
 from .overlay_chart import OverlayChart
+from .panels import ViewPanel
 from .poller import Poller
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ BEST_COLOR = "#d62728"
 OTHER_COLOR = "#7f9fbf"
 
 
-class RunTablePanel(anywidget.AnyWidget):
+class RunTablePanel(ViewPanel):
     """The run table (``js/runtable.js``): one page, the user's intents as messages."""
 
     _esm = module("runtable.js")
@@ -116,7 +117,8 @@ class ExperimentDetails(LiveView):
         selection: the default overlay: ``"newest"`` runs or the ``"best"`` by ``metric``.
         metric: the metric of the best-run choice and the across-run views (default: the
             first scalar metric by name).
-        goal: ``"minimize"`` or ``"maximize"``.
+        goal: ``"minimize"`` or ``"maximize"`` (default: read from the metric's name:
+            ``accuracy``, ``f1``, ``auc``, ``score`` … are maximized, others minimized).
         default_runs: how many runs the default overlay shows (1–10, default 5).
         group_by: group the runs by a key (a tag, an argument, a hyperparameter or a
             property) or by several (a list): one line with a band per group. Runs
@@ -141,7 +143,7 @@ class ExperimentDetails(LiveView):
         include_children: bool = False,
         selection: str = "newest",
         metric: str | None = None,
-        goal: str = across.MINIMIZE,
+        goal: str | None = None,
         default_runs: int = overlay.DEFAULT_RUNS,
         group_by: str | list[str] | tuple[str, ...] | None = None,
         center: str = "mean",
@@ -244,15 +246,16 @@ class ExperimentDetails(LiveView):
             layout=ipywidgets.Layout(width="84px"),
         )
         self.group_note = ipywidgets.HTML("")
-        self.smooth = ipywidgets.FloatSlider(
+        # A number box, not a slider: ipywidgets' slider handle has no accessible name.
+        self.smooth = ipywidgets.BoundedFloatText(
             value=0.0,
             min=0.0,
             max=0.99,
-            step=0.01,
+            step=0.05,
             description="smoothing",
-            readout_format=".2f",
-            layout=ipywidgets.Layout(width="260px"),
-            tooltip="Exponential moving average weight (0 = off)",
+            layout=ipywidgets.Layout(width="180px"),
+            style={"description_width": "78px"},
+            tooltip="Exponential moving average weight (0 = off, up to 0.99)",
         )
         self.selection = ipywidgets.Dropdown(
             options=[("newest runs", "newest"), ("best runs by", "best")],
@@ -268,8 +271,13 @@ class ExperimentDetails(LiveView):
             style={"description_width": "44px"},
         )
         self.goal = ipywidgets.Dropdown(
-            options=list(across.GOALS), value=goal, layout=ipywidgets.Layout(width="110px")
+            options=list(across.GOALS),
+            value=self.model.goal,
+            description="goal",
+            layout=ipywidgets.Layout(width="150px"),
+            style={"description_width": "32px"},
         )
+        self.goal.add_class("rw-goal")
         self.best_label = ipywidgets.HTML("")
         row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
         controls = ipywidgets.VBox(
@@ -376,7 +384,9 @@ class ExperimentDetails(LiveView):
                 ipywidgets.GridBox(
                     [self.across_figure, self.parcoords],
                     layout=ipywidgets.Layout(
-                        grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))", width="100%"
+                        grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))",
+                        width="100%",
+                        overflow="visible",  # not a scrolling region (WCAG 2.1.1)
                     ),
                 ),
             ]
@@ -407,6 +417,12 @@ class ExperimentDetails(LiveView):
         model = self.model
         if changes.columns or model.polls == 1:
             self._set_options(self.metric, model.metric_columns, model.metric)
+        if self.goal.value != model.goal:
+            self._quiet = True  # the goal read from the metric's name, not the user's
+            try:
+                self.goal.value = model.goal
+            finally:
+                self._quiet = False
         if changes.columns or changes.groups or changes.selection or model.polls == 1:
             self._update_group_controls()
         if changes.table or changes.selection or changes.groups:

@@ -12,8 +12,9 @@ grids). A visually hidden table beside the chart gives its data to screen reader
 
 from __future__ import annotations
 
+import contextlib
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import bqplot
 import ipywidgets
@@ -88,8 +89,40 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         if self._on_toggle is not None:
             self._on_toggle(self)
 
+    @contextlib.contextmanager
+    def held(self, marks: int = 0, bands: int = 0) -> Iterator[None]:
+        """Hold the chart's messages until the block ends, then send scales and axes first.
+
+        (Released last-in first-out.) A mark moved to the log scale arrives after the
+        scale's new domain, with its new data in the same message: never drawn with old
+        values on a new scale (d3 printed ``NaN`` transforms then).
+        """
+        while len(self.lines) < marks:
+            self.lines.append(self._new_line())
+        while len(self.bands) < bands:
+            self.bands.append(self._new_band())
+        with contextlib.ExitStack() as stack:
+            for widget in (
+                self.figure,
+                *self.lines,
+                *self.bands,
+                self.y_axis,
+                self.x_axis,
+                self.y_log,
+                self.y_linear,
+                self.x_date,
+                self.x_linear,
+            ):
+                stack.enter_context(widget.hold_sync())
+            yield
+
     def draw(self, data: ChartData, log_y: bool) -> None:
         """Show ``data``, replacing what was shown."""
+        bands = sum(1 for line in data.lines if line.lower is not None)
+        with self.held(len(data.lines), bands):
+            self._draw(data, log_y)
+
+    def _draw(self, data: ChartData, log_y: bool) -> None:
         self.data = data
         self._log_y = log_y
         outliers = bool(self.menu.ignore_outliers)
@@ -169,26 +202,32 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
     def _mark(
         self, pool: list[bqplot.Lines], index: int, scales: dict[str, bqplot.Scale]
     ) -> bqplot.Lines:
-        """Mark ``index`` of ``pool`` (made when missing: a band or a line), on ``scales``."""
-        while len(pool) <= index:
-            if pool is self.bands:  # the area between a group's lower and upper lines
-                mark = bqplot.Lines(
-                    x=np.empty(0),
-                    y=np.empty((2, 0)),
-                    scales=scales,
-                    fill="between",
-                    fill_opacities=[BAND_OPACITY],
-                    opacities=[0.0, 0.0],
-                    stroke_width=0.5,
-                    display_legend=False,
-                )
-            else:
-                mark = bqplot.Lines(x=np.empty(0), y=np.empty(0), scales=scales, stroke_width=1.6)
-            pool.append(mark)
+        """Mark ``index`` of ``pool`` (a band or a line), on ``scales``."""
         mark = pool[index]
         if mark.scales["x"] is not scales["x"] or mark.scales["y"] is not scales["y"]:
             mark.scales = scales
         return mark
+
+    def _new_line(self) -> bqplot.Lines:
+        return bqplot.Lines(
+            x=np.empty(0),
+            y=np.empty(0),
+            scales={"x": self.x_linear, "y": self.y_linear},
+            stroke_width=1.6,
+        )
+
+    def _new_band(self) -> bqplot.Lines:
+        """The area between a group's lower and upper lines."""
+        return bqplot.Lines(
+            x=np.empty(0),
+            y=np.empty((2, 0)),
+            scales={"x": self.x_linear, "y": self.y_linear},
+            fill="between",
+            fill_opacities=[BAND_OPACITY],
+            opacities=[0.0, 0.0],
+            stroke_width=0.5,
+            display_legend=False,
+        )
 
     def points_shown(self) -> list[int]:
         """Points drawn per line (for tests and benchmarks)."""

@@ -15,7 +15,21 @@ import traitlets
 from ._assets import asset, css, module
 
 
-class HeaderPanel(anywidget.AnyWidget):
+class ViewPanel(anywidget.AnyWidget):
+    """A panel that knows its own model id (``model_ref``).
+
+    With it the front-end tells a view restored from a saved notebook (no live comm) from
+    a live one: see ``rwRestoredIsNoChange`` in ``js/format.js``.
+    """
+
+    model_ref = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_ref = self.model_id or ""
+
+
+class HeaderPanel(ViewPanel):
     """Status bar, name, id, experiment, start, live duration, report link, error bar."""
 
     _esm = module("header.js")
@@ -76,7 +90,16 @@ class GalleryPanel(anywidget.AnyWidget):
 def panel_state(panel: Any) -> dict[str, Any]:
     """The synced state of a panel without its (large, constant) ES module and CSS."""
     state: dict[str, Any] = panel.get_state()
-    for key in ("_esm", "_css", "_anywidget_id", "_dom_classes", "layout", "tabbable", "tooltip"):
+    for key in (
+        "_esm",
+        "_css",
+        "_anywidget_id",
+        "_dom_classes",
+        "layout",
+        "tabbable",
+        "tooltip",
+        "model_ref",
+    ):
         state.pop(key, None)
     return {
         k: v for k, v in state.items() if not k.startswith("_model") and not k.startswith("_view")

@@ -188,6 +188,9 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         self.param_menu = ChartMenu(self.param_figure.title, self.param_figure, self._param_csv)
         self.param_summary = data_summary()
         self.points_summary = data_summary()
+        # Children's curves or one value each: only the chart on show is in the page (a
+        # hidden bqplot figure lays itself out at a negative size).
+        self.primary_box = ipywidgets.VBox([self.points_box, self.points_summary])
         charts = ipywidgets.GridBox(
             [
                 ipywidgets.VBox(
@@ -196,9 +199,7 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
                             [self.group_select, self.band_select],
                             layout=ipywidgets.Layout(height="32px"),
                         ),
-                        self.curves,
-                        self.points_box,
-                        self.points_summary,
+                        self.primary_box,
                     ]
                 ),
                 ipywidgets.VBox(
@@ -260,8 +261,9 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
         children = self.children_rows
         data = view_state.primary_series(children, self.histories, self.settings)
         curves = data["mode"] == "lines"
-        self.curves.layout.display = "" if curves else "none"
-        self.points_box.layout.display = "none" if curves else ""
+        shown = (self.curves,) if curves else (self.points_box, self.points_summary)
+        if tuple(self.primary_box.children) != shown:
+            self.primary_box.children = shown
         options: list[Any] = [("each child", ()), *view_state.group_options(children)]
         if curves and list(self.group_select.options) != options:
             current = self.group_select.value
@@ -364,6 +366,10 @@ class SweepView(ipywidgets.VBox):  # type: ignore[misc]
     def static_chart_png(self) -> bytes | None:
         """The primary metric per child and against the first hyperparameter, as a PNG."""
         return sweep_static.chart_png(self.children_rows, self.histories, self.settings)
+
+    def static_chart_alt(self) -> str:
+        """The text alternative of :meth:`static_chart_png`."""
+        return sweep_static.chart_alt(self.children_rows, self.histories, self.settings)
 
     def static_children_html(self) -> str:
         """The sweep's summary and child table for the static snapshot (best child first)."""

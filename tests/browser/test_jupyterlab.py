@@ -227,8 +227,10 @@ def test_sweep_view_renders_and_fills_in_live(lab: Any, lab_page: Any, artifacts
     assert best.count() == 1
     assert "0.3" in best.inner_text() or "0.5" in best.inner_text()  # alpha next to 0.4
     assert "Best so far: mse" in page.locator(".rw-sweep-best").inner_text()
+    # The figures on show (children's curves, or one value each; the metric by alpha).
     marks = page.evaluate(
         "() => [...document.querySelectorAll('.rw-sweep-view .bqplot.figure')]"
+        ".filter(f => f.offsetParent !== null)"
         ".map(f => f.querySelectorAll('path.line, path.dot, .dot').length)"
     )
     assert len(marks) == 2 and all(n > 0 for n in marks)

@@ -47,7 +47,7 @@ TIME_RE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+"
 TICKS_OF = """(name) => {
   for (const fig of document.querySelectorAll('.bqplot.figure')) {
     const title = fig.querySelector('.mainheading');
-    if (!title || title.textContent !== name) continue;
+    if (!title || title.textContent !== name || fig.offsetParent === null) continue;  // shown
     fig.scrollIntoView({block: 'center'});
     return [...fig.querySelectorAll('g.axis')].map(axis =>
       [...axis.querySelectorAll('.tick text')].filter(t => t.textContent).map(t => {
