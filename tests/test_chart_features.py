@@ -211,6 +211,28 @@ def test_summaries_come_from_the_metric_headers_and_follow_the_goal(exp: Experim
     with pytest.raises(ValueError, match="summary shown must be one of"):
         model.set_table(stat="mean")
     assert summary.guessed_goal("train/f1_macro") == summary.MAXIMIZE
+
+
+def test_a_metric_column_sorts_by_the_summary_it_shows(exp: Experiment) -> None:
+    # a: last 1, min 1 · b: last 5, min 0 · c: last 3, min 3 (loss: best = min).
+    for name, values in (("a", [9.0, 1.0]), ("b", [0.0, 5.0]), ("c", [3.0, 3.0])):
+        run = new_run(exp, display_name=name)
+        for value in values:
+            run.log("loss", value)
+        run.complete()
+    model = model_of(exp)
+
+    def names() -> list[str]:
+        return [r.display_name or "" for r in model.page.records]
+
+    model.set_table(sort="metric:loss", descending=False)
+    assert names() == ["a", "c", "b"]  # by the last value
+    model.set_table(stat="min")
+    assert names() == ["b", "a", "c"]  # by the minimum, in the store's query
+    model.set_table(stat="max", descending=True)
+    assert names() == ["a", "b", "c"]
+    model.set_table(stat="best", descending=False)  # loss is minimized: best = min
+    assert names() == ["b", "a", "c"]
     assert summary.guessed_goal("mse") == summary.MINIMIZE
 
 

@@ -125,6 +125,7 @@ def _both(store: TrackingStore, query: RunQuery) -> list[str]:
     assert ids == [r.id for r in reference.records], query
     assert page.total == reference.total
     assert dict(page.metrics) == dict(reference.metrics)
+    assert dict(page.summaries) == dict(reference.summaries)
     return ids
 
 
@@ -141,6 +142,10 @@ SORTS = [
     "metric:mse",
     "metric:r2",
     "metric:mse_text",
+    "metric_min:mse",
+    "metric_max:mse",
+    "metric_min:r2",
+    "metric_max:mse_text",
 ]
 
 
@@ -173,6 +178,22 @@ def test_metric_sort_puts_runs_without_the_metric_last(store: TrackingStore) -> 
         RunQuery(experiment_id=_experiment(store), sort="metric:mse", limit=3, descending=False),
     )
     assert ids == ["run-11", "run-10", "run-09"]  # mse = 1/(i+1): smallest first
+
+
+def test_summary_sorts_use_the_metric_headers_min_and_max(store: TrackingStore) -> None:
+    # mse is 1.0, 0.5, then 1/(i+1): its minimum is 1/(i+1) from run-01 on, 0.5 for run-00.
+    exp = _experiment(store)
+    ids = _both(
+        store, RunQuery(experiment_id=exp, sort="metric_min:mse", limit=3, descending=False)
+    )
+    assert ids == ["run-11", "run-10", "run-09"]
+    ids = _both(store, RunQuery(experiment_id=exp, sort="metric_max:mse", limit=50))
+    assert ids[-1] == "run-05"  # no mse at all: last, whatever the direction
+    page = store.query_runs(RunQuery(experiment_id=exp, sort="number", limit=50))
+    assert page.summaries["run-03"]["mse"] == (0.25, 0.25, 1.0)  # last, min, max
+    assert page.summaries["run-07"]["mse_text"] == (None, None, None)  # not a number
+    with pytest.raises(ValueError, match="metric_min:<name>"):
+        RunQuery(sort="metric_mean:mse")
 
 
 @pytest.mark.parametrize(

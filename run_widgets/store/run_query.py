@@ -2,15 +2,17 @@
 
 An experiment can hold tens of thousands of runs; its table shows one page of them.
 :class:`RunQuery` says which page (scope, filters, sort column, window) and
-:class:`RunPage` is the answer: the page's records, how many runs match the filter, and
-the last value of every scalar metric of the page's runs. Backends answer it in their
+:class:`RunPage` is the answer: the page's records, how many runs match the filter, the
+last value of every scalar metric of the page's runs, and their summaries (last, minimum
+and maximum, read from the metric headers: never from the points). Backends answer it in their
 query language (``SqliteStore`` in SQL); :func:`query_runs_generic` is the reference
 implementation over the basic store methods (correct on any backend, but it reads every
 run of the scope, so a backend should override it).
 
 Sort keys: ``number``, ``display_name``, ``status``, ``start``, ``duration``,
-``arguments``, ``tag:<key>``, ``property:<key>`` and ``metric:<name>`` (the last value
-of a scalar metric). Empty values sort last in either direction; ties go by run number.
+``arguments``, ``tag:<key>``, ``property:<key>``, ``metric:<name>`` (the last value of a
+scalar metric), ``metric_min:<name>`` and ``metric_max:<name>`` (its smallest and largest
+numeric value). Empty values sort last in either direction; ties go by run number.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from typing import Any, Protocol
 from .entities import MetricInfo, RunRecord, RunStatus
 
 BASE_SORT_KEYS = ("number", "display_name", "status", "start", "duration", "arguments")
-SORT_PREFIXES = ("tag:", "property:", "metric:")
+METRIC_SORTS = {"metric": "last", "metric_min": "min", "metric_max": "max"}
+"""Metric sort prefixes and the summary of the metric each sorts by."""
+SORT_PREFIXES = ("tag:", "property:", *(f"{prefix}:" for prefix in METRIC_SORTS))
 MAX_PAGE_SIZE = 1000
 ACTIVE = "active"
 """In ``RunQuery.statuses``: every non-terminal status."""
@@ -40,8 +44,19 @@ def check_sort_key(key: str) -> str:
         return key
     raise ValueError(
         f"Cannot sort runs by {key!r}: use one of {', '.join(BASE_SORT_KEYS)}, "
-        "'tag:<key>', 'property:<key>' or 'metric:<name>'."
+        "'tag:<key>', 'property:<key>', 'metric:<name>', 'metric_min:<name>' or "
+        "'metric_max:<name>'."
     )
+
+
+def metric_sort(key: str) -> tuple[str, str] | None:
+    """``(summary, metric name)`` of a metric sort key, else ``None``.
+
+    The summary is ``"last"``, ``"min"`` or ``"max"``.
+    """
+    prefix, _, name = key.partition(":")
+    stat = METRIC_SORTS.get(prefix)
+    return (stat, name) if stat is not None and name else None
 
 
 @dataclass(frozen=True)
@@ -107,13 +122,22 @@ class RunQuery:
         return self.now if self.now is not None else time.time()
 
 
+Summary = tuple[float | None, float | None, float | None]
+"""A scalar metric's ``(last, minimum, maximum)`` (``None``: no number)."""
+
+
 @dataclass(frozen=True)
 class RunPage:
-    """One page of runs with their last scalar metric values."""
+    """One page of runs with their scalar metrics' last values and summaries.
+
+    ``summaries`` maps run id → metric → ``(last, min, max)`` (from the metric headers;
+    empty when the source does not provide them).
+    """
 
     records: tuple[RunRecord, ...]
     total: int
     metrics: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    summaries: Mapping[str, Mapping[str, Summary]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,17 +149,21 @@ class RunColumns:
 
 
 # ------------------------------------------------------------------ reference version --
-class RunSource(Protocol):
+class HeaderSource(Protocol):
+    """Where metric headers are read (a store, or a view's reader)."""
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers of the given runs."""
+        ...
+
+
+class RunSource(HeaderSource, Protocol):
     """The two store methods the reference version reads (every ``TrackingStore`` has them)."""
 
     def find_runs(
         self, *, experiment_id: int | None = None, top_level_only: bool = False
     ) -> list[RunRecord]:
         """Runs of an experiment (or all), newest first."""
-        ...
-
-    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
-        """Metric headers of the given runs."""
         ...
 
 
@@ -171,7 +199,10 @@ def matches(record: RunRecord, query: RunQuery) -> bool:
 
 
 def sort_value(record: RunRecord, metrics: Mapping[str, float | None], key: str, now: float) -> Any:
-    """The value of column ``key`` used to sort ``record`` (``None``: empty)."""
+    """The value of column ``key`` used to sort ``record`` (``None``: empty).
+
+    For a metric key, ``metrics`` holds the summary it sorts by (see :func:`metric_values`).
+    """
     if key == "number":
         return record.number
     if key == "display_name":
@@ -189,7 +220,7 @@ def sort_value(record: RunRecord, metrics: Mapping[str, float | None], key: str,
         return record.tags.get(name)
     if prefix == "property":
         return record.properties.get(name)
-    return metrics.get(name)
+    return metrics.get(name)  # a metric: the value of the summary sorted by
 
 
 def order(
@@ -212,13 +243,47 @@ def order(
     return [r for _, r in present] + missing
 
 
-def last_scalars(store: RunSource, run_ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
+def last_scalars(store: HeaderSource, run_ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
     """Last value of each scalar metric of the given runs (non-numbers as ``None``)."""
-    values: dict[str, dict[str, float | None]] = {run_id: {} for run_id in run_ids}
+    return metric_values(store, run_ids, "last")
+
+
+def scalar_summaries(store: HeaderSource, run_ids: Sequence[str]) -> dict[str, dict[str, Summary]]:
+    """``(last, min, max)`` of each scalar metric of the given runs (from the headers)."""
+    values: dict[str, dict[str, Summary]] = {run_id: {} for run_id in run_ids}
     for info in store.metric_infos(run_ids):
         if info.kind == "scalar":
-            values[info.run_id][info.name] = number_or_none(info.last_value)
+            values[info.run_id][info.name] = (
+                number_or_none(info.last_value),
+                number_or_none(info.min_value),
+                number_or_none(info.max_value),
+            )
     return values
+
+
+def metric_values(
+    store: HeaderSource, run_ids: Sequence[str], stat: str
+) -> dict[str, dict[str, float | None]]:
+    """One summary (``"last"``, ``"min"`` or ``"max"``) of each scalar metric of the runs."""
+    index = {"last": 0, "min": 1, "max": 2}[stat]
+    return {
+        run_id: {name: summary[index] for name, summary in metrics.items()}
+        for run_id, metrics in scalar_summaries(store, run_ids).items()
+    }
+
+
+def page_of(store: HeaderSource, records: Sequence[RunRecord], total: int) -> RunPage:
+    """A page of ``records`` with their metrics' last values and summaries (one read)."""
+    summaries = scalar_summaries(store, [r.id for r in records])
+    return RunPage(
+        records=tuple(records),
+        total=total,
+        metrics={
+            run_id: {name: summary[0] for name, summary in metrics.items()}
+            for run_id, metrics in summaries.items()
+        },
+        summaries=summaries,
+    )
 
 
 def number_or_none(value: Any) -> float | None:
@@ -242,18 +307,10 @@ def scope_records(store: RunSource, query: RunQuery) -> list[RunRecord]:
 def query_runs_generic(store: RunSource, query: RunQuery) -> RunPage:
     """Answer ``query`` with the basic store methods (reads the whole scope)."""
     records = [r for r in scope_records(store, query) if matches(r, query)]
-    metrics = (
-        last_scalars(store, [r.id for r in records]) if query.sort.startswith("metric:") else {}
-    )
-    ordered = order(records, metrics, query)
-    page = ordered[query.offset : query.offset + query.limit]
-    if not query.sort.startswith("metric:"):
-        metrics = last_scalars(store, [r.id for r in page])
-    return RunPage(
-        records=tuple(page),
-        total=len(records),
-        metrics={r.id: metrics.get(r.id, {}) for r in page},
-    )
+    sort = metric_sort(query.sort)
+    values = metric_values(store, [r.id for r in records], sort[0]) if sort else {}
+    ordered = order(records, values, query)
+    return page_of(store, ordered[query.offset : query.offset + query.limit], len(records))
 
 
 def run_columns_generic(store: RunSource, query: RunQuery) -> RunColumns:

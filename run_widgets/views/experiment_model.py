@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
-from ..store.run_query import MAX_PAGE_SIZE, matches
+from ..store.run_query import MAX_PAGE_SIZE, matches, scalar_summaries
 from . import across, groups, overlay, run_table, summary
 from .across import AcrossRow
 from .experiment_reader import ExperimentReader
@@ -273,16 +273,24 @@ class ExperimentModel:
         self._set_page(self.reader.query_runs(self.settings.query(self.scope)))
 
     def _set_page(self, page: RunPage) -> None:
-        """Take a page and read its runs' metric headers (last, min, max per metric)."""
+        """Take a page with its runs' metric summaries (last, min, max per metric).
+
+        They come with the page (the store reads them from the metric headers with the
+        page); a source that does not send them is asked for the page's headers.
+        """
         self.page = page
         self.param_names.update(k for r in page.records for k in groups.group_params(r))
-        summaries: dict[str, dict[str, dict[str, float | None]]] = {r.id: {} for r in page.records}
-        for info in self.reader.metric_infos(summaries):
-            if info.kind == "scalar":
-                summaries[info.run_id][info.name] = summary.summaries(
-                    info.last_value, info.min_value, info.max_value, self.goal_of(info.name)
-                )
-        self.page_summaries = summaries
+        found = dict(page.summaries)
+        missing = [r.id for r in page.records if r.id not in found]
+        if missing:
+            found.update(scalar_summaries(self.reader, missing))
+        self.page_summaries = {
+            run_id: {
+                name: summary.summaries(last, low, high, self.goal_of(name))
+                for name, (last, low, high) in found.get(run_id, {}).items()
+            }
+            for run_id in (r.id for r in page.records)
+        }
 
     def goal_of(self, metric: str) -> str:
         """The goal of ``metric``: the view's for its metric, a given one, else guessed."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..base import TagFilter
 from ..entities import ExperimentRecord, MetricInfo, OwnerRecord, PointChunk, RunRecord
-from ..run_query import RunColumns, RunPage, RunQuery, last_scalars
+from ..run_query import RunColumns, RunPage, RunQuery, page_of
 from . import run_query as run_pages
 from .rows import (
     CHUNK_COLUMNS,
@@ -144,8 +144,7 @@ class SqlReads(SqlTransactions):
         if not ids:
             return RunPage(records=(), total=total, metrics={})
         found = {r.id: r for r in self._select_runs(d.in_clause("r.id"), [d.values_param(ids)])}
-        records = tuple(found[run_id] for run_id in ids if run_id in found)
-        return RunPage(records=records, total=total, metrics=last_scalars(self, ids))
+        return page_of(self, [found[run_id] for run_id in ids if run_id in found], total)
 
     @retried
     def run_columns(self, query: RunQuery) -> RunColumns:

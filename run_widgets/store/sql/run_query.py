@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..run_query import RunColumns, RunQuery
+from ..run_query import RunColumns, RunQuery, metric_sort
 from .dialect import Connection, Dialect
 
 NEVER_EMPTY = frozenset({"number", "status", "start", "duration"})
@@ -78,9 +78,14 @@ _METRIC_JOIN = "LEFT JOIN metrics m ON m.run_id = r.id AND m.name = ?"
 
 def metric_join(query: RunQuery) -> tuple[str, list[Any]]:
     """The join a metric sort needs (its rows as ``m``), or nothing for other sorts."""
-    if query.sort.startswith("metric:"):
-        return _METRIC_JOIN, [query.sort.split(":", 1)[1]]
+    sort = metric_sort(query.sort)
+    if sort is not None:
+        return _METRIC_JOIN, [sort[1]]
     return "", []
+
+
+# A scalar metric's smallest and largest numeric value, kept in its header (REAL columns).
+_SUMMARY = {"min": "m.min_value", "max": "m.max_value"}
 
 
 def sort_expression(query: RunQuery, dialect: Dialect) -> tuple[str, list[Any]]:
@@ -101,9 +106,13 @@ def sort_expression(query: RunQuery, dialect: Dialect) -> tuple[str, list[Any]]:
         return simple[key] + text, []
     if key == "duration":
         return f"{dialect.greatest}(0.0, COALESCE(r.end_time, ?) - r.created_at)", [query.at()]
+    sort = metric_sort(key)
+    if sort is not None:
+        stat = sort[0]
+        if stat == "last":
+            return dialect.metric_value, []
+        return f"CASE WHEN m.kind = 'scalar' THEN {_SUMMARY[stat]} END", []
     prefix, name = key.split(":", 1)
-    if prefix == "metric":
-        return dialect.metric_value, []
     table = "tags" if prefix == "tag" else "properties"
     return _LABEL.format(table=table) + dialect.text_order, [name]
 
