@@ -15,6 +15,11 @@ store's batch primitive (as 10,000 training scripts would have, only faster).
   (the active runs' histories have grown past 2,000), and the rows sent for the table.
 * **sort / filter**: a sort by a metric's last value and a text filter over the 10,000
   runs, answered by the store (one new page).
+* **grouped** (issue 22): ``ExperimentDetails(experiment, group_by="alpha")`` over the same
+  runs: every run's group (7 alphas of ~1,430 runs), one line with a ± std band per group
+  over its first ``MAX_GROUP_MEMBERS`` members' series, per metric; first render and poll
+  timed as above (the active runs are members of their groups, so their bands move), and
+  reported as ratios against the ungrouped view measured in the same run.
 * anchor: ``experiment.get_runs_dataframe()`` on the same experiment (what one did before
   this view to see every run's last metric values), timed once.
 
@@ -189,6 +194,7 @@ def run(p: dict[str, int], store: str = "sqlite") -> list[Result]:
 
         polls: list[float] = []
         polls_cpu: list[float] = []
+        step = 0
         for step in range(p["polls"]):
             grow(fresh, active, step)
             began, cpu = time.perf_counter(), time.process_time()
@@ -199,6 +205,36 @@ def run(p: dict[str, int], store: str = "sqlite") -> list[Result]:
         progress(f"poll: {spread(polls, fmt_ms)}")
         shown = max(n for c in view.charts.values() for n in c.points_shown())
         grown = p["points"] + p["polls"] * NEW_POINTS
+
+        grouped_opens: list[float] = []
+        grouped_opens_cpu: list[float] = []
+        grouped = None
+        for _ in range(p["opens"]):
+            if grouped is not None:
+                grouped.close()
+            fresh_grouped = workspace()
+            began, cpu = time.perf_counter(), time.process_time()
+            grouped = ExperimentDetails(Experiment(fresh_grouped, "big"), group_by="alpha")
+            grouped_opens.append((time.perf_counter() - began) * 1000)
+            grouped_opens_cpu.append((time.process_time() - cpu) * 1000)
+        assert grouped is not None
+        groups = grouped.model.groups
+        assert len(groups) == min(7, p["runs"]) and all(len(g.members) for g in groups)
+        band = grouped.model.chart_data("loss").lines[0]
+        assert band.lower is not None and len(band.x) >= p["points"]
+        progress(f"grouped first render: {spread(grouped_opens, fmt_ms)}")
+        grouped_polls: list[float] = []
+        grouped_polls_cpu: list[float] = []
+        for more in range(p["polls"]):
+            grow(fresh, active, step + 1 + more)
+            began, cpu = time.perf_counter(), time.process_time()
+            changes = grouped.refresh()
+            grouped_polls.append((time.perf_counter() - began) * 1000)
+            grouped_polls_cpu.append((time.process_time() - cpu) * 1000)
+            assert changes.grown, "the active members' bands must move"
+        progress(f"grouped poll: {spread(grouped_polls, fmt_ms)}")
+        members = sum(len(g.band_members) for g in grouped.model.shown_groups())
+        grouped.close()
 
         sorts: list[float] = []
         filters: list[float] = []
@@ -221,6 +257,8 @@ def run(p: dict[str, int], store: str = "sqlite") -> list[Result]:
     runs = f"{p['runs']:,} runs × {len(METRICS)} metrics × {p['points']:,} points"
     if store != "sqlite":
         runs += f", {store}"
+    open_ratio = median(grouped_opens_cpu) / median(opens_cpu)
+    poll_ratio = median(grouped_polls_cpu) / median(polls_cpu)
     results += [
         Result(
             key="experiment_first_render",
@@ -251,6 +289,35 @@ def run(p: dict[str, int], store: str = "sqlite") -> list[Result]:
             f"({spread(polls, fmt_ms)})",
             mlflow_cell="(no in-notebook view)",
             samples={"ours": polls},
+        ),
+        Result(
+            key="experiment_grouped_first_render",
+            operation=f"ExperimentDetails(group_by='alpha') first render ({runs}): "
+            f"{len(groups)} groups, bands over {members} members × {len(METRICS)} metrics "
+            "(kernel CPU time)",
+            unit="ms",
+            ours=median(grouped_opens_cpu),
+            target=1000,
+            target_text="≤ 1 s",
+            higher_is_better=False,
+            ours_detail=f"kernel CPU time, {open_ratio:.2f}× the ungrouped first render; "
+            f"wall median {fmt_ms(median(grouped_opens))} ({spread(grouped_opens, fmt_ms)})",
+            mlflow_cell="(no grouped in-notebook view)",
+            samples={"ours": grouped_opens},
+        ),
+        Result(
+            key="experiment_grouped_poll",
+            operation=f"grouped poll, {p['active']} active members adding {NEW_POINTS} "
+            "points to each metric (kernel CPU time)",
+            unit="ms",
+            ours=median(grouped_polls_cpu),
+            target=50,
+            target_text="≤ 50 ms",
+            higher_is_better=False,
+            ours_detail=f"kernel CPU time, {poll_ratio:.2f}× the ungrouped poll; "
+            f"wall median {fmt_ms(median(grouped_polls))} ({spread(grouped_polls, fmt_ms)})",
+            mlflow_cell="(no grouped in-notebook view)",
+            samples={"ours": grouped_polls},
         ),
         Result(
             key="experiment_payload",

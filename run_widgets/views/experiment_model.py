@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
 from ..store.run_query import MAX_PAGE_SIZE, matches, scalar_summaries
 from . import across, groups, overlay, run_table, summary
@@ -166,6 +168,7 @@ class ExperimentModel:
         self.groups: list[Group] = []
         self.group_colors: dict[str, str] = {}
         self.param_names: set[str] = set()
+        self._bands: dict[tuple[Any, ...], tuple[list[tuple[str, int]], groups.Band]] = {}
 
     # ------------------------------------------------------------------------- polls --
     def poll(self) -> ModelChanges:
@@ -519,8 +522,11 @@ class ExperimentModel:
                 for run_id in group.band_members
                 if run_id in self.series and name in self.series[run_id].metrics
             ]
-            arrays = [(run_id, s.arrays(name, mode, smoothing)) for run_id, s in members]
-            found = groups.band([xy for _, xy in arrays], self.center, self.spread)
+            version = [(run_id, series.metrics[name].count) for run_id, series in members]
+            arrays = {}
+            if self.show_members or not self._band_is_current(group.label, name, version):
+                arrays = {r: series.arrays(name, mode, smoothing) for r, series in members}
+            found = self._band(group.label, name, version, list(arrays.values()))
             if not len(found.x):
                 continue
             lines.append(
@@ -536,7 +542,8 @@ class ExperimentModel:
                 )
             )
             if self.show_members:
-                for (run_id, (x, y)), (_, series) in zip(arrays, members, strict=True):
+                for run_id, series in members:
+                    x, y = arrays[run_id]
                     lines.append(
                         SeriesData(
                             overlay.run_label(series.record),
@@ -548,6 +555,33 @@ class ExperimentModel:
                         )
                     )
         return ChartData(name, label, lines, self._chart_note(name, lines), kind)
+
+    def _band(
+        self,
+        label: str,
+        name: str,
+        version: list[tuple[str, int]],
+        series: list[tuple[np.ndarray, np.ndarray]],
+    ) -> groups.Band:
+        """A group's band, computed again only when one of its members' series grew.
+
+        (A poll where 10 runs grow redraws their groups' charts; the other groups' bands on
+        those charts are reused.)
+        """
+        cached = self._bands.get(self._band_key(label, name))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found = groups.band(series, self.center, self.spread)
+        self._bands[self._band_key(label, name)] = (version, found)
+        return found
+
+    def _band_key(self, label: str, name: str) -> tuple[Any, ...]:
+        options = self.options
+        return (label, name, options.x, options.smoothing, self.center, self.spread)
+
+    def _band_is_current(self, label: str, name: str, version: list[tuple[str, int]]) -> bool:
+        cached = self._bands.get(self._band_key(label, name))
+        return cached is not None and cached[0] == version
 
     def _chart_note(self, name: str, lines: Sequence[SeriesData]) -> str:
         if any(len(line.x) for line in lines):
@@ -668,6 +702,7 @@ class ExperimentModel:
         return moved
 
     def _make_groups(self) -> None:
+        self._bands.clear()
         order = sorted(self._group_numbers, key=lambda r: -self._group_numbers[r])
         made = groups.make_groups(self.group_keys, self.group_values, order, overlay.PALETTE)
         self.group_colors = overlay.assign_colors(

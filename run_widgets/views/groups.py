@@ -186,14 +186,22 @@ def aligned(series: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -
     for row, (x, y) in enumerate(series):
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        if len(x) == len(grid) and np.array_equal(x, grid):  # on the grid already (steps)
+            values[row] = y
+            continue
         keep = np.isfinite(x) & np.isfinite(y)
-        x, y = x[keep], y[keep]
+        if not keep.all():
+            x, y = x[keep], y[keep]
         if not len(x):
             continue
-        order = np.argsort(x, kind="stable")
-        x, y = x[order], y[order]
-        inside = (grid >= x[0]) & (grid <= x[-1])
-        values[row, inside] = np.interp(grid[inside], x, y)
+        if (np.diff(x) < 0).any():
+            order = np.argsort(x, kind="stable")
+            x, y = x[order], y[order]
+        start, stop = (
+            np.searchsorted(grid, [x[0], x[-1]], side="left")[0],
+            np.searchsorted(grid, x[-1], side="right"),
+        )
+        values[row, start:stop] = np.interp(grid[start:stop], x, y)
     return values
 
 

@@ -144,26 +144,25 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
             if line.lower is not None and line.upper is not None:
                 band = self._mark(self.bands, len(bands), scales)
                 with band.hold_sync():
-                    band.x = x
                     low = _clip(line.lower, y_layout)
                     if log_y and y_layout is not None:  # a band reaching 0 or below
                         low = np.maximum(low, y_layout.low)
-                    band.y = np.vstack([low, _clip(line.upper, y_layout)])
-                    band.colors = [line.color, line.color]
-                    band.fill_colors = [line.color]
+                    _set_arrays(band, x, np.vstack([low, _clip(line.upper, y_layout)]))
+                    _set(band, "colors", [line.color, line.color])
+                    _set(band, "fill_colors", [line.color])
                 bands.append(band)
             mark = self._mark(self.lines, len(members) + len(centers), scales)
             member = bool(line.group and line.run_id) or line.faded
-            with mark.hold_sync():
-                mark.x, mark.y = x, y
-                mark.colors = [line.color]
-                mark.labels = [line.label]
-                mark.display_legend = not member
+            with mark.hold_sync():  # only what changed is sent (most groups do not move)
+                _set_arrays(mark, x, y)
                 width = 1.0 if member else (2.2 if line.group else 1.6)
-                mark.stroke_width = 3.0 if line.emphasis else width
-                mark.opacities = [MEMBER_OPACITY if member else 1.0]
-                mark.marker = "circle" if len(y) <= 30 and not member else None
-                mark.marker_size = 16
+                _set(mark, "colors", [line.color])
+                _set(mark, "labels", [line.label])
+                _set(mark, "display_legend", not member)
+                _set(mark, "stroke_width", 3.0 if line.emphasis else width)
+                _set(mark, "opacities", [MEMBER_OPACITY if member else 1.0])
+                _set(mark, "marker", "circle" if len(y) <= 30 and not member else None)
+                _set(mark, "marker_size", 16)
             (members if member else centers).append(mark)
         # Bands under the lines; members faded below the groups' (and the best) lines.
         centers.sort(key=lambda m: m.stroke_width)
@@ -262,3 +261,17 @@ def _positive(line: SeriesData) -> SeriesData:
 def _clip(values: np.ndarray, layout: AxisLayout | None) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     return array if layout is None else layout.clipped(array)
+
+
+def _set(mark: bqplot.Lines, name: str, value: object) -> None:
+    if getattr(mark, name) != value:
+        setattr(mark, name, value)
+
+
+def _set_arrays(mark: bqplot.Lines, x: np.ndarray, y: np.ndarray) -> None:
+    """Assign x and y unless the mark holds them already (an unchanged group's band)."""
+    old_x, old_y = np.asarray(mark.x), np.asarray(mark.y)
+    if old_x.dtype != x.dtype or not np.array_equal(old_x, x):
+        mark.x = x
+    if old_y.shape != np.shape(y) or not np.array_equal(old_y, y):
+        mark.y = y
