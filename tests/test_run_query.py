@@ -194,6 +194,12 @@ def test_summary_sorts_use_the_metric_headers_min_and_max(store: TrackingStore) 
     assert page.summaries["run-07"]["mse_text"] == (None, None, None)  # not a number
     with pytest.raises(ValueError, match="metric_min:<name>"):
         RunQuery(sort="metric_mean:mse")
+    full = RunQuery(experiment_id=exp, sort="metric_min:mse", limit=3)
+    bare = RunQuery(experiment_id=exp, sort="metric_min:mse", limit=3, with_metrics=False)
+    ids = [r.id for r in store.query_runs(full).records]
+    for answer in (store.query_runs(bare), query_runs_generic(store, bare)):
+        assert [r.id for r in answer.records] == ids  # sorted the same
+        assert answer.metrics == {} and answer.summaries == {}  # the runs only
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,8 @@ class RunQuery:
         offset: how many matching runs to skip.
         limit: page size (at most ``MAX_PAGE_SIZE``).
         now: the time durations of active runs are measured to (default: now).
+        with_metrics: also read the page's scalar metrics (last values and summaries);
+            ``False`` when only the runs are wanted (e.g. every run's group).
     """
 
     experiment_id: int | None = None
@@ -90,6 +92,7 @@ class RunQuery:
     offset: int = 0
     limit: int = 25
     now: float | None = None
+    with_metrics: bool = True
 
     def __post_init__(self) -> None:
         check_sort_key(self.sort)
@@ -272,8 +275,12 @@ def metric_values(
     }
 
 
-def page_of(store: HeaderSource, records: Sequence[RunRecord], total: int) -> RunPage:
+def page_of(
+    store: HeaderSource, records: Sequence[RunRecord], total: int, with_metrics: bool = True
+) -> RunPage:
     """A page of ``records`` with their metrics' last values and summaries (one read)."""
+    if not with_metrics:
+        return RunPage(records=tuple(records), total=total)
     summaries = scalar_summaries(store, [r.id for r in records])
     return RunPage(
         records=tuple(records),
@@ -310,7 +317,8 @@ def query_runs_generic(store: RunSource, query: RunQuery) -> RunPage:
     sort = metric_sort(query.sort)
     values = metric_values(store, [r.id for r in records], sort[0]) if sort else {}
     ordered = order(records, values, query)
-    return page_of(store, ordered[query.offset : query.offset + query.limit], len(records))
+    window = ordered[query.offset : query.offset + query.limit]
+    return page_of(store, window, len(records), query.with_metrics)
 
 
 def run_columns_generic(store: RunSource, query: RunQuery) -> RunColumns:

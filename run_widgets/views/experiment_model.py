@@ -663,7 +663,11 @@ class ExperimentModel:
         values: dict[str, tuple[Any, ...] | None] = {}
         numbers: dict[str, int] = {}
         query = replace(
-            self.settings.query(self.scope), sort="number", descending=True, limit=MAX_PAGE_SIZE
+            self.settings.query(self.scope),
+            sort="number",
+            descending=True,
+            limit=MAX_PAGE_SIZE,
+            with_metrics=False,  # only the runs' parameters are needed
         )
         offset = 0
         while True:

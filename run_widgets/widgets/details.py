@@ -423,6 +423,12 @@ class RunDetails(LiveView):
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
 
+        Args:
+            path: the CSV file to write (its folder must exist).
+
+        Returns:
+            The path written.
+
         Raises:
             OSError: ``path`` cannot be written (the message names it); the view goes on.
         """

@@ -804,6 +804,12 @@ class ExperimentDetails(LiveView):
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
 
+        Args:
+            path: the CSV file to write (its folder must exist).
+
+        Returns:
+            The path written.
+
         Raises:
             OSError: ``path`` cannot be written (the message names it); the view goes on.
         """
@@ -817,6 +823,12 @@ class ExperimentDetails(LiveView):
         show_members: bool | None = None,
     ) -> None:
         """Group the runs by ``by`` (``None``: no groups), as choosing it in the view.
+
+        Args:
+            by: a key (tag, argument, hyperparameter or property) or a list of keys.
+            center: the group line, ``"mean"`` or ``"median"`` (default: unchanged).
+            band: the band, ``"std"`` or ``"minmax"`` (default: unchanged).
+            show_members: also draw the members' own lines (default: unchanged).
 
         Raises:
             TypeError, ValueError: see ``ExperimentDetails``; the view is unchanged.
@@ -842,9 +854,14 @@ class ExperimentDetails(LiveView):
     ) -> None:
         """Choose the charts' x axis, smoothing, log y, outliers and metric filter.
 
-        ``x`` is ``"step"``, ``"index"``, ``"wall"``, ``"relative"`` or
-        ``"metric:<name>"``; ``filter`` a regular expression over metric names (an
-        invalid one is shown beside the box and filters nothing).
+        Args:
+            x: ``"step"``, ``"index"``, ``"wall"``, ``"relative"`` (time since the run
+                started, shown in s, min, h or days) or ``"metric:<name>"``.
+            smoothing: the EMA weight, 0 (off) to 0.999.
+            log_y: a logarithmic y axis.
+            ignore_outliers: scale every chart's y axis to the 5–95 % quantiles.
+            filter: a regular expression over metric names (an invalid one is shown
+                beside the box and filters nothing).
 
         Raises:
             ValueError: an unknown ``x`` or a smoothing outside [0, 0.999].

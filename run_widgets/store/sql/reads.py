@@ -144,7 +144,8 @@ class SqlReads(SqlTransactions):
         if not ids:
             return RunPage(records=(), total=total, metrics={})
         found = {r.id: r for r in self._select_runs(d.in_clause("r.id"), [d.values_param(ids)])}
-        return page_of(self, [found[run_id] for run_id in ids if run_id in found], total)
+        records = [found[run_id] for run_id in ids if run_id in found]
+        return page_of(self, records, total, query.with_metrics)
 
     @retried
     def run_columns(self, query: RunQuery) -> RunColumns:
