@@ -312,3 +312,28 @@ def test_model_filter_x_metric_and_exports(exp: Experiment, tmp_path: Path) -> N
     data = model.chart_data("mse").json()
     assert data["lines"][0]["run_id"] == run.id and len(data["lines"][0]["y"]) == 5
     assert all(math.isfinite(v) for v in data["lines"][0]["y"])
+
+
+# ---------------------------------------------------------------------------- a11y --
+def test_charts_have_a_text_alternative_and_a_data_table(exp: Experiment) -> None:
+    from run_widgets import RunDetails
+    from run_widgets.views import a11y
+
+    run = new_run(exp, display_name="<script>")
+    for step in range(10):
+        run.log("loss", 2.0 / (step + 1), step=step)
+    run.complete()
+    view = RunDetails(run)
+    try:
+        html = view.static_bundle()["text/html"]
+        alt = html.split('alt="', 1)[1].split('"', 1)[0]
+        assert "loss: 1 line; step 0 to 9; loss 0.2 to 2" in alt
+        chart = view.chart_data()[0]
+        table = a11y.summary_html(chart)
+        assert "<caption>Data of the chart loss: 1 line" in table
+        assert '<th scope="row">loss</th><td>10</td><td>0</td><td>9</td>' in table
+    finally:
+        view.close()
+    line = export.SeriesData("<b>", np.array([0.0]), np.array([1.0]))
+    assert "&lt;b&gt;" in a11y.summary_html(export.ChartData("m", "step", [line]))
+    assert a11y.describe(export.ChartData("m", "step", [])) == "m: no points yet"

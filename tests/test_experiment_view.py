@@ -3,6 +3,7 @@ widget's synced state (``get_state()``), over a real workspace."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -388,6 +389,11 @@ def test_show_outside_a_kernel_prints_a_summary(exp: Experiment, capsys: Any) ->
     view.show()
     out = capsys.readouterr().out
     assert out.startswith("ExperimentDetails: Experiment test-exp\nRuns: 2")
+    # The table page as text: run numbers, display names, status, the metric columns.
+    header, *rows = out.splitlines()[2:5]
+    assert header.split() == ["#", "name", "status", "mse", "r2"]
+    assert rows[0].split()[:4] == ["2", "ridge", "0.01", "Completed"]
+    assert rows[1].split()[:4] == ["1", "ridge", "0.001", "Completed"]
     assert view.poller is None and not [t for t in threading.enumerate() if "experiment" in t.name]
     view.close()
 
@@ -415,3 +421,67 @@ def test_best_run_follows_changes_and_across_rows_load_on_demand(exp: Experiment
     model.enable_across()
     assert len(model.across_rows) == 4
     live.complete()
+
+
+def test_grouped_widget_state_exports_and_widget_data(exp: Experiment, tmp_path: Any) -> None:
+    for alpha in (0.1, 1.0):
+        for seed in range(2):
+            run = new_run(exp, display_name=f"a{alpha} s{seed}", tags={"alpha": str(alpha)})
+            for step in range(6):
+                run.log("loss", alpha / (step + 1) + seed * 0.1, step=step)
+            run.complete()
+    view = ExperimentDetails(exp, group_by="alpha", band="minmax")
+    try:
+        assert view.group_select.value == ("alpha",) and view.band.value == "minmax"
+        chart = view.charts["loss"]
+        assert len(chart.bands) == 2 and all(b.fill == "between" for b in chart.bands)
+        assert [m.labels[0] for m in chart.figure.marks if m.display_legend] == [
+            "alpha=0.1 (n=2)",
+            "alpha=1 (n=2)",
+        ]
+        assert _state(view.table)["grouped"] and view.selection.disabled
+        assert "n=2" in chart.summary.value and "rw-sr-only" in chart.summary.value
+        # Members' own lines, then no groups again.
+        view.group("alpha", show_members=True)
+        assert len(chart.figure.marks) == 2 + 2 + 4
+        view.group(None)
+        assert view.group_select.value == () and not _state(view.table)["grouped"]
+        assert view.center.layout.display == "none"
+        # Charts: a metric as x, an invalid filter said, not raised.
+        view.set_charts(filter="lo(")
+        assert "invalid pattern" in view.filter_error.value and "loss" in view.charts
+        view.set_charts(filter="^nothing")
+        assert view.charts == {}
+        view.set_charts(filter="", x="relative", ignore_outliers=True)
+        assert view.charts["loss"].x_axis.label.startswith("time since start (")
+        assert view.charts["loss"].menu.ignore_outliers
+        with pytest.raises(ValueError, match="x must be one of"):
+            view.set_charts(x="epochs")
+        # Exports: what the charts draw, with run ids; a bad path is named, the view goes on.
+        view.group("alpha", show_members=False)
+        view.set_charts(x="step")
+        frame = view.to_dataframe()
+        assert set(frame.group) == {"alpha=0.1", "alpha=1"} and frame.lower.notna().all()
+        path = view.to_csv(tmp_path / "charts.csv")
+        assert path.read_text().count("\n") == len(frame) + 1
+        with pytest.raises(OSError, match="nowhere"):
+            view.to_csv(tmp_path / "nowhere" / "charts.csv")
+        assert view.refresh() is not None
+        csv_sent: list[Any] = []
+        chart = view.charts["loss"]
+        chart.menu.send = csv_sent.append  # what the menu's "Save CSV" answers the browser
+        chart.menu._on_message(chart.menu, {"event": "csv"}, [])
+        assert csv_sent[0]["filename"] == "loss.csv" and "alpha=0.1" in csv_sent[0]["csv"]
+        # Everything the view shows, JSON-able.
+        data = view.get_widget_data()
+        json.dumps(data)
+        assert [g["label"] for g in data["groups"]] == ["alpha=0.1", "alpha=1"]
+        assert data["groups"][0]["count"] == 2 and len(data["runs"]) == 4
+        assert set(data["runs"][0]["metrics"]["loss"]) == {"last", "min", "max", "best"}
+        (line, _) = data["charts"]["loss"]["lines"]
+        assert line["group"] == "alpha=0.1" and len(line["x"]) == len(line["lower"]) == 6
+        with pytest.raises(ValueError, match="No run has 'alpah'"):
+            view.group("alpah")
+        assert view.model.group_keys == ("alpha",)  # unchanged
+    finally:
+        view.close()

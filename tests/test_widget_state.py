@@ -650,3 +650,57 @@ def test_off_screen_charts_of_a_running_run_lag_at_most_one_refresh_per_chart(
     finally:
         run.complete()
         view.close()
+
+
+# ------------------------------------------------------------------- issue 22 parts --
+def test_chart_axes_outliers_filter_and_exports(details: RunDetails, tmp_path: Path) -> None:
+    import json
+
+    loss = details._charts["loss"]
+    loss.x_select.value = WALL  # a date axis over the points' wall times
+    assert loss.x_axis.scale is loss.x_date and loss.lines[0].x.dtype.kind == "M"
+    loss.x_select.value = RELATIVE  # seconds since the start, in the unit that fits
+    assert loss.x_axis.scale is loss.x_scale and loss.x_axis.label == "time since start (s)"
+    loss.x_select.value = INDEX
+    np.testing.assert_array_equal(loss.lines[0].x, [0, 1, 2, 3, 4])
+    # Ignore outliers for every chart: the grid's toggle sets each chart's menu.
+    details.charts.outliers.value = True
+    assert all(chart.ignore_outliers for chart in details._charts.values())
+    # The filter is a regular expression; an invalid one is said and filters nothing.
+    details.charts.filter.value = "^(acc|roc)"
+    assert details.charts.shown == ["acc_list", "roc"]
+    details.charts.filter.value = "acc("
+    assert "invalid pattern" in details.charts.filter_error.value
+    assert len(details.charts.shown) == len(details._charts)
+    details.charts.filter.value = ""
+    # What the charts draw: get_widget_data()["charts"], to_dataframe, to_csv.
+    data = details.get_widget_data()
+    json.dumps(data)
+    line = data["charts"]["loss"]["lines"][0]
+    assert line["run_id"] == details.tracker.run_id and line["y"][0] == 1.0
+    assert data["charts"]["loss"]["x_axis"] == "index"
+    assert {ln["label"] for ln in data["charts"]["roc"]["lines"]} == {"tpr", "thr"}
+    frame = details.to_dataframe()
+    assert set(frame.metric) == set(details._charts) and set(frame.run_id) == {line["run_id"]}
+    assert details.to_csv(tmp_path / "run.csv").read_text().startswith("metric,x_axis,run_id")
+    with pytest.raises(OSError, match="Cannot write the CSV"):
+        details.to_csv(tmp_path)  # a folder
+    assert "<caption>" in loss.summary.value and "loss" in loss.summary.value
+
+
+def test_whole_x_values_get_whole_ticks_and_large_y_values_grouped_digits(exp: Experiment) -> None:
+    run = new_run(exp)
+    for epoch in range(3):
+        run.log_row("learning rate", epoch=epoch, lr=0.1 / (epoch + 1))
+        run.log("samples", 2500.0 * epoch)
+    view = RunDetails(run)
+    try:
+        rate = view._charts["learning rate"]
+        assert rate.x_axis.tick_values.tolist() == [0.0, 1.0, 2.0]  # not 0, 0.2 … 2
+        samples = view._charts["samples"]
+        assert samples.y_axis.tick_format == ",d"  # 5,000, not 5e+3
+        # The domain is padded past the outer ticks: labels clear of the axis' ends.
+        assert samples.y_linear.min < samples.y_axis.tick_values[0]
+        assert samples.y_linear.max > samples.y_axis.tick_values[-1]
+    finally:
+        view.close()
