@@ -151,6 +151,7 @@ function render({ model, el: root }) {
         const td = el("td", null, cell(row, column, shown));
         if (column.key === "status") td.className = rwStatusClass(row.status);
         if (column.key === "duration" && row.end == null) td.classList.add("rw-live-duration");
+        if (column.kind === "time" || column.kind === "duration") td.classList.add("rw-nowrap");
         tr.append(td);
       }
       tr.addEventListener("click", () => model.send({ event: "open", id: row.id === opened ? "" : row.id }));

@@ -28,6 +28,9 @@ GOALS = (MINIMIZE, MAXIMIZE)
 MAX_ACROSS_RUNS = 1000
 MAX_PARCOORD_AXES = 8
 LOG_DECADES = 2.0
+MAX_NAMED_POINTS = 12  # more points: names only in their tooltips (labels would overlap)
+LABEL_PX_PER_CHAR = 7.0
+PLOT_PX = 320.0  # the narrowest plot area of the chart (its grid's minimum width)
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,25 @@ def scatter_state(rows: Sequence[AcrossRow], param: str, metric: str, goal: str)
         label += " (" + ", ".join(f"{i}={c}" for i, c in enumerate(shown)) + ")"
     data["label"] = label
     data["title"] = f"final {metric} by {param}"
+    data["named"] = 0 < len(data["labels"]) <= MAX_NAMED_POINTS
     return data
+
+
+def label_room(data: dict[str, Any], low: float, high: float) -> float:
+    """How far to extend an x domain ``[low, high]`` for the right-most points' names.
+
+    Names are written to the right of their points (``scatter_state``'s); near the right
+    edge they need room inside the chart.
+    """
+    if not data.get("named") or not len(data["x"]) or high <= low:
+        return 0.0
+    x = np.asarray(data["x"], dtype=np.float64)
+    right = x >= low + 0.75 * (high - low)  # only names near the right edge need room
+    chars = max(
+        (len(name) for name, keep in zip(data["labels"], right, strict=True) if keep), default=0
+    )
+    share = min(0.5, chars * LABEL_PX_PER_CHAR / PLOT_PX)
+    return (high - low) * share
 
 
 def numeric_params(rows: Sequence[AcrossRow]) -> list[str]:

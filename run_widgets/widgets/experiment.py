@@ -31,6 +31,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -531,11 +532,16 @@ class ExperimentDetails(LiveView):
             self.across_figure.title = data["title"]
             index = data["best"]
             categories = bool(data["categories"])
-            apply_axis(self._ax_linear, self.across_x_axis, linear_axis([x], integer=categories))
+            layout = linear_axis([x], integer=categories)
+            if layout is not None:  # room for the right-most points' names
+                extra = across.label_room(data, layout.low, layout.high)
+                layout = replace(layout, high=layout.high + extra)
+            apply_axis(self._ax_linear, self.across_x_axis, layout)
             apply_axis(self._ay, self.across_y_axis, linear_axis([y]))
             with self._points.hold_sync():
                 self._points.x, self._points.y = x, y
                 self._points.names = data["labels"]
+                self._points.display_names = data["named"]
             with self._best.hold_sync():
                 self._best.x = x[index : index + 1] if index >= 0 else np.empty(0)
                 self._best.y = y[index : index + 1] if index >= 0 else np.empty(0)
@@ -676,8 +682,6 @@ class ExperimentDetails(LiveView):
 
     def active_runs(self) -> int:
         """How many runs of the view are active now."""
-        from dataclasses import replace
-
         return self.reader.query_runs(
             replace(self.model.scope, statuses=("active",), limit=1)
         ).total

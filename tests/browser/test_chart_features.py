@@ -229,7 +229,8 @@ def inside_figure(page: Any, title: str) -> dict[str, Any]:
               return {x: b.x, y: b.y, right: b.right, bottom: b.bottom, text: e.textContent}; };
             return {figure: box(fig.querySelector('svg.svg-figure') || fig),
               ticks: [...fig.querySelectorAll('g.axis .tick text')].filter(t => t.textContent).map(box),
-              points: [...fig.querySelectorAll('.dot, path.dot')].map(box)};
+              points: [...fig.querySelectorAll('.dot, path.dot')].map(box),
+              names: [...fig.querySelectorAll('text.dot_text')].filter(t => t.textContent).map(box)};
           }
           return null;
         }""",
@@ -343,10 +344,16 @@ def test_groups_bands_summaries_filter_and_exports(lab: Any, tmp_path: Path) -> 
     before = max(number(t["text"]) for t in axes_of(page, "loss")[1])
     menu_action(page, loss, "Ignore outliers")
     wait_until(page, Y_TOP_BELOW, {"title": "loss", "top": before})
-    # The across-run chart opens on alpha (model=ridge separates nothing); parallel
-    # coordinates name alpha once although it is a tag and a metric.
+    # The overlay's last x tick ("15") is inside the figure, not cut to "1".
+    boxes = inside_figure(page, "loss")
+    assert max(t["right"] for t in boxes["ticks"]) <= boxes["figure"]["right"] - 1, boxes
+    # The across-run chart opens on alpha (model=ridge separates nothing); the right-most
+    # points' names fit inside it; parallel coordinates name alpha once although it is a
+    # tag and a metric.
     page.locator(".rw-across").first.scroll_into_view_if_needed()
     assert page.locator(".rw-across select").first.input_value() == "alpha"
+    boxes = inside_figure(page, "final loss by alpha")
+    assert boxes["names"] and max(n["right"] for n in boxes["names"]) <= boxes["figure"]["right"]
     names = page.evaluate(
         "() => [...document.querySelectorAll('.rw-parcoords text.rw-axis-label')]"
         ".map(e => e.textContent.replace(' (log)', ''))"
