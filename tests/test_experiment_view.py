@@ -280,8 +280,8 @@ def test_widget_state_table_charts_and_across(exp: Experiment) -> None:
         colors = [line.colors[0] for line in chart.lines[:5]]
         assert colors == [table["colors"][r] for r in table["selected"]]
         assert chart.lines[0].labels == [f"{runs[5].number}: ridge 100.0"]
-        assert view.across_x_axis.label == "log10(alpha)"  # alphas span five decades
-        assert sorted(view._points.x) == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0]
+        assert view.across_box.x_axis.label == "log10(alpha)"  # alphas span five decades
+        assert sorted(view.across_box.points.x) == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0]
         assert len(view.parcoords.lines) == 6
         # Intents from the browser arrive as messages.
         view._on_table_message(

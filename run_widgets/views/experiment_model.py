@@ -31,10 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
-from ..store.run_query import MAX_PAGE_SIZE, matches, scalar_summaries
+from ..store.run_query import scalar_summaries
 from . import across, groups, overlay, run_table, summary
 from .across import AcrossRow
 from .experiment_reader import ExperimentReader
@@ -43,6 +41,7 @@ from .groups import Group
 from .liveness import liveness_for
 from .metric_filter import MetricFilter, metric_filter
 from .overlay import RunSeries
+from .run_groups import RunGroups
 from .run_table import TableSettings
 
 SELECTIONS = ("newest", "best")
@@ -158,17 +157,10 @@ class ExperimentModel:
         self.options = ChartOptions()
         self.filter: MetricFilter = metric_filter("")
         self.page_summaries: dict[str, dict[str, dict[str, float | None]]] = {}
-        # Groups (``group_by``): each run's group value, the runs in table order, groups.
-        self.group_keys: tuple[str, ...] = groups.parse_group_by(group_by)
-        self.center = center
-        self.spread = spread
+        # Groups (``group_by``): see ``views.run_groups``.
+        self.grouping = RunGroups(groups.parse_group_by(group_by), center, spread)
         self.show_members = bool(show_members)
-        self.group_values: dict[str, tuple[Any, ...] | None] = {}
-        self._group_numbers: dict[str, int] = {}
-        self.groups: list[Group] = []
-        self.group_colors: dict[str, str] = {}
         self.param_names: set[str] = set()
-        self._bands: dict[tuple[Any, ...], tuple[list[tuple[str, int]], groups.Band]] = {}
 
     # ------------------------------------------------------------------------- polls --
     def poll(self) -> ModelChanges:
@@ -207,7 +199,7 @@ class ExperimentModel:
                 self.goal = summary.guessed_goal(self.metric)
         if self.group_keys:
             self._load_groups()
-            self._check_group_keys(self.group_keys)
+            self.grouping.check()
         self._query_page()
         self._max_number = max((r.number for r in self.page.records), default=0)
         if self.across_enabled is None:
@@ -249,7 +241,8 @@ class ExperimentModel:
             before = list(self.selected)
             self._default_selection(changes)
             changes.selection = before != self.selected
-        if self.group_keys and self._update_groups(changed):
+        if self.group_keys and self.grouping.update(changed, self.settings.query(self.scope)):
+            self._read_series(self.charted_runs(), ModelChanges())
             changes.groups = True
         for run_id in self.charted_runs():
             if run_id in by_id and run_id in self.series:
@@ -358,11 +351,7 @@ class ExperimentModel:
         )
         grouped = bool(self.group_keys)
         colors = (
-            {
-                r.id: self.group_colors.get(self._group_label(r.id), "")
-                for r in self.page.records
-                if r.id in self.group_values
-            }
+            {r.id: self.grouping.color_of(r.id) for r in self.page.records}
             if grouped
             else dict(self.colors)
         )
@@ -453,12 +442,7 @@ class ExperimentModel:
 
     def charted_runs(self) -> list[str]:
         """The runs whose series the charts draw: the selection, or the groups' members."""
-        if not self.group_keys:
-            return list(self.selected)
-        ids: list[str] = []
-        for group in self.shown_groups():
-            ids.extend(group.band_members)
-        return ids
+        return self.grouping.members() if self.group_keys else list(self.selected)
 
     def all_chart_names(self) -> list[str]:
         """Every metric with an overlay chart, before the metric filter."""
@@ -516,72 +500,8 @@ class ExperimentModel:
                     SeriesData(line.label, line.x, line.y, run_id=line.run_id, color=line.color)
                 )
             return ChartData(name, label, lines, self._chart_note(name, lines), kind)
-        for group in self.shown_groups():
-            members = [
-                (run_id, self.series[run_id])
-                for run_id in group.band_members
-                if run_id in self.series and name in self.series[run_id].metrics
-            ]
-            version = [(run_id, series.metrics[name].count) for run_id, series in members]
-            arrays = {}
-            if self.show_members or not self._band_is_current(group.label, name, version):
-                arrays = {r: series.arrays(name, mode, smoothing) for r, series in members}
-            found = self._band(group.label, name, version, list(arrays.values()))
-            if not len(found.x):
-                continue
-            lines.append(
-                SeriesData(
-                    group.legend(),
-                    found.x,
-                    found.center,
-                    group=group.label,
-                    color=group.color,
-                    lower=found.lower,
-                    upper=found.upper,
-                    count=found.count,
-                )
-            )
-            if self.show_members:
-                for run_id, series in members:
-                    x, y = arrays[run_id]
-                    lines.append(
-                        SeriesData(
-                            overlay.run_label(series.record),
-                            x,
-                            y,
-                            run_id=run_id,
-                            group=group.label,
-                            color=group.color,
-                        )
-                    )
+        lines = self.grouping.lines(name, self.series, mode, smoothing, self.show_members)
         return ChartData(name, label, lines, self._chart_note(name, lines), kind)
-
-    def _band(
-        self,
-        label: str,
-        name: str,
-        version: list[tuple[str, int]],
-        series: list[tuple[np.ndarray, np.ndarray]],
-    ) -> groups.Band:
-        """A group's band, computed again only when one of its members' series grew.
-
-        (A poll where 10 runs grow redraws their groups' charts; the other groups' bands on
-        those charts are reused.)
-        """
-        cached = self._bands.get(self._band_key(label, name))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        found = groups.band(series, self.center, self.spread)
-        self._bands[self._band_key(label, name)] = (version, found)
-        return found
-
-    def _band_key(self, label: str, name: str) -> tuple[Any, ...]:
-        options = self.options
-        return (label, name, options.x, options.smoothing, self.center, self.spread)
-
-    def _band_is_current(self, label: str, name: str, version: list[tuple[str, int]]) -> bool:
-        cached = self._bands.get(self._band_key(label, name))
-        return cached is not None and cached[0] == version
 
     def _chart_note(self, name: str, lines: Sequence[SeriesData]) -> str:
         if any(len(line.x) for line in lines):
@@ -598,6 +518,30 @@ class ExperimentModel:
         return [self.chart_data(name) for name in self.chart_names()]
 
     # ------------------------------------------------------------------------ groups --
+    @property
+    def group_keys(self) -> tuple[str, ...]:
+        """The grouping key(s) (``()``: no groups)."""
+        return self.grouping.keys
+
+    @property
+    def groups(self) -> list[Group]:
+        """Every group, in value order (``"(none)"`` last)."""
+        return self.grouping.groups
+
+    @property
+    def center(self) -> str:
+        """The group line: ``"mean"`` or ``"median"``."""
+        return self.grouping.center
+
+    @property
+    def spread(self) -> str:
+        """The group band: ``"std"`` or ``"minmax"``."""
+        return self.grouping.spread
+
+    def shown_groups(self) -> list[Group]:
+        """The groups the charts show (the first ``MAX_GROUPS`` in value order)."""
+        return self.grouping.shown()
+
     def group(
         self,
         by: Any = None,
@@ -616,23 +560,20 @@ class ExperimentModel:
                 ``center``/``spread``. The model is unchanged.
         """
         keys = groups.parse_group_by(by)
-        center = self.center if center is None else center
-        spread = self.spread if spread is None else spread
-        groups.check_band_options(center, spread)
-        if keys and keys != self.group_keys:
-            previous = (self.group_keys, self.group_values, self._group_numbers)
-            self.group_keys = keys
-            self._load_groups()
-            try:
-                self._check_group_keys(keys)
-            except ValueError:
-                self.group_keys, self.group_values, self._group_numbers = previous
-                self._make_groups()
-                raise
-        elif not keys:
-            self.group_keys = ()
-            self.group_values, self._group_numbers, self.groups = {}, {}, []
-        self.center, self.spread = center, spread
+        grouping = RunGroups(
+            keys,
+            self.center if center is None else center,
+            self.spread if spread is None else spread,
+        )
+        if keys == self.group_keys:  # the same runs: keep them (and the colours)
+            grouping.values, grouping.numbers = self.grouping.values, self.grouping.numbers
+            grouping.colors = self.grouping.colors
+            grouping._make()
+        elif keys:
+            grouping.load(self.reader, self.settings.query(self.scope))
+            grouping.check()
+        self.param_names |= grouping.param_names
+        self.grouping = grouping
         if show_members is not None:
             self.show_members = bool(show_members)
         changes = ModelChanges(groups=True, table=True, selection=True)
@@ -641,85 +582,17 @@ class ExperimentModel:
 
     def group_options(self) -> list[tuple[str, tuple[str, ...]]]:
         """What the runs can be grouped by: ``(label, keys)`` (see ``groups.group_options``)."""
-        names = set(self.param_names) | set(self.columns.tags)
+        names = set(self.param_names) | set(self.columns.tags) | self.grouping.param_names
         names |= {k for row in self.across_rows.values() for k in row.params}
         options = groups.group_options(names)
         if self.group_keys and all(keys != self.group_keys for _, keys in options):
             options.append((" + ".join(self.group_keys), self.group_keys))
         return options
 
-    def _check_group_keys(self, keys: tuple[str, ...]) -> None:
-        if not self.group_values:
-            return  # no run yet: runs with the key may come
-        if all(value is None for value in self.group_values.values()):
-            known = sorted(self.param_names, key=str.lower)
-            raise ValueError(
-                f"No run has {' and '.join(repr(k) for k in keys)} among its tags, arguments, "
-                f"hyperparameters or properties (keys: {', '.join(known) or 'none'})."
-            )
-
     def _load_groups(self) -> None:
-        """Every run the table's filters keep, with its group value (pages of the store)."""
-        values: dict[str, tuple[Any, ...] | None] = {}
-        numbers: dict[str, int] = {}
-        query = replace(
-            self.settings.query(self.scope),
-            sort="number",
-            descending=True,
-            limit=MAX_PAGE_SIZE,
-            with_metrics=False,  # only the runs' parameters are needed
-        )
-        offset = 0
-        while True:
-            page = self.reader.query_runs(replace(query, offset=offset))
-            for record in page.records:
-                params = groups.group_params(record)
-                self.param_names.update(params)
-                values[record.id] = groups.group_value(params, self.group_keys)
-                numbers[record.id] = record.number
-            offset += len(page.records)
-            if not page.records or offset >= page.total:
-                break
-        self.group_values, self._group_numbers = values, numbers
-        self._make_groups()
-
-    def _update_groups(self, changed: Sequence[RunRecord]) -> bool:
-        """Keep membership right from the runs that changed; True if it changed."""
-        query = self.settings.query(self.scope)
-        moved = False
-        for record in changed:
-            if matches(record, query):
-                params = groups.group_params(record)
-                self.param_names.update(params)
-                value = groups.group_value(params, self.group_keys)
-                if self.group_values.get(record.id, ()) != value:
-                    self.group_values[record.id] = value
-                    self._group_numbers[record.id] = record.number
-                    moved = True
-            elif record.id in self.group_values:
-                del self.group_values[record.id]
-                del self._group_numbers[record.id]
-                moved = True
-        if moved:
-            self._make_groups()
-            self._read_series(self.charted_runs(), ModelChanges())
-        return moved
-
-    def _make_groups(self) -> None:
-        self._bands.clear()
-        order = sorted(self._group_numbers, key=lambda r: -self._group_numbers[r])
-        made = groups.make_groups(self.group_keys, self.group_values, order, overlay.PALETTE)
-        self.group_colors = overlay.assign_colors(
-            [g.label for g in made[: groups.MAX_GROUPS]], self.group_colors
-        )
-        self.groups = [replace(g, color=self.group_colors.get(g.label, g.color)) for g in made]
-
-    def shown_groups(self) -> list[Group]:
-        """The groups the charts show (the first ``MAX_GROUPS`` in value order)."""
-        return self.groups[: groups.MAX_GROUPS]
-
-    def _group_label(self, run_id: str) -> str:
-        return groups.group_label(self.group_keys, self.group_values.get(run_id))
+        """Every run the table's filters keep, in its group (pages of the store)."""
+        self.grouping.load(self.reader, self.settings.query(self.scope))
+        self.param_names |= self.grouping.param_names
 
     def _read_series(self, run_ids: Sequence[str], changes: ModelChanges) -> None:
         """Read the series of these runs if not held yet (and drop the ones not needed)."""

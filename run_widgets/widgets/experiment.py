@@ -35,15 +35,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import bqplot
 import ipywidgets
-import numpy as np
 import traitlets
 
 from ..run import Run
-from ..views import across, experiment_static, export, groups, overlay
-from ..views.axes import linear_axis
+from ..views import experiment_static, export, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
 from ..views.experiment_reader import (
     ExperimentReader,
@@ -54,12 +51,13 @@ from ..views.experiment_reader import (
 from ..views.export import ChartData
 from ..views.reader import RunSource
 from ..workspace import Workspace
-from ._assets import asset, css, module
+from ._assets import css, module
 from ._live import CLOSE_JOIN_S, LiveView, default_interval, in_kernel, poll_error_text
-from .chart_parts import apply_axis
+from .across_panel import AcrossPanel
 from .details import RunDetails
+from .experiment_controls import ExperimentControls
 from .overlay_chart import OverlayChart
-from .panels import ViewPanel
+from .panels import ParallelCoordinates, ViewPanel
 from .poller import Poller
 
 if TYPE_CHECKING:
@@ -67,8 +65,6 @@ if TYPE_CHECKING:
 
 IDLE_FACTOR = 5.0
 MAX_IDLE_INTERVAL_S = 60.0
-BEST_COLOR = "#d62728"
-OTHER_COLOR = "#7f9fbf"
 
 
 class RunTablePanel(ViewPanel):
@@ -94,15 +90,6 @@ class RunTablePanel(ViewPanel):
     error = traitlets.Unicode("").tag(sync=True)
     stat = traitlets.Unicode("last").tag(sync=True)
     grouped = traitlets.Bool(False).tag(sync=True)
-
-
-class ParallelCoordinates(anywidget.AnyWidget):
-    """Parallel coordinates over parameters and metrics (``js/parcoords.js``)."""
-
-    _esm = asset("parcoords.js")
-    _css = css("parcoords.css")
-    dimensions: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    lines: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
 
 class ExperimentDetails(LiveView):
@@ -192,118 +179,20 @@ class ExperimentDetails(LiveView):
         self.charts: dict[str, OverlayChart] = {}
         self.table = RunTablePanel(title=title)
         self.table.on_msg(self._on_table_message)
-        self.x_mode = ipywidgets.Dropdown(
-            options=[(overlay.X_LABELS[m], m) for m in overlay.X_MODES],
-            value="step",
-            description="x",
-            layout=ipywidgets.Layout(width="210px"),
-            style={"description_width": "14px"},
+        controls = ExperimentControls(selection, self.model.goal, center, band, show_members)
+        self.controls = controls
+        # The controls, by name (the user's choices are read from them).
+        self.selection, self.metric, self.goal = controls.selection, controls.metric, controls.goal
+        self.best_label = controls.best_label
+        self.group_select, self.center, self.band = (
+            controls.group_select,
+            controls.center,
+            controls.band,
         )
-        self.log_y = ipywidgets.ToggleButton(
-            value=False,
-            description="log y",
-            tooltip="Logarithmic y axis (non-positive values are hidden)",
-            layout=ipywidgets.Layout(width="64px"),
-        )
-        self.outliers = ipywidgets.ToggleButton(
-            value=False,
-            description="ignore outliers",
-            tooltip="Scale every chart's y axis to the 5–95 % quantiles of what it shows",
-            layout=ipywidgets.Layout(width="120px"),
-        )
-        self.metric_filter = ipywidgets.Text(
-            placeholder="filter metrics: regex, e.g. ^val_ or loss|acc",
-            description="charts",
-            layout=ipywidgets.Layout(width="320px"),
-            style={"description_width": "44px"},
-        )
-        self.filter_error = ipywidgets.HTML("")
-        self.filter_error.add_class("rw-filter-error")
-        self.group_select = ipywidgets.Dropdown(
-            options=[("no groups", ())],
-            value=(),
-            description="group by",
-            layout=ipywidgets.Layout(width="300px"),
-            style={"description_width": "60px"},
-        )
-        self.center = ipywidgets.Dropdown(
-            options=[("mean", "mean"), ("median", "median")],
-            value=center,
-            description="line",
-            layout=ipywidgets.Layout(width="140px"),
-            style={"description_width": "30px"},
-        )
-        self.band = ipywidgets.Dropdown(
-            options=[(groups.SPREAD_LABELS[b], b) for b in groups.SPREADS],
-            value=band,
-            description="band",
-            layout=ipywidgets.Layout(width="150px"),
-            style={"description_width": "34px"},
-        )
-        self.members = ipywidgets.ToggleButton(
-            value=bool(show_members),
-            description="members",
-            tooltip="Also draw each group member's own line",
-            layout=ipywidgets.Layout(width="84px"),
-        )
-        self.group_note = ipywidgets.HTML("")
-        # A number box, not a slider: ipywidgets' slider handle has no accessible name.
-        self.smooth = ipywidgets.BoundedFloatText(
-            value=0.0,
-            min=0.0,
-            max=0.99,
-            step=0.05,
-            description="smoothing",
-            layout=ipywidgets.Layout(width="180px"),
-            style={"description_width": "78px"},
-            tooltip="Exponential moving average weight (0 = off, up to 0.99)",
-        )
-        self.selection = ipywidgets.Dropdown(
-            options=[("newest runs", "newest"), ("best runs by", "best")],
-            value=selection,
-            description="show",
-            layout=ipywidgets.Layout(width="200px"),
-            style={"description_width": "36px"},
-        )
-        self.metric = ipywidgets.Dropdown(
-            options=[],
-            description="metric",
-            layout=ipywidgets.Layout(width="220px"),
-            style={"description_width": "44px"},
-        )
-        self.goal = ipywidgets.Dropdown(
-            options=list(across.GOALS),
-            value=self.model.goal,
-            description="goal",
-            layout=ipywidgets.Layout(width="150px"),
-            style={"description_width": "32px"},
-        )
-        self.goal.add_class("rw-goal")
-        self.best_label = ipywidgets.HTML("")
-        row = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
-        controls = ipywidgets.VBox(
-            [
-                ipywidgets.HBox(
-                    [self.selection, self.metric, self.goal, self.best_label], layout=row
-                ),
-                ipywidgets.HBox(
-                    [self.group_select, self.center, self.band, self.members, self.group_note],
-                    layout=row,
-                ),
-                ipywidgets.HBox(
-                    [
-                        self.x_mode,
-                        self.log_y,
-                        self.outliers,
-                        self.smooth,
-                        self.metric_filter,
-                        self.filter_error,
-                    ],
-                    layout=row,
-                ),
-            ]
-        )
-        controls.add_class("rw-experiment-controls")
+        self.members, self.group_note = controls.members, controls.group_note
+        self.x_mode, self.log_y, self.outliers = controls.x_mode, controls.log_y, controls.outliers
+        self.smooth, self.metric_filter = controls.smooth, controls.metric_filter
+        self.filter_error = controls.filter_error
         self.chart_grid = ipywidgets.GridBox(
             [],
             layout=ipywidgets.Layout(
@@ -312,7 +201,7 @@ class ExperimentDetails(LiveView):
                 width="100%",
             ),
         )
-        self._build_across()
+        self.across_box = AcrossPanel()
         self.detail = ipywidgets.VBox()
         super().__init__(
             [self.table, controls, self.chart_grid, self.across_box, self.detail],
@@ -332,69 +221,25 @@ class ExperimentDetails(LiveView):
             self.across_box.selected_index = 0
         self.across_box.observe(self._on_across_open, names="selected_index")
 
-    def _build_across(self) -> None:
-        self._ax_linear = bqplot.LinearScale(allow_padding=False)
-        self._ay = bqplot.LinearScale(allow_padding=False)
-        scales = {"x": self._ax_linear, "y": self._ay}
-        self._points = bqplot.Scatter(
-            x=np.empty(0),
-            y=np.empty(0),
-            scales=scales,
-            colors=[OTHER_COLOR],
-            default_size=50,
-            tooltip=bqplot.Tooltip(fields=["name"], labels=["run"]),
-        )
-        self._best = bqplot.Scatter(
-            x=np.empty(0),
-            y=np.empty(0),
-            scales=scales,
-            colors=[BEST_COLOR],
-            default_size=140,
-            marker="diamond",
-        )
-        self.across_x_axis = bqplot.Axis(scale=self._ax_linear, label="", grid_lines="dashed")
-        self.across_y_axis = bqplot.Axis(scale=self._ay, side="left", grid_lines="dashed")
-        self.across_figure = bqplot.Figure(
-            title="",
-            marks=[self._points, self._best],
-            axes=[self.across_x_axis, self.across_y_axis],
-            animation_duration=0,
-            # Room on the right for the right-most point's run label.
-            fig_margin={"top": 36, "bottom": 44, "left": 64, "right": 48},
-            layout=ipywidgets.Layout(width="100%", height="300px"),
-        )
-        self.param = ipywidgets.Dropdown(
-            options=[],
-            description="against",
-            layout=ipywidgets.Layout(width="260px"),
-            style={"description_width": "52px"},
-        )
-        self.parcoords = ParallelCoordinates()
-        # Shown instead of empty axes while the runs have nothing to compare them by.
-        self.across_hint = ipywidgets.HTML(
-            "Nothing to plot the final metric against yet: no argument, tag or second "
-            "metric differs between these runs. Log one, e.g. "
-            "<code>tags={'alpha': '0.1'}</code> or <code>run.log('alpha', 0.1)</code>, to "
-            "compare runs by it.",
-            layout=ipywidgets.Layout(display="none"),
-        )
-        body = ipywidgets.VBox(
-            [
-                self.across_hint,
-                self.param,
-                ipywidgets.GridBox(
-                    [self.across_figure, self.parcoords],
-                    layout=ipywidgets.Layout(
-                        grid_template_columns="repeat(auto-fill, minmax(380px, 1fr))",
-                        width="100%",
-                        overflow="visible",  # not a scrolling region (WCAG 2.1.1)
-                    ),
-                ),
-            ]
-        )
-        self.across_box = ipywidgets.Accordion([body], selected_index=None)
-        self.across_box.set_title(0, "Across runs: final metric by parameter, parallel coordinates")
-        self.across_box.add_class("rw-across")
+    @property
+    def param(self) -> ipywidgets.Dropdown:
+        """The across-run chart's "against" chooser."""
+        return self.across_box.param
+
+    @property
+    def parcoords(self) -> ParallelCoordinates:
+        """The parallel coordinates of the across-run views."""
+        return self.across_box.parcoords
+
+    @property
+    def across_figure(self) -> bqplot.Figure:
+        """The final metric by parameter."""
+        return self.across_box.figure
+
+    @property
+    def across_hint(self) -> ipywidgets.HTML:
+        """What the across-run views say while nothing separates the runs."""
+        return self.across_box.hint
 
     # --------------------------------------------------------------------- refresh --
     def refresh(self) -> ModelChanges:
@@ -514,41 +359,9 @@ class ExperimentDetails(LiveView):
 
     def _draw_across(self) -> None:
         model = self.model
-        rows = model.across_list()
-        options = across.x_options(rows, model.metric)
-        current = self.param.value
-        useful = across.default_x(rows, options)
-        self._set_options(self.param, options, current if current in options else useful)
-        # Nothing separates the runs (no parameter, or one every run shares): say so.
-        empty = not useful
-        self.across_hint.layout.display = None if empty else "none"
-        for part in (self.param, self.across_figure):
-            part.layout.display = "none" if empty else None
-        param, metric = self.param.value, model.metric
-        if param and metric and not empty:
-            data = across.scatter_state(rows, param, metric, model.goal)
-            x, y = data["x"], data["y"]
-            self.across_x_axis.label = data["label"]
-            self.across_figure.title = data["title"]
-            index = data["best"]
-            categories = bool(data["categories"])
-            layout = linear_axis([x], integer=categories)
-            if layout is not None:  # room for the right-most points' names
-                extra = across.label_room(data, layout.low, layout.high)
-                layout = replace(layout, high=layout.high + extra)
-            apply_axis(self._ax_linear, self.across_x_axis, layout)
-            apply_axis(self._ay, self.across_y_axis, linear_axis([y]))
-            with self._points.hold_sync():
-                self._points.x, self._points.y = x, y
-                self._points.names = data["labels"]
-                self._points.display_names = data["named"]
-            with self._best.hold_sync():
-                self._best.x = x[index : index + 1] if index >= 0 else np.empty(0)
-                self._best.y = y[index : index + 1] if index >= 0 else np.empty(0)
-        state = across.parcoords_state(rows, metric, model.goal, model.metric_columns)
-        with self.parcoords.hold_trait_notifications():
-            self.parcoords.dimensions = state["dimensions"]
-            self.parcoords.lines = state["lines"]
+        self.across_box.draw(
+            model.across_list(), model.metric, model.goal, model.metric_columns, self._set_options
+        )
 
     def _draw_best(self) -> None:
         self.best_label.value = experiment_static.best_html(self.model)
@@ -908,6 +721,6 @@ class ExperimentDetails(LiveView):
             self._detail_view = None
         for chart in self.charts.values():
             chart.close()
-        for part in (self.table, self.parcoords, self.across_figure):
+        for part in (self.table, self.across_box):
             part.close()
         super().close()

@@ -117,3 +117,16 @@ class ChartVisibility(anywidget.AnyWidget):
     visible = traitlets.List(traitlets.Unicode(), allow_none=True, default_value=None).tag(
         sync=True
     )
+
+
+class ParallelCoordinates(anywidget.AnyWidget):
+    """Parallel coordinates (``js/parcoords.js``): one axis per dimension, a line per run.
+
+    ``dimensions`` is ``[{"name", "log"}]``; ``lines`` is ``[{"id", "label", "values",
+    "quality", "best"}]`` (``views.across.parcoords_state``, ``views.sweep_state``).
+    """
+
+    _esm = asset("parcoords.js")
+    _css = css("parcoords.css")
+    dimensions: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    lines: traitlets.List[Any] = traitlets.List().tag(sync=True)

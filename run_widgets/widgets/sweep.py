@@ -39,6 +39,7 @@ from ..views.tracker import PollChanges, RunTracker
 from ._assets import asset, css
 from .chart_parts import ChartMenu, apply_axis, data_summary, set_summary, set_ticks
 from .overlay_chart import OverlayChart
+from .panels import ParallelCoordinates
 
 __all__ = ["BEST_COLOR", "OTHER_COLOR", "ParallelCoordinates", "SweepSummaryPanel", "SweepView"]
 
@@ -59,15 +60,6 @@ class SweepSummaryPanel(anywidget.AnyWidget):
     _esm = asset("sweep.js")
     _css = css("sweep.css")
     summary = traitlets.Dict().tag(sync=True)
-
-
-class ParallelCoordinates(anywidget.AnyWidget):
-    """Parallel coordinates of hyperparameters and the primary metric."""
-
-    _esm = asset("parcoords.js")
-    _css = css("parcoords.css")
-    dimensions: traitlets.List[Any] = traitlets.List().tag(sync=True)
-    lines: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
 
 def _figure(title: str, marks: list[Any], axes: list[Any]) -> bqplot.Figure:
