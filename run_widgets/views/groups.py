@@ -37,6 +37,7 @@ import numpy as np
 
 from ..store import RunRecord
 from .across import parse_number, run_params
+from .export import SeriesData
 
 NONE_GROUP = "(none)"
 CENTERS = ("mean", "median")
@@ -269,6 +270,20 @@ class Group:
         used = len(self.band_members)
         count = f"n={n:,}" if used == n else f"n={n:,}, band of the first {used}"
         return f"{self.label} ({count})"
+
+
+def band_line(group: Group, found: Band) -> SeriesData:
+    """A group's line on a chart: its centre, band and member counts, in its colour."""
+    return SeriesData(
+        group.legend(),
+        found.x,
+        found.center,
+        group=group.label,
+        color=group.color,
+        lower=found.lower,
+        upper=found.upper,
+        count=found.count,
+    )
 
 
 def make_groups(

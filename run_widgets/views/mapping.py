@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..store import MetricInfo
+from ..store import MetricInfo, PointChunk
 from ..tracking.metric_views import MetricHistory
 
 View = Literal["property", "line", "line2", "table", "image", "artifact"]
@@ -180,3 +180,17 @@ def chart_for(
     if view == "line2":
         return table_chart(history, None if x_choice == STEP else x_choice)
     return None
+
+
+def values_from(chunks: Sequence[PointChunk], start: int) -> np.ndarray:
+    """Values (as float) of a metric's points from index ``start`` on.
+
+    ``chunks`` are the metric's chunks in order; only the ones needed are read.
+    """
+    parts = []
+    for chunk in reversed(chunks):
+        if chunk.first_index + chunk.n <= start:
+            break
+        parts.append(as_float(chunk.values)[max(0, start - chunk.first_index) :])
+    parts.reverse()
+    return np.concatenate(parts) if parts else np.empty(0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..store import PointChunk, RunRecord
 from .export import RELATIVE_AXIS
-from .mapping import as_float
+from .mapping import as_float, values_from
 from .sampler import SeriesSampler
 
 X_MODES = ("step", "index", "wall", "relative")
@@ -149,13 +149,7 @@ class _Metric:
 
     def values_from(self, start: int) -> np.ndarray:
         """Values (as float) of the points from index ``start`` on (only the chunks needed)."""
-        parts = []
-        for chunk in reversed(self.chunks):
-            if chunk.first_index + chunk.n <= start:
-                break
-            parts.append(as_float(chunk.values)[max(0, start - chunk.first_index) :])
-        parts.reverse()
-        return np.concatenate(parts) if parts else np.empty(0)
+        return values_from(self.chunks, start)
 
     def against(
         self, partner: _Metric, partner_name: str, weight: float

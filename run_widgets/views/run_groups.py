@@ -165,18 +165,7 @@ class RunGroups:
             found = self._band(key, version, list(arrays.values()))
             if not len(found.x):
                 continue
-            lines.append(
-                SeriesData(
-                    group.legend(),
-                    found.x,
-                    found.center,
-                    group=group.label,
-                    color=group.color,
-                    lower=found.lower,
-                    upper=found.upper,
-                    count=found.count,
-                )
-            )
+            lines.append(groups.band_line(group, found))
             if show_members:
                 for run_id, s in members:
                     x, y = arrays[run_id]

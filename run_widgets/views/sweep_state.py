@@ -287,18 +287,7 @@ def primary_chart_data(
         ]
         found = groups.band(members, center, spread)
         if len(found.x):
-            lines.append(
-                SeriesData(
-                    group.legend(),
-                    found.x,
-                    found.center,
-                    group=group.label,
-                    color=group.color,
-                    lower=found.lower,
-                    upper=found.upper,
-                    count=found.count,
-                )
-            )
+            lines.append(groups.band_line(group, found))
     return ChartData(metric, axis, lines, x_kind="integer")
 
 

@@ -12,13 +12,19 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 import numpy as np
 import traitlets
 
+from ..views import export
+from ..views.export import ChartData
 from .poller import DEFAULT_INTERVAL_S, Poller
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENV_REFRESH = "RUN_WIDGETS_REFRESH_S"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -111,6 +117,33 @@ class LiveView(ipywidgets.VBox):  # type: ignore[misc]
     def static_bundle(self, with_charts: bool = True) -> dict[str, str]:
         """The static snapshot: ``text/plain``, ``text/html`` and (if any) ``image/png``."""
         raise NotImplementedError
+
+    # -------------------------------------------------------------------- exports --
+    def chart_data(self) -> list[ChartData]:
+        """What each chart that passes the metric filter draws, in the charts' order."""
+        raise NotImplementedError
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The series the charts draw, one row per point (columns: ``views.export``).
+
+        The same as each chart's "Save CSV", for every chart that passes the filter: runs'
+        lines with their ``run_id``, groups' lines with their band.
+        """
+        return export.frame(self.chart_data())
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
+
+        Args:
+            path: the CSV file to write (its folder must exist).
+
+        Returns:
+            The path written.
+
+        Raises:
+            OSError: ``path`` cannot be written (the message names it); the view goes on.
+        """
+        return export.write_csv(self.chart_data(), path)
 
     # -------------------------------------------------------------------- polling --
     def _start_poller(

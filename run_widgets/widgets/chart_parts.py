@@ -19,7 +19,8 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..views.axes import AxisLayout
+from ..views.axes import AxisLayout, linear_axis, relative_time
+from ..views.export import ChartData
 from ._assets import asset, css
 
 
@@ -108,3 +109,21 @@ def free_scale(scale: bqplot.Scale) -> None:
         scale.min = None
     if scale.max is not None:
         scale.max = None
+
+
+def x_layout(
+    data: ChartData, xs: list[np.ndarray]
+) -> tuple[list[np.ndarray], str, AxisLayout | None]:
+    """The x arrays as drawn, the axis label and its layout (``None``: a date axis).
+
+    Wall times become datetimes; relative times are divided into the unit that fits their
+    span, which the label names ("time since start (min)").
+    """
+    kind, label = data.x_kind, data.x_axis
+    if kind == "wall":
+        return [x.astype("datetime64[ms]") for x in xs], label, None
+    if kind == "relative":
+        unit, divisor = relative_time(xs)
+        xs = [x / divisor for x in xs]
+        label = f"time since start ({unit})"
+    return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)

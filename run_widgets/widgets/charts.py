@@ -24,12 +24,20 @@ import ipywidgets
 import numpy as np
 
 from ..views import a11y
-from ..views.axes import AxisLayout, linear_axis, log_axis, relative_time
+from ..views.axes import linear_axis, log_axis
 from ..views.export import ChartData, SeriesData, csv_text
 from ..views.mapping import STEP, axis_title
 from ..views.metric_filter import metric_filter
 from ..views.run_charts import PAGE_SIZE
-from .chart_parts import ChartMenu, apply_axis, data_summary, free_scale, set_summary, set_ticks
+from .chart_parts import (
+    ChartMenu,
+    apply_axis,
+    data_summary,
+    free_scale,
+    set_summary,
+    set_ticks,
+    x_layout,
+)
 from .panels import ChartVisibility
 
 # Tableau-10 hues darkened where needed for 3:1 against white (WCAG 1.4.11, graphics).
@@ -207,17 +215,6 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         """What the chart draws, as CSV (the menu's "Save CSV")."""
         return csv_text([self.data])
 
-    def _x_layout(self, xs: list[np.ndarray]) -> tuple[list[np.ndarray], str, AxisLayout | None]:
-        """X arrays as drawn, the axis label, and the layout (``None``: a date axis)."""
-        kind, label = self.data.x_kind, self.data.x_axis
-        if kind == "wall":
-            return [x.astype("datetime64[ms]") for x in xs], label, None
-        if kind == "relative":
-            unit, divisor = relative_time(xs)
-            xs = [x / divisor for x in xs]
-            label = f"time since start ({unit})"
-        return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
-
     def _draw(self) -> None:
         log = bool(self.log_toggle.value)
         outliers = self.ignore_outliers
@@ -228,7 +225,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         ]
         if log:
             series = [(label, x[y > 0], y[y > 0]) for label, x, y in series]
-        xs, x_label, x_layout = self._x_layout([x for _, x, _ in series])
+        xs, x_label, layout_x = x_layout(self.data, [x for _, x, _ in series])
         y_layout = (
             log_axis([y for *_, y in series], outliers)
             if log
@@ -275,11 +272,11 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
                 body.labels = [label]
                 body.display_legend = show_legend
                 body.marker = tail.marker = marker
-        if x_layout is None:
+        if layout_x is None:
             free_scale(self.x_date)
             set_ticks(self.x_axis, None, None)
         else:
-            apply_axis(self.x_scale, self.x_axis, x_layout)
+            apply_axis(self.x_scale, self.x_axis, layout_x)
         if self.x_axis.scale is not x_scale:
             self.x_axis.scale = x_scale
         if self.x_axis.label != x_label:

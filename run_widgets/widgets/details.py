@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import threading
 import time
 import weakref
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
 from ..run import Run
 from ..runtime import REGISTRY
-from ..views import export, run_charts, static, view_state
+from ..views import run_charts, static, view_state
 from ..views.export import ChartData
 from ..views.mapping import STEP
 from ..views.reader import RunSource, run_reader
@@ -49,7 +47,7 @@ from .panels import ChildTable, GalleryPanel, HeaderPanel, LogPanel, PropertiesP
 from .poller import Poller
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 CHART_VIEWS = ("line", "line2")
 GALLERY_VIEWS = ("image", "table", "artifact")
@@ -412,27 +410,6 @@ class RunDetails(LiveView):
                 run_charts.chart_data(self.tracker, name, self._charts[name].x_choice)
                 for name in self.charts.matching()
             ]
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """The series the charts draw, one row per point (columns: ``views.export``).
-
-        The same as each chart's "Save CSV", for every chart that passes the filter.
-        """
-        return export.frame(self.chart_data())
-
-    def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
-
-        Args:
-            path: the CSV file to write (its folder must exist).
-
-        Returns:
-            The path written.
-
-        Raises:
-            OSError: ``path`` cannot be written (the message names it); the view goes on.
-        """
-        return export.write_csv(self.chart_data(), path)
 
     def __repr__(self) -> str:
         # No status here: this text is saved with the live output and would go stale (the

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
@@ -40,7 +39,7 @@ import ipywidgets
 import traitlets
 
 from ..run import Run
-from ..views import experiment_static, export, overlay
+from ..views import experiment_static, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
 from ..views.experiment_reader import (
     ExperimentReader,
@@ -61,7 +60,7 @@ from .panels import ParallelCoordinates, ViewPanel
 from .poller import Poller
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 IDLE_FACTOR = 5.0
 MAX_IDLE_INTERVAL_S = 60.0
@@ -609,28 +608,6 @@ class ExperimentDetails(LiveView):
         """What each chart draws (every chart that passes the metric filter)."""
         with self._lock:
             return self.model.charts()
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """The series the charts draw, one row per point (columns: ``views.export``).
-
-        The same as each chart's "Save CSV", for every chart that passes the filter:
-        runs' lines with their ``run_id``, groups' lines with their band.
-        """
-        return export.frame(self.chart_data())
-
-    def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dataframe` to ``path`` as CSV (whole or not at all).
-
-        Args:
-            path: the CSV file to write (its folder must exist).
-
-        Returns:
-            The path written.
-
-        Raises:
-            OSError: ``path`` cannot be written (the message names it); the view goes on.
-        """
-        return export.write_csv(self.chart_data(), path)
 
     def group(
         self,

@@ -21,9 +21,17 @@ import ipywidgets
 import numpy as np
 
 from ..views import a11y
-from ..views.axes import AxisLayout, linear_axis, log_axis, relative_time
+from ..views.axes import AxisLayout, linear_axis, log_axis
 from ..views.export import ChartData, SeriesData, csv_text
-from .chart_parts import ChartMenu, apply_axis, data_summary, free_scale, set_summary, set_ticks
+from .chart_parts import (
+    ChartMenu,
+    apply_axis,
+    data_summary,
+    free_scale,
+    set_summary,
+    set_ticks,
+    x_layout,
+)
 
 CHART_HEIGHT = "280px"
 FIG_MARGIN = {"top": 36, "bottom": 40, "left": 64, "right": 24}
@@ -131,7 +139,9 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         y_scale = self.y_log if log_y else self.y_linear
         scales = {"x": x_scale, "y": y_scale}
         kept = [_positive(line) if log_y else line for line in data.lines]
-        xs, x_label, x_layout = self._x_layout(kept)
+        xs, x_label, layout_x = x_layout(
+            data, [np.asarray(line.x, dtype=np.float64) for line in kept]
+        )
         ys = [line.y for line in kept]
         ys += [b for line in kept for b in (line.lower, line.upper) if b is not None]
         y_layout = log_axis(ys, outliers) if log_y else linear_axis(ys, ignore_outliers=outliers)
@@ -167,11 +177,11 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         # Bands under the lines; members faded below the groups' (and the best) lines.
         centers.sort(key=lambda m: m.stroke_width)
         marks = [*bands, *members, *centers]
-        if x_layout is None:
+        if layout_x is None:
             free_scale(self.x_date)
             set_ticks(self.x_axis, None, None)
         else:
-            apply_axis(self.x_linear, self.x_axis, x_layout)
+            apply_axis(self.x_linear, self.x_axis, layout_x)
         apply_axis(y_scale, self.y_axis, y_layout)
         with self.figure.hold_sync():
             if self.x_axis.scale is not x_scale:
@@ -186,17 +196,6 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         if self.note.value != note:
             self.note.value = note
         set_summary(self.summary, a11y.summary_html(data))
-
-    def _x_layout(self, lines: list[SeriesData]) -> tuple[list[np.ndarray], str, AxisLayout | None]:
-        kind, label = self.data.x_kind, self.data.x_axis
-        xs = [np.asarray(line.x, dtype=np.float64) for line in lines]
-        if kind == "wall":
-            return [x.astype("datetime64[ms]") for x in xs], label, None
-        if kind == "relative":
-            unit, divisor = relative_time(xs)
-            xs = [x / divisor for x in xs]
-            label = f"time since start ({unit})"
-        return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
 
     def _mark(
         self, pool: list[bqplot.Lines], index: int, scales: dict[str, bqplot.Scale]
