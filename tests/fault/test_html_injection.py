@@ -65,7 +65,9 @@ def test_static_snapshot_escapes_every_user_string(hostile: Run) -> None:
         assert_escaped(text)
         bundle = view.static_bundle(with_charts=True)
         assert_escaped(bundle["text/html"])
-        assert bundle["text/html"].count('<img alt="metric charts"') == 1
+        # One chart image, whose text alternative names the (markup) metric, escaped.
+        assert bundle["text/html"].count('<img alt="Charts of the run. ') == 1
+        assert f'<img alt="Charts of the run. {html.escape(XSS)}' in bundle["text/html"]
     finally:
         view.close()
 
