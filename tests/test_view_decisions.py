@@ -9,6 +9,7 @@ the experiment view's scope, best-run line and across-run chart (``views.experim
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -44,7 +45,10 @@ def test_x_options_are_step_and_lockstep_partners_and_the_choice_survives_a_gap(
     assert run_charts.line_x_options(tracker, "mse", "alpha") == [*times, "alpha"]
     assert run_charts.line_x_options(tracker, "mse", "nothing") == times
     # What the chart draws over each axis: steps, indexes, epoch ms, seconds since start.
+    index = run_charts.chart_data(tracker, "mse", INDEX)
+    assert index.x_axis == "index" and list(index.lines[0].x) == [0, 1, 2]
     wall = run_charts.chart_data(tracker, "mse", WALL)
+    assert abs(wall.lines[0].x[-1] / 1000 - time.time()) < 600
     assert wall.x_kind == "wall" and wall.x_axis == "wall time"
     relative = run_charts.chart_data(tracker, "mse", RELATIVE)
     assert relative.x_kind == "relative" and relative.x_axis == "time since start (s)"
