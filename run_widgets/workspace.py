@@ -41,6 +41,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from .exceptions import ArgumentTypeError, UserErrorException
 from .runtime import REGISTRY, RUNTIME
@@ -117,6 +118,18 @@ def _artifacts_folder(
     )
 
 
+def _default_name(store_uri: str, folder: Path) -> str:
+    """A workspace's name when none is given: its folder's, or a server store's database name.
+
+    The artifacts folder of a server store is often called ``artifacts`` or ``runs``,
+    which says nothing about the workspace; the database (``.../tracking``) does.
+    """
+    if scheme_of(store_uri) in (None, "sqlite"):
+        return folder.name
+    database = unquote(urlsplit(store_uri).path.rstrip("/").rpartition("/")[2])
+    return database or folder.name
+
+
 LOCATION = "local"
 LOCAL_SUBSCRIPTION_ID = "local"
 LOCAL_RESOURCE_GROUP = "local"
@@ -182,7 +195,8 @@ class Workspace:
     Args:
         path: the workspace folder (store and files together); created if missing.
             ``None`` means the default workspace (see the module docstring).
-        name: a display name (defaults to the folder name).
+        name: a display name. Default: the folder's name, or for a server store (such
+            as ``postgresql://alice@db/tracking``) the name of its database (``tracking``).
         store: a store URI (``sqlite:///abs/path.db``, ``postgresql://...``) or folder;
             default: the SQLite store inside the artifacts folder.
         artifacts: the folder of run files; default: ``path``, else the folder of a
@@ -228,8 +242,8 @@ class Workspace:
                     f"Workspace {argument} must be a str or path, not {type(value).__name__}."
                 )
         self._location = _artifacts_folder(path, store, artifacts).resolve()
-        self._name = name or self._location.name
         self._store_uri = normalize_uri(store if store is not None else self._location)
+        self._name = name or _default_name(self._store_uri, self._location)
         if scheme_of(self._store_uri) == "sqlite":  # the store file lives in the folder
             self._location.mkdir(parents=True, exist_ok=True)
             self._store = RUNTIME.stores.get(self._store_uri)

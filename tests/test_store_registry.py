@@ -183,6 +183,23 @@ def test_workspace_on_a_postgresql_store_by_uri(pg_uri: str, tmp_path: Path) -> 
         ws.close()
 
 
+
+def test_a_server_workspace_is_named_after_its_database(pg_uri: str, tmp_path: Path) -> None:
+    """Not after its artifacts folder, which is typically called "artifacts" or "runs"."""
+    ws = Workspace(store=pg_uri, artifacts=tmp_path / "artifacts")
+    try:
+        database = pg_uri.rsplit("/", 1)[1]
+        assert ws.name == database != "artifacts"
+        assert f"name={database!r}" in repr(ws)
+        assert Workspace.from_description(ws.description()).name == database
+    finally:
+        ws.close()
+    sqlite = Workspace(store=f"sqlite://{tmp_path / 'tracking.db'}", artifacts=tmp_path / "f")
+    try:
+        assert sqlite.name == "f"  # a local store: the folder's name, as before
+    finally:
+        sqlite.close()
+
 OPEN_IN_A_FRESH_PROCESS = """
 import os, sys
 from run_widgets.store import open_store, registry

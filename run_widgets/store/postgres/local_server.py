@@ -6,7 +6,9 @@ It runs the host's own PostgreSQL binaries (Debian's ``postgresql`` package puts
 PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` system
 user (``runuser -u postgres --``).
 
-Run ``python -m run_widgets.store.postgres.local_server`` to start one and print its URI.
+Run ``python -m run_widgets.store.postgres.local_server`` to start one and print its URI;
+Ctrl-C, ``kill`` (SIGTERM) or closing its terminal (SIGHUP) stops the server and deletes
+its folder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import glob
 import os
 import secrets
+import signal
 import shutil
 import socket
 import subprocess
@@ -207,13 +210,33 @@ class LocalPostgres:
         return self.uri(name)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop the server like Ctrl-C does (a service manager, ``kill``, a closed terminal)."""
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Start a server, print its URI, and keep it until Ctrl-C."""
+    """Start a server, print its URI, and keep it until Ctrl-C, SIGTERM or SIGHUP.
+
+    Each of them stops the server and deletes its folder before the process ends (a
+    SIGKILL cannot be caught: then ``pg_ctl -D <folder>/data stop`` and deleting the
+    folder is left to the user).
+    """
+    for signum in STOP_SIGNALS:  # the default action would end Python without cleaning up
+        signal.signal(signum, _stop_on_signal)
     server = LocalPostgres()
-    server.start()
     try:
+        server.start()
         print(server.uri(), flush=True)
-        print("Ctrl-C stops the server and deletes its folder.", file=sys.stderr, flush=True)
+        print(
+            f"Server folder {server.folder}. Ctrl-C (or SIGTERM) stops the server and deletes "
+            "its folder.",
+            file=sys.stderr,
+            flush=True,
+        )
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
