@@ -24,7 +24,7 @@ def test_get_or_create(ws: Workspace) -> None:
     assert first == again
     assert first.id == again.id
     assert [e.name for e in Experiment.list(ws)] == ["exp-1"]
-    assert repr(first) == "Experiment(Name: exp-1,\nWorkspace: ws)"
+    assert repr(first) == f"Experiment(Name: exp-1,\nWorkspace: {ws.name})"
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_a_higher_layer_fills_a_workspace_collection(
 
     monkeypatch.setattr(REGISTRY.listings, "_values", dict(REGISTRY.listings._values))
     register_listing("compute_targets", lambda w: {"cpu-cluster": w.name})
-    assert ws.compute_targets == {"cpu-cluster": "ws"}
+    assert ws.compute_targets == {"cpu-cluster": ws.name}
 
 
 @pytest.mark.parametrize("name", ["Hello from child run ", " leading", "  both  "])

@@ -34,7 +34,7 @@ from ..store.assets import ModelRecord, NewModel
 from ..workspace import Workspace
 
 MODELS = "models"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")  # fullmatch: "$" accepts "name\n"
 
 
 class Model:
@@ -464,7 +464,7 @@ def _labels(values: Mapping[str, str] | None, what: str) -> dict[str, str]:
 
 
 def _valid_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise UserErrorException(
             f"Model name {name!r} must be 1-255 letters, digits, '_', '-' or '.', starting "
             "with a letter or digit."

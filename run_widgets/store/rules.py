@@ -5,8 +5,10 @@ the one write path of :class:`run_widgets.store.sql.SqlStore`); keeping them her
 SQL and connections, means a second backend cannot drift from the first. In the order a
 write meets them:
 
-* text a run keeps (names, tags, properties, descriptions) holds no NUL character, which
-  PostgreSQL cannot store: refused alike on every backend (:func:`check_text`);
+* text a store keeps or looks up holds no NUL character (PostgreSQL text cannot hold it,
+  SQLite cuts C strings at it) and is valid Unicode (no lone surrogate: it has no UTF-8
+  form): refused alike on every backend, for what a run keeps by :func:`check_text`, for
+  every other statement parameter by the SQL dialect (:func:`unstorable_reason`);
 * each writer's appends applied once, in sequence: a batch resent because its COMMIT's
   answer was lost adds nothing (:func:`unapplied_appends`);
 * attempt fencing: a run's current attempt (:func:`current_attempt`), and the ops of an
@@ -51,6 +53,7 @@ from .entities import (
     CreateRun,
     MetricInfo,
     MetricKind,
+    RemoveTags,
     RunStatus,
     SetTags,
     UpdateRun,
@@ -59,12 +62,15 @@ from .entities import (
 
 __all__ = [
     "ATTEMPT_PREFIX",
+    "MAX_REGISTRY_NAME",
     "MERGED_CHUNK",
     "MIN_CHUNKS_TO_COMPACT",
     "SMALL_CHUNK",
     "MetricSummary",
     "RunState",
     "check_existing_creation",
+    "check_registry_name",
+    "check_storable",
     "check_text",
     "creation_fingerprint",
     "current_attempt",
@@ -85,8 +91,11 @@ __all__ = [
     "summarize_append",
     "superseded_ops",
     "unapplied_appends",
+    "unstorable_reason",
 ]
 
+MAX_REGISTRY_NAME = 255
+"""Longest name of a registered model, environment or compute target, in characters."""
 ATTEMPT_PREFIX = "attempt_"
 """Properties ``attempt_<n>`` (n >= 2) record why a run was retried (see ``_attempts``)."""
 SMALL_CHUNK = 4096
@@ -117,15 +126,65 @@ def merge_metric_kinds(stored: str, new: str, name: str) -> MetricKind:
 
 
 # -- text -------------------------------------------------------------------------------
-def check_text(op: WriteOp) -> None:
-    """Refuse an op whose names, labels or descriptions hold a NUL character.
+def unstorable_reason(text: str) -> str | None:
+    r"""Why no tracking store can keep or look up ``text``, or ``None`` if every one can.
 
-    PostgreSQL's text columns cannot hold NUL, so the rule is the same on every backend:
-    a workspace that works on SQLite keeps working on the team store. (Metric *values*
-    are packed into blobs and may hold any string.)
+    A NUL character: PostgreSQL's text cannot hold it and SQLite ends C strings (and LIKE
+    patterns) at it. A lone surrogate (``"\ud800"``, from decoding bytes with
+    ``surrogateescape``): not valid Unicode, with no UTF-8 form for either database.
+    """
+    if "\x00" in text:
+        return "contains a NUL character (\\x00)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (it is not valid Unicode text)"
+    return None
+
+
+def check_storable(text: Any, what: str) -> None:
+    """Refuse ``text`` (when it is a str) that no tracking store can keep.
 
     Raises:
-        UserErrorException: naming the field that holds the NUL.
+        UserErrorException: naming ``what`` and why.
+    """
+    if isinstance(text, str):
+        reason = unstorable_reason(text)
+        if reason is not None:
+            raise UserErrorException(
+                f"The {what} {text[:80]!r} {reason}, which a tracking store cannot keep "
+                "(PostgreSQL and SQLite alike)."
+            )
+
+
+def check_registry_name(name: Any, what: str) -> None:
+    """Refuse a registry name (model, environment, compute target...) no store can index.
+
+    Names are keys of unique indexes: at most ``MAX_REGISTRY_NAME`` characters (a
+    PostgreSQL index entry holds about 2.7 kB) and storable text.
+
+    Raises:
+        UserErrorException: naming ``what`` and why.
+    """
+    if isinstance(name, str) and len(name) > MAX_REGISTRY_NAME:
+        raise UserErrorException(
+            f"The {what} {name[:40]!r}... is {len(name)} characters long; the limit is "
+            f"{MAX_REGISTRY_NAME}."
+        )
+    check_storable(name, what)
+
+
+def check_text(op: WriteOp) -> None:
+    """Refuse an op whose names, labels or descriptions no store can keep (NUL, surrogates).
+
+    PostgreSQL's text columns cannot hold NUL, and neither database takes text that is not
+    valid Unicode, so the rule is the same on every backend: a workspace that works on
+    SQLite keeps working on the team store. (Metric *values* are packed into blobs and may
+    hold any string.)
+
+    Raises:
+        UserErrorException: naming the field and what is wrong with it.
     """
     fields: list[tuple[str, Any]] = [("run id", op.run_id)]
     if isinstance(op, CreateRun):
@@ -146,16 +205,14 @@ def check_text(op: WriteOp) -> None:
         ]
     elif isinstance(op, SetTags):
         fields += _labels("tag", op.tags)
+    elif isinstance(op, RemoveTags):
+        fields += [("tag key", key) for key in op.keys]
     elif isinstance(op, AddProperties):
         fields += _labels("property", op.properties)
     elif isinstance(op, AppendPoints):
         fields += [("metric name", op.name), ("metric description", op.description)]
     for what, text in fields:
-        if isinstance(text, str) and "\x00" in text:
-            raise UserErrorException(
-                f"The {what} {text!r} of run {op.run_id!r} contains a NUL character (\\x00), "
-                "which a tracking store cannot keep (PostgreSQL text cannot hold it)."
-            )
+        check_storable(text, f"{what} of run {op.run_id!r}" if what != "run id" else what)
 
 
 def _labels(what: str, labels: Mapping[str, Any]) -> list[tuple[str, Any]]:

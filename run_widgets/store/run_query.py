@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .entities import MetricInfo, RunRecord, RunStatus
+from .rules import check_storable
 
 BASE_SORT_KEYS = ("number", "display_name", "status", "start", "duration", "arguments")
 METRIC_SORTS = {"metric": "last", "metric_min": "min", "metric_max": "max"}
 """Metric sort prefixes and the summary of the metric each sorts by."""
 SORT_PREFIXES = ("tag:", "property:", *(f"{prefix}:" for prefix in METRIC_SORTS))
 MAX_PAGE_SIZE = 1000
+MAX_TEXT_FILTER = 10_000
+"""Longest text filter, in characters (SQLite refuses LIKE patterns over 50,000 bytes)."""
 ACTIVE = "active"
 """In ``RunQuery.statuses``: every non-terminal status."""
 
@@ -71,7 +74,8 @@ class RunQuery:
             empty means every status.
         tag: ``"key"`` (the run has the tag) or ``"key=value"``.
         text: a case-insensitive substring of the display name, id, number, a tag key or
-            a tag value.
+            a tag value (matched literally: ``%`` and ``_`` are not wildcards); at most
+            ``MAX_TEXT_FILTER`` characters.
         sort: the sort key (see the module docstring).
         descending: sort direction.
         offset: how many matching runs to skip.
@@ -103,6 +107,17 @@ class RunQuery:
         unknown = set(self.statuses) - RunStatus.ALL - {ACTIVE}
         if unknown:
             raise ValueError(f"Unknown run status(es) {sorted(unknown)} in the status filter.")
+        if len(self.text) > MAX_TEXT_FILTER:
+            raise ValueError(
+                f"The text filter is {len(self.text)} characters long; at most "
+                f"{MAX_TEXT_FILTER} are searched for."
+            )
+        for what, text in (
+            ("text filter", self.text),
+            ("tag filter", self.tag),
+            ("sort key", self.sort),
+        ):
+            check_storable(text, what)  # such text can match nothing: say so on every backend
 
     def status_set(self) -> frozenset[str]:
         """The statuses to keep (empty: all), with ``"active"`` expanded."""

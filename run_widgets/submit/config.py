@@ -26,6 +26,7 @@ from ..exceptions import (
     RunWidgetsWarning,
     UserErrorException,
 )
+from ..store import rules
 from ..store.assets import EnvironmentRecord
 from ..workspace import Workspace
 from .compute import check_target_argument
@@ -148,6 +149,7 @@ class Environment:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise UserErrorException("Environment name must be a non-empty str.")
+        rules.check_registry_name(self.name, "environment name")
 
     @staticmethod
     def from_pip_requirements(

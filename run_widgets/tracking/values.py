@@ -29,8 +29,9 @@ MAX_TAG_VALUE_LENGTH = 65_536
 MAX_TABLE_COLUMNS = 256
 _INT64 = (-(2**63), 2**63 - 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EXPERIMENT_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$", re.ASCII)
-_RUN_ID = re.compile(r"^[A-Za-z0-9_][\w.\-]{0,255}$", re.ASCII)
+# Matched with fullmatch: "$" would also accept a trailing newline ("exp\n").
+_EXPERIMENT_NAME = re.compile(r"[a-zA-Z0-9][\w\-]{0,254}", re.ASCII)
+_RUN_ID = re.compile(r"[A-Za-z0-9_][\w.\-]{0,255}", re.ASCII)
 
 SCALAR_TYPES_TEXT = "int, float, bool, str and None (numpy scalars are accepted)"
 
@@ -72,7 +73,7 @@ def validate_name(
 
 def validate_experiment_name(name: Any) -> str:
     r"""Apply the v1 experiment-name rule: 1–255 chars, alphanumeric first, then ``\w``/``-``."""
-    if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
+    if not isinstance(name, str) or not _EXPERIMENT_NAME.fullmatch(name):
         raise UserErrorException(
             "Experiment name must be between 1 and 255 characters long. Its first character "
             "has to be alphanumeric, and the rest may contain hyphens and underscores. No "
@@ -89,7 +90,7 @@ def validate_run_id(run_id: Any) -> str:
     """
     if not isinstance(run_id, str):
         raise ArgumentTypeError(f"run_id must be a str, not {type(run_id).__name__}.")
-    if not _RUN_ID.match(run_id):
+    if not _RUN_ID.fullmatch(run_id):
         raise UserErrorException(
             f"run_id {run_id!r:.80} is not valid: use 1–256 ASCII letters, digits, '_', '-' "
             "or '.', starting with a letter, a digit or '_'."

@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 
-from ..sql.dialect import Connection, Dialect
+from ..sql.dialect import Connection, Dialect, check_params
 
 
 class PostgresDialect(Dialect):
@@ -49,6 +49,7 @@ class PostgresDialect(Dialect):
 
     def values_param(self, values: Sequence[Any]) -> Any:
         """The values as one array parameter."""
+        check_params(values)
         return list(values)
 
     def lock(self, conn: Connection, key: str) -> None:

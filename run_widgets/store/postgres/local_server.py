@@ -17,8 +17,8 @@ import contextlib
 import glob
 import os
 import secrets
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys

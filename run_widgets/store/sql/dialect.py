@@ -4,15 +4,20 @@ The statements of :mod:`run_widgets.store.sql` are written once, with ``?`` para
 marks, and run on every SQL backend through its :class:`Dialect`: the parameter mark, a
 "column is one of these values" term that takes one parameter, row locks, how write and
 snapshot transactions begin, how chunk ids are drawn, and the few expressions the run-page
-queries need (JSON, case-insensitive matching, text order). Each backend package defines
+queries need (JSON, case-insensitive matching, text order). Every text parameter is
+checked on the way in (:func:`~run_widgets.store.rules.unstorable_reason`): text no
+database can hold (NUL, a lone surrogate) is a ``UserErrorException`` on every backend,
+never a driver error on one and a silent truncation on the other. Each backend package defines
 its dialect (``sqlite/dialect.py``, ``postgres/dialect.py``) as a subclass that sets these
 attributes and overrides the methods whose behaviour differs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from ..rules import check_storable
 
 Connection = Any
 """An open DB-API connection of the backend (``sqlite3.Connection`` or ``psycopg.Connection``):
@@ -63,11 +68,23 @@ class Dialect:
         return statement if self.mark == "?" else statement.replace("?", self.mark)
 
     def execute(self, conn: Connection, statement: str, params: Sequence[Any] = ()) -> Any:
-        """Run ``statement`` (written with ``?`` marks) on ``conn``; return the cursor."""
-        return conn.execute(self.sql(statement), tuple(params))
+        """Run ``statement`` (written with ``?`` marks) on ``conn``; return the cursor.
+
+        Raises:
+            UserErrorException: a text parameter no database can hold (NUL, surrogates).
+        """
+        params = tuple(params)
+        check_params(params)
+        return conn.execute(self.sql(statement), params)
 
     def executemany(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run ``statement`` once per row of parameters (nothing for no rows)."""
+        """Run ``statement`` once per row of parameters (nothing for no rows).
+
+        Raises:
+            UserErrorException: a text parameter no database can hold (NUL, surrogates).
+        """
+        for row in rows:
+            check_params(row)
         if rows:
             cursor = conn.cursor()
             try:
@@ -115,3 +132,16 @@ class Dialect:
     def blob_cursor(self, conn: Connection) -> Any:
         """A cursor for statements that read or write packed point blobs."""
         return conn.cursor()
+
+
+def check_params(params: Iterable[Any]) -> None:
+    """Refuse text parameters no database can hold, the same way on every backend.
+
+    Raises:
+        UserErrorException: a NUL character or a lone surrogate in a str parameter.
+    """
+    for param in params:
+        if type(param) is str:
+            check_storable(param, "text")
+        elif type(param) is list:  # an array parameter (PostgreSQL's "= ANY(?)")
+            check_params(param)

@@ -103,6 +103,7 @@ _ENVIRONMENT_COLUMNS = "name, version, definition, created_at"
 
 def add_model(conn: Connection, dialect: Dialect, model: NewModel) -> ModelRecord:
     """Insert ``model`` as the next version of its name; return the stored record."""
+    rules.check_registry_name(model.name, "model name")
     version = _next_version(conn, dialect, "models", model.name)
     dialect.execute(
         conn,
@@ -200,6 +201,7 @@ def add_environment(
     created_at: float,
 ) -> EnvironmentRecord:
     """Insert a new version of environment ``name``; return it."""
+    rules.check_registry_name(name, "environment name")
     version = _next_version(conn, dialect, "environments", name)
     dialect.execute(
         conn,
@@ -229,6 +231,7 @@ def add_compute_target(
     conn: Connection, dialect: Dialect, name: str, definition: Mapping[str, Any], created_at: float
 ) -> dict[str, Any]:
     """Save target ``name`` unless it exists; return the definition stored under the name."""
+    rules.check_registry_name(name, "compute target name")
     dialect.execute(
         conn,
         "INSERT INTO compute_targets (name, definition, created_at) VALUES (?, ?, ?)"

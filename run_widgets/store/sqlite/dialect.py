@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..sql.dialect import Connection, Dialect
+from ..sql.dialect import Connection, Dialect, check_params
 
 
 class SqliteDialect(Dialect):
@@ -41,6 +41,7 @@ class SqliteDialect(Dialect):
 
     def values_param(self, values: Sequence[Any]) -> Any:
         """The values as one JSON array (no per-value placeholders, no size limit)."""
+        check_params(values)
         return json.dumps(list(values))
 
     def in_transaction(self, conn: Connection) -> bool:
