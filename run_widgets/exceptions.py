@@ -96,6 +96,24 @@ class StoreReadOnlyError(StoreError):
     """The workspace directory or store file cannot be written."""
 
 
+class StorePermissionError(StoreError):
+    """The store's database role may not do what was asked; nothing was written.
+
+    A viewer role that tries to create or log a run, a writer role that tries to change a
+    run another role created. Retrying does not help: the store's administrator grants
+    rights (``python -m run_widgets.store.postgres.roles``).
+
+    Attributes:
+        role: the database role the client connected as.
+        action: what it tried to do, in words (``log metrics to run 1a2b``).
+    """
+
+    def __init__(self, message: str, role: str = "", action: str = "") -> None:
+        super().__init__(message)
+        self.role = role
+        self.action = action
+
+
 class ComputeTargetException(UserErrorException):
     """A compute target is missing, badly configured or unreachable (v1 name).
 

@@ -8,7 +8,10 @@ so readers can tell a live run from one whose process died.
 Flushes of all buffers are serialised by one lock: a ``flush()`` called by user code waits
 for an ongoing background flush, so points of one metric are always written in order.
 A failed write keeps its points and is retried on the next tick; an explicit ``flush()``
-raises the error.
+raises the error. A write the store refuses for good because of the client's rights
+(``StorePermissionError``: a viewer role, another role's run) is not retried: those points
+are dropped with one line on stderr saying how many, of which run and why, and ``flush()``
+raises the error; the other runs' points are written as usual.
 
 It knows buffers only as :class:`PointBuffer` (``tracking.buffer.RunBuffer`` is one), so
 the run's parts stay above it.
@@ -27,7 +30,7 @@ from typing import Protocol
 
 import psutil
 
-from ..exceptions import StoreError
+from ..exceptions import StoreError, StorePermissionError
 from ..store import AppendPoints, RunStatus, TrackingStore
 from .exit_hooks import ExitHooks
 from .host import local_host, process_started_at
@@ -171,6 +174,10 @@ class Flusher:
                     if outage is not None:
                         self._outages.pop(id(store), None)
                         outage.recovered(store, sum(len(op.times) for op in ops))
+                except StorePermissionError as exc:  # for good: not retried, said once
+                    errors.append(exc)
+                    for key, pending in keys:
+                        self._refused(store, key, pending)
                 except StoreError as exc:  # transient (server away, locked...): retry later
                     for key, pending in keys:
                         self._retry[key] = pending
@@ -192,6 +199,30 @@ class Flusher:
                         self._errors[key] = exc
                     errors.append(exc)
         return errors
+
+    def _refused(self, store: TrackingStore, key: int, pending: list[AppendPoints]) -> None:
+        """One buffer of a batch the store refused for lack of rights: write it alone.
+
+        The refusal may concern another buffer of the batch; this one's points are written
+        if its run may be changed, else dropped with one line saying so (a permission does
+        not come back by retrying).
+        """
+        try:
+            store.write(pending)
+            self._errors.pop(key, None)
+        except StorePermissionError as exc:
+            self._errors[key] = exc
+            points = sum(len(op.times) for op in pending)
+            print(
+                f"run_widgets: dropped {points} logged point(s) of run {pending[0].run_id}: {exc}",
+                file=sys.stderr,
+                flush=True,
+            )
+        except StoreError as exc:
+            self._retry[key] = pending
+            self._errors[key] = exc
+        except Exception:
+            self._isolate(store, key, pending)
 
     def _isolate(self, store: TrackingStore, key: int, pending: list[AppendPoints]) -> None:
         for index, op in enumerate(pending):

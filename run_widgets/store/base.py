@@ -102,6 +102,16 @@ class TrackingStore(abc.ABC):
     #: for display, see :func:`run_widgets.store.registry.redact`).
     uri: str
 
+    #: What this client may do: ``"owner"`` (everything, the schema included),
+    #: ``"writer"`` (create runs and log; where the database has roles, change only the
+    #: runs its role created) or ``"viewer"`` (read only: a write raises
+    #: ``StorePermissionError`` before anything is sent). A store without roles (SQLite)
+    #: is its user's: ``"owner"``.
+    access: str = "owner"
+
+    #: The database role the client connected as (``None`` where there are no roles).
+    role: str | None = None
+
     @abc.abstractmethod
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` in one transaction: all of them or none. Return the new change seq.

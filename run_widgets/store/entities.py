@@ -8,7 +8,7 @@ transaction or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
@@ -92,6 +92,8 @@ class RunRecord:
     """One run as stored, with its tags and properties.
 
     Times are seconds since the epoch (UTC); ``None`` where the event has not happened.
+    ``owner_id`` is the process that runs it (liveness); ``created_by`` the database role
+    that created it (where the store has roles: it alone changes the run).
     """
 
     id: str
@@ -112,6 +114,7 @@ class RunRecord:
     change_seq: int
     tags: Mapping[str, str | None] = field(default_factory=_empty)
     properties: Mapping[str, str] = field(default_factory=_empty)
+    created_by: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -212,7 +215,12 @@ class OwnerRecord:
 
 @dataclass(frozen=True)
 class CreateRun:
-    """Create a run (and its experiment row if needed)."""
+    """Create a run (and its experiment row if needed).
+
+    ``number`` (default: the experiment's next) and ``created_by`` (default: the client's
+    database role, where the store has roles) are given only when a run is copied from
+    another store; row-level security refuses a ``created_by`` other than the writer's own.
+    """
 
     run_id: str
     experiment_name: str
@@ -226,6 +234,8 @@ class CreateRun:
     properties: Mapping[str, str] = field(default_factory=_empty)
     owner_id: int | None = None
     created_at: float | None = None
+    number: int | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,3 +319,26 @@ class AppendPoints:
 
 
 WriteOp = CreateRun | UpdateRun | SetTags | RemoveTags | AddProperties | AppendPoints
+
+
+def describe_ops(ops: Sequence[WriteOp]) -> str:
+    """What a batch of write ops does, in words, for messages (``log metrics to run 1a2b``)."""
+    if not ops:
+        return "write to the tracking store"
+    kinds = {type(op) for op in ops}
+    runs = sorted({op.run_id for op in ops})
+    target = (
+        f"run {runs[0]}"
+        if len(runs) == 1
+        else f"runs {', '.join(runs[:3])}" + (", ..." if len(runs) > 3 else "")
+    )
+    for op in ops:
+        if isinstance(op, CreateRun):
+            return f"create {target} in experiment {op.experiment_name!r}"
+    if kinds == {AppendPoints}:
+        return f"log metrics to {target}"
+    if kinds <= {SetTags, RemoveTags}:
+        return f"change the tags of {target}"
+    if kinds == {AddProperties}:
+        return f"add properties to {target}"
+    return f"change {target}"

@@ -8,7 +8,10 @@ sweep driver and the local drivers of cluster runs. The reaper asks
 per distinct owner, not per run) and writes :func:`run_widgets.tracking.lifecycle.lost_ops`
 for their runs: Failed ("process lost"), or Queued again for a new attempt where the
 compute target allows retries. The writes are conditional on the owner that was judged, so
-two reapers racing, or a late final status from a live process, never conflict.
+two reapers racing, or a late final status from a live process, never conflict. A reader
+whose database role may not change the run (a viewer; on the team store, a writer before
+the server too judges the owner lost) leaves it as it is: a reader of the run's own role,
+or a later poll, ends it.
 
 Layer: tracking (imports the runtime's liveness and ``tracking.lifecycle``).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..exceptions import StorePermissionError
 from ..runtime import liveness
 from ..store import RunRecord, TrackingStore
 from . import lifecycle
@@ -33,7 +37,8 @@ def reap_lost(store: TrackingStore, runs: Sequence[RunRecord]) -> list[RunRecord
         owner = dead.get(run.owner_id) if run.owner_id is not None else None
         if owner is None:
             continue
-        lifecycle.mark_lost(store, run, liveness.lost_message(owner), only_if_owner=owner.id)
+        if not _mark_lost(store, run, liveness.lost_message(owner), owner.id):
+            continue
         fresh = store.get_run(run.id)
         if fresh is not None:
             updated[run.id] = fresh
@@ -75,8 +80,16 @@ class StoreReaper:
                 continue
             record = self.store.get_run(run_id)
             if record is not None and record.status in lifecycle.ACTIVE:
-                lifecycle.mark_lost(
-                    self.store, record, liveness.lost_message(owner), only_if_owner=owner.id
+                ended = (
+                    _mark_lost(self.store, record, liveness.lost_message(owner), owner.id) or ended
                 )
-                ended = True
         return ended
+
+
+def _mark_lost(store: TrackingStore, record: RunRecord, message: str, owner_id: int) -> bool:
+    """Write the run's loss; False if this client's role may not change the run."""
+    try:
+        lifecycle.mark_lost(store, record, message, only_if_owner=owner_id)
+    except StorePermissionError:
+        return False
+    return True

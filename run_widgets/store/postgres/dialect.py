@@ -45,6 +45,7 @@ class PostgresDialect(Dialect):
     greatest = "GREATEST"
     text_order = ' COLLATE "C"'
     true = "TRUE"
+    role = "CURRENT_USER"
     null_safe_equal = "IS NOT DISTINCT FROM"
 
     def values_param(self, values: Sequence[Any]) -> Any:

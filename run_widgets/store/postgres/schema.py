@@ -3,7 +3,10 @@
 The schema version is the single row of ``schema_version``; ``migrations`` records each
 migration's name and when it ran. A client migrates inside one transaction that holds an
 advisory lock, so several clients connecting to a new database at once apply each step
-exactly once. A database whose version is higher than ``SCHEMA_VERSION`` was written by a
+exactly once; the writer and viewer roles, if an administrator set them up, then get their
+rights on the new tables (:mod:`.privileges`). Migration ``0007_roles`` holds the
+row-level security that keeps a writer to its own runs (:mod:`.roles`). A database whose
+version is higher than ``SCHEMA_VERSION`` was written by a
 newer run_widgets and is refused before anything is written to it; a database that has
 tables but no ``schema_version`` is not ours and is refused too.
 """
@@ -17,6 +20,7 @@ import psycopg
 from ..sql import schema as tables
 from ..sql.schema import Migration, run_migrations
 from .dialect import POSTGRESQL
+from .privileges import refresh_grants
 
 MIGRATION_LOCK = 0x52574442  # advisory lock key while migrating ("RWDB")
 
@@ -26,6 +30,7 @@ TYPES = tables.ColumnTypes(
     blob="BYTEA",
     serial="BIGSERIAL PRIMARY KEY",
     ascending="BIGINT PRIMARY KEY",  # numbered from chunk_ids in commit order (dialect.py)
+    creator=" DEFAULT CURRENT_USER",  # existing rows: the role that migrates (the owner)
 )
 """PostgreSQL's spelling of the shared table definitions."""
 
@@ -41,6 +46,56 @@ INITIAL_EXTRAS = (
 )
 """What PostgreSQL's first migration adds to the shared tables."""
 
+LOST_AFTER_S = 60
+"""Seconds without a heartbeat after which the server lets any writer end a run as Failed."""
+
+_MINE = "created_by = CURRENT_USER"
+_RUN_IS_MINE = (
+    "EXISTS (SELECT 1 FROM runs r WHERE r.id = {table}.run_id AND r.created_by = CURRENT_USER)"
+)
+_OWNER_LOST = (
+    "owner_id IS NOT NULL AND EXISTS (SELECT 1 FROM owners o WHERE o.id = runs.owner_id"
+    f" AND o.heartbeat_at < EXTRACT(EPOCH FROM clock_timestamp()) - {LOST_AFTER_S})"
+)
+
+ROW_SECURITY = (
+    # The group roles of writers and viewers (postgres/roles.py), for re-granting after
+    # later migrations; empty until an administrator sets roles up.
+    "CREATE TABLE access_roles (kind TEXT PRIMARY KEY, role TEXT NOT NULL)",
+    # Runs: everyone reads; a writer creates runs as itself and changes its own. Another
+    # writer may only end a run whose owner process stopped beating (Failed, as a reaper
+    # does), never one that ended Completed or Canceled.
+    "ALTER TABLE runs ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY runs_read ON runs FOR SELECT USING (true)",
+    f"CREATE POLICY runs_create ON runs FOR INSERT WITH CHECK ({_MINE})",
+    "CREATE POLICY runs_change ON runs FOR UPDATE"
+    f" USING ({_MINE} OR (status NOT IN ('Completed', 'Canceled') AND {_OWNER_LOST}))"
+    f" WITH CHECK ({_MINE} OR status = 'Failed')",
+    # What belongs to a run: changed only by the run's role.
+    *(
+        statement.format(table=table, mine=_RUN_IS_MINE.format(table=table))
+        for table in ("tags", "properties", "metrics", "chunks")
+        for statement in (
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            "CREATE POLICY {table}_read ON {table} FOR SELECT USING (true)",
+            "CREATE POLICY {table}_write ON {table} FOR ALL USING ({mine}) WITH CHECK ({mine})",
+        )
+    ),
+    # Rows a role made itself: owner processes (heartbeats), a log buffer's progress,
+    # registered models (tags), compute targets (deletion).
+    *(
+        statement.format(table=table, mine=_MINE)
+        for table in ("owners", "write_progress", "models", "compute_targets")
+        for statement in (
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            "CREATE POLICY {table}_read ON {table} FOR SELECT USING (true)",
+            "CREATE POLICY {table}_write ON {table} FOR ALL USING ({mine}) WITH CHECK ({mine})",
+        )
+    ),
+)
+"""Row-level security: what a writer role may change (the table owner and superusers are
+not subject to it, so a store used by one role works as before)."""
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", (*tables.CORE, *INITIAL_EXTRAS)),
@@ -53,6 +108,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Packed floats do not compress: stored as they are, read back as a copy.
         (*tables.SUMMARIES, "ALTER TABLE summaries ALTER COLUMN data SET STORAGE EXTERNAL"),
     ),
+    Migration("0007_roles", (*tables.CREATORS, *ROW_SECURITY)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -124,4 +180,6 @@ def _migrate_locked(conn: psycopg.Connection) -> list[str]:
         applied = run_migrations(conn, POSTGRESQL, TYPES, MIGRATIONS[current:])
         if current < SCHEMA_VERSION:
             conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
+        if applied:  # writers and viewers get their rights on what the migrations changed
+            refresh_grants(conn)
     return applied

@@ -16,6 +16,11 @@ mean, and runs a call again when that is safe:
   uncompressed) and are read with binary transfer, so a history read is a memcpy.
 * Messages and ``repr`` show the store as ``postgresql://user@host:port/db``: never the
   password.
+* Rights: each new connection finds what its role may do (:attr:`PostgresStore.access`:
+  owner, writer or viewer; see :mod:`.roles`). Only the owner migrates the schema (a
+  writer meeting an older schema is told to ask the owner); a viewer's writes are refused
+  before they are sent, and a writer's change of another role's run (hidden by
+  row-level security) is a ``StorePermissionError`` naming the role and what it tried.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import NoReturn, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-from ...exceptions import StoreCorruptError, StoreError, StoreVersionError
+from ...exceptions import StoreCorruptError, StoreError, StorePermissionError, StoreVersionError
 from ..sql.store import SqlStore
 from .dialect import POSTGRESQL
 from .schema import SCHEMA_VERSION, ForeignTablesError, migrate, read_version
@@ -37,6 +42,17 @@ CONNECT_TIMEOUT_S = 10
 DEADLOCK_RETRIES = 5
 
 _T = TypeVar("_T")
+
+_ACCESS = """
+SELECT current_user, r.rolsuper, t.oid IS NOT NULL,
+       t.oid IS NOT NULL AND pg_has_role(current_user, t.relowner, 'USAGE'),
+       t.oid IS NOT NULL AND has_table_privilege(t.oid, 'INSERT'),
+       t.oid IS NOT NULL AND has_table_privilege(t.oid, 'SELECT'),
+       has_schema_privilege(current_schema(), 'CREATE')
+FROM pg_roles r LEFT JOIN pg_class t ON t.oid = to_regclass('runs')
+WHERE r.rolname = current_user
+"""
+"""The session's role and what it may do with the store (its ``runs`` table)."""
 
 
 class StoreUnavailableError(StoreError):
@@ -98,14 +114,51 @@ class PostgresStore(SqlStore):
             raise
         return conn
 
+    def _detect_access(self, conn: psycopg.Connection) -> None:
+        """Find what this connection's role may do: ``access`` owner, writer, viewer or none."""
+        row = conn.execute(_ACCESS).fetchone()
+        assert row is not None
+        role, superuser, exists, owns, inserts, selects, creates = row
+        self.role = str(role)
+        if superuser or owns or (not exists and creates):
+            self.access = "owner"
+        elif inserts:
+            self.access = "writer"
+        elif selects:
+            self.access = "viewer"
+        else:
+            self.access = "none"
+
     def _check_and_migrate(self, conn: psycopg.Connection) -> None:
         """Refuse a database this code must not touch; create or upgrade our schema."""
+        self._detect_access(conn)
+        if self.access == "none":
+            raise StorePermissionError(
+                f"The role {self.role!r} has no rights on the tracking store {self.location}"
+                + (
+                    ""
+                    if conn.execute("SELECT to_regclass('runs')").fetchone() != (None,)
+                    else " (the database holds no store yet, and the role may not create one)"
+                )
+                + ". The store's administrator gives roles rights: python -m "
+                "run_widgets.store.postgres.roles.",
+                role=self.role or "",
+                action="open the store",
+            )
         version = read_version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"The tracking store {self.location} has schema version {version}, written by "
                 f"a newer run_widgets; this version understands up to {SCHEMA_VERSION}. "
                 "Upgrade run_widgets on this machine to use it. Nothing was written."
+            )
+        if (version is None or version < SCHEMA_VERSION) and self.access != "owner":
+            raise StoreVersionError(
+                f"The tracking store {self.location} has schema version {version or 0}; this "
+                f"run_widgets needs version {SCHEMA_VERSION}, and the role {self.role!r} (a "
+                f"{self.access}) may not upgrade it. Its owner upgrades it by opening it once "
+                "(python -m run_widgets.store migrate --store URI-of-the-owner). Nothing was "
+                "written."
             )
         if version is None or version < SCHEMA_VERSION:
             try:
@@ -127,6 +180,7 @@ class PostgresStore(SqlStore):
                     f"The tracking store {self.location} was just upgraded by a newer "
                     "run_widgets; upgrade this one too."
                 )
+            self._detect_access(conn)  # the tables exist now
 
     def _usable(self, conn: psycopg.Connection) -> bool:
         return not conn.closed and not conn.broken
@@ -135,6 +189,9 @@ class PostgresStore(SqlStore):
         """Raise the ``StoreError`` that says what the driver error means (no password)."""
         if isinstance(exc, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)):
             raise _WriteConflict(self.target.scrub(str(exc))) from None
+        if isinstance(exc, pg_errors.InsufficientPrivilege):
+            action = getattr(self._local, "action", None) or "read from it"
+            raise self._permission_error(action, self.target.scrub(str(exc).strip())) from None
         if isinstance(exc, psycopg.OperationalError):
             self.release_thread_resources()
             raise self._unavailable(exc) from None

@@ -61,6 +61,8 @@ class Dialect:
     true: str
     #: Equality that matches NULL with NULL.
     null_safe_equal: str
+    #: The session's database role as an SQL value (NULL where there are no roles).
+    role: str
 
     # -- statements ------------------------------------------------------------------------
     def sql(self, statement: str) -> str:

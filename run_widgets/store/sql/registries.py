@@ -23,7 +23,7 @@ from ...exceptions import UserErrorException
 from .. import rules
 from ..assets import EnvironmentRecord, ModelRecord, NewModel
 from .dialect import Connection, Dialect
-from .transactions import SqlTransactions
+from .transactions import NotYours, SqlTransactions
 
 
 class SqlRegistries(SqlTransactions):
@@ -35,7 +35,7 @@ class SqlRegistries(SqlTransactions):
 
     def add_model(self, model: NewModel) -> ModelRecord:
         """Insert ``model`` as the next version of its name (1, 2, …) in one transaction."""
-        return self._in_write(add_model, model)
+        return self._in_write(f"register model {model.name!r}", add_model, model)
 
     def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
         """One version of a model (the latest when ``version`` is None), or None."""
@@ -54,13 +54,23 @@ class SqlRegistries(SqlTransactions):
         add_properties: Mapping[str, str] | None = None,
     ) -> ModelRecord:
         """Change a model version's tags and add properties, in one transaction."""
-        return self._in_write(update_model, name, version, set_tags, remove_tags, add_properties)
+        return self._in_write(
+            f"change model {name}:{version}",
+            update_model,
+            name,
+            version,
+            set_tags,
+            remove_tags,
+            add_properties,
+        )
 
     def add_environment(
         self, name: str, definition: Mapping[str, Any], created_at: float
     ) -> EnvironmentRecord:
         """Insert a new version of environment ``name``."""
-        return self._in_write(add_environment, name, definition, created_at)
+        return self._in_write(
+            f"register environment {name!r}", add_environment, name, definition, created_at
+        )
 
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         """One version of an environment (the latest when ``version`` is None), or None."""
@@ -74,7 +84,9 @@ class SqlRegistries(SqlTransactions):
         self, name: str, definition: Mapping[str, Any], created_at: float
     ) -> dict[str, Any]:
         """Save target ``name`` unless it exists; return what is stored under the name."""
-        return self._in_write(add_compute_target, name, definition, created_at)
+        return self._in_write(
+            f"save compute target {name!r}", add_compute_target, name, definition, created_at
+        )
 
     def get_compute_target(self, name: str) -> dict[str, Any] | None:
         """The definition of compute target ``name``, or None."""
@@ -86,7 +98,7 @@ class SqlRegistries(SqlTransactions):
 
     def delete_compute_target(self, name: str) -> bool:
         """Remove compute target ``name``; False if there was none."""
-        return self._in_write(delete_compute_target, name)
+        return self._in_write(f"delete compute target {name!r}", delete_compute_target, name)
 
 
 def dumps_labels(labels: Mapping[str, Any]) -> str:
@@ -183,11 +195,15 @@ def update_model(
     tags, properties = rules.merge_model_labels(
         record.model_id, record.tags, record.properties, set_tags, remove_tags, add_properties
     )
-    dialect.execute(
+    changed = dialect.execute(
         conn,
         "UPDATE models SET tags = ?, properties = ? WHERE name = ? AND version = ?",
         (dumps_labels(tags), dumps_labels(properties), name, version),
-    )
+    ).rowcount
+    if not changed:  # row-level security let this role read the row, not change it
+        raise NotYours(
+            f"model {name}:{version} was registered by {_creator(conn, dialect, 'models', name, version)!r}"
+        )
     updated = get_model(conn, dialect, name, version)
     assert updated is not None
     return updated
@@ -260,7 +276,23 @@ def list_compute_targets(conn: Connection, dialect: Dialect) -> list[str]:
 def delete_compute_target(conn: Connection, dialect: Dialect, name: str) -> bool:
     """Remove target ``name``; False if there was none."""
     cursor = dialect.execute(conn, "DELETE FROM compute_targets WHERE name = ?", (name,))
+    if not cursor.rowcount and get_compute_target(conn, dialect, name) is not None:
+        creator = _creator(conn, dialect, "compute_targets", name)
+        raise NotYours(f"compute target {name!r} was saved by {creator!r}")
     return bool(cursor.rowcount)
+
+
+def _creator(
+    conn: Connection, dialect: Dialect, table: str, name: str, version: int | None = None
+) -> str | None:
+    """The role that made a registry row (``created_by``), for messages."""
+    sql = f"SELECT created_by FROM {table} WHERE name = ?"
+    params: list[Any] = [name]
+    if version is not None:
+        sql += " AND version = ?"
+        params.append(version)
+    row = dialect.execute(conn, sql, params).fetchone()
+    return None if row is None else row[0]
 
 
 def _next_version(conn: Connection, dialect: Dialect, table: str, name: str) -> int:

@@ -18,7 +18,7 @@ from ..entities import MetricInfo, OwnerRecord, PointChunk, RunRecord
 RUN_COLUMNS = (
     "r.id, r.experiment_id, e.name, r.parent_id, r.number, r.display_name, r.description, "
     "r.run_type, r.status, r.created_at, r.start_time, r.end_time, r.error, r.definition, "
-    "r.owner_id, r.change_seq"
+    "r.owner_id, r.change_seq, r.created_by"
 )
 """Columns of a run row (``runs r JOIN experiments e``), in :func:`run_record`'s order."""
 
@@ -68,8 +68,9 @@ def run_record(row: Sequence[Any]) -> RunRecord:
         definition=codec.loads_json(row[13]) or {},
         owner_id=None if row[14] is None else int(row[14]),
         change_seq=int(row[15]),
-        tags=labels(row[16]),
-        properties=labels(row[17]),
+        created_by=row[16],
+        tags=labels(row[17]),
+        properties=labels(row[18]),
     )
 
 

@@ -10,7 +10,9 @@ their tables in different steps.
 Placeholders: ``{integer}``, ``{real}``, ``{blob}`` (column types), ``{serial}`` (an
 integer primary key the database numbers), ``{ascending}`` (an integer primary key that
 never reuses a number), ``{if_new}`` (``IF NOT EXISTS`` where a migration may meet a
-half-created schema), ``{clustered}`` (the table is stored in primary-key order).
+half-created schema), ``{clustered}`` (the table is stored in primary-key order),
+``{creator}`` (the default of a ``created_by`` column: the database role of the session
+where the database has roles, nothing where it has none).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class ColumnTypes:
     ascending: str
     if_new: str = ""
     clustered: str = ""
+    creator: str = ""
 
     def render(self, statements: tuple[str, ...]) -> list[str]:
         """``statements`` with the placeholders filled in."""
@@ -214,3 +217,12 @@ SUMMARIES = (
     ){clustered}""",
 )
 """Multi-resolution summaries of numeric series (``store/summaries``)."""
+
+CREATORS = tuple(
+    # Which database role made a row: a run (its "owner" for row-level security: writers
+    # change only their own runs), an owner process, a writer's progress, a registered
+    # model, a compute target. NULL on SQLite (no roles) and for rows made before.
+    f"ALTER TABLE {table} ADD COLUMN created_by TEXT{{creator}}"
+    for table in ("runs", "owners", "write_progress", "models", "compute_targets")
+)
+"""The ``created_by`` column of the tables whose rows belong to a role (see postgres/roles.py)."""

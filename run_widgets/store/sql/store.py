@@ -48,6 +48,7 @@ from ..entities import (
     SetTags,
     UpdateRun,
     WriteOp,
+    describe_ops,
 )
 from ..summaries import SUMMARIZED_KINDS
 from .dialect import Connection
@@ -55,7 +56,7 @@ from .reads import SqlReads
 from .registries import SqlRegistries
 from .rows import METRIC_COLUMNS, STORED_CHUNK_COLUMNS, merged_chunk, metric_info
 from .summaries import Backlog, SqlSummaries, fold_backlogs
-from .transactions import retried
+from .transactions import NotYours, retried
 
 JSON_RUN_COLUMNS = frozenset({"error", "definition"})
 """Run columns holding JSON text."""
@@ -87,7 +88,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
     @retried
     def write(self, ops: Sequence[WriteOp]) -> int:
         """Apply ``ops`` atomically and return the change sequence number they got."""
-        with self._writing() as conn:
+        with self._writing(describe_ops(ops)) as conn:
             return self._apply(conn, ops)
 
     def _apply(self, conn: Connection, ops: Sequence[WriteOp]) -> int:
@@ -197,9 +198,27 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
             run_ids,
             f" ORDER BY id{d.row_lock}",
         )
-        return {
+        locked = {
             str(r[0]): rules.RunState(str(r[1]), None if r[2] is None else int(r[2])) for r in rows
         }
+        if len(locked) < len(run_ids):
+            self._refuse_hidden_runs(conn, [r for r in run_ids if r not in locked])
+        return locked
+
+    def _refuse_hidden_runs(self, conn: Connection, run_ids: Sequence[str]) -> None:
+        """Raise ``NotYours`` for runs that exist but that the lock did not return.
+
+        Row-level security (PostgreSQL roles) lets a writer read every run but lock, and
+        so change, only its own: the others are filtered out of the locking SELECT, not
+        reported. (A run missing for real is left to the caller: RunNotFoundError.)
+        """
+        rows = self.dialect.select_in(conn, "SELECT id, created_by FROM runs", "id", run_ids)
+        if rows:
+            run_id, creator = rows[0]
+            raise NotYours(
+                f"run {run_id} was created by the role {creator!r}, and a writer changes only "
+                "the runs its own role created"
+            )
 
     def _create_run(self, conn: Connection, op: CreateRun) -> rules.RunState:
         """Insert the run (a resend of its creation is a no-op); return its state."""
@@ -224,14 +243,14 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
         inserted = d.execute(
             conn,
             "INSERT INTO runs (id, experiment_id, parent_id, number, display_name, description,"
-            " run_type, status, created_at, start_time, owner_id, definition, change_seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+            " run_type, status, created_at, start_time, owner_id, definition, change_seq,"
+            f" created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, COALESCE(?, {d.role}))"
             " ON CONFLICT (id) DO NOTHING RETURNING id",
             (
                 op.run_id,
                 experiment_id,
                 op.parent_id,
-                rules.next_number(largest[0]),
+                op.number if op.number is not None else rules.next_number(largest[0]),
                 op.display_name,
                 op.description,
                 op.run_type,
@@ -240,6 +259,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
                 rules.start_time_for(op.status, now),
                 op.owner_id,
                 codec.dumps_json(dict(op.definition)),
+                op.created_by,
             ),
         ).fetchone()
         if inserted is None:  # a concurrent writer created the id first
@@ -384,7 +404,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
         """
         d = self.dialect
         removed = 0
-        with self._writing() as conn:
+        with self._writing(f"compact the points of run {run_id}") as conn:
             self._lock_runs(conn, [run_id])
             metric_ids = [
                 int(row[0])
@@ -431,7 +451,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
         found = self.get_experiment(name)
         if found is not None:
             return found
-        with self._writing() as conn:
+        with self._writing(f"create experiment {name!r}") as conn:
             self._experiment_id(conn, name)
         found = self.get_experiment(name)
         assert found is not None
@@ -441,7 +461,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
     @retried
     def register_owner(self, host: str, pid: int, pid_started_at: float) -> int:
         """Record a process that owns runs and return its id."""
-        with self._writing() as conn:
+        with self._writing("start runs (record this process as their owner)") as conn:
             row = self.dialect.execute(
                 conn,
                 "INSERT INTO owners (host, pid, pid_started_at, heartbeat_at)"
@@ -453,7 +473,7 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
     @retried
     def heartbeat(self, owner_id: int) -> None:
         """Record that the owner process is alive now."""
-        with self._writing() as conn:
+        with self._writing("record this process's heartbeat") as conn:
             self.dialect.execute(
                 conn, "UPDATE owners SET heartbeat_at = ? WHERE id = ?", (time.time(), owner_id)
             )

@@ -6,6 +6,11 @@ context managers, turns driver errors into :class:`~run_widgets.exceptions.Store
 through the backend's :meth:`SqlTransactions._raise_translated`, and runs every public
 store call through :meth:`SqlTransactions._retry` (decorator :func:`retried`), where a
 backend may run it again (PostgreSQL: after its server restarted, after a deadlock).
+
+Every write transaction says what it does (``action``, in words): a client whose role may
+not write is refused before the transaction begins, and a row the database's row-level
+security hides from an update (:class:`NotYours`, raised by the statements that notice)
+becomes a :class:`~run_widgets.exceptions.StorePermissionError` naming role and action.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Concatenate, NoReturn, ParamSpec, TypeVar
 
+from ...exceptions import StorePermissionError
 from .connections import ThreadConnections
 from .dialect import Connection, Dialect
 
@@ -34,6 +40,15 @@ def retried(method: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_
     return call
 
 
+class NotYours(Exception):
+    """A row exists but the database lets this role read it only, not change it.
+
+    Raised inside a write transaction by statements that notice (a run whose lock
+    returned nothing, an update that changed no row); the transaction turns it into a
+    ``StorePermissionError``.
+    """
+
+
 class SqlTransactions(ThreadConnections, abc.ABC):
     """Connections and transactions of a SQL store, in its backend's dialect.
 
@@ -47,6 +62,9 @@ class SqlTransactions(ThreadConnections, abc.ABC):
     dialect: ClassVar[Dialect]
     #: The base class of the driver's exceptions (``sqlite3.Error``, ``psycopg.Error``).
     driver_error: ClassVar[type[Exception]]
+    location: str
+    access: str
+    role: str | None
 
     # -------------------------------------------------------------- backend hooks --
     @abc.abstractmethod
@@ -61,6 +79,22 @@ class SqlTransactions(ThreadConnections, abc.ABC):
     def _retry(self, call: Callable[[], _T]) -> _T:
         """Run one call of a public method; a backend may run it again after a failure."""
         return call()
+
+    def _check_may_write(self, action: str) -> None:
+        """Raise ``StorePermissionError`` now if this client may not write at all."""
+        if self.access == "viewer":
+            raise self._permission_error(action, "the role may only read this store (a viewer)")
+
+    def _permission_error(self, action: str, why: str) -> StorePermissionError:
+        """The error that says this client's role may not do ``action``, and why."""
+        role = self.role or "this client"
+        return StorePermissionError(
+            f"The role {role!r} cannot {action} in the tracking store {self.location}: "
+            f"{why}. Nothing was written; retrying will not help. The store's administrator "
+            "gives roles their rights (python -m run_widgets.store.postgres.roles).",
+            role=role,
+            action=action,
+        )
 
     # ---------------------------------------------------------------- transactions --
     @contextlib.contextmanager
@@ -90,9 +124,14 @@ class SqlTransactions(ThreadConnections, abc.ABC):
                 self._local.in_transaction = False
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction: committed if the block ends normally, else rolled back."""
+    def _writing(self, action: str = "write") -> Iterator[Connection]:
+        """A write transaction doing ``action``: committed if the block ends normally.
+
+        Rolled back otherwise; refused before it begins when this client may not write.
+        """
         conn = self._conn()
+        self._check_may_write(action)
+        self._local.action = action
         try:
             self._begin(conn, self.dialect.begin_write)
         except self.driver_error as exc:
@@ -104,11 +143,14 @@ class SqlTransactions(ThreadConnections, abc.ABC):
         except BaseException as exc:
             with contextlib.suppress(self.driver_error):
                 conn.execute("ROLLBACK")
+            if isinstance(exc, NotYours):
+                raise self._permission_error(action, str(exc)) from None
             if isinstance(exc, self.driver_error):
                 self._raise_translated(exc)
             raise
         finally:
             self._local.in_transaction = False
+            self._local.action = None
 
     def _end_stale_transaction(self, conn: Connection) -> None:
         """Roll back a transaction left open by an interrupted call (e.g. by a signal handler).
@@ -127,14 +169,14 @@ class SqlTransactions(ThreadConnections, abc.ABC):
         """``function(conn, dialect, *args)`` on the thread's connection (see ``SqlRegistries``)."""
         return self._retry(functools.partial(self._read_with, function, *args))
 
-    def _in_write(self, function: Callable[..., _T], *args: Any) -> _T:
-        """``function(conn, dialect, *args)`` in a write transaction (see ``SqlRegistries``)."""
-        return self._retry(functools.partial(self._write_with, function, *args))
+    def _in_write(self, action: str, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(conn, dialect, *args)`` in a write transaction doing ``action``."""
+        return self._retry(functools.partial(self._write_with, action, function, *args))
 
     def _read_with(self, function: Callable[..., _T], *args: Any) -> _T:
         with self._reading() as conn:
             return function(conn, self.dialect, *args)
 
-    def _write_with(self, function: Callable[..., _T], *args: Any) -> _T:
-        with self._writing() as conn:
+    def _write_with(self, action: str, function: Callable[..., _T], *args: Any) -> _T:
+        with self._writing(action) as conn:
             return function(conn, self.dialect, *args)

@@ -37,6 +37,7 @@ class SqliteDialect(Dialect):
     greatest = "MAX"
     text_order = ""  # BINARY collation: code points of UTF-8
     true = "1"
+    role = "NULL"
     null_safe_equal = "IS"
 
     def values_param(self, values: Sequence[Any]) -> Any:

@@ -37,6 +37,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_compute_targets", tables.COMPUTE_TARGETS),
     Migration("0005_write_progress", tables.WRITE_PROGRESS),
     Migration("0006_series_summaries", tables.SUMMARIES),
+    Migration("0007_creators", tables.CREATORS),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
