@@ -183,7 +183,6 @@ def test_workspace_on_a_postgresql_store_by_uri(pg_uri: str, tmp_path: Path) -> 
         ws.close()
 
 
-
 def test_a_server_workspace_is_named_after_its_database(pg_uri: str, tmp_path: Path) -> None:
     """Not after its artifacts folder, which is typically called "artifacts" or "runs"."""
     ws = Workspace(store=pg_uri, artifacts=tmp_path / "artifacts")
@@ -199,6 +198,7 @@ def test_a_server_workspace_is_named_after_its_database(pg_uri: str, tmp_path: P
         assert sqlite.name == "f"  # a local store: the folder's name, as before
     finally:
         sqlite.close()
+
 
 OPEN_IN_A_FRESH_PROCESS = """
 import os, sys
