@@ -12,7 +12,8 @@ Where ``Workspace.from_config()`` looks, first match wins:
 2. a ``run_widgets.json`` file (or ``.run_widgets/config.json``) in the current directory
    or any parent, e.g. ``{"workspace": "./tracking", "name": "team"}`` or
    ``{"store": "postgresql://...", "artifacts": "/shared/runs"}`` (a relative path is
-   relative to the file);
+   relative to the file, and so are the files a store URI names, such as its TLS
+   certificate authority: ``postgresql://...?sslmode=verify-full&sslrootcert=ca.crt``);
 3. the default workspace ``~/.run_widgets/default`` (``$RUN_WIDGETS_HOME/default`` if set).
 
 Other processes (supervisors, sweep trials, submitted scripts) reach the same workspace
@@ -54,7 +55,7 @@ from .store.description import (
     ENV_WORKSPACE,
     WorkspaceDescription,
 )
-from .store.registry import scheme_of, sqlite_path
+from .store.registry import scheme_of, sqlite_path, with_files_relative_to
 
 ENV_HOME = "RUN_WIDGETS_HOME"
 CONFIG_NAMES = ("run_widgets.json", os.path.join(".run_widgets", "config.json"))
@@ -332,6 +333,8 @@ class Workspace:
                 raise UserErrorException(f"'store' in {config} must be a URI or path string.")
             if scheme_of(store) is None:
                 store = str(relative("store", store))
+            else:  # its certificate files (sslrootcert=...) are relative to the file too
+                store = with_files_relative_to(store, base)
         folder = relative("workspace", data.get("workspace") or data.get("path"))
         artifacts = relative("artifacts", data.get("artifacts"))
         if folder is None and store is None and artifacts is None:

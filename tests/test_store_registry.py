@@ -278,3 +278,15 @@ def test_another_package_declares_a_backend_by_entry_point(tmp_path: Path) -> No
     schemes, opened = _open_in_a_fresh_process(f"fakedb://{tmp_path / 'f.db'}", str(site))
     assert "fakedb" in schemes.split()
     assert opened == "SqliteStore 1"
+
+
+def test_a_password_given_as_a_uri_parameter_is_redacted_too() -> None:
+    uri = (
+        "postgresql://me@127.0.0.1:1/db?sslmode=verify-full&password=s3cr%2Ft&sslrootcert=/c/ca.crt"
+    )
+    assert redact(uri) == (
+        "postgresql://me@127.0.0.1:1/db?sslmode=verify-full&password=***&sslrootcert=/c/ca.crt"
+    )
+    with pytest.raises(StoreError) as info:
+        open_store(uri)  # nothing listens on port 1
+    assert "s3cr" not in str(info.value) and "ca.crt" not in str(info.value)

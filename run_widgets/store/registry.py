@@ -52,6 +52,7 @@ __all__ = [
     "registered_schemes",
     "scheme_of",
     "sqlite_path",
+    "with_files_relative_to",
 ]
 
 StoreBuilder = Callable[[str], TrackingStore]
@@ -237,14 +238,31 @@ def normalize_uri(store: str | os.PathLike[str]) -> str:
 
 
 def redact(uri: str) -> str:
-    """``uri`` with any password replaced by ``***`` (for messages and reprs)."""
+    """``uri`` with any password replaced by ``***`` (for messages and reprs).
+
+    Both places a URI may hold one: ``user:password@`` and a ``password=`` (or
+    ``sslpassword=``) query parameter.
+    """
     if scheme_of(uri) is None:
         return uri
     parts = urlsplit(uri)
+    query = postgres.uri.redact_query(parts.query)
     if parts.password is None:
-        return uri
+        return uri if query == parts.query else urlunsplit(parts._replace(query=query))
+    parts = parts._replace(query=query)
     user = parts.username or ""
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def with_files_relative_to(uri: str, folder: Path) -> str:
+    """A store URI whose relative file parameters (``sslrootcert=ca.crt``) are under ``folder``.
+
+    For URIs read from a config file: its files are named relative to it. Other URIs (a
+    folder, SQLite) are returned as given.
+    """
+    if scheme_of(uri) in postgres.SCHEMES:
+        return postgres.uri.with_files_relative_to(uri, folder)
+    return uri

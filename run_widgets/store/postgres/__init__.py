@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..base import StoreBackend
+from . import uri
 from .uri import SCHEMES, PostgresTarget, parse
 
 if TYPE_CHECKING:
@@ -42,4 +43,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BACKEND", "PostgresStore", "PostgresTarget", "StoreUnavailableError", "parse"]
+__all__ = [
+    "BACKEND",
+    "SCHEMES",
+    "PostgresStore",
+    "PostgresTarget",
+    "StoreUnavailableError",
+    "parse",
+    "uri",
+]

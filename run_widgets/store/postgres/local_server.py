@@ -135,6 +135,32 @@ class LocalPostgres:
         with open(self.datadir / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n" + "\n".join(settings) + "\n")
 
+    def enable_tls(
+        self, certificate: str | os.PathLike[str], key: str | os.PathLike[str], *, only: bool = True
+    ) -> None:
+        """Serve TLS with ``certificate`` and its ``key`` (PEM files), from the next start.
+
+        The files are copied into the server's folder (readable by the server only). With
+        ``only``, connections without TLS are refused (``hostnossl ... reject``).
+        """
+        tls = self.folder / "tls"
+        tls.mkdir(exist_ok=True)
+        shutil.copyfile(certificate, tls / "server.crt")
+        shutil.copyfile(key, tls / "server.key")
+        for path in (tls, tls / "server.crt", tls / "server.key"):
+            if self._as_root:
+                shutil.chown(path, SUPERUSER)
+        (tls / "server.key").chmod(0o600)
+        with open(self.datadir / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(
+                f"ssl = on\nssl_cert_file = '{tls / 'server.crt'}'\n"
+                f"ssl_key_file = '{tls / 'server.key'}'\n"
+            )
+        if only:
+            hba = self.datadir / "pg_hba.conf"
+            rules = hba.read_text(encoding="utf-8")
+            hba.write_text("hostnossl all all all reject\n" + rules, encoding="utf-8")
+
     # ----------------------------------------------------------------------- lifecycle --
     def start(self) -> None:
         """Start the server and wait until it accepts connections.

@@ -25,6 +25,7 @@ mean, and runs a call again when that is safe:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
@@ -42,6 +43,8 @@ CONNECT_TIMEOUT_S = 10
 DEADLOCK_RETRIES = 5
 
 _T = TypeVar("_T")
+_CONNECTION_PREFIX = re.compile(r"^connection (to server at [^:]*? failed|failed): ")
+_TLS_WORDS = re.compile(r"\bSSL\b|certificate|\bTLS\b", re.IGNORECASE)
 
 _ACCESS = """
 SELECT current_user, r.rolsuper, t.oid IS NOT NULL,
@@ -99,10 +102,30 @@ class PostgresStore(SqlStore):
             raise self._unavailable(exc) from None
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
-        detail = self.target.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        text = self.target.scrub(str(exc).strip())
+        if _TLS_WORDS.search(text):
+            return self._tls_failure(text)
+        detail = text.splitlines()[0] if text else ""
         return StoreUnavailableError(
             f"The PostgreSQL tracking store {self.location} (host {self.target.host}, port "
             f"{self.target.port}) cannot be reached: {detail or type(exc).__name__}"
+        )
+
+    def _tls_failure(self, text: str) -> StoreUnavailableError:
+        """The error of a connection whose TLS handshake or certificate check failed."""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        detail = next((line for line in lines if _TLS_WORDS.search(line)), lines[0])
+        while (shorter := _CONNECTION_PREFIX.sub("", detail, count=1)) != detail:
+            detail = shorter
+        hint = {
+            "verify-full": "the server's certificate must be signed by the CA in sslrootcert "
+            "and name the host of the URI",
+            "verify-ca": "the server's certificate must be signed by the CA in sslrootcert",
+        }.get(self.target.tls or "", "check the server's TLS settings and the URI's ssl parameters")
+        return StoreUnavailableError(
+            f"The TLS connection to the PostgreSQL tracking store {self.location} (host "
+            f"{self.target.host}, port {self.target.port}, sslmode={self.target.tls or 'prefer'})"
+            f" failed: {detail}. With sslmode={self.target.tls or 'prefer'}, {hint}."
         )
 
     def _open_connection(self) -> psycopg.Connection:
