@@ -332,6 +332,8 @@ class _Outage:
         self.next_try = time.monotonic() + self.delay
         if not self.warned:
             self.warned = True
+            if getattr(exc, "announced", False):
+                return  # the store already said it (a full server the main thread waits for)
             print(
                 f"run_widgets: cannot write to the tracking store {store.location} ({exc}). "
                 f"{points} point(s) are kept in memory and retried with backoff (up to every "

@@ -6,6 +6,10 @@ and commit-ordered chunk ids make incremental reads correct under concurrent wri
 this module connects, checks and migrates the database, says what the driver's errors
 mean, and runs a call again when that is safe:
 
+* A server at ``max_connections`` refuses new sessions: the main thread waits for a free
+  one (one warning line, backoff, ``RUN_WIDGETS_CONNECT_WAIT`` seconds at most); other
+  threads get :class:`StoreUnavailableError` at once and retry on their own (the
+  flusher keeps logged points meanwhile, as during a restart).
 * One connection per thread (autocommit, explicit transactions). A connection broken by
   a server restart is dropped and the call raises :class:`StoreUnavailableError` (a
   ``StoreError``, so the flusher keeps the points and retries); a call that failed on a
@@ -25,10 +29,13 @@ mean, and runs a call again when that is safe:
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import ClassVar, NoReturn, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -41,8 +48,13 @@ from .uri import PostgresTarget, parse
 
 CONNECT_TIMEOUT_S = 10
 DEADLOCK_RETRIES = 5
+ENV_CONNECT_WAIT = "RUN_WIDGETS_CONNECT_WAIT"
+DEFAULT_CONNECT_WAIT_S = 300.0
+"""How long the main thread waits for a connection of a full server before it gives up."""
 
 _T = TypeVar("_T")
+_FULL = re.compile(r"sorry, too many clients already|remaining connection slots are reserved[^\n]*")
+"""What PostgreSQL says when max_connections is reached (no SQLSTATE reaches the client)."""
 _CONNECTION_PREFIX = re.compile(r"^connection (to server at [^:]*? failed|failed): ")
 _TLS_WORDS = re.compile(r"\bSSL\b|certificate|\bTLS\b", re.IGNORECASE)
 
@@ -59,7 +71,83 @@ WHERE r.rolname = current_user
 
 
 class StoreUnavailableError(StoreError):
-    """The PostgreSQL server cannot be reached right now (down, restarting, network)."""
+    """The PostgreSQL server cannot be reached right now (down, restarting, network, full).
+
+    Attributes:
+        announced: the store already printed a warning about this outage (a full server),
+            so a caller retrying in the background need not print another.
+    """
+
+    announced: bool = False
+
+
+class _FullServerWait:
+    """Waiting for a free connection of a full server: backoff, one warning per episode.
+
+    One episode per store location and process: the first thread that meets the full
+    server prints the warning; the episode ends when any thread connects again.
+    """
+
+    FIRST_DELAY_S = 0.5
+    MAX_DELAY_S = 8.0
+    _warned: ClassVar[set[str]] = set()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        self.started = time.monotonic()
+        self.limit = _connect_wait_s()
+        self.delay = self.FIRST_DELAY_S
+        self.foreground = threading.current_thread() is threading.main_thread()
+        if not self.foreground:
+            return
+        with self._lock:
+            first = location not in self._warned
+            self._warned.add(location)
+        if first:
+            print(
+                f"run_widgets: the PostgreSQL server of the tracking store {location} has no "
+                f"free connection (max_connections reached: {reason}); waiting for one, retrying "
+                f"with backoff (up to every {self.MAX_DELAY_S:.0f} s) for up to "
+                f"{self.limit:.0f} s (RUN_WIDGETS_CONNECT_WAIT). Logged points are kept meanwhile.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def wait(self) -> bool:
+        """Sleep before the next attempt; False when this thread should give up instead."""
+        if not self.foreground or time.monotonic() - self.started >= self.limit:
+            return False
+        time.sleep(min(self.delay, max(0.0, self.limit - (time.monotonic() - self.started))))
+        self.delay = min(self.delay * 2, self.MAX_DELAY_S)
+        return True
+
+    def summary(self) -> str:
+        """What the waiting amounted to, for the error raised after it."""
+        if not self.foreground:
+            return ""
+        return f"; waited {time.monotonic() - self.started:.0f} s for a free connection"
+
+    @classmethod
+    def announced(cls, location: str) -> bool:
+        """Whether a warning about ``location`` being full was printed in this episode."""
+        with cls._lock:
+            return location in cls._warned
+
+    @classmethod
+    def ended(cls, location: str) -> None:
+        """A connection to ``location`` succeeded: the next full episode warns again."""
+        if cls._warned:
+            with cls._lock:
+                cls._warned.discard(location)
+
+
+def _connect_wait_s() -> float:
+    """How long the main thread waits for a free connection (``RUN_WIDGETS_CONNECT_WAIT``)."""
+    try:
+        return max(0.0, float(os.environ.get(ENV_CONNECT_WAIT, DEFAULT_CONNECT_WAIT_S)))
+    except ValueError:
+        return DEFAULT_CONNECT_WAIT_S
 
 
 class _WriteConflict(StoreError):
@@ -91,21 +179,49 @@ class PostgresStore(SqlStore):
 
     # ------------------------------------------------------------------ connections --
     def _connect(self) -> psycopg.Connection:
-        try:
-            return psycopg.connect(
-                self.target.conninfo,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="run_widgets",
-            )
-        except psycopg.OperationalError as exc:
-            raise self._unavailable(exc) from None
+        """A new connection; while the server is full, the main thread waits for a slot.
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
+        A server at ``max_connections`` refuses new sessions until one ends. The main
+        thread (opening a workspace, creating or ending a run) waits and retries with
+        backoff for up to ``RUN_WIDGETS_CONNECT_WAIT`` seconds, after one warning line;
+        background threads (the flusher, a view's poller) fail at once: they try again on
+        their own schedule and keep their points meanwhile.
+        """
+        waited: _FullServerWait | None = None
+        while True:
+            try:
+                conn = psycopg.connect(
+                    self.target.conninfo,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT_S,
+                    application_name="run_widgets",
+                )
+            except psycopg.OperationalError as exc:
+                full = _FULL.search(str(exc))
+                if full is None:
+                    raise self._unavailable(exc) from None
+                if waited is None:
+                    waited = _FullServerWait(self.location, full.group(0))
+                if not waited.wait():
+                    raise self._unavailable(exc, waited.summary()) from None
+                continue
+            _FullServerWait.ended(self.location)
+            return conn
+
+    def _unavailable(self, exc: BaseException, note: str = "") -> StoreUnavailableError:
         text = self.target.scrub(str(exc).strip())
         if _TLS_WORDS.search(text):
             return self._tls_failure(text)
         detail = text.splitlines()[0] if text else ""
+        full = _FULL.search(text)
+        if full is not None:
+            error = StoreUnavailableError(
+                f"The PostgreSQL tracking store {self.location} (host {self.target.host}, port "
+                f"{self.target.port}) refuses new connections: the server's max_connections is "
+                f"reached ({full.group(0)}){note}"
+            )
+            error.announced = _FullServerWait.announced(self.location)
+            return error
         return StoreUnavailableError(
             f"The PostgreSQL tracking store {self.location} (host {self.target.host}, port "
             f"{self.target.port}) cannot be reached: {detail or type(exc).__name__}"
