@@ -48,6 +48,7 @@ from .exceptions import ArgumentTypeError, UserErrorException
 from .runtime import REGISTRY, RUNTIME
 from .store import TrackingStore, normalize_uri, redact
 from .store.artifacts import ArtifactStore, LocalArtifactStore
+from .store.copy import CopyReport, copy_store
 from .store.description import (
     ENV_ARTIFACTS,
     ENV_NAME,
@@ -447,6 +448,57 @@ class Workspace:
         """Reopen a run by id, whatever its experiment (v1 ``Run.get(workspace, run_id)``)."""
         run: RunHandle = REGISTRY.run_class.require().get(self, run_id)
         return run
+
+    def copy_to(
+        self,
+        target: Workspace | str | os.PathLike[str],
+        artifacts: str | os.PathLike[str] | None = None,
+        *,
+        files: bool = True,
+    ) -> CopyReport:
+        """Copy everything this workspace holds into another one (any store backends).
+
+        Experiments, runs (ids, numbers, statuses, times), metric points with their steps
+        and timestamps, tags, properties, children, registered models, environments and
+        compute targets, and the files (run files, snapshots, reports, model files). Copying
+        again brings the target up to date and adds nothing when it is; an interrupted copy
+        resumes; runs still active are copied as they are, tagged ``run_widgets.copy``. See
+        :mod:`run_widgets.store.copy` (and ``python -m run_widgets.store copy``).
+
+        Args:
+            target: a ``Workspace``, or the store URI or folder of one (opened for the copy
+                and closed after it).
+            artifacts: the target's files folder when ``target`` is a server store URI.
+            files: also copy the files (default).
+
+        Returns:
+            The ``CopyReport`` (``print(report)`` says what was copied).
+
+        Raises:
+            UserErrorException: the target is this workspace's own store.
+            StoreError: a store failed; running the copy again resumes it.
+
+        Example:
+            >>> Workspace.from_config().copy_to(  # doctest: +SKIP
+            ...     "postgresql://alice@db.example/tracking", artifacts="/shared/run_widgets"
+            ... )
+        """
+        RUNTIME.flusher.flush()  # what this process logged is part of the copy
+        other = (
+            target
+            if isinstance(target, Workspace)
+            else Workspace(store=target, artifacts=artifacts)
+        )
+        try:
+            return copy_store(
+                self._store,
+                other.store,
+                self._location if files else None,
+                other.folder if files else None,
+            )
+        finally:
+            if other is not target:
+                other.close()
 
     def close(self) -> None:
         """Release this process's hold on the workspace: flush, then close connections.

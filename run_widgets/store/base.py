@@ -129,8 +129,12 @@ class TrackingStore(abc.ABC):
 
     # -- experiments -------------------------------------------------------------------
     @abc.abstractmethod
-    def ensure_experiment(self, name: str) -> ExperimentRecord:
-        """Return the experiment called ``name``, creating it if needed."""
+    def ensure_experiment(self, name: str, created_at: float | None = None) -> ExperimentRecord:
+        """Return the experiment called ``name``, creating it if needed.
+
+        ``created_at`` (default: now) is the creation time of a new experiment (a copy
+        keeps the original's).
+        """
 
     @abc.abstractmethod
     def get_experiment(self, name: str) -> ExperimentRecord | None:

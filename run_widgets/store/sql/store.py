@@ -272,13 +272,13 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
             )
         return rules.RunState(op.status, op.owner_id)
 
-    def _experiment_id(self, conn: Connection, name: str) -> int:
-        """The id of experiment ``name``, inserted if new."""
+    def _experiment_id(self, conn: Connection, name: str, created_at: float | None = None) -> int:
+        """The id of experiment ``name``, inserted if new (created ``created_at``, or now)."""
         d = self.dialect
         d.execute(
             conn,
             "INSERT INTO experiments (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (name, time.time()),
+            (name, time.time() if created_at is None else created_at),
         )
         return int(
             d.execute(conn, "SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()[0]
@@ -446,13 +446,13 @@ class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
 
     # ---------------------------------------------------------------- experiments --
     @retried
-    def ensure_experiment(self, name: str) -> ExperimentRecord:
+    def ensure_experiment(self, name: str, created_at: float | None = None) -> ExperimentRecord:
         """Return the experiment ``name``, creating it in a short write if it is new."""
         found = self.get_experiment(name)
         if found is not None:
             return found
         with self._writing(f"create experiment {name!r}") as conn:
-            self._experiment_id(conn, name)
+            self._experiment_id(conn, name, created_at)
         found = self.get_experiment(name)
         assert found is not None
         return found

@@ -1,0 +1,561 @@
+"""Copying a whole workspace between stores: ``python -m run_widgets.store copy``.
+
+:func:`copy_store` copies everything one store holds into another, whatever their
+backends (SQLite → PostgreSQL to move to the team store, PostgreSQL → SQLite for a
+backup), with the files of its artifacts folder:
+
+* experiments (name, creation time); runs with their ids, numbers, statuses, times,
+  errors, definitions, display names, descriptions, tags, properties and parents (a
+  parent before its children); where the target lets this client set it, the database
+  role that created each run (``created_by``: an owner or a SQLite target keeps it, a
+  writer's copy becomes its own);
+* every metric, point by point: steps, timestamps and values, through the target's own
+  write path, so whatever the target keeps beside the points (summaries, indexes) is
+  built as for points logged there;
+* registered models (their files first, then the row), environments and compute target
+  definitions (:data:`PARTS`: another kind of record adds its own part);
+* the artifacts folder's run files, snapshots, reports and model files.
+
+**Idempotent and resumable.** Each run is compared with its copy: a run copied before
+gets only what it lacks (points after the ones it has, tags, properties, a newer status),
+so a second copy writes nothing, and a copy interrupted midway goes on where it stopped.
+A run too big for one transaction is written in several; until its last one it carries
+the tag :data:`MARKER` (``copy in progress``), so a half-copied run never looks finished.
+
+**A live source.** Runs still active when copied are copied as they are, with the tag
+:data:`MARKER` saying so and no owner process in the target (their process writes to the
+source, not to the copy, so nothing judges them lost there); copying again later brings
+what they logged since and their final status, and removes the tag.
+
+Run numbers are kept; a number another run holds in the target's experiment (two
+workspaces merged into one) gives the copied run the next free one, and the report says
+so. Process owner records are not copied (they describe processes of the source).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..exceptions import UserErrorException
+from .assets import NewModel
+from .base import TrackingStore
+from .entities import (
+    AddProperties,
+    AppendPoints,
+    CreateRun,
+    MetricInfo,
+    RemoveTags,
+    RunRecord,
+    RunStatus,
+    SetTags,
+    UpdateRun,
+    WriteOp,
+)
+
+MARKER = "run_widgets.copy"
+"""Tag of a copied run that may be incomplete: still active in the source, or mid-copy."""
+BATCH_POINTS = 250_000
+"""Points written to the target in one transaction (a bigger run takes several)."""
+FILE_FOLDERS = ("runs", "snapshots", "reports", "models")
+"""Folders of the artifacts folder that are copied (environments are rebuilt, not copied)."""
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CopyReport:
+    """What a copy did (``str(report)`` says it in a few lines).
+
+    Attributes:
+        experiments: experiments created in the target.
+        runs_created: runs new in the target.
+        runs_updated: runs that existed and got what they lacked.
+        runs_unchanged: runs already complete in the target.
+        points: metric points written.
+        active: runs still active in the source (copied as they are, tagged ``MARKER``).
+        renumbered: ``run id -> (number in the source, number in the target)``.
+        registries: records of models, environments and compute targets copied, by kind.
+        files: files copied (new or changed).
+        bytes: their size.
+        conflicts: what could not be copied without overwriting the target, in words.
+    """
+
+    experiments: int = 0
+    runs_created: int = 0
+    runs_updated: int = 0
+    runs_unchanged: int = 0
+    points: int = 0
+    active: list[str] = field(default_factory=list)
+    renumbered: dict[str, tuple[int, int]] = field(default_factory=dict)
+    registries: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    bytes: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the copy wrote anything to the target."""
+        return bool(
+            self.experiments
+            or self.runs_created
+            or self.runs_updated
+            or self.points
+            or any(self.registries.values())
+            or self.files
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"runs: {self.runs_created} copied, {self.runs_updated} brought up to date, "
+            f"{self.runs_unchanged} already complete; {self.points:,} metric points; "
+            f"{self.experiments} new experiment(s)",
+            "registries: "
+            + (", ".join(f"{n} {kind}" for kind, n in sorted(self.registries.items())) or "none"),
+            f"files: {self.files} copied ({self.bytes:,} bytes)",
+        ]
+        if self.active:
+            lines.append(
+                f"{len(self.active)} run(s) were still active and are copied as they were "
+                f"(tag {MARKER!r}); copy again once they end: {', '.join(self.active[:5])}"
+                + (" ..." if len(self.active) > 5 else "")
+            )
+        for run_id, (old, new) in sorted(self.renumbered.items()):
+            lines.append(f"run {run_id}: number {old} was taken in the target, it is {new}")
+        lines += [f"not copied: {conflict}" for conflict in self.conflicts]
+        return "\n".join(lines)
+
+
+CopyPart = Callable[[TrackingStore, TrackingStore, Path | None, Path | None, CopyReport], None]
+"""Copies one kind of record (and its files) from a source store to a target store."""
+
+
+# ---------------------------------------------------------------------------- runs --
+def copy_runs(
+    source: TrackingStore,
+    target: TrackingStore,
+    report: CopyReport,
+    progress: Progress,
+    batch_points: int = BATCH_POINTS,
+) -> None:
+    """Copy experiments and runs (parents first), bringing existing copies up to date."""
+    for experiment in source.list_experiments():
+        if target.get_experiment(experiment.name) is None:
+            target.ensure_experiment(experiment.name, created_at=experiment.created_at)
+            report.experiments += 1
+    runs = sorted(source.find_runs(), key=lambda r: (r.created_at, r.number, r.id))
+    done: set[str] = set()
+    numbers = _NumberBook(target)
+    by_id = {r.id: r for r in runs}
+    for index, record in enumerate(runs):
+        for run in _with_ancestors(record, by_id, done):
+            _copy_run(source, target, run, numbers, report, batch_points)
+            done.add(run.id)
+        if index % 200 == 199:
+            progress(f"{index + 1} of {len(runs)} runs")
+
+
+def _with_ancestors(
+    record: RunRecord, by_id: dict[str, RunRecord], done: set[str]
+) -> list[RunRecord]:
+    """``record`` after its parents not copied yet (a run always after its parent)."""
+    chain: list[RunRecord] = []
+    current: RunRecord | None = record
+    while current is not None and current.id not in done and current not in chain:
+        chain.append(current)
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    return list(reversed(chain))
+
+
+class _NumberBook:
+    """The run numbers used in each target experiment, to keep a copied run's number."""
+
+    def __init__(self, target: TrackingStore) -> None:
+        self.target = target
+        self.used: dict[str, dict[int, str]] = {}
+
+    def number_for(self, record: RunRecord) -> int | None:
+        """The source's number if it is free in the target, else ``None`` (the next one)."""
+        used = self.used.get(record.experiment_name)
+        if used is None:
+            experiment = self.target.get_experiment(record.experiment_name)
+            runs = self.target.find_runs(experiment_id=experiment.id) if experiment else []
+            used = self.used[record.experiment_name] = {r.number: r.id for r in runs}
+        holder = used.get(record.number)
+        return record.number if holder is None or holder == record.id else None
+
+    def taken(self, record: RunRecord, number: int) -> None:
+        self.used.setdefault(record.experiment_name, {})[number] = record.id
+
+
+def _copy_run(
+    source: TrackingStore,
+    target: TrackingStore,
+    record: RunRecord,
+    numbers: _NumberBook,
+    report: CopyReport,
+    batch_points: int,
+) -> None:
+    """Copy one run, or bring its copy up to date; nothing is written when they agree.
+
+    A run with at most ``batch_points`` points to copy is written in one transaction;
+    a bigger one metric by metric, tagged :data:`MARKER` until its last transaction.
+    """
+    active = not record.is_terminal
+    copied = target.get_run(record.id)
+    lacking = _lacking_points(source, target, record, copied, report)
+    labels = _label_ops(record, copied, active)
+    lifecycle = _lifecycle_op(record, copied)
+    if copied is not None and not lacking and not labels and lifecycle is None:
+        report.runs_unchanged += 1
+        return
+    first: list[WriteOp] = []
+    if copied is None:
+        first.append(_creation(record, numbers.number_for(record), target))
+    last: list[WriteOp] = [*labels, *([lifecycle] if lifecycle is not None else [])]
+    total = sum(info.n_points - held for info, held in lacking)
+    if total <= batch_points:
+        points = [op for info, held in lacking for op in _appends(source, record, info, held)]
+        target.write([*first, *points, *last])
+    else:
+        target.write([*first, SetTags(record.id, {MARKER: "copy in progress"})])
+        batch: list[WriteOp] = []
+        for info, held in lacking:  # one metric in memory at a time
+            for op in _appends(source, record, info, held):
+                batch.append(op)
+                if sum(len(o.times) for o in batch if isinstance(o, AppendPoints)) >= batch_points:
+                    target.write(batch)
+                    batch = []
+        if not active and not any(isinstance(op, RemoveTags) and MARKER in op.keys for op in last):
+            last.append(RemoveTags(record.id, (MARKER,)))
+        target.write([*batch, *last])
+    if copied is None:
+        report.runs_created += 1
+        stored = target.get_run(record.id)
+        if stored is not None:
+            numbers.taken(record, stored.number)
+            if stored.number != record.number:
+                report.renumbered[record.id] = (record.number, stored.number)
+    else:
+        report.runs_updated += 1
+    report.points += total
+    if active:
+        report.active.append(record.id)
+
+
+def _lacking_points(
+    source: TrackingStore,
+    target: TrackingStore,
+    record: RunRecord,
+    copied: RunRecord | None,
+    report: CopyReport,
+) -> list[tuple[MetricInfo, int]]:
+    """Each source metric the copy lacks points of, with how many points the copy holds."""
+    have = {i.name: i for i in target.metric_infos([record.id])} if copied is not None else {}
+    lacking: list[tuple[MetricInfo, int]] = []
+    for info in source.metric_infos([record.id]):
+        mine = have.get(info.name)
+        held = mine.n_points if mine is not None else 0
+        if mine is not None and (mine.kind != info.kind or held > info.n_points):
+            report.conflicts.append(
+                f"metric {info.name!r} of run {record.id}: the target's differs from the source's"
+            )
+        elif held < info.n_points:
+            lacking.append((info, held))
+    return lacking
+
+
+def _appends(
+    source: TrackingStore, record: RunRecord, info: MetricInfo, held: int
+) -> list[AppendPoints]:
+    """The appends of the metric's points from point number ``held`` on, chunk by chunk."""
+    appends = []
+    for chunk in source.read_chunks(record.id, names=[info.name]):
+        rest = chunk.since(held)
+        if rest is not None:
+            appends.append(
+                AppendPoints(
+                    run_id=record.id,
+                    name=info.name,
+                    kind=info.kind,
+                    values=rest.values,
+                    times=rest.times,
+                    steps=rest.steps,
+                    description=info.description,
+                )
+            )
+    return appends
+
+
+def _creation(record: RunRecord, number: int | None, target: TrackingStore) -> CreateRun:
+    """The creation of ``record``'s copy (lifecycle fields follow in its last batch)."""
+    return CreateRun(
+        run_id=record.id,
+        experiment_name=record.experiment_name,
+        run_type=record.run_type,
+        status=record.status,
+        parent_id=record.parent_id,
+        display_name=record.display_name,
+        description=record.description,
+        definition=dict(record.definition),
+        created_at=record.created_at,
+        number=number,
+        # Only an owner (or a store without roles) may say another role made the run.
+        created_by=record.created_by if target.access == "owner" else None,
+    )
+
+
+def _label_ops(record: RunRecord, copied: RunRecord | None, active: bool) -> list[WriteOp]:
+    """Tags and properties the copy lacks or has differently; the marker set or removed."""
+    wanted: dict[str, str | None] = dict(record.tags)
+    if active:
+        wanted[MARKER] = (
+            f"copied while {record.status} at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; "
+            "copy again once it has ended"
+        )
+    have: dict[str, str | None] = dict(copied.tags) if copied is not None else {}
+    if active and MARKER in have and have[MARKER] != "copy in progress":
+        wanted[MARKER] = have[MARKER]  # marked already: the same mark, nothing to write
+    ops: list[WriteOp] = []
+    changed = {k: v for k, v in wanted.items() if k not in have or have[k] != v}
+    if changed:
+        ops.append(SetTags(record.id, changed))
+    gone = tuple(sorted(k for k in have if k not in wanted))
+    if gone:
+        ops.append(RemoveTags(record.id, gone))
+    have_properties = dict(copied.properties) if copied is not None else {}
+    missing = {k: v for k, v in record.properties.items() if k not in have_properties}
+    if missing:
+        ops.append(AddProperties(record.id, missing))
+    return ops
+
+
+_LIFECYCLE = ("status", "start_time", "end_time", "error", "display_name", "description")
+
+
+def _lifecycle_op(record: RunRecord, copied: RunRecord | None) -> UpdateRun | None:
+    """The update that gives the copy the source's status, times, error and names."""
+    if (
+        copied is not None
+        and all(getattr(record, name) == getattr(copied, name) for name in _LIFECYCLE)
+        and dict(record.definition) == dict(copied.definition)
+    ):
+        return None
+    if (
+        copied is None
+        and record.status != RunStatus.RUNNING
+        and record.start_time is None
+        and (record.end_time is None and record.error is None)
+    ):
+        return None  # created as it is: nothing more to say
+    return UpdateRun(
+        record.id,
+        status=record.status,
+        start_time=record.start_time,
+        end_time=record.end_time,
+        error=record.error,
+        display_name=record.display_name,
+        description=record.description,
+        definition=dict(record.definition) if copied is not None else None,
+        force_status=True,
+    )
+
+
+# ----------------------------------------------------------------------- registries --
+def copy_models(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Registered model versions: their files, then their rows; tags kept in step."""
+    copied = 0
+    for model in sorted(source.list_models(), key=lambda m: (m.name, m.version)):
+        versions = target.list_models(name=model.name)
+        same = [
+            v for v in versions if (v.created_at, v.storage) == (model.created_at, model.storage)
+        ]
+        if same:
+            mine = same[0]
+            if dict(mine.tags) != dict(model.tags) or not set(model.properties) <= set(
+                mine.properties
+            ):
+                target.update_model(
+                    mine.name,
+                    mine.version,
+                    set_tags=dict(model.tags),
+                    remove_tags=[k for k in mine.tags if k not in model.tags],
+                    add_properties={
+                        k: v for k, v in model.properties.items() if k not in mine.properties
+                    },
+                )
+                copied += 1
+            continue
+        if source_files is not None and target_files is not None:
+            _copy_tree(source_files / model.storage, target_files / model.storage, report)
+        added = target.add_model(
+            NewModel(
+                name=model.name,
+                storage=model.storage,
+                path=model.path,
+                created_at=model.created_at,
+                description=model.description,
+                tags=dict(model.tags),
+                properties=dict(model.properties),
+                run_id=model.run_id,
+                experiment_name=model.experiment_name,
+            )
+        )
+        copied += 1
+        if added.version != model.version:
+            report.conflicts.append(
+                f"model {model.name}:{model.version} is version {added.version} in the target "
+                "(the target had other versions of that name)"
+            )
+    report.registries["model versions"] = copied
+
+
+def copy_environments(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Registered environment versions (definitions; built environments are rebuilt)."""
+    copied = 0
+    have = {(e.name, e.created_at) for e in target.list_environments()}
+    for environment in source.list_environments():
+        if (environment.name, environment.created_at) in have:
+            continue
+        target.add_environment(environment.name, environment.definition, environment.created_at)
+        copied += 1
+    report.registries["environment versions"] = copied
+
+
+def copy_compute_targets(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Compute target definitions, by name (an existing different one is kept, and said)."""
+    copied = 0
+    for name in source.list_compute_targets():
+        definition = source.get_compute_target(name)
+        if definition is None:
+            continue
+        existing = target.get_compute_target(name)
+        if existing is None:
+            target.add_compute_target(name, definition, time.time())
+            copied += 1
+        elif existing != definition:
+            report.conflicts.append(f"compute target {name!r}: the target has another definition")
+    report.registries["compute targets"] = copied
+
+
+PARTS: list[CopyPart] = [copy_models, copy_environments, copy_compute_targets]
+"""What is copied besides runs, in order; another kind of record appends its part here."""
+
+
+# ----------------------------------------------------------------------------- files --
+def copy_files(source_files: Path, target_files: Path, report: CopyReport) -> None:
+    """The run files, snapshots, reports and model files the target lacks or has older."""
+    if source_files.resolve() == target_files.resolve():
+        return
+    for folder in FILE_FOLDERS:
+        _copy_tree(source_files / folder, target_files / folder, report)
+
+
+def _copy_tree(source: Path, target: Path, report: CopyReport) -> None:
+    """Copy the files of ``source`` missing or different (size, time) in ``target``."""
+    if not source.is_dir():
+        return
+    for root, folders, names in os.walk(source):
+        folders[:] = [f for f in folders if not f.startswith(".incoming-")]
+        for name in names:
+            path = Path(root) / name
+            destination = target / path.relative_to(source)
+            stat = path.stat()
+            if destination.exists():
+                existing = destination.stat()
+                if existing.st_size == stat.st_size and existing.st_mtime == stat.st_mtime:
+                    continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            partial = destination.with_name(f".{destination.name}.copying")
+            shutil.copy2(path, partial)  # then renamed: a file is complete or absent
+            os.replace(partial, destination)
+            report.files += 1
+            report.bytes += stat.st_size
+
+
+# -------------------------------------------------------------------------- the copy --
+def copy_store(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: str | os.PathLike[str] | None = None,
+    target_files: str | os.PathLike[str] | None = None,
+    *,
+    parts: Iterable[CopyPart] | None = None,
+    progress: Progress | None = None,
+    batch_points: int = BATCH_POINTS,
+) -> CopyReport:
+    """Copy everything ``source`` holds into ``target`` (see the module docstring).
+
+    Args:
+        source: the store copied from (it is only read).
+        target: the store copied to (runs already there are brought up to date).
+        source_files: the source's artifacts folder (run files, snapshots, models).
+        target_files: the target's artifacts folder; files are copied when both are given.
+        parts: what to copy besides runs (default: :data:`PARTS`).
+        progress: called with a line now and then (a long copy).
+        batch_points: points written in one transaction at most (a bigger run is copied
+            in several, tagged ``MARKER`` until the last).
+
+    Returns:
+        What was copied.
+
+    Raises:
+        StoreError: a store failed (the copy stops; running it again resumes it).
+        StorePermissionError: the target's role may not write what the copy needs.
+    """
+    if same_store(source, target):
+        raise UserErrorException(f"Copying the store {source.location} onto itself.")
+    report = CopyReport()
+    say: Progress = progress or (lambda line: None)
+    from_files = Path(source_files) if source_files is not None else None
+    to_files = Path(target_files) if target_files is not None else None
+    say("copying runs")
+    copy_runs(source, target, report, say, batch_points)
+    for part in PARTS if parts is None else parts:
+        say(f"copying {part.__name__.removeprefix('copy_').replace('_', ' ')}")
+        part(source, target, from_files, to_files, report)
+    if from_files is not None and to_files is not None:
+        say("copying files")
+        copy_files(from_files, to_files, report)
+    return report
+
+
+def same_store(a: TrackingStore, b: TrackingStore) -> bool:
+    """Whether two open stores are the same database (a copy onto itself is refused)."""
+    return a is b or (a.location == b.location and type(a) is type(b))
+
+
+__all__ = [
+    "BATCH_POINTS",
+    "FILE_FOLDERS",
+    "MARKER",
+    "PARTS",
+    "CopyPart",
+    "CopyReport",
+    "copy_files",
+    "copy_runs",
+    "copy_store",
+    "same_store",
+]
