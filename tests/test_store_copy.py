@@ -300,9 +300,7 @@ def test_copying_a_store_onto_itself_is_refused(ws: Workspace) -> None:
         ws.copy_to(ws)
 
 
-def test_an_owner_copy_keeps_who_created_each_run(
-    pg_server: LocalPostgres, tmp_path: Path
-) -> None:
+def test_an_owner_copy_keeps_who_created_each_run(pg_server: LocalPostgres, tmp_path: Path) -> None:
     """Who created each run survives a copy made by the target's owner (a superuser here)."""
     source_uri = new_database(pg_server)
     target_uri = new_database(pg_server)
