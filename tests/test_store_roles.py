@@ -353,7 +353,7 @@ def test_every_table_has_writer_rights_and_run_tables_row_security(pg_uri: str) 
         tables = conn.execute(
             "SELECT c.relname, c.relrowsecurity,"
             " EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname"
-            " IN ('run_id', 'created_by') AND NOT a.attisdropped)"
+            " IN ('run_id', 'metric_id', 'created_by') AND NOT a.attisdropped)"
             " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = 'public' AND c.relkind = 'r'"
         ).fetchall()
@@ -373,6 +373,70 @@ def test_the_writer_group_needs_no_ddl_and_logs_many_points(team: Team) -> None:
     ws.store.heartbeat(ws.store.get_run(run.id).owner_id)  # type: ignore[union-attr, arg-type]
     run.complete()
     assert Run(Experiment(ws, "team"), run.id).get_metrics()["x"] == list(map(float, range(200)))
+
+
+def test_summaries_are_kept_by_the_writer_and_never_built_by_other_roles(team: Team) -> None:
+    """The write path folds a long metric's summary on a writer's grants; a metric left
+    without one (as stored before summaries existed) is summarized only by its run's
+    role: a viewer's or another writer's windowed read computes it from the points and
+    writes nothing (row-level security covers the summary blocks too)."""
+    alice = team.workspace("alice")
+    run = Experiment(alice, "team").start_logging(snapshot_directory=None)
+    values = np.arange(40_000, dtype=float) % 997
+    run.log_list("loss", values.tolist())
+    run.complete()
+    with psycopg.connect(team.admin_uri) as conn:
+        folded = conn.execute(
+            "SELECT summarized FROM metrics WHERE run_id = %s", (run.id,)
+        ).fetchone()
+        assert folded is not None and folded[0] >= 16_384  # folded on alice's grants
+        conn.execute(  # as if logged before summaries existed
+            "DELETE FROM summaries WHERE metric_id IN (SELECT id FROM metrics WHERE run_id = %s)",
+            (run.id,),
+        )
+        conn.execute(
+            "UPDATE metrics SET summarized = 0, summary_tail = NULL WHERE run_id = %s", (run.id,)
+        )
+
+    def stored() -> tuple[int, int]:
+        with psycopg.connect(team.admin_uri) as conn:
+            row = conn.execute(
+                "SELECT m.summarized, (SELECT count(*) FROM summaries s WHERE s.metric_id = m.id)"
+                " FROM metrics m WHERE m.run_id = %s",
+                (run.id,),
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    expected = alice.store.read_series_window(run.id, "loss", max_points=500)
+    assert stored() != (0, 0)  # alice's own read built the summary ...
+    with psycopg.connect(team.admin_uri) as conn:  # ... undone again for the others
+        conn.execute("DELETE FROM summaries")
+        conn.execute("UPDATE metrics SET summarized = 0, summary_tail = NULL")
+    windows = []
+    for who in ("viewer", "bob"):
+        store = team.workspace(who).store
+        window = store.read_series_window(run.id, "loss", max_points=500)
+        # Computed from the points (level 0), so bucketed unlike the stored levels.
+        assert window.covered == expected.covered == 40_000
+        assert (window.y.min(), window.y.max()) == (expected.y.min(), expected.y.max())
+        assert (window.x.min(), window.x.max()) == (expected.x.min(), expected.x.max())
+        windows.append(window)
+        assert stored() == (0, 0), who
+        with pytest.raises(StorePermissionError) as info:
+            store.build_summaries(run.id)
+        assert team.names[who] in str(info.value) and "summarize" in str(info.value)
+    assert np.array_equal(windows[0].y, windows[1].y)
+    with psycopg.connect(team.uri("bob"), autocommit=True) as conn:
+        metric_id = conn.execute("SELECT id FROM metrics WHERE run_id = %s", (run.id,)).fetchone()
+        assert metric_id is not None
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "INSERT INTO summaries (metric_id, level, block, n, data) VALUES (%s, 1, 0, 1, '')",
+                (metric_id[0],),
+            )
+    assert alice.store.build_summaries(run.id) == 40_000
+    assert stored()[0] == 40_000
 
 
 def test_env_password_is_never_printed(team: Team) -> None:

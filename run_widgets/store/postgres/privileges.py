@@ -40,8 +40,9 @@ WRITER_GRANTS: dict[str, str] = {
     "properties": "INSERT",  # write-once
     "metrics": (
         "INSERT, UPDATE (kind, description, n_points, last_step, first_value, last_value,"
-        " min_value, max_value, columns)"
+        " min_value, max_value, columns, summarized, summary_tail)"
     ),
+    "summaries": "INSERT, UPDATE (n, data)",  # the write path's upsert of completed blocks
     "chunks": "INSERT, DELETE",  # compaction replaces small chunks of the writer's runs
     "write_progress": "INSERT, UPDATE (last_seq)",
     "models": "INSERT, UPDATE (tags, properties)",

@@ -53,6 +53,10 @@ _MINE = "created_by = CURRENT_USER"
 _RUN_IS_MINE = (
     "EXISTS (SELECT 1 FROM runs r WHERE r.id = {table}.run_id AND r.created_by = CURRENT_USER)"
 )
+_METRIC_IS_MINE = (
+    "EXISTS (SELECT 1 FROM metrics m JOIN runs r ON r.id = m.run_id"
+    " WHERE m.id = summaries.metric_id AND r.created_by = CURRENT_USER)"
+)
 _OWNER_LOST = (
     "owner_id IS NOT NULL AND EXISTS (SELECT 1 FROM owners o WHERE o.id = runs.owner_id"
     f" AND o.heartbeat_at < EXTRACT(EPOCH FROM clock_timestamp()) - {LOST_AFTER_S})"
@@ -81,6 +85,11 @@ ROW_SECURITY = (
             "CREATE POLICY {table}_write ON {table} FOR ALL USING ({mine}) WITH CHECK ({mine})",
         )
     ),
+    # A metric's summary blocks (migration 0006): changed only by the role of the run.
+    "ALTER TABLE summaries ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY summaries_read ON summaries FOR SELECT USING (true)",
+    f"CREATE POLICY summaries_write ON summaries FOR ALL USING ({_METRIC_IS_MINE})"
+    f" WITH CHECK ({_METRIC_IS_MINE})",
     # Rows a role made itself: owner processes (heartbeats), a log buffer's progress,
     # registered models (tags), compute targets (deletion).
     *(

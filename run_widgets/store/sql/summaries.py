@@ -338,8 +338,8 @@ class SqlSummaries(SqlTransactions):
     def _catch_up(self, run_id: str, names: list[str]) -> None:
         """Summarize metrics stored before summaries existed (``FOLD_MIN`` or more behind).
 
-        A read-only user cannot; the read then computes what the summary lacks from the
-        points.
+        A read-only user cannot, nor can a writer role for another role's run (PostgreSQL
+        roles); the read then computes what the summary lacks from the points.
         """
         for name in names:
             header = self._series_header(run_id, name)
@@ -378,8 +378,11 @@ class SqlSummaries(SqlTransactions):
         """Fold up to ``BUILD_BATCH`` points of metrics behind, in one write transaction."""
         d = self.dialect
         folded = 0
-        with self._writing() as conn:
-            d.select_in(conn, "SELECT id FROM runs", "id", [run_id], d.row_lock)
+        with self._writing(f"summarize the metrics of run {run_id}") as conn:
+            if not d.select_in(conn, "SELECT id FROM runs", "id", [run_id], d.row_lock):
+                # Another role's run (row-level security): its reads use the points.
+                self._refuse_hidden_runs(conn, [run_id])
+                return 0
             rows = d.execute(
                 conn,
                 f"{_HEADER} WHERE run_id = ? AND summarized < n_points AND kind IN ({_KINDS})"

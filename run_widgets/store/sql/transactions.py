@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Concatenate, NoReturn, ParamSpec, TypeVar
 
 from ...exceptions import StorePermissionError
@@ -95,6 +95,21 @@ class SqlTransactions(ThreadConnections, abc.ABC):
             role=role,
             action=action,
         )
+
+    def _refuse_hidden_runs(self, conn: Connection, run_ids: Sequence[str]) -> None:
+        """Raise ``NotYours`` for runs that exist but that the lock did not return.
+
+        Row-level security (PostgreSQL roles) lets a writer read every run but lock, and
+        so change, only its own: the others are filtered out of the locking SELECT, not
+        reported. (A run missing for real is left to the caller: RunNotFoundError.)
+        """
+        rows = self.dialect.select_in(conn, "SELECT id, created_by FROM runs", "id", run_ids)
+        if rows:
+            run_id, creator = rows[0]
+            raise NotYours(
+                f"run {run_id} was created by the role {creator!r}, and a writer changes only "
+                "the runs its own role created"
+            )
 
     # ---------------------------------------------------------------- transactions --
     @contextlib.contextmanager
