@@ -95,15 +95,22 @@ def tick_format(ticks: np.ndarray, integer: bool = False) -> str:
 
     ``,d`` for whole numbers ("5,000"), ``,~g`` for fractions ("0.25", "1,250.5"), SI
     prefixes from a million on ("2.5M"). (A precision below the number of digits, as
-    ``.3~g`` was, prints 5000 as "5e+3".)
+    ``.3~g`` was, prints 5000 as "5e+3".) More digits where fewer would print two ticks
+    alike (a zoom on steps 1,000,100-1,000,400).
     """
     if ticks.size == 0:
         return ",~g"
     largest = float(np.max(np.abs(ticks)))
-    if largest >= 1e6:
+    whole = integer or all_whole(ticks)
+    # Three digits or six would print ticks alike on a zoom (1,000,100 … as "1M"): more.
+    if largest >= 1e6 and len({f"{t:.3g}" for t in ticks.tolist()}) == ticks.size:
         return ".3~s"
-    if integer or all_whole(ticks):
+    if whole:
         return ",d"
+    if len({f"{t:.6g}" for t in ticks.tolist()}) < ticks.size:
+        gaps = np.diff(np.sort(ticks))
+        gap = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else largest
+        return f",.{math.floor(math.log10(largest)) - math.floor(math.log10(gap)) + 1}~g"
     return ",~g"
 
 
@@ -140,6 +147,17 @@ def linear_axis(
     if ignore_outliers and (values.min() < padded_low or values.max() > padded_high):
         clip = (padded_low, padded_high)
     return AxisLayout(padded_low, padded_high, ticks, tick_format(ticks, whole), clip)
+
+
+def range_axis(low: float, high: float, integer: bool, count: int = MAX_TICKS) -> AxisLayout:
+    """The layout of a zoomed axis: exactly ``[low, high]``, with round ticks inside it.
+
+    Rounded out like :func:`linear_axis`, the range dragged would not fill the plot.
+    """
+    if not high > low:
+        low, high = nice_domain(low, high, count, integer=integer)
+    ticks = linear_ticks(low, high, count, integer=integer)
+    return AxisLayout(low, high, ticks, tick_format(ticks, integer), None)
 
 
 def log_axis(arrays: Sequence[np.ndarray], ignore_outliers: bool = False) -> AxisLayout | None:

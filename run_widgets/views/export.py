@@ -76,9 +76,19 @@ class ChartData:
     note: str = ""
     """Why lines are missing, e.g. a metric that is not numeric."""
     x_kind: str = "number"
+    x_range: tuple[float, float] | None = None
+    """The zoomed x range the lines cover, in x's units (``None``: the whole run)."""
+    exact: bool = True
+    """Whether the lines are every point of their range (else first/min/max/last of buckets)."""
 
     def json(self) -> dict[str, Any]:
-        """The chart as JSON-able data (``get_widget_data()["charts"][metric]``)."""
+        """The chart as JSON-able data (``get_widget_data()["charts"][metric]``).
+
+        ``{"x_axis", "lines", "x", "y", "x_range", "exact"}``: ``lines`` holds every line
+        (``{"label", "run_id", "x", "y"}`` …); ``x`` and ``y`` are the first line's (a run
+        view's chart of a ``log`` metric has one), ``x_range`` is ``[lo, hi]`` or ``None``
+        (the whole run), ``exact`` says whether every point of the range is drawn.
+        """
         lines = []
         for line in self.lines:
             item: dict[str, Any] = {"label": line.label}
@@ -94,7 +104,16 @@ class ChartData:
             if line.count is not None:
                 item["members"] = [int(n) for n in line.count]
             lines.append(item)
-        data: dict[str, Any] = {"x_axis": self.x_axis, "lines": lines}
+        data: dict[str, Any] = {
+            "x_axis": self.x_axis,
+            "lines": lines,
+            "x": lines[0]["x"] if lines else [],
+            "y": lines[0]["y"] if lines else [],
+            "x_range": None
+            if self.x_range is None
+            else _x_json(self.x_axis, np.asarray(self.x_range, dtype=np.float64)),
+            "exact": self.exact,
+        }
         if self.note:
             data["note"] = self.note
         return data

@@ -72,17 +72,55 @@ def chart_data(tracker: RunTracker, name: str, x_choice: str = STEP) -> ChartDat
     x_name = x_choice if x_choice in options else options[0]
     run_id = tracker.run_id
     if classify(tracker.metrics[name].info) == "line":
-        x, y = tracker.chart_xy(name, x_name)
-        lines = [SeriesData(name, x, y, run_id=run_id)]
+        y_names: list[str | None] = [None]
+        labels = [name]
     else:
-        columns = tracker.table_columns(name)
-        lines = [
-            SeriesData(column, *tracker.chart_xy(name, x_name, column), run_id=run_id)
-            for column in columns
-            if column != x_name
-        ]
+        labels = [c for c in tracker.table_columns(name) if c != x_name]
+        y_names = list(labels)
+    lines = [
+        SeriesData(label, *tracker.chart_xy(name, x_name, y_name), run_id=run_id)
+        for label, y_name in zip(labels, y_names, strict=True)
+    ]
+    exact = all(tracker.chart_line(name, x_name, y_name).exact for y_name in y_names)
     title = {WALL: WALL_AXIS, RELATIVE: RELATIVE_AXIS}.get(x_name, axis_title(x_name))
-    return ChartData(name, title, lines, x_kind=x_kind(x_name))
+    return ChartData(
+        name,
+        title,
+        lines,
+        x_kind=x_kind(x_name),
+        x_range=drawn_range(tracker, name, x_name),
+        exact=exact,
+    )
+
+
+def drawn_range(tracker: RunTracker, name: str, x_name: str) -> tuple[float, float] | None:
+    """The chart's zoomed x range in the units x is drawn in (``None``: the whole run).
+
+    The tracker keeps a time axis' range in epoch seconds; the chart draws wall time in
+    epoch milliseconds and relative time in seconds since the run started.
+    """
+    found = tracker.x_range(name)
+    if found is None:
+        return None
+    lo, hi = found
+    if x_name == WALL:
+        return lo * 1000.0, hi * 1000.0
+    if x_name == RELATIVE:
+        return lo - tracker.start_time, hi - tracker.start_time
+    return found
+
+
+def tracker_range(
+    tracker: RunTracker, x_name: str, lo: float | None, hi: float | None
+) -> tuple[float | None, float | None]:
+    """A range given in the units of x as a user reads it, in the tracker's units.
+
+    Wall time is given in epoch seconds (as ``run.get_metrics`` times are) and relative
+    time in seconds since the run started: both become epoch seconds.
+    """
+    if x_name == RELATIVE and lo is not None and hi is not None:
+        return lo + tracker.start_time, hi + tracker.start_time
+    return lo, hi
 
 
 def charts_per_page(settings: Mapping[str, Any]) -> int:

@@ -19,7 +19,7 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..views.axes import AxisLayout, linear_axis, relative_time
+from ..views.axes import AxisLayout, linear_axis, range_axis, relative_time
 from ..views.export import ChartData
 from ._assets import asset, css
 
@@ -117,13 +117,30 @@ def x_layout(
     """The x arrays as drawn, the axis label and its layout (``None``: a date axis).
 
     Wall times become datetimes; relative times are divided into the unit that fits their
-    span, which the label names ("time since start (min)").
+    span, which the label names ("time since start (min)"). A zoomed chart's axis spans
+    its range exactly (``data.x_range``).
     """
     kind, label = data.x_kind, data.x_axis
     if kind == "wall":
         return [x.astype("datetime64[ms]") for x in xs], label, None
+    divisor = 1.0
     if kind == "relative":
-        unit, divisor = relative_time(xs)
+        unit, divisor = relative_time(_span_of(data, xs))
         xs = [x / divisor for x in xs]
         label = f"time since start ({unit})"
+    if data.x_range is not None:
+        low, high = data.x_range
+        return xs, label, range_axis(low / divisor, high / divisor, integer=kind == "integer")
     return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
+
+
+def x_divisor(data: ChartData, xs: list[np.ndarray]) -> float:
+    """What x (as ``data`` has it) is divided by when drawn: a relative axis' unit, else 1."""
+    return relative_time(_span_of(data, xs))[1] if data.x_kind == "relative" else 1.0
+
+
+def _span_of(data: ChartData, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """What a relative axis' unit is chosen from: the zoomed range, else the values."""
+    if data.x_range is not None:
+        return [np.asarray(data.x_range, dtype=np.float64)]
+    return xs

@@ -2,8 +2,11 @@
 
 One :class:`MetricChart` per charted metric: a bqplot Figure with one line per series, an
 x-axis chooser (step, index, wall time, time since start, another metric logged in
-lockstep, or a table column), a log-scale toggle and the chart menu (ignore outliers, save
-as PNG, SVG or CSV), with a visually hidden data summary for screen readers. What to draw
+lockstep, or a table column), a log-scale toggle, the chart menu (ignore outliers, save
+as PNG, SVG or CSV), with a visually hidden data summary for screen readers, and zoom:
+dragging over the plot selects an x range, which the owner reads from the store at the
+finest resolution that fits (the exact points when few enough: ``views.run_charts``);
+"reset zoom" returns to the whole run (a wall-clock axis zooms through the API only). What to draw
 is a ``views.export.ChartData`` (``views.run_charts.chart_data``); how the axes read is
 ``views.axes``. Arrays are float64 numpy arrays, which bqplot sends as binary buffers;
 each update reassigns x and y together under ``hold_sync`` so the front-end redraws once.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import os
 import re
 import threading
@@ -25,7 +29,7 @@ import numpy as np
 
 from ..views import a11y
 from ..views.axes import linear_axis, log_axis
-from ..views.export import ChartData, SeriesData, csv_text
+from ..views.export import ChartData, SeriesData, csv_text, iso_time
 from ..views.mapping import STEP, axis_title
 from ..views.metric_filter import metric_filter
 from ..views.run_charts import PAGE_SIZE
@@ -36,6 +40,7 @@ from .chart_parts import (
     free_scale,
     set_summary,
     set_ticks,
+    x_divisor,
     x_layout,
 )
 from .panels import ChartVisibility
@@ -57,6 +62,9 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         name: the metric name (the chart title).
         x_options: axes the user may choose (``"step"`` first for series).
         on_x_change: called with the chosen x when the user changes it.
+        on_zoom: called with ``(chart, lo, hi)`` when the user drags over an x range (in
+            x's units as ``data`` has them: seconds for time since start), and with
+            ``(chart, None, None)`` on "reset zoom".
         lock: held while the chart redraws on the user's toggles (the owner's lock: a
             poller thread may be drawing too).
     """
@@ -67,10 +75,13 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         x_options: Sequence[str] = (STEP,),
         on_x_change: Callable[[MetricChart, str], None] | None = None,
         lock: threading.RLock | None = None,
+        on_zoom: Callable[[MetricChart, float | None, float | None], None] | None = None,
     ) -> None:
         self.name = name
         self._lock = lock or threading.RLock()
         self._on_x_change = on_x_change
+        self._on_zoom = on_zoom
+        self._x_divisor = 1.0  # drawn x = data x / this (a relative-time axis' unit)
         self._quiet = False
         # No padding on x: the axis layout pads its own domain (views.axes).
         self.x_scale = bqplot.LinearScale(allow_padding=False)
@@ -101,6 +112,19 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             layout=ipywidgets.Layout(width="100%", height=CHART_HEIGHT),
             legend_location="top-right",
         )
+        # Drag over the plot to zoom on an x range (read when the drag ends).
+        self.brush = bqplot.interacts.BrushIntervalSelector(scale=self.x_scale, color="#1f77b4")
+        self.brush.observe(self._brushed, names=["brushing", "selected"])
+        self.figure.interaction = self.brush
+        self.zoom_label = ipywidgets.HTML("", layout=ipywidgets.Layout(margin="0 6px 0 0"))
+        self.zoom_label.add_class("rw-zoom-label")
+        self.reset_zoom = ipywidgets.Button(
+            description="reset zoom",
+            tooltip="Show the whole run again",
+            layout=ipywidgets.Layout(width="auto", flex="0 0 auto", display="none"),
+        )
+        self.reset_zoom.add_class("rw-reset-zoom")
+        self.reset_zoom.on_click(self._reset_clicked)
         self.x_select = ipywidgets.Dropdown(
             options=[],
             description="x",
@@ -119,8 +143,10 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.log_toggle.observe(self._redraw, names="value")
         self.menu.observe(self._redraw, names="ignore_outliers")
         controls = ipywidgets.HBox(
-            [self.x_select, self.log_toggle, self.menu],
-            layout=ipywidgets.Layout(justify_content="flex-end", align_items="center"),
+            [self.zoom_label, self.reset_zoom, self.x_select, self.log_toggle, self.menu],
+            layout=ipywidgets.Layout(
+                justify_content="flex-end", align_items="center", flex_flow="row wrap"
+            ),
         )
         super().__init__(
             [controls, self.figure, self.summary],
@@ -210,6 +236,31 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.data = data
         with self.held():  # scales, axes and marks in one burst (see held)
             self._draw()
+        self._show_zoom()
+
+    def _show_zoom(self) -> None:
+        """The "reset zoom" button and the range label, shown while zoomed."""
+        data = self.data
+        display = "" if data.x_range is not None else "none"
+        if self.reset_zoom.layout.display != display:
+            self.reset_zoom.layout.display = display
+        # A drag on a date axis is not read (bqplot's brush gives no usable dates there).
+        interaction = None if data.x_kind == "wall" else self.brush
+        if self.figure.interaction is not interaction:
+            self.figure.interaction = interaction
+        text = ""
+        if data.x_range is not None:
+            lo, hi = (_number(v / self._x_divisor) for v in data.x_range)
+            if data.x_kind == "wall":
+                lo, hi = (str(iso_time(v))[:19].replace("T", " ") for v in data.x_range)
+            what = "every point" if data.exact else "first, min, max and last of each bucket"
+            tip = html.escape(f"Zoomed on {data.x_axis} {lo} to {hi}: {what}", quote=True)
+            text = (
+                f"<span title='{tip}' style='font-size: 11px; white-space: nowrap'>"
+                f"{html.escape(lo)}–{html.escape(hi)}{'' if data.exact else ' (summary)'}</span>"
+            )
+        if self.zoom_label.value != text:
+            self.zoom_label.value = text
 
     def csv(self) -> str:
         """What the chart draws, as CSV (the menu's "Save CSV")."""
@@ -226,6 +277,7 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         if log:
             series = [(label, x[y > 0], y[y > 0]) for label, x, y in series]
         xs, x_label, layout_x = x_layout(self.data, [x for _, x, _ in series])
+        self._x_divisor = x_divisor(self.data, [x for _, x, _ in series])
         y_layout = (
             log_axis([y for *_, y in series], outliers)
             if log
@@ -328,13 +380,34 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         with self._lock, self.held():
             self._draw()
 
+    def _brushed(self, change: dict[str, object]) -> None:
+        """A drag over the plot ended: zoom on the x range it covers (a click: nothing)."""
+        selected = self.brush.selected
+        if self.brush.brushing or selected is None or len(selected) != 2:
+            return
+        lo, hi = sorted(float(v) * self._x_divisor for v in selected)
+        self.brush.selected = None  # the rectangle goes: the axis now shows the range
+        if self.data.x_kind == "integer" and math.ceil(lo) <= math.floor(hi):
+            lo, hi = math.ceil(lo), math.floor(hi)  # whole steps: the ones inside the drag
+        if hi >= lo and self._on_zoom is not None:
+            self._on_zoom(self, lo, hi)
+
+    def _reset_clicked(self, button: ipywidgets.Button) -> None:
+        if self._on_zoom is not None:
+            self._on_zoom(self, None, None)
+
     def close(self) -> None:
         """Close the chart, its marks and its menu."""
         for mark in (*self.lines, *self.tails):
             mark.close()
-        for part in (self.menu, self.summary, self.figure):
+        for part in (self.menu, self.summary, self.brush, self.figure):
             part.close()
         super().close()
+
+
+def _number(value: float) -> str:
+    """A range end as the zoom label shows it: whole numbers grouped, others to 6 digits."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
 
 
 def natural_key(name: str) -> list[Any]:

@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
+from ..exceptions import MetricNotFoundError, UserErrorException
 from ..run import Run
 from ..runtime import REGISTRY
+from ..store.summaries.window import check_range
 from ..views import run_charts, static, view_state
 from ..views.export import ChartData
-from ..views.mapping import STEP
+from ..views.mapping import STEP, WALL
 from ..views.reader import RunSource, run_reader
 from ..views.report import report_path, write_report
 from ..views.run_charts import charts_per_page
@@ -207,6 +209,7 @@ class RunDetails(LiveView):
                     x_options=run_charts.x_options(self.tracker, name, STEP),
                     on_x_change=self._on_x_change,
                     lock=self._lock,
+                    on_zoom=self._on_zoom,
                 )
                 self._charts[name] = chart
                 added.append(chart)
@@ -230,7 +233,73 @@ class RunDetails(LiveView):
 
     def _on_x_change(self, chart: MetricChart, x_name: str) -> None:
         with self._lock:
+            # A range of the old x axis means nothing on the new one: the whole run again.
+            self.tracker.set_x_range(chart.name, None)
             self._draw_chart(chart)
+
+    def _on_zoom(self, chart: MetricChart, lo: float | None, hi: float | None) -> None:
+        """The user dragged over an x range of ``chart`` (or reset its zoom)."""
+        try:
+            self.set_x_range(chart.name, lo, hi)
+        except UserErrorException as error:  # a range the store refuses: nothing changes
+            self.header.error = str(error)
+
+    def set_x_range(self, metric_name: str, lo: float | None, hi: float | None = None) -> None:
+        """Zoom the chart of ``metric_name`` on ``lo <= x <= hi`` (``None``: the whole run).
+
+        The chart draws the range from the store at the finest resolution that fits: the
+        exact logged points when it holds at most 2,000 of them, else the first, minimum,
+        maximum and last point of buckets (every extreme kept). The range stays while the
+        run grows; ``set_x_range(metric_name, None)`` (or the chart's "reset zoom") shows
+        the whole run again. Does what dragging over the chart does; choosing another x
+        axis drops the range.
+
+        Args:
+            metric_name: the charted metric.
+            lo: the low end, in the units of the chart's x axis: steps, indexes, the
+                other metric's or the column's values, epoch seconds for wall time,
+                seconds since the run started for time since start. ``None`` (with
+                ``hi`` ``None``): the whole run.
+            hi: the high end (at least ``lo``).
+
+        Raises:
+            MetricNotFoundError: the run has no metric ``metric_name``.
+            UserErrorException: (a ``ValueError``) the metric is not drawn as a numeric
+                chart, or the range is reversed, not finite or has one end only.
+                Nothing drawn changes then.
+        """
+        with self._lock:
+            chart = self._charts.get(metric_name)
+            if lo is not None and hi is not None:
+                check_range(metric_name, lo, hi)  # before the units are converted
+                if chart is not None:
+                    lo, hi = run_charts.tracker_range(self.tracker, chart.x_choice, lo, hi)
+            self.tracker.set_x_range(metric_name, lo, hi)
+            if chart is not None and not self._closed:
+                self._draw_chart(chart)
+
+    def x_range(self, metric_name: str) -> tuple[float, float] | None:
+        """The x range the chart of ``metric_name`` is zoomed on.
+
+        Args:
+            metric_name: the charted metric.
+
+        Returns:
+            ``(lo, hi)`` in the units :meth:`set_x_range` takes, or ``None`` when the
+            chart shows the whole run.
+
+        Raises:
+            MetricNotFoundError: the run has no metric ``metric_name``.
+        """
+        with self._lock:
+            if metric_name not in self.tracker.metrics:
+                raise MetricNotFoundError(f"Run {self.run.id!r} has no metric {metric_name!r}.")
+            chart = self._charts.get(metric_name)
+            x_name = chart.x_choice if chart is not None else STEP
+            found = run_charts.drawn_range(self.tracker, metric_name, x_name)
+            if found is not None and x_name == WALL:
+                return found[0] / 1000.0, found[1] / 1000.0
+            return found
 
     # -------------------------------------------------------------------- children --
     def _update_children(self, changed: set[str]) -> None:
@@ -395,8 +464,11 @@ class RunDetails(LiveView):
         """Everything the view shows, as a JSON-able dict (v1 name).
 
         v1's keys (``status``, ``run_id``, ``run_properties``, ``run_metrics``,
-        ``child_runs``, ``run_logs`` …) and ``charts``: per charted metric, its x axis and
-        the lines drawn (``{"label", "run_id", "x": [...], "y": [...]}``).
+        ``child_runs``, ``run_logs`` …) and ``charts``: per charted metric that passes
+        the filter, what its chart draws now: ``{"x_axis", "lines", "x", "y", "x_range",
+        "exact"}`` (``lines``: ``{"label", "run_id", "x", "y"}`` each; ``x``/``y``: the
+        first line's; ``x_range``: ``[lo, hi]`` of a zoom or ``None``; ``exact``: every
+        point of the range drawn, else first/min/max/last of buckets).
         """
         with self._lock:  # the poller thread may be changing the tracker
             data = view_state.widget_data(self.tracker, self.portal_url)
