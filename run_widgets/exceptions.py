@@ -120,3 +120,37 @@ class ComputeTargetException(UserErrorException):
     v1 notebooks catch it around ``ComputeTarget(workspace=ws, name=...)`` to create the
     target when it does not exist yet.
     """
+
+
+class DatastoreNotFoundError(UserErrorException, LookupError):
+    """No datastore with the given name is registered in the workspace."""
+
+
+class DatasetNotFoundError(UserErrorException, LookupError):
+    """No dataset with the given name, version or id is registered in the workspace."""
+
+
+class DataAccessError(UserErrorException):
+    """Data cannot be read or written: a missing path, an unreachable URL, refused credentials.
+
+    The message names the path, URL or datastore.
+    """
+
+
+class DatasetChangedError(DataAccessError):
+    """The files of a registered dataset version changed after it was registered.
+
+    A version is pinned to its content (a fingerprint of every file); register a new
+    version to use what the files hold now.
+    """
+
+
+class DatasetTimestampMissingError(UserErrorException):
+    """A time filter was used on a tabular dataset without its timestamp column (v1 name)."""
+
+
+class PipelineValidationError(UserErrorException):
+    """A pipeline cannot run: a cycle, an input nobody produces, a missing datastore or dataset.
+
+    Raised by ``pipeline.validate()`` and before anything of a submitted pipeline runs.
+    """

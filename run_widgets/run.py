@@ -213,6 +213,7 @@ class Run:
     register_model = links.register_model
     get_environment = links.get_environment
     get_portal_url = links.get_portal_url
+    input_datasets = property(links.input_datasets)
 
     # -------------------------------------------------------------------------- display --
     def __enter__(self) -> Run:

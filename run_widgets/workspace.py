@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from .exceptions import ArgumentTypeError, UserErrorException
+from .exceptions import ArgumentTypeError, DatastoreNotFoundError, UserErrorException
 from .runtime import REGISTRY, RUNTIME
 from .store import TrackingStore, normalize_uri, redact
 from .store.artifacts import ArtifactStore, LocalArtifactStore
@@ -142,9 +142,9 @@ WorkspaceListing = Callable[["Workspace"], dict[str, Any]]
 def register_listing(collection: str, listing: WorkspaceListing) -> None:
     """Let a higher layer fill ``ws.<collection>`` without the workspace importing it.
 
-    Collections: ``environments``, ``models``, ``compute_targets``. ``listing(ws)`` returns
-    the collection as a dict by name; registering again replaces it (the registry's
-    ``listings`` table).
+    Collections: ``environments``, ``models``, ``compute_targets``, ``datastores``,
+    ``datasets``. ``listing(ws)`` returns the collection as a dict by name; registering
+    again replaces it (the registry's ``listings`` table).
     """
     REGISTRY.listings.register(collection, listing)
 
@@ -402,6 +402,34 @@ class Workspace:
     def models(self) -> dict[str, Any]:
         """Registered models by name (latest version), as v1's ``ws.models``."""
         return _listing(self, "models")
+
+    @property
+    def datastores(self) -> dict[str, Any]:
+        """Datastores by name, built-in ones first, as v1's ``ws.datastores``."""
+        return _listing(self, "datastores")
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """Registered datasets by name (latest version), as v1's ``ws.datasets``."""
+        return _listing(self, "datasets")
+
+    def get_default_datastore(self) -> Any:
+        """The default datastore (``workspaceblobstore`` unless another was made default).
+
+        Returns:
+            A ``run_widgets.Datastore``: a folder of the workspace's files (see
+            :mod:`run_widgets.data.datastore`).
+        """
+        return REGISTRY.default_datastore.require()(self)
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make the datastore called ``name`` the default one (v1)."""
+        datastore = self.datastores.get(name)
+        if datastore is None:
+            raise DatastoreNotFoundError(
+                f"No datastore named {name!r} in workspace {self._name!r}."
+            )
+        datastore.set_as_default()
 
     @property
     def compute_targets(self) -> dict[str, Any]:

@@ -14,7 +14,9 @@ attribute                   maps                                              re
 ``environment_reader``      run definition → ``Environment``                  ``submit``
 ``model_registrar``         the function behind ``run.register_model``         ``registry``
 ``submitters``              config type → ``submit(experiment, config, ...)``  ``submit``, ``sweep``
-``listings``                ``ws.<collection>`` → ``listing(ws)``              ``submit``, ``registry``
+``listings``                ``ws.<collection>`` → ``listing(ws)``              ``submit``, ``registry``, ``data``
+``default_datastore``       the function behind ``ws.get_default_datastore()``  ``data``
+``input_datasets``          the function behind ``run.input_datasets``         ``data``
 ``executors``               compute type → :class:`ExecutorEntry`             ``submit``, ``submit.dask``
 ``compute_types``           compute type → ``ComputeTarget`` subclass          ``submit.compute``
 ``view_kinds``              run type → the widget that extends its view        ``widgets``
@@ -162,6 +164,8 @@ class Registry:
         self.model_registrar: Slot[Callable[..., Any]] = Slot("model registrar")
         self.submitters: Table[type, Callable[..., Any]] = Table("submit function")
         self.listings: Table[str, Callable[[Any], dict[str, Any]]] = Table("workspace listing")
+        self.default_datastore: Slot[Callable[[Any], Any]] = Slot("default datastore getter")
+        self.input_datasets: Slot[Callable[..., dict[str, Any]]] = Slot("input datasets reader")
         self.executors: Table[str, ExecutorEntry] = Table("executor")
         self.compute_types: Table[str, type[Any]] = Table("compute type")
         self.view_kinds: Table[str, Callable[..., Any]] = Table("view kind")

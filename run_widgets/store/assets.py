@@ -71,3 +71,57 @@ class EnvironmentRecord:
     version: int
     definition: Mapping[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class NewDataset:
+    """A dataset definition to save, registered under ``name`` or saved without a name.
+
+    The store assigns a registered definition its version; a saved one (no name) exists so
+    that a run can refer to it by id.
+
+    Attributes:
+        id: a new uuid.
+        name: the registered name, or ``None`` for a saved, unregistered definition.
+        definition: the dataset's JSON definition (sources, format, transforms).
+        fingerprint: sha256 of the content it is pinned to (registered versions).
+        manifest: ``{file name: sha256}`` behind the fingerprint (to name changed files).
+        description: free text.
+        tags: labels.
+        created_at: seconds since the epoch.
+    """
+
+    id: str
+    name: str | None
+    definition: Mapping[str, Any]
+    created_at: float
+    fingerprint: str | None = None
+    manifest: Mapping[str, str] | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class DatasetRecord(NewDataset):
+    """A saved dataset: a ``NewDataset`` with its version (``None`` when unregistered)."""
+
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class DatastoreRecord:
+    """A registered datastore.
+
+    Attributes:
+        name: the datastore's name.
+        definition: its non-secret settings (type, container, account, endpoint…).
+        secret: its credentials, sealed (encrypted; see ``run_widgets.data.secrets``).
+        is_default: whether it is the workspace's default datastore.
+        created_at: seconds since the epoch.
+    """
+
+    name: str
+    definition: Mapping[str, Any]
+    secret: Mapping[str, str] | None
+    is_default: bool
+    created_at: float

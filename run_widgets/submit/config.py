@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.job_io import is_data_object
 from ..exceptions import (
     ArgumentTypeError,
     ExperimentExecutionException,
@@ -370,7 +371,9 @@ class ScriptRunConfig:
     Args:
         source_directory: the folder snapshotted and used (as a copy) as the working folder.
         script: the script to run, relative to ``source_directory``.
-        arguments: command-line arguments (numbers are converted to str).
+        arguments: command-line arguments: str, numbers (converted to str), and data
+            objects (``dataset.as_named_input("x").as_mount()``, ``OutputFileDatasetConfig``,
+            ``datastore.path(...)``), each replaced by a local path when the job starts.
         run_config: a ``RunConfiguration`` (its ``environment`` and ``target`` are used).
         compute_target: where to run: a ``ComputeTarget``, a target's name, or ``"local"``.
         environment: an ``Environment``; wins over ``run_config.environment``.
@@ -484,11 +487,14 @@ def _check_program(program: str, source: Path) -> None:
         )
 
 
-def _argument(value: Any) -> str:
+def _argument(value: Any) -> Any:
+    if is_data_object(value):  # a dataset input or an output: a path once the job starts
+        return value
     if isinstance(value, (str, numbers.Number)):  # numpy scalars too (np.int64, np.float32)
         return str(value)
     if isinstance(value, os.PathLike):
         return str(os.fspath(value))
     raise ArgumentTypeError(
-        f"Script arguments must be str or numbers, got {type(value).__name__}: {value!r:.60}"
+        "Script arguments must be str, numbers, datasets (as_named_input, as_mount) or "
+        f"outputs (OutputFileDatasetConfig), got {type(value).__name__}: {value!r:.60}"
     )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from ..data.job_io import bind_arguments, is_data_object
 from ..exceptions import ExperimentExecutionException, RunWidgetsWarning
 from ..run import SNAPSHOT_PROPERTY, Run, RunType, attach_run, create_run
 from ..runtime.host import local_host, process_started_at
@@ -63,12 +64,22 @@ def definition_of(
     source: Path,
     interpreter: str,
     compute: Mapping[str, Any] | None = None,
+    workspace: Workspace | None = None,
 ) -> dict[str, Any]:
     """What is stored as the run's ``runDefinition`` (``compute``: the target's definition).
 
     A built (not user-managed) environment also records its pip requirements, checked
-    here so that a conda-only package is refused before the run exists.
+    here so that a conda-only package is refused before the run exists. Data objects among
+    the arguments become tokens and the definition's ``data`` section (see
+    ``run_widgets.data.job_io``); they need the ``workspace``.
     """
+    arguments: list[Any] = list(config.arguments)
+    data = None
+    if any(is_data_object(a) for a in arguments):
+        if workspace is None:
+            raise ExperimentExecutionException("Data arguments need the run's workspace.")
+        arguments, section = bind_arguments(workspace, arguments)
+        data = section.to_json()
     environment = config.environment
     described = environment.to_dict()
     described["python"]["interpreterPath"] = interpreter
@@ -83,7 +94,8 @@ def definition_of(
         "compute": dict(compute) if compute else None,
         "script": config.script,
         "command": config.command,
-        "arguments": list(config.arguments),
+        "arguments": [str(a) for a in arguments],
+        "data": data,
         "sourceDirectory": str(source),
         "environment": described,
         "maxRunDurationSeconds": config.max_run_duration_seconds,
@@ -162,7 +174,7 @@ def submit_script(
             run_type=run_type,
             parent_id=parent.id if parent is not None else None,
             display_name=display_name or config.script or "command",
-            definition=definition_of(config, source, interpreter, compute),
+            definition=definition_of(config, source, interpreter, compute, workspace),
             tags=tags,
             properties={SNAPSHOT_PROPERTY: snapshot.snapshot_id, **dict(properties or {})},
             owned=False,

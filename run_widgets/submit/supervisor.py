@@ -6,12 +6,14 @@ It owns the run's status from Queued to the end:
    then takes the run over (owner row + heartbeat), Queued → Starting; if the environment
    is not user-managed, → Preparing while it is built (or reused), output in
    ``logs/image_build_log.txt``, → Starting;
-2. starts the job in its own process group, cwd = the working copy of the snapshot,
+2. lays out the run's data inputs and output folders (``run_widgets.data.job_io``), then
+   starts the job in its own process group, cwd = the working copy of the snapshot,
    stdout and stderr appended line by line to ``logs/driver_log.txt``; → Running;
 3. watches for the job's exit, a cancel request (→ SIGTERM to the whole process tree,
    SIGKILL after a grace period) and the run's time limit;
-4. → Finalizing, uploads ``outputs/`` (in every case), then Completed, Failed (with the
-   exception's type, message and traceback, or the exit code or signal) or Canceled.
+4. → Finalizing, uploads ``outputs/`` (in every case) and, when the job ended well, its
+   data outputs to their datastores; then Completed, Failed (with the exception's type,
+   message and traceback, the exit code or signal, or the failed upload) or Canceled.
 
 If the supervisor itself is killed, its heartbeat stops, readers mark the run Failed
 ("process lost"), and the job gets SIGTERM from the kernel (``PR_SET_PDEATHSIG``) and,
@@ -41,9 +43,12 @@ from typing import Any
 
 import psutil
 
+from ..data import job_io
+from ..exceptions import UserErrorException
 from ..runtime import RUNTIME
 from ..runtime.context import SubmittedJob
 from ..store import RunRecord, RunStatus, TrackingStore
+from ..store.entities import AddProperties
 from ..tracking import lifecycle
 from ..tracking.details import error_dict, iso
 from ..tracking.status import compact_quietly
@@ -81,6 +86,10 @@ class JobStartError(Exception):
     """The job's process could not be started (missing or non-executable program)."""
 
 
+class DataPreparationError(Exception):
+    """The run's data inputs could not be laid out (a missing file, a refused datastore)."""
+
+
 class EnvironmentPreparationError(Exception):
     """The run's environment could not be built (its log is kept in the run's files)."""
 
@@ -110,6 +119,7 @@ class Supervisor:
         self.terminated = False
         self.built_environment: Path | None = None
         self.slot: Slot | None = None
+        self.prepared: job_io.PreparedData | None = None
 
     def record(self) -> RunRecord:
         """The run as stored now."""
@@ -211,6 +221,10 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
         }
         env.setdefault("PYTHONIOENCODING", "utf-8")  # the log is read as UTF-8
+        data = definition.get("data")
+        if data:
+            argv = self.prepare_data(data, argv)
+            env.update(self.prepared.environ() if self.prepared else {})
         if self.built_environment is not None:  # isolated: nothing of the submitter's paths
             env.pop("PYTHONPATH", None)
             env.pop("PYTHONHOME", None)
@@ -240,6 +254,42 @@ class Supervisor:
         # (watch() acts on it at its first check).
         lifecycle.write(self.store, *lifecycle.running_ops(self.run_id))
         log(f"status {self.record().status}")
+
+    def prepare_data(self, data: Mapping[str, Any], argv: list[str]) -> list[str]:
+        """Lay out the run's data inputs and output folders; ``argv`` with their paths."""
+        log("preparing the run's data")
+        try:
+            self.prepared = job_io.prepare(
+                self.workspace, self.run_id, data, job_io.data_folder(self.workdir)
+            )
+        except UserErrorException as problem:
+            raise DataPreparationError(
+                f"The run's data inputs could not be prepared: {problem}"
+            ) from problem
+        self.add_properties(job_io.input_lineage(data))
+        return self.prepared.substitute(argv)
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        """Record write-once properties of the run (data lineage)."""
+        if properties:
+            lifecycle.write(self.store, AddProperties(self.run_id, dict(properties)))
+
+    def publish_outputs(self) -> dict[str, Any] | None:
+        """Upload the run's data outputs; the error of a failed upload, else None."""
+        record = self.record()
+        data = record.definition.get("data") or {}
+        if self.prepared is None or not data.get("outputs"):
+            return None
+        try:
+            published = job_io.publish(self.workspace, self.run_id, data, self.prepared)
+        except UserErrorException as problem:
+            log(f"could not upload the data outputs: {problem}")
+            return error_dict(
+                f"The run's data outputs could not be uploaded: {problem}", "OutputUploadFailed"
+            )
+        self.add_properties(job_io.output_lineage(published))
+        log(f"uploaded {len(published)} data output(s)")
+        return None
 
     def _popen(self, argv: list[str], env: dict[str, str], driver_log: Path) -> None:
         log(f"starting {argv!r} in {self.workdir}")
@@ -319,7 +369,11 @@ class Supervisor:
             stopped = error_dict(f"The run was stopped: {self.cancel_reason}.", "RunStopped")
             self.end(RunStatus.FAILED, stopped, at=end)
         elif code == 0 and not recorded:
-            self.end(RunStatus.COMPLETED, at=end)
+            upload_error = self.publish_outputs()
+            if upload_error is None:
+                self.end(RunStatus.COMPLETED, at=end)
+            else:
+                self.end(RunStatus.FAILED, upload_error, at=time.time())
         else:
             failed = dict(recorded) if recorded else self.failure(code)
             self.end(RunStatus.FAILED, failed, at=end)
@@ -359,6 +413,7 @@ class Supervisor:
         if os.environ.get(ENV_KEEP_WORKDIR, "") not in ("", "0"):
             return
         shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(job_io.data_folder(self.workdir), ignore_errors=True)
         with contextlib.suppress(OSError):
             self.error_file.unlink()
 
@@ -388,6 +443,9 @@ class Supervisor:
         except JobStartError as problem:
             log(str(problem))
             self.end(RunStatus.FAILED, error_dict(str(problem), "JobStartFailed"))
+        except DataPreparationError as problem:
+            log(str(problem))
+            self.end(RunStatus.FAILED, error_dict(str(problem), "DataPreparationFailed"))
         except BaseException as problem:
             log(f"supervisor error: {problem!r}")
             if self.process is not None and self.process.poll() is None:

@@ -139,7 +139,9 @@ def submit_sweep(
             exclude=(workspace.folder,),
             hint=" Sweeps snapshot the source_directory of their ScriptRunConfig.",
         )
-        definition["script"] = definition_of(config.run_config, source, interpreter, compute)
+        definition["script"] = definition_of(
+            config.run_config, source, interpreter, compute, workspace
+        )
         properties[SNAPSHOT_PROPERTY] = snapshot.snapshot_id
     else:
         import cloudpickle

@@ -137,3 +137,14 @@ def get_portal_url(run: LinkedRun) -> str:
     """A ``file://`` URL of a self-contained HTML report of the run, written now."""
     path: Path = REGISTRY.run_report.require()(run)
     return path.as_uri()
+
+
+def input_datasets(run: LinkedRun) -> dict[str, Any]:
+    """The run's named data inputs (v1 ``run.input_datasets``).
+
+    Inside a submitted job, a mounted or downloaded input is its local path (a str) and a
+    direct one the dataset; elsewhere every input is its dataset. Empty when the run has
+    no data inputs.
+    """
+    reader = REGISTRY.input_datasets.get()
+    return reader(run) if reader is not None else {}
