@@ -33,8 +33,9 @@ Submitter = Callable[..., Run]
 def register_submit_function(config_type: type, submit: Submitter) -> None:
     """Teach ``Experiment.submit`` a config type (ScriptRunConfig, HyperDriveConfig...).
 
-    ``submit(experiment, config, tags=..., parent=...)`` must return the new run at once
-    (the registry's ``submitters`` table).
+    ``submit(experiment, config, parent=..., **options)`` must return the new run at once
+    (the registry's ``submitters`` table); ``options`` are the keyword arguments of
+    ``experiment.submit`` besides ``tags``.
     """
     REGISTRY.submitters.register(config_type, submit)
 
@@ -150,16 +151,29 @@ class Experiment:
         )
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None, **kwargs: Any) -> Run:
-        """Submit a ``ScriptRunConfig`` or ``HyperDriveConfig``; return its run at once."""
+        """Submit a config; return its run at once.
+
+        Args:
+            config: a ``ScriptRunConfig``, ``HyperDriveConfig``, ``Pipeline``,
+                ``PublishedPipeline`` or ``PipelineEndpoint``.
+            tags: tags of the new run.
+            **kwargs: what the config's kind takes, e.g. ``pipeline_parameters=``,
+                ``continue_on_step_failure=`` for a pipeline.
+
+        Returns:
+            The new run (a ``PipelineRun`` for a pipeline, a ``HyperDriveRun`` for a sweep).
+        """
+        options = {k: v for k, v in kwargs.items() if k != "_parent_run"}
         for config_type, submit in REGISTRY.submitters.items():
             if isinstance(config, config_type):
-                run: Run = submit(self, config, parent=kwargs.get("_parent_run"))
+                run: Run = submit(self, config, parent=kwargs.get("_parent_run"), **options)
                 if tags:
                     run.set_tags(dict(tags))
                 return run
         raise ExperimentExecutionException(
             f"Method to be submitted has not been registered: cannot submit a "
-            f"{type(config).__name__}. Submit a ScriptRunConfig or a HyperDriveConfig."
+            f"{type(config).__name__}. Submit a ScriptRunConfig, a HyperDriveConfig or a "
+            "Pipeline."
         )
 
     def get_runs(

@@ -23,7 +23,6 @@ import re
 from typing import Any
 
 from ..exceptions import ArgumentTypeError, UserErrorException
-from .dataset import Dataset, FileDataset
 from .datastore import Datastore
 from .references import check_reference_name, clean_path
 
@@ -41,6 +40,12 @@ def _parameter_default(value: Any) -> Any:
     return getattr(value, "default_value", value)
 
 
+def _dataset_kind(value: Any) -> str | None:
+    """``file`` or ``tabular`` for a dataset (``dataset.Dataset``, known here by its kind)."""
+    kind = getattr(type(value), "kind", None)
+    return kind if kind in ("file", "tabular") and hasattr(value, "definition") else None
+
+
 class DatasetConsumptionConfig:
     """A dataset as a named input of a run (v1 ``DatasetConsumptionConfig``).
 
@@ -55,7 +60,7 @@ class DatasetConsumptionConfig:
         self, name: str, dataset: Any, mode: str = "direct", path_on_compute: str | None = None
     ) -> None:
         self.name = check_reference_name(name, "input name")
-        if not isinstance(_parameter_default(dataset), Dataset):
+        if _dataset_kind(_parameter_default(dataset)) is None:
             raise ArgumentTypeError(
                 f"Input {name!r} needs a Dataset (or a PipelineParameter holding one), not "
                 f"{type(dataset).__name__}."
@@ -64,7 +69,7 @@ class DatasetConsumptionConfig:
             raise UserErrorException(
                 f"Input {name!r}: mode must be direct, mount or download, not {mode!r}."
             )
-        if mode != "direct" and not isinstance(_parameter_default(dataset), FileDataset):
+        if mode != "direct" and _dataset_kind(_parameter_default(dataset)) != "file":
             raise UserErrorException(
                 f"Input {name!r}: only a file dataset can be mounted or downloaded; a tabular "
                 "dataset is read in the script with input_datasets[name].to_pandas_dataframe()."
@@ -74,10 +79,9 @@ class DatasetConsumptionConfig:
         self.path_on_compute = path_on_compute
 
     @property
-    def dataset_value(self) -> Dataset:
-        """The dataset (a pipeline parameter's default value)."""
-        value: Dataset = _parameter_default(self.dataset)
-        return value
+    def dataset_value(self) -> Any:
+        """The dataset (a ``Dataset``; a pipeline parameter's default value)."""
+        return _parameter_default(self.dataset)
 
     def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
         """The files under a local folder of the job (or the file's path, for one file)."""
@@ -131,6 +135,9 @@ class OutputFileDatasetConfig:
         self.mode = "mount"
         self.registration: dict[str, Any] | None = None
         self.read_as: dict[str, Any] | None = None
+        # The steps producing this output, shared by every copy (register_on_complete,
+        # read_delimited_files... return copies): a pipeline finds the producer through it.
+        self.producers: list[Any] = []
 
     def _copy(self, **changes: Any) -> OutputFileDatasetConfig:
         clone = OutputFileDatasetConfig.__new__(OutputFileDatasetConfig)

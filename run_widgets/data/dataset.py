@@ -40,12 +40,11 @@ from ..exceptions import (
 from ..store.assets import DatasetRecord, NewDataset
 from ..workspace import Workspace
 from . import filesystems, sources, tabular
+from .consumption import DatasetConsumptionConfig
 from .filesystems import FileRef
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .consumption import DatasetConsumptionConfig
 
 D = TypeVar("D", bound="Dataset")
 LATEST = "latest"
@@ -303,8 +302,6 @@ class Dataset:
 
     def as_named_input(self, name: str) -> DatasetConsumptionConfig:
         """This dataset as a run's input named ``name`` (``run.input_datasets[name]``)."""
-        from .consumption import DatasetConsumptionConfig
-
         return DatasetConsumptionConfig(name, self)
 
     def __repr__(self) -> str:

@@ -42,6 +42,7 @@ from .consumption import (
 )
 from .dataset import Dataset, FileDataset, TabularDataset, dataset_from_definition
 from .datastore import Datastore, resolve_datastore
+from .filesystems import FileRef
 from .references import DataReference
 
 INPUT_PROPERTY = "azureml.input."
@@ -321,7 +322,11 @@ def publish(
         pairs = [(f, store.full_path(f"{path}/{f.relative_to(folder).as_posix()}")) for f in files]
         fs, _ = store.filesystem()
         filesystems.upload_tree(fs, pairs, True, f"datastore {store.name!r}")
+        local = [
+            FileRef(filesystems.local_fs(), str(f), f.relative_to(folder).as_posix()) for f in files
+        ]
         record: dict[str, Any] = {
+            "fingerprint": filesystems.fingerprint(local),
             "name": entry["name"],
             "datastore": store.name,
             "path": path,

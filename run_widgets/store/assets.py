@@ -125,3 +125,51 @@ class DatastoreRecord:
     secret: Mapping[str, str] | None
     is_default: bool
     created_at: float
+
+
+@dataclass(frozen=True)
+class PublishedPipelineRecord:
+    """A published pipeline: a compiled pipeline kept in the workspace, submittable by id.
+
+    Attributes:
+        id: a uuid.
+        name: its name.
+        description: free text.
+        version: the free-text version given when publishing.
+        spec: the compiled pipeline (see ``run_widgets.pipeline.spec``).
+        continue_on_step_failure: the default of its runs.
+        status: ``Active`` or ``Disabled``.
+        created_at: seconds since the epoch.
+    """
+
+    id: str
+    name: str
+    spec: Mapping[str, Any]
+    created_at: float
+    description: str | None = None
+    version: str | None = None
+    continue_on_step_failure: bool = False
+    status: str = "Active"
+
+
+@dataclass(frozen=True)
+class PipelineEndpointRecord:
+    """A pipeline endpoint: a name pointing at versions "0", "1", … of published pipelines.
+
+    Attributes:
+        id: a uuid.
+        name: its name (unique in the workspace).
+        description: free text.
+        pipeline_ids: the published pipeline of each version, version "0" first.
+        default_version: the version submitted when none is given.
+        status: ``Active`` or ``Disabled``.
+        created_at: seconds since the epoch.
+    """
+
+    id: str
+    name: str
+    pipeline_ids: tuple[str, ...]
+    created_at: float
+    description: str | None = None
+    default_version: str = "0"
+    status: str = "Active"

@@ -26,7 +26,7 @@ register_listing("environments", Environment.list)
 register_listing("compute_targets", lambda ws: {t.name: t for t in ComputeTarget.list(ws)})
 register_submit_function(
     ScriptRunConfig,
-    lambda experiment, config, parent=None: submit_script(experiment, config, parent),
+    lambda experiment, config, parent=None, **_: submit_script(experiment, config, parent),
 )
 
 __all__ = [
