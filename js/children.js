@@ -150,6 +150,7 @@ function render({ model, el: root }) {
           td.dataset.end = row.end ?? "";
         }
         else if (column.key === "started") value = rwTime(row.start);
+        else if (column.time) value = rwTime(value);
         else if (typeof value === "number" && !Number.isInteger(value)) value = Number(value.toPrecision(6));
         td.textContent = value == null ? "" : String(value);
         if (column.key === "status") td.className = rwStatusClass(row.status);
