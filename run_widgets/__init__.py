@@ -66,6 +66,7 @@ from .run import Run, RunType
 from .runtime import registry as _registry
 from .store import RunStatus
 from .submit import (
+    DEFAULT_CPU_IMAGE,
     AmlCompute,
     ComputeTarget,
     CondaDependencies,
@@ -118,6 +119,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "DEFAULT_CPU_IMAGE",
     "VERSION",
     "ActivityFailedException",
     "AmlCompute",

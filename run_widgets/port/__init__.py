@@ -1,9 +1,12 @@
 """``python -m run_widgets.port PATH...``: port Azure ML SDK v1 notebooks and scripts.
 
 Rewrites the v1 imports of ``.ipynb`` and ``.py`` files to run_widgets (in place, keeping
-a ``.bak`` copy, or into an output folder), and lists per file the cells and lines that use
-Azure-only APIs (datasets and datastores, webservices and deployment, AutoML, pipelines,
-Docker) that no import change can make local.
+a ``.bak`` copy, or into an output folder) — ``azureml.core``, ``azureml.widgets``,
+``azureml.train.hyperdrive``, ``azureml.pipeline.core``, ``azureml.pipeline.steps``,
+``azureml.data``, ``azureml.tensorboard`` … whatever names run_widgets has — and lists per
+file the cells and lines that use Azure-only APIs (webservices and deployment, AutoML,
+schedules and steps on Azure compute, Azure sign-in and REST calls, other datastore kinds,
+Docker) that no import change can make local. It counts import statements, not lines.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ class FileReport:
         written: the file written (the same path in place, or under the output folder);
             None when nothing needed to change and nothing was written.
         backup: the copy of the original, when rewritten in place.
-        rewritten: where imports were rewritten.
+        rewritten: where imports were rewritten (every line of each rewritten statement).
+        statements: how many import statements were rewritten (one per statement, however
+            many lines it spans).
         cloud_only: the Azure-only uses left as they were.
     """
 
@@ -58,13 +63,14 @@ class FileReport:
     written: Path | None = None
     backup: Path | None = None
     rewritten: list[Location] = field(default_factory=list)
+    statements: int = 0
     cloud_only: list[tuple[Location, Finding]] = field(default_factory=list)
 
     def summary(self) -> str:
         """The lines printed for this file."""
         head = f"{self.path}: "
-        if self.rewritten:
-            head += f"{len(self.rewritten)} import line(s) rewritten"
+        if self.statements:
+            head += f"{self.statements} import statement(s) rewritten"
             if self.written is not None and self.written != self.path:
                 head += f" -> {self.written}"
             if self.backup is not None:
@@ -119,7 +125,11 @@ def _files(given: Path) -> Iterator[Path]:
 def _port_script(path: Path, output: Path | None, backup: bool) -> FileReport:
     source = _read(path)
     rewrite = rewrite_source(source)
-    report = FileReport(path, rewritten=[Location(None, n) for n in rewrite.changed_lines])
+    report = FileReport(
+        path,
+        rewritten=[Location(None, n) for n in rewrite.changed_lines],
+        statements=rewrite.statements,
+    )
     imported = imported_cloud_names([source])
     report.cloud_only = [(Location(None, f.line), f) for f in find(rewrite.text, imported)]
     _write(report, output, backup, rewrite.text if rewrite.text != source else None)
@@ -146,6 +156,7 @@ def _port_notebook(path: Path, output: Path | None, backup: bool) -> FileReport:
             changed = True
             _set_cell_text(cell, rewrite.text)
         report.rewritten.extend(Location(index, n) for n in rewrite.changed_lines)
+        report.statements += rewrite.statements
         report.cloud_only.extend((Location(index, f.line), f) for f in find(rewrite.text, imported))
     new_text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n" if changed else None
     _write(report, output, backup, new_text)

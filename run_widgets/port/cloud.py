@@ -1,8 +1,13 @@
 """Find the lines that use Azure-only v1 APIs, which the port cannot make local.
 
-Two kinds of evidence, so that an unrelated ``Pipeline`` (scikit-learn's) is not taken
-for an Azure one: imports from Azure-only modules (and every later use of the names they
-bring), and names that only Azure ML has (``get_default_datastore``, ``AutoMLConfig``…).
+Two kinds of evidence, so that an unrelated ``Schedule`` is not taken for an Azure one
+unless imported from azureml: imports from azureml modules of names run_widgets does not
+have (and every later use of the names they bring), and names that only Azure ML has
+(``AutoMLConfig``, ``register_azure_file_share``, ``InteractiveLoginAuthentication``…).
+Datastores, datasets and pipelines are run_widgets names now (rewritten, not reported);
+what stays cloud-only of them is listed here: other datastore kinds, SQL datasets,
+schedules, drafts, steps that need Azure compute (Databricks, ADLA, Kusto, Batch,
+AutoML), and REST calls with Azure AD tokens.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from dataclasses import dataclass
 
 from .rewrite import SUPPORTED, parse
 
-DATASET = "Azure dataset/datastore"
+DATASET = "Azure-only datastore or dataset"
 WEBSERVICE = "webservice/deployment"
 AUTOML = "AutoML"
-PIPELINE = "Azure ML pipeline"
-DOCKER = "Docker (ignored locally)"
+PIPELINE = "cloud-only pipeline part (schedules, drafts, Azure compute steps)"
+SIGN_IN = "Azure sign-in / REST call"
+DOCKER = "Docker or MPI (ignored locally)"
 OTHER = "not in run_widgets"
 
 # module prefix → category; the first match wins
@@ -33,25 +39,23 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("azureml.automl", AUTOML),
     ("azureml.pipeline", PIPELINE),
     ("azureml.core.runconfig", DOCKER),
+    ("azureml.core.authentication", SIGN_IN),
 )
-# names that only Azure ML defines, whatever they were imported from
+# names that only Azure ML defines, whatever they were imported from (run_widgets' own
+# names, e.g. Dataset, Datastore, Pipeline, PythonScriptStep, are read from its __all__ and
+# rewritten instead)
 NAMES: dict[str, str] = {
     **dict.fromkeys(
         [
-            "Dataset",
-            "Datastore",
-            "TabularDatasetFactory",
-            "FileDatasetFactory",
-            "TabularDataset",
-            "FileDataset",
-            "DataReference",
-            "OutputFileDatasetConfig",
-            "get_default_datastore",
-            "register_azure_blob_container",
             "register_azure_file_share",
-            "as_named_input",
-            "as_mount",
-            "datastores",
+            "register_azure_data_lake_gen1",
+            "register_azure_data_lake_gen2",
+            "register_azure_sql_database",
+            "register_azure_postgre_sql",
+            "register_azure_my_sql",
+            "register_dbfs",
+            "from_sql_query",
+            "SqlDataReference",
         ],
         DATASET,
     ),
@@ -72,22 +76,40 @@ NAMES: dict[str, str] = {
     **dict.fromkeys(["AutoMLConfig", "AutoMLRun", "AutoMLStep"], AUTOML),
     **dict.fromkeys(
         [
-            "PythonScriptStep",
-            "PipelineData",
-            "PublishedPipeline",
-            "PipelineEndpoint",
             "ParallelRunStep",
             "ParallelRunConfig",
             "HyperDriveStep",
             "EstimatorStep",
             "DatabricksStep",
-            "PipelineParameter",
-            "StepSequence",
+            "DatabricksCompute",
+            "AdlaStep",
+            "AdlaCompute",
+            "KustoStep",
+            "KustoCompute",
+            "AzureBatchStep",
+            "BatchCompute",
+            "DataTransferStep",
+            "DataFactoryCompute",
+            "NotebookRunnerStep",
+            "ModuleStep",
+            "Module",
+            "PipelineDraft",
+            "Schedule",
             "ScheduleRecurrence",
         ],
         PIPELINE,
     ),
-    **dict.fromkeys(["DockerConfiguration"], DOCKER),
+    **dict.fromkeys(
+        [
+            "InteractiveLoginAuthentication",
+            "ServicePrincipalAuthentication",
+            "MsiAuthentication",
+            "AzureCliAuthentication",
+            "get_authentication_header",
+        ],
+        SIGN_IN,
+    ),
+    **dict.fromkeys(["DockerConfiguration", "MpiConfiguration"], DOCKER),
 }
 # attribute names only meaningful on Azure objects: ``model.deploy(...)``, ``env.docker``
 ATTRIBUTES: dict[str, str] = {"deploy": WEBSERVICE, "package": WEBSERVICE, "docker": DOCKER}

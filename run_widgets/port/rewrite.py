@@ -21,7 +21,9 @@ import run_widgets
 SUPPORTED = frozenset(run_widgets.__all__)
 TARGET = "run_widgets"
 _MAGIC = re.compile(r"^\s*[%!]")
-_QUALIFIED = re.compile(r"\bazureml\.core\.([A-Za-z_]\w*)\b")
+# azureml.core.VERSION, azureml.data.__version__, azureml.pipeline.core.Pipeline...: the
+# last component is the name (the dotted modules before it are v1's)
+_QUALIFIED = re.compile(r"\bazureml(?:\.[a-z_][a-z0-9_]*)*\.([A-Za-z_]\w*)\b")
 
 
 @dataclass
@@ -31,11 +33,14 @@ class Rewrite:
     Attributes:
         text: the new source.
         changed_lines: 1-based line numbers (in the new text) of rewritten imports.
+        statements: how many import statements were rewritten (a wrapped import spans
+            several lines but counts once).
         kept: ``(line, module, name)`` for each v1 name left importing from azureml.
     """
 
     text: str
     changed_lines: list[int] = field(default_factory=list)
+    statements: int = 0
     kept: list[tuple[int, str, str]] = field(default_factory=list)
 
 
@@ -60,7 +65,7 @@ def rewrite_source(source: str) -> Rewrite:
             return Rewrite(source)
         inner = rewrite_source(textwrap.dedent(source))
         text = "\n".join(indent + line if line.strip() else line for line in inner.text.split("\n"))
-        return Rewrite(text, inner.changed_lines, inner.kept)
+        return Rewrite(text, inner.changed_lines, inner.statements, inner.kept)
     lines = source.split("\n")
     edits: list[tuple[int, int, int, int, str, list[tuple[str, str]]]] = []
     aliased_core = False
@@ -153,7 +158,7 @@ def _located(
     text: str, edits: list[tuple[int, int, int, int, str, list[tuple[str, str]]]]
 ) -> Rewrite:
     """Line numbers of the rewritten statements in the new text."""
-    rewrite = Rewrite(text)
+    rewrite = Rewrite(text, statements=len(edits))
     shift = 0
     for first, _, last, _, new, kept in sorted(edits, key=lambda e: (e[0], e[1])):
         line = first + shift
@@ -167,7 +172,7 @@ def _located(
 
 
 def _replace_qualified(text: str) -> str:
-    """``azureml.core.<Name>`` → ``run_widgets.<Name>`` in code (not comments or strings)."""
+    """``azureml.<module>.<Name>`` → ``run_widgets.<Name>`` in code (not comments or strings)."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):

@@ -17,7 +17,14 @@ from .compute import (
     ComputeTargetProvisioningConfiguration,
 )
 from .conda import CondaDependencies
-from .config import DockerSection, Environment, PythonSection, RunConfiguration, ScriptRunConfig
+from .config import (
+    DEFAULT_CPU_IMAGE,
+    DockerSection,
+    Environment,
+    PythonSection,
+    RunConfiguration,
+    ScriptRunConfig,
+)
 from .dask import DaskCompute
 from .launcher import submit_script
 
@@ -30,6 +37,7 @@ register_submit_function(
 )
 
 __all__ = [
+    "DEFAULT_CPU_IMAGE",
     "AmlCompute",
     "ComputeTarget",
     "ComputeTargetAttachConfiguration",
