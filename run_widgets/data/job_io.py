@@ -114,7 +114,7 @@ def input_entry(workspace: Workspace, value: Any) -> dict[str, Any]:
     if isinstance(value, DataReference):
         if value.mode == "upload":
             raise UserErrorException(f"{value!r} is an output (as_upload); put it in outputs.")
-        store = resolve_datastore(workspace, value.datastore)
+        store = resolve_datastore(workspace, value.datastore.name)
         return {
             "name": value.data_reference_name,
             "mode": value.mode,
@@ -146,7 +146,7 @@ def output_entry(workspace: Workspace, value: Any) -> dict[str, Any]:
             "read_as": value.read_as,
         }
     if isinstance(value, DataReference) and value.mode == "upload":
-        store = resolve_datastore(workspace, value.datastore)
+        store = resolve_datastore(workspace, value.datastore.name)
         return {
             "name": value.data_reference_name,
             "datastore": store.name,
