@@ -208,7 +208,9 @@ def start_run(
         executor_for(workspace, compute).start(run_id)
         return
     files_dir = workspace.artifacts.run_folder(run_id)
-    pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=REMOTE_MODULE)
+    pid = start_supervisor(
+        workspace.description(), run_id, files_dir, workspace.folder, module=REMOTE_MODULE
+    )
     hand_over(workspace.store, run_id, pid)
 
 
@@ -224,10 +226,13 @@ class LocalProcessExecutor(RunExecutor):
     def start(self, run_id: str, module: str = SCRIPT_MODULE) -> None:
         """Start the run's supervisor (``python -m module``) and hand the run to it."""
         workspace = self.workspace
-        workdir = workdir_of(workspace.folder, run_id)
-        cwd = workdir if workdir.is_dir() else workspace.folder
         files_dir = workspace.artifacts.run_folder(run_id)
-        pid = start_supervisor(workspace.description(), run_id, files_dir, cwd, module=module)
+        # Not the job's working folder: ``python -m`` puts its cwd first on sys.path, and a
+        # script there named like a standard module (copy.py, json.py) would shadow it in
+        # the supervisor. The supervisor starts the job in its working folder itself.
+        pid = start_supervisor(
+            workspace.description(), run_id, files_dir, workspace.folder, module=module
+        )
         hand_over(workspace.store, run_id, pid)
 
 

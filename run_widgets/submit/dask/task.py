@@ -83,7 +83,12 @@ def run_on_worker(description: WorkspaceDescription, run_id: str, module: str) -
     (files / "logs").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **description.environ(), "PYTHONUNBUFFERED": "1"}
     env.setdefault("PYTHONIOENCODING", "utf-8")  # the log is read as UTF-8
-    code = _run_module(module, [description.artifacts, run_id], cwd, env, files / CONTROL_LOG)
+    # The module runs from the workspace folder, not the job's working folder (a script
+    # there named like a standard module would shadow it: ``-m`` puts the cwd on sys.path).
+    del cwd
+    code = _run_module(
+        module, [description.artifacts, run_id], workspace.folder, env, files / CONTROL_LOG
+    )
     return {
         "run_id": run_id,
         "worker": worker,
