@@ -91,7 +91,7 @@ from .sweep import (
     randint,
     uniform,
 )
-from .tensorboard import export_to_tensorboard
+from .tensorboard import Tensorboard, export_to_tensorboard
 from .workspace import Workspace
 
 _registry.REGISTRY.run_report.register(_registry.Lazy("run_widgets.views.report", "write_report"))
@@ -178,6 +178,7 @@ __all__ = [
     "StepRun",
     "StepSequence",
     "TabularDataset",
+    "Tensorboard",
     "UserErrorException",
     "Workspace",
     "__version__",
