@@ -35,6 +35,7 @@ from .references import DataReference, check_reference_name, clean_path
 DEFAULT_NAME = "workspaceblobstore"
 FILE_STORE_NAME = "workspacefilestore"
 BUILT_IN = (DEFAULT_NAME, FILE_STORE_NAME)
+BUILT_IN_TYPE = "WorkspaceFolder"
 FOLDER = "datastores"
 
 
@@ -187,6 +188,8 @@ class Datastore:
     # ----------------------------------------------------------------- instance --
     def set_as_default(self) -> None:
         """Make this the workspace's default datastore."""
+        if self.name in BUILT_IN:  # a row to carry the flag (its files stay where they are)
+            self.workspace.store.add_datastore(self.name, {"type": BUILT_IN_TYPE}, None, time.time())
         self.workspace.store.set_default_datastore(self.name)
 
     def unregister(self) -> None:
@@ -527,6 +530,8 @@ def _built_in(workspace: Workspace, name: str) -> WorkspaceDatastore:
 
 def _from_record(workspace: Workspace, record: Any) -> Datastore:
     definition = dict(record.definition)
+    if definition.get("type") == BUILT_IN_TYPE and record.name in BUILT_IN:
+        return _built_in(workspace, record.name)
     if definition.get("type") == AzureBlobDatastore.datastore_type:
         return AzureBlobDatastore._built(workspace, record.name, definition, sealed=record.secret)
     raise UserErrorException(

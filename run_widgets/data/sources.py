@@ -3,7 +3,8 @@
 ``Dataset.File.from_files(path)`` and the ``Dataset.Tabular.from_*`` factories take, as v1
 did, one or a list of: a local path or glob (``data/*.csv``), an http(s) URL, a
 ``(datastore, "path/on/it")`` tuple, a ``DataReference`` / ``DataPath`` (from
-``datastore.path(...)``), or an ``azureml://datastores/<name>/paths/<path>`` URI. Each
+``datastore.path(...)``), or an ``azureml://datastores/<name>/paths/<path>`` URI (a
+datastore of the configured workspace, ``Workspace.from_config()``). Each
 becomes a JSON *location* recorded in the dataset's definition; :func:`files_of` lists the
 files a location means now.
 
@@ -56,9 +57,8 @@ def location_of(item: Any, workspace: Workspace | None) -> tuple[dict[str, str],
             f"DataPath, not {type(item).__name__}."
         )
     match = _AZUREML_URI.fullmatch(item)
-    if match:
-        if workspace is None:
-            raise UserErrorException(f"{item!r} names a datastore; give a workspace.")
+    if match:  # the short form names a datastore of the configured workspace
+        workspace = workspace or Workspace.from_config()
         store = Datastore(workspace, match["store"])
         return _datastore_location(store, match["path"]), workspace
     if filesystems.is_url(item):
