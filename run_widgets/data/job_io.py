@@ -104,13 +104,16 @@ def input_entry(workspace: Workspace, value: Any) -> dict[str, Any]:
         value = value.as_named_input(f"input_{abs(hash(value)) % 10**8}")
     if isinstance(value, DatasetConsumptionConfig):
         dataset = value.dataset_value
-        return {
+        entry = {
             "name": value.name,
             "mode": value.mode,
             "kind": "dataset",
             "dataset_id": dataset._save(workspace),
             "definition": dataset.definition,
         }
+        if dataset.name is not None:  # registered: named in the lineage
+            entry.update(dataset_name=dataset.name, dataset_version=dataset.version)
+        return entry
     if isinstance(value, DataReference):
         if value.mode == "upload":
             raise UserErrorException(f"{value!r} is an output (as_upload); put it in outputs.")
@@ -372,7 +375,16 @@ def input_lineage(data: Mapping[str, Any]) -> dict[str, str]:
     """The run properties that record a job's inputs: ``azureml.input.<name>`` → JSON."""
     properties = {}
     for entry in data.get("inputs", []):
-        kept = {k: entry.get(k) for k in ("mode", "kind", "dataset_id", "datastore", "path")}
+        keys = (
+            "mode",
+            "kind",
+            "dataset_id",
+            "dataset_name",
+            "dataset_version",
+            "datastore",
+            "path",
+        )
+        kept = {k: entry.get(k) for k in keys}
         properties[f"{INPUT_PROPERTY}{entry['name']}"] = json.dumps(
             {k: v for k, v in kept.items() if v is not None}
         )

@@ -20,6 +20,7 @@ from typing import Any
 from ..store import RunRecord, RunStatus
 from ..tracking.details import duration_text, error_message
 from . import a11y, run_charts
+from .lineage import is_lineage_key, lineage_rows
 from .mapping import STEP, property_text
 from .tracker import ChildRow, RunTracker
 
@@ -136,7 +137,11 @@ def header_html(tracker: RunTracker) -> str:
 
 
 def properties_rows(tracker: RunTracker) -> list[tuple[str, str]]:
-    """(label, text) rows of the Run Properties panel, as v1 plus tags and properties."""
+    """(label, text) rows of the Run Properties panel, as v1 plus tags and properties.
+
+    A run's data inputs and outputs (and a reused step's origin) are readable rows (see
+    ``lineage``), not their recorded JSON.
+    """
     record = tracker.record
     rows = [
         ("Status", record.status),
@@ -155,8 +160,11 @@ def properties_rows(tracker: RunTracker) -> list[tuple[str, str]]:
         if k not in HIDDEN_KEYS
     ]
     rows += [
-        (f"property: {k}", v) for k, v in sorted(record.properties.items()) if k not in HIDDEN_KEYS
+        (f"property: {k}", v)
+        for k, v in sorted(record.properties.items())
+        if k not in HIDDEN_KEYS and not is_lineage_key(k)
     ]
+    rows += lineage_rows(record.properties)
     models = tracker.registered_models()
     if models:
         rows.append(("Registered models", ", ".join(models)))
