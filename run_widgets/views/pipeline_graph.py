@@ -201,7 +201,7 @@ class PipelineGraphModel:
         counts: dict[str, int] = {}
         for node in nodes:
             if node["kind"] == "step":
-                key = "Reused" if node["reused"] else node["status"]
+                key = "Reused" if node["reused"] else _status_text(node["status"])
                 counts[key] = counts.get(key, 0) + 1
         return {
             "nodes": nodes,
