@@ -16,7 +16,7 @@ from support import python_env
 
 from run_widgets.exceptions import UserErrorException
 from run_widgets.port import port_file, port_paths
-from run_widgets.port.cloud import AUTOML, DATASET, DOCKER, PIPELINE, WEBSERVICE
+from run_widgets.port.cloud import AUTOML, DOCKER, PIPELINE, WEBSERVICE, find, imported_cloud_names
 from run_widgets.port.rewrite import rewrite_source
 
 V1 = Path(__file__).with_name("v1_notebooks")
@@ -25,7 +25,7 @@ V1 = Path(__file__).with_name("v1_notebooks")
 def test_from_imports_are_split_between_run_widgets_and_azure() -> None:
     source = (
         "import os\n"
-        "from azureml.core import Workspace, Experiment, Dataset  # the usual trio\n"
+        "from azureml.core import Workspace, Experiment, Keyvault  # the usual trio\n"
         "def f():\n"
         "    from azureml.core.run import Run as R\n"
         "    return R\n"
@@ -34,13 +34,14 @@ def test_from_imports_are_split_between_run_widgets_and_azure() -> None:
     assert rewrite.text == (
         "import os\n"
         "from run_widgets import Workspace, Experiment\n"
-        "from azureml.core import Dataset  # the usual trio\n"
+        "from azureml.core import Keyvault  # the usual trio\n"
         "def f():\n"
         "    from run_widgets import Run as R\n"
         "    return R\n"
     )
     assert rewrite.changed_lines == [2, 3, 5]
-    assert rewrite.kept == [(3, "azureml.core", "Dataset")]
+    assert rewrite.kept == [(3, "azureml.core", "Keyvault")]
+    assert rewrite.statements == 2
 
 
 def test_import_azureml_core_and_qualified_names() -> None:
@@ -48,13 +49,15 @@ def test_import_azureml_core_and_qualified_names() -> None:
         "import azureml.core\n"
         "print('SDK version:', azureml.core.VERSION)  # azureml.core.VERSION\n"
         "x = 'azureml.core.VERSION'\n"
-        "y = azureml.core.Dataset\n"
+        "y = azureml.core.Keyvault\n"
+        "z = azureml.data.__version__\n"
     )
     assert rewrite_source(source).text == (
         "import run_widgets\n"
         "print('SDK version:', run_widgets.VERSION)  # azureml.core.VERSION\n"
         "x = 'azureml.core.VERSION'\n"
-        "y = azureml.core.Dataset\n"
+        "y = azureml.core.Keyvault\n"
+        "z = run_widgets.__version__\n"
     )
 
 
@@ -68,12 +71,38 @@ def test_multiline_and_semicolon_imports_and_magics() -> None:
         ")\n"
         "!pip install azureml-sdk\n"
     )
-    assert rewrite_source(source).text == (
+    rewrite = rewrite_source(source)
+    assert rewrite.text == (
         "%matplotlib inline\n"
         "import numpy as np; from run_widgets import RunDetails\n"
         "from run_widgets import HyperDriveConfig, choice\n"
         "!pip install azureml-sdk\n"
     )
+    assert rewrite.statements == 2  # a wrapped import counts once, not once per line
+
+
+def test_pipelines_datasets_and_datastores_are_ported() -> None:
+    source = (
+        "from azureml.core import Workspace, Dataset, Datastore\n"
+        "from azureml.data import OutputFileDatasetConfig\n"
+        "from azureml.data.datapath import DataPath, DataPathComputeBinding\n"
+        "from azureml.data.dataset_consumption_config import DatasetConsumptionConfig\n"
+        "from azureml.pipeline.core import (Pipeline, PipelineData, PipelineParameter,\n"
+        "                                   PublishedPipeline, PipelineEndpoint, Schedule)\n"
+        "from azureml.pipeline.core.graph import PipelineParameter as P\n"
+        "from azureml.pipeline.steps import PythonScriptStep, CommandStep, DatabricksStep\n"
+        "from azureml.tensorboard import Tensorboard\n"
+        "schedule = Schedule.create(ws, name='nightly')\n"
+    )
+    rewrite = rewrite_source(source)
+    assert "from azureml.pipeline.core import Schedule" in rewrite.text
+    assert "from azureml.pipeline.steps import DatabricksStep" in rewrite.text
+    assert "from run_widgets import Tensorboard" in rewrite.text
+    assert rewrite.statements == 8
+    assert {name for _, _, name in rewrite.kept} == {"Schedule", "DatabricksStep"}
+    found = {f.name: f.category for f in find(rewrite.text, imported_cloud_names([source]))}
+    assert found["Schedule"] == PIPELINE and found["DatabricksStep"] == PIPELINE
+    assert "Pipeline" not in found and "Dataset" not in found
 
 
 def test_source_that_is_not_python_is_left_alone() -> None:
@@ -97,18 +126,14 @@ def test_port_to_an_output_folder_reports_cloud_only_cells(tmp_path: Path) -> No
 
     train = reports["train-on-local-v1.ipynb"]
     found = {(str(location), finding.category) for location, finding in train.cloud_only}
-    assert found == {
-        ("cell 9 line 3", DOCKER),
-        ("cell 10 line 1", DATASET),
-        ("cell 10 line 4", DATASET),
-    }
+    assert found == {("cell 9 line 3", DOCKER)}  # its dataset cell is local now
     deploy = reports["deploy-to-cloud-v1.ipynb"]
     categories = {finding.category for _, finding in deploy.cloud_only}
     assert categories == {WEBSERVICE}
     # scikit-learn's Pipeline is not an Azure pipeline
     assert not any("Pipeline" in finding.text for _, finding in deploy.cloud_only)
     script = reports["automl_pipeline_v1.py"]
-    assert {f.category for _, f in script.cloud_only} == {DATASET, PIPELINE, AUTOML}
+    assert {f.category for _, f in script.cloud_only} == {AUTOML}  # its pipeline is local now
     assert "cell" not in script.summary()
 
 
@@ -135,7 +160,8 @@ def test_command_line(tmp_path: Path) -> None:
         env=python_env(),
         check=True,
     )
-    assert f"{script}: 1 import line(s) rewritten (original kept as train.py.bak)" in result.stdout
+    assert f"{script}: 1 import statement(s) rewritten (original kept as train.py.bak)" in result.stdout
+    assert "1 file(s) ported, 1 import statement(s) rewritten" in result.stdout
     assert "no Azure-only APIs found" in result.stdout
     assert script.read_text(encoding="utf-8").startswith("from run_widgets import Run\n")
     missing = subprocess.run(
@@ -169,6 +195,14 @@ def test_ported_v1_notebook_runs_in_a_kernel(tmp_path: Path) -> None:
     }
     notebook.cells = [c for i, c in enumerate(notebook.cells) if i not in cloud_cells]
     (tmp_path / "run_widgets.json").write_text('{"workspace": "./ws"}', encoding="utf-8")
+    # Its 'diabetes' dataset is local now: registered here, as a user porting it would.
+    register = nbformat.v4.new_code_cell(
+        "from sklearn.datasets import load_diabetes\n"
+        "from run_widgets import Dataset, Workspace\n"
+        "load_diabetes(as_frame=True).frame.to_csv('diabetes.csv', index=False)\n"
+        "Dataset.Tabular.from_delimited_files('diabetes.csv').register(Workspace.from_config(), 'diabetes')"
+    )
+    notebook.cells.insert(0, register)
     client = NotebookClient(
         notebook,
         timeout=120,
@@ -187,6 +221,7 @@ def test_ported_v1_notebook_runs_in_a_kernel(tmp_path: Path) -> None:
     assert "['scikit-learn']" in text
     assert "Completed" in text
     assert "['alpha', 'mse ']" in text
+    assert not any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
 
 
 def test_a_cell_indented_as_a_whole_is_rewritten_as_ipython_runs_it() -> None:
