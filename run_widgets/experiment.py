@@ -157,8 +157,9 @@ class Experiment:
             config: a ``ScriptRunConfig``, ``HyperDriveConfig``, ``Pipeline``,
                 ``PublishedPipeline`` or ``PipelineEndpoint``.
             tags: tags of the new run.
-            **kwargs: what the config's kind takes, e.g. ``pipeline_parameters=``,
-                ``continue_on_step_failure=`` for a pipeline.
+
+        Keyword arguments are what the config's kind takes, e.g. ``pipeline_parameters=``
+        and ``continue_on_step_failure=`` for a pipeline.
 
         Returns:
             The new run (a ``PipelineRun`` for a pipeline, a ``HyperDriveRun`` for a sweep).

@@ -56,6 +56,10 @@ class Dataset:
     Use the factories ``Dataset.File`` and ``Dataset.Tabular`` to make one, and
     ``Dataset.get_by_name`` / ``get_by_id`` to get a registered one.
 
+    Args:
+        definition: the JSON definition (what the factories build).
+        workspace: the workspace whose datastores it reads, if any.
+
     Attributes:
         File: the factory of file datasets (``from_files``).
         Tabular: the factory of tabular datasets (``from_delimited_files`` & co.).
@@ -213,6 +217,14 @@ class Dataset:
     def get_by_name(workspace: Workspace, name: str, version: int | str = LATEST) -> Dataset:
         """A registered dataset by name (the latest version unless ``version`` is given).
 
+        Args:
+            workspace: the workspace.
+            name: the dataset's name.
+            version: a version number, or ``"latest"``.
+
+        Returns:
+            The ``FileDataset`` or ``TabularDataset``.
+
         Raises:
             DatasetNotFoundError: no such name or version (the message lists what exists).
         """
@@ -234,6 +246,13 @@ class Dataset:
     @staticmethod
     def get_by_id(workspace: Workspace, id: str) -> Dataset:
         """A registered or saved dataset by id.
+
+        Args:
+            workspace: the workspace.
+            id: the dataset's id.
+
+        Returns:
+            The ``FileDataset`` or ``TabularDataset``.
 
         Raises:
             DatasetNotFoundError: no dataset has this id.
@@ -352,6 +371,11 @@ class FileDataset(Dataset):
         ignore_not_found: bool = False,
     ) -> builtins.list[str]:
         """Copy the files below ``target_path`` (default: a new temporary folder).
+
+        Args:
+            target_path: the local folder.
+            overwrite: replace files that exist there.
+            ignore_not_found: accepted for v1 code (a missing file is an error).
 
         Returns:
             The local paths of the files.

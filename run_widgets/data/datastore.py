@@ -52,6 +52,10 @@ class Datastore:
     ``Datastore(workspace, name)`` returns the registered (or built-in) datastore of that
     name as its own type; ``Datastore(workspace)`` the default one.
 
+    Args:
+        workspace: the workspace.
+        name: the datastore's name (default: the workspace's default datastore).
+
     Raises:
         DatastoreNotFoundError: no datastore of that name (the message lists what exists).
     """
@@ -189,7 +193,9 @@ class Datastore:
     def set_as_default(self) -> None:
         """Make this the workspace's default datastore."""
         if self.name in BUILT_IN:  # a row to carry the flag (its files stay where they are)
-            self.workspace.store.add_datastore(self.name, {"type": BUILT_IN_TYPE}, None, time.time())
+            self.workspace.store.add_datastore(
+                self.name, {"type": BUILT_IN_TYPE}, None, time.time()
+            )
         self.workspace.store.set_default_datastore(self.name)
 
     def unregister(self) -> None:
@@ -224,6 +230,12 @@ class Datastore:
     ) -> DataReference:
         """Copy every file of the local folder ``src_dir`` to ``target_path`` here.
 
+        Args:
+            src_dir: the local folder.
+            target_path: the folder on the datastore (default: its root).
+            overwrite: replace files that exist there.
+            show_progress: print what was uploaded.
+
         Returns:
             A ``DataReference`` to ``target_path``.
 
@@ -249,6 +261,13 @@ class Datastore:
         """Copy local files here, below ``target_path`` (v1 signature).
 
         Each file keeps its path relative to ``relative_root`` (default: only its name).
+
+        Args:
+            files: local file paths.
+            relative_root: the folder the files' paths on the datastore are relative to.
+            target_path: the folder on the datastore (default: its root).
+            overwrite: replace files that exist there.
+            show_progress: print what was uploaded.
 
         Returns:
             A ``DataReference`` to ``target_path``.
@@ -299,6 +318,12 @@ class Datastore:
         show_progress: bool = True,
     ) -> int:
         """Copy the files below ``prefix`` (default: all) into the local ``target_path``.
+
+        Args:
+            target_path: the local folder (the prefix's folders are kept below it).
+            prefix: a file or folder on the datastore.
+            overwrite: replace local files that exist.
+            show_progress: print what was downloaded.
 
         Returns:
             The number of files copied.

@@ -123,6 +123,13 @@ class PublishedPipeline:
     ) -> PublishedPipeline:
         """The published pipeline with this id.
 
+        Args:
+            workspace: the workspace.
+            id: the published pipeline's id.
+
+        Returns:
+            The ``PublishedPipeline``.
+
         Raises:
             PipelineNotFoundError: no such id.
         """
@@ -259,6 +266,15 @@ class PipelineEndpoint:
     ) -> PipelineEndpoint:
         """A new endpoint whose version "0" is ``pipeline`` (a Pipeline is published first).
 
+        Args:
+            workspace: the workspace.
+            name: the endpoint's name.
+            description: free text.
+            pipeline: a ``PublishedPipeline``, or a ``Pipeline`` to publish.
+
+        Returns:
+            The ``PipelineEndpoint``.
+
         Raises:
             UserErrorException: an endpoint of this name exists already.
         """
@@ -285,6 +301,14 @@ class PipelineEndpoint:
         _service_endpoint: Any = None,
     ) -> PipelineEndpoint:
         """The endpoint with this id or name.
+
+        Args:
+            workspace: the workspace.
+            id: the endpoint's id (or give ``name``).
+            name: the endpoint's name.
+
+        Returns:
+            The ``PipelineEndpoint``.
 
         Raises:
             PipelineNotFoundError: no such endpoint.

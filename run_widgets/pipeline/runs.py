@@ -258,6 +258,12 @@ class PipelineRun(Run):
     ) -> str:
         """Wait until the pipeline ends; with ``show_output`` stream each step's log in turn.
 
+        Args:
+            show_output: print each step's log as it runs, then a summary (v1).
+            timeout_seconds: stop waiting after this long.
+            raise_on_error: raise if the pipeline Failed.
+            out: where to print (default: ``sys.stdout``).
+
         Returns:
             The final status.
 

@@ -36,7 +36,9 @@ from .envbuild import validate_requirements
 
 DEFAULT_MAX_RUN_DURATION_S = 2_592_000  # 30 days, as in v1
 PYTHON_NAMES = ("python", "python3")
-DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"  # v1's, for display
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"
+"""v1's default CPU Docker image (``azureml.core.runconfig.DEFAULT_CPU_IMAGE``); recorded and
+shown for v1 code, never pulled: nothing runs in Docker locally."""
 
 
 class PythonSection:
