@@ -57,6 +57,7 @@ exclude_patterns = [
     "notebooks/exportedTBlogs",
     "notebooks/restored-snapshot",
     "notebooks/outputs",
+    "notebooks/pipeline-steps",
     "**/.ipynb_checkpoints",
 ]
 
@@ -83,7 +84,7 @@ nitpick_ignore_regex = [
     # docstrings of the methods that return them say what they hold).
     (
         r"py:.*",
-        r"run_widgets\.(views|widgets|store|runtime|tracking|mlflow\.(mirror|views|api|history))\..*",
+        r"run_widgets\.(views|widgets|store|runtime|tracking|data|pipeline|mlflow\.(mirror|views|api|history))\..*",
     ),
     (r"py:.*", r"TagFilter|RunSource|PollChanges|ModelChanges"),
 ]

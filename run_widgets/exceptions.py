@@ -154,3 +154,7 @@ class PipelineValidationError(UserErrorException):
 
     Raised by ``pipeline.validate()`` and before anything of a submitted pipeline runs.
     """
+
+
+class PipelineNotFoundError(UserErrorException, LookupError):
+    """No published pipeline or pipeline endpoint matches the id or name."""

@@ -77,7 +77,7 @@ class Dataset:
     # ------------------------------------------------------------------- identity --
     @property
     def id(self) -> str | None:
-        """The dataset's id: set once registered, or saved for a run (``None`` before)."""
+        """The dataset's id once it is registered or saved for a run, else ``None``."""
         return self._record.id if self._record is not None else None
 
     @property

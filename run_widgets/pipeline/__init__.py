@@ -35,7 +35,6 @@ from .pipeline_data import PipelineData, PipelineDataInput
 from .published import (
     PipelineEndpoint,
     PipelineEndpointVersion,
-    PipelineNotFoundError,
     PublishedPipeline,
     submit_endpoint,
     submit_published,
@@ -57,7 +56,6 @@ __all__ = [
     "PipelineDataInput",
     "PipelineEndpoint",
     "PipelineEndpointVersion",
-    "PipelineNotFoundError",
     "PipelineParameter",
     "PipelineRun",
     "PipelineStep",

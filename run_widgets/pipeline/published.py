@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..exceptions import ArgumentTypeError, UserErrorException
+from ..exceptions import ArgumentTypeError, PipelineNotFoundError, UserErrorException
 from ..run import Run
 from ..runtime import REGISTRY
 from ..store.assets import PipelineEndpointRecord, PublishedPipelineRecord
@@ -30,10 +30,6 @@ from .launch import start_pipeline_run
 
 ACTIVE = "Active"
 DISABLED = "Disabled"
-
-
-class PipelineNotFoundError(UserErrorException, LookupError):
-    """No published pipeline or pipeline endpoint matches the id or name."""
 
 
 def _experiment(workspace: Workspace, experiment_name: str) -> Any:
