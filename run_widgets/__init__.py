@@ -11,9 +11,10 @@ nothing needs a server.
 Layers, bottom to top (each imports only those below it; what a lower layer needs from a
 higher one it asks ``runtime.REGISTRY``): ``exceptions`` → ``store`` → ``runtime`` (the
 process's machinery) → ``tracking`` (what a run is made of) → ``workspace`` → ``run`` →
-``experiment`` (the v1 façades) → ``submit``, ``sweep``, ``registry``, ``tensorboard``,
-``port`` → ``views`` (UI-free read models) → ``widgets`` → ``mlflow`` → this package, which
-imports every layer that registers something, so no registry is empty when it is used.
+``experiment`` (the v1 façades) → ``data`` (datastores, datasets) → ``submit``, ``sweep``,
+``registry``, ``tensorboard``, ``port`` → ``pipeline`` → ``views`` (UI-free read models) →
+``widgets`` → ``mlflow`` → this package, which imports every layer that registers
+something, so no registry is empty when it is used.
 """
 
 from . import _context  # noqa: F401  (registers Run.get_context)

@@ -1,8 +1,8 @@
 """The package's architecture holds: layers import only downwards, Run stays a thin façade.
 
 Layers, bottom to top (``run_widgets/__init__.py`` says the same): exceptions → store →
-runtime → tracking → workspace → run → experiment → submit, sweep, registry, tensorboard,
-port, the run context → views → widgets → mlflow → the package. Every import counts, also
+runtime → tracking → workspace → run → experiment → data → submit, sweep, registry,
+tensorboard, port, the run context → pipeline → views → widgets → mlflow → the package. Every import counts, also
 one inside a function or under ``TYPE_CHECKING``; what a lower layer needs from a higher one
 it gets from ``runtime.REGISTRY``.
 """
@@ -33,7 +33,9 @@ LAYERS = [
     {"workspace"},
     {"run"},
     {"experiment"},
+    {"data"},
     {"submit", "sweep", "registry", "tensorboard", "port", "_context"},
+    {"pipeline"},
     {"views"},
     {"widgets"},
     {"mlflow"},

@@ -116,6 +116,8 @@ def test_port_to_an_output_folder_reports_cloud_only_cells(tmp_path: Path) -> No
         "train-on-local-v1.ipynb",
         "deploy-to-cloud-v1.ipynb",
         "automl_pipeline_v1.py",
+        "pipeline-data-dependency-v1.ipynb",
+        "train-with-datasets-v1.ipynb",
     }
     # the originals are untouched, the ported copies are in the output folder
     assert "azureml.core" in (V1 / "train-on-local-v1.ipynb").read_text(encoding="utf-8")

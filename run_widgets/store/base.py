@@ -57,7 +57,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .assets import EnvironmentRecord, ModelRecord, NewModel
+from .assets import (
+    DatasetRecord,
+    DatastoreRecord,
+    EnvironmentRecord,
+    ModelRecord,
+    NewDataset,
+    NewModel,
+    PipelineEndpointRecord,
+    PublishedPipelineRecord,
+)
 from .entities import (
     ExperimentRecord,
     MetricInfo,
@@ -347,6 +356,100 @@ class TrackingStore(abc.ABC):
     @abc.abstractmethod
     def delete_compute_target(self, name: str) -> bool:
         """Remove compute target ``name``; False if there was none."""
+
+    # -- data and pipeline assets (the data and pipeline layers; sealed secrets only) ---
+    @abc.abstractmethod
+    def add_datastore(
+        self,
+        name: str,
+        definition: Mapping[str, Any],
+        secret: Mapping[str, str] | None,
+        created_at: float,
+        overwrite: bool = False,
+    ) -> DatastoreRecord:
+        """Register datastore ``name``; return what is stored under the name.
+
+        ``secret`` is already sealed by the caller (the store never sees a key). Without
+        ``overwrite`` a datastore of that name stays as it is and is returned.
+        """
+
+    @abc.abstractmethod
+    def get_datastore(self, name: str) -> DatastoreRecord | None:
+        """Datastore ``name``, or None."""
+
+    @abc.abstractmethod
+    def list_datastores(self) -> list[DatastoreRecord]:
+        """Every registered datastore, by name."""
+
+    @abc.abstractmethod
+    def delete_datastore(self, name: str) -> bool:
+        """Forget datastore ``name``; False if there was none."""
+
+    @abc.abstractmethod
+    def set_default_datastore(self, name: str) -> None:
+        """Flag ``name`` as the default datastore (an unregistered name clears the flag)."""
+
+    @abc.abstractmethod
+    def get_default_datastore_name(self) -> str | None:
+        """The registered datastore flagged default, or None (the built-in default)."""
+
+    @abc.abstractmethod
+    def add_dataset(self, dataset: NewDataset) -> DatasetRecord:
+        """Save a dataset: the next version of its name, or unnamed (version None)."""
+
+    @abc.abstractmethod
+    def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None:
+        """A registered version (the latest when ``version`` is None), or None."""
+
+    @abc.abstractmethod
+    def get_dataset_by_id(self, dataset_id: str) -> DatasetRecord | None:
+        """A saved or registered dataset by id, or None."""
+
+    @abc.abstractmethod
+    def list_datasets(self, name: str | None = None) -> list[DatasetRecord]:
+        """Registered versions (of one ``name``), by name then version."""
+
+    @abc.abstractmethod
+    def add_published_pipeline(self, record: PublishedPipelineRecord) -> None:
+        """Store a published pipeline."""
+
+    @abc.abstractmethod
+    def get_published_pipeline(self, pipeline_id: str) -> PublishedPipelineRecord | None:
+        """A published pipeline by id, or None."""
+
+    @abc.abstractmethod
+    def list_published_pipelines(self) -> list[PublishedPipelineRecord]:
+        """Every published pipeline, oldest first."""
+
+    @abc.abstractmethod
+    def set_published_pipeline_status(self, pipeline_id: str, status: str) -> bool:
+        """Enable or disable a published pipeline; False if there is none."""
+
+    @abc.abstractmethod
+    def add_pipeline_endpoint(self, record: PipelineEndpointRecord) -> PipelineEndpointRecord:
+        """Store a new pipeline endpoint (its name must be free)."""
+
+    @abc.abstractmethod
+    def get_pipeline_endpoint(
+        self, id: str | None = None, name: str | None = None
+    ) -> PipelineEndpointRecord | None:
+        """An endpoint by id or name, or None."""
+
+    @abc.abstractmethod
+    def list_pipeline_endpoints(self) -> list[PipelineEndpointRecord]:
+        """Every pipeline endpoint, oldest first."""
+
+    @abc.abstractmethod
+    def update_pipeline_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        name: str | None = None,
+        default_version: str | None = None,
+        status: str | None = None,
+        add_pipeline: str | None = None,
+    ) -> PipelineEndpointRecord:
+        """Change an endpoint in one transaction (rename, default, status, a new version)."""
 
     # -- process ownership and heartbeats ----------------------------------------------
     @abc.abstractmethod

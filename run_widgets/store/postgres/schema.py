@@ -118,6 +118,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (*tables.SUMMARIES, "ALTER TABLE summaries ALTER COLUMN data SET STORAGE EXTERNAL"),
     ),
     Migration("0007_roles", (*tables.CREATORS, *ROW_SECURITY)),
+    Migration("0008_data_and_pipelines", tables.DATA_AND_PIPELINES),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

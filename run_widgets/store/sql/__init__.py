@@ -5,6 +5,7 @@
 * ``reads.py``: experiments, runs, metric headers, point chunks, owners;
 * ``run_query.py``: pages of runs, filtered and sorted in SQL;
 * ``registries.py``: models, environments, compute targets;
+* ``data_assets.py``: datastores, datasets, published pipelines, pipeline endpoints;
 * ``transactions.py``, ``connections.py``: per-thread connections, transactions, retries;
 * ``dialect.py``: :class:`Dialect`, what a database spells its own way;
 * ``rows.py``: the columns selected and the records built from them;

@@ -226,3 +226,45 @@ CREATORS = tuple(
     for table in ("runs", "owners", "write_progress", "models", "compute_targets")
 )
 """The ``created_by`` column of the tables whose rows belong to a role (see postgres/roles.py)."""
+
+DATA_AND_PIPELINES = (
+    """CREATE TABLE {if_new}datastores (
+        name TEXT PRIMARY KEY,
+        definition TEXT NOT NULL,
+        secret TEXT,
+        is_default {integer} NOT NULL DEFAULT 0,
+        created_at {real} NOT NULL
+    )""",
+    """CREATE TABLE {if_new}datasets (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        version {integer},
+        definition TEXT NOT NULL,
+        fingerprint TEXT,
+        manifest TEXT,
+        description TEXT,
+        tags TEXT NOT NULL,
+        created_at {real} NOT NULL,
+        UNIQUE (name, version)
+    )""",
+    """CREATE TABLE {if_new}published_pipelines (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT,
+        version TEXT,
+        spec TEXT NOT NULL,
+        continue_on_step_failure {integer} NOT NULL,
+        status TEXT NOT NULL,
+        created_at {real} NOT NULL
+    )""",
+    """CREATE TABLE {if_new}pipeline_endpoints (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT,
+        pipeline_ids TEXT NOT NULL,
+        default_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at {real} NOT NULL
+    )""",
+)
+"""Datastores, datasets, published pipelines and pipeline endpoints (``data_assets.py``)."""

@@ -51,6 +51,7 @@ from ..entities import (
     describe_ops,
 )
 from ..summaries import SUMMARIZED_KINDS
+from .data_assets import SqlDataAssets
 from .dialect import Connection
 from .reads import SqlReads
 from .registries import SqlRegistries
@@ -74,7 +75,7 @@ _CREATION_COLUMNS = (
 """What identifies a stored run's creation (``rules.creation_fingerprint``)."""
 
 
-class SqlStore(SqlReads, SqlSummaries, SqlRegistries, TrackingStore):
+class SqlStore(SqlReads, SqlSummaries, SqlRegistries, SqlDataAssets, TrackingStore):
     """A tracking store in a SQL database: the shared statements and the write path.
 
     A backend subclass sets ``dialect`` and ``driver_error`` and provides the connection

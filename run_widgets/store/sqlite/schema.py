@@ -38,6 +38,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_write_progress", tables.WRITE_PROGRESS),
     Migration("0006_series_summaries", tables.SUMMARIES),
     Migration("0007_creators", tables.CREATORS),
+    Migration("0008_data_and_pipelines", tables.DATA_AND_PIPELINES),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 APPLICATION_ID = 0x52574442
