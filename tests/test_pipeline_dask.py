@@ -28,6 +28,7 @@ from run_widgets import (
 
 __all__ = ["no_leftover_pipelines"]
 pytestmark = pytest.mark.slow
+SQLITE_ONLY = "what runs on the cluster does not depend on the store backend (tests/test_pipeline_runs.py runs on both)"
 
 
 @pytest.fixture(scope="module")

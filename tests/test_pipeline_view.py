@@ -19,6 +19,7 @@ from run_widgets.widgets.pipeline import PipelineView
 
 __all__ = ["no_leftover_pipelines"]
 pytestmark = pytest.mark.slow
+SQLITE_ONLY = "the view's state is made from records the pipeline run tests check on both backends"
 
 
 def build(ws: Workspace, tmp_path: Path) -> Pipeline:
