@@ -64,17 +64,32 @@ class Azurite:
         self._log = open(folder / "azurite.log", "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
-                binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                "--location", str(folder / "data"), "--silent", "--skipApiVersionCheck", "--loose",
+                binary,
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--location",
+                str(folder / "data"),
+                "--silent",
+                "--skipApiVersionCheck",
+                "--loose",
             ],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
-                pytest.fail(f"Azurite exited at start: {(folder / 'azurite.log').read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+                pytest.fail(
+                    f"Azurite exited at start: {(folder / 'azurite.log').read_text()[-2000:]}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.5),
+            ):
                 break
             if time.monotonic() > deadline:
                 self.stop()

@@ -17,7 +17,7 @@ import pytest
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -28,7 +28,9 @@ class FileServer:
         self.folder = folder
         handler = functools.partial(_Quiet, directory=str(folder))
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="http-files", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="http-files", daemon=True
+        )
         self.thread.start()
 
     def url(self, name: str) -> str:

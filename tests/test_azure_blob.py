@@ -19,8 +19,8 @@ from pipeline_helpers import no_leftover_pipelines, scripts, wait_pipeline
 from run_widgets import (
     AzureBlobDatastore,
     DataAccessError,
-    DatasetChangedError,
     Dataset,
+    DatasetChangedError,
     Datastore,
     DatastoreNotFoundError,
     Experiment,
@@ -42,14 +42,18 @@ def container(azurite: Azurite) -> str:
     return name
 
 
-def register(ws: Workspace, azurite: Azurite, container: str, name: str = "blobs", **kwargs: object) -> AzureBlobDatastore:
+def register(
+    ws: Workspace, azurite: Azurite, container: str, name: str = "blobs", **kwargs: object
+) -> AzureBlobDatastore:
     options: dict[str, object] = {"account_key": KEY, **kwargs}
     return Datastore.register_azure_blob_container(
         ws, name, container, ACCOUNT, protocol="http", endpoint=azurite.endpoint, **options
     )
 
 
-def test_register_upload_download_and_read_datasets(ws: Workspace, azurite: Azurite, container: str, tmp_path: Path) -> None:
+def test_register_upload_download_and_read_datasets(
+    ws: Workspace, azurite: Azurite, container: str, tmp_path: Path
+) -> None:
     store = register(ws, azurite, container)
     assert Datastore(ws, "blobs") == store and "blobs" in ws.datastores
     folder = tmp_path / "local"
@@ -73,12 +77,16 @@ def test_register_upload_download_and_read_datasets(ws: Workspace, azurite: Azur
     assert (tmp_path / "back" / "tables" / "sub" / "b.csv").is_file()
 
 
-def test_credentials_are_sealed_and_never_printed(ws: Workspace, azurite: Azurite, container: str) -> None:
+def test_credentials_are_sealed_and_never_printed(
+    ws: Workspace, azurite: Azurite, container: str
+) -> None:
     store = register(ws, azurite, container)
     assert KEY not in repr(store) and KEY not in str(ws.datastores)
     assert store.account_key is None
     rows = ws.store._in_read(  # type: ignore[attr-defined]
-        lambda conn, dialect: dialect.execute(conn, "SELECT definition, secret FROM datastores").fetchall()
+        lambda conn, dialect: dialect.execute(
+            conn, "SELECT definition, secret FROM datastores"
+        ).fetchall()
     )
     assert rows and not any(KEY[:12] in str(row) for row in rows)  # sealed, on every backend
     files = b"".join(p.read_bytes() for p in Path(ws.folder).glob("tracking.db*"))
@@ -98,15 +106,22 @@ def test_a_machine_with_another_secret_key_gets_a_clear_error(
     from cryptography.fernet import Fernet
 
     monkeypatch.setenv("RUN_WIDGETS_SECRET_KEY", Fernet.generate_key().decode())
-    with pytest.raises(DataAccessError, match=r"datastore 'blobs' were encrypted with workspace secret key \w+"):
+    with pytest.raises(
+        DataAccessError, match=r"datastore 'blobs' were encrypted with workspace secret key \w+"
+    ):
         Datastore(ws, "blobs").upload_files([__file__], show_progress=False)
 
 
-def test_wrong_credentials_or_container_register_nothing(ws: Workspace, azurite: Azurite, container: str) -> None:
+def test_wrong_credentials_or_container_register_nothing(
+    ws: Workspace, azurite: Azurite, container: str
+) -> None:
     wrong = "A" + KEY[1:]
-    with pytest.raises(DataAccessError, match=rf"Azure refused the credentials given for the container '{container}' of storage account '{ACCOUNT}'"):
+    with pytest.raises(
+        DataAccessError,
+        match=rf"Azure refused the credentials given for the container '{container}' of storage account '{ACCOUNT}'",
+    ):
         register(ws, azurite, container, account_key=wrong)
-    with pytest.raises(DataAccessError, match="container 'missing-container' .* does not exist"):
+    with pytest.raises(DataAccessError, match=r"container 'missing-container' .* does not exist"):
         register(ws, azurite, "missing-container")
     assert set(ws.datastores) == {"workspaceblobstore", "workspacefilestore"}
     with pytest.raises(DatastoreNotFoundError, match="No datastore named 'blobs'"):
@@ -118,8 +133,14 @@ def test_wrong_credentials_or_container_register_nothing(ws: Workspace, azurite:
     register(ws, azurite, container, name="made_twice", skip_validation=True)
     with pytest.raises(UserErrorException, match="registered already"):
         Datastore.register_azure_blob_container(
-            ws, "made_twice", "other", ACCOUNT, account_key=KEY, protocol="http",
-            endpoint=azurite.endpoint, skip_validation=True,
+            ws,
+            "made_twice",
+            "other",
+            ACCOUNT,
+            account_key=KEY,
+            protocol="http",
+            endpoint=azurite.endpoint,
+            skip_validation=True,
         )
 
 
@@ -127,19 +148,29 @@ def test_sas_tokens_work(ws: Workspace, azurite: Azurite, container: str) -> Non
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     token = generate_container_sas(
-        ACCOUNT, container, account_key=KEY,
+        ACCOUNT,
+        container,
+        account_key=KEY,
         permission=ContainerSasPermissions(read=True, write=True, list=True, delete=True),
         expiry=datetime.now(timezone.utc) + timedelta(hours=1),
     )
     store = Datastore.register_azure_blob_container(
-        ws, "by_sas", container, ACCOUNT, sas_token=token, protocol="http", endpoint=azurite.endpoint
+        ws,
+        "by_sas",
+        container,
+        ACCOUNT,
+        sas_token=token,
+        protocol="http",
+        endpoint=azurite.endpoint,
     )
     assert store.credential_type == "Sas" and token not in repr(store)
     store.upload_files([__file__], target_path="code", show_progress=False)
     assert Dataset.File.from_files((store, "code/")).to_path() == [f"/{Path(__file__).name}"]
 
 
-def test_a_registered_dataset_on_blob_is_pinned_to_its_content(ws: Workspace, azurite: Azurite, container: str, tmp_path: Path) -> None:
+def test_a_registered_dataset_on_blob_is_pinned_to_its_content(
+    ws: Workspace, azurite: Azurite, container: str, tmp_path: Path
+) -> None:
     store = register(ws, azurite, container)
     local = tmp_path / "data.csv"
     local.write_text("v\n1\n", encoding="utf-8")
@@ -148,13 +179,18 @@ def test_a_registered_dataset_on_blob_is_pinned_to_its_content(ws: Workspace, az
     assert Dataset.get_by_name(ws, "blobbed").to_pandas_dataframe().v.tolist() == [1]
     local.write_text("v\n2\n", encoding="utf-8")
     store.upload_files([str(local)], target_path="d", overwrite=True, show_progress=False)
-    with pytest.raises(DatasetChangedError, match=r"'blobbed' version 1 changed since it was registered \(changed: data.csv\)"):
+    with pytest.raises(
+        DatasetChangedError,
+        match=r"'blobbed' version 1 changed since it was registered \(changed: data.csv\)",
+    ):
         Dataset.get_by_name(ws, "blobbed").to_pandas_dataframe()
     newer = dataset.register(ws, "blobbed", create_new_version=True)
     assert newer.version == 2 and newer.to_pandas_dataframe().v.tolist() == [2]
 
 
-def test_a_pipeline_reads_and_writes_blob_storage(ws: Workspace, exp: Experiment, azurite: Azurite, container: str, tmp_path: Path) -> None:
+def test_a_pipeline_reads_and_writes_blob_storage(
+    ws: Workspace, exp: Experiment, azurite: Azurite, container: str, tmp_path: Path
+) -> None:
     store = register(ws, azurite, container)
     local = tmp_path / "in.txt"
     local.write_text("blob!", encoding="utf-8")
@@ -162,10 +198,22 @@ def test_a_pipeline_reads_and_writes_blob_storage(ws: Workspace, exp: Experiment
     src = scripts(tmp_path)
     raw = store.path("input/in.txt", data_reference_name="raw")
     first, second = PipelineData("first", datastore=store), PipelineData("second", datastore=store)
-    a = PythonScriptStep("copy_files.py", name="a", source_directory=src,
-                         arguments=["--input", raw, "--output", first, "--tag", "1"], inputs=[raw], outputs=[first])
-    b = PythonScriptStep("copy_files.py", name="b", source_directory=src,
-                         arguments=["--input", first, "--output", second, "--tag", "2"], inputs=[first], outputs=[second])
+    PythonScriptStep(
+        "copy_files.py",
+        name="a",
+        source_directory=src,
+        arguments=["--input", raw, "--output", first, "--tag", "1"],
+        inputs=[raw],
+        outputs=[first],
+    )
+    b = PythonScriptStep(
+        "copy_files.py",
+        name="b",
+        source_directory=src,
+        arguments=["--input", first, "--output", second, "--tag", "2"],
+        inputs=[first],
+        outputs=[second],
+    )
     run = exp.submit(Pipeline(ws, [b]))
     assert wait_pipeline(run) == "Completed", run.get_details().get("error")
     reference = run.find_step_run("b")[0].get_output_data("second")

@@ -11,9 +11,9 @@ import pytest
 
 from run_widgets import (
     DataAccessError,
+    Dataset,
     DatasetChangedError,
     DatasetNotFoundError,
-    Dataset,
     DatasetTimestampMissingError,
     Datastore,
     FileDataset,
@@ -41,20 +41,30 @@ def test_tabular_from_local_files_and_globs(csvs: Path) -> None:
     assert list(table.keep_columns("y").to_pandas_dataframe().columns) == ["y"]
     assert list(table.drop_columns(["Path", "y"]).to_pandas_dataframe().columns) == ["x"]
     left, right = table.random_split(0.5, seed=3)
-    assert sorted([*left.to_pandas_dataframe().x, *right.to_pandas_dataframe().x]) == [1, 2, 3, 4, 5]
+    assert sorted([*left.to_pandas_dataframe().x, *right.to_pandas_dataframe().x]) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     assert list(left.to_pandas_dataframe().x) == list(left.to_pandas_dataframe().x)  # reproducible
     typed = Dataset.Tabular.from_delimited_files(str(csvs / "a.csv"), set_column_types={"x": float})
     assert typed.to_pandas_dataframe().x.dtype == "float64"
     semicolons = csvs.parent / "semi.txt"
     semicolons.write_text("p;q\n1;2\n", encoding="utf-8")
-    assert Dataset.Tabular.from_delimited_files(str(semicolons), separator=";").to_pandas_dataframe().q.tolist() == [2]
+    assert Dataset.Tabular.from_delimited_files(
+        str(semicolons), separator=";"
+    ).to_pandas_dataframe().q.tolist() == [2]
 
 
 def test_parquet_and_json_lines_with_partitions_and_time_filters(tmp_path: Path) -> None:
     for month, values in ((1, [1, 2]), (2, [3])):
         folder = tmp_path / "weather" / "2019" / f"{month:02d}"
         folder.mkdir(parents=True)
-        pd.DataFrame({"t": values, "when": [datetime(2019, month, d + 1) for d in range(len(values))]}).to_parquet(folder / "data.parquet")
+        pd.DataFrame(
+            {"t": values, "when": [datetime(2019, month, d + 1) for d in range(len(values))]}
+        ).to_parquet(folder / "data.parquet")
     dataset = Dataset.Tabular.from_parquet_files(
         str(tmp_path / "weather" / "*" / "*" / "data.parquet"),
         partition_format="weather/{partition_time:yyyy/MM}/data.parquet",
@@ -66,7 +76,9 @@ def test_parquet_and_json_lines_with_partitions_and_time_filters(tmp_path: Path)
     assert timed.timestamp_columns == ("when", "partition_time")
     assert list(timed.time_before(datetime(2019, 1, 1, 12)).to_pandas_dataframe().t) == [1]
     assert list(timed.time_after(datetime(2019, 1, 2)).to_pandas_dataframe().t) == [2, 3]
-    assert list(timed.time_between(datetime(2019, 1, 2), datetime(2019, 1, 31)).to_pandas_dataframe().t) == [2]
+    assert list(
+        timed.time_between(datetime(2019, 1, 2), datetime(2019, 1, 31)).to_pandas_dataframe().t
+    ) == [2]
     assert list(timed.time_recent(timedelta(days=1)).to_pandas_dataframe().t) == [3]
     with pytest.raises(DatasetTimestampMissingError, match="no timestamp column"):
         dataset.time_before(datetime(2019, 1, 1))
@@ -74,7 +86,10 @@ def test_parquet_and_json_lines_with_partitions_and_time_filters(tmp_path: Path)
         timed.drop_columns("when").time_before(datetime(2020, 1, 1)).to_pandas_dataframe()
     lines = tmp_path / "rows.jsonl"
     lines.write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
-    assert Dataset.Tabular.from_json_lines_files(str(lines)).to_pandas_dataframe().a.tolist() == [1, 2]
+    assert Dataset.Tabular.from_json_lines_files(str(lines)).to_pandas_dataframe().a.tolist() == [
+        1,
+        2,
+    ]
 
 
 def test_file_datasets_download_mount_and_select(csvs: Path, tmp_path: Path) -> None:
@@ -98,12 +113,21 @@ def test_datastore_paths_and_the_default_datastore(
     store = ws.get_default_datastore()
     assert store.name == "workspaceblobstore" and Datastore(ws, "workspaceblobstore") == store
     assert Path(store.location) == ws.folder / "datastores" / "workspaceblobstore"
-    store.upload_files([str(csvs / "a.csv"), str(csvs / "b.csv")], target_path="train/", overwrite=True, show_progress=False)
-    table = Dataset.Tabular.from_delimited_files(path=[(store, "train/a.csv"), (store, "train/b.csv")])
+    store.upload_files(
+        [str(csvs / "a.csv"), str(csvs / "b.csv")],
+        target_path="train/",
+        overwrite=True,
+        show_progress=False,
+    )
+    table = Dataset.Tabular.from_delimited_files(
+        path=[(store, "train/a.csv"), (store, "train/b.csv")]
+    )
     assert len(table.take(3).to_pandas_dataframe()) == 3
     assert Dataset.File.from_files(store.path("train/")).to_path() == ["/a.csv", "/b.csv"]
     monkeypatch.setenv("RUN_WIDGETS_WORKSPACE", str(ws.folder))  # what from_config() opens
-    assert Dataset.File.from_files(f"azureml://datastores/{store.name}/paths/train/b.csv").to_path() == ["/b.csv"]
+    assert Dataset.File.from_files(
+        f"azureml://datastores/{store.name}/paths/train/b.csv"
+    ).to_path() == ["/b.csv"]
     ws.set_default_datastore("workspacefilestore")
     assert ws.get_default_datastore().name == "workspacefilestore"
     with pytest.raises(UserErrorException, match="built-in datastore; it cannot be unregistered"):
@@ -115,18 +139,32 @@ def test_datastore_paths_and_the_default_datastore(
 def test_registered_versions_are_pinned_to_their_content(ws: Workspace, csvs: Path) -> None:
     table = Dataset.Tabular.from_delimited_files(str(csvs / "*.csv"))
     first = table.register(ws, "numbers", description="the numbers", tags={"kind": "demo"})
-    assert (first.name, first.version, first.description, first.tags) == ("numbers", 1, "the numbers", {"kind": "demo"})
-    assert table.register(ws, "numbers").version == 1  # same definition and content: the same version
+    assert (first.name, first.version, first.description, first.tags) == (
+        "numbers",
+        1,
+        "the numbers",
+        {"kind": "demo"},
+    )
+    assert (
+        table.register(ws, "numbers").version == 1
+    )  # same definition and content: the same version
     assert isinstance(Dataset.get_by_name(ws, "numbers"), TabularDataset)
     assert Dataset.get_by_id(ws, first.id).version == 1
     assert set(ws.datasets) == {"numbers"}
     (csvs / "b.csv").write_text("x,y\n40,d\n", encoding="utf-8")
-    with pytest.raises(DatasetChangedError, match=r"'numbers' version 1 changed since it was registered \(changed: b.csv\)"):
+    with pytest.raises(
+        DatasetChangedError,
+        match=r"'numbers' version 1 changed since it was registered \(changed: b.csv\)",
+    ):
         Dataset.get_by_name(ws, "numbers", version=1).to_pandas_dataframe()
-    with pytest.raises(UserErrorException, match="registered already .* pass create_new_version=True"):
+    with pytest.raises(
+        UserErrorException, match=r"registered already .* pass create_new_version=True"
+    ):
         table.register(ws, "numbers")
     second = table.register(ws, "numbers", create_new_version=True)
-    assert second.version == 2 and list(Dataset.get_by_name(ws, "numbers").to_pandas_dataframe().x) == [1, 2, 3, 40]
+    assert second.version == 2 and list(
+        Dataset.get_by_name(ws, "numbers").to_pandas_dataframe().x
+    ) == [1, 2, 3, 40]
     (csvs / "c.csv").write_text("x,y\n6,f\n", encoding="utf-8")
     with pytest.raises(DatasetChangedError, match=r"new: c.csv"):
         Dataset.get_by_name(ws, "numbers").to_pandas_dataframe()
@@ -137,7 +175,9 @@ def test_bad_input_names_the_problem(ws: Workspace, csvs: Path, tmp_path: Path) 
         Dataset.File.from_files(str(tmp_path / "nothing-*.csv"))
     with pytest.raises(DataAccessError, match="does not exist"):
         Dataset.Tabular.from_delimited_files(str(tmp_path / "missing.csv"))
-    assert Dataset.File.from_files(str(tmp_path / "missing.csv"), validate=False).definition["sources"]
+    assert Dataset.File.from_files(str(tmp_path / "missing.csv"), validate=False).definition[
+        "sources"
+    ]
     with pytest.raises(TypeError, match="path must be a local path, an http"):
         Dataset.File.from_files(42)
     with pytest.raises(UserErrorException, match="between 0 and 1"):
@@ -147,7 +187,9 @@ def test_bad_input_names_the_problem(ws: Workspace, csvs: Path, tmp_path: Path) 
     with pytest.raises(DatasetNotFoundError, match="No dataset named 'nope'"):
         Dataset.get_by_name(ws, "nope")
     Dataset.File.from_files(str(csvs)).register(ws, "files")
-    with pytest.raises(DatasetNotFoundError, match=r"Dataset 'files' has no version 7; it has \[1\]"):
+    with pytest.raises(
+        DatasetNotFoundError, match=r"Dataset 'files' has no version 7; it has \[1\]"
+    ):
         Dataset.get_by_name(ws, "files", version=7)
     with pytest.raises(DatasetNotFoundError, match="No dataset with id 'x'"):
         Dataset.get_by_id(ws, "x")

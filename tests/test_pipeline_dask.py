@@ -37,7 +37,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]
         yield processes
 
 
-def test_a_pipeline_runs_on_a_dask_cluster(ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path) -> None:
+def test_a_pipeline_runs_on_a_dask_cluster(
+    ws: Workspace, exp: Experiment, cluster: DaskProcesses, tmp_path: Path
+) -> None:
     cluster.wait_for_workers(2)
     ComputeTarget.attach(ws, "cluster", DaskCompute.attach_configuration(address=cluster.address))
     src = scripts(tmp_path)
@@ -48,15 +50,29 @@ def test_a_pipeline_runs_on_a_dask_cluster(ws: Workspace, exp: Experiment, clust
     def meeting(name: str, other: str, out: PipelineData) -> PythonScriptStep:
         # Writes its flag, then waits for the other's: both must run at once.
         return PythonScriptStep(
-            "wait.py", name=name, source_directory=src, compute_target="cluster",
-            arguments=["--flag", str(flags / name), "--release", str(flags / other), "--output", out],
+            "wait.py",
+            name=name,
+            source_directory=src,
+            compute_target="cluster",
+            arguments=[
+                "--flag",
+                str(flags / name),
+                "--release",
+                str(flags / other),
+                "--output",
+                out,
+            ],
             outputs=[out],
         )
 
     a, b = meeting("a", "b", left), meeting("b", "a", right)
     a_write = PythonScriptStep(
-        "copy_files.py", name="copy", source_directory=src, compute_target="cluster",
-        arguments=["--input", str(src / "wait.py"), "--output", merged], outputs=[merged],
+        "copy_files.py",
+        name="copy",
+        source_directory=src,
+        compute_target="cluster",
+        arguments=["--input", str(src / "wait.py"), "--output", merged],
+        outputs=[merged],
     )
     a_write.run_after(a)
     a_write.run_after(b)

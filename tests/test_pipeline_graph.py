@@ -36,7 +36,9 @@ from run_widgets.pipeline.graph import build
 
 @pytest.fixture
 def src(tmp_path: Path) -> Path:
-    return source_dir(tmp_path, {"a.py": "print('a')\n", "b.py": "print('b')\n", "c.py": "print('c')\n"})
+    return source_dir(
+        tmp_path, {"a.py": "print('a')\n", "b.py": "print('b')\n", "c.py": "print('c')\n"}
+    )
 
 
 def names(steps: list[PythonScriptStep]) -> list[str]:
@@ -46,12 +48,17 @@ def names(steps: list[PythonScriptStep]) -> list[str]:
 def test_closure_adds_producers_and_orders_by_data(ws: Workspace, src: Path) -> None:
     first = PipelineData("first")
     second = PipelineData("second")
-    a = PythonScriptStep("a.py", source_directory=src, arguments=["--out", first], outputs=[first])
-    b = PythonScriptStep(
-        "b.py", source_directory=src, arguments=["--in", first, "--out", second], inputs=[first],
+    PythonScriptStep("a.py", source_directory=src, arguments=["--out", first], outputs=[first])
+    PythonScriptStep(
+        "b.py",
+        source_directory=src,
+        arguments=["--in", first, "--out", second],
+        inputs=[first],
         outputs=[second],
     )
-    c = PythonScriptStep("c.py", source_directory=src, arguments=["--in", second])  # undeclared input
+    c = PythonScriptStep(
+        "c.py", source_directory=src, arguments=["--in", second]
+    )  # undeclared input
     pipeline = Pipeline(ws, [c])
     assert names(pipeline.steps) == ["a.py", "b.py", "c.py"]
     graph = build([c])
@@ -65,8 +72,10 @@ def test_closure_adds_producers_and_orders_by_data(ws: Workspace, src: Path) -> 
     ]
     edges = {(e["from"], e["to"]) for e in spec["graph"]["edges"]}
     assert edges == {
-        ("step_0", "data:first"), ("data:first", "step_1"),
-        ("step_1", "data:second"), ("data:second", "step_2"),
+        ("step_0", "data:first"),
+        ("data:first", "step_1"),
+        ("step_1", "data:second"),
+        ("data:second", "step_2"),
     }
 
 
@@ -74,7 +83,10 @@ def test_without_closure_a_missing_producer_is_an_error(ws: Workspace, src: Path
     data = PipelineData("made")
     PythonScriptStep("a.py", source_directory=src, outputs=[data], arguments=[data])
     consumer = PythonScriptStep("b.py", source_directory=src, inputs=[data])
-    with pytest.raises(PipelineValidationError, match=r"'b.py' reads 'made', which no step of the pipeline produces"):
+    with pytest.raises(
+        PipelineValidationError,
+        match=r"'b.py' reads 'made', which no step of the pipeline produces",
+    ):
         Pipeline(ws, [consumer], resolve_closure=False).validate()
 
 
@@ -96,7 +108,9 @@ def test_a_cycle_is_named(ws: Workspace, src: Path) -> None:
     b.run_after(a)
     c.run_after(b)
     a.run_after(c)
-    with pytest.raises(PipelineValidationError, match=r"form a cycle: '(first|second|third)' -> .* -> "):
+    with pytest.raises(
+        PipelineValidationError, match=r"form a cycle: '(first|second|third)' -> .* -> "
+    ):
         Pipeline(ws, [a]).validate()
 
 
@@ -112,11 +126,15 @@ def test_two_producers_and_name_clashes(ws: Workspace, src: Path) -> None:
     shared = PipelineData("shared")
     a = PythonScriptStep("a.py", source_directory=src, outputs=[shared])
     b = PythonScriptStep("b.py", source_directory=src, outputs=[shared])
-    with pytest.raises(PipelineValidationError, match="'shared' is produced by two steps, 'a.py' and 'b.py'"):
+    with pytest.raises(
+        PipelineValidationError, match=r"'shared' is produced by two steps, 'a\.py' and 'b\.py'"
+    ):
         Pipeline(ws, [a, b]).validate()
     c = PythonScriptStep("a.py", source_directory=src, outputs=[PipelineData("same")])
     d = PythonScriptStep("b.py", source_directory=src, outputs=[PipelineData("same")])
-    with pytest.raises(PipelineValidationError, match="Two different data objects are named 'same'"):
+    with pytest.raises(
+        PipelineValidationError, match="Two different data objects are named 'same'"
+    ):
         Pipeline(ws, [c, d]).validate()
 
 
@@ -131,30 +149,42 @@ def test_step_sequence_and_run_after_order_steps(ws: Workspace, src: Path) -> No
     assert sorted(graph.upstream[graph.node_id(b)]) == [graph.node_id(c)]
 
 
-def test_validate_names_missing_folder_script_target_and_datastore(ws: Workspace, src: Path, tmp_path: Path) -> None:
-    with pytest.raises(PipelineValidationError, match="source_directory .* is not a folder"):
+def test_validate_names_missing_folder_script_target_and_datastore(
+    ws: Workspace, src: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(PipelineValidationError, match=r"source_directory .* is not a folder"):
         Pipeline(ws, [PythonScriptStep("a.py", source_directory=tmp_path / "nope")]).validate()
-    with pytest.raises(PipelineValidationError, match="missing.py script path doesn't exist"):
+    with pytest.raises(PipelineValidationError, match=r"missing\.py script path doesn't exist"):
         Pipeline(ws, [PythonScriptStep("missing.py", source_directory=src)]).validate()
-    with pytest.raises(PipelineValidationError, match="Compute target with name 'gpu-cluster' not found"):
-        Pipeline(ws, [PythonScriptStep("a.py", source_directory=src, compute_target="gpu-cluster")]).validate()
+    with pytest.raises(
+        PipelineValidationError, match="Compute target with name 'gpu-cluster' not found"
+    ):
+        Pipeline(
+            ws, [PythonScriptStep("a.py", source_directory=src, compute_target="gpu-cluster")]
+        ).validate()
     blob = Datastore.register_azure_blob_container(
         ws, "blobby", "container", "account", account_key="a2V5", skip_validation=True
     )
     reference = DataReference(blob, "raw", "raw/")
     blob.unregister()
     with pytest.raises(PipelineValidationError, match="No datastore named 'blobby'"):
-        Pipeline(ws, [PythonScriptStep("a.py", source_directory=src, inputs=[reference])]).validate()
+        Pipeline(
+            ws, [PythonScriptStep("a.py", source_directory=src, inputs=[reference])]
+        ).validate()
 
 
 def test_missing_dataset_files_fail_validation(ws: Workspace, src: Path, tmp_path: Path) -> None:
     data = tmp_path / "data.csv"
     data.write_text("x\n1\n", encoding="utf-8")
     dataset = Dataset.File.from_files(str(data))
-    step = PythonScriptStep("a.py", source_directory=src, arguments=[dataset.as_named_input("raw").as_mount()])
+    step = PythonScriptStep(
+        "a.py", source_directory=src, arguments=[dataset.as_named_input("raw").as_mount()]
+    )
     pipeline = Pipeline(ws, [step])
     data.unlink()
-    with pytest.raises(PipelineValidationError, match=r"'a.py' reads a dataset that cannot be read: .*data.csv"):
+    with pytest.raises(
+        PipelineValidationError, match=r"'a.py' reads a dataset that cannot be read: .*data.csv"
+    ):
         pipeline.validate()
 
 
@@ -162,7 +192,8 @@ def test_parameters_are_collected_and_checked(ws: Workspace, src: Path) -> None:
     count = PipelineParameter("count", 3)
     where = PipelineParameter("where", DataPath(ws.get_default_datastore(), "raw"))
     step = PythonScriptStep(
-        "a.py", source_directory=src,
+        "a.py",
+        source_directory=src,
         arguments=["--n", count, "--in", (where, DataPathComputeBinding(mode="mount"))],
         inputs=[(where, DataPathComputeBinding(mode="mount"))],
     )
@@ -171,8 +202,15 @@ def test_parameters_are_collected_and_checked(ws: Workspace, src: Path) -> None:
     spec, values = pipeline._prepare(ws, {"count": 5})
     assert values["count"] == 5
     assert values["where"] == {"kind": "datapath", "datastore": "workspaceblobstore", "path": "raw"}
-    assert spec["steps"][0]["arguments"] == ["--n", "$AML_PARAMETER_count", "--in", "$AZUREML_DATAREFERENCE_where"]
-    with pytest.raises(UserErrorException, match=r"pipeline_parameters names \['cuont'\].*it has: count, where"):
+    assert spec["steps"][0]["arguments"] == [
+        "--n",
+        "$AML_PARAMETER_count",
+        "--in",
+        "$AZUREML_DATAREFERENCE_where",
+    ]
+    with pytest.raises(
+        UserErrorException, match=r"pipeline_parameters names \['cuont'\].*it has: count, where"
+    ):
         pipeline._prepare(ws, {"cuont": 5})
     with pytest.raises(UserErrorException, match="must start with a letter"):
         PipelineParameter("1bad", 1)
@@ -184,14 +222,23 @@ def test_dataset_parameters_become_dataset_inputs(ws: Workspace, src: Path, tmp_
     (tmp_path / "d.csv").write_text("a\n1\n", encoding="utf-8")
     parameter = PipelineParameter("data", Dataset.File.from_files(str(tmp_path / "d.csv")))
     consumption = DatasetConsumptionConfig("raw", parameter).as_mount()
-    step = PythonScriptStep("a.py", source_directory=src, arguments=[consumption], inputs=[consumption])
+    step = PythonScriptStep(
+        "a.py", source_directory=src, arguments=[consumption], inputs=[consumption]
+    )
     spec = Pipeline(ws, [step]).compile()
     (entry,) = spec["steps"][0]["inputs"]
-    assert entry == {"name": "raw", "mode": "mount", "kind": "dataset_parameter", "parameter": "data"}
+    assert entry == {
+        "name": "raw",
+        "mode": "mount",
+        "kind": "dataset_parameter",
+        "parameter": "data",
+    }
 
 
 def test_compute_targets_and_command_steps_compile(ws: Workspace, src: Path) -> None:
-    target = ComputeTarget.create(ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2))
+    target = ComputeTarget.create(
+        ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2)
+    )
     step = CommandStep("python a.py --x 1", source_directory=src, compute_target=target)
     spec = Pipeline(ws, [step]).compile()
     (compiled,) = spec["steps"]

@@ -44,23 +44,33 @@ def upload(ws: Workspace, tmp_path: Path, name: str, text: str, folder: str) -> 
     local = tmp_path / "uploads" / name
     local.parent.mkdir(parents=True, exist_ok=True)
     local.write_text(text, encoding="utf-8")
-    ws.get_default_datastore().upload_files([str(local)], target_path=folder, overwrite=True, show_progress=False)
-
-
-def copy_step(src: Path, name: str, source: object, output: PipelineData, tag: str, **kwargs: object) -> PythonScriptStep:
-    return PythonScriptStep(
-        "copy_files.py", name=name, source_directory=src,
-        arguments=["--input", source, "--output", output, "--tag", tag], outputs=[output], **kwargs,
+    ws.get_default_datastore().upload_files(
+        [str(local)], target_path=folder, overwrite=True, show_progress=False
     )
 
 
-def test_steps_run_in_dependency_order_and_pass_their_data(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def copy_step(
+    src: Path, name: str, source: object, output: PipelineData, tag: str, **kwargs: object
+) -> PythonScriptStep:
+    return PythonScriptStep(
+        "copy_files.py",
+        name=name,
+        source_directory=src,
+        arguments=["--input", source, "--output", output, "--tag", tag],
+        outputs=[output],
+        **kwargs,
+    )
+
+
+def test_steps_run_in_dependency_order_and_pass_their_data(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     src = scripts(tmp_path)
     upload(ws, tmp_path, "raw.txt", "abc", "raw")
     raw = ws.get_default_datastore().path("raw/raw.txt", data_reference_name="raw")
     first, second, third = PipelineData("first"), PipelineData("second"), PipelineData("third")
-    a = copy_step(src, "a", raw, first, "1", inputs=[raw])
-    b = copy_step(src, "b", first, second, "2", inputs=[first])
+    copy_step(src, "a", raw, first, "1", inputs=[raw])
+    copy_step(src, "b", first, second, "2", inputs=[first])
     c = copy_step(src, "c", second, third, "3", inputs=[second])
     run = exp.submit(Pipeline(ws, [c]))  # a and b come in through the data they produce
     out = io.StringIO()
@@ -75,7 +85,11 @@ def test_steps_run_in_dependency_order_and_pass_their_data(ws: Workspace, exp: E
     records = {name: ws.store.get_run(step.id) for name, step in steps.items()}
     assert records["a"].end_time <= records["b"].start_time  # type: ignore[union-attr, operator]
     assert records["b"].end_time <= records["c"].start_time  # type: ignore[union-attr, operator]
-    folder = run.find_step_run("c")[0].get_output_data("third").download(tmp_path / "out", show_progress=False)
+    folder = (
+        run.find_step_run("c")[0]
+        .get_output_data("third")
+        .download(tmp_path / "out", show_progress=False)
+    )
     assert (Path(folder) / "raw.txt").read_text(encoding="utf-8") == "abc123"
     assert steps["c"].get_metrics() == {"chars": 5}
     reference = steps["a"].get_outputs()["first"].get_port_data_reference()
@@ -89,12 +103,15 @@ def two_branches(ws: Workspace, src: Path) -> Pipeline:
     left_in = store.path("left/l.txt", data_reference_name="left_in")
     right_in = store.path("right/r.txt", data_reference_name="right_in")
     left, right, merged = PipelineData("left"), PipelineData("right"), PipelineData("merged")
-    s1 = copy_step(src, "left", left_in, left, "L", inputs=[left_in])
-    s2 = copy_step(src, "right", right_in, right, "R", inputs=[right_in])
+    copy_step(src, "left", left_in, left, "L", inputs=[left_in])
+    copy_step(src, "right", right_in, right, "R", inputs=[right_in])
     s3 = PythonScriptStep(
-        "merge.py", name="merge", source_directory=src,
+        "merge.py",
+        name="merge",
+        source_directory=src,
         arguments=["--left", left, "--right", right, "--output", merged],
-        inputs=[left, right], outputs=[merged],
+        inputs=[left, right],
+        outputs=[merged],
     )
     return Pipeline(ws, [s3])
 
@@ -126,7 +143,11 @@ def test_unchanged_steps_are_reused_and_a_changed_input_reruns_exactly_its_downs
         "right": ("Completed", False),
         "merge": ("Completed", False),
     }
-    merged = third.find_step_run("merge")[0].get_output_data("merged").download(tmp_path / "m", show_progress=False)
+    merged = (
+        third.find_step_run("merge")[0]
+        .get_output_data("merged")
+        .download(tmp_path / "m", show_progress=False)
+    )
     assert (Path(merged) / "merged.txt").read_text(encoding="utf-8") == "left-1 Lright-2!R"
 
     fresh = exp.submit(pipeline, regenerate_outputs=True)  # v1's way to run every step again
@@ -134,15 +155,21 @@ def test_unchanged_steps_are_reused_and_a_changed_input_reruns_exactly_its_downs
     assert not any(reused for _, reused in statuses(fresh).values())
 
 
-def test_changed_parameters_and_scripts_rerun_the_steps(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_changed_parameters_and_scripts_rerun_the_steps(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     src = scripts(tmp_path)
     upload(ws, tmp_path, "raw.txt", "x", "raw")
     raw = ws.get_default_datastore().path("raw/raw.txt", data_reference_name="raw")
     tag = PipelineParameter("tag", "A")
     out = PipelineData("out")
     step = PythonScriptStep(
-        "copy_files.py", name="copy", source_directory=src,
-        arguments=["--input", raw, "--output", out, "--tag", tag], inputs=[raw], outputs=[out],
+        "copy_files.py",
+        name="copy",
+        source_directory=src,
+        arguments=["--input", raw, "--output", out, "--tag", tag],
+        inputs=[raw],
+        outputs=[out],
     )
     pipeline = Pipeline(ws, [step])
     assert wait_pipeline(exp.submit(pipeline)) == "Completed"
@@ -151,19 +178,25 @@ def test_changed_parameters_and_scripts_rerun_the_steps(ws: Workspace, exp: Expe
     other = exp.submit(pipeline, pipeline_parameters={"tag": "B"})
     assert wait_pipeline(other) == "Completed" and statuses(other)["copy"] == ("Completed", False)
     assert other.get_pipeline_parameters()["tag"] == "B"
-    (src / "copy_files.py").write_text((src / "copy_files.py").read_text() + "\n# a change\n", encoding="utf-8")
+    (src / "copy_files.py").write_text(
+        (src / "copy_files.py").read_text() + "\n# a change\n", encoding="utf-8"
+    )
     edited = exp.submit(Pipeline(ws, [step]), pipeline_parameters={"tag": "B"})
     assert wait_pipeline(edited) == "Completed" and statuses(edited)["copy"] == ("Completed", False)
 
 
-def test_independent_steps_run_together_within_max_nodes(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_independent_steps_run_together_within_max_nodes(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     src = scripts(tmp_path)
     flags = tmp_path / "flags"
     flags.mkdir()
 
     def waiting(name: str, release: str) -> PythonScriptStep:
         return PythonScriptStep(
-            "wait.py", name=name, source_directory=src,
+            "wait.py",
+            name=name,
+            source_directory=src,
             arguments=["--flag", str(flags / name), "--release", str(flags / release)],
         )
 
@@ -176,8 +209,13 @@ def test_independent_steps_run_together_within_max_nodes(ws: Workspace, exp: Exp
     ComputeTarget.create(ws, "one-node", AmlCompute.provisioning_configuration(max_nodes=1))
     (flags / "go").write_text("released", encoding="utf-8")
     steps = [
-        PythonScriptStep("wait.py", name=f"s{i}", source_directory=src, compute_target="one-node",
-                         arguments=["--flag", str(flags / f"s{i}"), "--release", str(flags / "go")])
+        PythonScriptStep(
+            "wait.py",
+            name=f"s{i}",
+            source_directory=src,
+            compute_target="one-node",
+            arguments=["--flag", str(flags / f"s{i}"), "--release", str(flags / "go")],
+        )
         for i in range(3)
     ]
     serial = exp.submit(Pipeline(ws, steps))
@@ -194,10 +232,14 @@ def test_a_failed_step_fails_the_pipeline_and_its_downstream_never_starts(
     flags = tmp_path / "flags"
     flags.mkdir()
     broken_out, downstream_out = PipelineData("broken_out"), PipelineData("downstream_out")
-    broken = PythonScriptStep("fail.py", name="broken", source_directory=src, arguments=[broken_out], outputs=[broken_out])
+    PythonScriptStep(
+        "fail.py", name="broken", source_directory=src, arguments=[broken_out], outputs=[broken_out]
+    )
     downstream = copy_step(src, "downstream", broken_out, downstream_out, "x", inputs=[broken_out])
     waiter = PythonScriptStep(
-        "wait.py", name="waiter", source_directory=src,
+        "wait.py",
+        name="waiter",
+        source_directory=src,
         arguments=["--flag", str(flags / "waiter"), "--release", str(flags / "never")],
     )
     run = exp.submit(Pipeline(ws, [downstream, waiter]))
@@ -212,7 +254,9 @@ def test_a_failed_step_fails_the_pipeline_and_its_downstream_never_starts(
         run.wait_for_completion(show_output=False)
 
     (flags / "go").write_text("now", encoding="utf-8")
-    independent = copy_step(src, "independent", str(src / "copy_files.py"), PipelineData("copied"), "!")
+    independent = copy_step(
+        src, "independent", str(src / "copy_files.py"), PipelineData("copied"), "!"
+    )
     kept_going = exp.submit(Pipeline(ws, [downstream, independent]), continue_on_step_failure=True)
     assert wait_pipeline(kept_going) == "Failed"
     found = statuses(kept_going)
@@ -220,13 +264,18 @@ def test_a_failed_step_fails_the_pipeline_and_its_downstream_never_starts(
     assert found["broken"][0] == "Failed" and "downstream" not in found
 
 
-def test_cancel_mid_pipeline(ws: Workspace, exp: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cancel_mid_pipeline(
+    ws: Workspace, exp: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RUN_WIDGETS_CANCEL_GRACE_S", "1")
     src = scripts(tmp_path)
     flag, out = tmp_path / "started", PipelineData("held")
-    first = PythonScriptStep(
-        "wait.py", name="first", source_directory=src,
-        arguments=["--flag", str(flag), "--release", str(tmp_path / "never"), "--output", out], outputs=[out],
+    PythonScriptStep(
+        "wait.py",
+        name="first",
+        source_directory=src,
+        arguments=["--flag", str(flag), "--release", str(tmp_path / "never"), "--output", out],
+        outputs=[out],
     )
     second = copy_step(src, "second", out, PipelineData("after"), "x", inputs=[out])
     run = exp.submit(Pipeline(ws, [second]))
@@ -237,13 +286,17 @@ def test_cancel_mid_pipeline(ws: Workspace, exp: Experiment, tmp_path: Path, mon
     assert found == {"first": ("Canceled", False)}
 
 
-def test_datasets_and_outputs_flow_through_steps(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_datasets_and_outputs_flow_through_steps(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     store = ws.get_default_datastore()
     upload(ws, tmp_path, "iris.csv", "a,b\n1,2\n3,4\n5,6\n", "tables")
     table = Dataset.Tabular.from_delimited_files([(store, "tables/iris.csv")])
     files = Dataset.File.from_files((store, "tables/"))
-    src = source_dir(tmp_path, {
-        "prep.py": """
+    src = source_dir(
+        tmp_path,
+        {
+            "prep.py": """
 import argparse, os
 from run_widgets import Run
 run = Run.get_context()
@@ -256,21 +309,35 @@ os.makedirs(a.out, exist_ok=True)
 frame.assign(c=frame.a + frame.b).to_csv(os.path.join(a.out, "prepared.csv"), index=False)
 run.log("rows", len(frame)); run.log("files", len(listed))
 """,
-        "train.py": """
+            "train.py": """
 from run_widgets import Run
 run = Run.get_context()
 prepared = run.input_datasets["prepared_table"].to_pandas_dataframe()
 run.log("total", float(prepared.c.sum()))
 """,
-    }, "data-src")
-    prepared = OutputFileDatasetConfig(name="prepared").register_on_complete("prepared_ds", description="by prep")
-    prep = PythonScriptStep(
-        "prep.py", name="prep", source_directory=src,
-        arguments=["--files", files.as_named_input("files").as_mount(), "--table", table.as_named_input("table"),
-                   "--out", prepared],
+        },
+        "data-src",
+    )
+    prepared = OutputFileDatasetConfig(name="prepared").register_on_complete(
+        "prepared_ds", description="by prep"
+    )
+    PythonScriptStep(
+        "prep.py",
+        name="prep",
+        source_directory=src,
+        arguments=[
+            "--files",
+            files.as_named_input("files").as_mount(),
+            "--table",
+            table.as_named_input("table"),
+            "--out",
+            prepared,
+        ],
     )
     train = PythonScriptStep(
-        "train.py", name="train", source_directory=src,
+        "train.py",
+        name="train",
+        source_directory=src,
         arguments=[prepared.read_delimited_files().as_input("prepared_table")],
     )
     run = exp.submit(Pipeline(ws, [train]))
@@ -282,27 +349,46 @@ run.log("total", float(prepared.c.sum()))
     assert registered.version == 1 and registered.description == "by prep"
     assert registered.to_path() == ["/prepared.csv"]  # a file dataset, as in v1
     inputs = steps["prep"].get_details()["inputDatasets"]
-    assert {i["consumptionDetails"]["inputName"]: i["consumptionDetails"]["mechanism"] for i in inputs} == {
-        "files": "Mount", "table": "Direct",
+    assert {
+        i["consumptionDetails"]["inputName"]: i["consumptionDetails"]["mechanism"] for i in inputs
+    } == {
+        "files": "Mount",
+        "table": "Direct",
     }
     outputs = steps["prep"].get_details()["outputDatasets"]
     assert outputs[0]["dataset"].name == "prepared_ds"
 
 
-def test_script_run_config_takes_datasets_and_outputs(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_script_run_config_takes_datasets_and_outputs(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     store = ws.get_default_datastore()
     upload(ws, tmp_path, "iris.csv", "x\n1\n2\n", "script-run")
-    source = source_dir(tmp_path, {"dummy_train.py": """
+    source = source_dir(
+        tmp_path,
+        {
+            "dummy_train.py": """
 import os, sys
 from run_widgets import Run
 mounted_input_path, mounted_output_path = sys.argv[1], sys.argv[2]
 content = open(mounted_input_path).read()
 open(os.path.join(mounted_output_path, "output.csv"), "w").write(content)
 print("inputs:", sorted(Run.get_context().input_datasets))
-"""}, "script-run-src")
-    input_data = Dataset.File.from_files(store.path("script-run/iris.csv")).as_named_input("input").as_mount()
+"""
+        },
+        "script-run-src",
+    )
+    input_data = (
+        Dataset.File.from_files(store.path("script-run/iris.csv"))
+        .as_named_input("input")
+        .as_mount()
+    )
     output = OutputFileDatasetConfig(destination=(store, "sample/{run-id}"))
-    run = exp.submit(ScriptRunConfig(source_directory=source, script="dummy_train.py", arguments=[input_data, output]))
+    run = exp.submit(
+        ScriptRunConfig(
+            source_directory=source, script="dummy_train.py", arguments=[input_data, output]
+        )
+    )
     run.wait_for_completion(show_output=False)
     assert "inputs: ['input']" in Path(run.get_file_path("logs/driver_log.txt")).read_text()
     written = ws.get_default_datastore().full_path(f"sample/{run.id}/output.csv")
@@ -311,12 +397,20 @@ print("inputs:", sorted(Run.get_context().input_datasets))
     assert run.input_datasets["input"].to_path() == ["/iris.csv"]
 
 
-def test_missing_input_fails_the_run_before_the_script(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_missing_input_fails_the_run_before_the_script(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     upload(ws, tmp_path, "gone.csv", "x\n", "vanishing")
     source = source_dir(tmp_path, {"t.py": "print('ran')\n"}, "vanish-src")
     dataset = Dataset.File.from_files((ws.get_default_datastore(), "vanishing/gone.csv"))
     Path(ws.get_default_datastore().full_path("vanishing/gone.csv")).unlink()
-    run = exp.submit(ScriptRunConfig(source_directory=source, script="t.py", arguments=[dataset.as_named_input("d").as_download()]))
+    run = exp.submit(
+        ScriptRunConfig(
+            source_directory=source,
+            script="t.py",
+            arguments=[dataset.as_named_input("d").as_download()],
+        )
+    )
     details = run.wait_for_completion(show_output=False, raise_on_error=False)
     assert details["status"] == "Failed"
     assert details["error"]["error"]["code"] == "DataPreparationFailed"
@@ -330,20 +424,34 @@ def test_published_pipelines_and_endpoints(ws: Workspace, exp: Experiment, tmp_p
     raw = ws.get_default_datastore().path("raw/raw.txt", data_reference_name="raw")
     tag = PipelineParameter("tag", "default")
     out = PipelineData("out")
-    step = PythonScriptStep("copy_files.py", name="copy", source_directory=src,
-                            arguments=["--input", raw, "--output", out, "--tag", tag], inputs=[raw], outputs=[out])
+    step = PythonScriptStep(
+        "copy_files.py",
+        name="copy",
+        source_directory=src,
+        arguments=["--input", raw, "--output", out, "--tag", tag],
+        inputs=[raw],
+        outputs=[out],
+    )
     published = Pipeline(ws, [step]).publish(name="copier", description="copies", version="1.0")
     again = PublishedPipeline.get(ws, published.id)
     assert (again.name, again.version, again.parameters) == ("copier", "1.0", {"tag": "default"})
     run = again.submit(ws, "published-exp", pipeline_parameters={"tag": "!"})
     assert wait_pipeline(run) == "Completed"
-    folder = run.find_step_run("copy")[0].get_output_data("out").download(tmp_path / "o", show_progress=False)
+    folder = (
+        run.find_step_run("copy")[0]
+        .get_output_data("out")
+        .download(tmp_path / "o", show_progress=False)
+    )
     assert (Path(folder) / "raw.txt").read_text() == "p!"
     assert run.get_properties()["azureml.pipelineid"] == published.id
-    with pytest.raises(UserErrorException, match=r"names \['nope'\], which published pipeline 'copier'"):
+    with pytest.raises(
+        UserErrorException, match=r"names \['nope'\], which published pipeline 'copier'"
+    ):
         again.submit(ws, "published-exp", pipeline_parameters={"nope": 1})
 
-    endpoint = PipelineEndpoint.publish(ws, name="copy-endpoint", description="d", pipeline=published)
+    endpoint = PipelineEndpoint.publish(
+        ws, name="copy-endpoint", description="d", pipeline=published
+    )
     second = Pipeline(ws, [step]).publish(name="copier-2")
     endpoint.add(second)
     assert [v.version for v in endpoint.list_versions()] == ["0", "1"]
@@ -363,7 +471,9 @@ def test_published_pipelines_and_endpoints(ws: Workspace, exp: Experiment, tmp_p
         PublishedPipeline.get(ws, "nope")
 
 
-def test_a_reopened_pipeline_run_is_a_pipeline_run(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_a_reopened_pipeline_run_is_a_pipeline_run(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     src = scripts(tmp_path)
     step = copy_step(src, "copy", str(src / "copy_files.py"), PipelineData("out"), "")
     run = exp.submit(Pipeline(ws, [step]))

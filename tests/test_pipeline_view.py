@@ -26,18 +26,36 @@ def build(ws: Workspace, tmp_path: Path) -> Pipeline:
     src = scripts(tmp_path)
     raw = tmp_path / "raw.txt"
     raw.write_text("abc", encoding="utf-8")
-    ws.get_default_datastore().upload_files([str(raw)], target_path="raw", overwrite=True, show_progress=False)
+    ws.get_default_datastore().upload_files(
+        [str(raw)], target_path="raw", overwrite=True, show_progress=False
+    )
     source = ws.get_default_datastore().path("raw/raw.txt", data_reference_name="raw")
     prepared, model = PipelineData("prepared"), PipelineData("model")
-    prep = PythonScriptStep("copy_files.py", name="prep", source_directory=src,
-                            arguments=["--input", source, "--output", prepared], inputs=[source], outputs=[prepared])
-    train = PythonScriptStep("copy_files.py", name="train", source_directory=src,
-                             arguments=["--input", prepared, "--output", model], inputs=[prepared], outputs=[model])
-    broken = PythonScriptStep("fail.py", name="evaluate", source_directory=src, arguments=[model], inputs=[model])
+    PythonScriptStep(
+        "copy_files.py",
+        name="prep",
+        source_directory=src,
+        arguments=["--input", source, "--output", prepared],
+        inputs=[source],
+        outputs=[prepared],
+    )
+    PythonScriptStep(
+        "copy_files.py",
+        name="train",
+        source_directory=src,
+        arguments=["--input", prepared, "--output", model],
+        inputs=[prepared],
+        outputs=[model],
+    )
+    broken = PythonScriptStep(
+        "fail.py", name="evaluate", source_directory=src, arguments=[model], inputs=[model]
+    )
     return Pipeline(ws, [broken])
 
 
-def test_the_graph_state_layout_and_step_table(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_the_graph_state_layout_and_step_table(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     pipeline = build(ws, tmp_path)
     first = exp.submit(pipeline)
     assert wait_pipeline(first) == "Failed"
@@ -51,10 +69,18 @@ def test_the_graph_state_layout_and_step_table(ws: Workspace, exp: Experiment, t
         steps = {n["name"]: n for n in graph["nodes"] if n["kind"] == "step"}
         data = {n["name"]: n for n in graph["nodes"] if n["kind"] != "step"}
         assert {k: (v["status"], v["reused"]) for k, v in steps.items()} == {
-            "prep": ("Completed", True), "train": ("Completed", True), "evaluate": ("Failed", False),
+            "prep": ("Completed", True),
+            "train": ("Completed", True),
+            "evaluate": ("Failed", False),
         }
-        assert steps["prep"]["label"] == "prep - Reused" and steps["evaluate"]["label"] == "evaluate - Failed"
-        assert steps["evaluate"]["color"] == COLORS["failed"] and steps["prep"]["color"] == COLORS["completed"]
+        assert (
+            steps["prep"]["label"] == "prep - Reused"
+            and steps["evaluate"]["label"] == "evaluate - Failed"
+        )
+        assert (
+            steps["evaluate"]["color"] == COLORS["failed"]
+            and steps["prep"]["color"] == COLORS["completed"]
+        )
         assert set(data) == {"prepared", "model", "workspaceblobstore/raw/raw.txt"}
         assert data["workspaceblobstore/raw/raw.txt"]["kind"] == "input"
         assert graph["counts"] == {"Reused": 2, "Failed": 1}
@@ -69,13 +95,28 @@ def test_the_graph_state_layout_and_step_table(ws: Workspace, exp: Experiment, t
                 apart_x = abs(a["x"] - b["x"]) >= (a["width"] + b["width"]) / 2
                 apart_y = abs(a["y"] - b["y"]) >= (a["height"] + b["height"]) / 2
                 assert apart_x or apart_y, (a["name"], b["name"])
-        labels = {(positions[e["from"]]["name"], positions[e["to"]]["name"]): e["label"] for e in graph["edges"]}
-        assert labels[("prep", "prepared")] == "prepared" and labels[("model", "evaluate")] == "model"
+        labels = {
+            (positions[e["from"]]["name"], positions[e["to"]]["name"]): e["label"]
+            for e in graph["edges"]
+        }
+        assert (
+            labels[("prep", "prepared")] == "prepared" and labels[("model", "evaluate")] == "model"
+        )
 
         table = view.children_table
-        assert [c["title"] for c in table.columns] == ["Step", "Status", "Reused", "Created", "Ended", "Duration", "Run Id"]
+        assert [c["title"] for c in table.columns] == [
+            "Step",
+            "Status",
+            "Reused",
+            "Created",
+            "Ended",
+            "Duration",
+            "Run Id",
+        ]
         assert sorted((r["display_name"], r["reused"]) for r in table.rows) == [
-            ("evaluate", ""), ("prep", "Yes"), ("train", "Yes"),
+            ("evaluate", ""),
+            ("prep", "Yes"),
+            ("train", "Yes"),
         ]
         assert table.sort_key == "created" and table.sort_desc is True
 
@@ -91,8 +132,13 @@ def test_the_graph_state_layout_and_step_table(ws: Workspace, exp: Experiment, t
         assert table.selected_id == ""
 
         bundle = view.static_bundle()
-        assert "pipeline graph" in bundle["text/html"] and "Steps: 1 Failed, 2 Reused" in bundle["text/html"]
-        png = re.search(r'alt="pipeline graph" src="data:image/png;base64,([^"]+)"', bundle["text/html"])
+        assert (
+            "pipeline graph" in bundle["text/html"]
+            and "Steps: 1 Failed, 2 Reused" in bundle["text/html"]
+        )
+        png = re.search(
+            r'alt="pipeline graph" src="data:image/png;base64,([^"]+)"', bundle["text/html"]
+        )
         assert png is not None and base64.b64decode(png.group(1)).startswith(b"\x89PNG")
         assert "evaluate</td><td>Failed" in bundle["text/html"]
     finally:
@@ -114,12 +160,16 @@ def test_a_step_view_shows_its_lineage(ws: Workspace, exp: Experiment, tmp_path:
         view.close()
 
 
-def test_a_pipeline_not_started_yet_shows_its_whole_graph(ws: Workspace, exp: Experiment, tmp_path: Path) -> None:
+def test_a_pipeline_not_started_yet_shows_its_whole_graph(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
     run = exp.submit(build(ws, tmp_path))
     model = PipelineGraphModel(ws.store.get_run(run.id))  # type: ignore[arg-type]
     state = model.graph_state({}, "Queued")
     assert {n["name"]: n["status"] for n in state["nodes"] if n["kind"] == "step"} == {
-        "prep": "NotStarted", "train": "NotStarted", "evaluate": "NotStarted",
+        "prep": "NotStarted",
+        "train": "NotStarted",
+        "evaluate": "NotStarted",
     }
     assert {n["status"] for n in state["nodes"] if n["kind"] == "data"} == {"pending"}
     assert graph_png(state) is not None

@@ -162,7 +162,10 @@ def test_command_line(tmp_path: Path) -> None:
         env=python_env(),
         check=True,
     )
-    assert f"{script}: 1 import statement(s) rewritten (original kept as train.py.bak)" in result.stdout
+    assert (
+        f"{script}: 1 import statement(s) rewritten (original kept as train.py.bak)"
+        in result.stdout
+    )
     assert "1 file(s) ported, 1 import statement(s) rewritten" in result.stdout
     assert "no Azure-only APIs found" in result.stdout
     assert script.read_text(encoding="utf-8").startswith("from run_widgets import Run\n")
@@ -223,7 +226,9 @@ def test_ported_v1_notebook_runs_in_a_kernel(tmp_path: Path) -> None:
     assert "['scikit-learn']" in text
     assert "Completed" in text
     assert "['alpha', 'mse ']" in text
-    assert not any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
+    assert not any(
+        o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", [])
+    )
 
 
 def test_a_cell_indented_as_a_whole_is_rewritten_as_ipython_runs_it() -> None:

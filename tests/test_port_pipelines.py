@@ -20,11 +20,14 @@ __all__ = ["http_files", "no_leftover_pipelines"]
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 V1 = Path(__file__).with_name("v1_notebooks")
 IRIS = "sepal_length,sepal_width,petal_length,petal_width,species\n" + "".join(
-    f"{5 + i / 10},{3 + i / 20},{1 + i / 5},{i / 10},{'setosa' if i < 5 else 'virginica'}\n" for i in range(10)
+    f"{5 + i / 10},{3 + i / 20},{1 + i / 5},{i / 10},{'setosa' if i < 5 else 'virginica'}\n"
+    for i in range(10)
 )
 
 
-def run_ported(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[nbformat.NotebookNode, dict[int, set[str]]]:
+def run_ported(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[nbformat.NotebookNode, dict[int, set[str]]]:
     (report,) = port_paths([V1 / name], tmp_path / "ported")
     cloud: dict[int, set[str]] = {}
     for location, finding in report.cloud_only:
@@ -35,8 +38,12 @@ def run_ported(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tu
     notebook.cells = [c for i, c in enumerate(notebook.cells) if i not in cloud]
     work = tmp_path / "ported"
     (work / "run_widgets.json").write_text('{"workspace": "./ws"}', encoding="utf-8")
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
-    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
+    errors = [
+        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors, errors
     return notebook, cloud
 
@@ -50,9 +57,14 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def test_a_pipeline_notebook_runs_after_porting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pipeline_notebook_runs_after_porting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notebook, cloud = run_ported("pipeline-data-dependency-v1.ipynb", tmp_path, monkeypatch)
-    assert {frozenset(c) for c in cloud.values()} == {frozenset({PIPELINE}), frozenset({SIGN_IN})}  # schedule, REST
+    assert {frozenset(c) for c in cloud.values()} == {
+        frozenset({PIPELINE}),
+        frozenset({SIGN_IN}),
+    }  # schedule, REST
     text = text_of(notebook)
     assert "Blobstore's name: workspaceblobstore" in text
     assert "Pipeline validation complete" in text
@@ -63,7 +75,9 @@ def test_a_pipeline_notebook_runs_after_porting(tmp_path: Path, monkeypatch: pyt
     assert "PublishedPipeline(Name: My_New_Pipeline" in text
 
 
-def test_a_dataset_notebook_runs_after_porting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_files: FileServer) -> None:
+def test_a_dataset_notebook_runs_after_porting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_files: FileServer
+) -> None:
     (http_files.folder / "iris.csv").write_text(IRIS, encoding="utf-8")
     monkeypatch.setenv("IRIS_URL", http_files.url("iris.csv"))  # the kernel inherits it
     notebook, cloud = run_ported("train-with-datasets-v1.ipynb", tmp_path, monkeypatch)

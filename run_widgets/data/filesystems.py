@@ -20,6 +20,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar
 
@@ -257,7 +258,7 @@ def upload_tree(fs: Any, pairs: list[tuple[Path, str]], overwrite: bool, what: s
     """
     if not overwrite:
         for _, destination in pairs:
-            if guarded(lambda d=destination: fs.exists(d), what):
+            if guarded(partial(fs.exists, destination), what):
                 raise DataAccessError(
                     f"{destination} exists already in {what}; pass overwrite=True to replace it."
                 )
@@ -267,7 +268,7 @@ def upload_tree(fs: Any, pairs: list[tuple[Path, str]], overwrite: bool, what: s
             parent = str(PurePosixPath(destination).parent)
             if "file" in _protocols(fs):
                 Path(parent).mkdir(parents=True, exist_ok=True)
-            guarded(lambda s=source, d=destination: fs.put_file(str(s), d), what)
+            guarded(partial(fs.put_file, str(source), destination), what)
             written.append(destination)
     except BaseException:
         for destination in written:

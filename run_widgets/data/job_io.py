@@ -288,7 +288,7 @@ def _protocols(fs: Any) -> tuple[str, ...]:
 def _is_file(store: Datastore, path: str) -> bool:
     fs, _ = store.filesystem()
     info = filesystems.guarded(lambda: fs.info(store.full_path(path)), store.describe(path))
-    return info.get("type") != "directory"
+    return bool(info.get("type") != "directory")
 
 
 def _single_named_file(definition: Mapping[str, Any], files: list[Any]) -> bool:

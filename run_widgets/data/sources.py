@@ -33,7 +33,9 @@ def location_of(item: Any, workspace: Workspace | None) -> tuple[dict[str, str],
     """The JSON location of one v1 path item, and the workspace it needs (if any)."""
     if isinstance(item, (DataReference, DataPath)):
         store = item.datastore
-        return _datastore_location(store, item.path_on_datastore), store.workspace  # type: ignore[attr-defined]
+        if not isinstance(store, Datastore):
+            raise ArgumentTypeError(f"{item!r:.80} needs a run_widgets Datastore.")
+        return _datastore_location(store, item.path_on_datastore), store.workspace
     if isinstance(item, tuple):
         if len(item) != 2 or not isinstance(item[1], str):
             raise ArgumentTypeError(

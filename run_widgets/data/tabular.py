@@ -135,7 +135,8 @@ def set_types(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
         if kind == "datetime":
             frame[column] = pd.to_datetime(frame[column])
         elif kind in _TYPES:
-            frame[column] = frame[column].astype(_TYPES[kind])
+            dtype: Any = _TYPES[kind]  # a pandas dtype name
+            frame[column] = frame[column].astype(dtype)
         else:
             raise UserErrorException(f"Unknown column type {kind!r} for {column!r}.")
     return frame
@@ -205,4 +206,5 @@ def _time_filter(
     if end is not None:
         before = pd.Timestamp(end)
         mask &= values <= before if transform.get("include_boundary", True) else values < before
-    return frame[mask].reset_index(drop=True)
+    kept: pd.DataFrame = frame[mask].reset_index(drop=True)
+    return kept

@@ -290,7 +290,7 @@ class PipelineDriver:
         self, step: Mapping[str, Any], arguments: list[str], inputs: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """The script-run definition of a step about to start."""
-        definition = json.loads(json.dumps(step["definition"]))
+        definition: dict[str, Any] = json.loads(json.dumps(step["definition"]))
         definition["arguments"] = arguments
         definition["data"] = {"inputs": inputs, "outputs": [dict(o) for o in step["outputs"]]}
         environment = definition["environment"]

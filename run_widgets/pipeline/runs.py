@@ -249,7 +249,7 @@ class PipelineRun(Run):
             else continue_on_step_failure,
         )
 
-    def wait_for_completion(
+    def wait_for_completion(  # type: ignore[override]  # v1's returns the final status
         self,
         show_output: bool = True,
         timeout_seconds: float = sys.maxsize,

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ..data import job_io, sources
-from ..data.consumption import DatasetConsumptionConfig, OutputFileDatasetConfig, OutputInput
+from ..data.consumption import (
+    DatasetConsumptionConfig,
+    OutputFileDatasetConfig,
+    OutputInput,
+    token,
+)
 from ..data.dataset import Dataset
 from ..data.datastore import Datastore, resolve_datastore
 from ..data.references import DataReference
@@ -147,21 +152,21 @@ class Compiler:
         if isinstance(value, PipelineParameter):
             return self.parameter(value)
         if isinstance(value, tuple):
-            return job_io.token(value[0].name)
+            return token(value[0].name)
         if isinstance(value, PipelineData):
             produced = any(o is value for o in step.produced())
-            return job_io.token(value.name if produced else value.as_input().name)
+            return token(value.name if produced else value.as_input().name)
         if isinstance(value, Dataset):
-            return job_io.token(
+            return token(
                 step.consumed()[[_same_dataset(c, value) for c in step.consumed()].index(True)].name
             )
         if isinstance(
             value,
             (PipelineDataInput, OutputInput, DatasetConsumptionConfig, OutputFileDatasetConfig),
         ):
-            return job_io.token(value.name)
+            return token(value.name)
         if isinstance(value, DataReference):
-            return job_io.token(value.data_reference_name)
+            return token(value.data_reference_name)
         return str(value)
 
     def _input(self, step: PipelineStep, node: str, value: Any) -> dict[str, Any]:

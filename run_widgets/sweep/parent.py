@@ -109,7 +109,7 @@ class HyperDriveRun(Run):
 
 
 def submit_sweep(
-    experiment: Experiment, config: HyperDriveConfig, parent: Run | None = None, **_: Any
+    experiment: Experiment, config: HyperDriveConfig, parent: Run | None = None, **_options: Any
 ) -> Run:
     """Create the sweep's parent run (Queued) and start its driver; return it at once."""
     workspace = experiment.workspace

@@ -78,19 +78,26 @@ def test_the_pipeline_graph_updates_live_and_opens_steps(lab_root: Path, artifac
 
 def _drive(page: Any, lab_root: Path, artifacts: Path) -> None:
     # The whole graph is there at once: 3 steps, 2 data nodes, arrows between them.
-    wait_until(page, "() => document.querySelectorAll('.rw-pipeline-node').length === 5", timeout=120_000)
+    wait_until(
+        page, "() => document.querySelectorAll('.rw-pipeline-node').length === 5", timeout=120_000
+    )
     assert page.locator(".rw-pipeline-edge").count() == 4
     wait_until(page, f"(name) => ({STEP_STATUS})(name) === 'Running'", "data prep")
     assert page.evaluate(STEP_STATUS, "train") == "NotStarted"
     page.locator(".rw-pipeline").first.screenshot(path=str(artifacts / "pipeline-running.png"))
     (lab_root / "release").write_text("go", encoding="utf-8")  # the first step may finish now
     wait_until(page, f"() => ({STEPS_COMPLETED})() === 3", timeout=120_000)
-    wait_until(page, "() => (document.querySelector('.rw-status-title') || {}).textContent.includes('Completed')")
+    wait_until(
+        page,
+        "() => (document.querySelector('.rw-status-title') || {}).textContent.includes('Completed')",
+    )
     assert axe_contrast(page, ".rw-pipeline") == []
     page.locator(".rw-run-details").first.screenshot(path=str(artifacts / "pipeline-view.png"))
     # A click on the train step opens its own view below, with its metric.
     page.locator(".rw-pipeline-node.rw-clickable", has_text="train").first.click()
-    wait_until(page, "() => [...document.querySelectorAll('.rw-run-details .rw-run-details')].length >= 1")
+    wait_until(
+        page, "() => [...document.querySelectorAll('.rw-run-details .rw-run-details')].length >= 1"
+    )
     wait_until(
         page,
         "() => [...document.querySelectorAll('.rw-run-details .rw-run-details .rw-properties')]"

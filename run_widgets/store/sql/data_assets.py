@@ -411,10 +411,8 @@ def get_pipeline_endpoint(
     conn: Connection, dialect: Dialect, endpoint_id: str | None, name: str | None
 ) -> PipelineEndpointRecord | None:
     """An endpoint by id (or else by name), or None."""
-    if endpoint_id is not None:
-        sql, value = f"SELECT {_ENDPOINT_COLUMNS} FROM pipeline_endpoints WHERE id = ?", endpoint_id
-    else:
-        sql, value = f"SELECT {_ENDPOINT_COLUMNS} FROM pipeline_endpoints WHERE name = ?", name
+    column, value = ("id", endpoint_id) if endpoint_id is not None else ("name", name)
+    sql = f"SELECT {_ENDPOINT_COLUMNS} FROM pipeline_endpoints WHERE {column} = ?"
     row = dialect.execute(conn, sql, (value,)).fetchone()
     return _endpoint(row) if row else None
 
