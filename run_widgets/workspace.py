@@ -3,7 +3,11 @@
 ``Workspace(path)`` is one local folder holding both (the SQLite store ``tracking.db`` and
 the run files). ``Workspace(store=URI, artifacts=FOLDER)`` pairs any registered store
 (``sqlite:///abs/path.db``, ``postgresql://...``; see :mod:`run_widgets.store.registry`)
-with a folder for the files.
+with a folder for the files, or with object storage: ``artifacts="az://container/prefix"``
+(or ``s3://…``) keeps run files, snapshots and the built-in datastores there, so several
+machines share them without a network filesystem (see
+:mod:`run_widgets.store.object_artifacts`; ``ws.folder`` is then this machine's working
+copy).
 
 Where ``Workspace.from_config()`` looks, first match wins:
 
@@ -56,6 +60,7 @@ from .store.description import (
     ENV_WORKSPACE,
     WorkspaceDescription,
 )
+from .store.object_artifacts import ObjectArtifactStore, cache_folder, is_object_url
 from .store.registry import scheme_of, sqlite_path, with_files_relative_to
 
 ENV_HOME = "RUN_WIDGETS_HOME"
@@ -120,14 +125,17 @@ def _artifacts_folder(
     )
 
 
-def _default_name(store_uri: str, folder: Path) -> str:
+def _default_name(store_uri: str, folder: Path, artifacts_url: str | None = None) -> str:
     """A workspace's name when none is given: its folder's, or a server store's database name.
 
     The artifacts folder of a server store is often called ``artifacts`` or ``runs``,
-    which says nothing about the workspace; the database (``.../tracking``) does.
+    which says nothing about the workspace; the database (``.../tracking``) does. With run
+    files on object storage, the folder is this machine's working copy: the URL's last part
+    (``az://container/team`` → ``team``) names a SQLite-stored workspace instead.
     """
     if scheme_of(store_uri) in (None, "sqlite"):
-        return folder.name
+        object_name = (artifacts_url or "").rstrip("/").rsplit("/", 1)[-1]
+        return object_name or folder.name
     database = unquote(urlsplit(store_uri).path.rstrip("/").rpartition("/")[2])
     return database or folder.name
 
@@ -201,8 +209,9 @@ class Workspace:
             as ``postgresql://alice@db/tracking``) the name of its database (``tracking``).
         store: a store URI (``sqlite:///abs/path.db``, ``postgresql://...``) or folder;
             default: the SQLite store inside the artifacts folder.
-        artifacts: the folder of run files; default: ``path``, else the folder of a
-            ``sqlite:///`` store file. A server store needs it.
+        artifacts: the folder of run files, or an fsspec URL of object storage
+            (``az://container/prefix``, ``s3://bucket/prefix``); default: ``path``, else the
+            folder of a ``sqlite:///`` store file. A server store needs it.
         subscription_id: accepted for v1 code (``Workspace(subscription_id, ...)``); a
             local workspace has none.
         resource_group: accepted for v1 code; a local workspace has none.
@@ -243,20 +252,37 @@ class Workspace:
                 raise ArgumentTypeError(
                     f"Workspace {argument} must be a str or path, not {type(value).__name__}."
                 )
-        self._location = _artifacts_folder(path, store, artifacts).resolve()
+        url = os.fspath(artifacts) if artifacts is not None else None
+        self._artifacts_url = url if url is not None and is_object_url(url) else None
+        if self._artifacts_url is not None:
+            if store is None:
+                raise UserErrorException(
+                    f"Workspace(artifacts={self._artifacts_url!r}) keeps run files on object "
+                    "storage and needs store=<a tracking store URI> for the records."
+                )
+            # This machine's working copy of the shared files (jobs' folders, node slots…).
+            self._location = cache_folder(home_folder(), self._artifacts_url)
+        else:
+            self._location = _artifacts_folder(path, store, artifacts).resolve()
         self._store_uri = normalize_uri(store if store is not None else self._location)
-        self._name = name or _default_name(self._store_uri, self._location)
+        self._name = name or _default_name(self._store_uri, self._location, self._artifacts_url)
         if scheme_of(self._store_uri) == "sqlite":  # the store file lives in the folder
             self._location.mkdir(parents=True, exist_ok=True)
             self._store = RUNTIME.stores.get(self._store_uri)
         else:  # a server store opens first: unreachable or refused leaves no folder behind
             self._store = RUNTIME.stores.get(self._store_uri)
             self._location.mkdir(parents=True, exist_ok=True)
-        self._artifacts: ArtifactStore = LocalArtifactStore(self._location)
+        self._artifacts: ArtifactStore = (
+            ObjectArtifactStore(self._artifacts_url, self._location)
+            if self._artifacts_url is not None
+            else LocalArtifactStore(self._location)
+        )
 
     def description(self) -> WorkspaceDescription:
         """How another process opens this workspace: its store URI and artifacts folder."""
-        return WorkspaceDescription(self._store_uri, str(self._location), self._name)
+        return WorkspaceDescription(
+            self._store_uri, self._artifacts_url or str(self._location), self._name
+        )
 
     @classmethod
     def from_description(cls, description: WorkspaceDescription) -> Workspace:

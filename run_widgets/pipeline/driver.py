@@ -23,6 +23,7 @@ Layer: pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import os
@@ -39,6 +40,7 @@ from ..run import SNAPSHOT_PROPERTY, Run, attach_run, create_run
 from ..runtime import RUNTIME
 from ..runtime.exit_hooks import Terminated
 from ..store import RunRecord, RunStatus
+from ..store.object_artifacts import SYNC_S
 from ..submit.executors import RunExecutor, executor_for
 from ..submit.launcher import workdir_of
 from ..tracking import lifecycle
@@ -81,6 +83,7 @@ class PipelineDriver:
         self.finished: set[str] = set()
         self.failed: list[str] = []
         self.cancel_reason: str | None = None
+        self._last_sync = 0.0
 
     # ------------------------------------------------------------------ takeover --
     def adopt(self) -> bool:
@@ -371,8 +374,17 @@ class PipelineDriver:
             if step_run == run_id:
                 self.executor(self.steps[node]).cancel(run_id)
 
+    def sync_log(self) -> None:
+        """Push the pipeline run's control log (object storage), at most every SYNC_S."""
+        now = time.monotonic()
+        if now - self._last_sync >= SYNC_S:
+            self._last_sync = now
+            with contextlib.suppress(Exception):  # a later push carries it
+                self.workspace.artifacts.sync_run(self.run.id)
+
     def pause(self) -> None:
         """Wait a little (less if a cluster reports a step's end)."""
+        self.sync_log()
         if self.executors:
             next(iter(self.executors.values())).pause(POLL_S)
         else:
@@ -399,8 +411,10 @@ class PipelineDriver:
             if never:
                 message += f"; not started: {', '.join(repr(n) for n in never)}"
             error = error_dict(message + ". See the steps' logs.", "StepFailed")
-        lifecycle.mark_ended(self.store, self.run.id, status, error, from_statuses=None)
         log(f"pipeline ended {status}: {len(children)} step run(s), {len(failed)} failed")
+        self._last_sync = 0.0
+        self.sync_log()
+        lifecycle.mark_ended(self.store, self.run.id, status, error, from_statuses=None)
 
 
 def _target_key(step: Mapping[str, Any]) -> str:

@@ -97,6 +97,13 @@ class ArtifactStore(abc.ABC):
     def report_path(self, run_id: str) -> Path:
         """Where the HTML report of a run is written."""
 
+    def sync_run(self, run_id: str) -> None:  # noqa: B027 - nothing to do for a local folder
+        """Make what processes wrote directly into the run's folder visible to every reader.
+
+        A local folder is already shared; an object store pushes the changed files (see
+        ``object_artifacts``).
+        """
+
 
 class LocalArtifactStore(ArtifactStore):
     """Run files, snapshots and reports in a local (or shared, mounted) folder.

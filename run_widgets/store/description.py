@@ -52,7 +52,10 @@ class WorkspaceDescription:
         process listings); the store URI from ``RUN_WIDGETS_STORE`` when the parent set it
         for the same folder, else the folder's own SQLite store.
         """
-        folder = str(Path(artifacts).expanduser().resolve())
+        if "://" in artifacts:  # object storage (az://, s3://): the URL names it everywhere
+            folder = artifacts.rstrip("/")
+        else:
+            folder = str(Path(artifacts).expanduser().resolve())
         store = os.environ.get(ENV_STORE)
         if not store or os.environ.get(ENV_ARTIFACTS) != folder:
             store = normalize_uri(folder)

@@ -49,6 +49,7 @@ from ..runtime import RUNTIME
 from ..runtime.context import SubmittedJob
 from ..store import RunRecord, RunStatus, TrackingStore
 from ..store.entities import AddProperties
+from ..store.object_artifacts import SYNC_S
 from ..tracking import lifecycle
 from ..tracking.details import error_dict, iso
 from ..tracking.status import compact_quietly
@@ -214,7 +215,8 @@ class Supervisor:
             **definition["environment"].get("environmentVariables", {}),
             **self.workspace.description().environ(),
             **SubmittedJob(
-                self.run_id, str(self.workspace.folder), record.experiment_name
+                # the artifacts location (a folder, or an object-storage URL) names it
+                self.run_id, self.workspace.description().artifacts, record.experiment_name
             ).environ(),
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
@@ -313,11 +315,14 @@ class Supervisor:
         assert self.process is not None
         limit = float(self.record().definition.get("maxRunDurationSeconds") or 0) or None
         started = time.monotonic()
-        last_check = 0.0
+        last_check = last_sync = 0.0
         while True:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 return self.process.wait(timeout=POLL_S)  # returns as soon as the job ends
             now = time.monotonic()
+            if now - last_sync >= SYNC_S:  # the growing log, for readers on other machines
+                last_sync = now
+                self.sync_files()
             if self.cancel_reason is None and now - last_check >= STATUS_CHECK_S:
                 last_check = now
                 if self.terminated:
@@ -326,6 +331,13 @@ class Supervisor:
                     self.request_stop("cancel requested")
                 elif limit is not None and now - started > limit:
                     self.request_stop(f"exceeded max_run_duration_seconds={limit:g}")
+
+    def sync_files(self) -> None:
+        """Push what the job and this process wrote into the run's folder (object storage)."""
+        try:
+            self.workspace.artifacts.sync_run(self.run_id)
+        except Exception as error:  # a later push carries it; the run goes on
+            log(f"could not push the run's files: {error!r}")
 
     def request_stop(self, reason: str) -> None:
         """Stop the whole process tree: SIGTERM, then SIGKILL after the grace period."""
@@ -361,6 +373,7 @@ class Supervisor:
             except Exception as error:
                 log(f"could not upload outputs: {error!r}")
         compact_quietly(self.store, self.run_id)  # the job is gone: no more points come
+        self.sync_files()  # the whole log is in the run's files before its final status
         end = time.time()
         recorded = self.record().error
         if self.cancel_reason == "cancel requested":
@@ -457,6 +470,7 @@ class Supervisor:
             raise
         finally:
             RUNTIME.flusher.flush()
+            self.sync_files()
             self.cleanup()
 
     def _on_sigterm(self, signum: int, frame: object) -> None:

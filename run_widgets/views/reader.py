@@ -290,8 +290,14 @@ class WorkspaceRunReader(PointReads):
         return self.artifacts.read_bytes(self.run_id, name, offset, limit)
 
     def file_url(self, name: str) -> str | None:
-        """``file://`` URL of the file in the run's local folder."""
-        return (self.artifacts.run_folder(self.run_id) / name).as_uri()
+        """``file://`` URL of the file in the run's local folder.
+
+        When the workspace keeps its files on object storage, the file is copied there first.
+        """
+        try:
+            return self.artifacts.files(self.run_id).path_of(name).as_uri()
+        except (FileNotFoundError, ValueError):
+            return (self.artifacts.run_folder(self.run_id) / name).as_uri()
 
     def registered_models(self) -> list[str]:
         """Models registered from this run."""
