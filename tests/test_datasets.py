@@ -84,6 +84,11 @@ def test_parquet_and_json_lines_with_partitions_and_time_filters(tmp_path: Path)
         dataset.time_before(datetime(2019, 1, 1))
     with pytest.raises(DatasetTimestampMissingError, match="'when' was dropped"):
         timed.drop_columns("when").time_before(datetime(2020, 1, 1)).to_pandas_dataframe()
+    zoned = tmp_path / "zoned.parquet"  # a UTC column filtered with naive datetimes (v1's UTC)
+    stamps = pd.to_datetime(["2019-01-01", "2019-01-03"]).tz_localize("UTC")
+    pd.DataFrame({"v": [1, 2], "at": stamps}).to_parquet(zoned)
+    utc = Dataset.Tabular.from_parquet_files(str(zoned)).with_timestamp_columns(timestamp="at")
+    assert list(utc.time_after(datetime(2019, 1, 2)).to_pandas_dataframe().v) == [2]
     lines = tmp_path / "rows.jsonl"
     lines.write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
     assert Dataset.Tabular.from_json_lines_files(str(lines)).to_pandas_dataframe().a.tolist() == [
@@ -105,6 +110,9 @@ def test_file_datasets_download_mount_and_select(csvs: Path, tmp_path: Path) -> 
         mounted = Path(context.mount_point) / "a.csv"
         assert mounted.is_symlink() and mounted.read_text().startswith("x,y")
     assert not Path(context.mount_point).exists()
+    mounted_input = files.as_mount()  # v1: dataset.as_mount() straight into arguments
+    assert mounted_input.mode == "mount" and mounted_input.name.startswith("input_")
+    assert files.as_download().mode == "download"
 
 
 def test_datastore_paths_and_the_default_datastore(

@@ -245,6 +245,19 @@ def test_compute_targets_and_command_steps_compile(ws: Workspace, src: Path) -> 
     assert compiled["command"] == ["python", "a.py", "--x", "1"]
     assert compiled["definition"]["compute"]["properties"]["maxNodes"] == 2
     assert compiled["name"] == "python"
+    status = target.get_status()  # v1 notebooks print target.get_status().serialize()
+    assert status == "Succeeded" and status.serialize()["maxNodes"] == 2
+
+
+def test_v1_run_configuration_takes_conda_dependencies(ws: Workspace, src: Path) -> None:
+    from run_widgets import CondaDependencies, RunConfiguration
+
+    packages = CondaDependencies()
+    packages.add_pip_package("pandas")
+    config = RunConfiguration(conda_dependencies=packages)
+    assert config.environment.python.conda_dependencies is packages
+    step = PythonScriptStep("a.py", source_directory=src, runconfig=config)
+    assert step.environment.python.user_managed_dependencies is False
 
 
 def test_bad_step_arguments_name_the_problem(src: Path) -> None:

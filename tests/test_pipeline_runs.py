@@ -482,3 +482,28 @@ def test_a_reopened_pipeline_run_is_a_pipeline_run(
     assert [s.name for s in reopened.get_steps()] == ["copy"]
     assert isinstance(Run.get(ws, run.id), PipelineRun)
     assert isinstance(next(iter(exp.get_runs())), PipelineRun)
+
+
+def test_a_datapath_parameter_to_an_empty_path_is_mounted_as_v1_did(
+    ws: Workspace, exp: Experiment, tmp_path: Path
+) -> None:
+    from run_widgets import DataPath, DataPathComputeBinding
+
+    src = source_dir(
+        tmp_path,
+        {"show.py": "import sys, os\nprint('arg', sys.argv[1], os.path.isdir(sys.argv[1]))\n"},
+        "dp",
+    )
+    where = PipelineParameter(
+        "input_datapath", DataPath(ws.get_default_datastore(), "sample_datapath1")
+    )
+    binding = (where, DataPathComputeBinding(mode="mount"))
+    step = PythonScriptStep(
+        "show.py", name="show", source_directory=src, arguments=[binding], inputs=[binding]
+    )
+    run = exp.submit(Pipeline(ws, [step]))
+    assert wait_pipeline(run) == "Completed", run.get_details().get("error")
+    assert (
+        "datastores/workspaceblobstore/sample_datapath1"
+        in run.find_step_run("show")[0].get_job_log()
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import hashlib
 import json
 import shutil
 import tempfile
@@ -390,6 +391,14 @@ class FileDataset(Dataset):
         )
         return [str(p) for p in filesystems.copy_to(self._files(), folder, overwrite)]
 
+    def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        """The files as a run's input, mounted (v1: ``dataset.as_mount()`` in arguments)."""
+        return self.as_named_input(_input_name(self)).as_mount(path_on_compute)
+
+    def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
+        """The files as a run's input, copied before the run starts."""
+        return self.as_named_input(_input_name(self)).as_download(path_on_compute)
+
     def mount(self, mount_point: str | Path | None = None, **kwargs: Any) -> MountContext:
         """A context that lays the files out under ``mount_point`` while it is active.
 
@@ -665,6 +674,14 @@ def dataset_from_definition(definition: Mapping[str, Any], workspace: Workspace 
     if definition.get("type") == "tabular":
         return TabularDataset(definition, workspace)
     return FileDataset(definition, workspace)
+
+
+def _input_name(dataset: Dataset) -> str:
+    """An input name for a dataset given without one (its name, or a hash of it)."""
+    if dataset.name and dataset.name.replace("_", "a").isalnum():
+        return dataset.name
+    digest = hashlib.sha256(json.dumps(dataset.definition, sort_keys=True).encode()).hexdigest()
+    return f"input_{digest[:8]}"
 
 
 def _manifest(files: list[FileRef]) -> dict[str, str]:

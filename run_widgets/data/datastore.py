@@ -330,7 +330,16 @@ class Datastore:
         """
         fs, _ = self.filesystem()
         base = clean_path(prefix, "prefix")
-        files = filesystems.expand(fs, self.full_path(base), self.describe(base))
+        full = self.full_path(base)
+        what = self.describe(base)
+        empty_folder = (
+            base
+            and filesystems.guarded(lambda: fs.isdir(full), what)
+            and not filesystems.guarded(lambda: fs.find(full), what)
+        )
+        if empty_folder:  # an output that wrote nothing: nothing to copy
+            return 0
+        files = filesystems.expand(fs, full, self.describe(base))
         folder = Path(target_path).expanduser()
         if base.rstrip("/"):  # v1 keeps the prefix's folders below target_path
             parent = str(PurePosixPath(base.rstrip("/")).parent)

@@ -261,13 +261,20 @@ def _lay_out_input(workspace: Workspace, entry: Mapping[str, Any], target: Path)
     else:
         store = resolve_datastore(workspace, entry["datastore"])
         location = {"kind": "datastore", "datastore": store.name, "path": entry["path"]}
-        files = sources.files_of(location, workspace)
+        fs, _ = store.filesystem()
+        if mode == "mount" and "file" in _protocols(fs):  # a local datastore: its own folder
+            return store.full_path(entry["path"])  # (as v1's mount, also where nothing is yet)
+        try:
+            files = sources.files_of(location, workspace)
+        except DataAccessError:
+            if mode != "mount":
+                raise
+            # v1 mounted a path that holds nothing yet as an empty folder; a download fails.
+            target.mkdir(parents=True, exist_ok=True)
+            return str(target)
         single = (
             len(files) == 1 and not entry["path"].endswith("/") and _is_file(store, entry["path"])
         )
-        fs, _ = store.filesystem()
-        if mode == "mount" and "file" in _protocols(fs):  # a local datastore: its own folder
-            return store.full_path(entry["path"])
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -324,6 +331,8 @@ def publish(
         files = list(filesystems.walk_local(folder))
         pairs = [(f, store.full_path(f"{path}/{f.relative_to(folder).as_posix()}")) for f in files]
         fs, _ = store.filesystem()
+        if "file" in _protocols(fs):  # an output that wrote nothing is still a folder
+            Path(store.full_path(path)).mkdir(parents=True, exist_ok=True)
         filesystems.upload_tree(fs, pairs, True, f"datastore {store.name!r}")
         local = [
             FileRef(filesystems.local_fs(), str(f), f.relative_to(folder).as_posix()) for f in files

@@ -195,16 +195,28 @@ def _time_filter(
             + "; set one with with_timestamp_columns(timestamp=...)."
         )
     values = pd.to_datetime(frame[column])
+    zone = getattr(values.dt, "tz", None)  # naive bounds mean the column's zone (UTC in v1)
     start = transform.get("start")
     end = transform.get("end")
     if transform.get("recent_seconds") is not None:
         start = (values.max() - timedelta(seconds=float(transform["recent_seconds"]))).isoformat()
     mask = pd.Series(True, index=frame.index)
     if start is not None:
-        after = pd.Timestamp(start)
+        after = _in_zone(pd.Timestamp(start), zone)
         mask &= values >= after if transform.get("include_boundary", True) else values > after
     if end is not None:
-        before = pd.Timestamp(end)
+        before = _in_zone(pd.Timestamp(end), zone)
         mask &= values <= before if transform.get("include_boundary", True) else values < before
     kept: pd.DataFrame = frame[mask].reset_index(drop=True)
     return kept
+
+
+def _in_zone(moment: pd.Timestamp, zone: Any) -> pd.Timestamp:
+    """``moment`` comparable with a column in ``zone`` (naive stays naive for a naive column)."""
+    if zone is None:
+        naive: pd.Timestamp = moment.tz_localize(None) if moment.tzinfo is not None else moment
+        return naive
+    zoned: pd.Timestamp = (
+        moment.tz_localize(zone) if moment.tzinfo is None else moment.tz_convert(zone)
+    )
+    return zoned

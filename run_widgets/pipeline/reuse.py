@@ -23,6 +23,7 @@ from ..data import filesystems, sources
 from ..data.dataset import Dataset, dataset_from_definition
 from ..data.datastore import resolve_datastore
 from ..data.job_io import OUTPUT_PROPERTY, lineage
+from ..exceptions import DataAccessError
 from ..store import RunRecord, RunStatus, TrackingStore
 from ..workspace import Workspace
 from .launch import REUSE_KEY_PROPERTY, STEP_RUN
@@ -43,7 +44,10 @@ def input_fingerprint(
         files = sources.all_files(dataset.definition["sources"], workspace)
         return filesystems.fingerprint(files) + json.dumps(dataset.definition.get("transforms", []))
     location = {"kind": "datastore", "datastore": entry["datastore"], "path": entry["path"]}
-    return filesystems.fingerprint(sources.files_of(location, workspace))
+    try:
+        return filesystems.fingerprint(sources.files_of(location, workspace))
+    except DataAccessError:  # a path that holds nothing (yet): mounted as an empty folder
+        return "absent"
 
 
 def reuse_key(

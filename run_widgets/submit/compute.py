@@ -209,6 +209,27 @@ class ComputeTargetAttachConfiguration(ComputeTargetProvisioningConfiguration):
     """What ``ComputeTarget.attach`` records (built by ``<Type>.attach_configuration``)."""
 
 
+class ComputeTargetStatus(str):
+    """A compute target's provisioning state (``"Succeeded"``), with v1's ``serialize()``."""
+
+    _target: ComputeTarget
+
+    def __new__(cls, state: str, target: ComputeTarget) -> ComputeTargetStatus:
+        """The state ``state`` of ``target``."""
+        status = super().__new__(cls, state)
+        status._target = target
+        return status
+
+    def serialize(self) -> dict[str, Any]:
+        """v1's status dict: the provisioning state and the target's settings."""
+        return {
+            "provisioningState": str(self),
+            "name": self._target.name,
+            "type": self._target.type,
+            **self._target.properties,
+        }
+
+
 class ComputeTarget:
     """A named compute target of a workspace (v1 ``ComputeTarget``).
 
@@ -307,9 +328,12 @@ class ComputeTarget:
         """Where it runs, always ``local`` (v1's Azure region)."""
         return LOCAL
 
-    def get_status(self) -> str:
-        """The provisioning state (v1 ``get_status``)."""
-        return self.provisioning_state
+    def get_status(self) -> ComputeTargetStatus:
+        """The provisioning state (v1 ``get_status``): a str with v1's ``serialize()``.
+
+        v1 notebooks print ``target.get_status().serialize()``.
+        """
+        return ComputeTargetStatus(self.provisioning_state, self)
 
     def serialize(self) -> dict[str, Any]:
         """The stored definition (v1 ``serialize``)."""

@@ -359,12 +359,38 @@ def curated(name: str) -> Environment:
     )
 
 
-@dataclass
 class RunConfiguration:
-    """v1 ``run_config``: holds the environment and the compute target (name or object)."""
+    """v1 ``run_config``: holds the environment and the compute target (name or object).
 
-    environment: Environment = field(default_factory=Environment)
-    target: Any = "local"
+    Args:
+        script: accepted for v1 code (give the script to the ``ScriptRunConfig`` or step).
+        arguments: accepted for v1 code.
+        framework: accepted for v1 code (always Python).
+        communicator: accepted for v1 code.
+        conda_dependencies: the environment's packages (v1's shortcut for
+            ``run_config.environment.python.conda_dependencies``).
+        environment: the environment (default: a new ``Environment``).
+        target: the compute target (name or object; default ``"local"``).
+    """
+
+    def __init__(
+        self,
+        script: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        framework: str | None = None,
+        communicator: str | None = None,
+        conda_dependencies: CondaDependencies | None = None,
+        environment: Environment | None = None,
+        target: Any = "local",
+        **_v1: Any,
+    ) -> None:
+        self.environment = environment if environment is not None else Environment()
+        self.target = target
+        if conda_dependencies is not None:
+            self.environment.python.conda_dependencies = conda_dependencies
+
+    def __repr__(self) -> str:
+        return f"RunConfiguration(environment={self.environment.name!r}, target={self.target!r})"
 
 
 class ScriptRunConfig:

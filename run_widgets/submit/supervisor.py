@@ -216,7 +216,9 @@ class Supervisor:
             **self.workspace.description().environ(),
             **SubmittedJob(
                 # the artifacts location (a folder, or an object-storage URL) names it
-                self.run_id, self.workspace.description().artifacts, record.experiment_name
+                self.run_id,
+                self.workspace.description().artifacts,
+                record.experiment_name,
             ).environ(),
             ERROR_FILE_VARIABLE: str(self.error_file),
             SUPERVISOR_PID_VARIABLE: str(os.getpid()),
