@@ -27,7 +27,7 @@ from run_widgets import (
 )
 
 __all__ = ["no_leftover_pipelines"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.dask]
 SQLITE_ONLY = "what runs on the cluster does not depend on the store backend (tests/test_pipeline_runs.py runs on both)"
 
 
