@@ -164,6 +164,10 @@ def test_the_registry_finds_what_the_layers_above_registered() -> None:
     assert REGISTRY.run_types.get("hyperdrive") is run_widgets.HyperDriveRun
     assert {"local", "amlcompute", "dask"} <= set(REGISTRY.executors.keys())
     assert REGISTRY.view_kinds.get("hyperdrive") is run_widgets.widgets.sweep.SweepView
+    assert REGISTRY.run_types.get("azureml.PipelineRun") is run_widgets.PipelineRun
+    assert (
+        REGISTRY.view_kinds.get("azureml.PipelineRun") is run_widgets.widgets.pipeline.PipelineView
+    )
     assert REGISTRY.run_report.get() is not None
 
 
@@ -174,14 +178,18 @@ def test_scripts_load_no_widget_and_the_widget_layer_registers_its_view_kinds() 
         "import sys, run_widgets\n"
         "from run_widgets.runtime import REGISTRY\n"
         "loaded = sorted(m for m in ('ipywidgets', 'bqplot', 'anywidget') if m in sys.modules)\n"
-        "print(loaded, REGISTRY.view_kinds.get('hyperdrive'))\n"
+        "kinds = ('hyperdrive', 'azureml.PipelineRun')\n"
+        "print(loaded, [REGISTRY.view_kinds.get(kind) for kind in kinds])\n"
         "run_widgets.RunDetails\n"
-        "print(REGISTRY.view_kinds.get('hyperdrive').__module__)\n"
+        "print([REGISTRY.view_kinds.get(kind).__module__ for kind in kinds])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
-    assert done.stdout.split("\n")[:2] == ["[] None", "run_widgets.widgets.sweep"]
+    assert done.stdout.split("\n")[:2] == [
+        "[] [None, None]",
+        "['run_widgets.widgets.sweep', 'run_widgets.widgets.pipeline']",
+    ]
 
 
 def test_slots_and_tables_say_what_is_missing_and_load_lazy_values() -> None:

@@ -21,13 +21,13 @@ checks, order), ``spec`` (compiling for the driver), ``reuse`` (reuse keys), ``l
 ``pipeline`` (``Pipeline``).
 
 Layer: pipeline, above ``data`` and ``submit``; importing it registers pipeline submission
-(``Pipeline``, ``PublishedPipeline``, ``PipelineEndpoint``), the run classes of
-``azureml.PipelineRun`` / ``azureml.StepRun`` and the pipeline view kind (the widget in
-``widgets.pipeline``, loaded only when a pipeline run is shown).
+(``Pipeline``, ``PublishedPipeline``, ``PipelineEndpoint``) and the run classes of
+``azureml.PipelineRun`` / ``azureml.StepRun``; the widget layer registers the pipeline view
+kind (``widgets.pipeline``).
 """
 
 from ..experiment import register_submit_function
-from ..runtime.registry import REGISTRY, Lazy
+from ..runtime.registry import REGISTRY
 from .launch import PIPELINE_RUN, STEP_RUN, submit_pipeline
 from .parameters import PipelineParameter
 from .pipeline import Pipeline
@@ -47,7 +47,6 @@ register_submit_function(PublishedPipeline, submit_published)
 register_submit_function(PipelineEndpoint, submit_endpoint)
 REGISTRY.run_types.register(PIPELINE_RUN, PipelineRun)
 REGISTRY.run_types.register(STEP_RUN, StepRun)
-REGISTRY.view_kinds.register(PIPELINE_RUN, Lazy("run_widgets.widgets.pipeline", "PipelineView"))
 
 __all__ = [
     "CommandStep",

@@ -8,7 +8,8 @@ as choosing it in the step table does. The child table becomes v1's step table (
 Status, Reused, Created, Ended, Duration, Run Id). The static snapshot shows the graph as
 an image and the step table.
 
-Layer: widgets.
+Layer: widgets; importing it registers the view kind of ``azureml.PipelineRun`` runs
+(``runtime.REGISTRY.view_kinds``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from ..pipeline.launch import PIPELINE_RUN
+from ..runtime.registry import REGISTRY
 from ..views import static
 from ..views.pipeline_graph import PipelineGraphModel, graph_png
 from ..views.tracker import PollChanges
@@ -98,3 +101,6 @@ class PipelineView(ipywidgets.VBox):  # type: ignore[misc]
         if panel is not None:
             panel.close()
         super().close()
+
+
+REGISTRY.view_kinds.register(PIPELINE_RUN, PipelineView)
