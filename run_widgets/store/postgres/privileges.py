@@ -48,6 +48,12 @@ WRITER_GRANTS: dict[str, str] = {
     "models": "INSERT, UPDATE (tags, properties)",
     "environments": "INSERT",
     "compute_targets": "INSERT, DELETE",
+    # Data assets and pipelines (migration 0008_data_and_pipelines): shared by the team, as
+    # environments are; a registered dataset version is write-once.
+    "datastores": "INSERT, UPDATE (definition, secret, is_default), DELETE",
+    "datasets": "INSERT",
+    "published_pipelines": "INSERT, UPDATE (status)",
+    "pipeline_endpoints": "INSERT, UPDATE (name, pipeline_ids, default_version, status)",
 }
 """What a writer may do to each table besides reading it (SELECT is granted on every table)."""
 

@@ -51,7 +51,15 @@ class SqlDataAssets(SqlTransactions):
         With ``overwrite`` a datastore of that name is replaced; without, the one there is
         returned (the caller compares definitions).
         """
-        return self._in_write(add_datastore, name, definition, secret, created_at, overwrite)
+        return self._in_write(
+            f"register datastore {name!r}",
+            add_datastore,
+            name,
+            definition,
+            secret,
+            created_at,
+            overwrite,
+        )
 
     def get_datastore(self, name: str) -> DatastoreRecord | None:
         """Datastore ``name``, or None."""
@@ -63,11 +71,11 @@ class SqlDataAssets(SqlTransactions):
 
     def delete_datastore(self, name: str) -> bool:
         """Forget datastore ``name``; False if there was none."""
-        return self._in_write(delete_datastore, name)
+        return self._in_write(f"unregister datastore {name!r}", delete_datastore, name)
 
     def set_default_datastore(self, name: str) -> None:
         """Make ``name`` the default datastore (a built-in name clears every flag)."""
-        self._in_write(set_default_datastore, name)
+        self._in_write(f"make {name!r} the default datastore", set_default_datastore, name)
 
     def get_default_datastore_name(self) -> str | None:
         """The registered datastore marked default, or None (the built-in default)."""
@@ -76,7 +84,9 @@ class SqlDataAssets(SqlTransactions):
     # -- datasets --------------------------------------------------------------------
     def add_dataset(self, dataset: NewDataset) -> DatasetRecord:
         """Save a dataset: as the next version of its name, or unnamed (version None)."""
-        return self._in_write(add_dataset, dataset)
+        return self._in_write(
+            f"register dataset {dataset.name or dataset.id!r}", add_dataset, dataset
+        )
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None:
         """A registered version (the latest when ``version`` is None), or None."""
@@ -93,7 +103,7 @@ class SqlDataAssets(SqlTransactions):
     # -- published pipelines and endpoints ---------------------------------------------
     def add_published_pipeline(self, record: PublishedPipelineRecord) -> None:
         """Store a published pipeline."""
-        self._in_write(add_published_pipeline, record)
+        self._in_write(f"publish pipeline {record.name!r}", add_published_pipeline, record)
 
     def get_published_pipeline(self, pipeline_id: str) -> PublishedPipelineRecord | None:
         """A published pipeline by id, or None."""
@@ -105,11 +115,18 @@ class SqlDataAssets(SqlTransactions):
 
     def set_published_pipeline_status(self, pipeline_id: str, status: str) -> bool:
         """Enable or disable a published pipeline; False if there is none."""
-        return self._in_write(set_published_pipeline_status, pipeline_id, status)
+        return self._in_write(
+            f"set published pipeline {pipeline_id} {status}",
+            set_published_pipeline_status,
+            pipeline_id,
+            status,
+        )
 
     def add_pipeline_endpoint(self, record: PipelineEndpointRecord) -> PipelineEndpointRecord:
         """Store a new pipeline endpoint (its name must be free)."""
-        return self._in_write(add_pipeline_endpoint, record)
+        return self._in_write(
+            f"create pipeline endpoint {record.name!r}", add_pipeline_endpoint, record
+        )
 
     def get_pipeline_endpoint(
         self, id: str | None = None, name: str | None = None
@@ -132,7 +149,13 @@ class SqlDataAssets(SqlTransactions):
     ) -> PipelineEndpointRecord:
         """Change an endpoint in one transaction (rename, default, status, a new version)."""
         return self._in_write(
-            update_pipeline_endpoint, endpoint_id, name, default_version, status, add_pipeline
+            f"change pipeline endpoint {endpoint_id}",
+            update_pipeline_endpoint,
+            endpoint_id,
+            name,
+            default_version,
+            status,
+            add_pipeline,
         )
 
 
