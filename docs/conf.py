@@ -67,7 +67,7 @@ nitpick_ignore_regex = [
     # Names of other libraries (no intersphinx inventories offline) and typing internals.
     (
         r"py:.*",
-        r"(numpy|np|pandas|pd|ipywidgets|IPython|traitlets|mlflow|psycopg|distributed|matplotlib|PIL|os|pathlib|collections|typing|typing_extensions|datetime|threading|concurrent|subprocess|types|enum|zipfile|io|logging|json|contextlib|argparse|dataclasses|builtins|random)(\..*)?",
+        r"(numpy|np|pandas|pd|ipywidgets|IPython|traitlets|mlflow|psycopg|distributed|matplotlib|bqplot|anywidget|PIL|os|pathlib|collections|typing|typing_extensions|datetime|threading|concurrent|subprocess|types|enum|zipfile|io|logging|json|contextlib|argparse|dataclasses|builtins|random)(\..*)?",
     ),
     (
         r"py:.*",
