@@ -238,3 +238,32 @@ def test_a_cell_indented_as_a_whole_is_rewritten_as_ipython_runs_it() -> None:
     assert rewrite_source(source).text == (
         " run = exp.submit(config=src)\n\n from run_widgets import ActivityFailedException\n"
     )
+
+
+def test_qualified_names_are_rewritten_in_every_cell_once_a_cell_imports_azureml_core(
+    tmp_path: Path,
+) -> None:
+    # As in Microsoft's notebook-runner pipeline notebook: the import in one cell, the use
+    # (azureml.core.runconfig.DEFAULT_CPU_IMAGE) in a later one.
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import azureml.core\nprint(azureml.core.VERSION)"),
+        nbformat.v4.new_code_cell(
+            "image = azureml.core.runconfig.DEFAULT_CPU_IMAGE  # azureml.core.runconfig\n"
+            "other = azureml.core.runconfig.NotInRunWidgets\n"
+            "text = 'azureml.core.runconfig.DEFAULT_CPU_IMAGE'"
+        ),
+    ]
+    source = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, source)
+    report = port_file(source, tmp_path / "out.ipynb", backup=False)
+    cells = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells
+    assert cells[0].source == "import run_widgets\nprint(run_widgets.VERSION)"
+    assert cells[1].source == (
+        "image = run_widgets.DEFAULT_CPU_IMAGE  # azureml.core.runconfig\n"
+        "other = azureml.core.runconfig.NotInRunWidgets\n"
+        "text = 'azureml.core.runconfig.DEFAULT_CPU_IMAGE'"
+    )
+    assert report.statements == 1
+    # without the import anywhere, a cell's qualified names are not ours to rewrite
+    assert rewrite_source("x = azureml.core.VERSION").text == "x = azureml.core.VERSION"

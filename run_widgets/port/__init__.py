@@ -21,7 +21,7 @@ from typing import Any
 
 from ..exceptions import UserErrorException
 from .cloud import Finding, find, imported_cloud_names
-from .rewrite import rewrite_source
+from .rewrite import imports_azureml_core, rewrite_source
 
 BACKUP_SUFFIX = ".bak"
 SKIPPED_FOLDERS = frozenset({".ipynb_checkpoints", ".git", "__pycache__", ".venv", "node_modules"})
@@ -149,9 +149,10 @@ def _port_notebook(path: Path, output: Path | None, backup: bool) -> FileReport:
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     sources = [_cell_text(cell) for _, cell in code]
     imported = imported_cloud_names(sources)
+    qualified = any(imports_azureml_core(source) for source in sources)
     changed = False
     for (index, cell), source in zip(code, sources, strict=True):
-        rewrite = rewrite_source(source)
+        rewrite = rewrite_source(source, qualified)
         if rewrite.text != source:
             changed = True
             _set_cell_text(cell, rewrite.text)

@@ -3,7 +3,8 @@
 ``from azureml.core import Workspace, Dataset`` becomes ``from run_widgets import
 Workspace`` plus ``from azureml.core import Dataset`` (kept: run_widgets has no Dataset);
 ``import azureml.core`` becomes ``import run_widgets`` and ``azureml.core.VERSION``
-``run_widgets.VERSION``. What run_widgets offers is read from ``run_widgets.__all__``, so
+``run_widgets.VERSION`` (in a notebook, in every cell once one cell imports
+``azureml.core``: the kernel shares its names between cells). What run_widgets offers is read from ``run_widgets.__all__``, so
 the rewriting follows the package as it grows.
 """
 
@@ -53,17 +54,20 @@ def parse(source: str) -> ast.Module | None:
         return None
 
 
-def rewrite_source(source: str) -> Rewrite:
+def rewrite_source(source: str, qualified: bool = False) -> Rewrite:
     """Rewrite the azureml imports of ``source`` (left untouched if it does not parse).
 
     A cell indented as a whole parses as IPython runs it: without the common indentation.
+    With ``qualified``, ``azureml.<module>.<Name>`` references become ``run_widgets.<Name>``
+    even where ``source`` itself does not import ``azureml.core`` (another cell of the
+    notebook did, see :func:`imports_azureml_core`).
     """
     tree = parse(source)
     if tree is None:
         indent = _common_indent(source)
         if not indent:
             return Rewrite(source)
-        inner = rewrite_source(textwrap.dedent(source))
+        inner = rewrite_source(textwrap.dedent(source), qualified)
         text = "\n".join(indent + line if line.strip() else line for line in inner.text.split("\n"))
         return Rewrite(text, inner.changed_lines, inner.statements, inner.kept)
     lines = source.split("\n")
@@ -85,12 +89,30 @@ def rewrite_source(source: str) -> Rewrite:
             text = f"import {TARGET}" + (f" as {alias.asname}" if alias.asname else "")
             aliased_core = aliased_core or alias.asname is None
             edits.append((*_span(lines, node), text, []))
-    if not edits and not aliased_core:
+    if not edits and not (aliased_core or qualified):
         return Rewrite(source)
     text = _apply(lines, edits)
-    if aliased_core:
+    if aliased_core or qualified:
         text = _replace_qualified(text)
     return _located(text, edits)
+
+
+def imports_azureml_core(source: str) -> bool:
+    """Whether ``source`` runs ``import azureml.core`` (without ``as``).
+
+    Code after it may then name ``azureml.core.<Name>`` and ``azureml.<module>.<Name>``.
+    """
+    tree = parse(source)
+    if tree is None:
+        indent = _common_indent(source)
+        tree = parse(textwrap.dedent(source)) if indent else None
+        if tree is None:
+            return False
+    return any(
+        isinstance(node, ast.Import)
+        and any(a.name == "azureml.core" and a.asname is None for a in node.names)
+        for node in ast.walk(tree)
+    )
 
 
 def _common_indent(source: str) -> str:
