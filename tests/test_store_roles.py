@@ -444,3 +444,54 @@ def test_env_password_is_never_printed(team: Team) -> None:
         result = team.roles(*argv, check=False)
         assert PASSWORD not in result.stdout + result.stderr
         assert team.server.password not in result.stdout + result.stderr
+
+
+def test_writers_share_data_assets_and_a_viewer_may_not_add_any(team: Team, tmp_path: Path) -> None:
+    """Datastores, datasets, published pipelines and endpoints (migration 0008): a writer
+    registers them, another writer uses and changes them, a viewer reads them only."""
+    from run_widgets import Dataset, Datastore, Pipeline, PipelineEndpoint, PythonScriptStep
+
+    team.workspace("owner")
+    alice, bob = team.workspace("alice"), team.workspace("bob")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "t.csv").write_text("a,b\n1,2\n3,4\n")
+    store = alice.get_default_datastore()
+    store.upload(str(data), "tables", overwrite=True)
+    table = Dataset.Tabular.from_delimited_files(store.path("tables/t.csv"))
+    table.register(alice, "t", description="by alice")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "step.py").write_text("print('step')\n")
+    step = PythonScriptStep("step.py", name="only", source_directory=str(src))
+    published = Pipeline(alice, [step]).publish("p", description="by alice")
+    endpoint = PipelineEndpoint.publish(alice, "ep", "by alice", published)
+    Datastore.get(alice, "workspaceblobstore").set_as_default()
+
+    bobs = Dataset.get_by_name(bob, "t")
+    assert bobs.to_pandas_dataframe()["b"].tolist() == [2, 4]
+    bobs.take(1).register(bob, "t", create_new_version=True)  # bob adds version 2
+    assert Dataset.get_by_name(bob, "t").version == 2
+    PipelineEndpoint.get(bob, name="ep").add_default(Pipeline(bob, [step]).publish("p2"))
+    published.disable()
+    Datastore.get(bob, "workspacefilestore").set_as_default()
+    assert bob.get_default_datastore().name == "workspacefilestore"
+    before = team.seq()
+
+    viewer = team.workspace("viewer")
+    assert Dataset.get_by_name(viewer, "t", version=1).description == "by alice"
+    assert [p.name for p in PipelineEndpoint.list(viewer)] == ["ep"]
+    assert PipelineEndpoint.get(viewer, name="ep").default_version == "1"
+    assert viewer.get_default_datastore().name == "workspacefilestore"
+    for action, call in (
+        ("register dataset", lambda: Dataset.get_by_name(viewer, "t").register(viewer, "t2")),
+        ("publish pipeline", lambda: Pipeline(viewer, [step]).publish("p3")),
+        (
+            "datastore 'workspaceblobstore'",
+            lambda: Datastore.get(viewer, "workspaceblobstore").set_as_default(),
+        ),
+    ):
+        with pytest.raises(StorePermissionError) as info:
+            call()
+        assert action in str(info.value) and "Nothing was written" in str(info.value)
+    assert endpoint.name == "ep" and team.seq() == before
