@@ -292,7 +292,13 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether nothing listens on ``port``.
+
+    Connections left in TIME_WAIT by a TensorBoard that just stopped do not count
+    (TensorBoard's server binds with SO_REUSEADDR as well).
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

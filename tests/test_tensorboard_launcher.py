@@ -58,7 +58,14 @@ def test_tensorboard_shows_the_runs_metrics_and_their_event_files(
         board.stop()
     port = int(url.rsplit(":", 1)[1].strip("/"))
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # free again: the process is gone
+        # Free again: nothing listens (the connections the test made may linger in TIME_WAIT,
+        # which a plain bind would count: a failure seen on a loaded machine).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+        probe.listen()
+    board_again = Tensorboard([run], local_root=tmp_path / "board", port=port)
+    assert board_again.start() == url  # the same port serves again at once
+    board_again.stop()
     run.complete()
 
 
