@@ -87,6 +87,8 @@ nitpick_ignore_regex = [
         r"run_widgets\.(views|widgets|store|runtime|tracking|data|pipeline|mlflow\.(mirror|views|api|history))\..*",
     ),
     (r"py:.*", r"TagFilter|RunSource|PollChanges|ModelChanges"),
+    # What ComputeTarget.get_status() returns: a str (v1's state name) with serialize().
+    (r"py:.*", r"run_widgets\.submit\.compute\.ComputeTargetStatus"),
 ]
 
 # -- MyST and MyST-NB --
