@@ -247,6 +247,22 @@ def test_ticks_read_as_numbers_and_whole_values_get_whole_ticks() -> None:
     assert axes.tick_format(np.array([0.0, 2e6])) == ".3~s"
 
 
+def test_x_tick_labels_fit_side_by_side_and_neighbours_print_apart() -> None:
+    for values in (
+        np.linspace(0.00061, 0.00066, 20),  # ran together as 0.000610.00062…
+        np.linspace(1.00001, 1.00005, 10),  # printed 1.00002 for 1.000025
+        np.array([123456.75, 123457.5]),  # printed 123,457 three times
+    ):
+        layout = axes.linear_axis([values], label_chars=axes.X_LABEL_CHARS)
+        assert layout is not None
+        labels = [axes.label_text(float(t), layout.fmt) for t in layout.ticks]
+        assert len(set(labels)) == len(labels) >= 2, labels
+        assert axes.labels_fit(layout.ticks, layout.fmt, axes.X_LABEL_CHARS), labels
+        assert layout.low <= values.min() and layout.high >= values.max()
+    steps = axes.linear_axis([np.arange(16.0)], label_chars=axes.X_LABEL_CHARS)
+    assert steps is not None and steps.ticks.tolist() == [0, 5, 10, 15]  # unchanged
+
+
 def test_domains_are_padded_beyond_the_outer_ticks() -> None:
     layout = axes.linear_axis([np.arange(16.0)], integer=True)
     assert layout is not None
@@ -268,6 +284,8 @@ def test_ignore_outliers_scales_to_quantiles_and_clips_the_rest() -> None:
 
 
 def test_relative_time_picks_a_unit_for_the_span() -> None:
+    assert axes.time_unit(0.4) == ("ms", 0.001)
+    assert axes.relative_time([np.array([0.000615, 0.00065])]) == ("ms", 0.001)
     assert axes.time_unit(90) == ("s", 1.0)
     assert axes.time_unit(30 * 60) == ("min", 60.0)
     assert axes.time_unit(5 * 3600) == ("h", 3600.0)

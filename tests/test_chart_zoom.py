@@ -221,10 +221,10 @@ def test_time_since_start_zooms_in_seconds(exp: Experiment) -> None:
         chart = view._charts["loss"]
         chart.x_select.value = RELATIVE
         origin = view.tracker.start_time
-        view.set_x_range("loss", 100.0, 200.0)
-        assert view.x_range("loss") == pytest.approx((100.0, 200.0), abs=1e-6)
+        view.set_x_range("loss", 100.0, 400.0)
+        assert view.x_range("loss") == pytest.approx((100.0, 400.0), abs=1e-6)
         data = view.get_widget_data()["charts"]["loss"]
-        inside = times[(times - origin >= 100.0 - 1e-6) & (times - origin <= 200.0 + 1e-6)]
+        inside = times[(times - origin >= 100.0 - 1e-6) & (times - origin <= 400.0 + 1e-6)]
         assert data["exact"] and data["x"] == pytest.approx((inside - origin).tolist(), abs=1e-6)
         assert chart.reset_zoom.layout.display == ""
         # A drag gives the drawn units (minutes here), the range is kept in seconds.
@@ -235,6 +235,10 @@ def test_time_since_start_zooms_in_seconds(exp: Experiment) -> None:
         assert view.x_range("loss") == pytest.approx((120.0, 150.0), abs=1e-6)
         chart.reset_zoom.click()
         assert view.x_range("loss") is None
+        # The unit fits the zoomed width: 100 s read in seconds, not 1.67 to 3.33 min.
+        view.set_x_range("loss", 100.0, 200.0)
+        assert chart.x_axis.label == "time since start (s)"
+        view.set_x_range("loss", None)
         assert view.get_widget_data()["charts"]["loss"]["x_range"] is None
     finally:
         view.close()

@@ -6,6 +6,7 @@ Widgets are built kernel-free (ipywidgets falls back to a dummy comm) and read t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -659,8 +660,10 @@ def test_chart_axes_outliers_filter_and_exports(details: RunDetails, tmp_path: P
     loss = details._charts["loss"]
     loss.x_select.value = WALL  # a date axis over the points' wall times
     assert loss.x_axis.scale is loss.x_date and loss.lines[0].x.dtype.kind == "M"
-    loss.x_select.value = RELATIVE  # seconds since the start, in the unit that fits
-    assert loss.x_axis.scale is loss.x_scale and loss.x_axis.label == "time since start (s)"
+    loss.x_select.value = RELATIVE  # time since the start, in the unit that fits (ms here)
+    assert loss.x_axis.scale is loss.x_scale
+    assert re.fullmatch(r"time since start \((ms|s)\)", loss.x_axis.label), loss.x_axis.label
+    assert loss.x_axis.tick_values[0] == 0 and loss.x_scale.min < 0  # from the run's start
     loss.x_select.value = INDEX
     np.testing.assert_array_equal(loss.lines[0].x, [0, 1, 2, 3, 4])
     # Ignore outliers for every chart: the grid's toggle sets each chart's menu.

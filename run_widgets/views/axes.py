@@ -12,7 +12,10 @@ the :class:`AxisLayout` it gets:
   numbers), printed without exponents below a million ("5,000", not "5e+3");
 * *ignore outliers* scales the axis to the 5–95 % quantiles of the values shown; the
   points outside are drawn at the edge (``AxisLayout.clip``), not dropped;
-* relative time is shown in the unit that reads best for its span (s, min, h, days).
+* an x axis keeps as many ticks as its labels fit side by side (``X_LABEL_CHARS``): a
+  narrow range of long fractions gets fewer ticks, not labels run together;
+* relative time starts at 0 and is shown in the unit that reads best for its span (ms,
+  s, min, h, days).
 
 Pure functions of numpy arrays: tested without a kernel.
 """
@@ -31,11 +34,17 @@ PAD_FRACTION = 0.06  # of the span: about 14 px of a 240 px axis, a tick label's
 OUTLIER_QUANTILES = (5.0, 95.0)
 # (unit, seconds per unit, the span from which it is used)
 TIME_UNITS = (
-    ("s", 1.0, 0.0),
+    ("ms", 0.001, 0.0),
+    ("s", 1.0, 1.0),
     ("min", 60.0, 120.0),
     ("h", 3600.0, 7200.0),
     ("days", 86400.0, 172800.0),
 )
+
+
+X_LABEL_CHARS = 40
+"""Characters an x axis' tick labels may take, a gap of two after each: the plot area of
+a chart in RunDetails' three-column grid (about 260 px of 11 px digits)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,8 @@ def tick_format(ticks: np.ndarray, integer: bool = False) -> str:
 
     ``,d`` for whole numbers ("5,000"), ``,~g`` for fractions ("0.25", "1,250.5"), SI
     prefixes from a million on ("2.5M"). (A precision below the number of digits, as
-    ``.3~g`` was, prints 5000 as "5e+3".) More digits where fewer would print two ticks
-    alike (a zoom on steps 1,000,100-1,000,400).
+    ``.3~g`` was, prints 5000 as "5e+3".) More digits where six would print a tick other
+    than it is, or two ticks alike (1.000025; a zoom on steps 1,000,100-1,000,400).
     """
     if ticks.size == 0:
         return ",~g"
@@ -107,11 +116,29 @@ def tick_format(ticks: np.ndarray, integer: bool = False) -> str:
         return ".3~s"
     if whole:
         return ",d"
-    if len({f"{t:.6g}" for t in ticks.tolist()}) < ticks.size:
-        gaps = np.diff(np.sort(ticks))
-        gap = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else largest
-        return f",.{math.floor(math.log10(largest)) - math.floor(math.log10(gap)) + 1}~g"
-    return ",~g"
+    gaps = np.diff(np.sort(ticks))
+    gap = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else largest
+    digits = 6
+    if largest > 0:
+        digits = max(digits, math.floor(math.log10(largest)) - math.floor(math.log10(gap)) + 1)
+    while digits < 15 and any(abs(float(f"{t:.{digits}g}") - t) > gap / 1000 for t in ticks):
+        digits += 1
+    return ",~g" if digits == 6 else f",.{digits}~g"
+
+
+def label_text(value: float, fmt: str) -> str:
+    """About what d3 prints for ``value`` in format ``fmt`` (to measure labels here)."""
+    if fmt == ",d":
+        return f"{round(value):,}"
+    if fmt == ".3~s":
+        return f"{value / 1e6:.3g}M"
+    precision = fmt[2:-2] if fmt.startswith(",.") and fmt.endswith("~g") else "6"
+    return f"{value:,.{precision}g}"
+
+
+def labels_fit(ticks: np.ndarray, fmt: str, chars: int) -> bool:
+    """True when the labels of ``ticks`` fit side by side in ``chars`` characters."""
+    return sum(len(label_text(float(t), fmt)) + 2 for t in ticks) <= chars
 
 
 def _pad(low: float, high: float) -> tuple[float, float]:
@@ -124,6 +151,7 @@ def linear_axis(
     integer: bool | None = None,
     ignore_outliers: bool = False,
     count: int = MAX_TICKS,
+    label_chars: int | None = None,
 ) -> AxisLayout | None:
     """The layout of a linear axis over ``arrays`` (``None`` when nothing is finite).
 
@@ -132,6 +160,8 @@ def linear_axis(
         integer: whole-number ticks; ``None``: when every value is whole.
         ignore_outliers: scale to the 5–95 % quantiles; values outside are clipped.
         count: at most this many tick intervals.
+        label_chars: fewer ticks until their labels fit in this many characters (an x
+            axis: ``X_LABEL_CHARS``); ``None``: no limit.
     """
     values = finite_values(arrays)
     if not len(values):
@@ -141,23 +171,38 @@ def linear_axis(
     clip = None
     if ignore_outliers and (narrow := robust_range(values)) is not None:
         lo, hi = narrow
-    low, high = nice_domain(lo, hi, count, integer=whole)
-    ticks = linear_ticks(low, high, count, integer=whole)
+    for intervals in range(count, 0, -1):
+        low, high = nice_domain(lo, hi, intervals, integer=whole)
+        ticks = linear_ticks(low, high, intervals, integer=whole)
+        fmt = tick_format(ticks, whole)
+        if label_chars is None or labels_fit(ticks, fmt, label_chars):
+            break
     padded_low, padded_high = _pad(low, high)
     if ignore_outliers and (values.min() < padded_low or values.max() > padded_high):
         clip = (padded_low, padded_high)
-    return AxisLayout(padded_low, padded_high, ticks, tick_format(ticks, whole), clip)
+    return AxisLayout(padded_low, padded_high, ticks, fmt, clip)
 
 
-def range_axis(low: float, high: float, integer: bool, count: int = MAX_TICKS) -> AxisLayout:
+def range_axis(
+    low: float,
+    high: float,
+    integer: bool,
+    count: int = MAX_TICKS,
+    label_chars: int | None = None,
+) -> AxisLayout:
     """The layout of a zoomed axis: exactly ``[low, high]``, with round ticks inside it.
 
     Rounded out like :func:`linear_axis`, the range dragged would not fill the plot.
+    ``label_chars``: fewer ticks until their labels fit (as in :func:`linear_axis`).
     """
     if not high > low:
         low, high = nice_domain(low, high, count, integer=integer)
-    ticks = linear_ticks(low, high, count, integer=integer)
-    return AxisLayout(low, high, ticks, tick_format(ticks, integer), None)
+    for intervals in range(count, 0, -1):
+        ticks = linear_ticks(low, high, intervals, integer=integer)
+        fmt = tick_format(ticks, integer)
+        if label_chars is None or labels_fit(ticks, fmt, label_chars):
+            break
+    return AxisLayout(low, high, ticks, fmt, None)
 
 
 def log_axis(arrays: Sequence[np.ndarray], ignore_outliers: bool = False) -> AxisLayout | None:
@@ -188,7 +233,10 @@ def time_unit(span_seconds: float) -> tuple[str, float]:
 
 
 def relative_time(arrays: Sequence[np.ndarray]) -> tuple[str, float]:
-    """The unit of a relative-time axis over ``arrays`` (seconds): ``(unit, divisor)``."""
+    """The unit of a relative-time axis over ``arrays`` (seconds): ``(unit, divisor)``.
+
+    The span counts from 0 (the run's start), which the axis shows.
+    """
     values = finite_values(arrays)
     span = float(values.max() - min(0.0, float(values.min()))) if len(values) else 0.0
     return time_unit(span)

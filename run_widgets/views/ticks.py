@@ -98,15 +98,3 @@ def log_domain(lo: float, hi: float) -> tuple[float, float]:
 
     low, high = down(lo), up(hi)
     return (low, high) if high > low else (low / 2, high * 2)
-
-
-def tick_format(ticks: np.ndarray, integer: bool = False) -> str:
-    """The d3 format for these ticks: plain integers, SI prefixes when large, else 3 digits."""
-    if ticks.size == 0:
-        return ".3~g"
-    largest = float(np.max(np.abs(ticks)))
-    if largest >= 1e4:
-        return ".3~s"
-    if integer:
-        return "d"
-    return ".3~g"

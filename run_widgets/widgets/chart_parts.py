@@ -19,7 +19,14 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..views.axes import AxisLayout, linear_axis, range_axis, relative_time
+from ..views.axes import (
+    X_LABEL_CHARS,
+    AxisLayout,
+    linear_axis,
+    range_axis,
+    relative_time,
+    time_unit,
+)
 from ..views.export import ChartData
 from ._assets import asset, css
 
@@ -124,23 +131,36 @@ def x_layout(
     if kind == "wall":
         return [x.astype("datetime64[ms]") for x in xs], label, None
     divisor = 1.0
+    integer = True if kind == "integer" else None
     if kind == "relative":
-        unit, divisor = relative_time(_span_of(data, xs))
+        unit, divisor = _relative_unit(data, xs)
         xs = [x / divisor for x in xs]
         label = f"time since start ({unit})"
     if data.x_range is not None:
         low, high = data.x_range
-        return xs, label, range_axis(low / divisor, high / divisor, integer=kind == "integer")
-    return xs, label, linear_axis(xs, integer=True if kind == "integer" else None)
+        return (
+            xs,
+            label,
+            range_axis(
+                low / divisor, high / divisor, integer=kind == "integer", label_chars=X_LABEL_CHARS
+            ),
+        )
+    if kind == "relative":  # the whole run: the axis starts at its start
+        return xs, label, linear_axis([*xs, np.zeros(1)], label_chars=X_LABEL_CHARS)
+    return xs, label, linear_axis(xs, integer=integer, label_chars=X_LABEL_CHARS)
 
 
 def x_divisor(data: ChartData, xs: list[np.ndarray]) -> float:
     """What x (as ``data`` has it) is divided by when drawn: a relative axis' unit, else 1."""
-    return relative_time(_span_of(data, xs))[1] if data.x_kind == "relative" else 1.0
+    return _relative_unit(data, xs)[1] if data.x_kind == "relative" else 1.0
 
 
-def _span_of(data: ChartData, xs: list[np.ndarray]) -> list[np.ndarray]:
-    """What a relative axis' unit is chosen from: the zoomed range, else the values."""
+def _relative_unit(data: ChartData, xs: list[np.ndarray]) -> tuple[str, float]:
+    """A relative axis' unit: for the zoomed range's width, else for the run from its start.
+
+    Ten seconds zoomed an hour into a run read in seconds, not minutes.
+    """
     if data.x_range is not None:
-        return [np.asarray(data.x_range, dtype=np.float64)]
-    return xs
+        low, high = data.x_range
+        return time_unit(high - low)
+    return relative_time(xs)
