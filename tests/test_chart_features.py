@@ -16,7 +16,7 @@ from widget_helpers import new_run
 
 from run_widgets import Experiment, Run
 from run_widgets.store import RunQuery
-from run_widgets.views import axes, export, groups, summary
+from run_widgets.views import axes, export, groups, run_table, summary
 from run_widgets.views.experiment_model import ExperimentModel
 from run_widgets.views.experiment_reader import StoreExperimentReader
 from run_widgets.views.metric_filter import metric_filter
@@ -355,3 +355,13 @@ def test_charts_have_a_text_alternative_and_a_data_table(exp: Experiment) -> Non
     line = export.SeriesData("<b>", np.array([0.0]), np.array([1.0]))
     assert "&lt;b&gt;" in a11y.summary_html(export.ChartData("m", "step", [line]))
     assert a11y.describe(export.ChartData("m", "step", [])) == "m: no points yet"
+
+
+def test_a_tag_and_a_metric_of_one_name_get_columns_told_apart() -> None:
+    # Seen in the audit screenshots: a run tagged alpha=0.1 that also logs alpha showed two
+    # columns titled "alpha".
+    columns = run_table.column_specs(["alpha", "seed"], ["alpha", "loss"])
+    titles = [c["title"] for c in columns]
+    assert titles.count("alpha") == 1 and "alpha (tag)" in titles and "seed" in titles
+    metric = next(c for c in columns if c["key"] == "metric:alpha")
+    assert metric["title"] == "alpha"

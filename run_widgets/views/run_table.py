@@ -75,14 +75,22 @@ def choose_columns(columns: RunColumns) -> tuple[list[str], list[str]]:
 
 
 def column_specs(tags: list[str], metrics: list[str]) -> list[dict[str, str]]:
-    """The table's columns: key (also the store's sort key), title, kind."""
+    """The table's columns: key (also the store's sort key), title, kind.
+
+    A tag whose key is also a metric's name is titled ``key (tag)``, so that the two
+    columns (``alpha`` the tag, ``alpha`` the metric) can be told apart.
+    """
+    clash = set(tags) & set(metrics)
     return [
         {"key": "number", "title": "#", "kind": "number"},
         {"key": "display_name", "title": "Name", "kind": "text"},
         {"key": "status", "title": "Status", "kind": "status"},
         {"key": "start", "title": "Started", "kind": "time"},
         {"key": "duration", "title": "Duration", "kind": "duration"},
-        *({"key": f"tag:{k}", "title": k, "kind": "tag"} for k in tags),
+        *(
+            {"key": f"tag:{k}", "title": f"{k} (tag)" if k in clash else k, "kind": "tag"}
+            for k in tags
+        ),
         {"key": "arguments", "title": "Arguments", "kind": "text"},
         *({"key": f"metric:{m}", "title": m, "kind": "metric"} for m in metrics),
     ]
@@ -157,9 +165,8 @@ def table_state(
     columns = column_specs(tags, metrics)
     for column in columns:
         if column["kind"] == "metric":
-            column["goal"] = (goals or {}).get(
-                column["title"], summary.guessed_goal(column["title"])
-            )
+            name = column["key"].removeprefix("metric:")
+            column["goal"] = (goals or {}).get(name, summary.guessed_goal(name))
     if not any(row["values"]["arguments"] for row in rows) and settings.sort != "arguments":
         columns = [c for c in columns if c["key"] != "arguments"]  # no run on the page has any
     return {
