@@ -650,7 +650,7 @@ class ExperimentDetails(LiveView):
 
         Args:
             x: ``"step"``, ``"index"``, ``"wall"``, ``"relative"`` (time since the run
-                started, shown in s, min, h or days) or ``"metric:<name>"``.
+                started, shown in ms, s, min, h or days) or ``"metric:<name>"``.
             smoothing: the EMA weight, 0 (off) to 0.999.
             log_y: a logarithmic y axis.
             ignore_outliers: scale every chart's y axis to the 5–95 % quantiles.
