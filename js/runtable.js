@@ -59,8 +59,7 @@ function render({ model, el: root }) {
   const statLabel = el("span", "rw-muted", "metrics:");
   const report = el("button", "rw-report", "Report");
   report.title = "Open a self-contained HTML report of the selected runs";
-  // The pager shares the filter bar's line: appearing with the page's last row + 1, it
-  // moves nothing below the table.
+  // The pager shares the filter bar's line (see update: its place is always kept).
   const pager = el("div", "rw-pager");
   bar.append(title, status, tag, text, statLabel, stat, report, pager);
   const table = el("table");
@@ -167,13 +166,16 @@ function render({ model, el: root }) {
       b.addEventListener("click", () => go(p));
       return b;
     };
-    if (pages > 1) {
-      pager.append(button("first", 0, page === 0, "First page of runs"),
-        button("prev", page - 1, page === 0, "Previous page of runs"),
-        el("span", "rw-page-of", ` ${page + 1} / ${pages} `),
-        button("next", page + 1, page >= pages - 1, "Next page of runs"),
-        button("last", pages - 1, page >= pages - 1, "Last page of runs"));
-    }
+    // Always laid out, hidden while there is one page: when the bar wraps (a narrow
+    // notebook, many controls), the pager's place is already there, so its appearing
+    // with the page's last row + 1 moves nothing.
+    pager.append(button("first", 0, page === 0, "First page of runs"),
+      button("prev", page - 1, page === 0, "Previous page of runs"),
+      el("span", "rw-page-of", ` ${page + 1} / ${pages} `),
+      button("next", page + 1, page >= pages - 1, "Next page of runs"),
+      button("last", pages - 1, page >= pages - 1, "Last page of runs"));
+    pager.style.visibility = pages > 1 ? "" : "hidden";
+    pager.setAttribute("aria-hidden", pages > 1 ? "false" : "true");
     const message = model.get("error") || "";
     error.textContent = message;
     error.style.display = message ? "" : "none";
