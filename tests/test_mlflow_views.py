@@ -15,6 +15,7 @@ from run_widgets import ExperimentDetails, RunDetails
 from run_widgets.mlflow import TrackingServerUnreachable, open_experiment, open_run
 from run_widgets.mlflow.api import RestApi, StoreApi, read_api
 from run_widgets.mlflow.history import MetricFollower
+from run_widgets.views.mapping import WALL
 
 pytestmark = pytest.mark.slow
 
@@ -234,3 +235,12 @@ def test_a_long_metric_is_drawn_and_zoomed_from_step_ranges(mlflow_server: Any) 
     assert x.tolist() == list(range(n - 10, n + 5))
     with pytest.raises(ValueError, match="drawn over its steps only"):
         reader.read_series_window("loss", "index")
+    # In the view: another x axis is refused by name, the chart stays over its steps.
+    view = RunDetails(source)
+    try:
+        chart = view._charts["loss"]
+        chart.x_select.value = WALL
+        assert chart.x_choice == "step" and "steps only" in view.header.error
+        assert view.get_widget_data()["charts"]["loss"]["x_axis"] == "step"
+    finally:
+        view.close()

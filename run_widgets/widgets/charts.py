@@ -223,6 +223,14 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.x_select.layout.display = "" if len(options) > 1 else "none"
         return bool(self.x_select.value != current)
 
+    def choose_x(self, x_name: str) -> None:
+        """Show ``x_name`` as the x chosen (the owner's choice, not the user's: no callback)."""
+        self._quiet = True
+        try:
+            self.x_select.value = x_name
+        finally:
+            self._quiet = False
+
     def set_series(
         self, x_label: str, series: Sequence[tuple[str, np.ndarray, np.ndarray]]
     ) -> None:

@@ -235,7 +235,12 @@ class RunDetails(LiveView):
         with self._lock:
             # A range of the old x axis means nothing on the new one: the whole run again.
             self.tracker.set_x_range(chart.name, None)
-            self._draw_chart(chart)
+            try:
+                self._draw_chart(chart)
+            except UserErrorException as error:  # an axis the source cannot window (MLflow)
+                chart.choose_x(STEP)
+                self._draw_chart(chart)
+                self.header.error = str(error)
 
     def _on_zoom(self, chart: MetricChart, lo: float | None, hi: float | None) -> None:
         """The user dragged over an x range of ``chart`` (or reset its zoom)."""
