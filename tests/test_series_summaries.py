@@ -413,3 +413,28 @@ def test_a_metric_against_another_is_paired_by_index(store: TrackingStore, ahead
     with pytest.raises(UserErrorException, match="'curve' is not a series of single numbers"):
         append(store, run_id, "curve", {"a": [1, 2], "b": [3, 4]})
         store.read_paired_window(run_id, "mse", "curve")
+
+
+@pytest.mark.parametrize("seed", [5, 16])
+def test_buckets_merged_for_a_range_far_apart_are_neighbours(
+    store: TrackingStore, seed: int
+) -> None:
+    """Steps that go back put a range's points in buckets far apart, some not summarized
+    yet: merged to fit the budget, each drawn bucket holds every point between its ends
+    (a merge across a gap once claimed points it did not hold; found by hypothesis)."""
+    n, sizes = 4135, [1608, 1134, 1227, 166]
+    values = np.cumsum(np.random.default_rng(seed + 1000).normal(size=n))
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n, dtype=np.int64)
+    moved = rng.random(n) < 0.05
+    steps[moved] = rng.integers(0, n, int(moved.sum()))
+    run_id = new_run(store)
+    start = 0
+    with fold_every(256):
+        for size_ in sizes:
+            chunk = slice(start, start + size_)
+            append(store, run_id, "loss", values[chunk], steps=steps[chunk])
+            start += size_
+    answer = store.read_series_window(run_id, "loss", "step", lo=0.0, hi=258.4, max_points=16)
+    assert not answer.exact and answer.level > 0
+    _window_check(answer, np.arange(n), steps.astype(np.float64), values, 0.0, 258.4, 16, False)

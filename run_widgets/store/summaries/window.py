@@ -255,7 +255,7 @@ def read_window(
 
     if summarized == 0 or n <= max_points:
         return from_raw([(0, n)])
-    level = n_levels(summarized)
+    level = top_level = n_levels(summarized)
     top = _level_buckets(source, header, level, summarized, None)
     chosen = top.take(meets(top))
     while int(chosen.count.sum()) > raw_limit and level > 1:
@@ -269,17 +269,30 @@ def read_window(
     remainder = [(summarized, n)] if summarized < n else []
     if int(chosen.count.sum()) <= raw_limit:
         return from_raw(_ranges(chosen) + remainder)
-    if len(chosen) > budget:  # only at the top: merge whole neighbours, gaps included
-        hit = np.flatnonzero(meets(top))
-        chosen = top.take(slice(int(hit[0]), int(hit[-1]) + 1))
-    if remainder:  # points the summary does not cover yet, bucketed at the same size
+
+    def unsummarized(level: int) -> Buckets:
+        """The points the summary does not cover yet, bucketed at ``level``'s size."""
+        if not remainder:
+            return Buckets.empty()
         index, data = source.points(remainder, [c for c in (x, y) if c != INDEX])
         if x == INDEX:
             data = {**data, INDEX: index.astype(np.float64)}
         columns = Columns((y, x), (y,), kept_x)
-        extra = bucketize(index, data, columns, index // size(level))
-        chosen = Buckets.concat([chosen, extra.take(meets(extra))])
-    return drawn(chosen, level)
+        return bucketize(index, data, columns, index // size(level))
+
+    extra = unsummarized(level)
+    meeting = extra.take(meets(extra))
+    if len(chosen) + len(meeting) <= budget:
+        return drawn(Buckets.concat([chosen, meeting]), level)
+    # Too many to draw: buckets are merged, and only neighbours may be (a merge across a
+    # gap would claim points it does not hold). At the top level every bucket is at hand:
+    # merge whole neighbours from the first that meets the range to the last, gaps
+    # included (when x goes back, a range can meet buckets far apart).
+    if level != top_level:
+        level, extra = top_level, unsummarized(top_level)
+    every = Buckets.concat([top, extra])  # neighbours from the first point to the last
+    hit = np.flatnonzero(meets(every))
+    return drawn(every.take(slice(int(hit[0]), int(hit[-1]) + 1)), level)
 
 
 def _level_buckets(
