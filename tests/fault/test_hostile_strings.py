@@ -14,8 +14,9 @@ lone surrogates (text that is not valid Unicode) and NUL. For each:
   table's text and tag filters) match literally: a wildcard matches only itself, a quote
   is a quote. The exact answer comes from a model of what the test stored; the text
   search, which folds case, is checked against bounds (what must match, what must not);
-* sorting by a hostile tag, property or metric name gives the reference order
-  (``query_runs_generic``: Python's code-point order).
+* sorting by a hostile tag, property or metric name (its last, smallest or largest
+  value) gives the reference order (``query_runs_generic``: Python's code-point order);
+* a chart's windowed read (``read_series_window``) finds a hostile metric name.
 """
 
 from __future__ import annotations
@@ -173,6 +174,9 @@ def test_run_labels_and_metric_names_round_trip_and_filter_literally(
     assert again.get_tags() == tags
     assert again.get_properties() == properties
     assert again.get_metrics() == metrics
+    if good_metric_name(metric):  # a chart's windowed read finds the series by its name
+        window = exp.workspace.store.read_series_window(run.id, metric)
+        assert window.y.tolist() == [1.5] and window.exact
     details = again.get_details()
     if storable(display_name, 256):
         assert again.display_name == display_name
@@ -269,8 +273,8 @@ def test_text_filter_tag_filter_and_sorts_match_literally(
         if query is not None:
             _check_same_runs(store, query)
 
-    # Sorts by a hostile tag, property or metric name: the reference order.
-    for prefix in ("tag:", "property:", "metric:"):
+    # Sorts by a hostile tag, property or metric name (last, min, max): the reference order.
+    for prefix in ("tag:", "property:", "metric:", "metric_min:", "metric_max:"):
         query = _query(exp, sort=prefix + sort_name, descending=descending)
         if query is not None:
             assert _page(store, query) == _reference(store, query)
