@@ -99,8 +99,12 @@ class MetricData:
 
     @property
     def count(self) -> int:
-        """Points of the metric the polls have brought."""
-        return max(self.seen, self.held)
+        """Points of the metric the view knows of.
+
+        The header's count as of the last poll, or the points the polls have brought when
+        they are newer; a chart reads windows, so its points are counted, not held.
+        """
+        return max(self.info.n_points, self.seen, self.held)
 
     # ------------------------------------------------------------------- new points --
     def add(self, chunk: PointChunk) -> None:
