@@ -242,3 +242,62 @@ def test_time_since_start_zooms_in_seconds(exp: Experiment) -> None:
         assert view.get_widget_data()["charts"]["loss"]["x_range"] is None
     finally:
         view.close()
+
+
+# ------------------------------------------------------------- ExperimentDetails --
+def test_overlay_charts_zoom_each_run_to_its_exact_points(exp: Experiment) -> None:
+    from run_widgets import ExperimentDetails
+
+    runs = []
+    for seed in range(3):
+        run = new_run(exp, display_name=f"seed {seed}", tags={"team": "a"})
+        append_points(run, "loss", walk(N, seed))
+        run.complete()
+        runs.append(run)
+    view = ExperimentDetails(exp)
+    try:
+        chart = view.charts["loss"]
+        whole = chart.data
+        assert whole.x_range is None and all(len(line.x) <= MAX_POINTS for line in whole.lines)
+        assert chart.zoom.reset.layout.display == "none"
+        view.set_x_range("loss", 12_300, 12_400)
+        data = view.get_widget_data()["charts"]["loss"]
+        assert data["x_range"] == [12_300, 12_400] and data["exact"] is True
+        by_run = {line.run_id: line for line in chart.data.lines}
+        assert set(by_run) == {run.id for run in runs}
+        for seed, run in enumerate(runs):
+            np.testing.assert_array_equal(by_run[run.id].x, np.arange(12_300, 12_401))
+            np.testing.assert_array_equal(by_run[run.id].y, walk(N, seed)[12_300:12_401])
+        assert (chart.x_linear.min, chart.x_linear.max) == (12_300, 12_400)
+        assert chart.zoom.reset.layout.display == "" and "12,300" in chart.zoom.label.value
+        # A wide range: buckets, every extreme kept (the spike at 12,345 of each run).
+        with chart.zoom.brush.hold_trait_notifications():
+            chart.zoom.brush.brushing = False
+            chart.zoom.brush.selected = np.array([2_000.2, 19_000.7])
+        assert view.model.x_ranges["loss"] == (2_001, 19_000)
+        assert not chart.data.exact and all(line.y.max() == 500.0 for line in chart.data.lines)
+        assert all(len(line.x) <= MAX_POINTS for line in chart.data.lines)
+        # Bad input: refused by name, nothing drawn changes.
+        before = chart.data
+        with pytest.raises(MetricNotFoundError, match="'nope'"):
+            view.set_x_range("nope", 1, 2)
+        with pytest.raises(UserErrorException, match="reversed"):
+            view.set_x_range("loss", 9, 1)
+        view.set_charts(x="wall")  # another axis drops the zoom
+        assert "loss" not in view.model.x_ranges
+        with pytest.raises(UserErrorException, match="step or index"):
+            view.set_x_range("loss", 1, 2)
+        assert chart.zoom.brush not in (chart.figure.interaction,)  # no drag on a date axis
+        view.set_charts(x="step")
+        view.set_x_range("loss", 100, 200)
+        view.group("team")  # groups: their lines and bands, clipped to the range
+        grouped = chart.data
+        assert grouped.x_range == (100, 200) and not grouped.exact
+        assert all(((line.x >= 100) & (line.x <= 200)).all() for line in grouped.lines)
+        assert any(len(line.x) for line in grouped.lines)
+        view.group(None)
+        chart.zoom.reset.click()
+        assert "loss" not in view.model.x_ranges and chart.data.x_range is None
+        assert before is not chart.data
+    finally:
+        view.close()

@@ -13,8 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
-from ..store import MetricInfo, PointChunk, RunColumns, RunPage, RunQuery, RunRecord
+from ..store import (
+    MetricInfo,
+    PointChunk,
+    RunColumns,
+    RunPage,
+    RunQuery,
+    RunRecord,
+    SeriesWindow,
+)
 from ..store.run_query import query_runs_generic, run_columns_generic
+from ..store.summaries import MAX_POINTS
 from ..views.experiment_reader import ExperimentView
 from ..views.reader import PointReads
 from ._client import safe_uri, tracking_uri
@@ -80,6 +89,19 @@ class MlflowExperimentReader:
     ) -> list[PointChunk]:
         """New points of one run (its history is followed from then on)."""
         return self.mirror.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """A window of one run's metric (``MlflowMirror.read_series_window``)."""
+        return self.mirror.read_series_window(run_id, name, x_column, y_column, lo, hi, max_points)
 
     def flush(self) -> None:
         """Nothing is buffered here."""

@@ -31,8 +31,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
+from ..exceptions import MetricNotFoundError, UserErrorException
 from ..store import RunColumns, RunPage, RunQuery, RunRecord
 from ..store.run_query import scalar_summaries
+from ..store.summaries import INDEX, MAX_POINTS
+from ..store.summaries.levels import STEP as STEP_ID
+from ..store.summaries.levels import VALUE
+from ..store.summaries.window import check_range
 from . import across, groups, overlay, run_table, summary
 from .across import AcrossRow
 from .experiment_reader import ExperimentReader
@@ -43,6 +50,10 @@ from .metric_filter import MetricFilter, metric_filter
 from .overlay import RunSeries
 from .run_groups import RunGroups
 from .run_table import TableSettings
+from .series import LiveSeries
+
+ZOOM_MODES = ("step", "index")
+"""The overlay's x axes a chart zooms over (each run's line read as a window)."""
 
 SELECTIONS = ("newest", "best")
 AUTO_ACROSS_RUNS = 300
@@ -156,6 +167,7 @@ class ExperimentModel:
         self.polls = 0
         self.options = ChartOptions()
         self.filter: MetricFilter = metric_filter("")
+        self.x_ranges: dict[str, tuple[float, float]] = {}  # zoomed charts (step or index)
         self.page_summaries: dict[str, dict[str, dict[str, float | None]]] = {}
         # Groups (``group_by``): see ``views.run_groups``.
         self.grouping = RunGroups(groups.parse_group_by(group_by), center, spread)
@@ -472,6 +484,8 @@ class ExperimentModel:
         options = self.options
         if x is not None:
             options = replace(options, x=overlay.check_x_mode(x))
+            if options.x != self.options.x:
+                self.x_ranges.clear()  # a range of the old axis means nothing on the new one
         if smoothing is not None:
             options = replace(options, smoothing=overlay.check_smoothing(smoothing))
         if pattern is not None:
@@ -489,11 +503,76 @@ class ExperimentModel:
             metrics.append((f"metric: {overlay.x_label(current)}", current))
         return modes + metrics
 
+    def set_x_range(self, name: str, lo: float | None, hi: float | None = None) -> ModelChanges:
+        """Zoom the chart of ``name`` on ``lo <= x <= hi`` (``None``: the whole runs).
+
+        Over step or index, each run's line is then read from the store as a window: the
+        exact points when the range holds at most ``MAX_POINTS`` of them, else buckets
+        (every extreme kept). Grouped charts draw their bands clipped to the range.
+
+        Raises:
+            MetricNotFoundError: no overlay chart of ``name``.
+            UserErrorException: (a ``ValueError``) a reversed, non-finite or one-ended
+                range, or an x axis other than step or index. Nothing changes then.
+        """
+        charted = self.all_chart_names()
+        if name not in charted:
+            raise MetricNotFoundError(
+                f"The experiment view has no chart of {name!r}; its charts are {charted}."
+            )
+        if lo is None and hi is None:
+            self.x_ranges.pop(name, None)
+            return ModelChanges(selection=True)
+        if lo is None or hi is None:
+            raise UserErrorException(
+                f"The x range of {name!r} needs both ends (or None to show the whole runs)."
+            )
+        check_range(name, lo, hi)
+        if self.options.x not in ZOOM_MODES:
+            raise UserErrorException(
+                f"The chart of {name!r} zooms over step or index, not over "
+                f"{overlay.x_label(self.options.x)!r}: choose step or index as x first."
+            )
+        self.x_ranges[name] = (float(lo), float(hi))
+        return ModelChanges(selection=True)
+
+    def _zoomed_lines(
+        self, name: str, x_range: tuple[float, float]
+    ) -> tuple[list[SeriesData], bool]:
+        """Each selected run's line over ``x_range``, read as a window; all exact?"""
+        mode, smoothing = self.options.x, self.options.smoothing
+        x_id = STEP_ID if mode == "step" else INDEX
+        lines: list[SeriesData] = []
+        exact = True
+        for run_id in self.selected:
+            run = self.series.get(run_id)
+            if run is None or name not in run.metrics:
+                continue
+            window = self.reader.read_series_window(run_id, name, mode, None, *x_range)
+            line = LiveSeries(window, x_id, VALUE, MAX_POINTS)
+            x, y = line.arrays()
+            if smoothing > 0:  # restarted at the range's first point
+                y = overlay.ema(y, smoothing)[0]
+            exact = exact and line.exact
+            label = overlay.run_label(run.record)
+            lines.append(SeriesData(label, x, y, run_id=run_id, color=self.colors[run_id]))
+        return lines, exact
+
     def chart_data(self, name: str) -> ChartData:
         """What the chart of metric ``name`` draws (runs' lines or groups' bands)."""
         mode, smoothing = self.options.x, self.options.smoothing
         label, kind = overlay.x_label(mode), overlay.x_kind(mode)
         lines: list[SeriesData] = []
+        x_range = self.x_ranges.get(name) if mode in ZOOM_MODES else None
+        if x_range is not None and not self.group_keys:
+            lines, exact = self._zoomed_lines(name, x_range)
+            note = self._chart_note(name, lines)
+            return ChartData(name, label, lines, note, kind, x_range=x_range, exact=exact)
+        if x_range is not None:  # groups: their bands over the range (as summarized)
+            lines = self.grouping.lines(name, self.series, mode, smoothing, self.show_members)
+            lines = [_clipped(line, x_range) for line in lines]
+            note = self._chart_note(name, lines)
+            return ChartData(name, label, lines, note, kind, x_range=x_range, exact=False)
         if not self.group_keys:
             for line in self.chart_lines(name, mode, smoothing):
                 lines.append(
@@ -681,3 +760,21 @@ def _checked_goal(goal: str) -> str:
     if str(goal).lower() not in across.GOALS:
         raise ValueError(f"A goal must be 'minimize' or 'maximize', got {goal!r}.")
     return str(goal).lower()
+
+
+def _clipped(line: SeriesData, x_range: tuple[float, float]) -> SeriesData:
+    """``line`` (and its band) where ``lo <= x <= hi``."""
+    x = np.asarray(line.x, dtype=np.float64)
+    keep = (x >= x_range[0]) & (x <= x_range[1])
+
+    def cut(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else np.asarray(values)[keep]
+
+    return replace(
+        line,
+        x=x[keep],
+        y=np.asarray(line.y)[keep],
+        lower=cut(line.lower),
+        upper=cut(line.upper),
+        count=cut(line.count),
+    )

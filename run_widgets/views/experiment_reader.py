@@ -24,8 +24,10 @@ from ..store import (
     RunPage,
     RunQuery,
     RunRecord,
+    SeriesWindow,
     TrackingStore,
 )
+from ..store.summaries import MAX_POINTS
 from .reader import RunSource
 
 
@@ -57,6 +59,18 @@ class ExperimentReader(Protocol):
         self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
     ) -> list[PointChunk]:
         """Point chunks of one run written after ``after_chunk_id``."""
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of one run's metric over ``lo <= x <= hi`` (a zoom)."""
 
     def flush(self) -> None:
         """Make what this process logged visible to reads."""
@@ -132,6 +146,19 @@ class StoreExperimentReader:
     ) -> list[PointChunk]:
         """New point chunks of one run."""
         return self.store.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of one run's metric over ``lo <= x <= hi`` (the store's)."""
+        return self.store.read_series_window(run_id, name, x_column, y_column, lo, hi, max_points)
 
     def flush(self) -> None:
         """Write this process's buffered points."""

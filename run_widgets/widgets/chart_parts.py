@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -164,3 +166,85 @@ def _relative_unit(data: ChartData, xs: list[np.ndarray]) -> tuple[str, float]:
         low, high = data.x_range
         return time_unit(high - low)
     return relative_time(xs)
+
+
+class ZoomControls:
+    """A chart's zoom: a brush over its plot, the range label and a "reset zoom" button.
+
+    Dragging over the plot calls ``on_zoom(lo, hi)`` (in x's units as the chart's data
+    has them: the drawn values times ``divisor``; whole numbers inside the drag on an
+    integer axis), "reset zoom" calls ``on_zoom(None, None)``. :meth:`show` follows what
+    the chart draws. The owner puts :attr:`label` and :attr:`reset` in its controls.
+
+    Args:
+        figure: the chart's figure (its interaction becomes the brush).
+        scale: the x scale the brush reads.
+        on_zoom: called with the range dragged, or ``(None, None)``.
+    """
+
+    def __init__(
+        self,
+        figure: bqplot.Figure,
+        scale: bqplot.Scale,
+        on_zoom: Callable[[float | None, float | None], None],
+    ) -> None:
+        self.figure = figure
+        self.on_zoom = on_zoom
+        self.divisor = 1.0
+        self.integer = False
+        self.brush = bqplot.interacts.BrushIntervalSelector(scale=scale, color="#1f77b4")
+        self.brush.observe(self._brushed, names=["brushing", "selected"])
+        figure.interaction = self.brush
+        self.label = ipywidgets.HTML("", layout=ipywidgets.Layout(margin="0 6px 0 0"))
+        self.label.add_class("rw-zoom-label")
+        self.reset = ipywidgets.Button(
+            description="reset zoom",
+            tooltip="Show the whole runs again",
+            layout=ipywidgets.Layout(width="auto", flex="0 0 auto", display="none"),
+        )
+        self.reset.add_class("rw-reset-zoom")
+        self.reset.on_click(lambda _: self.on_zoom(None, None))
+
+    def show(self, data: ChartData, divisor: float = 1.0, enabled: bool = True) -> None:
+        """Follow ``data``: the button and label while zoomed, the brush where it works."""
+        self.divisor = divisor
+        self.integer = data.x_kind == "integer"
+        display = "" if data.x_range is not None else "none"
+        if self.reset.layout.display != display:
+            self.reset.layout.display = display
+        interaction = self.brush if enabled else None
+        if self.figure.interaction is not interaction:
+            self.figure.interaction = interaction
+        text = ""
+        if data.x_range is not None:
+            lo, hi = (zoom_number(v / divisor) for v in data.x_range)
+            what = "every point" if data.exact else "first, min, max and last of each bucket"
+            tip = html.escape(f"Zoomed on {data.x_axis} {lo} to {hi}: {what}", quote=True)
+            text = (
+                f"<span title='{tip}' style='font-size: 11px; white-space: nowrap'>"
+                f"{lo}–{hi}{'' if data.exact else ' (summary)'}</span>"
+            )
+        if self.label.value != text:
+            self.label.value = text
+
+    def _brushed(self, change: dict[str, object]) -> None:
+        """A drag over the plot ended: zoom on the x range it covers (a click: nothing)."""
+        selected = self.brush.selected
+        if self.brush.brushing or selected is None or len(selected) != 2:
+            return
+        lo, hi = sorted(float(v) * self.divisor for v in selected)
+        self.brush.selected = None  # the rectangle goes: the axis now shows the range
+        if self.integer and math.ceil(lo) <= math.floor(hi):
+            lo, hi = math.ceil(lo), math.floor(hi)  # whole steps: the ones inside the drag
+        if hi >= lo:
+            self.on_zoom(lo, hi)
+
+    def close(self) -> None:
+        """Close the brush and the controls."""
+        for part in (self.brush, self.label, self.reset):
+            part.close()
+
+
+def zoom_number(value: float) -> str:
+    """A range end as a zoom label shows it: whole numbers grouped, others to 6 digits."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"

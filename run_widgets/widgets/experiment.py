@@ -38,6 +38,7 @@ import bqplot
 import ipywidgets
 import traitlets
 
+from ..exceptions import UserErrorException
 from ..run import Run
 from ..views import experiment_static, overlay
 from ..views.experiment_model import ExperimentModel, ModelChanges
@@ -342,7 +343,9 @@ class ExperimentDetails(LiveView):
         added = False
         for name in wanted:
             if name not in self.charts:
-                chart = OverlayChart(name, on_toggle=self._on_chart_toggle)
+                chart = OverlayChart(
+                    name, on_toggle=self._on_chart_toggle, on_zoom=self._on_chart_zoom
+                )
                 chart.menu.ignore_outliers = bool(self.outliers.value)
                 self.charts[name] = chart
                 added = True
@@ -355,6 +358,37 @@ class ExperimentDetails(LiveView):
     def _on_chart_toggle(self, chart: OverlayChart) -> None:
         with self._lock:
             chart.draw(self.model.chart_data(chart.name), bool(self.log_y.value))
+
+    def _on_chart_zoom(self, chart: OverlayChart, lo: float | None, hi: float | None) -> None:
+        try:
+            self.set_x_range(chart.name, lo, hi)
+        except UserErrorException as error:  # refused: nothing drawn changes
+            chart.note.value = experiment_static.esc(str(error))
+
+    def set_x_range(self, metric_name: str, lo: float | None, hi: float | None = None) -> None:
+        """Zoom the overlay chart of ``metric_name`` on ``lo <= x <= hi`` (``None``: all).
+
+        Over step or index, each run's line is read again from the store over the range:
+        the exact points when it holds at most 2,000 of them, else the first, minimum,
+        maximum and last point of buckets; smoothing restarts at the range's first point.
+        A grouped chart draws its bands clipped to the range. The range stays while the
+        runs grow; choosing another x axis drops it. Does what dragging over the chart does.
+
+        Args:
+            metric_name: the charted metric.
+            lo: the low end (a step or an index; ``None`` with ``hi`` ``None``: all).
+            hi: the high end (at least ``lo``).
+
+        Raises:
+            MetricNotFoundError: no overlay chart of ``metric_name``.
+            UserErrorException: (a ``ValueError``) a reversed, non-finite or one-ended
+                range, or x is not step or index. Nothing drawn changes then.
+        """
+        with self._lock:
+            self.model.set_x_range(metric_name, lo, hi)
+            chart = self.charts.get(metric_name)
+            if chart is not None:
+                chart.draw(self.model.chart_data(metric_name), bool(self.log_y.value))
 
     def _draw_across(self) -> None:
         model = self.model

@@ -25,6 +25,7 @@ from ..views.axes import AxisLayout, linear_axis, log_axis
 from ..views.export import ChartData, SeriesData, csv_text
 from .chart_parts import (
     ChartMenu,
+    ZoomControls,
     apply_axis,
     data_summary,
     free_scale,
@@ -46,11 +47,19 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         name: the metric.
         on_toggle: called (under the owner's lock) when the chart's own "ignore outliers"
             changes, to redraw it.
+        on_zoom: called with ``(chart, lo, hi)`` when the user drags over an x range, and
+            ``(chart, None, None)`` on "reset zoom".
     """
 
-    def __init__(self, name: str, on_toggle: Callable[[OverlayChart], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        on_toggle: Callable[[OverlayChart], None] | None = None,
+        on_zoom: Callable[[OverlayChart, float | None, float | None], None] | None = None,
+    ):
         self.name = name
         self._on_toggle = on_toggle
+        self._on_zoom = on_zoom
         self.x_linear = bqplot.LinearScale(allow_padding=False)
         self.x_date = bqplot.DateScale()
         self.y_linear = bqplot.LinearScale(allow_padding=False)
@@ -74,8 +83,9 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         self.summary = data_summary()
         self.note = ipywidgets.HTML("")
         self.note.add_class("rw-chart-note")
+        self.zoom = ZoomControls(self.figure, self.x_linear, self._zoomed)
         head = ipywidgets.HBox(
-            [self.note, self.menu],
+            [self.note, self.zoom.label, self.zoom.reset, self.menu],
             layout=ipywidgets.Layout(justify_content="space-between", align_items="center"),
         )
         super().__init__(
@@ -92,6 +102,10 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
     def csv(self) -> str:
         """What the chart draws, as CSV (the menu's "Save CSV")."""
         return csv_text([self.data])
+
+    def _zoomed(self, lo: float | None, hi: float | None) -> None:
+        if self._on_zoom is not None:
+            self._on_zoom(self, lo, hi)
 
     def _toggled(self, change: dict[str, object]) -> None:
         if self._on_toggle is not None:
@@ -196,6 +210,8 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         if self.note.value != note:
             self.note.value = note
         set_summary(self.summary, a11y.summary_html(data))
+        # Zoom over step and index (each run read as a window); grouped charts too.
+        self.zoom.show(data, enabled=data.x_kind == "integer")
 
     def _mark(
         self, pool: list[bqplot.Lines], index: int, scales: dict[str, bqplot.Scale]
@@ -235,6 +251,7 @@ class OverlayChart(ipywidgets.VBox):  # type: ignore[misc]
         """Close the chart and its marks."""
         for mark in (*self.lines, *self.bands):
             mark.close()
+        self.zoom.close()
         for part in (self.menu, self.summary, self.note, self.figure):
             part.close()
         super().close()
