@@ -16,6 +16,9 @@ backup), with the files of its artifacts folder:
   definitions (:data:`PARTS`: another kind of record adds its own part);
 * the artifacts folder's run files, snapshots, reports and model files.
 
+Not yet copied (nor checksummed by :mod:`.digest`): registered datastores, datasets,
+published pipelines and pipeline endpoints (the data and pipeline layers' records).
+
 **Idempotent and resumable.** Each run is compared with its copy: a run copied before
 gets only what it lacks (points after the ones it has, tags, properties, a newer status),
 so a second copy writes nothing, and a copy interrupted midway goes on where it stopped.
