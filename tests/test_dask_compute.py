@@ -613,3 +613,28 @@ def test_local_cluster_started_owned_and_stopped_when_idle(ws: Workspace, exp: E
         state = read_state(ws.folder, "laptop")
         if state is not None:
             os.kill(int(state["pid"]), signal.SIGKILL)
+
+
+def test_deleting_a_local_cluster_target_stops_its_cluster(ws: Workspace) -> None:
+    from run_widgets.submit.dask.local_cluster import read_state
+
+    config = DaskCompute.provisioning_configuration(
+        n_workers=1, threads_per_worker=1, idle_seconds_before_scaledown=600
+    )
+    target = ComputeTarget.create(ws, "to-delete", config)
+    try:
+        target.wait_for_completion(show_output=False)  # starts the cluster
+        state = read_state(ws.folder, "to-delete")
+        assert state is not None
+        owner = psutil.Process(int(state["pid"]))
+        family = [owner, *owner.children(recursive=True)]
+        assert len(family) >= 2  # the cluster's process and its worker
+        target.delete()  # long before the idle limit
+        gone, alive = psutil.wait_procs(family, timeout=30)
+        assert alive == [] and len(gone) == len(family)
+        assert read_state(ws.folder, "to-delete") is None
+        assert "to-delete" not in ws.compute_targets
+    finally:
+        state = read_state(ws.folder, "to-delete")
+        if state is not None:
+            os.kill(int(state["pid"]), signal.SIGKILL)

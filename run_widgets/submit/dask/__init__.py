@@ -31,6 +31,7 @@ from ..compute import (
     register_compute_type,
 )
 from ..executors import RunExecutor, register_executor
+from .local_cluster import stop_local_cluster
 
 _ADDRESS = re.compile(r"(tcp|tls|ucx|ws|wss)://[^\s/]+:\d+")
 DEFAULT_IDLE_S = 300
@@ -169,6 +170,17 @@ class DaskCompute(ComputeTarget):
     def is_local_cluster(self) -> bool:
         """Whether run_widgets starts and owns this cluster."""
         return "localCluster" in self.properties
+
+    def delete(self) -> None:
+        """Remove the target; a local cluster run_widgets started for it stops first.
+
+        As v1's ``delete`` deprovisions a cluster: the ``LocalCluster`` process and its
+        workers end now instead of after ``idle_seconds_before_scaledown``. An attached
+        cluster is left alone (``detach``/``delete`` only forget it).
+        """
+        if self.is_local_cluster:
+            stop_local_cluster(self.workspace.folder, self.name)
+        super().delete()
 
     def _provision(self, timeout_s: float) -> str:
         from .executor import connect

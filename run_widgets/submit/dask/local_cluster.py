@@ -5,7 +5,9 @@ it if needed as ``python -m run_widgets.submit.dask.local_cluster WORKSPACE NAME
 a session of its own, so it outlives the notebook or sweep that first needed it and is
 shared by every process of the workspace. A lock file makes concurrent first uses start
 one cluster; a state file (``compute/.dask/<name>.json``) holds its address and pid. The
-cluster stops by itself after ``idleSecondsBeforeScaledown`` with no task and no client.
+cluster stops by itself after ``idleSecondsBeforeScaledown`` with no task and no client,
+or at once through ``stop_local_cluster`` (what ``DaskCompute.delete()`` does, as v1's
+``delete`` deprovisions a cluster).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -114,9 +117,38 @@ def ensure_local_cluster(
         )
 
 
+def stop_local_cluster(workspace_folder: Path, name: str, timeout_s: float = 30.0) -> bool:
+    """Stop target ``name``'s running local cluster; ``False`` when none was running.
+
+    The cluster's process closes its workers and scheduler and removes its state file
+    (SIGTERM); a process still there after ``timeout_s`` is killed with its workers.
+    """
+    path = state_path(workspace_folder, name)
+    with _locked(path.with_suffix(".lock")):
+        state = read_state(workspace_folder, name)
+        if state is None:
+            return False
+        process = psutil.Process(int(state["pid"]))
+        family = [process, *process.children(recursive=True)]
+        process.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout_s)
+        for straggler in alive:
+            with contextlib.suppress(psutil.Error):
+                straggler.kill()
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return True
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # unwinds serve(), whose finally closes the cluster
+
+
 def serve(workspace_folder: Path, name: str, properties: Mapping[str, Any]) -> None:
     """Run the cluster until it has been idle long enough (this process's main loop)."""
     from distributed import LocalCluster
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     spec = properties.get("localCluster", {})
     idle_limit = float(properties.get("idleSecondsBeforeScaledown", 300))
