@@ -513,10 +513,12 @@ class Workspace:
         """Copy everything this workspace holds into another one (any store backends).
 
         Experiments, runs (ids, numbers, statuses, times), metric points with their steps
-        and timestamps, tags, properties, children, registered models, environments and
-        compute targets, and the files (run files, snapshots, reports, model files). Copying
-        again brings the target up to date and adds nothing when it is; an interrupted copy
-        resumes; runs still active are copied as they are, tagged ``run_widgets.copy``. See
+        and timestamps, tags, properties, children, registered models, environments,
+        compute targets, datastores (credentials still sealed), datasets, published
+        pipelines and pipeline endpoints, and the files (run files, snapshots, reports,
+        model files, the built-in datastores' files). Copying again brings the target up
+        to date and adds nothing when it is; an interrupted copy resumes; runs still active
+        are copied as they are, tagged ``run_widgets.copy``. See
         :mod:`run_widgets.store.copy` (and ``python -m run_widgets.store copy``).
 
         Args:

@@ -5,8 +5,10 @@ Every test runs both ways: ``[sqlite]`` copies a SQLite workspace to PostgreSQL,
 workspace can hold (experiments, an empty one too; runs of every status with errors,
 display names, descriptions, tags with ``None``, properties; a tree of children; scalar
 metrics flushed in many chunks and compacted, explicit steps, NaN and infinities, lists,
-rows, tables, strings, an image; uploaded files; models, environments, a compute target),
-and a checksum of everything (:func:`run_widgets.store.digest.store_digest`) must be the
+rows, tables, strings, an image; uploaded files; models, environments, a compute target;
+an Azure Blob datastore with sealed credentials made the default; two versions of a
+dataset pinned to a built-in datastore's file and an unnamed one a pipeline step reads;
+published pipelines, one disabled; an endpoint with two versions), and a checksum of everything (:func:`run_widgets.store.digest.store_digest`) must be the
 same on both sides. Then: a second copy adds nothing; a copy killed midway resumes; a
 live run is copied as it is, tagged, and completed by the next copy; numbers taken in
 the target are renumbered and said.
@@ -29,7 +31,18 @@ import pytest
 from pg_support import drop_database, new_database
 from support import python_env
 
-from run_widgets import Environment, Experiment, Run, Workspace
+from run_widgets import (
+    Dataset,
+    Datastore,
+    Environment,
+    Experiment,
+    Pipeline,
+    PipelineEndpoint,
+    PublishedPipeline,
+    PythonScriptStep,
+    Run,
+    Workspace,
+)
 from run_widgets.registry.models import Model
 from run_widgets.store import open_store
 from run_widgets.store.copy import MARKER
@@ -37,6 +50,8 @@ from run_widgets.store.digest import store_digest
 from run_widgets.store.postgres.local_server import LocalPostgres
 from run_widgets.submit.compute import AmlCompute, ComputeTarget
 
+ACCOUNT_KEY = "c2VjcmV0LWFjY291bnQta2V5LW5ldmVyLXByaW50ZWQ="
+"""A storage account key (never contacted: registered with ``skip_validation``)."""
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f8e2a30000000049454e44ae426082"
@@ -118,7 +133,75 @@ def fill(ws: Workspace, tmp_path: Path) -> dict[str, str]:
     Environment("env-a").register(ws)
     Environment("env-a").register(ws)  # version 2
     ComputeTarget.create(ws, "cpu", AmlCompute.provisioning_configuration(max_nodes=2))
+    ids.update(fill_data_assets(ws, tmp_path))
     return ids
+
+
+def fill_data_assets(ws: Workspace, tmp_path: Path, more: bool = True) -> dict[str, str]:
+    """Datastores, datasets, published pipelines, an endpoint; ``more``: their later changes.
+
+    Without ``more``: a blob datastore (the default), version 1 of dataset ``t`` pinned to a
+    file of the built-in datastore, an unnamed file dataset read by a step, a published
+    pipeline and an endpoint of one version. ``more`` adds what happens later: version 2,
+    a second published pipeline made the endpoint's default, the first one disabled.
+    """
+    ids: dict[str, str] = {}
+    if ws.store.get_datastore("blobs") is None:
+        blobs = Datastore.register_azure_blob_container(
+            ws, "blobs", "container", "account", account_key=ACCOUNT_KEY, skip_validation=True
+        )
+        blobs.set_as_default()
+        data = tmp_path / "data"
+        data.mkdir(exist_ok=True)
+        (data / "t.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+        builtin = Datastore.get(ws, "workspaceblobstore")
+        builtin.upload(str(data), "tables", overwrite=True, show_progress=False)
+        table = Dataset.Tabular.from_delimited_files(builtin.path("tables/t.csv"))
+        table.register(ws, "t", description="first", tags={"k": "v"})
+        src = tmp_path / "src"
+        src.mkdir(exist_ok=True)
+        (src / "step.py").write_text("print('step')\n", encoding="utf-8")
+        raw = Dataset.File.from_files(builtin.path("tables/"))
+        step = PythonScriptStep(
+            "step.py", name="only", source_directory=str(src), inputs=[raw.as_named_input("raw")]
+        )
+        first = Pipeline(ws, [step]).publish("p", description="first")
+        PipelineEndpoint.publish(ws, "ep", "the endpoint", first)
+        ids["published"] = first.id
+    if more:
+        builtin = Datastore.get(ws, "workspaceblobstore")
+        table = Dataset.Tabular.from_delimited_files(builtin.path("tables/t.csv"))
+        table.take(1).register(ws, "t", create_new_version=True)
+        src = tmp_path / "src"
+        step = PythonScriptStep("step.py", name="only", source_directory=str(src))
+        PipelineEndpoint.get(ws, name="ep").add_default(Pipeline(ws, [step]).publish("p2"))
+        first_id = ws.store.list_published_pipelines()[0].id
+        PublishedPipeline.get(ws, first_id).disable()
+    return ids
+
+
+def check_data_assets(copy: Workspace, source: Workspace, report_text: str) -> None:
+    """The copy's data assets work as the source's (the copy's datastore opens its key)."""
+    assert copy.get_default_datastore().name == "blobs"
+    blobs = Datastore.get(copy, "blobs")
+    assert blobs._credentials() == {"account_key": ACCOUNT_KEY}  # sealed, opened here
+    assert ACCOUNT_KEY not in report_text and ACCOUNT_KEY[:12] not in report_text
+    for version in (1, 2):
+        mine = Dataset.get_by_name(source, "t", version=version)
+        theirs = Dataset.get_by_name(copy, "t", version=version)
+        assert (theirs.id, theirs.fingerprint) == (mine.id, mine.fingerprint)
+        assert theirs.to_pandas_dataframe().equals(mine.to_pandas_dataframe())
+    assert Dataset.get_by_name(copy, "t", version=1).description == "first"
+    unnamed = [d for d in copy.store.list_datasets(unnamed=True) if d.name is None]
+    assert [d.id for d in unnamed] == [
+        d.id for d in source.store.list_datasets(unnamed=True) if d.name is None
+    ]
+    assert len(unnamed) == 1
+    endpoint = PipelineEndpoint.get(copy, name="ep")
+    assert endpoint.default_version == "1"
+    assert [p.status for p in PublishedPipeline.list(copy, active_only=False)] == [
+        p.status for p in PublishedPipeline.list(source, active_only=False)
+    ]
 
 
 def _seq(ws: Workspace) -> int:
@@ -135,7 +218,13 @@ def test_a_copy_both_ways_holds_everything_and_a_second_copy_adds_nothing(
         "model versions": 2,
         "environment versions": 2,
         "compute targets": 1,
+        "datastores": 1,
+        "default datastore": 1,
+        "datasets": 3,
+        "published pipelines": 2,
+        "pipeline endpoints": 1,
     }
+    assert report.secret_keys and "workspace secret key" in str(report)
     copy = _open(other)
     try:
         mine, theirs = store_digest(ws.store, ws.folder), store_digest(copy.store, copy.folder)
@@ -158,6 +247,9 @@ def test_a_copy_both_ways_holds_everything_and_a_second_copy_adds_nothing(
         assert Model(copy, name="from-run").run_id == ids["big"]
         assert Run(Experiment(copy, "train"), ids["failed"]).get_status() == "Failed"
         assert [c.name for c in Experiment.list(copy)] == [e.name for e in Experiment.list(ws)]
+        for section in ("datastores", "datasets", "published_pipelines", "pipeline_endpoints"):
+            assert theirs.counts[section] > 0, section
+        check_data_assets(copy, ws, str(report))
         before = _seq(copy)
         again = ws.copy_to(copy)
         assert not again.changed, str(again)
@@ -196,6 +288,80 @@ def test_a_live_run_is_copied_as_it_is_and_finished_by_the_next_copy(
             store_digest(ws.store, ws.folder).differences(store_digest(copy.store, copy.folder))
             == []
         )
+    finally:
+        copy.close()
+
+
+def test_data_assets_changed_after_a_copy_are_brought_by_the_next_and_checksummed(
+    ws: Workspace, other: tuple[str, Path], tmp_path: Path
+) -> None:
+    """A copy holds the datastores, datasets, pipelines and endpoint of its time; after a
+    new dataset version, a new endpoint version and a disabled pipeline in the source the
+    checksum names those sections, and the next copy brings exactly them (then nothing)."""
+    fill_data_assets(ws, tmp_path, more=False)
+    first = ws.copy_to(*other)
+    assert first.registries["datasets"] == 2 and not first.conflicts, str(first)
+    copy = _open(other)
+    try:
+        assert (
+            store_digest(ws.store, ws.folder).differences(store_digest(copy.store, copy.folder))
+            == []
+        )
+        assert PipelineEndpoint.get(copy, name="ep").default_version == "0"
+        fill_data_assets(ws, tmp_path, more=True)
+        assert store_digest(ws.store, ws.folder).differences(
+            store_digest(copy.store, copy.folder)
+        ) == ["datasets", "published_pipelines", "pipeline_endpoints"]
+        second = ws.copy_to(copy)
+        assert not second.conflicts, str(second)
+        assert {k: n for k, n in second.registries.items() if n} == {
+            "datasets": 1,
+            "published pipelines": 2,  # the new one, and the first one's status
+            "pipeline endpoints": 1,
+        }
+        assert store_digest(ws.store, ws.folder).total == (
+            store_digest(copy.store, copy.folder).total
+        )
+        check_data_assets(copy, ws, str(second))
+        before = _seq(copy)
+        third = ws.copy_to(copy)
+        assert not third.changed and _seq(copy) == before, str(third)
+    finally:
+        copy.close()
+
+
+def test_data_assets_the_target_holds_otherwise_are_kept_and_said(
+    ws: Workspace, other: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Merging into a workspace that has its own datastore, endpoint and dataset of the
+    same names: nothing of the target is overwritten, each clash is said, no key shown."""
+    fill_data_assets(ws, tmp_path, more=False)
+    copy = _open(other)
+    try:
+        Datastore.register_azure_blob_container(
+            copy, "blobs", "theirs", "account", sas_token="sv=token", skip_validation=True
+        ).set_as_default()
+        data = tmp_path / "theirs"
+        data.mkdir()
+        (data / "u.csv").write_text("a\n1\n", encoding="utf-8")
+        builtin = Datastore.get(copy, "workspaceblobstore")
+        builtin.upload(str(data), "own", overwrite=True, show_progress=False)
+        Dataset.Tabular.from_delimited_files(builtin.path("own/u.csv")).register(copy, "t")
+        src = tmp_path / "src"
+        step = PythonScriptStep("step.py", name="only", source_directory=str(src))
+        PipelineEndpoint.publish(copy, "ep", "theirs", Pipeline(copy, [step]).publish("q"))
+        report = ws.copy_to(copy)
+        text = str(report)
+        assert "datastore 'blobs': the target has another" in text
+        assert "dataset t:1 is version 2 in the target" in text
+        assert "pipeline endpoint 'ep': the target has another endpoint" in text
+        assert ACCOUNT_KEY not in text and "sv=token" not in text
+        assert Datastore.get(copy, "blobs").container_name == "theirs"
+        assert PipelineEndpoint.get(copy, name="ep").description == "theirs"
+        assert Dataset.get_by_name(copy, "t", version=1).description is None
+        before = _seq(copy)
+        again = ws.copy_to(copy)
+        assert not again.changed and _seq(copy) == before, str(again)
     finally:
         copy.close()
 

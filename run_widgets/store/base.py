@@ -406,8 +406,14 @@ class TrackingStore(abc.ABC):
         """A saved or registered dataset by id, or None."""
 
     @abc.abstractmethod
-    def list_datasets(self, name: str | None = None) -> list[DatasetRecord]:
-        """Registered versions (of one ``name``), by name then version."""
+    def list_datasets(
+        self, name: str | None = None, *, unnamed: bool = False
+    ) -> list[DatasetRecord]:
+        """Registered versions (of one ``name``), by name then version.
+
+        With ``unnamed`` (and no ``name``), the saved unnamed definitions follow, oldest
+        first (a copy of the workspace needs them: runs refer to them by id).
+        """
 
     @abc.abstractmethod
     def add_published_pipeline(self, record: PublishedPipelineRecord) -> None:

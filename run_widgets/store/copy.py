@@ -14,10 +14,20 @@ backup), with the files of its artifacts folder:
   built as for points logged there;
 * registered models (their files first, then the row), environments and compute target
   definitions (:data:`PARTS`: another kind of record adds its own part);
-* the artifacts folder's run files, snapshots, reports and model files.
+* registered datastores with their sealed credentials *as they are* (still encrypted:
+  the copy never decrypts them, so it needs no key and prints none), which one is the
+  default; datasets: every registered version with its id, version number and pinned
+  content fingerprint, and the saved unnamed definitions runs refer to by id; published
+  pipelines (their status kept up to date) and pipeline endpoints (name, versions,
+  default version, status);
+* the artifacts folder's run files, snapshots, reports, model files and the files of
+  the built-in datastores (what datasets registered on them are pinned to).
 
-Not yet copied (nor checksummed by :mod:`.digest`): registered datastores, datasets,
-published pipelines and pipeline endpoints (the data and pipeline layers' records).
+**Datastore credentials** are sealed under the *workspace secret key* of the user who
+registered them (``$RUN_WIDGETS_HOME/secret.key`` or ``RUN_WIDGETS_SECRET_KEY``, see
+``run_widgets.data.secrets``), which lives outside the workspace and its store: a copy on
+the same machine opens them as the source does, and a machine using the copy needs that
+key, as one using the source does. The report names the ids of the keys (never a key).
 
 **Idempotent and resumable.** Each run is compared with its copy: a run copied before
 gets only what it lacks (points after the ones it has, tags, properties, a newer status),
@@ -40,12 +50,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import UserErrorException
-from .assets import NewModel
+from .assets import NewDataset, NewModel
 from .base import TrackingStore
 from .entities import (
     AddProperties,
@@ -64,8 +74,12 @@ MARKER = "run_widgets.copy"
 """Tag of a copied run that may be incomplete: still active in the source, or mid-copy."""
 BATCH_POINTS = 250_000
 """Points written to the target in one transaction (a bigger run takes several)."""
-FILE_FOLDERS = ("runs", "snapshots", "reports", "models")
-"""Folders of the artifacts folder that are copied (environments are rebuilt, not copied)."""
+FILE_FOLDERS = ("runs", "snapshots", "reports", "models", "datastores")
+"""Folders of the artifacts folder that are copied (environments are rebuilt, not copied).
+
+``datastores`` holds the files of the built-in datastores (``workspaceblobstore``,
+``workspacefilestore``): the content datasets are pinned to, and pipelines' outputs.
+"""
 
 Progress = Callable[[str], None]
 
@@ -82,10 +96,13 @@ class CopyReport:
         points: metric points written.
         active: runs still active in the source (copied as they are, tagged ``MARKER``).
         renumbered: ``run id -> (number in the source, number in the target)``.
-        registries: records of models, environments and compute targets copied, by kind.
+        registries: records of models, environments, compute targets, datastores,
+            datasets, published pipelines and pipeline endpoints copied, by kind.
         files: files copied (new or changed).
         bytes: their size.
         conflicts: what could not be copied without overwriting the target, in words.
+        secret_keys: ids of the workspace secret keys that seal the datastore credentials
+            copied (the machines that use the target need these keys; never the keys).
     """
 
     experiments: int = 0
@@ -99,6 +116,7 @@ class CopyReport:
     files: int = 0
     bytes: int = 0
     conflicts: list[str] = field(default_factory=list)
+    secret_keys: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -129,6 +147,12 @@ class CopyReport:
             )
         for run_id, (old, new) in sorted(self.renumbered.items()):
             lines.append(f"run {run_id}: number {old} was taken in the target, it is {new}")
+        if self.secret_keys:
+            lines.append(
+                "datastore credentials copied sealed under workspace secret key(s) "
+                f"{', '.join(sorted(self.secret_keys))}: a machine that uses the copy needs "
+                "the same key ($RUN_WIDGETS_HOME/secret.key or RUN_WIDGETS_SECRET_KEY)"
+            )
         lines += [f"not copied: {conflict}" for conflict in self.conflicts]
         return "\n".join(lines)
 
@@ -463,13 +487,189 @@ def copy_compute_targets(
     report.registries["compute targets"] = copied
 
 
-PARTS: list[CopyPart] = [copy_models, copy_environments, copy_compute_targets]
+def copy_datastores(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Registered datastores by name, credentials still sealed; the default flag too.
+
+    A name the target holds with another definition or other credentials is kept, and
+    said; the source's default becomes the target's unless the target has its own.
+    """
+    copied = 0
+    for datastore in source.list_datastores():
+        if datastore.secret is not None:
+            report.secret_keys.add(str(datastore.secret.get("key_id", "unknown")))
+        existing = target.get_datastore(datastore.name)
+        if existing is None:
+            existing = target.add_datastore(
+                datastore.name,
+                dict(datastore.definition),
+                dict(datastore.secret) if datastore.secret is not None else None,
+                datastore.created_at,
+            )
+            copied += 1
+        if (dict(existing.definition), _plain(existing.secret)) != (
+            dict(datastore.definition),
+            _plain(datastore.secret),
+        ):
+            report.conflicts.append(
+                f"datastore {datastore.name!r}: the target has another definition or credentials"
+            )
+    report.registries["datastores"] = copied
+    default = source.get_default_datastore_name()
+    if default is not None:
+        theirs = target.get_default_datastore_name()
+        if theirs is None:
+            target.set_default_datastore(default)
+            report.registries["default datastore"] = 1
+        elif theirs != default:
+            report.conflicts.append(
+                f"default datastore {default!r}: the target's default is {theirs!r}"
+            )
+
+
+def _plain(secret: Mapping[str, str] | None) -> dict[str, str] | None:
+    return dict(secret) if secret is not None else None
+
+
+def copy_datasets(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Every dataset by id: registered versions in order (pinned), then unnamed ones.
+
+    Datasets never change once saved, so one held by the target under its id is complete.
+    A version number another dataset holds in the target (two workspaces merged) gives
+    the copy the next one, and the report says so.
+    """
+    copied = 0
+    for dataset in source.list_datasets(unnamed=True):
+        if target.get_dataset_by_id(dataset.id) is not None:
+            continue
+        added = target.add_dataset(
+            NewDataset(
+                id=dataset.id,
+                name=dataset.name,
+                definition=dict(dataset.definition),
+                created_at=dataset.created_at,
+                fingerprint=dataset.fingerprint,
+                manifest=dict(dataset.manifest) if dataset.manifest is not None else None,
+                description=dataset.description,
+                tags=dict(dataset.tags),
+            )
+        )
+        copied += 1
+        if added.version != dataset.version:
+            report.conflicts.append(
+                f"dataset {dataset.name}:{dataset.version} is version {added.version} in the "
+                "target (the target had other versions of that name)"
+            )
+    report.registries["datasets"] = copied
+
+
+def copy_published_pipelines(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Published pipelines by id; a copy's status (enabled, disabled) kept in step."""
+    copied = 0
+    for published in source.list_published_pipelines():
+        existing = target.get_published_pipeline(published.id)
+        if existing is None:
+            target.add_published_pipeline(published)
+            copied += 1
+        elif existing.status != published.status:
+            target.set_published_pipeline_status(published.id, published.status)
+            copied += 1
+    report.registries["published pipelines"] = copied
+
+
+def copy_pipeline_endpoints(
+    source: TrackingStore,
+    target: TrackingStore,
+    source_files: Path | None,
+    target_files: Path | None,
+    report: CopyReport,
+) -> None:
+    """Pipeline endpoints by id: name, versions (added in order), default version, status.
+
+    An endpoint's name another endpoint holds in the target is kept, and said; so are
+    versions that differ from the source's (an endpoint only ever gains versions).
+    """
+    copied = 0
+    for endpoint in source.list_pipeline_endpoints():
+        existing = target.get_pipeline_endpoint(id=endpoint.id)
+        if existing is None:
+            holder = target.get_pipeline_endpoint(name=endpoint.name)
+            if holder is not None:
+                report.conflicts.append(
+                    f"pipeline endpoint {endpoint.name!r}: the target has another endpoint of "
+                    "that name"
+                )
+                continue
+            target.add_pipeline_endpoint(endpoint)
+            copied += 1
+            continue
+        held = tuple(existing.pipeline_ids)
+        if held != tuple(endpoint.pipeline_ids[: len(held)]):
+            report.conflicts.append(
+                f"pipeline endpoint {endpoint.name!r}: the target's versions differ from the "
+                "source's"
+            )
+            continue
+        name = endpoint.name
+        if existing.name != name:
+            holder = target.get_pipeline_endpoint(name=name)
+            if holder is not None and holder.id != endpoint.id:
+                report.conflicts.append(
+                    f"pipeline endpoint {name!r}: the target has another endpoint of that "
+                    f"name (the copy keeps the name {existing.name!r})"
+                )
+                name = existing.name
+        if (existing.name, existing.default_version, existing.status, len(held)) == (
+            name,
+            endpoint.default_version,
+            endpoint.status,
+            len(endpoint.pipeline_ids),
+        ):
+            continue
+        for pipeline_id in endpoint.pipeline_ids[len(held) :]:  # one version at a time
+            target.update_pipeline_endpoint(endpoint.id, add_pipeline=pipeline_id)
+        target.update_pipeline_endpoint(
+            endpoint.id,
+            name=name if name != existing.name else None,
+            default_version=endpoint.default_version,
+            status=endpoint.status,
+        )
+        copied += 1
+    report.registries["pipeline endpoints"] = copied
+
+
+PARTS: list[CopyPart] = [
+    copy_models,
+    copy_environments,
+    copy_compute_targets,
+    copy_datastores,
+    copy_datasets,
+    copy_published_pipelines,
+    copy_pipeline_endpoints,
+]
 """What is copied besides runs, in order; another kind of record appends its part here."""
 
 
 # ----------------------------------------------------------------------------- files --
 def copy_files(source_files: Path, target_files: Path, report: CopyReport) -> None:
-    """The run files, snapshots, reports and model files the target lacks or has older."""
+    """The run, snapshot, report, model and datastore files the target lacks or has older."""
     if source_files.resolve() == target_files.resolve():
         return
     for folder in FILE_FOLDERS:
@@ -557,7 +757,11 @@ __all__ = [
     "PARTS",
     "CopyPart",
     "CopyReport",
+    "copy_datasets",
+    "copy_datastores",
     "copy_files",
+    "copy_pipeline_endpoints",
+    "copy_published_pipelines",
     "copy_runs",
     "copy_store",
     "same_store",

@@ -4,8 +4,10 @@ Two stores that hold the same workspace have the same :func:`store_digest`, what
 their backends and however their points are cut into chunks: it hashes what a user can
 read back, in a canonical order and form, and leaves out what is the store's own
 bookkeeping (row ids, change sequence numbers, process owner records, chunk boundaries).
-Per section (experiments, runs, metrics, models, environments, compute targets, files)
-so that a difference is easy to find. A copy (:mod:`run_widgets.store.copy`) is checked
+Per section (experiments, runs, metrics, models, environments, compute targets,
+datastores, datasets, published pipelines, pipeline endpoints, files) so that a
+difference is easy to find. A datastore's credentials are hashed as stored: sealed
+(their ciphertext and key id), never decrypted. A copy (:mod:`run_widgets.store.copy`) is checked
 by comparing the two digests.
 
 The ``created_by`` role of each run is hashed only when asked (``roles=True``): a copy
@@ -27,7 +29,19 @@ import numpy as np
 from .base import TrackingStore
 from .copy import FILE_FOLDERS
 
-SECTIONS = ("experiments", "runs", "metrics", "models", "environments", "compute_targets", "files")
+SECTIONS = (
+    "experiments",
+    "runs",
+    "metrics",
+    "models",
+    "environments",
+    "compute_targets",
+    "datastores",
+    "datasets",
+    "published_pipelines",
+    "pipeline_endpoints",
+    "files",
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,9 @@ class StoreDigest:
 
     def __str__(self) -> str:
         lines = [
-            f"{name:<16} {self.sections[name][:16]}  ({self.counts[name]:,})" for name in SECTIONS
+            f"{name:<20} {self.sections[name][:16]}  ({self.counts[name]:,})" for name in SECTIONS
         ]
-        return "\n".join([*lines, f"{'total':<16} {self.total}"])
+        return "\n".join([*lines, f"{'total':<20} {self.total}"])
 
 
 def _canonical(value: Any) -> Any:
@@ -132,6 +146,7 @@ def store_digest(
         )
     for name in store.list_compute_targets():
         sections["compute_targets"].add([name, store.get_compute_target(name)])
+    _add_data_assets(store, sections)
     if files is not None:
         _add_files(Path(files), sections["files"])
     return StoreDigest(
@@ -166,6 +181,35 @@ def _add_metrics(store: TrackingStore, run_id: str, section: _Section) -> None:
                     json.dumps(_canonical([step, when, point]), default=str).encode() + b"\n"
                 )
                 section.count += 1
+
+
+def _add_data_assets(store: TrackingStore, sections: dict[str, _Section]) -> None:
+    """Datastores (credentials sealed, as stored), datasets, published pipelines, endpoints."""
+    default = store.get_default_datastore_name()
+    for datastore in sorted(store.list_datastores(), key=lambda d: d.name):
+        sections["datastores"].add(
+            [datastore.name, datastore.definition, datastore.secret, datastore.created_at,
+             datastore.name == default]
+        )  # fmt: skip
+    for dataset in sorted(
+        store.list_datasets(unnamed=True),
+        key=lambda d: (d.name is None, d.name or "", d.version or 0, d.id),
+    ):
+        sections["datasets"].add(
+            [dataset.id, dataset.name, dataset.version, dataset.definition, dataset.fingerprint,
+             dataset.manifest, dataset.description, dataset.tags, dataset.created_at]
+        )  # fmt: skip
+    for published in sorted(store.list_published_pipelines(), key=lambda p: p.id):
+        sections["published_pipelines"].add(
+            [published.id, published.name, published.description, published.version,
+             published.spec, published.continue_on_step_failure, published.status,
+             published.created_at]
+        )  # fmt: skip
+    for endpoint in sorted(store.list_pipeline_endpoints(), key=lambda e: e.id):
+        sections["pipeline_endpoints"].add(
+            [endpoint.id, endpoint.name, endpoint.description, list(endpoint.pipeline_ids),
+             endpoint.default_version, endpoint.status, endpoint.created_at]
+        )  # fmt: skip
 
 
 def _add_files(folder: Path, section: _Section) -> None:

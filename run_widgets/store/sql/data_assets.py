@@ -8,7 +8,7 @@ these same statements, each function inside the caller's transaction. A dataset 
 ``UNIQUE (name, version)`` is the last guard. Every write is one transaction: an asset is
 registered whole or not at all.
 
-Tables: ``schema.DATA_AND_PIPELINES``, migration 0006 on both backends.
+Tables: ``schema.DATA_AND_PIPELINES``, migration 0008 on both backends.
 """
 
 from __future__ import annotations
@@ -96,9 +96,14 @@ class SqlDataAssets(SqlTransactions):
         """A saved or registered dataset by id, or None."""
         return self._in_read(get_dataset_by_id, dataset_id)
 
-    def list_datasets(self, name: str | None = None) -> list[DatasetRecord]:
-        """Registered versions (of one ``name``), by name then version."""
-        return self._in_read(list_datasets, name)
+    def list_datasets(
+        self, name: str | None = None, *, unnamed: bool = False
+    ) -> list[DatasetRecord]:
+        """Registered versions (of one ``name``), by name then version.
+
+        With ``unnamed``, the saved unnamed definitions follow, oldest first.
+        """
+        return self._in_read(list_datasets, name, unnamed)
 
     # -- published pipelines and endpoints ---------------------------------------------
     def add_published_pipeline(self, record: PublishedPipelineRecord) -> None:
@@ -311,14 +316,23 @@ def get_dataset_by_id(conn: Connection, dialect: Dialect, dataset_id: str) -> Da
 
 
 def list_datasets(
-    conn: Connection, dialect: Dialect, name: str | None = None
+    conn: Connection, dialect: Dialect, name: str | None = None, unnamed: bool = False
 ) -> list[DatasetRecord]:
-    """Registered versions (of one name), by name then version."""
+    """Registered versions (of one name), by name then version.
+
+    With ``unnamed`` (and no name), the saved unnamed definitions follow, oldest first.
+    """
     if name is None:
         sql = (
             f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name IS NOT NULL ORDER BY name, version"
         )
         rows = dialect.execute(conn, sql).fetchall()
+        if unnamed:
+            sql = (
+                f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name IS NULL"
+                " ORDER BY created_at, id"
+            )
+            rows = [*rows, *dialect.execute(conn, sql).fetchall()]
     else:
         sql = f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version"
         rows = dialect.execute(conn, sql, (name,)).fetchall()
