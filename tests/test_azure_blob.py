@@ -112,6 +112,44 @@ def test_a_machine_with_another_secret_key_gets_a_clear_error(
         Datastore(ws, "blobs").upload_files([__file__], show_progress=False)
 
 
+def test_a_copied_workspace_reads_the_blob_datastore_with_the_same_key(
+    ws: Workspace,
+    azurite: Azurite,
+    container: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ws.copy_to``: the copy's datastore opens its still-sealed credentials with this
+    machine's key and reads the container; its dataset stays pinned; the key is never in
+    the report nor in the copy's files; a machine with another key is told which it needs."""
+    store = register(ws, azurite, container)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "t.csv").write_text("x,y\n1,2\n", encoding="utf-8")
+    store.upload(str(data), target_path="tables", show_progress=False)
+    Dataset.Tabular.from_delimited_files([(store, "tables/t.csv")]).register(ws, "t")
+    report = ws.copy_to(tmp_path / "copy")
+    assert report.registries["datastores"] == 1 and not report.conflicts
+    assert KEY not in str(report) and KEY[:12] not in str(report)
+    copy = Workspace(store=tmp_path / "copy")
+    try:
+        copied = Datastore(copy, "blobs")
+        assert isinstance(copied, AzureBlobDatastore)
+        assert copied.download(tmp_path / "back", prefix="tables", show_progress=False) == 1
+        assert (tmp_path / "back" / "tables" / "t.csv").read_text() == "x,y\n1,2\n"
+        frame = Dataset.get_by_name(copy, "t").to_pandas_dataframe()
+        assert frame.to_dict("list") == {"x": [1], "y": [2]}
+        files = b"".join(p.read_bytes() for p in (tmp_path / "copy").glob("tracking.db*"))
+        assert KEY[:12].encode() not in files
+        from cryptography.fernet import Fernet
+
+        monkeypatch.setenv("RUN_WIDGETS_SECRET_KEY", Fernet.generate_key().decode())
+        with pytest.raises(DataAccessError, match="encrypted with workspace secret key"):
+            Datastore(copy, "blobs").download(tmp_path / "none", show_progress=False)
+    finally:
+        copy.close()
+
+
 def test_wrong_credentials_or_container_register_nothing(
     ws: Workspace, azurite: Azurite, container: str
 ) -> None:
