@@ -2,7 +2,8 @@
 
 Every user-supplied string that reaches a query (experiment names, run ids, display names,
 descriptions, tag and property keys and values, metric names and string values, filter
-text, sort keys, model, environment and compute target names) is fuzzed with quotes,
+text, sort keys, model, environment, compute target, datastore and dataset names) is
+fuzzed with quotes,
 ``%``/``_`` (LIKE wildcards), backslashes, SQL and driver placeholders (``?``, ``%s``,
 ``$1``), right-to-left and other format marks, case-folding oddities, very long strings,
 lone surrogates (text that is not valid Unicode) and NUL. For each:
@@ -31,8 +32,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from run_widgets import Environment, Experiment, Run, Workspace
-from run_widgets.exceptions import RunNotFoundError
+from run_widgets import Dataset, Datastore, Environment, Experiment, Run, Workspace
+from run_widgets.exceptions import DatasetNotFoundError, RunNotFoundError
 from run_widgets.registry.models import Model
 from run_widgets.store import RunQuery, TrackingStore
 from run_widgets.store.run_query import MAX_TEXT_FILTER, query_runs_generic
@@ -427,3 +428,76 @@ def test_model_environment_and_compute_names_are_literal(
         assert name in ws.compute_targets
     else:
         assert name not in ws.compute_targets
+
+
+# ---------------------------------------------------------------------- data assets --
+DATASTORE_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+"""What a datastore name may be (it becomes a job's environment variable)."""
+
+
+@SETTINGS
+@given(name=hostile, description=hostile, key=hostile, value=hostile)
+@example(name="%" * 256, description="d", key="k", value="v")  # too long for an index
+@example(name="t\x00", description="d", key="k", value="v")
+@example(name="t", description="d\x00", key="k\x00", value="\ud800")
+def test_datastore_and_dataset_names_are_literal(
+    ws: Workspace, tmp_path: Path, name: str, description: str, key: str, value: str
+) -> None:
+    """Datastore names are identifiers or refused; any storable dataset name is kept and
+    found literally (a wildcard only matches itself), with its description and tags."""
+    import re
+
+    from run_widgets.data.datastore import BUILT_IN
+
+    valid_datastore = re.fullmatch(DATASTORE_NAME, name) is not None and name not in BUILT_IN
+    registered = expect(
+        valid_datastore,
+        Datastore.register_azure_blob_container,
+        ws,
+        name,
+        "container",
+        "account",
+        sas_token="sv=x",
+        skip_validation=True,
+        overwrite=True,
+    )
+    if registered is not None:
+        assert Datastore.get(ws, name).name == name and name in ws.datastores
+        assert {r.name for r in ws.store.list_datastores()} >= {name}
+    elif name not in BUILT_IN:
+        assert name not in ws.datastores
+        with pytest.raises(VALIDATION):  # DatastoreNotFoundError, or a name no store keeps
+            Datastore.get(ws, name)
+
+    builtin = Datastore.get(ws, "workspaceblobstore")
+    if not (Path(ws.folder) / "datastores" / "workspaceblobstore" / "t" / "t.csv").exists():
+        data = tmp_path / "data"
+        data.mkdir(exist_ok=True)
+        (data / "t.csv").write_text("a\n1\n", encoding="utf-8")
+        builtin.upload(str(data), "t", overwrite=True, show_progress=False)
+    table = Dataset.Tabular.from_delimited_files(builtin.path("t/t.csv"))
+    valid_name = bool(name.strip()) and storable(name, 255)
+    before = ws.store.get_dataset(name) if valid_name else None
+    # The same definition and content registered again is the version there (nothing new
+    # is written, so its description is not looked at).
+    valid_dataset = valid_name and (before is not None or storable(description, 1 << 30))
+    dataset = expect(
+        valid_dataset, table.register, ws, name, description=description, tags={key: value}
+    )
+    if dataset is not None:
+        found = Dataset.get_by_name(ws, name)
+        assert (found.name, found.id) == (name, dataset.id)
+        if before is None:  # new: this example's labels (else the same version is returned)
+            assert (found.version, found.description) == (1, description)
+            assert found.tags == {key: value}
+        else:
+            assert found.version == before.version
+        assert {r.name for r in ws.store.list_datasets(name=name)} == {name}
+        assert name in ws.datasets
+    elif before is None and storable(name, 1 << 30):
+        with pytest.raises(DatasetNotFoundError):
+            Dataset.get_by_name(ws, name)
+    for pattern in ("%", "_", "*", name.replace("%", "x") + "%"):
+        if pattern != name and storable(pattern, 1 << 30) and pattern not in ws.datasets:
+            assert ws.store.list_datasets(name=pattern) == []
+            assert ws.store.get_dataset(pattern) is None

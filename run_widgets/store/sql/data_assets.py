@@ -188,6 +188,7 @@ def add_datastore(
     overwrite: bool,
 ) -> DatastoreRecord:
     """Insert (or, with ``overwrite``, replace) a datastore; return the stored row."""
+    rules.check_registry_name(name, "datastore name")
     dialect.lock(conn, f"datastores:{name}")
     values = (name, json.dumps(dict(definition)), json.dumps(dict(secret)) if secret else None)
     if overwrite:
@@ -267,6 +268,7 @@ def add_dataset(conn: Connection, dialect: Dialect, dataset: NewDataset) -> Data
     """Insert a dataset (a named one as the next version of its name); return it."""
     version = None
     if dataset.name is not None:
+        rules.check_registry_name(dataset.name, "dataset name")
         dialect.lock(conn, f"datasets:{dataset.name}")
         row = dialect.execute(
             conn, "SELECT MAX(version) FROM datasets WHERE name = ?", (dataset.name,)
@@ -425,6 +427,7 @@ def add_pipeline_endpoint(
     conn: Connection, dialect: Dialect, record: PipelineEndpointRecord
 ) -> PipelineEndpointRecord:
     """Insert an endpoint; its name must be free."""
+    rules.check_registry_name(record.name, "pipeline endpoint name")
     dialect.lock(conn, f"pipeline_endpoints:{record.name}")
     if get_pipeline_endpoint(conn, dialect, None, record.name) is not None:
         raise UserErrorException(f"A pipeline endpoint named {record.name!r} exists already.")
@@ -477,6 +480,7 @@ def update_pipeline_endpoint(
     if record is None:
         raise UserErrorException(f"Pipeline endpoint {endpoint_id} does not exist.")
     if name is not None and name != record.name:
+        rules.check_registry_name(name, "pipeline endpoint name")
         dialect.lock(conn, f"pipeline_endpoints:{name}")
         if get_pipeline_endpoint(conn, dialect, None, name) is not None:
             raise UserErrorException(f"A pipeline endpoint named {name!r} exists already.")
