@@ -585,8 +585,8 @@ def test_chart_grid_redraws_only_the_cards_in_view_once_the_page_says_which() ->
 
     drawn: list[str] = []
     grid = ChartGrid(lambda chart: drawn.append(chart.name))
-    charts = [MetricChart(name) for name in ("a", "b", "c")]
-    grid.add(charts)
+    grid.add(["a", "b", "c"])
+    charts = [grid.charts[name] for name in ("a", "b", "c")]
     assert sorted(drawn) == ["a", "b", "c"]  # no report yet: every chart on the page
     assert [c._dom_classes[-1] for c in charts] == ["rw-card-0", "rw-card-1", "rw-card-2"]
     drawn.clear()
@@ -606,7 +606,7 @@ def test_chart_grid_catches_up_one_off_screen_chart_per_refresh_the_longest_wait
 
     drawn: list[str] = []
     grid = ChartGrid(lambda chart: drawn.append(chart.name))
-    grid.add([MetricChart(name) for name in ("a", "b", "c", "d")])
+    grid.add(["a", "b", "c", "d"])
     grid.visibility.visible = ["0"]
     drawn.clear()
     for name in ("c", "b", "a", "d"):  # c has waited longest, then b; d is marked last
@@ -651,6 +651,60 @@ def test_off_screen_charts_of_a_running_run_lag_at_most_one_refresh_per_chart(
     finally:
         run.complete()
         view.close()
+
+
+def test_only_the_charts_of_the_page_are_widgets_and_a_page_left_keeps_its_state(
+    exp: Experiment,
+) -> None:
+    # 31 charts, 12 a page: widgets for the page only; zoom, x axis, log y and the filter
+    # hold for charts whose widgets do not exist (yet, or any more).
+    from ipywidgets.widgets.widget import _instances
+
+    run = new_run(exp, display_name="many charts")
+    names = [f"m{i}" for i in range(30)]
+    for step in range(4):
+        for name in names:
+            run.log(name, float(step))
+    run.log_table("pr", {"recall": [0.0, 0.5, 1.0], "precision": [1.0, 0.5, 0.0]})
+    run.flush()
+    models = len(_instances)
+    view = RunDetails(run)
+    try:
+        assert view.charts.shown == names[:12] and sorted(view._charts) == sorted(names[:12])
+        per_page = len(_instances) - models
+        # A metric on page 3 zooms: kept in the view, drawn when its chart is built.
+        view.set_x_range("m25", 1, 2)
+        assert "m25" not in view._charts and view.x_range("m25") == (1, 2)
+        data = view.get_widget_data()["charts"]
+        assert sorted(data) == sorted([*names, "pr"])  # every metric, built or not
+        assert data["m25"]["x_range"] == [1, 2] and data["m25"]["x"] == [1, 2]
+        assert data["pr"]["x_axis"] == "recall"  # what its chart would show first
+        first = view._charts["m0"]
+        first.log_toggle.value = True
+        view._charts["m1"].x_select.value = RELATIVE
+        view.charts.show_page(2)
+        assert view.charts.shown == [*names[24:], "pr"]
+        assert first.comm is None and first.figure.comm is None and first.lines[0].comm is None
+        assert first.x_scale.comm is None and first.layout.comm is None
+        assert "m0" not in view._charts
+        assert len(_instances) - models <= per_page  # the page left is closed: no growth
+        zoomed = view._charts["m25"]
+        x, _ = zoomed.series_shown()[0]
+        np.testing.assert_array_equal(x, [1, 2])
+        assert "1–2" in zoomed.zoom_label.value
+        assert view._charts["pr"].x_choice == "recall"
+        assert view.get_widget_data()["charts"]["m1"]["x_axis"].startswith("time since")
+        view.charts.show_page(0)
+        assert view._charts["m0"].log_toggle.value  # log y kept while its page was away
+        assert view._charts["m1"].x_choice == RELATIVE
+        view.charts.outliers.value = True  # every chart, built or not
+        view.charts.filter.value = "^m2[5-9]$"
+        assert view.charts.shown == ["m25", "m26", "m27", "m28", "m29"]
+        assert all(view._charts[n].ignore_outliers for n in view.charts.shown)
+        assert set(view._charts) == set(view.charts.shown)
+    finally:
+        view.close()
+    assert len(_instances) - models < per_page // 2  # the charts' models are closed
 
 
 # ------------------------------------------------------------------- issue 22 parts --

@@ -405,12 +405,46 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             self._on_zoom(self, None, None)
 
     def close(self) -> None:
-        """Close the chart, its marks and its menu."""
-        for mark in (*self.lines, *self.tails):
-            mark.close()
-        for part in (self.menu, self.summary, self.brush, self.figure):
-            part.close()
-        super().close()
+        """Close the chart and every widget model it made (marks, scales, axes, controls).
+
+        A page of charts left behind is closed (``ChartGrid``): each model left open would
+        stay in the kernel and in the page.
+        """
+        close_tree(
+            self,
+            self.figure,
+            self.brush,
+            self.x_date,
+            self.x_scale,
+            self.y_linear,
+            self.y_log,
+            self.y_axis_linear,
+            self.y_axis_log,
+            *self.lines,
+            *self.tails,
+        )
+
+
+def close_tree(*roots: ipywidgets.Widget) -> None:
+    """Close ``roots`` and every widget their synced traits reach (layouts and styles too)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    found: list[ipywidgets.Widget] = []
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        found.append(widget)
+        for key in widget.keys:
+            value = getattr(widget, key, None)
+            if isinstance(value, dict):
+                value = list(value.values())
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, ipywidgets.Widget):
+                    stack.append(item)
+    for widget in found:  # found first, closed after: a closed widget's traits still read
+        ipywidgets.Widget.close(widget)  # its comm only (a subclass' close may call this)
 
 
 def _number(value: float) -> str:
@@ -432,19 +466,25 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
 
     A toolbar above them holds the metric filter (a regular expression: an invalid one is
     shown as such and filters nothing) and "ignore outliers" for every chart; past
-    ``page_size`` charts, pages (a compact layout for 30+ metrics): only the charts on
-    the page are drawn, and of those, once the front-end has
-    said which cards are in or near the window (:class:`ChartVisibility`), only those;
-    the others are marked and drawn when they come into view, so a refresh costs what is
-    shown, not every metric. One marked chart of the page, the longest marked, is drawn per
-    refresh all the same (:meth:`catch_up`): a notebook saved while the run goes on keeps
-    what the charts' models hold, and this bounds how far an off-screen chart lags behind.
+    ``page_size`` charts, pages (a compact layout for 30+ metrics). The grid knows every
+    charted metric by name but builds a :class:`MetricChart` only for the charts on the
+    page, and closes those of a page left (keeping their log and outlier toggles for when
+    they come back): the widget models a view makes grow with the page, not with the run's
+    metrics. Of the charts on the page, once the front-end has
+    said which cards are in or near the window (:class:`ChartVisibility`), only those are
+    redrawn on a change; the others are marked and drawn when they come into view, so a
+    refresh costs what is shown, not every metric. One marked chart of the page, the
+    longest marked, is drawn per refresh all the same (:meth:`catch_up`): a notebook saved
+    while the run goes on keeps what the charts' models hold, and this bounds how far an
+    off-screen chart lags behind.
 
     Args:
         draw: redraws one chart from the current data.
+        build: makes the chart of a metric name (when it comes onto the page).
         lead: cards shown before the charts (the Run Properties panel).
         page_size: charts per page.
-        lock: held while charts are drawn on a visibility report (the owner's lock).
+        lock: held while charts are built, drawn or closed on the user's actions (the
+            owner's lock: a poller thread may be drawing too).
     """
 
     def __init__(
@@ -453,16 +493,23 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         lead: Sequence[ipywidgets.Widget] = (),
         page_size: int = PAGE_SIZE,
         lock: threading.RLock | None = None,
+        build: Callable[[str], MetricChart] = MetricChart,
     ) -> None:
         self._draw = draw
+        self._build = build
         self._lead = tuple(lead)
         self.page_size = page_size
         self.page = 0
+        # The charts built: those on the page (and, while a refresh holds them, those left).
         self.charts: dict[str, MetricChart] = {}
         # Charts whose data changed since drawn, the longest-waiting first (dict: ordered).
         self._dirty: dict[str, None] = {}
         self._shown: list[str] = []
-        self._card: dict[str, str] = {}  # chart name -> card number (its rw-card-<n> class)
+        # Every charted metric -> its card number (its rw-card-<n> class), built or not.
+        self._card: dict[str, str] = {}
+        self._toggles: dict[str, tuple[bool, bool]] = {}  # a closed chart's (log y, outliers)
+        self._holding = 0
+        self._to_close: list[MetricChart] = []
         self._lock = lock or threading.RLock()
         self.visibility = ChartVisibility()
         self.visibility.observe(self._visibility_changed, names="visible")
@@ -511,15 +558,18 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         )
 
     # ------------------------------------------------------------------------ data --
-    def add(self, charts: Sequence[MetricChart]) -> None:
-        """Add charts (each drawn when it is on screen)."""
-        for chart in charts:
-            self.charts[chart.name] = chart
-            chart.menu.ignore_outliers = bool(self.outliers.value)
-            self._dirty.setdefault(chart.name)
-            self._card[chart.name] = str(len(self._card))
-            chart.add_class(f"rw-card-{self._card[chart.name]}")
-        if charts:
+    @property
+    def names(self) -> list[str]:
+        """Every charted metric, on the page or not, in the order added."""
+        return list(self._card)
+
+    def add(self, names: Sequence[str]) -> None:
+        """Chart these metrics (each built when on the page, drawn when on screen)."""
+        new = [name for name in names if name not in self._card]
+        for name in new:
+            self._card[name] = str(len(self._card))
+            self._dirty.setdefault(name)
+        if new:
             self._layout()
 
     def changed(self, name: str) -> None:
@@ -559,12 +609,19 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
     def held(self) -> Iterator[None]:
         """Hold the messages of every chart on screen until the block ends.
 
-        See :meth:`MetricChart.held`.
+        See :meth:`MetricChart.held`. A chart that leaves the page meanwhile is closed
+        when the block ends (its held messages are sent first).
         """
-        with contextlib.ExitStack() as stack:
-            for name in self._shown:
-                stack.enter_context(self.charts[name].held())
-            yield
+        self._holding += 1
+        try:
+            with contextlib.ExitStack() as stack:
+                for name in self._shown:
+                    stack.enter_context(self.charts[name].held())
+                yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                self._close_left()
 
     @property
     def shown(self) -> list[str]:
@@ -577,46 +634,88 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         error = f"<span role='alert'>{html.escape(found.error)}</span>" if found.error else ""
         if self.filter_error.value != error:
             self.filter_error.value = error
-        return found.apply(sorted(self.charts, key=natural_key))
+        return found.apply(sorted(self._card, key=natural_key))
 
     def _outliers_changed(self, change: dict[str, object]) -> None:
+        value = bool(change["new"])
         with self._lock, self.held():
+            self._toggles = {name: (log, value) for name, (log, _) in self._toggles.items()}
             for chart in self.charts.values():
-                chart.ignore_outliers = bool(change["new"])
+                chart.ignore_outliers = value
+
+    # ---------------------------------------------------------------------- charts --
+    def _chart(self, name: str) -> MetricChart:
+        """The chart of ``name``, built (with the toggles it had) if not built yet."""
+        chart = self.charts.get(name)
+        if chart is None:
+            chart = self._build(name)
+            log, outliers = self._toggles.pop(name, (False, bool(self.outliers.value)))
+            chart.ignore_outliers = outliers
+            chart.log_toggle.value = log
+            chart.add_class(f"rw-card-{self._card[name]}")
+            self.charts[name] = chart
+            self._dirty.setdefault(name)
+        return chart
+
+    def _leave(self, name: str) -> None:
+        """``name`` left the page: close its chart (now, or when a refresh stops holding it)."""
+        chart = self.charts.pop(name)
+        self._toggles[name] = (bool(chart.log_toggle.value), chart.ignore_outliers)
+        self._dirty.pop(name, None)
+        self._to_close.append(chart)
+        if not self._holding:
+            self._close_left()
+
+    def _close_left(self) -> None:
+        left, self._to_close = self._to_close, []
+        for chart in left:
+            chart.close()
 
     # ---------------------------------------------------------------------- layout --
     def show_page(self, page: int) -> None:
         """Show page ``page`` (clamped) of the matching charts."""
-        self.page = page
-        self._layout()
+        with self._lock:
+            self.page = page
+            self._layout()
 
     def _filter_changed(self, change: dict[str, object]) -> None:
-        self.page = 0
-        self._layout()
+        with self._lock:
+            self.page = 0
+            self._layout()
 
     def _layout(self) -> None:
         names = self.matching()
         pages = max(1, -(-len(names) // self.page_size))
         self.page = min(max(0, self.page), pages - 1)
-        paged = len(self.charts) > self.page_size
+        paged = len(self._card) > self.page_size
         shown = names[self.page * self.page_size : (self.page + 1) * self.page_size]
         if shown != self._shown and self._shown:
             # Other cards: drawn at once, until the front-end says which are in view.
             self.visibility.visible = None  # type: ignore[assignment]
+        cards = [self._chart(name) for name in shown]
         for name in shown:
             if name in self._dirty:
                 del self._dirty[name]
                 self._draw(self.charts[name])
         if shown != self._shown:
             self._shown = shown
-            self.grid.children = (*self._lead, *(self.charts[n] for n in shown))
-        self.controls.layout.display = "" if self.charts else "none"
+            self.grid.children = (*self._lead, *cards)
+        for name in [n for n in self.charts if n not in shown]:
+            self._leave(name)  # after the grid dropped its card
+        self.controls.layout.display = "" if self._card else "none"
         self.pager.layout.display = "" if paged else "none"
         if paged:
             first = self.page * self.page_size + 1 if names else 0
             self.page_label.value = (
                 f"charts {first}–{first + len(shown) - 1 if names else 0} of {len(names)}"
-                + (f" (of {len(self.charts)})" if len(names) != len(self.charts) else "")
+                + (f" (of {len(self._card)})" if len(names) != len(self._card) else "")
             )
             self.previous.disabled = self.page == 0
             self.next.disabled = self.page >= pages - 1
+
+    def close(self) -> None:
+        """Close the grid, its charts and its controls."""
+        for name in list(self.charts):
+            self._leave(name)
+        self._close_left()
+        super().close()

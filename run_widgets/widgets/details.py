@@ -94,12 +94,14 @@ class RunDetails(LiveView):
         self.properties = PropertiesPanel(
             layout=ipywidgets.Layout(max_height=CARD_HEIGHT, overflow="auto")
         )
-        self._charts: dict[str, MetricChart] = {}
+        # The x axis chosen per charted metric, its chart built or not (``STEP`` if absent).
+        self._x_choice: dict[str, str] = {}
         self.charts = ChartGrid(
             self._draw_chart,
             lead=[self.properties],
             page_size=charts_per_page(self.widget_settings),
             lock=self._lock,
+            build=self._build_chart,
         )
         self.gallery = GalleryPanel()
         self.logs = LogPanel()
@@ -195,28 +197,26 @@ class RunDetails(LiveView):
         return self.tracker.reader.read_file(name)
 
     # ---------------------------------------------------------------------- charts --
+    @property
+    def _charts(self) -> dict[str, MetricChart]:
+        """The chart widgets built now: those of the page on show (``ChartGrid``)."""
+        return self.charts.charts
+
     def _update_charts(self, names: set[str]) -> None:
         views = self.tracker.views()
+        known = set(self.charts.names)
         added = []
         for name in names:
             if views.get(name) not in CHART_VIEWS:
                 continue
-            if name in self._charts:
+            if name in known:
                 self.charts.changed(name)
             else:
-                chart = MetricChart(
-                    name,
-                    x_options=run_charts.x_options(self.tracker, name, STEP),
-                    on_x_change=self._on_x_change,
-                    lock=self._lock,
-                    on_zoom=self._on_zoom,
-                )
-                self._charts[name] = chart
-                added.append(chart)
+                added.append(name)
         self.charts.add(added)
         # Partners of a changed metric may now have new x options; a chart whose chosen x
-        # went away is redrawn over its steps.
-        for name, chart in self._charts.items():
+        # went away is redrawn over its steps (a chart not built takes them when built).
+        for name, chart in list(self._charts.items()):
             if (
                 name not in names
                 and views.get(name) == "line"
@@ -224,11 +224,37 @@ class RunDetails(LiveView):
                     run_charts.line_x_options(self.tracker, name, chart.x_choice)
                 )
             ):
+                self._x_choice[name] = chart.x_choice
                 self.charts.changed(name)
+
+    def _build_chart(self, name: str) -> MetricChart:
+        """The chart widget of ``name``, showing the x axis chosen for it before."""
+        chosen = self._x_of(name)
+        chart = MetricChart(
+            name,
+            x_options=run_charts.x_options(self.tracker, name, chosen),
+            on_x_change=self._on_x_change,
+            lock=self._lock,
+            on_zoom=self._on_zoom,
+        )
+        if chosen in chart.x_values:
+            chart.choose_x(chosen)
+        return chart
+
+    def _x_of(self, name: str) -> str:
+        """The x axis of ``name``'s chart: the one chosen, else the first offered.
+
+        A chart on another page has no widget: this is what it would show.
+        """
+        chosen = self._x_choice.get(name)
+        if chosen is not None or name not in self.tracker.metrics:
+            return chosen or STEP
+        return run_charts.x_options(self.tracker, name, STEP)[0]
 
     def _draw_chart(self, chart: MetricChart) -> None:
         name = chart.name
         chart.set_x_options(run_charts.x_options(self.tracker, name, chart.x_choice))
+        self._x_choice[name] = chart.x_choice
         chart.show(run_charts.chart_data(self.tracker, name, chart.x_choice))
 
     def _on_x_change(self, chart: MetricChart, x_name: str) -> None:
@@ -274,11 +300,13 @@ class RunDetails(LiveView):
                 Nothing drawn changes then.
         """
         with self._lock:
+            # The chart of a metric on another page is not built: its range waits in the
+            # tracker and is drawn when the chart is.
             chart = self._charts.get(metric_name)
             if lo is not None and hi is not None:
                 check_range(metric_name, lo, hi)  # before the units are converted
-                if chart is not None:
-                    lo, hi = run_charts.tracker_range(self.tracker, chart.x_choice, lo, hi)
+                x_name = self._x_of(metric_name)
+                lo, hi = run_charts.tracker_range(self.tracker, x_name, lo, hi)
             self.tracker.set_x_range(metric_name, lo, hi)
             if chart is not None and not self._closed:
                 self._draw_chart(chart)
@@ -299,8 +327,7 @@ class RunDetails(LiveView):
         with self._lock:
             if metric_name not in self.tracker.metrics:
                 raise MetricNotFoundError(f"Run {self.run.id!r} has no metric {metric_name!r}.")
-            chart = self._charts.get(metric_name)
-            x_name = chart.x_choice if chart is not None else STEP
+            x_name = self._x_of(metric_name)
             found = run_charts.drawn_range(self.tracker, metric_name, x_name)
             if found is not None and x_name == WALL:
                 return found[0] / 1000.0, found[1] / 1000.0
@@ -423,7 +450,7 @@ class RunDetails(LiveView):
         return bundle
 
     def _x_choices(self) -> dict[str, str]:
-        return {name: chart.x_choice for name, chart in self._charts.items()}
+        return {name: self._x_of(name) for name in self.charts.names}
 
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
         """Display the live view and its static snapshot, start refreshing, return at once.
@@ -484,7 +511,7 @@ class RunDetails(LiveView):
         """What each chart that passes the metric filter draws, in the charts' order."""
         with self._lock:
             return [
-                run_charts.chart_data(self.tracker, name, self._charts[name].x_choice)
+                run_charts.chart_data(self.tracker, name, self._x_of(name))
                 for name in self.charts.matching()
             ]
 
@@ -514,8 +541,7 @@ class RunDetails(LiveView):
         if self._child_view is not None:
             self._child_view.close()
             self._child_view = None
-        for chart in self._charts.values():
-            chart.close()
+        self.charts.close()
         for part in (self.header, self.properties, self.gallery, self.logs, self.children_table):
             part.close()
         for extension in self.extensions:
