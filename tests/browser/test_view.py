@@ -444,6 +444,28 @@ def test_layout_flows_and_stays_put_with_30_metrics(lab: Any, artifacts: Path) -
         "() => [...document.querySelectorAll('.rw-run-details .bqplot.figure .mainheading')]"
         ".map(e => e.textContent).join() === 'm2,m20,m21,m22,m23,m24,m25,m26,m27,m28,m29'",
     )
+    # Pages: the kernel closes the charts of a page left and builds those of the next; the
+    # new page is drawn, and the page logs no error for the closed models.
+    errors = len(page.console_errors)
+    page.locator(".rw-chart-picker", has_text="of 30").locator("input").fill("")
+    page.locator(".rw-chart-picker button", has_text="▶").click()
+    wait_until(
+        page,
+        """() => {
+      const figures = [...document.querySelectorAll('.rw-run-details .bqplot.figure')];
+      const titles = figures.map(f => f.querySelector('.mainheading').textContent).join();
+      return titles === 'm12,m13,m14,m15,m16,m17,m18,m19,m20,m21,m22,m23'
+        && figures.every(f => [...f.querySelectorAll('path.line')]
+          .some(p => (p.getAttribute('d') || '').length > 100));
+    }""",
+    )
+    page.locator(".rw-chart-picker button", has_text="◀").click()
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.rw-run-details .bqplot.figure .mainheading')]"
+        ".map(e => e.textContent).join() === 'm0,m1,m2,m3,m4,m5,m6,m7,m8,m9,m10,m11'",
+    )
+    assert page.console_errors[errors:] == []
     close_all(page)
 
 
