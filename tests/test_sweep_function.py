@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 
 import cloudpickle
 import pytest
@@ -23,6 +24,7 @@ from sweep_helpers import (  # noqa: F401 - fixture
 )
 
 from run_widgets import Experiment, Run
+from run_widgets.store import RunStatus
 from run_widgets.sweep import (
     BanditPolicy,
     GridParameterSampling,
@@ -316,3 +318,35 @@ def test_stuck_trials_and_a_stopped_driver_do_not_hang_the_sweep(exp: Experiment
     assert error["code"] == "SweepDriverError" and "SIGTERM" in error["message"]
     assert [c.status for c in child_records(terminated)] == ["Canceled", "Canceled"]
     wait_until(lambda: not sweep_drivers(exp.workspace), timeout=20, what="drivers to exit")
+
+
+def test_a_trial_caught_unstarted_in_a_broken_pool_runs_on_a_fresh_one(
+    exp: Experiment, tmp_path: Path
+) -> None:
+    # One worker, two trials handed over at once: the second waits in the pool while the
+    # first kills the worker, and loky fails every call of the broken pool, the second's
+    # too, though its function never ran (as when the driver hands a trial over between a
+    # crash and loky noticing it). It must run on a fresh pool, not end TrialLost.
+    from run_widgets.sweep.executor import FunctionExecutor
+
+    function_file = tmp_path / "function.pkl"
+    function_file.write_bytes(cloudpickle.dumps(crashes_at_02))
+    parent = exp.start_logging()
+    executor = FunctionExecutor(exp, function_file, 1, cwd=os.getcwd())
+    store = exp.workspace.store
+    try:
+        crashed = executor.launch(parent, {"alpha": 0.2}, 0)
+        waiting = executor.launch(parent, {"alpha": 0.3}, 1)
+
+        def both_ended() -> bool:
+            executor.check()
+            records = [store.get_run(crashed), store.get_run(waiting)]
+            return all(r is not None and r.status in RunStatus.TERMINAL for r in records)
+
+        wait_until(both_ended, 120, what="both trials ended")
+        assert store.get_run(crashed).status == RunStatus.FAILED  # type: ignore[union-attr]
+        assert store.get_run(waiting).status == RunStatus.COMPLETED  # type: ignore[union-attr]
+        assert Run.get(exp.workspace, waiting).get_metrics()["mse"] == 0.3
+    finally:
+        executor.close()
+        parent.complete()

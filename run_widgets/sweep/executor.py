@@ -34,6 +34,10 @@ TRIAL_MODULE = "run_widgets.sweep.trial_process"
 ACTIVE = frozenset(RunStatus.ALL - RunStatus.TERMINAL)
 
 
+MAX_RESUBMITS = 3
+"""How often a trial caught unstarted in a broken worker pool is handed to a fresh one."""
+
+
 def child_run_id(parent_id: str, index: int) -> str:
     """Children are numbered after their parent, as v1 did (``HD_..._0``)."""
     return f"{parent_id}_{index}"
@@ -194,6 +198,8 @@ class FunctionExecutor(TrialExecutor):
         self.cwd = cwd
         self._pool = self._new_pool()
         self.futures: dict[str, Future[Any]] = {}
+        self._calls: dict[str, tuple[Any, ...]] = {}
+        self._resubmitted: dict[str, int] = {}
 
     def _new_pool(self) -> Any:
         import loky
@@ -225,19 +231,29 @@ class FunctionExecutor(TrialExecutor):
             self.function_bytes,
             self.cwd,
         )
+        self._calls[run.id] = call
+        self.futures[run.id] = self._submit(call)
+        return run.id
+
+    def _submit(self, call: tuple[Any, ...]) -> Future[Any]:
         try:
-            future = self._pool.submit(*call)
+            future: Future[Any] = self._pool.submit(*call)
+            return future
         except RuntimeError:
             # A worker died (segfault, os._exit, out of memory): loky broke the whole pool.
             # That trial failed; the sweep goes on with a fresh pool.
             self._pool.shutdown(wait=False)
             self._pool = self._new_pool()
-            future = self._pool.submit(*call)
-        self.futures[run.id] = future
-        return run.id
+            retried: Future[Any] = self._pool.submit(*call)
+            return retried
 
     def check(self) -> str | None:
-        """Children whose call failed in loky itself (its worker died) end Failed."""
+        """Children whose call failed in loky itself (its worker died) end Failed.
+
+        A child that never started (still Queued) was only caught in the broken pool, as
+        when it was handed over between another trial's crash and loky noticing it: it
+        goes to a fresh pool instead (a few times at most), since its own code never ran.
+        """
         store = self.experiment.workspace.store
         for run_id, future in list(self.futures.items()):
             if not future.done():
@@ -245,7 +261,15 @@ class FunctionExecutor(TrialExecutor):
             del self.futures[run_id]
             error = future.exception()
             if error is None:
+                self._calls.pop(run_id, None)
                 continue
+            record = store.get_run(run_id)
+            tries = self._resubmitted.get(run_id, 0)
+            if record is not None and record.status == RunStatus.QUEUED and tries < MAX_RESUBMITS:
+                self._resubmitted[run_id] = tries + 1
+                self.futures[run_id] = self._submit(self._calls[run_id])
+                continue
+            self._calls.pop(run_id, None)
             lifecycle.mark_failed(
                 store, run_id, f"The worker process running this trial ended: {error}", "TrialLost"
             )
