@@ -24,7 +24,6 @@ Layer: pipeline.
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import json
 import os
 import sys
@@ -41,6 +40,7 @@ from ..runtime import RUNTIME
 from ..runtime.exit_hooks import Terminated
 from ..store import RunRecord, RunStatus
 from ..store.object_artifacts import SYNC_S
+from ..submit.driver_process import driver_main, log
 from ..submit.executors import RunExecutor, executor_for
 from ..submit.launcher import workdir_of
 from ..tracking import lifecycle
@@ -53,11 +53,6 @@ from .launch import NODE_PROPERTY, REUSE_KEY_PROPERTY, REUSED_PROPERTY, STEP_RUN
 
 POLL_S = 0.25
 TERMINATE_WAIT_S = 3.0
-
-
-def log(message: str) -> None:
-    """A line in the pipeline run's control log (this process's stdout)."""
-    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
 class PipelineDriver:
@@ -435,24 +430,13 @@ def _target_limit(step: Mapping[str, Any]) -> int | None:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``driver WORKSPACE RUN_ID``."""
-    if len(argv) != 2:
-        print("usage: python -m run_widgets.pipeline.driver WORKSPACE RUN_ID", file=sys.stderr)
-        return 2
-    faulthandler.enable()  # a crash leaves its traceback in the control log
-    workspace = Workspace.for_child_process(argv[0])
-    driver = PipelineDriver(workspace, argv[1])
-    try:
-        driver.drive()
-    except BaseException as problem:
-        log(f"driver error: {problem!r}")
-        message = repr(problem)
-        if isinstance(problem, Terminated):
-            message = "The pipeline driver was stopped (SIGTERM); its running steps were cancelled."
-        lifecycle.mark_failed(driver.store, driver.run.id, message, "PipelineDriverError")
-        raise
-    finally:
-        RUNTIME.flusher.flush()
-    return 0
+    return driver_main(
+        argv,
+        "run_widgets.pipeline.driver",
+        lambda workspace, run_id: PipelineDriver(workspace, run_id).drive,
+        "The pipeline driver was stopped (SIGTERM); its running steps were cancelled.",
+        "PipelineDriverError",
+    )
 
 
 if __name__ == "__main__":

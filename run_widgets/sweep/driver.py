@@ -18,7 +18,6 @@ It owns the sweep's parent run, in its own process so the notebook kernel can re
 
 from __future__ import annotations
 
-import faulthandler
 import math
 import sys
 import time
@@ -29,6 +28,7 @@ from ..run import attach_run
 from ..runtime import RUNTIME
 from ..runtime.exit_hooks import Terminated
 from ..store import RunRecord, RunStatus
+from ..submit.driver_process import driver_main, log
 from ..submit.executors import executor_for
 from ..tracking import lifecycle
 from ..tracking.details import error_dict
@@ -42,11 +42,6 @@ from .trial import FUNCTION_FILE
 
 POLL_S = 0.25
 TERMINATE_WAIT_S = 3.0
-
-
-def log(message: str) -> None:
-    """A line in the sweep's control log (this process's stdout)."""
-    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
 class SweepDriver:
@@ -275,24 +270,13 @@ class SweepDriver:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``driver WORKSPACE PARENT_RUN_ID``."""
-    if len(argv) != 2:
-        print("usage: python -m run_widgets.sweep.driver WORKSPACE RUN_ID", file=sys.stderr)
-        return 2
-    faulthandler.enable()  # a crash leaves its traceback in the control log
-    workspace = Workspace.for_child_process(argv[0])
-    driver = SweepDriver(workspace, argv[1])
-    try:
-        driver.run()
-    except BaseException as problem:
-        log(f"driver error: {problem!r}")
-        message = repr(problem)
-        if isinstance(problem, Terminated):
-            message = "The sweep driver was stopped (SIGTERM); its running children were cancelled."
-        lifecycle.mark_failed(driver.store, driver.parent.id, message, "SweepDriverError")
-        raise
-    finally:
-        RUNTIME.flusher.flush()
-    return 0
+    return driver_main(
+        argv,
+        "run_widgets.sweep.driver",
+        lambda workspace, run_id: SweepDriver(workspace, run_id).run,
+        "The sweep driver was stopped (SIGTERM); its running children were cancelled.",
+        "SweepDriverError",
+    )
 
 
 if __name__ == "__main__":
