@@ -687,8 +687,10 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
         names = self.matching()
         pages = max(1, -(-len(names) // self.page_size))
         self.page = min(max(0, self.page), pages - 1)
-        paged = len(self._card) > self.page_size
         shown = names[self.page * self.page_size : (self.page + 1) * self.page_size]
+        # The controls first: they answer the user at once, ahead of the charts' burst of
+        # messages (building a page and closing the one left sends hundreds).
+        self._show_controls(names, shown, pages)
         if shown != self._shown and self._shown:
             # Other cards: drawn at once, until the front-end says which are in view.
             self.visibility.visible = None  # type: ignore[assignment]
@@ -702,6 +704,10 @@ class ChartGrid(ipywidgets.VBox):  # type: ignore[misc]
             self.grid.children = (*self._lead, *cards)
         for name in [n for n in self.charts if n not in shown]:
             self._leave(name)  # after the grid dropped its card
+
+    def _show_controls(self, names: list[str], shown: list[str], pages: int) -> None:
+        """The filter row and, when there is more than a page of charts, the pager."""
+        paged = len(self._card) > self.page_size
         self.controls.layout.display = "" if self._card else "none"
         self.pager.layout.display = "" if paged else "none"
         if paged:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -50,6 +51,19 @@ FIGURE_POINTS = """(fig) => {
     .map(d => (d.match(/L/g) || []).length + 1);
   return counts.length ? counts.reduce((a, b) => a + b, 0) - (counts.length - 1) : 0;
 }"""
+
+
+RUNNING_SERVER_LOGS: list[Path] = []
+"""The log files of the Jupyter servers running now (kernels' tracebacks land there)."""
+
+
+def server_log_excerpt(log: Path, tail: int = 120) -> str:
+    """A server log's lines naming an error (the kernel's tracebacks too), then its end."""
+    lines = log.read_text(errors="replace").splitlines()
+    errors = [line for line in lines if re.search(r"Traceback|Error|Exception|^\[E ", line)]
+    head = f"== {log.name}: lines naming an error =="
+    end = f"== {log.name}: last {tail} lines =="
+    return "\n".join([head, *errors[-50:], end, *lines[-tail:]])
 
 
 def free_port() -> int:
@@ -145,8 +159,11 @@ def jupyter_server(
             if process.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"jupyter {app} did not start; see {log.name}")
             time.sleep(0.3)
+        RUNNING_SERVER_LOGS.append(root / log.name)
         yield Server(url, token, root, process, app)
     finally:
+        if root / log.name in RUNNING_SERVER_LOGS:
+            RUNNING_SERVER_LOGS.remove(root / log.name)
         process.terminate()
         try:
             process.wait(15)
