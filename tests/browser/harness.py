@@ -81,6 +81,7 @@ class Server:
     root: Path
     process: subprocess.Popen[bytes]
     app: str
+    log: Path
 
     def page_url(self, notebook: str) -> str:
         prefix = "lab/tree" if self.app == "lab" else "notebooks"
@@ -118,6 +119,13 @@ def jupyter_server(
         json.dumps({"saveState": save_widget_state})
     )
     runtime = Path(tempfile.mkdtemp(prefix="rw-jupyter-runtime-"))
+    # Kernels echo their stderr into the server's log too (IPKernelApp.quiet), which a
+    # failed test reports (tests/browser/conftest.py).
+    ipython = runtime / "ipython"
+    (ipython / "profile_default").mkdir(parents=True)
+    (ipython / "profile_default" / "ipython_kernel_config.py").write_text(
+        "c.IPKernelApp.quiet = False\n"
+    )
     workspaces = Path(tempfile.mkdtemp(prefix="rw-lab-workspaces-"))  # no restored tabs
     command = [
         sys.executable,
@@ -142,6 +150,7 @@ def jupyter_server(
         **(env or {}),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTER_RUNTIME_DIR": str(runtime),
+        "IPYTHONDIR": str(ipython),
     }
     log = open(root / f".jupyter-{app}-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=process_env, stdout=log, stderr=subprocess.STDOUT)
@@ -160,7 +169,7 @@ def jupyter_server(
                 raise RuntimeError(f"jupyter {app} did not start; see {log.name}")
             time.sleep(0.3)
         RUNNING_SERVER_LOGS.append(root / log.name)
-        yield Server(url, token, root, process, app)
+        yield Server(url, token, root, process, app, root / log.name)
     finally:
         if root / log.name in RUNNING_SERVER_LOGS:
             RUNNING_SERVER_LOGS.remove(root / log.name)
