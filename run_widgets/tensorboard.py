@@ -24,17 +24,16 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
-import webbrowser
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-from tensorboardX import SummaryWriter
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import MetricTypeError, UserErrorException
 from .experiment import Experiment
 from .run import Run
+
+if TYPE_CHECKING:
+    from tensorboardX import SummaryWriter
 
 
 def export_to_tensorboard(
@@ -58,7 +57,7 @@ def export_to_tensorboard(
     root.mkdir(parents=True, exist_ok=True)
     for run in runs:
         frame = run.get_metrics_dataframe()
-        writer = SummaryWriter(logdir=str(root / run.id))
+        writer = _summary_writer(root / run.id)
         written = 0
         try:
             for name, step, value, time in zip(
@@ -73,6 +72,13 @@ def export_to_tensorboard(
             writer.close()
         if logger is not None:
             logger.info("exported %d points of run %s to %s", written, run.id, root / run.id)
+
+
+def _summary_writer(logdir: Path) -> SummaryWriter:
+    """A TensorBoard event-file writer into ``logdir`` (tensorboardX, imported only here)."""
+    from tensorboardX import SummaryWriter
+
+    return SummaryWriter(logdir=str(logdir))
 
 
 def _runs_of(run_data: Any) -> list[Run]:
@@ -148,7 +154,7 @@ class Tensorboard:
         self.refresh_seconds = float(refresh_seconds)
         self.url: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._writers: dict[str, Any] = {}
+        self._writers: dict[str, SummaryWriter] = {}
         self._written: dict[tuple[str, str], int] = {}
         self._copied: dict[tuple[str, str], int] = {}
         self._stop = threading.Event()
@@ -212,6 +218,8 @@ class Tensorboard:
         )
         self._thread.start()
         if start_browser:
+            import webbrowser  # stdlib, but slow to import; only this needs it
+
             webbrowser.open(self.url)
         return self.url
 
@@ -235,7 +243,7 @@ class Tensorboard:
                         if number is None:
                             continue
                         if writer is None:
-                            writer = SummaryWriter(logdir=str(folder / "run_widgets_metrics"))
+                            writer = _summary_writer(folder / "run_widgets_metrics")
                             self._writers[run.id] = writer
                         writer.add_scalar(str(name), number, int(step), walltime=when.timestamp())
                     self._written[(run.id, str(name))] = len(group)
@@ -310,6 +318,8 @@ def _wait_until_serving(
     process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 120.0
 ) -> None:
     """Return once TensorBoard answers on ``port``; raise if it exits or never answers."""
+    import urllib.request  # loads http.client, ssl and email: only when TensorBoard starts
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -24,8 +24,6 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar
 
-import fsspec
-
 from ..exceptions import DataAccessError
 
 CHUNK = 1 << 20
@@ -83,11 +81,15 @@ def protocol_of(text: str) -> str | None:
 
 def local_fs() -> Any:
     """The local file system."""
+    import fsspec  # fsspec (and its imports) load only when data is read or written
+
     return fsspec.filesystem("file")
 
 
 def http_fs() -> Any:
     """The http(s) file system (aiohttp)."""
+    import fsspec
+
     return fsspec.filesystem("https")
 
 
@@ -101,9 +103,11 @@ def url_fs(url: str) -> tuple[Any, str]:
     Raises:
         DataAccessError: the protocol's library is not installed (the message names the extra).
     """
+    from fsspec.core import url_to_fs
+
     protocol = protocol_of(url)
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = url_to_fs(url)
     except ImportError as error:
         extra = {"az": "azure", "abfs": "azure", "s3": "s3"}.get(protocol or "", protocol)
         raise DataAccessError(

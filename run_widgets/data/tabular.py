@@ -15,13 +15,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..exceptions import DataAccessError, DatasetTimestampMissingError, UserErrorException
 from .filesystems import FileRef
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _FIELD = re.compile(r"\{(?P<name>[A-Za-z_]\w*)(?::(?P<format>[^}]+))?\}")
 _DATE_PARTS = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
@@ -77,6 +79,8 @@ def partition_values(
 
 def read_file(ref: FileRef, file_format: Mapping[str, Any]) -> pd.DataFrame:
     """One file as a DataFrame, read as ``file_format`` says."""
+    import pandas as pd  # pandas (and pyarrow) load only when a tabular dataset is read
+
     kind = file_format.get("kind")
     with ref.open() as stream:
         try:
@@ -108,6 +112,8 @@ def read_file(ref: FileRef, file_format: Mapping[str, Any]) -> pd.DataFrame:
 
 def read_frame(files: Sequence[FileRef], file_format: Mapping[str, Any]) -> pd.DataFrame:
     """Every file read and concatenated, with partition and path columns."""
+    import pandas as pd
+
     pattern_fields = None
     if file_format.get("partition_format"):
         pattern_fields = partition_pattern(str(file_format["partition_format"]))
@@ -129,6 +135,8 @@ def set_types(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
 
     Types: ``int``, ``float``, ``str``, ``bool``, ``datetime``.
     """
+    import pandas as pd
+
     for column, kind in types.items():
         if column not in frame.columns:
             raise UserErrorException(f"set_column_types names {column!r}, which the data lacks.")
@@ -187,6 +195,8 @@ def apply_transforms(
 def _time_filter(
     frame: pd.DataFrame, transform: Mapping[str, Any], timestamps: Mapping[str, Any]
 ) -> pd.DataFrame:
+    import pandas as pd
+
     column = timestamps.get("timestamp") or timestamps.get("partition_timestamp")
     if not column or column not in frame.columns:
         raise DatasetTimestampMissingError(

@@ -37,8 +37,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import fsspec
-
 from ..exceptions import FileNotFoundInRunError, StoreError, UserErrorException
 from . import snapshots
 from .artifacts import ArtifactStore
@@ -68,9 +66,11 @@ def open_url(url: str) -> tuple[Any, str]:
         StoreError: the protocol's library is missing (the message names the extra) or the
             location cannot be reached.
     """
+    from fsspec.core import url_to_fs  # only stores with remote artifacts load fsspec
+
     protocol = url.split("://", 1)[0].lower()
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = url_to_fs(url)
     except ImportError as error:
         extra = {"az": "azure", "abfs": "azure", "s3": "s3"}.get(protocol, protocol)
         raise StoreError(

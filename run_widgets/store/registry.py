@@ -30,7 +30,6 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -161,6 +160,10 @@ class StoreRegistry:
         """Backends other installed packages declare as entry points, by scheme."""
         if self._entry_point_group is None:
             return {}
+        # Imported here: importlib.metadata and the scan of every installed package are slow,
+        # and only a scheme that no built-in backend declares (or the full list) needs them.
+        from importlib.metadata import entry_points
+
         found: dict[str, StoreBackend] = {}
         for point in entry_points(group=self._entry_point_group):
             if _VALID_SCHEME.fullmatch(point.name):

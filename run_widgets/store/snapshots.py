@@ -19,11 +19,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import pathspec
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SnapshotException
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILES = (".runignore", ".amlignore", ".gitignore")
 DEFAULT_IGNORES = (
@@ -92,6 +93,8 @@ def collect_files(source: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
 
 
 def _ignore_spec(source: Path) -> pathspec.PathSpec[Any]:
+    import pathspec  # only a snapshot needs it, not every process that logs
+
     lines = list(DEFAULT_IGNORES)
     for candidate in IGNORE_FILES:
         ignore_file = source / candidate

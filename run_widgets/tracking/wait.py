@@ -44,7 +44,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from ..exceptions import (
     ActivityFailedException,
@@ -220,6 +219,8 @@ def _stream(run: Waitable, stream: TextIO) -> None:
 
     The blank line that closes the output is printed by the caller, after an error.
     """
+    from urllib.request import url2pathname  # urllib.request loads http, ssl, email
+
     url = url2pathname(urlparse(run.get_portal_url()).path)
     print(f"RunId: {run.id}\nWeb View: {url}", file=stream, flush=True)
     skip_existing = log_shown_elsewhere(run)
