@@ -44,6 +44,7 @@ SCRIPTS = (
     "bench_concurrency.py",
     "bench_widget_poll.py",
     "bench_experiment_view.py",
+    "bench_import.py",
 )
 
 

@@ -41,6 +41,10 @@ EXPECTED_KEYS = {
     "experiment_first_render",
     "experiment_poll",
     "experiment_payload",
+    "import_ratio",
+    "import_wall",
+    "import_uncached",
+    "import_script_start",
 }
 
 
