@@ -50,12 +50,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from ..exceptions import UserErrorException
-from .assets import NewDataset, NewModel
+from . import assets
 from .base import TrackingStore
 from .entities import (
     AddProperties,
@@ -155,10 +156,6 @@ class CopyReport:
             )
         lines += [f"not copied: {conflict}" for conflict in self.conflicts]
         return "\n".join(lines)
-
-
-CopyPart = Callable[[TrackingStore, TrackingStore, Path | None, Path | None, CopyReport], None]
-"""Copies one kind of record (and its files) from a source store to a target store."""
 
 
 # ---------------------------------------------------------------------------- runs --
@@ -393,278 +390,378 @@ def _lifecycle_op(record: RunRecord, copied: RunRecord | None) -> UpdateRun | No
 
 
 # ----------------------------------------------------------------------- registries --
-def copy_models(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Registered model versions: their files, then their rows; tags kept in step."""
-    copied = 0
-    for model in sorted(source.list_models(), key=lambda m: (m.name, m.version)):
-        versions = target.list_models(name=model.name)
-        same = [
-            v for v in versions if (v.created_at, v.storage) == (model.created_at, model.storage)
-        ]
-        if same:
-            mine = same[0]
-            if dict(mine.tags) != dict(model.tags) or not set(model.properties) <= set(
-                mine.properties
-            ):
-                target.update_model(
-                    mine.name,
-                    mine.version,
-                    set_tags=dict(model.tags),
-                    remove_tags=[k for k in mine.tags if k not in model.tags],
-                    add_properties={
-                        k: v for k, v in model.properties.items() if k not in mine.properties
-                    },
-                )
-                copied += 1
-            continue
-        if source_files is not None and target_files is not None:
-            _copy_tree(source_files / model.storage, target_files / model.storage, report)
-        added = target.add_model(
-            NewModel(
-                name=model.name,
-                storage=model.storage,
-                path=model.path,
-                created_at=model.created_at,
-                description=model.description,
-                tags=dict(model.tags),
-                properties=dict(model.properties),
-                run_id=model.run_id,
-                experiment_name=model.experiment_name,
-            )
-        )
-        copied += 1
-        if added.version != model.version:
-            report.conflicts.append(
-                f"model {model.name}:{model.version} is version {added.version} in the target "
-                "(the target had other versions of that name)"
-            )
-    report.registries["model versions"] = copied
+R = TypeVar("R")
 
 
-def copy_environments(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Registered environment versions (definitions; built environments are rebuilt)."""
-    copied = 0
-    have = {(e.name, e.created_at) for e in target.list_environments()}
-    for environment in source.list_environments():
-        if (environment.name, environment.created_at) in have:
-            continue
-        target.add_environment(environment.name, environment.definition, environment.created_at)
-        copied += 1
-    report.registries["environment versions"] = copied
+@dataclass(frozen=True)
+class CopyJob:
+    """One copy: the store read, the store written, their artifacts folders, the report."""
+
+    source: TrackingStore
+    target: TrackingStore
+    source_files: Path | None
+    target_files: Path | None
+    report: CopyReport
 
 
-def copy_compute_targets(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Compute target definitions, by name (an existing different one is kept, and said)."""
-    copied = 0
-    for name in source.list_compute_targets():
-        definition = source.get_compute_target(name)
-        if definition is None:
-            continue
-        existing = target.get_compute_target(name)
-        if existing is None:
-            target.add_compute_target(name, definition, time.time())
-            copied += 1
-        elif existing != definition:
-            report.conflicts.append(f"compute target {name!r}: the target has another definition")
-    report.registries["compute targets"] = copied
+def _complete(job: CopyJob, record: object, copy: object) -> bool:
+    """The ``update`` of records that never change once saved: a copy is complete."""
+    return False
 
 
-def copy_datastores(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Registered datastores by name, credentials still sealed; the default flag too.
+@dataclass(frozen=True)
+class CopyPart(Generic[R]):
+    """One kind of registry record, and what :func:`copy_part` needs to copy it.
 
-    A name the target holds with another definition or other credentials is kept, and
-    said; the source's default becomes the target's unless the target has its own.
+    Attributes:
+        label: the report's name for the records written (a key of ``registries``).
+        records: every record of the kind a store holds, in the order they are copied
+            (read from the source to copy, and from the target to see what it holds).
+        key: what a record and its copy have in common (an id, a name...).
+        add: writes a record the target lacks; whether it did (a clash is said in the
+            report instead).
+        update: brings the target's copy (third argument) up to date; whether it wrote.
+        finish: what is left to copy once every record is (the default datastore).
     """
-    copied = 0
-    for datastore in source.list_datastores():
-        if datastore.secret is not None:
-            report.secret_keys.add(str(datastore.secret.get("key_id", "unknown")))
-        existing = target.get_datastore(datastore.name)
-        if existing is None:
-            existing = target.add_datastore(
-                datastore.name,
-                dict(datastore.definition),
-                dict(datastore.secret) if datastore.secret is not None else None,
-                datastore.created_at,
-            )
-            copied += 1
-        if (dict(existing.definition), _plain(existing.secret)) != (
-            dict(datastore.definition),
-            _plain(datastore.secret),
-        ):
-            report.conflicts.append(
-                f"datastore {datastore.name!r}: the target has another definition or credentials"
-            )
-    report.registries["datastores"] = copied
-    default = source.get_default_datastore_name()
-    if default is not None:
-        theirs = target.get_default_datastore_name()
-        if theirs is None:
-            target.set_default_datastore(default)
-            report.registries["default datastore"] = 1
-        elif theirs != default:
-            report.conflicts.append(
-                f"default datastore {default!r}: the target's default is {theirs!r}"
-            )
+
+    label: str
+    records: Callable[[TrackingStore], Iterable[R]]
+    key: Callable[[R], Hashable]
+    add: Callable[[CopyJob, R], bool]
+    update: Callable[[CopyJob, R, R], bool] = _complete
+    finish: Callable[[CopyJob], None] | None = None
+
+
+def _by_id(record: Any) -> Hashable:
+    """A record's copy has its id."""
+    return cast(Hashable, record.id)
+
+
+def _by_name(record: Any) -> Hashable:
+    """A record's copy has its name."""
+    return cast(Hashable, record.name)
+
+
+def copy_part(part: CopyPart[R], job: CopyJob) -> None:
+    """Copy the records of ``part`` the target lacks and bring its copies up to date.
+
+    A second copy finds every record held under its key, so it adds nothing.
+    """
+    held = {part.key(copy): copy for copy in part.records(job.target)}
+    written = 0
+    for record in part.records(job.source):
+        copy = held.get(part.key(record))
+        written += part.add(job, record) if copy is None else part.update(job, record, copy)
+    job.report.registries[part.label] = written
+    if part.finish is not None:
+        part.finish(job)
+
+
+Unversioned = TypeVar("Unversioned", assets.NewModel, assets.NewDataset)
+
+
+def _unversioned(kind: type[Unversioned], record: Unversioned) -> Unversioned:
+    """A registered version's fields as a ``kind`` to add: the target numbers it anew."""
+    return kind(**{f.name: getattr(record, f.name) for f in fields(kind)})
+
+
+def _say_renumbered(
+    report: CopyReport, kind: str, name: str | None, number: int | None, new: int | None
+) -> None:
+    """Say that version ``number`` of ``name`` is ``new`` in the target (if they differ)."""
+    if new != number:
+        report.conflicts.append(
+            f"{kind} {name}:{number} is version {new} in the target "
+            "(the target had other versions of that name)"
+        )
+
+
+def _models(store: TrackingStore) -> list[assets.ModelRecord]:
+    """Every model version, by name then version (so the newest copy is the one held)."""
+    return sorted(store.list_models(), key=lambda m: (m.name, m.version))
+
+
+def _add_model(job: CopyJob, model: assets.ModelRecord) -> bool:
+    """Copy a model version's files, then register it (as the next version of its name)."""
+    if job.source_files is not None and job.target_files is not None:
+        _copy_tree(job.source_files / model.storage, job.target_files / model.storage, job.report)
+    added = job.target.add_model(_unversioned(assets.NewModel, model))
+    _say_renumbered(job.report, "model", model.name, model.version, added.version)
+    return True
+
+
+def _update_model(job: CopyJob, model: assets.ModelRecord, copy: assets.ModelRecord) -> bool:
+    """Give a model version's copy the source's tags and the properties it lacks."""
+    if dict(copy.tags) == dict(model.tags) and set(model.properties) <= set(copy.properties):
+        return False
+    job.target.update_model(
+        copy.name,
+        copy.version,
+        set_tags=dict(model.tags),
+        remove_tags=[k for k in copy.tags if k not in model.tags],
+        add_properties={k: v for k, v in model.properties.items() if k not in copy.properties},
+    )
+    return True
+
+
+def _model_key(model: assets.ModelRecord) -> Hashable:
+    """A model version's copy has its name, registration time and files (not its number)."""
+    return (model.name, model.created_at, model.storage)
+
+
+MODELS = CopyPart("model versions", _models, _model_key, _add_model, _update_model)
+"""Registered model versions: their files, then their rows; tags kept in step."""
+
+
+def _add_environment(job: CopyJob, environment: assets.EnvironmentRecord) -> bool:
+    """Register an environment version's definition (a built environment is rebuilt)."""
+    job.target.add_environment(environment.name, environment.definition, environment.created_at)
+    return True
+
+
+def _environment_key(environment: assets.EnvironmentRecord) -> Hashable:
+    """An environment version's copy has its name and registration time (not its number)."""
+    return (environment.name, environment.created_at)
+
+
+ENVIRONMENTS = CopyPart(
+    "environment versions",
+    lambda store: store.list_environments(),
+    _environment_key,
+    _add_environment,
+)
+"""Registered environment versions (definitions; built environments are rebuilt)."""
+
+
+class ComputeTargetRecord(NamedTuple):
+    """A compute target definition and its name (the store keeps them apart)."""
+
+    name: str
+    definition: dict[str, Any]
+
+
+def _compute_targets(store: TrackingStore) -> list[ComputeTargetRecord]:
+    """Every compute target definition a store holds, with its name."""
+    named = ((name, store.get_compute_target(name)) for name in store.list_compute_targets())
+    return [ComputeTargetRecord(name, d) for name, d in named if d is not None]
+
+
+def _add_compute_target(job: CopyJob, compute: ComputeTargetRecord) -> bool:
+    """Save a compute target definition under its name."""
+    job.target.add_compute_target(compute.name, compute.definition, time.time())
+    return True
+
+
+def _compare_compute_target(
+    job: CopyJob, compute: ComputeTargetRecord, copy: ComputeTargetRecord
+) -> bool:
+    """Keep the target's definition of the name; say it when it differs from the source's."""
+    if copy.definition != compute.definition:
+        job.report.conflicts.append(
+            f"compute target {compute.name!r}: the target has another definition"
+        )
+    return False
+
+
+COMPUTE_TARGETS = CopyPart(
+    "compute targets", _compute_targets, _by_name, _add_compute_target, _compare_compute_target
+)
+"""Compute target definitions, by name (an existing different one is kept, and said)."""
+
+
+def _add_datastore(job: CopyJob, datastore: assets.DatastoreRecord) -> bool:
+    """Register a datastore with its credentials as they are: sealed, never opened."""
+    copy = job.target.add_datastore(
+        datastore.name,
+        dict(datastore.definition),
+        _plain(datastore.secret),
+        datastore.created_at,
+    )
+    _compare_datastore(job, datastore, copy)
+    return True
+
+
+def _compare_datastore(
+    job: CopyJob, datastore: assets.DatastoreRecord, copy: assets.DatastoreRecord
+) -> bool:
+    """Note the id of the key sealing the credentials; say a copy that differs (kept)."""
+    if datastore.secret is not None:
+        job.report.secret_keys.add(str(datastore.secret.get("key_id", "unknown")))
+    if (dict(copy.definition), _plain(copy.secret)) != (
+        dict(datastore.definition),
+        _plain(datastore.secret),
+    ):
+        job.report.conflicts.append(
+            f"datastore {datastore.name!r}: the target has another definition or credentials"
+        )
+    return False
 
 
 def _plain(secret: Mapping[str, str] | None) -> dict[str, str] | None:
     return dict(secret) if secret is not None else None
 
 
-def copy_datasets(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Every dataset by id: registered versions in order (pinned), then unnamed ones.
-
-    Datasets never change once saved, so one held by the target under its id is complete.
-    A version number another dataset holds in the target (two workspaces merged) gives
-    the copy the next one, and the report says so.
-    """
-    copied = 0
-    for dataset in source.list_datasets(unnamed=True):
-        if target.get_dataset_by_id(dataset.id) is not None:
-            continue
-        added = target.add_dataset(
-            NewDataset(
-                id=dataset.id,
-                name=dataset.name,
-                definition=dict(dataset.definition),
-                created_at=dataset.created_at,
-                fingerprint=dataset.fingerprint,
-                manifest=dict(dataset.manifest) if dataset.manifest is not None else None,
-                description=dataset.description,
-                tags=dict(dataset.tags),
-            )
+def _copy_default_datastore(job: CopyJob) -> None:
+    """The source's default datastore becomes the target's, unless the target has its own."""
+    default = job.source.get_default_datastore_name()
+    if default is None:
+        return
+    theirs = job.target.get_default_datastore_name()
+    if theirs is None:
+        job.target.set_default_datastore(default)
+        job.report.registries["default datastore"] = 1
+    elif theirs != default:
+        job.report.conflicts.append(
+            f"default datastore {default!r}: the target's default is {theirs!r}"
         )
-        copied += 1
-        if added.version != dataset.version:
-            report.conflicts.append(
-                f"dataset {dataset.name}:{dataset.version} is version {added.version} in the "
-                "target (the target had other versions of that name)"
-            )
-    report.registries["datasets"] = copied
 
 
-def copy_published_pipelines(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Published pipelines by id; a copy's status (enabled, disabled) kept in step."""
-    copied = 0
-    for published in source.list_published_pipelines():
-        existing = target.get_published_pipeline(published.id)
-        if existing is None:
-            target.add_published_pipeline(published)
-            copied += 1
-        elif existing.status != published.status:
-            target.set_published_pipeline_status(published.id, published.status)
-            copied += 1
-    report.registries["published pipelines"] = copied
+DATASTORES = CopyPart(
+    "datastores",
+    lambda store: store.list_datastores(),
+    _by_name,
+    _add_datastore,
+    _compare_datastore,
+    _copy_default_datastore,
+)
+"""Registered datastores by name, credentials still sealed; the default flag too.
+
+A name the target holds with another definition or other credentials is kept, and said;
+the source's default becomes the target's unless the target has its own.
+"""
 
 
-def copy_pipeline_endpoints(
-    source: TrackingStore,
-    target: TrackingStore,
-    source_files: Path | None,
-    target_files: Path | None,
-    report: CopyReport,
-) -> None:
-    """Pipeline endpoints by id: name, versions (added in order), default version, status.
+def _datasets(store: TrackingStore) -> list[assets.DatasetRecord]:
+    """Every registered dataset version, then the saved unnamed definitions."""
+    return store.list_datasets(unnamed=True)
 
-    An endpoint's name another endpoint holds in the target is kept, and said; so are
-    versions that differ from the source's (an endpoint only ever gains versions).
-    """
-    copied = 0
-    for endpoint in source.list_pipeline_endpoints():
-        existing = target.get_pipeline_endpoint(id=endpoint.id)
-        if existing is None:
-            holder = target.get_pipeline_endpoint(name=endpoint.name)
-            if holder is not None:
-                report.conflicts.append(
-                    f"pipeline endpoint {endpoint.name!r}: the target has another endpoint of "
-                    "that name"
-                )
-                continue
-            target.add_pipeline_endpoint(endpoint)
-            copied += 1
-            continue
-        held = tuple(existing.pipeline_ids)
-        if held != tuple(endpoint.pipeline_ids[: len(held)]):
-            report.conflicts.append(
-                f"pipeline endpoint {endpoint.name!r}: the target's versions differ from the "
-                "source's"
-            )
-            continue
-        name = endpoint.name
-        if existing.name != name:
-            holder = target.get_pipeline_endpoint(name=name)
-            if holder is not None and holder.id != endpoint.id:
-                report.conflicts.append(
-                    f"pipeline endpoint {name!r}: the target has another endpoint of that "
-                    f"name (the copy keeps the name {existing.name!r})"
-                )
-                name = existing.name
-        if (existing.name, existing.default_version, existing.status, len(held)) == (
-            name,
-            endpoint.default_version,
-            endpoint.status,
-            len(endpoint.pipeline_ids),
-        ):
-            continue
-        for pipeline_id in endpoint.pipeline_ids[len(held) :]:  # one version at a time
-            target.update_pipeline_endpoint(endpoint.id, add_pipeline=pipeline_id)
-        target.update_pipeline_endpoint(
-            endpoint.id,
-            name=name if name != existing.name else None,
-            default_version=endpoint.default_version,
-            status=endpoint.status,
+
+def _add_dataset(job: CopyJob, dataset: assets.DatasetRecord) -> bool:
+    """Save a dataset under its id, pinned to the same content (its version may move)."""
+    added = job.target.add_dataset(_unversioned(assets.NewDataset, dataset))
+    _say_renumbered(job.report, "dataset", dataset.name, dataset.version, added.version)
+    return True
+
+
+DATASETS = CopyPart("datasets", _datasets, _by_id, _add_dataset)
+"""Every dataset by id: registered versions in order (pinned), then unnamed ones.
+
+Datasets never change once saved, so one held by the target under its id is complete.
+A version number another dataset holds in the target (two workspaces merged) gives the
+copy the next one, and the report says so.
+"""
+
+
+def _add_published_pipeline(job: CopyJob, published: assets.PublishedPipelineRecord) -> bool:
+    """Store a published pipeline under its id."""
+    job.target.add_published_pipeline(published)
+    return True
+
+
+def _update_published_pipeline(
+    job: CopyJob, published: assets.PublishedPipelineRecord, copy: assets.PublishedPipelineRecord
+) -> bool:
+    """Give a published pipeline's copy the source's status (enabled, disabled)."""
+    if copy.status == published.status:
+        return False
+    job.target.set_published_pipeline_status(published.id, published.status)
+    return True
+
+
+PUBLISHED_PIPELINES = CopyPart(
+    "published pipelines",
+    lambda store: store.list_published_pipelines(),
+    _by_id,
+    _add_published_pipeline,
+    _update_published_pipeline,
+)
+"""Published pipelines by id; a copy's status (enabled, disabled) kept in step."""
+
+
+def _add_pipeline_endpoint(job: CopyJob, endpoint: assets.PipelineEndpointRecord) -> bool:
+    """Store an endpoint, unless another endpoint holds its name in the target (said)."""
+    if job.target.get_pipeline_endpoint(name=endpoint.name) is not None:
+        job.report.conflicts.append(
+            f"pipeline endpoint {endpoint.name!r}: the target has another endpoint of that name"
         )
-        copied += 1
-    report.registries["pipeline endpoints"] = copied
+        return False
+    job.target.add_pipeline_endpoint(endpoint)
+    return True
 
 
-PARTS: list[CopyPart] = [
-    copy_models,
-    copy_environments,
-    copy_compute_targets,
-    copy_datastores,
-    copy_datasets,
-    copy_published_pipelines,
-    copy_pipeline_endpoints,
+def _update_pipeline_endpoint(
+    job: CopyJob, endpoint: assets.PipelineEndpointRecord, copy: assets.PipelineEndpointRecord
+) -> bool:
+    """Give an endpoint's copy the versions it lacks, the source's name, default, status.
+
+    A copy whose versions are not the first of the source's is kept, and said.
+    """
+    held = tuple(copy.pipeline_ids)
+    if held != tuple(endpoint.pipeline_ids[: len(held)]):
+        job.report.conflicts.append(
+            f"pipeline endpoint {endpoint.name!r}: the target's versions differ from the source's"
+        )
+        return False
+    name = _endpoint_name(job, endpoint, copy)
+    if (copy.name, copy.default_version, copy.status, len(held)) == (
+        name,
+        endpoint.default_version,
+        endpoint.status,
+        len(endpoint.pipeline_ids),
+    ):
+        return False
+    for pipeline_id in endpoint.pipeline_ids[len(held) :]:  # one version at a time
+        job.target.update_pipeline_endpoint(endpoint.id, add_pipeline=pipeline_id)
+    job.target.update_pipeline_endpoint(
+        endpoint.id,
+        name=name if name != copy.name else None,
+        default_version=endpoint.default_version,
+        status=endpoint.status,
+    )
+    return True
+
+
+def _endpoint_name(
+    job: CopyJob, endpoint: assets.PipelineEndpointRecord, copy: assets.PipelineEndpointRecord
+) -> str:
+    """The source's name for the copy, unless another endpoint holds it in the target."""
+    if copy.name == endpoint.name:
+        return endpoint.name
+    holder = job.target.get_pipeline_endpoint(name=endpoint.name)
+    if holder is None or holder.id == endpoint.id:
+        return endpoint.name
+    job.report.conflicts.append(
+        f"pipeline endpoint {endpoint.name!r}: the target has another endpoint of that "
+        f"name (the copy keeps the name {copy.name!r})"
+    )
+    return copy.name
+
+
+PIPELINE_ENDPOINTS = CopyPart(
+    "pipeline endpoints",
+    lambda store: store.list_pipeline_endpoints(),
+    _by_id,
+    _add_pipeline_endpoint,
+    _update_pipeline_endpoint,
+)
+"""Pipeline endpoints by id: name, versions (added in order), default version, status.
+
+An endpoint's name another endpoint holds in the target is kept, and said; so are
+versions that differ from the source's (an endpoint only ever gains versions).
+"""
+
+PARTS: list[CopyPart[Any]] = [
+    MODELS,
+    ENVIRONMENTS,
+    COMPUTE_TARGETS,
+    DATASTORES,
+    DATASETS,
+    PUBLISHED_PIPELINES,
+    PIPELINE_ENDPOINTS,
 ]
-"""What is copied besides runs, in order; another kind of record appends its part here."""
+"""What is copied besides runs, in order: what a record refers to comes first (datastores
+before the datasets on them, published pipelines before their endpoints). Another kind
+of record appends its part here."""
 
 
 # ----------------------------------------------------------------------------- files --
@@ -705,7 +802,7 @@ def copy_store(
     source_files: str | os.PathLike[str] | None = None,
     target_files: str | os.PathLike[str] | None = None,
     *,
-    parts: Iterable[CopyPart] | None = None,
+    parts: Iterable[CopyPart[Any]] | None = None,
     progress: Progress | None = None,
     batch_points: int = BATCH_POINTS,
 ) -> CopyReport:
@@ -736,9 +833,10 @@ def copy_store(
     to_files = Path(target_files) if target_files is not None else None
     say("copying runs")
     copy_runs(source, target, report, say, batch_points)
+    job = CopyJob(source, target, from_files, to_files, report)
     for part in PARTS if parts is None else parts:
-        say(f"copying {part.__name__.removeprefix('copy_').replace('_', ' ')}")
-        part(source, target, from_files, to_files, report)
+        say(f"copying {part.label}")
+        copy_part(part, job)
     if from_files is not None and to_files is not None:
         say("copying files")
         copy_files(from_files, to_files, report)
@@ -752,16 +850,21 @@ def same_store(a: TrackingStore, b: TrackingStore) -> bool:
 
 __all__ = [
     "BATCH_POINTS",
+    "COMPUTE_TARGETS",
+    "DATASETS",
+    "DATASTORES",
+    "ENVIRONMENTS",
     "FILE_FOLDERS",
     "MARKER",
+    "MODELS",
     "PARTS",
+    "PIPELINE_ENDPOINTS",
+    "PUBLISHED_PIPELINES",
+    "CopyJob",
     "CopyPart",
     "CopyReport",
-    "copy_datasets",
-    "copy_datastores",
     "copy_files",
-    "copy_pipeline_endpoints",
-    "copy_published_pipelines",
+    "copy_part",
     "copy_runs",
     "copy_store",
     "same_store",
