@@ -14,11 +14,12 @@ Layer: pipeline.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ..exceptions import ArgumentTypeError, PipelineNotFoundError, UserErrorException
 from ..run import Run
@@ -36,7 +37,67 @@ def _experiment(workspace: Workspace, experiment_name: str) -> Any:
     return REGISTRY.experiment_class.require()(workspace, experiment_name)
 
 
-class PublishedPipeline:
+AssetRecord = TypeVar("AssetRecord", PublishedPipelineRecord, PipelineEndpointRecord)
+
+
+class PublishedAsset(abc.ABC, Generic[AssetRecord]):
+    """A published pipeline or a pipeline endpoint: what the two share.
+
+    Each is a record in the workspace's store with an id, a name, a description, a status
+    that accepts or refuses runs, and a ``run_widgets://`` address.
+    """
+
+    _address_folder: ClassVar[str]
+    """The folder of the ``run_widgets://`` address that names one (by its id)."""
+
+    def __init__(self, workspace: Workspace, record: AssetRecord) -> None:
+        self.workspace = workspace
+        self._record: AssetRecord = record
+
+    @property
+    def id(self) -> str:
+        """Its id."""
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        """Its name."""
+        return self._record.name
+
+    @property
+    def description(self) -> str | None:
+        """Its description."""
+        return self._record.description
+
+    @property
+    def status(self) -> str:
+        """``Active`` or ``Disabled``."""
+        return self._record.status
+
+    @property
+    def endpoint(self) -> str:
+        """A ``run_widgets://`` address naming it (no REST service runs locally)."""
+        return f"run_widgets://{self._address_folder}/{self.id}"
+
+    def enable(self) -> None:
+        """Accept runs again."""
+        self._set_status(ACTIVE)
+
+    def disable(self) -> None:
+        """Refuse new runs."""
+        self._set_status(DISABLED)
+
+    @abc.abstractmethod
+    def _set_status(self, status: str) -> None:
+        """Store ``status`` (``Active`` or ``Disabled``) and hold the record it gives."""
+
+
+def _wanted(record: PublishedPipelineRecord | PipelineEndpointRecord, active_only: bool) -> bool:
+    """Whether ``list(active_only=...)`` lists the record."""
+    return record.status == ACTIVE or not active_only
+
+
+class PublishedPipeline(PublishedAsset[PublishedPipelineRecord]):
     """A pipeline kept in the workspace, submittable by id (v1 ``PublishedPipeline``).
 
     Get one with ``pipeline.publish(name)``, ``PublishedPipeline.get(ws, id)`` or
@@ -44,10 +105,7 @@ class PublishedPipeline:
     """
 
     is_published = True
-
-    def __init__(self, workspace: Workspace, record: PublishedPipelineRecord) -> None:
-        self.workspace = workspace
-        self._record = record
+    _address_folder = "published-pipelines"
 
     @staticmethod
     def create(
@@ -74,39 +132,14 @@ class PublishedPipeline:
         return PublishedPipeline(workspace, record)
 
     @property
-    def id(self) -> str:
-        """The published pipeline's id."""
-        return self._record.id
-
-    @property
-    def name(self) -> str:
-        """Its name."""
-        return self._record.name
-
-    @property
-    def description(self) -> str | None:
-        """Its description."""
-        return self._record.description
-
-    @property
     def version(self) -> str | None:
         """The version given when publishing."""
         return self._record.version
 
     @property
-    def status(self) -> str:
-        """``Active`` or ``Disabled``."""
-        return self._record.status
-
-    @property
     def continue_on_step_failure(self) -> bool:
         """Whether its runs go on past a failed step by default."""
         return self._record.continue_on_step_failure
-
-    @property
-    def endpoint(self) -> str:
-        """A ``run_widgets://`` address naming the pipeline (no REST service runs locally)."""
-        return f"run_widgets://published-pipelines/{self.id}"
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -142,19 +175,7 @@ class PublishedPipeline:
     ) -> builtins.list[PublishedPipeline]:
         """The workspace's published pipelines, oldest first (only active ones by default)."""
         records = workspace.store.list_published_pipelines()
-        return [
-            PublishedPipeline(workspace, r)
-            for r in records
-            if r.status == ACTIVE or not active_only
-        ]
-
-    def enable(self) -> None:
-        """Allow runs of it again."""
-        self._set_status(ACTIVE)
-
-    def disable(self) -> None:
-        """Refuse new runs of it."""
-        self._set_status(DISABLED)
+        return [PublishedPipeline(workspace, r) for r in records if _wanted(r, active_only)]
 
     def _set_status(self, status: str) -> None:
         self.workspace.store.set_published_pipeline_status(self.id, status)
@@ -244,12 +265,10 @@ class PipelineEndpointVersion:
         return f"PipelineEndpointVersion(version={self.version!r}, pipeline={self.pipeline.id!r})"
 
 
-class PipelineEndpoint:
+class PipelineEndpoint(PublishedAsset[PipelineEndpointRecord]):
     """A named, versioned pointer to published pipelines (v1 ``PipelineEndpoint``)."""
 
-    def __init__(self, workspace: Workspace, record: PipelineEndpointRecord) -> None:
-        self.workspace = workspace
-        self._record = record
+    _address_folder = "pipeline-endpoints"
 
     @staticmethod
     def publish(
@@ -326,44 +345,19 @@ class PipelineEndpoint:
         _service_endpoint: Any = None,
     ) -> builtins.list[PipelineEndpoint]:
         """The workspace's endpoints (only active ones by default)."""
-        return [
-            PipelineEndpoint(workspace, r)
-            for r in workspace.store.list_pipeline_endpoints()
-            if r.status == ACTIVE or not active_only
-        ]
-
-    @property
-    def id(self) -> str:
-        """The endpoint's id."""
-        return self._record.id
-
-    @property
-    def name(self) -> str:
-        """Its name."""
-        return self._record.name
-
-    @property
-    def description(self) -> str | None:
-        """Its description."""
-        return self._record.description
+        records = workspace.store.list_pipeline_endpoints()
+        return [PipelineEndpoint(workspace, r) for r in records if _wanted(r, active_only)]
 
     @property
     def default_version(self) -> str:
         """The version run when none is given."""
         return self._record.default_version
 
-    @property
-    def status(self) -> str:
-        """``Active`` or ``Disabled``."""
-        return self._record.status
-
-    @property
-    def endpoint(self) -> str:
-        """A ``run_widgets://`` address naming the endpoint (no REST service runs locally)."""
-        return f"run_widgets://pipeline-endpoints/{self.id}"
-
     def _update(self, **changes: Any) -> None:
         self._record = self.workspace.store.update_pipeline_endpoint(self.id, **changes)
+
+    def _set_status(self, status: str) -> None:
+        self._update(status=status)
 
     def get_default_version(self) -> str:
         """The default version."""
@@ -422,16 +416,8 @@ class PipelineEndpoint:
             raise UserErrorException("A pipeline endpoint needs a name.")
         self._update(name=name)
 
-    def enable(self) -> None:
-        """Accept runs again."""
-        self._update(status=ACTIVE)
-
-    def disable(self) -> None:
-        """Refuse runs."""
-        self._update(status=DISABLED)
-
-    archive = disable
-    reactivate = enable
+    archive = PublishedAsset.disable
+    reactivate = PublishedAsset.enable
 
     def submit(
         self,
