@@ -10,21 +10,12 @@ view shows it and retries with its poller's backoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from ..store import (
-    MetricInfo,
-    PointChunk,
-    RunColumns,
-    RunPage,
-    RunQuery,
-    RunRecord,
-    SeriesWindow,
-)
+from ..store import RunColumns, RunPage, RunQuery, RunRecord
 from ..store.run_query import query_runs_generic, run_columns_generic
-from ..store.summaries import MAX_POINTS
-from ..views.experiment_reader import ExperimentView
+from ..views.experiment_reader import ExperimentRunReads, ExperimentView
 from ..views.reader import PointReads
 from ._client import safe_uri, tracking_uri
 from .api import read_api
@@ -34,8 +25,10 @@ if TYPE_CHECKING:
     from ..store import TrackingStore
 
 
-class MlflowExperimentReader:
+class MlflowExperimentReader(ExperimentRunReads):
     """The experiment view's reader over an :class:`MlflowMirror`.
+
+    Reading a run's points makes the mirror follow its metric histories from then on.
 
     Args:
         mirror: the runs' records.
@@ -44,6 +37,7 @@ class MlflowExperimentReader:
 
     def __init__(self, mirror: MlflowMirror, run_ids: Sequence[str] | None = None) -> None:
         self.mirror = mirror
+        self.runs = mirror
         self.run_ids = tuple(run_ids) if run_ids is not None else None
         self.location = mirror.location
 
@@ -65,43 +59,6 @@ class MlflowExperimentReader:
     def run_columns(self, query: RunQuery) -> RunColumns:
         """Tag keys and scalar metric names of the scope."""
         return run_columns_generic(self._store(), query)
-
-    def changed_runs(self, query: RunQuery, after_seq: int) -> list[RunRecord]:
-        """Runs of the scope changed after ``after_seq``."""
-        records = self.mirror.find_runs(
-            top_level_only=not query.include_children, changed_after=after_seq
-        )
-        if query.run_ids is not None:
-            wanted = set(query.run_ids)
-            records = [r for r in records if r.id in wanted]
-        return records
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """One run."""
-        return self.mirror.get_run(run_id)
-
-    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
-        """Metric headers."""
-        return self.mirror.metric_infos(run_ids)
-
-    def read_chunks(
-        self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
-    ) -> list[PointChunk]:
-        """New points of one run (its history is followed from then on)."""
-        return self.mirror.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
-
-    def read_series_window(
-        self,
-        run_id: str,
-        name: str,
-        x_column: str = "step",
-        y_column: str | None = None,
-        lo: float | None = None,
-        hi: float | None = None,
-        max_points: int = MAX_POINTS,
-    ) -> SeriesWindow:
-        """A window of one run's metric (``MlflowMirror.read_series_window``)."""
-        return self.mirror.read_series_window(run_id, name, x_column, y_column, lo, hi, max_points)
 
     def flush(self) -> None:
         """Nothing is buffered here."""

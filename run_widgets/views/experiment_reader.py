@@ -28,7 +28,7 @@ from ..store import (
     TrackingStore,
 )
 from ..store.summaries import MAX_POINTS
-from .reader import RunSource
+from .reader import PointSource, RunSource
 
 
 class ExperimentReader(Protocol):
@@ -102,11 +102,79 @@ class ExperimentSource(Protocol):
         """The reader, scope and title of the view."""
 
 
-class StoreExperimentReader:
+class RunRecordSource(PointSource, Protocol):
+    """Where an experiment reader's runs and points come from (a store, a mirror).
+
+    The methods of :class:`~run_widgets.store.TrackingStore` of the same names.
+    """
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run, or ``None``."""
+
+    def find_runs(
+        self,
+        *,
+        experiment_id: int | None = None,
+        top_level_only: bool = False,
+        changed_after: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first."""
+
+
+class ExperimentRunReads:
+    """The reads of an :class:`ExperimentReader` that every source answers alike.
+
+    Changed runs, one run, metric headers and points, read from ``self.runs``.
+    """
+
+    runs: RunRecordSource
+
+    def changed_runs(self, query: RunQuery, after_seq: int) -> list[RunRecord]:
+        """Runs of the scope changed after ``after_seq`` (a metric flush counts)."""
+        records = self.runs.find_runs(
+            experiment_id=query.experiment_id,
+            top_level_only=not query.include_children,
+            changed_after=after_seq,
+        )
+        if query.run_ids is not None:
+            wanted = set(query.run_ids)
+            records = [r for r in records if r.id in wanted]
+        return records
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """One run."""
+        return self.runs.get_run(run_id)
+
+    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
+        """Metric headers."""
+        return self.runs.metric_infos(run_ids)
+
+    def read_chunks(
+        self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
+    ) -> list[PointChunk]:
+        """New point chunks of one run."""
+        return self.runs.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
+
+    def read_series_window(
+        self,
+        run_id: str,
+        name: str,
+        x_column: str = "step",
+        y_column: str | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> SeriesWindow:
+        """What a chart draws of one run's metric over ``lo <= x <= hi`` (a zoom)."""
+        return self.runs.read_series_window(run_id, name, x_column, y_column, lo, hi, max_points)
+
+
+class StoreExperimentReader(ExperimentRunReads):
     """An :class:`ExperimentReader` over a tracking store."""
 
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
+        self.runs = store
         self.location = store.location
 
     def current_seq(self) -> int:
@@ -120,45 +188,6 @@ class StoreExperimentReader:
     def run_columns(self, query: RunQuery) -> RunColumns:
         """Tag keys and scalar metric names of the scope."""
         return self.store.run_columns(query)
-
-    def changed_runs(self, query: RunQuery, after_seq: int) -> list[RunRecord]:
-        """Runs of the scope changed after ``after_seq`` (a metric flush counts)."""
-        records = self.store.find_runs(
-            experiment_id=query.experiment_id,
-            top_level_only=not query.include_children,
-            changed_after=after_seq,
-        )
-        if query.run_ids is not None:
-            wanted = set(query.run_ids)
-            records = [r for r in records if r.id in wanted]
-        return records
-
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """One run."""
-        return self.store.get_run(run_id)
-
-    def metric_infos(self, run_ids: Iterable[str]) -> list[MetricInfo]:
-        """Metric headers."""
-        return self.store.metric_infos(run_ids)
-
-    def read_chunks(
-        self, run_id: str, after_chunk_id: int = 0, names: Iterable[str] | None = None
-    ) -> list[PointChunk]:
-        """New point chunks of one run."""
-        return self.store.read_chunks(run_id, after_chunk_id=after_chunk_id, names=names)
-
-    def read_series_window(
-        self,
-        run_id: str,
-        name: str,
-        x_column: str = "step",
-        y_column: str | None = None,
-        lo: float | None = None,
-        hi: float | None = None,
-        max_points: int = MAX_POINTS,
-    ) -> SeriesWindow:
-        """What a chart draws of one run's metric over ``lo <= x <= hi`` (the store's)."""
-        return self.store.read_series_window(run_id, name, x_column, y_column, lo, hi, max_points)
 
     def flush(self) -> None:
         """Write this process's buffered points."""
