@@ -34,39 +34,29 @@ from typing import Any
 
 from ..data.job_io import OUTPUT_PROPERTY, input_lineage, lineage
 from ..exceptions import UserErrorException
-from ..experiment import Experiment
-from ..run import SNAPSHOT_PROPERTY, Run, attach_run, create_run
-from ..runtime import RUNTIME
+from ..run import SNAPSHOT_PROPERTY, Run, create_run
 from ..runtime.exit_hooks import Terminated
 from ..store import RunRecord, RunStatus
 from ..store.object_artifacts import SYNC_S
-from ..submit.driver_process import driver_main, log
+from ..submit.driver_process import ParentRunDriver, driver_main, log
 from ..submit.executors import RunExecutor, executor_for
 from ..submit.launcher import workdir_of
 from ..tracking import lifecycle
 from ..tracking.details import error_dict
-from ..tracking.reaper import reap_lost
 from ..workspace import Workspace
 from . import parameters as params_module
 from . import reuse
 from .launch import NODE_PROPERTY, REUSE_KEY_PROPERTY, REUSED_PROPERTY, STEP_RUN, STEP_TYPE_PROPERTY
 
 POLL_S = 0.25
-TERMINATE_WAIT_S = 3.0
 
 
-class PipelineDriver:
+class PipelineDriver(ParentRunDriver):
     """Runs one pipeline to its end (see the module docstring)."""
 
     def __init__(self, workspace: Workspace, run_id: str) -> None:
-        self.workspace = workspace
-        self.store = workspace.store
-        record = self.store.get_run(run_id)
-        if record is None:
-            raise SystemExit(f"pipeline run {run_id} does not exist")
-        self.experiment = Experiment(workspace, record.experiment_name)
-        self.run = attach_run(self.experiment, record)
-        definition = dict(record.definition)
+        super().__init__(workspace, run_id, "pipeline run")
+        definition = dict(self.parent_record.definition)
         self.spec: dict[str, Any] = dict(definition["pipeline"])
         self.values: dict[str, Any] = dict(definition.get("parameter_values", {}))
         self.keep_going = bool(definition.get("continue_on_step_failure"))
@@ -77,23 +67,7 @@ class PipelineDriver:
         self.executors: dict[str, RunExecutor] = {}
         self.finished: set[str] = set()
         self.failed: list[str] = []
-        self.cancel_reason: str | None = None
         self._last_sync = 0.0
-
-    # ------------------------------------------------------------------ takeover --
-    def adopt(self) -> bool:
-        """Take the pipeline run over; False if it was cancelled before it started."""
-        owner = RUNTIME.flusher.owner_id(self.store)
-        lifecycle.write(
-            self.store,
-            lifecycle.start_op(self.run.id, owner_id=owner, from_statuses=lifecycle.QUEUED),
-        )
-        record = self.store.get_run(self.run.id)
-        if record is not None and record.status == RunStatus.RUNNING:
-            return True
-        if record is not None and record.status == RunStatus.CANCEL_REQUESTED:
-            lifecycle.cancel_unstarted(self.store, self.run.id, owner)
-        return False
 
     # ---------------------------------------------------------------------- loop --
     def drive(self) -> None:
@@ -122,33 +96,12 @@ class PipelineDriver:
                 self.pause()
         except Terminated:
             log("SIGTERM: cancelling the running steps")
-            for child in self.children():
-                if not child.is_terminal:
-                    self.cancel_step(child.id)
-            deadline = time.monotonic() + TERMINATE_WAIT_S
-            while time.monotonic() < deadline and any(not c.is_terminal for c in self.children()):
-                time.sleep(0.1)
+            self.cancel_children(self.cancel_step)
             raise
         finally:
             for executor in self.executors.values():
                 executor.close()
         self.finish()
-
-    def check_parent(self) -> None:
-        """Note a cancel request, or the pipeline run ended by another process."""
-        if self.cancel_reason is not None:
-            return
-        parent = self.store.get_run(self.run.id)
-        if parent is None:
-            return
-        if parent.status == RunStatus.CANCEL_REQUESTED:
-            self.cancel_reason = "cancel requested"
-        elif parent.is_terminal:
-            self.cancel_reason = f"the pipeline run was ended {parent.status}"
-
-    def children(self) -> list[RunRecord]:
-        """The step runs; those whose process died are marked Failed first."""
-        return reap_lost(self.store, self.store.find_runs(parent_id=self.run.id))
 
     def collect(self, children: Mapping[str, RunRecord]) -> list[str]:
         """Take in what ended since the last round; the ids of step runs still going."""
@@ -199,11 +152,6 @@ class PipelineDriver:
             busy[key] = busy.get(key, 0) + 1
         return launched
 
-    def cancel_requested(self) -> bool:
-        """Whether the pipeline run got a cancel request (read now)."""
-        record = self.store.get_run(self.run.id)
-        return record is not None and record.status == RunStatus.CANCEL_REQUESTED
-
     # -------------------------------------------------------------------- launch --
     def launch(self, node: str, step: Mapping[str, Any]) -> None:
         """Resolve a step's inputs and start it (or reuse an earlier identical run)."""
@@ -237,7 +185,7 @@ class PipelineDriver:
             run_id=run_id,
             status=RunStatus.QUEUED,
             run_type=STEP_RUN,
-            parent_id=self.run.id,
+            parent_id=self.parent.id,
             display_name=str(step["name"]),
             definition=definition,
             properties=properties,
@@ -296,7 +244,7 @@ class PipelineDriver:
         for name, value in step.get("params", {}).items():
             variables[f"AML_PARAMETER_{name}"] = params_module.substitute(str(value), self.values)
         environment["environmentVariables"] = variables
-        definition["pipelineStep"] = {"node": step["id"], "pipelineRunId": self.run.id}
+        definition["pipelineStep"] = {"node": step["id"], "pipelineRunId": self.parent.id}
         return definition
 
     def reuse(
@@ -317,7 +265,7 @@ class PipelineDriver:
             run_id=run_id,
             status=RunStatus.RUNNING,
             run_type=STEP_RUN,
-            parent_id=self.run.id,
+            parent_id=self.parent.id,
             display_name=str(step["name"]),
             definition=definition,
             properties={**properties, **copied, REUSED_PROPERTY: original},
@@ -336,7 +284,7 @@ class PipelineDriver:
             run_id=run_id,
             status=RunStatus.RUNNING,
             run_type=STEP_RUN,
-            parent_id=self.run.id,
+            parent_id=self.parent.id,
             display_name=str(step["name"]),
             properties={NODE_PROPERTY: node, STEP_TYPE_PROPERTY: str(step["kind"])},
             owned=False,
@@ -375,7 +323,7 @@ class PipelineDriver:
         if now - self._last_sync >= SYNC_S:
             self._last_sync = now
             with contextlib.suppress(Exception):  # a later push carries it
-                self.workspace.artifacts.sync_run(self.run.id)
+                self.workspace.artifacts.sync_run(self.parent.id)
 
     def pause(self) -> None:
         """Wait a little (less if a cluster reports a step's end)."""
@@ -392,24 +340,23 @@ class PipelineDriver:
         failed = [c for c in children if c.status == RunStatus.FAILED]
         canceled = [c for c in children if c.status == RunStatus.CANCELED]
         never = [s["name"] for n, s in self.steps.items() if n not in self.step_runs]
-        error: dict[str, Any] | None = None
-        status = RunStatus.COMPLETED
-        if self.cancel_reason == "cancel requested":
-            status = RunStatus.CANCELED
-        elif self.cancel_reason is not None:
-            status = RunStatus.FAILED
-            error = error_dict(f"The pipeline stopped: {self.cancel_reason}.", "PipelineStopped")
-        elif failed or canceled or never:
-            status = RunStatus.FAILED
-            names = ", ".join(repr(c.display_name) for c in [*failed, *canceled])
-            message = f"Step(s) {names} did not complete"
-            if never:
-                message += f"; not started: {', '.join(repr(n) for n in never)}"
-            error = error_dict(message + ". See the steps' logs.", "StepFailed")
+        failure = _steps_failure([*failed, *canceled], never)
+        status, error = self.ending("pipeline", "PipelineStopped", failure)
         log(f"pipeline ended {status}: {len(children)} step run(s), {len(failed)} failed")
         self._last_sync = 0.0
         self.sync_log()
-        lifecycle.mark_ended(self.store, self.run.id, status, error, from_statuses=None)
+        lifecycle.mark_ended(self.store, self.parent.id, status, error, from_statuses=None)
+
+
+def _steps_failure(unfinished: list[RunRecord], never: list[str]) -> dict[str, Any] | None:
+    """The pipeline's error when steps failed or were cancelled, or never started."""
+    if not unfinished and not never:
+        return None
+    names = ", ".join(repr(c.display_name) for c in unfinished)
+    message = f"Step(s) {names} did not complete"
+    if never:
+        message += f"; not started: {', '.join(repr(n) for n in never)}"
+    return error_dict(message + ". See the steps' logs.", "StepFailed")
 
 
 def _target_key(step: Mapping[str, Any]) -> str:

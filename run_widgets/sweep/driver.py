@@ -23,16 +23,13 @@ import sys
 import time
 from typing import Any
 
-from ..experiment import Experiment
 from ..run import attach_run
-from ..runtime import RUNTIME
 from ..runtime.exit_hooks import Terminated
 from ..store import RunRecord, RunStatus
-from ..submit.driver_process import driver_main, log
+from ..submit.driver_process import ParentRunDriver, driver_main, log
 from ..submit.executors import executor_for
 from ..tracking import lifecycle
 from ..tracking.details import error_dict
-from ..tracking.reaper import reap_lost
 from ..workspace import Workspace
 from .executor import FunctionExecutor, ModuleFunctionExecutor, ScriptExecutor, TrialExecutor
 from .policy import policy_from_json
@@ -41,20 +38,14 @@ from .space import sampling_from_json
 from .trial import FUNCTION_FILE
 
 POLL_S = 0.25
-TERMINATE_WAIT_S = 3.0
 
 
-class SweepDriver:
+class SweepDriver(ParentRunDriver):
     """Runs one sweep to its end (see the module docstring)."""
 
     def __init__(self, workspace: Workspace, parent_id: str) -> None:
-        self.workspace = workspace
-        self.store = workspace.store
-        record = self.store.get_run(parent_id)
-        if record is None:
-            raise SystemExit(f"sweep run {parent_id} does not exist")
-        self.experiment = Experiment(workspace, record.experiment_name)
-        self.parent = attach_run(self.experiment, record)
+        super().__init__(workspace, parent_id, "sweep run")
+        record = self.parent_record
         self.definition: dict[str, Any] = dict(record.definition)
         self.settings: dict[str, Any] = dict(record.definition["sweep"])
         self.metric, self.goal = primary_metric_config(record)
@@ -63,7 +54,6 @@ class SweepDriver:
         self._chunk_cursors: dict[str, int] = {}
         self._fully_read: set[str] = set()
         self._terminated: set[str] = set()
-        self.cancel_reason: str | None = None
 
     def executor(self) -> TrialExecutor:
         """The executor for this sweep's kind, on its compute target."""
@@ -89,20 +79,6 @@ class SweepDriver:
             runner,
         )
 
-    def adopt(self) -> bool:
-        """Take the parent over; False if it was cancelled before it started."""
-        owner = RUNTIME.flusher.owner_id(self.store)
-        lifecycle.write(
-            self.store,
-            lifecycle.start_op(self.parent.id, owner_id=owner, from_statuses=lifecycle.QUEUED),
-        )
-        record = self.store.get_run(self.parent.id)
-        if record is not None and record.status == RunStatus.RUNNING:
-            return True
-        if record is not None and record.status == RunStatus.CANCEL_REQUESTED:
-            lifecycle.cancel_unstarted(self.store, self.parent.id, owner)
-        return False
-
     # ------------------------------------------------------------------------ loop --
     def run(self) -> None:
         """Drive the sweep to its end."""
@@ -116,14 +92,9 @@ class SweepDriver:
         exhausted = False
         try:
             while True:
-                parent = self.store.get_run(self.parent.id)
-                if self.cancel_reason is None and parent is not None:
-                    if parent.status == RunStatus.CANCEL_REQUESTED:
-                        self.cancel_reason = "cancel requested"
-                    elif parent.is_terminal:  # ended by another process: stop working for it
-                        self.cancel_reason = f"the sweep run was ended {parent.status}"
-                    elif time.monotonic() > deadline:
-                        self.cancel_reason = "max_duration_minutes reached"
+                self.check_parent()
+                if self.cancel_reason is None and time.monotonic() > deadline:
+                    self.cancel_reason = "max_duration_minutes reached"
                 lost = executor.check()
                 if lost is not None and self.cancel_reason is None:
                     log(f"stopping: {lost}")
@@ -153,22 +124,12 @@ class SweepDriver:
                         break
                 executor.pause(POLL_S)
         except Terminated:
-            # Stopped from outside (SIGTERM): the children must not outlive the sweep.
             log("SIGTERM: cancelling the running children")
-            for child in self.children():
-                if not child.is_terminal:
-                    executor.cancel(self.experiment, child.id)
-            deadline = time.monotonic() + TERMINATE_WAIT_S  # let them end Canceled
-            while time.monotonic() < deadline and any(not c.is_terminal for c in self.children()):
-                time.sleep(0.1)
+            self.cancel_children(lambda run_id: executor.cancel(self.experiment, run_id))
             raise
         finally:
             executor.close()
         self.finish()
-
-    def children(self) -> list[RunRecord]:
-        """The sweep's children; those whose process died are marked Failed first."""
-        return reap_lost(self.store, self.store.find_runs(parent_id=self.parent.id))
 
     def launch(
         self, executor: TrialExecutor, index: int, params: dict[str, Any]
@@ -187,11 +148,6 @@ class SweepDriver:
             return None
         log(f"started child {run_id} with {params}")
         return self.store.get_run(run_id)
-
-    def cancel_requested(self) -> bool:
-        """Whether the parent got a cancel request (read from the store now)."""
-        record = self.store.get_run(self.parent.id)
-        return record is not None and record.status == RunStatus.CANCEL_REQUESTED
 
     def read_histories(self, children: list[RunRecord]) -> set[str]:
         """Read the new primary-metric values of every child; the ids that got some.
@@ -252,18 +208,11 @@ class SweepDriver:
             tags = {"best_child_run_id": best[0], "best_metric": repr(best[1])}
             self.parent.set_tags(tags)
         failed = [c for c in children if c.status == RunStatus.FAILED]
-        error: dict[str, Any] | None = None
-        status = RunStatus.COMPLETED
-        if self.cancel_reason == "cancel requested":
-            status = RunStatus.CANCELED
-        elif self.cancel_reason is not None:
-            status = RunStatus.FAILED
-            error = error_dict(f"The sweep stopped: {self.cancel_reason}.", "SweepStopped")
-        elif children and len(failed) == len(children):
-            status = RunStatus.FAILED
-            error = error_dict(
-                f"All {len(children)} child runs failed; see their logs.", "AllChildrenFailed"
-            )
+        failure = None
+        if children and len(failed) == len(children):
+            message = f"All {len(children)} child runs failed; see their logs."
+            failure = error_dict(message, "AllChildrenFailed")
+        status, error = self.ending("sweep", "SweepStopped", failure)
         lifecycle.mark_ended(self.store, self.parent.id, status, error, from_statuses=None)
         log(f"sweep ended: {len(children)} children, {len(failed)} failed, best {tags}")
 
