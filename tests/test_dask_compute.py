@@ -130,7 +130,7 @@ def ridge_sweep(tmp_path: Path, compute_target: Any, max_concurrent: int) -> Hyp
             source_directory=folder, script="train.py", compute_target=compute_target
         ),
         hyperparameter_sampling=GridParameterSampling(
-            {"--alpha": choice(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "--intercept": choice(0, 1)}
+            {"--alpha": choice(0.01, 0.3, 3.0), "--intercept": choice(0, 1)}
         ),
         primary_metric_name="mse",
         primary_metric_goal=PrimaryMetricGoal.MINIMIZE,
@@ -209,13 +209,13 @@ def test_script_run_on_the_cluster(
 def test_grid_sweep_matches_the_local_executor(
     ws: Workspace, exp: Experiment, target: ComputeTarget, tmp_path: Path
 ) -> None:
-    """12 scikit-learn trials on two workers give the local executor's results."""
+    """6 scikit-learn trials (3 waves) on two workers give the local executor's results."""
     on_cluster = exp.submit(ridge_sweep(tmp_path, target, max_concurrent=2))
     local = exp.submit(ridge_sweep(tmp_path / "local", None, max_concurrent=2))
     assert wait_sweep(on_cluster, 240) == "Completed"
     assert wait_sweep(local, 240) == "Completed"
     children = child_records(on_cluster)
-    assert len(children) == 12 and {c.status for c in children} == {"Completed"}
+    assert len(children) == 6 and {c.status for c in children} == {"Completed"}
     assert results(on_cluster) == results(local)
     workers = {c.properties["dask_worker"] for c in children}
     assert workers <= set(cluster_addresses(on_cluster, children))
