@@ -89,21 +89,13 @@ function render({ model, el: root }) {
     return b;
   }
 
-  function update() {
-    clock.sync(model.get("clock"));
-    const rows = sortedRows();
-    const columns = model.get("columns") || [];
-    const size = Math.max(1, model.get("page_size") || 20);
-    const pages = Math.max(1, Math.ceil(rows.length / size));
-    page = Math.min(page, pages - 1);
-    title.textContent = `${model.get("title") || "Child runs"} (${rows.length})`;
-    // A class, not an inline style: some widget managers (Voilà, html-manager) reset it.
-    root.classList.toggle("rw-empty", !(rows.length || model.get("show_empty")));
-    const shown = model.get("stat") || "last";
-    const statsShown = columns.some((c) => c.stats);
-    stat.style.display = statsShown ? "" : "none";
-    if (document.activeElement !== stat) stat.value = shown;
-    table.replaceChildren();
+  // The header and rows of the last update, reused while what they show is unchanged: a
+  // refresh then replaces only the rows that changed (a click or the focus on a finished
+  // child's row, its header or a Cancel button is not lost to it).
+  let headKey = "", headRow = null, pagerKey = "";
+  let rowNodes = new Map();  // run id -> {key, tr}
+
+  function headerRow(columns, shown, cancellable) {
     const head = document.createElement("tr");
     for (const column of columns) {
       const th = document.createElement("th");
@@ -126,61 +118,96 @@ function render({ model, el: root }) {
       th.append(sort);
       head.append(th);
     }
-    if (model.get("cancellable")) {
+    if (cancellable) {
       const th = document.createElement("th");
       th.append(Object.assign(document.createElement("span"), { className: "rw-sr-only", textContent: "Cancel" }));
       head.append(th);
     }
-    table.append(head);
+    return head;
+  }
+
+  function childRow(row, columns, shown, best, selected, cancellable) {
+    const tr = document.createElement("tr");
+    tr.className = "rw-row";
+    if (row.id === best) tr.classList.add("rw-best");
+    if (row.id === selected) tr.classList.add("rw-selected");
+    tr.dataset.runId = row.id;
+    for (const column of columns) {
+      const td = document.createElement("td");
+      let value = cellValue(row, shownKey(column, shown));
+      if (column.key === "duration") {
+        value = rwDuration(value);
+        td.classList.add("rw-duration");
+        td.dataset.created = row.created ?? "";
+        td.dataset.end = row.end ?? "";
+      }
+      else if (column.key === "started") value = rwTime(row.start);
+      else if (column.time) value = rwTime(value);
+      else if (typeof value === "number" && !Number.isInteger(value)) value = Number(value.toPrecision(6));
+      td.textContent = value == null ? "" : String(value);
+      if (column.key === "status") td.className = rwStatusClass(row.status);
+      tr.append(td);
+    }
+    if (cancellable) {
+      const td = document.createElement("td");
+      if (RW_ACTIVE.has(row.status) && row.status !== "CancelRequested") {
+        const cancel = button("Cancel", () => model.send({ event: "cancel", run_id: row.id }));
+        cancel.setAttribute("aria-label", `Cancel run ${row.number}`);
+        td.append(cancel);
+      }
+      tr.append(td);
+    }
+    tr.addEventListener("click", () => {
+      model.set("selected_id", row.id === model.get("selected_id") ? "" : row.id);
+      model.save_changes();
+    });
+    return tr;
+  }
+
+  function update() {
+    clock.sync(model.get("clock"));
+    const rows = sortedRows();
+    const columns = model.get("columns") || [];
+    const size = Math.max(1, model.get("page_size") || 20);
+    const pages = Math.max(1, Math.ceil(rows.length / size));
+    page = Math.min(page, pages - 1);
+    title.textContent = `${model.get("title") || "Child runs"} (${rows.length})`;
+    // A class, not an inline style: some widget managers (Voilà, html-manager) reset it.
+    root.classList.toggle("rw-empty", !(rows.length || model.get("show_empty")));
+    const shown = model.get("stat") || "last";
+    const statsShown = columns.some((c) => c.stats);
+    stat.style.display = statsShown ? "" : "none";
+    if (document.activeElement !== stat) stat.value = shown;
+    const columnsKey = JSON.stringify(columns);
+    const cancellable = !!model.get("cancellable");
+    const key = JSON.stringify([columnsKey, model.get("sort_key"), model.get("sort_desc"), shown, cancellable]);
+    if (key !== headKey) {  // rebuilt only when it changes (see rowNodes)
+      headKey = key;
+      headRow = headerRow(columns, shown, cancellable);
+    }
     const best = model.get("best_id");
     const selected = model.get("selected_id");
+    const nextNodes = new Map();
     for (const row of rows.slice(page * size, (page + 1) * size)) {
-      const tr = document.createElement("tr");
-      tr.className = "rw-row";
-      if (row.id === best) tr.classList.add("rw-best");
-      if (row.id === selected) tr.classList.add("rw-selected");
-      tr.dataset.runId = row.id;
-      for (const column of columns) {
-        const td = document.createElement("td");
-        let value = cellValue(row, shownKey(column, shown));
-        if (column.key === "duration") {
-          value = rwDuration(value);
-          td.classList.add("rw-duration");
-          td.dataset.created = row.created ?? "";
-          td.dataset.end = row.end ?? "";
-        }
-        else if (column.key === "started") value = rwTime(row.start);
-        else if (column.time) value = rwTime(value);
-        else if (typeof value === "number" && !Number.isInteger(value)) value = Number(value.toPrecision(6));
-        td.textContent = value == null ? "" : String(value);
-        if (column.key === "status") td.className = rwStatusClass(row.status);
-        tr.append(td);
-      }
-      if (model.get("cancellable")) {
-        const td = document.createElement("td");
-        if (RW_ACTIVE.has(row.status) && row.status !== "CancelRequested") {
-          const cancel = button("Cancel", () => model.send({ event: "cancel", run_id: row.id }));
-          cancel.setAttribute("aria-label", `Cancel run ${row.number}`);
-          td.append(cancel);
-        }
-        tr.append(td);
-      }
-      tr.addEventListener("click", () => {
-        model.set("selected_id", row.id === model.get("selected_id") ? "" : row.id);
-        model.save_changes();
-      });
-      table.append(tr);
+      const rowKey = JSON.stringify([row, columnsKey, shown, cancellable, row.id === best, row.id === selected]);
+      const kept = rowNodes.get(row.id);
+      nextNodes.set(row.id, kept && kept.key === rowKey ? kept : { key: rowKey, tr: childRow(row, columns, shown, best, selected, cancellable) });
     }
-    pager.replaceChildren();
-    if (pages > 1) {
-      pager.append(
-        document.createTextNode("Pages: "),
-        button("first", () => { page = 0; update(); }, page === 0),
-        button("prev", () => { page -= 1; update(); }, page === 0),
-        document.createTextNode(` ${page + 1} / ${pages} `),
-        button("next", () => { page += 1; update(); }, page >= pages - 1),
-        button("last", () => { page = pages - 1; update(); }, page >= pages - 1),
-      );
+    rowNodes = nextNodes;
+    rwPlaceChildren(table, [headRow, ...[...rowNodes.values()].map((r) => r.tr)]);
+    if (`${page}/${pages}` !== pagerKey) {
+      pagerKey = `${page}/${pages}`;
+      pager.replaceChildren();
+      if (pages > 1) {
+        pager.append(
+          document.createTextNode("Pages: "),
+          button("first", () => { page = 0; update(); }, page === 0),
+          button("prev", () => { page -= 1; update(); }, page === 0),
+          document.createTextNode(` ${page + 1} / ${pages} `),
+          button("next", () => { page += 1; update(); }, page >= pages - 1),
+          button("last", () => { page = pages - 1; update(); }, page >= pages - 1),
+        );
+      }
     }
     footnote.textContent = model.get("footnote") || "";
   }

@@ -75,6 +75,16 @@ function rwSetText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
+// The children of ``parent`` become ``nodes``, in order; a node already in its place is
+// not touched. Tables re-rendered on every refresh reuse the rows that did not change, so
+// a click, or the keyboard focus, on one of them is not lost to a refresh.
+function rwPlaceChildren(parent, nodes) {
+  nodes.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
+  });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+}
+
 // A notebook reopened with saved widget state is marked modified before anything runs:
 // JupyterLab's widget manager (@jupyter-widgets/jupyterlab-manager) calls setDirty() for
 // every model it registers, also for the models it restores from the notebook itself when

@@ -4,7 +4,8 @@
 // checkboxes ask for another overlay selection, a click on a row asks to open that run.
 // All sorting, filtering and paging happen in the kernel (over the store); this module
 // renders traits and sends intents. (rwTime, rwDuration, rwClock, rwStatusClass,
-// rwEverySecond and rwSetText come from format.js: one time format for every panel.)
+// rwEverySecond, rwSetText and rwPlaceChildren come from format.js: one time format for
+// every panel.)
 const STATUSES = [["", "All statuses"], ["active", "Active"], ["Completed", "Completed"], ["Failed", "Failed"], ["Canceled", "Canceled"]];
 const STATS = [["last", "last value"], ["min", "minimum"], ["max", "maximum"], ["best", "best (by goal)"]];
 const clock = rwClock();
@@ -99,65 +100,56 @@ function render({ model, el: root }) {
     return th;
   }
 
-  function update() {
-    const columns = model.get("columns") || [];
-    const rows = model.get("rows") || [];
-    const selected = new Set(model.get("selected") || []);
-    const colors = model.get("colors") || {};
-    const best = model.get("best_id");
-    const opened = model.get("opened_id");
-    const grouped = !!model.get("grouped");
-    const shown = model.get("stat") || "last";
-    const sortKey = model.get("sort_key"), desc = model.get("sort_desc");
-    title.textContent = `${model.get("title") || "Runs"} (${model.get("total") || 0})`;
-    if (document.activeElement !== status) status.value = model.get("status_filter") || "";
-    if (document.activeElement !== tag) tag.value = model.get("tag_filter") || "";
-    if (document.activeElement !== text) text.value = model.get("text_filter") || "";
-    if (document.activeElement !== stat) stat.value = shown;
-    const hasMetrics = columns.some((c) => c.kind === "metric");
-    stat.style.display = statLabel.style.display = hasMetrics ? "" : "none";
-    table.replaceChildren();
+  // The nodes of the last update, reused while what they show is unchanged: a refresh (every
+  // few seconds while a run is live) then replaces only the rows that changed, so a click,
+  // or the keyboard focus, on a header, a checkbox or a finished run's row is not lost.
+  let headKey = "", headRow = null, pagerKey = "";
+  let rowNodes = new Map();  // run id -> {key, tr}
+
+  function headerRow(columns, sortKey, desc, shown, grouped) {
     const head = el("tr");
     const checkHead = el("th", "rw-check-col");
     checkHead.scope = "col";
     checkHead.append(el("span", "rw-sr-only", grouped ? "Group colour" : "In the charts"));
     head.append(checkHead);
     for (const column of columns) head.append(header(column, sortKey, desc, shown));
-    table.append(head);
-    for (const row of rows) {
-      const tr = el("tr", "rw-row");
-      tr.dataset.runId = row.id;
-      if (row.id === best) tr.classList.add("rw-best");
-      if (row.id === opened) tr.classList.add("rw-selected");
-      const check = el("td", "rw-check-col");
-      const box = el("input");
-      box.type = "checkbox";
-      box.checked = selected.has(row.id);
-      box.hidden = grouped;  // grouped, the charts show the groups of the filtered runs
-      box.title = grouped ? "Grouped: the charts show the groups of the filtered runs" : "Show this run in the overlay charts";
-      box.setAttribute("aria-label", `Show run ${row.number} ${row.display_name || ""} in the charts`.replace(/\s+/g, " ").trim());
-      box.addEventListener("click", (event) => {
-        event.stopPropagation();
-        const next = new Set(model.get("selected") || []);
-        if (box.checked) next.add(row.id); else next.delete(row.id);
-        model.send({ event: "select", ids: [...next] });
-      });
-      const swatch = el("span", "rw-swatch");
-      swatch.style.background = colors[row.id] || "transparent";
-      check.append(box, swatch);
-      tr.append(check);
-      for (const column of columns) {
-        const td = el("td", null, cell(row, column, shown));
-        if (column.key === "status") td.className = rwStatusClass(row.status);
-        if (column.key === "duration" && row.end == null) td.classList.add("rw-live-duration");
-        if (column.kind === "time" || column.kind === "duration") td.classList.add("rw-nowrap");
-        tr.append(td);
-      }
-      tr.addEventListener("click", () => model.send({ event: "open", id: row.id === opened ? "" : row.id }));
-      table.append(tr);
+    return head;
+  }
+
+  function runRow(row, columns, view) {
+    const tr = el("tr", "rw-row");
+    tr.dataset.runId = row.id;
+    if (row.id === view.best) tr.classList.add("rw-best");
+    if (row.id === view.opened) tr.classList.add("rw-selected");
+    const check = el("td", "rw-check-col");
+    const box = el("input");
+    box.type = "checkbox";
+    box.checked = view.selected.has(row.id);
+    box.hidden = view.grouped;  // grouped, the charts show the groups of the filtered runs
+    box.title = view.grouped ? "Grouped: the charts show the groups of the filtered runs" : "Show this run in the overlay charts";
+    box.setAttribute("aria-label", `Show run ${row.number} ${row.display_name || ""} in the charts`.replace(/\s+/g, " ").trim());
+    box.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const next = new Set(model.get("selected") || []);
+      if (box.checked) next.add(row.id); else next.delete(row.id);
+      model.send({ event: "select", ids: [...next] });
+    });
+    const swatch = el("span", "rw-swatch");
+    swatch.style.background = view.colors[row.id] || "transparent";
+    check.append(box, swatch);
+    tr.append(check);
+    for (const column of columns) {
+      const td = el("td", null, cell(row, column, view.shown));
+      if (column.key === "status") td.className = rwStatusClass(row.status);
+      if (column.key === "duration" && row.end == null) td.classList.add("rw-live-duration");
+      if (column.kind === "time" || column.kind === "duration") td.classList.add("rw-nowrap");
+      tr.append(td);
     }
-    pager.replaceChildren();
-    const page = model.get("page") || 0, pages = model.get("pages") || 1;
+    tr.addEventListener("click", () => model.send({ event: "open", id: row.id === view.opened ? "" : row.id }));
+    return tr;
+  }
+
+  function pagerButtons(page, pages) {
     const go = (p) => model.send({ event: "page", page: p });
     const button = (label, p, disabled, name) => {
       const b = el("button", null, label);
@@ -166,16 +158,57 @@ function render({ model, el: root }) {
       b.addEventListener("click", () => go(p));
       return b;
     };
-    // Always laid out, hidden while there is one page: when the bar wraps (a narrow
-    // notebook, many controls), the pager's place is already there, so its appearing
-    // with the page's last row + 1 moves nothing.
-    pager.append(button("first", 0, page === 0, "First page of runs"),
+    return [button("first", 0, page === 0, "First page of runs"),
       button("prev", page - 1, page === 0, "Previous page of runs"),
       el("span", "rw-page-of", ` ${page + 1} / ${pages} `),
       button("next", page + 1, page >= pages - 1, "Next page of runs"),
-      button("last", pages - 1, page >= pages - 1, "Last page of runs"));
-    pager.style.visibility = pages > 1 ? "" : "hidden";
-    pager.setAttribute("aria-hidden", pages > 1 ? "false" : "true");
+      button("last", pages - 1, page >= pages - 1, "Last page of runs")];
+  }
+
+  function update() {
+    const columns = model.get("columns") || [];
+    const rows = model.get("rows") || [];
+    const view = {
+      selected: new Set(model.get("selected") || []),
+      colors: model.get("colors") || {},
+      best: model.get("best_id"),
+      opened: model.get("opened_id"),
+      grouped: !!model.get("grouped"),
+      shown: model.get("stat") || "last",
+    };
+    const sortKey = model.get("sort_key"), desc = model.get("sort_desc");
+    title.textContent = `${model.get("title") || "Runs"} (${model.get("total") || 0})`;
+    if (document.activeElement !== status) status.value = model.get("status_filter") || "";
+    if (document.activeElement !== tag) tag.value = model.get("tag_filter") || "";
+    if (document.activeElement !== text) text.value = model.get("text_filter") || "";
+    if (document.activeElement !== stat) stat.value = view.shown;
+    const hasMetrics = columns.some((c) => c.kind === "metric");
+    stat.style.display = statLabel.style.display = hasMetrics ? "" : "none";
+    const columnsKey = JSON.stringify(columns);
+    const key = JSON.stringify([columnsKey, sortKey, desc, view.shown, view.grouped]);
+    if (key !== headKey) {
+      headKey = key;
+      headRow = headerRow(columns, sortKey, desc, view.shown, view.grouped);
+    }
+    const nextNodes = new Map();
+    for (const row of rows) {
+      const rowKey = JSON.stringify([row, columnsKey, view.shown, view.grouped,
+        view.selected.has(row.id), view.colors[row.id] || "", row.id === view.best, row.id === view.opened]);
+      const kept = rowNodes.get(row.id);
+      nextNodes.set(row.id, kept && kept.key === rowKey ? kept : { key: rowKey, tr: runRow(row, columns, view) });
+    }
+    rowNodes = nextNodes;
+    rwPlaceChildren(table, [headRow, ...[...rowNodes.values()].map((r) => r.tr)]);
+    const page = model.get("page") || 0, pages = model.get("pages") || 1;
+    if (`${page}/${pages}` !== pagerKey) {
+      pagerKey = `${page}/${pages}`;
+      // Always laid out, hidden while there is one page: when the bar wraps (a narrow
+      // notebook, many controls), the pager's place is already there, so its appearing
+      // with the page's last row + 1 moves nothing.
+      pager.replaceChildren(...pagerButtons(page, pages));
+      pager.style.visibility = pages > 1 ? "" : "hidden";
+      pager.setAttribute("aria-hidden", pages > 1 ? "false" : "true");
+    }
     const message = model.get("error") || "";
     error.textContent = message;
     error.style.display = message ? "" : "none";

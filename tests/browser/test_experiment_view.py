@@ -102,6 +102,18 @@ def _drive(page: Any, artifacts: Path) -> None:
     # The running run's line grows while it logs.
     grown = wait_until(page, f"() => Math.max(...({LINES})()) >= 5 && Math.max(...({LINES})())")
     wait_until(page, f"(n) => Math.max(...({LINES})()) > n", arg=grown)
+    # A refresh replaces only the rows that changed: the header and a finished run's row
+    # stay the same nodes, so a click on them (or the focus) is not lost to a refresh.
+    page.evaluate(
+        """() => {
+      const rows = [...document.querySelectorAll('.rw-runtable tr.rw-row')];
+      window.rwKept = [document.querySelector('.rw-runtable th button.rw-sort'),
+        rows.find(r => r.innerText.includes('alpha=100'))];
+      window.rwLive = rows.find(r => r.innerText.includes('live run'));
+    }"""
+    )
+    wait_until(page, "() => !window.rwLive.isConnected")  # the live run's row was redrawn
+    assert page.evaluate("() => window.rwKept.every(e => e && e.isConnected)")
     page.locator(".rw-runtable").screenshot(path=str(artifacts / "experiment-table.png"))
     # Readable: axe-core finds no contrast failure (WCAG 2 AA) in the view, with a running
     # run, finished ones, the best run's highlighted row and the selection's colours.
