@@ -718,3 +718,39 @@ def test_dragging_over_a_chart_zooms_to_the_exact_points(lab: Any, artifacts: Pa
     ticks_until(page, "loss", lambda lo, hi: hi >= 190_000)
     assert not page.get_by_role("button", name="reset zoom").first.is_visible()
     close_all(page)
+
+
+def test_a_refresh_redraws_only_the_child_rows_that_changed(lab: Any) -> None:
+    """A finished child's row and the header stay the same nodes while a live child's row
+    is redrawn: a click on them (or the keyboard focus) is not lost to a refresh."""
+    page = run_notebook(
+        lab,
+        "child-rows.ipynb",
+        [
+            HEADER + "import threading, time\n"
+            "exp = Experiment(ws, 'child-rows')\n"
+            "run = exp.start_logging(snapshot_directory=None, display_name='parent')\n"
+            "for k in range(3):\n"
+            "    c = run.child_run(f'done {k}'); c.log('mse', float(k)); c.complete()\n"
+            "live = run.child_run('live child')\n"
+            "def train():\n"
+            "    for i in range(300):\n"
+            "        live.log('mse', 1.0 / (i + 1)); time.sleep(0.1)\n"
+            "    live.complete()\n"
+            "threading.Thread(target=train, daemon=True).start()",
+            "RunDetails(run, refresh_interval=0.5)",
+        ],
+        # Rows by run number: the three finished children, then the live one.
+        "() => { const rows = document.querySelectorAll('.rw-children tr.rw-row');"
+        " return rows.length === 4 && rows[3].innerText.includes('Running'); }",
+    )
+    page.evaluate(
+        """() => {
+      const rows = [...document.querySelectorAll('.rw-children tr.rw-row')];
+      window.rwKept = [document.querySelector('.rw-children th button.rw-sort'), rows[1]];
+      window.rwLive = rows[3];
+    }"""
+    )
+    wait_until(page, "() => !window.rwLive.isConnected")  # the live child's row was redrawn
+    assert page.evaluate("() => window.rwKept.every(e => e && e.isConnected)")
+    close_all(page)
