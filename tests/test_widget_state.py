@@ -601,6 +601,36 @@ def test_chart_grid_redraws_only_the_cards_in_view_once_the_page_says_which() ->
     grid.close()
 
 
+def test_chart_grid_pager_follows_the_filter_and_answers_before_the_charts_are_built() -> None:
+    from run_widgets.widgets.charts import ChartGrid, MetricChart
+
+    seen: list[tuple[str, bool, str]] = []  # (chart built, ▶ disabled, label) at each build
+    grid: ChartGrid
+
+    def build(name: str) -> MetricChart:
+        seen.append((name, bool(grid.next.disabled), str(grid.page_label.value)))
+        return MetricChart(name)
+
+    grid = ChartGrid(lambda chart: None, build=build)
+    grid.add([f"m{i}" for i in range(30)])
+    assert grid.shown == [f"m{i}" for i in range(12)]
+    assert not grid.next.disabled and grid.previous.disabled
+    assert grid.page_label.value == "charts 1–12 of 30"
+    grid.filter.value = "m2"
+    assert grid.shown == ["m2", *(f"m{i}" for i in range(20, 30))]
+    assert grid.next.disabled and grid.previous.disabled
+    assert grid.page_label.value == "charts 1–11 of 11 (of 30)"
+    seen.clear()
+    grid.filter.value = ""  # cleared: the first page of every chart again
+    assert grid.shown == [f"m{i}" for i in range(12)] and grid.page == 0
+    assert not grid.next.disabled and grid.page_label.value == "charts 1–12 of 30"
+    # The pager was already right when the first chart of the page was built.
+    assert seen[0] == ("m0", False, "charts 1–12 of 30")
+    grid.next.click()
+    assert grid.shown == [f"m{i}" for i in range(12, 24)] and not grid.previous.disabled
+    grid.close()
+
+
 def test_chart_grid_catches_up_one_off_screen_chart_per_refresh_the_longest_waiting() -> None:
     from run_widgets.widgets.charts import ChartGrid
 

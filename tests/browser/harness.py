@@ -337,6 +337,34 @@ def open_in_lab(lab: Any, name: str) -> None:
             select.first.click()
         assert time.time() < deadline, f"the kernel of {name} did not become idle"
         time.sleep(0.5)
+    watch_kernel_errors(page)
+
+
+# Errors the kernel reports (``error`` messages on iopub): a cell's, and those a widget
+# callback raises while handling the page's message, which JupyterLab shows in no cell.
+WATCH_KERNEL_ERRORS = """() => {
+  window.rwKernelErrors = window.rwKernelErrors || [];
+  const widget = window.jupyterapp.shell.currentWidget;
+  const session = widget && widget.sessionContext && widget.sessionContext.session;
+  const kernel = session && session.kernel;
+  if (!kernel || kernel.rwWatched) return;
+  kernel.rwWatched = true;
+  kernel.iopubMessage.connect((_, msg) => {
+    if (msg.header.msg_type !== 'error') return;
+    const trace = (msg.content.traceback || []).join('\\n').replace(/\\x1b\\[[0-9;]*m/g, '');
+    window.rwKernelErrors.push(`${msg.content.ename}: ${msg.content.evalue}\\n${trace}`);
+  });
+}"""
+
+
+def watch_kernel_errors(page: Any) -> None:
+    """Record the errors the current notebook's kernel reports (see :func:`kernel_errors`)."""
+    page.evaluate(WATCH_KERNEL_ERRORS)
+
+
+def kernel_errors(page: Any) -> list[str]:
+    """The errors recorded since :func:`watch_kernel_errors` (tracebacks, colours removed)."""
+    return list(page.evaluate("() => window.rwKernelErrors || []"))
 
 
 def close_all(page: Any) -> None:
