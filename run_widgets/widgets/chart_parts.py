@@ -29,7 +29,7 @@ from ..views.axes import (
     relative_time,
     time_unit,
 )
-from ..views.export import ChartData
+from ..views.export import ChartData, iso_time
 from ._assets import asset, css
 
 
@@ -180,6 +180,7 @@ class ZoomControls:
         figure: the chart's figure (its interaction becomes the brush).
         scale: the x scale the brush reads.
         on_zoom: called with the range dragged, or ``(None, None)``.
+        reset_tooltip: the "reset zoom" button's tooltip.
     """
 
     def __init__(
@@ -187,6 +188,7 @@ class ZoomControls:
         figure: bqplot.Figure,
         scale: bqplot.Scale,
         on_zoom: Callable[[float | None, float | None], None],
+        reset_tooltip: str = "Show the whole runs again",
     ) -> None:
         self.figure = figure
         self.on_zoom = on_zoom
@@ -199,7 +201,7 @@ class ZoomControls:
         self.label.add_class("rw-zoom-label")
         self.reset = ipywidgets.Button(
             description="reset zoom",
-            tooltip="Show the whole runs again",
+            tooltip=reset_tooltip,
             layout=ipywidgets.Layout(width="auto", flex="0 0 auto", display="none"),
         )
         self.reset.add_class("rw-reset-zoom")
@@ -218,11 +220,13 @@ class ZoomControls:
         text = ""
         if data.x_range is not None:
             lo, hi = (zoom_number(v / divisor) for v in data.x_range)
+            if data.x_kind == "wall":
+                lo, hi = (str(iso_time(v))[:19].replace("T", " ") for v in data.x_range)
             what = "every point" if data.exact else "first, min, max and last of each bucket"
             tip = html.escape(f"Zoomed on {data.x_axis} {lo} to {hi}: {what}", quote=True)
             text = (
                 f"<span title='{tip}' style='font-size: 11px; white-space: nowrap'>"
-                f"{lo}–{hi}{'' if data.exact else ' (summary)'}</span>"
+                f"{html.escape(lo)}–{html.escape(hi)}{'' if data.exact else ' (summary)'}</span>"
             )
         if self.label.value != text:
             self.label.value = text

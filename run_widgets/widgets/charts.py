@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import math
 import os
 import re
 import threading
@@ -29,12 +28,13 @@ import numpy as np
 
 from ..views import a11y
 from ..views.axes import linear_axis, log_axis
-from ..views.export import ChartData, SeriesData, csv_text, iso_time
+from ..views.export import ChartData, SeriesData, csv_text
 from ..views.mapping import STEP, axis_title
 from ..views.metric_filter import metric_filter
 from ..views.run_charts import PAGE_SIZE
 from .chart_parts import (
     ChartMenu,
+    ZoomControls,
     apply_axis,
     data_summary,
     free_scale,
@@ -113,18 +113,12 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
             legend_location="top-right",
         )
         # Drag over the plot to zoom on an x range (read when the drag ends).
-        self.brush = bqplot.interacts.BrushIntervalSelector(scale=self.x_scale, color="#1f77b4")
-        self.brush.observe(self._brushed, names=["brushing", "selected"])
-        self.figure.interaction = self.brush
-        self.zoom_label = ipywidgets.HTML("", layout=ipywidgets.Layout(margin="0 6px 0 0"))
-        self.zoom_label.add_class("rw-zoom-label")
-        self.reset_zoom = ipywidgets.Button(
-            description="reset zoom",
-            tooltip="Show the whole run again",
-            layout=ipywidgets.Layout(width="auto", flex="0 0 auto", display="none"),
+        self.zoom = ZoomControls(
+            self.figure, self.x_scale, self._zoomed, reset_tooltip="Show the whole run again"
         )
-        self.reset_zoom.add_class("rw-reset-zoom")
-        self.reset_zoom.on_click(self._reset_clicked)
+        self.brush = self.zoom.brush
+        self.zoom_label = self.zoom.label
+        self.reset_zoom = self.zoom.reset
         self.x_select = ipywidgets.Dropdown(
             options=[],
             description="x",
@@ -244,31 +238,8 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         self.data = data
         with self.held():  # scales, axes and marks in one burst (see held)
             self._draw()
-        self._show_zoom()
-
-    def _show_zoom(self) -> None:
-        """The "reset zoom" button and the range label, shown while zoomed."""
-        data = self.data
-        display = "" if data.x_range is not None else "none"
-        if self.reset_zoom.layout.display != display:
-            self.reset_zoom.layout.display = display
         # A drag on a date axis is not read (bqplot's brush gives no usable dates there).
-        interaction = None if data.x_kind == "wall" else self.brush
-        if self.figure.interaction is not interaction:
-            self.figure.interaction = interaction
-        text = ""
-        if data.x_range is not None:
-            lo, hi = (_number(v / self._x_divisor) for v in data.x_range)
-            if data.x_kind == "wall":
-                lo, hi = (str(iso_time(v))[:19].replace("T", " ") for v in data.x_range)
-            what = "every point" if data.exact else "first, min, max and last of each bucket"
-            tip = html.escape(f"Zoomed on {data.x_axis} {lo} to {hi}: {what}", quote=True)
-            text = (
-                f"<span title='{tip}' style='font-size: 11px; white-space: nowrap'>"
-                f"{html.escape(lo)}–{html.escape(hi)}{'' if data.exact else ' (summary)'}</span>"
-            )
-        if self.zoom_label.value != text:
-            self.zoom_label.value = text
+        self.zoom.show(self.data, self._x_divisor, enabled=self.data.x_kind != "wall")
 
     def csv(self) -> str:
         """What the chart draws, as CSV (the menu's "Save CSV")."""
@@ -388,21 +359,10 @@ class MetricChart(ipywidgets.VBox):  # type: ignore[misc]
         with self._lock, self.held():
             self._draw()
 
-    def _brushed(self, change: dict[str, object]) -> None:
-        """A drag over the plot ended: zoom on the x range it covers (a click: nothing)."""
-        selected = self.brush.selected
-        if self.brush.brushing or selected is None or len(selected) != 2:
-            return
-        lo, hi = sorted(float(v) * self._x_divisor for v in selected)
-        self.brush.selected = None  # the rectangle goes: the axis now shows the range
-        if self.data.x_kind == "integer" and math.ceil(lo) <= math.floor(hi):
-            lo, hi = math.ceil(lo), math.floor(hi)  # whole steps: the ones inside the drag
-        if hi >= lo and self._on_zoom is not None:
-            self._on_zoom(self, lo, hi)
-
-    def _reset_clicked(self, button: ipywidgets.Button) -> None:
+    def _zoomed(self, lo: float | None, hi: float | None) -> None:
+        """A drag over the plot (or "reset zoom"): the owner zooms (``None``: the whole run)."""
         if self._on_zoom is not None:
-            self._on_zoom(self, None, None)
+            self._on_zoom(self, lo, hi)
 
     def close(self) -> None:
         """Close the chart and every widget model it made (marks, scales, axes, controls).
@@ -445,11 +405,6 @@ def close_tree(*roots: ipywidgets.Widget) -> None:
                     stack.append(item)
     for widget in found:  # found first, closed after: a closed widget's traits still read
         ipywidgets.Widget.close(widget)  # its comm only (a subclass' close may call this)
-
-
-def _number(value: float) -> str:
-    """A range end as the zoom label shows it: whole numbers grouped, others to 6 digits."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
 
 
 def natural_key(name: str) -> list[Any]:
